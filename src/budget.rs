@@ -1,0 +1,341 @@
+//! The pure budget core: per-bucket counts in, SLI, burn rates, remaining budget and coverage out.
+//!
+//! No I/O and no clock: every function takes the evaluation time as a parameter. [`Series`] keeps
+//! prefix sums of good, total and known buckets, so the sum over any window costs O(1) whatever its
+//! length; appending a bucket is O(1). Ratios are always derived from summed counts, never averaged.
+
+use crate::duration::Dur;
+
+/// The counts of one bucket as a source or the store delivers them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bucket {
+    /// The source could not say (outage, failed query, before the first sample). Missing buckets
+    /// lower coverage and never burn budget.
+    Missing,
+    /// Counted events.
+    Known {
+        /// Good events.
+        good: f64,
+        /// All events.
+        total: f64,
+    },
+}
+
+impl Bucket {
+    /// A known bucket with `good` good events out of `total`.
+    pub fn known(good: f64, total: f64) -> Self {
+        Bucket::Known { good, total }
+    }
+}
+
+/// Sums over one window, from which every ratio is derived.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct WindowSum {
+    /// Good events in known buckets.
+    pub good: f64,
+    /// All events in known buckets.
+    pub total: f64,
+    /// Known buckets in the window.
+    pub known: u64,
+    /// All buckets in the window.
+    pub buckets: u64,
+}
+
+impl WindowSum {
+    /// Bad events: total minus good.
+    pub fn bad(&self) -> f64 {
+        (self.total - self.good).max(0.0)
+    }
+    /// Good / total, undefined (`None`) without traffic.
+    pub fn sli(&self) -> Option<f64> {
+        (self.total > 0.0).then(|| self.good / self.total)
+    }
+    /// Known buckets / buckets; 0 for an empty window.
+    pub fn coverage(&self) -> f64 {
+        if self.buckets == 0 {
+            0.0
+        } else {
+            self.known as f64 / self.buckets as f64
+        }
+    }
+    /// (bad / total) / (1 − objective): 1 means the budget lasts exactly one period.
+    /// Undefined without traffic.
+    pub fn burn_rate(&self, objective: f64) -> Option<f64> {
+        let budget = 1.0 - objective;
+        (self.total > 0.0 && budget > 0.0).then(|| (self.bad() / self.total) / budget)
+    }
+    /// Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.
+    /// 1 when there was no traffic; undefined when nothing at all is known.
+    pub fn remaining(&self, objective: f64) -> Option<f64> {
+        if self.known == 0 {
+            return None;
+        }
+        let budget = 1.0 - objective;
+        if self.total <= 0.0 {
+            return Some(1.0);
+        }
+        Some(1.0 - self.bad() / (budget * self.total))
+    }
+}
+
+/// Prefix sums of a contiguous run of buckets starting at `start` (unix seconds).
+#[derive(Clone, Debug)]
+pub struct Series {
+    start: i64,
+    width: i64,
+    cum_good: Vec<f64>,
+    cum_total: Vec<f64>,
+    cum_known: Vec<u32>,
+}
+
+impl Series {
+    /// An empty series whose first bucket starts at `start` and whose buckets are `width` long.
+    pub fn new(start: i64, width: Dur) -> Self {
+        Series {
+            start,
+            width: width.as_secs().max(1) as i64,
+            cum_good: vec![0.0],
+            cum_total: vec![0.0],
+            cum_known: vec![0],
+        }
+    }
+
+    /// Builds a series from buckets in time order.
+    pub fn from_buckets(start: i64, width: Dur, buckets: &[Bucket]) -> Self {
+        let mut s = Series::new(start, width);
+        s.cum_good.reserve(buckets.len());
+        s.cum_total.reserve(buckets.len());
+        s.cum_known.reserve(buckets.len());
+        for b in buckets {
+            s.push(*b);
+        }
+        s
+    }
+
+    /// Appends the next bucket in O(1).
+    pub fn push(&mut self, b: Bucket) {
+        let (g, t, k) = match b {
+            Bucket::Missing => (0.0, 0.0, 0),
+            Bucket::Known { good, total } => (good.clamp(0.0, total.max(0.0)), total.max(0.0), 1),
+        };
+        let n = self.cum_good.len() - 1;
+        self.cum_good.push(self.cum_good[n] + g);
+        self.cum_total.push(self.cum_total[n] + t);
+        self.cum_known.push(self.cum_known[n] + k);
+    }
+
+    /// Number of buckets held.
+    pub fn len(&self) -> usize {
+        self.cum_good.len() - 1
+    }
+
+    /// Whether no bucket is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// End (exclusive, unix seconds) of the last bucket held.
+    pub fn end(&self) -> i64 {
+        self.start + self.len() as i64 * self.width
+    }
+
+    /// Sums the buckets that lie in `[at − window, at)`. Buckets outside the held range count as
+    /// missing, so a window reaching before the first bucket shows reduced coverage.
+    pub fn window(&self, at: i64, window: Dur) -> WindowSum {
+        let w = window.as_secs() as i64;
+        let from = at - w;
+        let buckets = (w / self.width).max(0) as u64;
+        let idx = |t: i64| -> usize {
+            let i = (t - self.start).div_euclid(self.width);
+            i.clamp(0, self.len() as i64) as usize
+        };
+        let (a, b) = (idx(from), idx(at));
+        WindowSum {
+            good: self.cum_good[b] - self.cum_good[a],
+            total: self.cum_total[b] - self.cum_total[a],
+            known: u64::from(self.cum_known[b] - self.cum_known[a]),
+            buckets,
+        }
+    }
+}
+
+/// The burn-rate windows evaluated for every SLO (the SRE Workbook's alerting windows).
+pub const BURN_WINDOWS: [Dur; 7] = [
+    Dur::from_secs(300),
+    Dur::from_secs(1800),
+    Dur::from_secs(3600),
+    Dur::from_secs(7200),
+    Dur::from_secs(21600),
+    Dur::from_secs(86400),
+    Dur::from_secs(259200),
+];
+
+/// The budget of one period.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PeriodStatus {
+    /// Period length.
+    pub period: Dur,
+    /// Sums over the period.
+    pub sum: WindowSum,
+    /// SLI over the period.
+    pub sli: Option<f64>,
+    /// Remaining budget ratio.
+    pub remaining: Option<f64>,
+    /// Seconds until the budget is gone at the current 1h burn rate; 0 when already spent,
+    /// `None` when not burning.
+    pub exhaustion_1h: Option<f64>,
+    /// The same at the 6h burn rate.
+    pub exhaustion_6h: Option<f64>,
+}
+
+/// Everything derived for one SLO at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Evaluation time (unix seconds, a bucket boundary).
+    pub at: i64,
+    /// One entry per configured period, in config order.
+    pub periods: Vec<PeriodStatus>,
+    /// Burn rate and sums for every window of [`BURN_WINDOWS`].
+    pub burn: Vec<(Dur, WindowSum, Option<f64>)>,
+}
+
+/// Seconds until `remaining` reaches 0 when burning at `burn` (1 = one period per period).
+pub fn time_to_exhaustion(remaining: Option<f64>, burn: Option<f64>, period: Dur) -> Option<f64> {
+    let (r, b) = (remaining?, burn?);
+    if r <= 0.0 {
+        return Some(0.0);
+    }
+    (b > 0.0).then(|| r * period.as_secs() as f64 / b)
+}
+
+/// Evaluates all windows of one SLO at `at`: O(1) per window.
+pub fn evaluate(series: &Series, objective: f64, periods: &[Dur], at: i64) -> Evaluation {
+    let burn: Vec<(Dur, WindowSum, Option<f64>)> = BURN_WINDOWS
+        .iter()
+        .map(|w| {
+            let s = series.window(at, *w);
+            (*w, s, s.burn_rate(objective))
+        })
+        .collect();
+    let b1h = burn[2].2;
+    let b6h = burn[4].2;
+    let periods = periods
+        .iter()
+        .map(|p| {
+            let sum = series.window(at, *p);
+            let remaining = sum.remaining(objective);
+            PeriodStatus {
+                period: *p,
+                sum,
+                sli: sum.sli(),
+                remaining,
+                exhaustion_1h: time_to_exhaustion(remaining, b1h, *p),
+                exhaustion_6h: time_to_exhaustion(remaining, b6h, *p),
+            }
+        })
+        .collect();
+    Evaluation { at, periods, burn }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const M: Dur = Dur::from_secs(60);
+
+    fn bucket() -> impl Strategy<Value = Bucket> {
+        prop_oneof![
+            1 => Just(Bucket::Missing),
+            6 => (0u32..1000, 0u32..1000).prop_map(|(a, b)| {
+                let total = a.max(b) as f64;
+                Bucket::known(a.min(b) as f64, total)
+            }),
+        ]
+    }
+
+    #[test]
+    fn budget_math_matches_the_design_formulas() {
+        // 1000 events, 2 bad, objective 99.9%: budget 1 bad event per 1000, 2 spent → remaining −1.
+        let s = Series::from_buckets(0, M, &[Bucket::known(998.0, 1000.0)]);
+        let w = s.window(60, M);
+        assert_eq!(w.sli(), Some(0.998));
+        assert!((w.burn_rate(0.999).unwrap() - 2.0).abs() < 1e-9);
+        assert!((w.remaining(0.999).unwrap() + 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_traffic_is_untouched_budget_and_undefined_rates() {
+        let s = Series::from_buckets(0, M, &[Bucket::known(0.0, 0.0)]);
+        let w = s.window(60, M);
+        assert_eq!(w.remaining(0.99), Some(1.0));
+        assert_eq!(w.burn_rate(0.99), None);
+        assert_eq!(w.sli(), None);
+        let all_missing = Series::from_buckets(0, M, &[Bucket::Missing]).window(60, M);
+        assert_eq!(all_missing.remaining(0.99), None);
+        assert_eq!(all_missing.coverage(), 0.0);
+    }
+
+    #[test]
+    fn window_before_the_data_counts_as_missing() {
+        let s = Series::from_buckets(600, M, &[Bucket::known(1.0, 1.0); 10]);
+        let w = s.window(1200, Dur::from_secs(1200));
+        assert_eq!((w.known, w.buckets), (10, 20));
+        assert_eq!(w.coverage(), 0.5);
+    }
+
+    #[test]
+    fn exhaustion_follows_remaining_over_burn() {
+        let p = Dur::from_secs(30 * 86400);
+        assert_eq!(time_to_exhaustion(Some(0.5), Some(2.0), p), Some(0.25 * p.as_secs() as f64));
+        assert_eq!(time_to_exhaustion(Some(-0.1), Some(2.0), p), Some(0.0));
+        assert_eq!(time_to_exhaustion(Some(0.5), Some(0.0), p), None);
+    }
+
+    proptest! {
+        #[test]
+        fn adjacent_windows_add_up(bs in proptest::collection::vec(bucket(), 1..200), split in 0usize..200) {
+            let s = Series::from_buckets(0, M, &bs);
+            let n = bs.len() as i64;
+            let k = (split as i64).min(n);
+            let whole = s.window(n * 60, Dur::from_secs(n as u64 * 60));
+            let left = s.window(k * 60, Dur::from_secs(k as u64 * 60));
+            let right = s.window(n * 60, Dur::from_secs((n - k) as u64 * 60));
+            prop_assert!((whole.good - left.good - right.good).abs() < 1e-6);
+            prop_assert!((whole.total - left.total - right.total).abs() < 1e-6);
+            prop_assert_eq!(whole.known, left.known + right.known);
+        }
+
+        #[test]
+        fn bad_events_never_raise_remaining(bs in proptest::collection::vec(bucket(), 1..100), idx in 0usize..100, extra in 1u32..500) {
+            let n = bs.len();
+            let before = Series::from_buckets(0, M, &bs).window(n as i64 * 60, Dur::from_secs(n as u64 * 60));
+            let mut more = bs.clone();
+            let i = idx % n;
+            more[i] = match more[i] {
+                Bucket::Known { good, total } => Bucket::known(good, total + extra as f64),
+                Bucket::Missing => Bucket::known(0.0, extra as f64),
+            };
+            let after = Series::from_buckets(0, M, &more).window(n as i64 * 60, Dur::from_secs(n as u64 * 60));
+            let (b, a) = (before.remaining(0.99).unwrap_or(1.0), after.remaining(0.99).unwrap());
+            prop_assert!(a <= b + 1e-9, "remaining rose from {} to {}", b, a);
+        }
+
+        #[test]
+        fn missing_buckets_change_coverage_not_sli(bs in proptest::collection::vec(bucket(), 1..100), gaps in proptest::collection::vec(any::<bool>(), 100)) {
+            let n = bs.len();
+            let full = Series::from_buckets(0, M, &bs).window(n as i64 * 60, Dur::from_secs(n as u64 * 60));
+            // Interleave missing buckets: the SLI over the known ones must not move.
+            let mut holey = Vec::new();
+            for (i, b) in bs.iter().enumerate() {
+                if gaps[i] { holey.push(Bucket::Missing); }
+                holey.push(*b);
+            }
+            let m = holey.len();
+            let with_gaps = Series::from_buckets(0, M, &holey).window(m as i64 * 60, Dur::from_secs(m as u64 * 60));
+            prop_assert_eq!(full.sli(), with_gaps.sli());
+            prop_assert_eq!(full.known, with_gaps.known);
+            prop_assert!(with_gaps.coverage() <= full.coverage() + 1e-12);
+        }
+    }
+}

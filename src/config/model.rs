@@ -1,0 +1,215 @@
+//! The validated configuration: what the engine, the sources and the reports work from.
+//!
+//! Everything here has passed `validate.rs`: durations divide evenly, objectives are ratios in (0, 1),
+//! queries parse. Code downstream never re-checks the file.
+
+use crate::duration::Dur;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A whole, valid `slo.yaml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The path the config was read from, for messages.
+    pub file: String,
+    /// The Prometheus-compatible query endpoint.
+    pub prometheus: PrometheusSettings,
+    /// Width of one stored bucket of counts.
+    pub bucket: Dur,
+    /// The SLOs, in file order.
+    pub slos: Vec<Slo>,
+}
+
+impl Config {
+    /// The longest budget period of any SLO: how much history `report` and backfill need.
+    pub fn longest_period(&self) -> Dur {
+        self.slos
+            .iter()
+            .flat_map(|s| s.periods.iter().copied())
+            .max()
+            .unwrap_or(Dur::from_secs(30 * 86400))
+    }
+}
+
+/// How to reach Prometheus (or Thanos, Mimir, Cortex).
+#[derive(Clone)]
+pub struct PrometheusSettings {
+    /// Base URL.
+    pub url: String,
+    /// Headers on every request; values may be secrets and are never printed.
+    pub headers: Vec<(String, String)>,
+    /// Per-request timeout.
+    pub timeout: Dur,
+    /// Queries in flight at once.
+    pub max_concurrency: usize,
+    /// Retries of retriable failures (5xx, 429, timeouts, connection errors).
+    pub retries: u32,
+    /// Points per series per range query; below Prometheus's 11,000 limit.
+    pub max_points_per_query: u32,
+}
+
+impl fmt::Debug for PrometheusSettings {
+    /// Header values may hold tokens, so Debug shows only their names.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrometheusSettings")
+            .field("url", &self.url)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| (k.as_str(), "**REDACTED**")).collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("retries", &self.retries)
+            .field("max_points_per_query", &self.max_points_per_query)
+            .finish()
+    }
+}
+
+/// One SLO.
+#[derive(Debug, Clone)]
+pub struct Slo {
+    /// `service/name`: stable identity across reloads and in the store.
+    pub id: String,
+    /// Owning service.
+    pub service: String,
+    /// Name within the service.
+    pub name: String,
+    /// Objective as a ratio (0.999 for 99.9%).
+    pub objective: f64,
+    /// Budget periods, first one drives alerting.
+    pub periods: Vec<Dur>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Routing and grouping labels.
+    pub labels: BTreeMap<String, String>,
+    /// How the SLI was declared (kept for `--online` checks and the API).
+    pub sli: SliKind,
+    /// How the source counts good and total events for this SLO.
+    pub counts: CountSpec,
+    /// The external commitment, if any.
+    pub sla: Option<Sla>,
+}
+
+/// The declared kind of SLI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SliKind {
+    /// Counters of good/bad/total events.
+    Ratio,
+    /// A histogram and a threshold that is one of its `le` boundaries.
+    Latency {
+        /// Metric base name, e.g. `http_request_duration_seconds`.
+        metric: String,
+        /// Matchers inside the braces, e.g. `service="api"` (may be empty).
+        matchers: String,
+        /// Threshold.
+        threshold: Dur,
+    },
+    /// Good time slices.
+    Timeslice,
+}
+
+/// One event-count query: a counter selector, or an expression in which `$window` is the bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventQuery {
+    /// A plain counter selector: slowburn reads the counter at every bucket edge and differences it,
+    /// which is exact for any scrape interval and both range-selector semantics.
+    Selector(String),
+    /// A user expression yielding the events of `$window`, evaluated once per bucket.
+    Expression(String),
+}
+
+impl EventQuery {
+    /// The query text as configured.
+    pub fn text(&self) -> &str {
+        match self {
+            EventQuery::Selector(s) | EventQuery::Expression(s) => s,
+        }
+    }
+}
+
+/// How a threshold is compared in a time-slice SLI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Compare {
+    /// Good when the value is strictly below.
+    Below(f64),
+    /// Good when the value is strictly above.
+    Above(f64),
+}
+
+impl Compare {
+    /// Whether a slice with this value is good.
+    pub fn is_good(self, v: f64) -> bool {
+        match self {
+            Compare::Below(t) => v < t,
+            Compare::Above(t) => v > t,
+        }
+    }
+}
+
+/// What the source must query to produce per-bucket `(good, total)`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CountSpec {
+    /// Two of good/bad/total; the third is derived.
+    Events {
+        /// Good events.
+        good: Option<EventQuery>,
+        /// Bad events.
+        bad: Option<EventQuery>,
+        /// All events.
+        total: Option<EventQuery>,
+    },
+    /// One slice per `slice`, good when `query` compares well.
+    Timeslice {
+        /// PromQL returning one series.
+        query: String,
+        /// The comparison that makes a slice good.
+        good_when: Compare,
+        /// Slice length, a multiple of the bucket.
+        slice: Dur,
+    },
+}
+
+impl CountSpec {
+    /// A stable text that changes whenever the counted events change; a new fingerprint starts a new
+    /// definition version in the store so old and new counts are never mixed.
+    pub fn fingerprint(&self) -> String {
+        fn q(x: &Option<EventQuery>) -> String {
+            match x {
+                None => "-".into(),
+                Some(EventQuery::Selector(s)) => format!("sel:{s}"),
+                Some(EventQuery::Expression(s)) => format!("expr:{s}"),
+            }
+        }
+        match self {
+            CountSpec::Events { good, bad, total } => {
+                format!("events|{}|{}|{}", q(good), q(bad), q(total))
+            }
+            CountSpec::Timeslice {
+                query,
+                good_when,
+                slice,
+            } => format!("timeslice|{query}|{good_when:?}|{slice}"),
+        }
+    }
+
+    /// The queries a person would want to see in a notification or the API.
+    pub fn queries(&self) -> Vec<String> {
+        match self {
+            CountSpec::Events { good, bad, total } => [good, bad, total]
+                .into_iter()
+                .flatten()
+                .map(|q| q.text().to_string())
+                .collect(),
+            CountSpec::Timeslice { query, .. } => vec![query.clone()],
+        }
+    }
+}
+
+/// An external commitment reported beside the budget.
+#[derive(Debug, Clone)]
+pub struct Sla {
+    /// Commitment as a ratio.
+    pub objective: f64,
+    /// Its own counts when they differ from the SLO's (a latency SLA with its own threshold).
+    pub counts: Option<CountSpec>,
+}

@@ -1,0 +1,136 @@
+//! `RawConfig`: `slo.yaml` exactly as written, with the source position of every field.
+//!
+//! Nothing here is checked beyond YAML shape; `validate.rs` turns it into a [`super::Config`] and
+//! collects every semantic error at once. Positions come from `serde_saphyr::Spanned`.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// A string field with its position; most error messages point at one of these.
+pub type SStr = Spanned<String>;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where SLIs are queried.
+    pub prometheus: Option<Spanned<RawPrometheus>>,
+    /// Defaults applied to every SLO.
+    pub defaults: Option<RawDefaults>,
+    /// The SLOs themselves.
+    #[serde(default)]
+    pub slos: Vec<Spanned<RawSlo>>,
+}
+
+/// `prometheus:` (also Thanos, Mimir, Cortex: anything with the Prometheus query API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrometheus {
+    /// Base URL, possibly with a path prefix such as `/prometheus`.
+    pub url: SStr,
+    /// Extra headers on every request (tenant ids, auth); values may use `${ENV}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, SStr>,
+    /// Per-request timeout.
+    pub timeout: Option<SStr>,
+    /// Queries in flight at once.
+    pub max_concurrency: Option<Spanned<u32>>,
+    /// Retries after a 5xx, a 429 or a timeout.
+    pub retries: Option<Spanned<u32>>,
+    /// Points per series per range query (Prometheus refuses more than 11,000).
+    pub max_points_per_query: Option<Spanned<u32>>,
+}
+
+/// `defaults:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Budget periods, e.g. `[30d, 7d]`.
+    pub windows: Option<Spanned<Vec<SStr>>>,
+    /// Bucket width of stored counts.
+    pub bucket: Option<SStr>,
+}
+
+/// One entry of `slos:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    /// Owning service; first half of the SLO id.
+    pub service: SStr,
+    /// SLO name; second half of the id.
+    pub name: SStr,
+    /// Target in percent, e.g. `99.9`.
+    pub objective: Spanned<f64>,
+    /// Budget periods; defaults to `defaults.windows`.
+    pub windows: Option<Spanned<Vec<SStr>>>,
+    /// Free text for people.
+    pub description: Option<String>,
+    /// Labels for routing and grouping.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// How good and total events are counted.
+    pub sli: Spanned<RawSli>,
+    /// An external commitment, looser than the objective.
+    pub sla: Option<Spanned<RawSla>>,
+}
+
+/// `sli:`: exactly one of the three kinds (checked in validation, so the error can say so).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSli {
+    /// Event ratio from counters.
+    pub ratio: Option<Spanned<RawRatio>>,
+    /// Share of requests under a histogram bucket boundary.
+    pub latency: Option<Spanned<RawLatency>>,
+    /// Good time slices of a query compared against a threshold.
+    pub timeslice: Option<Spanned<RawTimeslice>>,
+}
+
+/// `sli.ratio`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRatio {
+    /// `prometheus` (default) or `loki`.
+    pub source: Option<SStr>,
+    /// Good events.
+    pub good: Option<SStr>,
+    /// Bad events.
+    pub errors: Option<SStr>,
+    /// All events.
+    pub total: Option<SStr>,
+}
+
+/// `sli.latency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    /// Histogram base name with optional matchers, e.g. `http_request_duration_seconds{service="api"}`.
+    pub histogram: SStr,
+    /// Threshold; must be one of the histogram's `le` boundaries.
+    pub threshold: SStr,
+}
+
+/// `sli.timeslice`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeslice {
+    /// PromQL returning one series.
+    pub query: SStr,
+    /// A slice is good when the value is below this.
+    pub below: Option<Spanned<f64>>,
+    /// A slice is good when the value is above this.
+    pub above: Option<Spanned<f64>>,
+    /// Slice length; defaults to the bucket.
+    pub slice: Option<SStr>,
+}
+
+/// `sla:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    /// Commitment in percent; must be at or below the objective.
+    pub objective: Spanned<f64>,
+    /// For latency SLIs: the SLA's own threshold (defaults to the SLO's).
+    pub threshold: Option<SStr>,
+}

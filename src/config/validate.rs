@@ -1,0 +1,575 @@
+//! `RawConfig` → [`Config`], collecting every error with its position instead of stopping at the first.
+
+use super::error::ConfigError;
+use super::model::*;
+use super::raw::*;
+use crate::duration::{self, Dur};
+use promql_parser::parser::{self, Expr};
+use serde_saphyr::{Location, Spanned};
+use std::collections::{BTreeMap, HashMap};
+
+/// Default bucket width: one minute, fine enough for a 5-minute burn window.
+pub const DEFAULT_BUCKET: Dur = Dur::from_secs(60);
+/// Default per-request timeout to Prometheus.
+pub const DEFAULT_TIMEOUT: Dur = Dur::from_secs(30);
+/// Default queries in flight.
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+/// Default retries of retriable failures.
+pub const DEFAULT_RETRIES: u32 = 3;
+/// Default points per range query, safely below Prometheus's hard limit of 11,000.
+pub const DEFAULT_MAX_POINTS: u32 = 10_000;
+/// The Prometheus a sidecar usually sits next to.
+pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
+/// The shortest burn-rate window; the bucket must divide it.
+const SHORTEST_WINDOW: Dur = Dur::from_secs(300);
+
+struct Ctx<'a> {
+    file: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, loc: &Location, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line: loc.line() as u32,
+            column: loc.column() as u32,
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The string with `${ENV}` expanded, or an error at its position.
+    fn string(&mut self, s: &SStr, path: &str) -> Option<String> {
+        match super::env::expand(&s.value, self.env) {
+            Ok(v) => Some(v),
+            Err(missing) => {
+                let names = missing.iter().map(|m| format!("${{{m}}}")).collect::<Vec<_>>().join(", ");
+                self.err(
+                    &s.referenced,
+                    path,
+                    format!("environment variable {names} is not set; export it or write the value here"),
+                );
+                None
+            }
+        }
+    }
+
+    fn dur(&mut self, s: &SStr, path: &str) -> Option<Dur> {
+        let text = self.string(s, path)?;
+        match duration::parse(&text) {
+            Ok(d) if d.as_millis() > 0 => Some(d),
+            Ok(_) => {
+                self.err(&s.referenced, path, "duration must be greater than zero");
+                None
+            }
+            Err(e) => {
+                self.err(&s.referenced, path, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn percent(&mut self, v: &Spanned<f64>, path: &str) -> Option<f64> {
+        if v.value > 0.0 && v.value < 100.0 && v.value.is_finite() {
+            Some(v.value / 100.0)
+        } else {
+            self.err(
+                &v.referenced,
+                path,
+                format!(
+                    "must be a percentage between 0 and 100 (exclusive), got {}; write 99.9 for 99.9%",
+                    v.value
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Validates the raw file. On success every SLO is usable; on failure every problem is listed.
+pub fn from_raw(
+    raw: RawConfig,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut cx = Ctx {
+        file,
+        env,
+        errors: Vec::new(),
+    };
+    let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
+    let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut slos = Vec::new();
+    for (i, s) in raw.slos.iter().enumerate() {
+        let path = format!("slos[{i}]");
+        if let Some(slo) = slo(&mut cx, &s.value, &path, bucket, &default_periods) {
+            let line = s.referenced.line() as u32;
+            if let Some(first) = seen.get(&slo.id) {
+                cx.err(
+                    &s.value.name.referenced,
+                    format!("{path}.name"),
+                    format!(
+                        "duplicate SLO id `{}` (first defined at line {first}); give each service/name pair its own name",
+                        slo.id
+                    ),
+                );
+            } else {
+                seen.insert(slo.id.clone(), line);
+                slos.push(slo);
+            }
+        }
+    }
+    if cx.errors.is_empty() {
+        Ok(Config {
+            file: file.to_string(),
+            prometheus,
+            bucket,
+            slos,
+        })
+    } else {
+        cx.errors.sort_by_key(|e| (e.line, e.column));
+        Err(cx.errors)
+    }
+}
+
+fn prometheus_settings(cx: &mut Ctx, raw: Option<&Spanned<RawPrometheus>>) -> PrometheusSettings {
+    let mut p = PrometheusSettings {
+        url: DEFAULT_PROMETHEUS_URL.to_string(),
+        headers: Vec::new(),
+        timeout: DEFAULT_TIMEOUT,
+        max_concurrency: DEFAULT_CONCURRENCY as usize,
+        retries: DEFAULT_RETRIES,
+        max_points_per_query: DEFAULT_MAX_POINTS,
+    };
+    let Some(raw) = raw else { return p };
+    let raw = &raw.value;
+    if let Some(url) = cx.string(&raw.url, "prometheus.url") {
+        match reqwest::Url::parse(&url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => p.url = url,
+            _ => cx.err(
+                &raw.url.referenced,
+                "prometheus.url",
+                format!("`{url}` is not an http(s) URL; write e.g. http://127.0.0.1:9090"),
+            ),
+        }
+    }
+    for (name, value) in &raw.headers {
+        if let Some(v) = cx.string(value, &format!("prometheus.headers.{name}")) {
+            p.headers.push((name.clone(), v));
+        }
+    }
+    if let Some(t) = &raw.timeout {
+        if let Some(d) = cx.dur(t, "prometheus.timeout") {
+            p.timeout = d;
+        }
+    }
+    if let Some(c) = &raw.max_concurrency {
+        if c.value == 0 || c.value > 64 {
+            cx.err(&c.referenced, "prometheus.max_concurrency", "must be between 1 and 64");
+        } else {
+            p.max_concurrency = c.value as usize;
+        }
+    }
+    if let Some(r) = &raw.retries {
+        if r.value > 20 {
+            cx.err(&r.referenced, "prometheus.retries", "must be at most 20");
+        } else {
+            p.retries = r.value;
+        }
+    }
+    if let Some(m) = &raw.max_points_per_query {
+        if m.value < 2 || m.value > 11_000 {
+            cx.err(
+                &m.referenced,
+                "prometheus.max_points_per_query",
+                "must be between 2 and 11000 (Prometheus refuses more than 11,000 points per series)",
+            );
+        } else {
+            p.max_points_per_query = m.value;
+        }
+    }
+    p
+}
+
+fn defaults(cx: &mut Ctx, raw: Option<&RawDefaults>) -> (Dur, Vec<Dur>) {
+    let mut bucket = DEFAULT_BUCKET;
+    if let Some(b) = raw.and_then(|d| d.bucket.as_ref()) {
+        if let Some(d) = cx.dur(b, "defaults.bucket") {
+            if d.as_millis() % 1000 != 0 || d < Dur::from_secs(10) || SHORTEST_WINDOW.as_millis() % d.as_millis() != 0 {
+                cx.err(
+                    &b.referenced,
+                    "defaults.bucket",
+                    format!(
+                        "bucket must be whole seconds, at least 10s, and divide 5m evenly (e.g. 30s, 1m, 5m); got {d}"
+                    ),
+                );
+            } else {
+                bucket = d;
+            }
+        }
+    }
+    let default_periods = vec![Dur::from_secs(30 * 86400), Dur::from_secs(7 * 86400)];
+    let periods = match raw.and_then(|d| d.windows.as_ref()) {
+        Some(w) => periods(cx, w, "defaults.windows", bucket).unwrap_or(default_periods),
+        None => default_periods,
+    };
+    (bucket, periods)
+}
+
+fn periods(cx: &mut Ctx, raw: &Spanned<Vec<SStr>>, path: &str, bucket: Dur) -> Option<Vec<Dur>> {
+    if raw.value.is_empty() {
+        cx.err(&raw.referenced, path, "needs at least one period, e.g. [30d, 7d]");
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, w) in raw.value.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        match cx.dur(w, &p) {
+            Some(d) if d < Dur::from_secs(3600) || d > Dur::from_secs(90 * 86400) => {
+                cx.err(&w.referenced, &p, format!("a budget period must be between 1h and 90d, got {d}"));
+                ok = false;
+            }
+            Some(d) if d.as_millis() % bucket.as_millis() != 0 => {
+                cx.err(&w.referenced, &p, format!("period {d} is not a whole number of {bucket} buckets"));
+                ok = false;
+            }
+            Some(d) if out.contains(&d) => {
+                cx.err(&w.referenced, &p, format!("period {d} is listed twice"));
+                ok = false;
+            }
+            Some(d) => out.push(d),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn slo(cx: &mut Ctx, raw: &RawSlo, path: &str, bucket: Dur, default_periods: &[Dur]) -> Option<Slo> {
+    let before = cx.errors.len();
+    for (field, v) in [("service", &raw.service), ("name", &raw.name)] {
+        if !valid_name(&v.value) {
+            cx.err(
+                &v.referenced,
+                format!("{path}.{field}"),
+                format!(
+                    "`{}` is not a valid {field}: use 1-128 letters, digits, `-`, `_` or `.` (it becomes part of URLs and metric labels)",
+                    v.value
+                ),
+            );
+        }
+    }
+    let objective = cx.percent(&raw.objective, &format!("{path}.objective"));
+    let periods = match &raw.windows {
+        Some(w) => periods(cx, w, &format!("{path}.windows"), bucket),
+        None => Some(default_periods.to_vec()),
+    };
+    let sli = sli(cx, &raw.sli, &format!("{path}.sli"), bucket);
+    let sla = raw.sla.as_ref().and_then(|s| sla(cx, s, &format!("{path}.sla"), objective, sli.as_ref()));
+    if cx.errors.len() > before {
+        return None;
+    }
+    let (kind, counts) = sli?;
+    Some(Slo {
+        id: format!("{}/{}", raw.service.value, raw.name.value),
+        service: raw.service.value.clone(),
+        name: raw.name.value.clone(),
+        objective: objective?,
+        periods: periods?,
+        description: raw.description.clone(),
+        labels: raw.labels.clone().into_iter().collect::<BTreeMap<_, _>>(),
+        sli: kind,
+        counts,
+        sla,
+    })
+}
+
+fn sli(cx: &mut Ctx, raw: &Spanned<RawSli>, path: &str, bucket: Dur) -> Option<(SliKind, CountSpec)> {
+    let r = &raw.value;
+    let given = [r.ratio.is_some(), r.latency.is_some(), r.timeslice.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if given != 1 {
+        cx.err(
+            &raw.referenced,
+            path,
+            format!("needs exactly one of `ratio`, `latency` or `timeslice`, found {given}"),
+        );
+        return None;
+    }
+    if let Some(ratio) = &r.ratio {
+        return ratio_sli(cx, ratio, &format!("{path}.ratio")).map(|c| (SliKind::Ratio, c));
+    }
+    if let Some(lat) = &r.latency {
+        return latency_sli(cx, lat, &format!("{path}.latency"));
+    }
+    let ts = r.timeslice.as_ref()?;
+    timeslice_sli(cx, ts, &format!("{path}.timeslice"), bucket).map(|c| (SliKind::Timeslice, c))
+}
+
+fn ratio_sli(cx: &mut Ctx, raw: &Spanned<RawRatio>, path: &str) -> Option<CountSpec> {
+    let r = &raw.value;
+    if let Some(src) = &r.source {
+        match src.value.as_str() {
+            "prometheus" => {}
+            "loki" => {
+                cx.err(
+                    &src.referenced,
+                    format!("{path}.source"),
+                    "Loki SLIs are not supported by this version of slowburn yet; use a Prometheus counter",
+                );
+                return None;
+            }
+            other => {
+                cx.err(
+                    &src.referenced,
+                    format!("{path}.source"),
+                    format!("unknown source `{other}`; valid: prometheus"),
+                );
+                return None;
+            }
+        }
+    }
+    let present: Vec<&str> = [("good", &r.good), ("errors", &r.errors), ("total", &r.total)]
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(n, _)| *n)
+        .collect();
+    if present.len() != 2 {
+        cx.err(
+            &raw.referenced,
+            path,
+            format!(
+                "needs exactly two of `good`, `errors` and `total` (the third is derived), found {}: [{}]",
+                present.len(),
+                present.join(", ")
+            ),
+        );
+        return None;
+    }
+    let mut q = |v: &Option<SStr>, name: &str| v.as_ref().and_then(|s| event_query(cx, s, &format!("{path}.{name}")));
+    let good = q(&r.good, "good");
+    let bad = q(&r.errors, "errors");
+    let total = q(&r.total, "total");
+    let ok = [(&r.good, &good), (&r.errors, &bad), (&r.total, &total)]
+        .iter()
+        .all(|(raw, parsed)| raw.is_none() || parsed.is_some());
+    ok.then_some(CountSpec::Events { good, bad, total })
+}
+
+/// A counter selector, or an expression containing `$window` that parses once substituted.
+fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
+    let text = cx.string(s, path)?;
+    let text = text.trim().to_string();
+    if text.contains("$window") {
+        let probe = text.replace("$window", "1m");
+        return match parser::parse(&probe) {
+            Ok(_) => Some(EventQuery::Expression(text)),
+            Err(e) => {
+                cx.err(&s.referenced, path, format!("PromQL does not parse: {e} (in `{text}`)"));
+                None
+            }
+        };
+    }
+    match parser::parse(&text) {
+        Ok(Expr::VectorSelector(vs)) if vs.offset.is_none() && vs.at.is_none() => {
+            if vs.name.is_none() {
+                cx.err(&s.referenced, path, format!("selector `{text}` needs a metric name"));
+                return None;
+            }
+            Some(EventQuery::Selector(text))
+        }
+        Ok(_) => {
+            cx.err(
+                &s.referenced,
+                path,
+                format!(
+                    "`{text}` is neither a counter selector (like `http_requests_total{{code=~\"5..\"}}`) nor an expression containing `$window` (like `sum(increase(x[$window]))`)"
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            cx.err(&s.referenced, path, format!("PromQL does not parse: {e} (in `{text}`)"));
+            None
+        }
+    }
+}
+
+/// Splits `name{matchers}` into the metric name and the text inside the braces.
+fn split_selector(text: &str) -> (String, String) {
+    match (text.find('{'), text.rfind('}')) {
+        (Some(a), Some(b)) if b > a => (text[..a].trim().to_string(), text[a + 1..b].trim().to_string()),
+        _ => (text.trim().to_string(), String::new()),
+    }
+}
+
+/// The `le` label value Prometheus clients write for a threshold in seconds.
+pub fn le_label(threshold: Dur) -> String {
+    format!("{}", threshold.as_secs_f64())
+}
+
+/// The good/total selectors of a latency SLI for a threshold.
+pub fn latency_counts(metric: &str, matchers: &str, threshold: Dur) -> CountSpec {
+    let sep = if matchers.is_empty() { "" } else { "," };
+    CountSpec::Events {
+        good: Some(EventQuery::Selector(format!(
+            "{metric}_bucket{{{matchers}{sep}le=\"{}\"}}",
+            le_label(threshold)
+        ))),
+        bad: None,
+        total: Some(EventQuery::Selector(format!("{metric}_count{{{matchers}}}"))),
+    }
+}
+
+fn threshold(cx: &mut Ctx, s: &SStr, path: &str) -> Option<Dur> {
+    let text = cx.string(s, path)?;
+    if let Ok(secs) = text.trim().parse::<f64>() {
+        if secs > 0.0 && secs.is_finite() && (secs * 1000.0).fract().abs() < 1e-9 {
+            return Some(Dur::from_millis((secs * 1000.0).round() as u64));
+        }
+        cx.err(&s.referenced, path, format!("threshold must be a positive whole number of milliseconds, got {text}"));
+        return None;
+    }
+    cx.dur(s, path)
+}
+
+fn latency_sli(cx: &mut Ctx, raw: &Spanned<RawLatency>, path: &str) -> Option<(SliKind, CountSpec)> {
+    let r = &raw.value;
+    let hpath = format!("{path}.histogram");
+    let text = cx.string(&r.histogram, &hpath)?;
+    let threshold = threshold(cx, &r.threshold, &format!("{path}.threshold"));
+    match parser::parse(&text) {
+        Ok(Expr::VectorSelector(vs)) if vs.name.is_some() && vs.offset.is_none() && vs.at.is_none() => {
+            let (metric, matchers) = split_selector(&text);
+            for suffix in ["_bucket", "_count", "_sum"] {
+                if let Some(base) = metric.strip_suffix(suffix) {
+                    cx.err(
+                        &r.histogram.referenced,
+                        &hpath,
+                        format!("give the histogram's base name without `{suffix}`: `{base}`"),
+                    );
+                    return None;
+                }
+            }
+            if matchers.contains("le=") || matchers.contains("le =") {
+                cx.err(&r.histogram.referenced, &hpath, "do not match on `le`; set `threshold` instead");
+                return None;
+            }
+            let threshold = threshold?;
+            let counts = latency_counts(&metric, &matchers, threshold);
+            Some((
+                SliKind::Latency {
+                    metric,
+                    matchers,
+                    threshold,
+                },
+                counts,
+            ))
+        }
+        Ok(_) => {
+            cx.err(
+                &r.histogram.referenced,
+                &hpath,
+                format!("`{text}` must be a histogram selector like `http_request_duration_seconds{{service=\"api\"}}`"),
+            );
+            None
+        }
+        Err(e) => {
+            cx.err(&r.histogram.referenced, &hpath, format!("PromQL does not parse: {e} (in `{text}`)"));
+            None
+        }
+    }
+}
+
+fn timeslice_sli(cx: &mut Ctx, raw: &Spanned<RawTimeslice>, path: &str, bucket: Dur) -> Option<CountSpec> {
+    let r = &raw.value;
+    let qpath = format!("{path}.query");
+    let query = cx.string(&r.query, &qpath);
+    if let Some(q) = &query {
+        if let Err(e) = parser::parse(q) {
+            cx.err(&r.query.referenced, &qpath, format!("PromQL does not parse: {e} (in `{q}`)"));
+        }
+    }
+    let good_when = match (&r.below, &r.above) {
+        (Some(b), None) => Some(Compare::Below(b.value)),
+        (None, Some(a)) => Some(Compare::Above(a.value)),
+        _ => {
+            cx.err(&raw.referenced, path, "needs exactly one of `below` or `above`");
+            None
+        }
+    };
+    let slice = match &r.slice {
+        Some(s) => cx.dur(s, &format!("{path}.slice")).and_then(|d| {
+            if d.as_millis() % bucket.as_millis() == 0 {
+                Some(d)
+            } else {
+                cx.err(&s.referenced, format!("{path}.slice"), format!("slice {d} must be a multiple of the bucket ({bucket})"));
+                None
+            }
+        }),
+        None => Some(bucket),
+    };
+    Some(CountSpec::Timeslice {
+        query: query?,
+        good_when: good_when?,
+        slice: slice?,
+    })
+}
+
+fn sla(
+    cx: &mut Ctx,
+    raw: &Spanned<RawSla>,
+    path: &str,
+    objective: Option<f64>,
+    sli: Option<&(SliKind, CountSpec)>,
+) -> Option<Sla> {
+    let r = &raw.value;
+    let opath = format!("{path}.objective");
+    let sla_obj = cx.percent(&r.objective, &opath)?;
+    if let Some(o) = objective {
+        if sla_obj > o {
+            cx.err(
+                &r.objective.referenced,
+                &opath,
+                format!(
+                    "the SLA ({}%) must be looser than the objective ({}%): the SLO is the internal target that protects the external commitment",
+                    r.objective.value,
+                    o * 100.0
+                ),
+            );
+            return None;
+        }
+    }
+    let counts = match (&r.threshold, sli) {
+        (None, _) => None,
+        (Some(t), Some((SliKind::Latency { metric, matchers, threshold: slo_t }, _))) => {
+            let tpath = format!("{path}.threshold");
+            let t_val = threshold(cx, t, &tpath)?;
+            if t_val < *slo_t {
+                cx.err(&t.referenced, &tpath, format!("the SLA threshold ({t_val}) must be at or above the SLO's ({slo_t})"));
+                return None;
+            }
+            Some(latency_counts(metric, matchers, t_val))
+        }
+        (Some(t), Some(_)) => {
+            cx.err(&t.referenced, format!("{path}.threshold"), "`threshold` applies only to latency SLIs");
+            return None;
+        }
+        (Some(_), None) => return None,
+    };
+    Some(Sla {
+        objective: sla_obj,
+        counts,
+    })
+}

@@ -1,0 +1,16 @@
+//! slowburn: an SLO engine that computes error budgets itself, from per-bucket good/total event
+//! counts pulled from Prometheus and kept in an embedded store.
+//!
+//! The layout follows responsibilities: [`config`] (slo.yaml), [`source`] (queries → counts),
+//! [`store`] (redb), [`budget`] (pure math), [`report`] and [`cli`] (the commands), [`synth`]
+//! (synthetic history with exact ground truth, for tests, demos and benchmarks).
+#![deny(missing_docs)]
+
+pub mod budget;
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod report;
+pub mod source;
+pub mod store;
+pub mod synth;

@@ -1,0 +1,132 @@
+//! Pure arithmetic from query results to per-bucket counts.
+//!
+//! A counter selector is read at every bucket edge (an instant selector: the newest sample at or
+//! before the edge). The bucket's count is the difference of consecutive edge values summed over
+//! series, with a decrease read as a counter reset. This attributes every increment to the bucket in
+//! which its sample was scraped, so sums over buckets are exact, independent of the scrape interval
+//! and of whether range selectors include their start (Prometheus 2.x) or not (3.x).
+
+use crate::budget::Bucket;
+use crate::config::{Compare, CountSpec};
+
+/// Values of one series at consecutive evaluation instants (`None`: no sample in lookback).
+pub type EdgeValues = Vec<Option<f64>>;
+
+/// Per-bucket increase summed over series. `edges[s]` holds `n + 1` edge values for `n` buckets.
+/// A bucket is `None` (unknown) when no series has values at both of its edges.
+pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
+    let mut out = vec![None; n];
+    for series in edges {
+        for (i, slot) in out.iter_mut().enumerate() {
+            let (Some(Some(prev)), Some(Some(cur))) = (series.get(i), series.get(i + 1)) else {
+                continue;
+            };
+            let inc = if cur >= prev { cur - prev } else { *cur };
+            *slot = Some(slot.unwrap_or(0.0) + inc);
+        }
+    }
+    out
+}
+
+/// Combines two of good/bad/total into buckets. The total side (or, for good+bad, either side)
+/// decides whether a bucket is known; an absent good or bad series in a known bucket means zero
+/// such events (error counters often appear only with the first error).
+pub fn combine(good: Option<&[Option<f64>]>, bad: Option<&[Option<f64>]>, total: Option<&[Option<f64>]>, n: usize) -> Vec<Bucket> {
+    (0..n)
+        .map(|i| {
+            let at = |v: Option<&[Option<f64>]>| v.and_then(|v| v.get(i).copied().flatten());
+            let (g, b, t) = (at(good), at(bad), at(total));
+            match (good.is_some(), bad.is_some(), total.is_some()) {
+                (true, false, true) => match t {
+                    Some(t) => Bucket::known(g.unwrap_or(0.0).min(t), t),
+                    None => Bucket::Missing,
+                },
+                (false, true, true) => match t {
+                    Some(t) => Bucket::known((t - b.unwrap_or(0.0)).max(0.0), t),
+                    None => Bucket::Missing,
+                },
+                (true, true, false) => match (g, b) {
+                    (None, None) => Bucket::Missing,
+                    (g, b) => {
+                        let (g, b) = (g.unwrap_or(0.0), b.unwrap_or(0.0));
+                        Bucket::known(g, g + b)
+                    }
+                },
+                _ => Bucket::Missing,
+            }
+        })
+        .collect()
+}
+
+/// Time-slice buckets: `values[i]` is the query's value at the end of bucket `i` for each series.
+/// A bucket whose end falls on a slice boundary is one slice, good when every series compares
+/// well; other buckets hold no slice (known, 0 of 0). No value at a slice end is missing.
+pub fn timeslices(values: &[Vec<f64>], ends: &[i64], good_when: Compare, slice_secs: i64) -> Vec<Bucket> {
+    values
+        .iter()
+        .zip(ends)
+        .map(|(vals, end)| {
+            if end.rem_euclid(slice_secs) != 0 {
+                Bucket::known(0.0, 0.0)
+            } else if vals.is_empty() {
+                Bucket::Missing
+            } else {
+                let good = vals.iter().all(|v| good_when.is_good(*v));
+                Bucket::known(if good { 1.0 } else { 0.0 }, 1.0)
+            }
+        })
+        .collect()
+}
+
+/// Which of good/bad/total a spec queries, in a fixed order (used to label queries).
+pub fn event_sides(spec: &CountSpec) -> [(&'static str, bool); 3] {
+    match spec {
+        CountSpec::Events { good, bad, total } => [
+            ("good", good.is_some()),
+            ("errors", bad.is_some()),
+            ("total", total.is_some()),
+        ],
+        CountSpec::Timeslice { .. } => [("good", false), ("errors", false), ("total", false)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_handle_resets_and_gaps() {
+        // Two series; the second resets between edge 2 and 3, the first has a gap at edge 1.
+        let a = vec![Some(10.0), None, Some(30.0), Some(35.0)];
+        let b = vec![Some(100.0), Some(110.0), Some(120.0), Some(5.0)];
+        let got = counter_increases(&[a, b], 3);
+        assert_eq!(got, vec![Some(10.0), Some(10.0), Some(5.0 + 5.0)]);
+    }
+
+    #[test]
+    fn no_series_at_both_edges_is_unknown() {
+        let a = vec![None, Some(1.0), None];
+        assert_eq!(counter_increases(&[a], 2), vec![None, None]);
+    }
+
+    #[test]
+    fn errors_and_total_derive_good_and_absent_errors_are_zero() {
+        let total = [Some(100.0), None, Some(50.0)];
+        let bad = [Some(3.0), Some(1.0), None];
+        let got = combine(None, Some(&bad), Some(&total), 3);
+        assert_eq!(got, vec![Bucket::known(97.0, 100.0), Bucket::Missing, Bucket::known(50.0, 50.0)]);
+    }
+
+    #[test]
+    fn slices_only_on_boundaries() {
+        let vals = vec![vec![0.1], vec![0.3], vec![], vec![0.1, 0.5]];
+        let ends = [60, 120, 180, 240];
+        let got = timeslices(&vals, &ends, Compare::Below(0.2), 60);
+        assert_eq!(
+            got,
+            vec![Bucket::known(1.0, 1.0), Bucket::known(0.0, 1.0), Bucket::Missing, Bucket::known(0.0, 1.0)]
+        );
+        let two_min = timeslices(&vals, &ends, Compare::Below(0.2), 120);
+        assert_eq!(two_min[0], Bucket::known(0.0, 0.0));
+    }
+}

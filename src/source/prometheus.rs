@@ -1,0 +1,336 @@
+//! The Prometheus adapter (also Thanos, Mimir, Cortex): range queries, chunking, retries, stats.
+//!
+//! Requests go through `prometheus-http-query` as POSTs with `partial_response=false` (Thanos) and
+//! `stats=all`, so the samples Prometheus read are counted. A semaphore bounds queries in flight.
+//! Every range is split so no request exceeds `max_points_per_query` points per series.
+
+use super::counts::{combine, counter_increases, timeslices};
+use super::{BucketRange, SourceError};
+use crate::budget::Bucket;
+use crate::config::{CountSpec, EventQuery, PrometheusSettings};
+use prometheus_http_query::{Client, Error as PromError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// Counters of what the source asked of Prometheus; benchmarks and `report --stats` print them.
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    /// HTTP requests sent (retries included).
+    pub requests: AtomicU64,
+    /// Requests that failed.
+    pub failures: AtomicU64,
+    /// Samples Prometheus read (`stats.samples.totalQueryableSamples`).
+    pub samples: AtomicU64,
+    /// Sum of request durations in microseconds.
+    pub busy_micros: AtomicU64,
+}
+
+/// One series of a range result: labels and `(timestamp, value)` points.
+type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
+
+/// Per-bucket counts plus the errors that made some of them missing.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// One bucket per bucket of the requested range.
+    pub buckets: Vec<Bucket>,
+    /// Why buckets are missing, one entry per failed query.
+    pub errors: Vec<SourceError>,
+}
+
+/// A Prometheus query client with the settings of `slo.yaml`.
+pub struct PrometheusSource {
+    client: Client,
+    url: String,
+    settings: PrometheusSettings,
+    permits: Semaphore,
+    /// What was asked so far.
+    pub stats: QueryStats,
+}
+
+impl PrometheusSource {
+    /// Builds the client; header values become default headers (they may be secrets and are
+    /// never logged).
+    pub fn new(settings: &PrometheusSettings) -> Result<Arc<Self>, SourceError> {
+        let bad = |message: String| SourceError::BadResult {
+            query: String::new(),
+            message,
+        };
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in &settings.headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| bad(format!("invalid header name `{k}`")))?;
+            let mut value = reqwest::header::HeaderValue::from_str(v)
+                .map_err(|_| bad(format!("invalid value for header `{k}`")))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_millis(settings.timeout.as_millis()))
+            .build()
+            .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
+        let client = Client::from(http, &settings.url)
+            .map_err(|e| bad(format!("invalid Prometheus URL `{}`: {e}", settings.url)))?;
+        Ok(Arc::new(PrometheusSource {
+            client,
+            url: settings.url.clone(),
+            settings: settings.clone(),
+            permits: Semaphore::new(settings.max_concurrency.max(1)),
+            stats: QueryStats::default(),
+        }))
+    }
+
+    /// One range query with retries on retriable failures.
+    async fn range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<Matrix, SourceError> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result = {
+                let _permit = self.permits.acquire().await;
+                let t0 = Instant::now();
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let r = self
+                    .client
+                    .query_range(query, start, end, step as f64)
+                    .timeout(self.settings.timeout.as_millis() as i64)
+                    .stats()
+                    .query("partial_response", "false")
+                    .post()
+                    .await;
+                self.stats
+                    .busy_micros
+                    .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+                r
+            };
+            match result {
+                Ok(res) => {
+                    let (data, stats) = res.into_inner();
+                    if let Some(s) = stats {
+                        let n = s.samples().total_queryable_samples().max(0) as u64;
+                        self.stats.samples.fetch_add(n, Ordering::Relaxed);
+                    }
+                    let Some(m) = data.into_matrix().ok() else {
+                        return Err(SourceError::BadResult {
+                            query: query.to_string(),
+                            message: "expected a matrix".into(),
+                        });
+                    };
+                    return Ok(m
+                        .into_iter()
+                        .map(|rv| {
+                            let (labels, samples) = rv.into_inner();
+                            let pts = samples
+                                .iter()
+                                .filter(|s| s.value().is_finite())
+                                .map(|s| (s.timestamp().round() as i64, s.value()))
+                                .collect();
+                            (labels, pts)
+                        })
+                        .collect());
+                }
+                Err(e) => {
+                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                    let (retriable, message) = classify(&e);
+                    if !retriable {
+                        return Err(SourceError::Rejected {
+                            query: query.to_string(),
+                            message,
+                        });
+                    }
+                    if attempt > self.settings.retries {
+                        return Err(SourceError::Unavailable {
+                            url: self.url.clone(),
+                            query: query.to_string(),
+                            attempts: attempt,
+                            message,
+                        });
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
+    /// are [`Bucket::Missing`] and the reasons come back in [`Counts::errors`].
+    pub async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
+        let per_chunk = (self.settings.max_points_per_query.max(2) - 1) as usize;
+        let mut tasks = JoinSet::new();
+        let mut offset = 0;
+        while offset < range.count {
+            let n = per_chunk.min(range.count - offset);
+            let chunk = BucketRange {
+                start: range.start + offset as i64 * range.width,
+                count: n,
+                width: range.width,
+            };
+            let (me, spec) = (Arc::clone(self), spec.clone());
+            tasks.spawn(async move { (offset, me.chunk(&spec, chunk).await) });
+            offset += n;
+        }
+        let mut buckets = vec![Bucket::Missing; range.count];
+        let mut errors = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((off, Ok(bs))) => buckets[off..off + bs.len()].copy_from_slice(&bs),
+                Ok((_, Err(e))) => errors.push(e),
+                Err(e) => errors.push(SourceError::BadResult {
+                    query: String::new(),
+                    message: format!("query task failed: {e}"),
+                }),
+            }
+        }
+        Counts { buckets, errors }
+    }
+
+    async fn chunk(&self, spec: &CountSpec, r: BucketRange) -> Result<Vec<Bucket>, SourceError> {
+        match spec {
+            CountSpec::Events { good, bad, total } => {
+                let mut sides: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
+                for (slot, q) in sides.iter_mut().zip([good, bad, total]) {
+                    if let Some(q) = q {
+                        *slot = Some(self.events(q, r).await?);
+                    }
+                }
+                let [g, b, t] = &sides;
+                Ok(combine(g.as_deref(), b.as_deref(), t.as_deref(), r.count))
+            }
+            CountSpec::Timeslice { query, good_when, slice } => {
+                let m = self.range(query, r.start + r.width, r.end(), r.width).await?;
+                let mut values = vec![Vec::new(); r.count];
+                for (_, pts) in &m {
+                    for (ts, v) in pts {
+                        if let Some(i) = bucket_index(*ts - r.width, r.start, r.width, r.count) {
+                            values[i].push(*v);
+                        }
+                    }
+                }
+                let ends: Vec<i64> = (1..=r.count as i64).map(|i| r.start + i * r.width).collect();
+                Ok(timeslices(&values, &ends, *good_when, slice.as_secs() as i64))
+            }
+        }
+    }
+
+    /// Event counts per bucket for one query; `None` where unknown.
+    async fn events(&self, q: &EventQuery, r: BucketRange) -> Result<Vec<Option<f64>>, SourceError> {
+        match q {
+            EventQuery::Selector(sel) => {
+                // Edge values at every bucket boundary, the first one included.
+                let m = self.range(sel, r.start, r.end(), r.width).await?;
+                let edges: Vec<Vec<Option<f64>>> = m
+                    .iter()
+                    .map(|(_, pts)| {
+                        let mut e = vec![None; r.count + 1];
+                        for (ts, v) in pts {
+                            if let Some(i) = bucket_index(*ts, r.start, r.width, r.count + 1) {
+                                e[i] = Some(*v);
+                            }
+                        }
+                        e
+                    })
+                    .collect();
+                Ok(counter_increases(&edges, r.count))
+            }
+            EventQuery::Expression(expr) => {
+                let text = expr.replace("$window", &format!("{}s", r.width));
+                let m = self.range(&text, r.start + r.width, r.end(), r.width).await?;
+                let mut out = vec![None; r.count];
+                for (_, pts) in &m {
+                    for (ts, v) in pts {
+                        if let Some(i) = bucket_index(*ts - r.width, r.start, r.width, r.count) {
+                            out[i] = Some(out[i].unwrap_or(0.0) + v.max(0.0));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// `GET /api/v1/query` for `validate --online`: the number of series an expression returns now.
+    pub async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
+        let _permit = self.permits.acquire().await;
+        match self.client.query(query).get().await {
+            Ok(res) => Ok(match res.data() {
+                prometheus_http_query::response::Data::Vector(v) => v.len(),
+                prometheus_http_query::response::Data::Matrix(m) => m.len(),
+                prometheus_http_query::response::Data::Scalar(_) => 1,
+            }),
+            Err(e) => {
+                let (_, message) = classify(&e);
+                Err(SourceError::Rejected {
+                    query: query.to_string(),
+                    message,
+                })
+            }
+        }
+    }
+}
+
+fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {
+    let d = ts - start;
+    (d >= 0 && d % width == 0 && ((d / width) as usize) < n).then(|| (d / width) as usize)
+}
+
+/// Whether a failure is worth retrying, and a message that names the cause.
+fn classify(e: &PromError) -> (bool, String) {
+    match e {
+        PromError::Prometheus(p) => {
+            let retriable = p.is_timeout() || p.is_internal() || p.is_unavailable() || p.is_canceled();
+            (retriable, format!("{}: {}", p.error_type(), p.message()))
+        }
+        PromError::Client(c) => match c.inner() {
+            Some(r) => {
+                let status = r.status();
+                let retriable = r.is_timeout()
+                    || r.is_connect()
+                    || r.is_request()
+                    || status.is_none_or(|s| s.is_server_error() || s.as_u16() == 429 || s.as_u16() == 408);
+                let what = match status {
+                    Some(s) => format!("HTTP {s}"),
+                    None if r.is_timeout() => "timed out".to_string(),
+                    None if r.is_connect() => "connection refused or unreachable".to_string(),
+                    None => "request failed".to_string(),
+                };
+                (retriable, format!("{c}: {what}"))
+            }
+            None => (false, c.to_string()),
+        },
+        other => (false, other.to_string()),
+    }
+}
+
+/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s, … capped at 5 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64.saturating_mul(1 << attempt.min(5).saturating_sub(1)).min(5000);
+    let jitter = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0) as u64)
+        % (base / 2 + 1);
+    Duration::from_millis(base / 2 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_only_aligned_timestamps_inside_the_range() {
+        assert_eq!(bucket_index(120, 60, 60, 3), Some(1));
+        assert_eq!(bucket_index(90, 60, 60, 3), None);
+        assert_eq!(bucket_index(240, 60, 60, 3), None);
+        assert_eq!(bucket_index(0, 60, 60, 3), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(250));
+        assert!(backoff(10) <= Duration::from_millis(5000));
+        assert!(backoff(10) >= Duration::from_millis(2500));
+    }
+}

@@ -1,0 +1,309 @@
+//! The embedded store: per-bucket good/total counts in one redb file.
+//!
+//! Tables:
+//! - `meta` (`&str → u64`): `schema_version`, `next_series_id`.
+//! - `series` (`&str → u64`): definition key (`slo id`, count fingerprint, bucket width) → series id.
+//!   A changed query gets a new id, so old and new counts never mix.
+//! - `chunks` (`(u64 series, i64 chunk start) → bytes`): [`CHUNK`] buckets packed by [`codec`].
+//!
+//! Every write is one durable transaction (redb's default `Durability::Immediate`): a bucket that
+//! `put` returned for survives `kill -9`. Missing buckets are simply absent, so writing a failed
+//! re-query never erases a known count.
+
+pub mod codec;
+
+pub use codec::CHUNK;
+
+use crate::budget::Bucket;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::Path;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
+const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks");
+
+/// The layout version this build writes; a different one on disk refuses to open.
+pub const SCHEMA_VERSION: u64 = 1;
+/// File name inside `--data-dir`.
+pub const FILE_NAME: &str = "slowburn.redb";
+
+/// Store failures, with the file they concern.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed (I/O, corruption, lock held by another process).
+    #[error("store {path}: {message}")]
+    Db {
+        /// The database file.
+        path: String,
+        /// redb's message.
+        message: String,
+    },
+    /// The file was written by an incompatible version.
+    #[error("store {path} has schema version {found}, this slowburn uses {expected}; move the data directory aside or use a matching slowburn")]
+    Schema {
+        /// The database file.
+        path: String,
+        /// Version on disk.
+        found: u64,
+        /// Version of this build.
+        expected: u64,
+    },
+    /// A chunk failed to decode.
+    #[error("store {path}: {source}")]
+    Corrupt {
+        /// The database file.
+        path: String,
+        /// Decoder error.
+        source: codec::CodecError,
+    },
+}
+
+/// An open store.
+pub struct Store {
+    db: Database,
+    path: String,
+}
+
+impl Store {
+    /// Opens (or creates) `dir/slowburn.redb` and checks its schema version.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let file = dir.join(FILE_NAME);
+        let path = file.display().to_string();
+        let db_err = |e: &dyn std::fmt::Display| StoreError::Db {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| db_err(&e))?;
+        let db = Database::create(&file).map_err(|e| db_err(&e))?;
+        let store = Store { db, path };
+        store.init()?;
+        Ok(store)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn init(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            let found = meta.get("schema_version").map_err(|e| self.err(e))?.map(|v| v.value());
+            match found {
+                Some(v) if v != SCHEMA_VERSION => {
+                    return Err(StoreError::Schema {
+                        path: self.path.clone(),
+                        found: v,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION).map_err(|e| self.err(e))?;
+                    meta.insert("next_series_id", 1).map_err(|e| self.err(e))?;
+                }
+            }
+            tx.open_table(SERIES).map_err(|e| self.err(e))?;
+            tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The series id of a definition, created on first use. `key` should contain the SLO id, the
+    /// count fingerprint and the bucket width.
+    pub fn series_id(&self, key: &str) -> Result<u64, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let id = {
+            let mut series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
+            let existing = series.get(key).map_err(|e| self.err(e))?.map(|v| v.value());
+            match existing {
+                Some(id) => id,
+                None => {
+                    let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+                    let next = meta.get("next_series_id").map_err(|e| self.err(e))?.map(|v| v.value()).unwrap_or(1);
+                    meta.insert("next_series_id", next + 1).map_err(|e| self.err(e))?;
+                    series.insert(key, next).map_err(|e| self.err(e))?;
+                    next
+                }
+            }
+        };
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(id)
+    }
+
+    /// Writes the known buckets of `buckets` (the first starting at `start`, `width` seconds each)
+    /// in one durable transaction. Missing buckets leave what is stored untouched.
+    pub fn put(&self, series: u64, start: i64, width: i64, buckets: &[Bucket]) -> Result<(), StoreError> {
+        let span = width * CHUNK as i64;
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+            let mut i = 0;
+            while i < buckets.len() {
+                let t = start + i as i64 * width;
+                let chunk_start = t.div_euclid(span) * span;
+                let mut cur = match chunks.get((series, chunk_start)).map_err(|e| self.err(e))? {
+                    Some(v) => codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        source,
+                    })?,
+                    None => [Bucket::Missing; CHUNK],
+                };
+                let mut changed = false;
+                while i < buckets.len() {
+                    let t = start + i as i64 * width;
+                    if t >= chunk_start + span {
+                        break;
+                    }
+                    let slot = ((t - chunk_start) / width) as usize;
+                    if let Bucket::Known { .. } = buckets[i] {
+                        if cur[slot] != buckets[i] {
+                            cur[slot] = buckets[i];
+                            changed = true;
+                        }
+                    }
+                    i += 1;
+                }
+                if changed {
+                    chunks
+                        .insert((series, chunk_start), codec::encode(&cur).as_slice())
+                        .map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Reads `count` buckets from `start`; absent ones are [`Bucket::Missing`].
+    pub fn get(&self, series: u64, start: i64, width: i64, count: usize) -> Result<Vec<Bucket>, StoreError> {
+        let span = width * CHUNK as i64;
+        let mut out = vec![Bucket::Missing; count];
+        let end = start + count as i64 * width;
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+        let first = start.div_euclid(span) * span;
+        for row in chunks.range((series, first)..(series, end)).map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let chunk_start = k.value().1;
+            let decoded = codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
+                path: self.path.clone(),
+                source,
+            })?;
+            for (slot, b) in decoded.iter().enumerate() {
+                let t = chunk_start + slot as i64 * width;
+                if t >= start && t < end {
+                    out[((t - start) / width) as usize] = *b;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The start of the newest known bucket of a series, to resume after a restart.
+    pub fn last_known(&self, series: u64, width: i64) -> Result<Option<i64>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+        let mut rows = chunks.range((series, i64::MIN)..=(series, i64::MAX)).map_err(|e| self.err(e))?;
+        let Some(row) = rows.next_back() else { return Ok(None) };
+        let (k, v) = row.map_err(|e| self.err(e))?;
+        let decoded = codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(decoded
+            .iter()
+            .rposition(|b| matches!(b, Bucket::Known { .. }))
+            .map(|slot| k.value().1 + slot as i64 * width))
+    }
+
+    /// Deletes every chunk that ends at or before `cutoff` (retention), in one transaction, and
+    /// returns how many rows went. Call [`Store::compact`] now and then to give the space back.
+    pub fn delete_before(&self, cutoff: i64, width_of: impl Fn(u64) -> i64) -> Result<usize, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut deleted = 0;
+        {
+            let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+            let doomed: Vec<(u64, i64)> = chunks
+                .iter()
+                .map_err(|e| self.err(e))?
+                .filter_map(|row| row.ok())
+                .map(|(k, _)| k.value())
+                .filter(|(s, start)| start + width_of(*s) * CHUNK as i64 <= cutoff)
+                .collect();
+            for k in doomed {
+                chunks.remove(k).map_err(|e| self.err(e))?;
+                deleted += 1;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(deleted)
+    }
+
+    /// Returns freed pages to the file system.
+    pub fn compact(&mut self) -> Result<(), StoreError> {
+        self.db.compact().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_round_trip_across_chunks_and_missing_keeps_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = store.series_id("api/availability|x|60").unwrap();
+        let bs: Vec<Bucket> = (0..150)
+            .map(|i| if i % 7 == 0 { Bucket::Missing } else { Bucket::known(i as f64, i as f64 + 1.0) })
+            .collect();
+        store.put(id, 6000, 60, &bs).unwrap();
+        assert_eq!(store.get(id, 6000, 60, 150).unwrap(), bs);
+        // A failed re-query (all missing) must not erase anything.
+        store.put(id, 6000, 60, &vec![Bucket::Missing; 150]).unwrap();
+        assert_eq!(store.get(id, 6000, 60, 150).unwrap(), bs);
+        assert_eq!(store.last_known(id, 60).unwrap(), Some(6000 + 149 * 60));
+    }
+
+    #[test]
+    fn series_ids_are_stable_and_distinct_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = {
+            let store = Store::open(dir.path()).unwrap();
+            (store.series_id("a").unwrap(), store.series_id("b").unwrap())
+        };
+        assert_ne!(a, b);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.series_id("a").unwrap(), a);
+    }
+
+    #[test]
+    fn retention_deletes_only_old_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = store.series_id("s").unwrap();
+        let bs = vec![Bucket::known(1.0, 1.0); 64 * 4];
+        store.put(id, 0, 60, &bs).unwrap();
+        let deleted = store.delete_before(64 * 60 * 2, |_| 60).unwrap();
+        assert_eq!(deleted, 2);
+        let got = store.get(id, 0, 60, 64 * 4).unwrap();
+        assert!(got[..128].iter().all(|b| *b == Bucket::Missing));
+        assert!(got[128..].iter().all(|b| *b == Bucket::known(1.0, 1.0)));
+    }
+
+    #[test]
+    fn refuses_a_different_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let tx = store.db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert("schema_version", 99).unwrap();
+            tx.commit().unwrap();
+        }
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Schema { found: 99, .. })));
+    }
+}
