@@ -105,21 +105,18 @@ pub fn from_raw(
     let mut slos = Vec::new();
     for (i, s) in raw.slos.iter().enumerate() {
         let path = format!("slos[{i}]");
+        let id = format!("{}/{}", s.value.service.value, s.value.name.value);
+        if let Some(first) = seen.get(&id) {
+            cx.err(
+                &s.value.name.referenced,
+                format!("{path}.name"),
+                format!("duplicate SLO id `{id}` (first defined at line {first}); give each service/name pair its own name"),
+            );
+            continue;
+        }
+        seen.insert(id, s.referenced.line() as u32);
         if let Some(slo) = slo(&mut cx, &s.value, &path, bucket, &default_periods) {
-            let line = s.referenced.line() as u32;
-            if let Some(first) = seen.get(&slo.id) {
-                cx.err(
-                    &s.value.name.referenced,
-                    format!("{path}.name"),
-                    format!(
-                        "duplicate SLO id `{}` (first defined at line {first}); give each service/name pair its own name",
-                        slo.id
-                    ),
-                );
-            } else {
-                seen.insert(slo.id.clone(), line);
-                slos.push(slo);
-            }
+            slos.push(slo);
         }
     }
     if cx.errors.is_empty() {

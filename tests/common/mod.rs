@@ -59,13 +59,9 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// PID of the prometheus process (for tests that stop it).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-    /// Kills the server now (SIGKILL) and reaps it.
+    /// Stops the server now: SIGTERM to the watchdog shell, whose trap kills the server, then reaps it.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
     }
 }
@@ -119,7 +115,7 @@ pub fn start_prometheus(history: &History) -> Prometheus {
 pub fn spawn_with_watchdog(cmd: &str, args: &[String], log: &Path) -> Child {
     let me = std::process::id();
     let script = format!(
-        "\"$0\" \"$@\" & p=$!; trap 'kill $p 2>/dev/null' EXIT TERM; while kill -0 {me} 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.5; done"
+        "\"$0\" \"$@\" & p=$!; trap 'kill -9 $p 2>/dev/null; wait $p 2>/dev/null; exit 0' EXIT TERM; while kill -0 {me} 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.5; done"
     );
     let log = std::fs::File::create(log).expect("log file");
     let err = log.try_clone().expect("log file");
@@ -148,7 +144,8 @@ pub fn wait_ready(url: &str) {
 }
 
 /// Minimal blocking HTTP GET over std (no extra dev-dependency): returns whether the status is 200.
-mod http {
+/// Tiny HTTP client over std.
+pub mod http {
     use std::io::{Read, Write};
     use std::net::TcpStream;
     use std::time::Duration;

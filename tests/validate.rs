@@ -1,0 +1,105 @@
+//! `slowburn validate`: exit codes and `FILE:LINE:COLUMN: message` for every kind of mistake.
+
+mod common;
+
+use common::*;
+
+fn validate(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), text);
+    let (code, out, err) = slowburn(&["validate", "-c", cfg.to_str().unwrap()]);
+    let file = cfg.to_str().unwrap().to_string();
+    (code, format!("{out}{err}").replace(&file, "slo.yaml"))
+}
+
+#[test]
+fn the_repository_slo_yaml_is_valid() {
+    let (code, out, err) = slowburn(&["validate", "-c", concat!(env!("CARGO_MANIFEST_DIR"), "/slo.yaml")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("OK (2 SLOs)"), "{out}");
+}
+
+#[test]
+fn every_semantic_error_is_reported_with_its_position() {
+    let (code, out) = validate(
+        r#"slos:
+  - service: api
+    name: availability
+    objective: 100
+    windows: [30x]
+    sli:
+      ratio:
+        errors: sum(rate(x[5m]) by (job)
+        total: http_requests_total{service="api"}
+  - service: api
+    name: three
+    objective: 99
+    sli:
+      ratio:
+        good: x
+        errors: y
+        total: z
+  - service: api
+    name: lat
+    objective: 99
+    sli:
+      latency: {histogram: 'h{a="${SLOWBURN_TEST_SURELY_UNSET}"}', threshold: 200ms}
+  - service: api
+    name: availability
+    objective: 99
+    sli: {ratio: {errors: a, total: b}}
+"#,
+    );
+    assert_eq!(code, 1);
+    for want in [
+        "slo.yaml:4:16: slos[0].objective: must be a percentage between 0 and 100 (exclusive), got 100",
+        "slo.yaml:5:15: slos[0].windows[0]: invalid duration `30x`",
+        "slo.yaml:8:17: slos[0].sli.ratio.errors: PromQL does not parse: unclosed left parenthesis",
+        "slo.yaml:15:9: slos[1].sli.ratio: needs exactly two of `good`, `errors` and `total`",
+        "slo.yaml:22:28: slos[2].sli.latency.histogram: environment variable ${SLOWBURN_TEST_SURELY_UNSET} is not set",
+        "slo.yaml:24:11: slos[3].name: duplicate SLO id `api/availability` (first defined at line",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+}
+
+#[test]
+fn unknown_field_names_the_nearest_valid_one() {
+    let (code, out) = validate("slos:\n  - service: api\n    name: x\n    objectiv: 99\n");
+    assert_eq!(code, 1);
+    assert!(out.contains("slo.yaml:4:5: unknown field `objectiv`; did you mean `objective`?"), "{out}");
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_the_line() {
+    let (code, out) = validate("slos: [\n");
+    assert_eq!(code, 1);
+    assert!(out.starts_with("slo.yaml:1:"), "{out}");
+}
+
+#[test]
+fn bad_bucket_and_sla_tighter_than_objective_are_rejected() {
+    let (code, out) = validate(
+        "defaults: {bucket: 7s}\nslos:\n  - service: a\n    name: b\n    objective: 99\n    sli: {ratio: {errors: x, total: y}}\n    sla: {objective: 99.9}\n",
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("slo.yaml:1:20: defaults.bucket: bucket must be whole seconds, at least 10s"), "{out}");
+    assert!(out.contains("slo.yaml:7:22: slos[0].sla.objective: the SLA (99.9%) must be looser"), "{out}");
+}
+
+#[test]
+fn env_vars_are_expanded_and_secrets_are_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "prometheus: {url: 'http://127.0.0.1:9', headers: {Authorization: 'Bearer ${SB_TEST_TOKEN}'}}\nslos: []\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+        .args(["validate", "-c", cfg.to_str().unwrap()])
+        .env("SB_TEST_TOKEN", "s3cr3t-value")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("s3cr3t-value"), "{all}");
+}
