@@ -287,7 +287,10 @@ mod tests {
     #[test]
     fn exhaustion_follows_remaining_over_burn() {
         let p = Dur::from_secs(30 * 86400);
-        assert_eq!(time_to_exhaustion(Some(0.5), Some(2.0), p), Some(0.25 * p.as_secs() as f64));
+        assert_eq!(
+            time_to_exhaustion(Some(0.5), Some(2.0), p),
+            Some(0.25 * p.as_secs() as f64)
+        );
         assert_eq!(time_to_exhaustion(Some(-0.1), Some(2.0), p), Some(0.0));
         assert_eq!(time_to_exhaustion(Some(0.5), Some(0.0), p), None);
     }

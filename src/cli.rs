@@ -68,14 +68,16 @@ pub enum Format {
 
 /// Parses `--at`: unix seconds (integer or decimal) or RFC 3339.
 pub fn parse_time(s: &str) -> anyhow::Result<i64> {
-    if let Ok(secs) = s.trim().parse::<f64>() {
-        if secs.is_finite() {
-            return Ok(secs.floor() as i64);
-        }
+    if let Ok(secs) = s.trim().parse::<f64>()
+        && secs.is_finite()
+    {
+        return Ok(secs.floor() as i64);
     }
     chrono::DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.timestamp())
-        .map_err(|_| anyhow!("--at `{s}` is neither unix seconds nor RFC 3339 (e.g. 2026-11-29T12:00:00Z)"))
+        .map_err(|_| {
+            anyhow!("--at `{s}` is neither unix seconds nor RFC 3339 (e.g. 2026-11-29T12:00:00Z)")
+        })
 }
 
 fn load(path: &std::path::Path, prometheus: Option<String>) -> anyhow::Result<Config> {
@@ -118,7 +120,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let cfg = load(&config, prometheus)?;
             let now = chrono::Utc::now().timestamp();
-            let at = report::align(at.as_deref().map(parse_time).transpose()?.unwrap_or(now), cfg.bucket);
+            let at = report::align(
+                at.as_deref().map(parse_time).transpose()?.unwrap_or(now),
+                cfg.bucket,
+            );
             let source = PrometheusSource::new(&cfg.prometheus)?;
             source
                 .series_count("vector(1)")
@@ -153,8 +158,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report::to_json(&rep))?),
-                Format::Table => print!("{}", report::to_table(&rep, std::io::stdout().is_terminal())),
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report::to_json(&rep))?)
+                }
+                Format::Table => print!(
+                    "{}",
+                    report::to_table(&rep, std::io::stdout().is_terminal())
+                ),
             }
             Ok(())
         }
@@ -188,7 +198,10 @@ async fn check_online(cfg: &Config) -> anyhow::Result<()> {
         for q in slo.counts.queries() {
             let probe = q.replace("$window", "5m");
             match source.series_count(&probe).await {
-                Ok(0) => eprintln!("{}: {}: warning: `{q}` returns no series right now", cfg.file, slo.id),
+                Ok(0) => eprintln!(
+                    "{}: {}: warning: `{q}` returns no series right now",
+                    cfg.file, slo.id
+                ),
                 Ok(_) => {}
                 Err(e) => {
                     eprintln!("{}: {}: {e}", cfg.file, slo.id);

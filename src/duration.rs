@@ -35,7 +35,9 @@ impl Dur {
 
 /// Why a duration string was rejected; the message names the accepted form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration `{input}`: expected a number followed by a unit (ms, s, m, h, d, w), e.g. `30d`, `1h30m`, `200ms`")]
+#[error(
+    "invalid duration `{input}`: expected a number followed by a unit (ms, s, m, h, d, w), e.g. `30d`, `1h30m`, `200ms`"
+)]
 pub struct DurationError {
     /// The text that failed to parse.
     pub input: String,
@@ -89,7 +91,13 @@ impl fmt::Display for Dur {
             return f.write_str("0s");
         }
         let mut rest = self.0;
-        for (unit, ms) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        for (unit, ms) in [
+            ("d", 86_400_000u64),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+            ("ms", 1),
+        ] {
             if rest >= ms {
                 write!(f, "{}{}", rest / ms, unit)?;
                 rest %= ms;

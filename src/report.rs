@@ -50,13 +50,19 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
     for (i, slo) in config.slos.iter().enumerate() {
         let (slo, source) = (slo.clone(), Arc::clone(source));
         tasks.spawn(async move {
-            let longest = slo.periods.iter().copied().max().unwrap_or(Dur::from_secs(30 * 86400));
+            let longest = slo
+                .periods
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(Dur::from_secs(30 * 86400));
             // Burn windows reach back 3 days even when the SLO's period is shorter.
             let span = longest.max(Dur::from_secs(3 * 86400));
             let count = (span.as_secs() as i64 / width) as usize;
             let range = BucketRange::ending_at(at, count, width);
             let counts = source.counts(&slo.counts, range).await;
-            let series = Series::from_buckets(range.start, Dur::from_secs(width as u64), &counts.buckets);
+            let series =
+                Series::from_buckets(range.start, Dur::from_secs(width as u64), &counts.buckets);
             let eval = budget::evaluate(&series, slo.objective, &slo.periods, at);
             let mut errors: Vec<String> = counts.errors.iter().map(|e| e.to_string()).collect();
             let sla_sli = match &slo.sla {
@@ -66,7 +72,11 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
                     Some(spec) => {
                         let c = source.counts(spec, range).await;
                         errors.extend(c.errors.iter().map(|e| e.to_string()));
-                        let s = Series::from_buckets(range.start, Dur::from_secs(width as u64), &c.buckets);
+                        let s = Series::from_buckets(
+                            range.start,
+                            Dur::from_secs(width as u64),
+                            &c.buckets,
+                        );
                         s.window(at, slo.periods[0]).sli()
                     }
                 },
@@ -93,7 +103,8 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
 }
 
 fn num(v: Option<f64>) -> Value {
-    v.filter(|x| x.is_finite()).map_or(Value::Null, |x| json!(x))
+    v.filter(|x| x.is_finite())
+        .map_or(Value::Null, |x| json!(x))
 }
 
 /// The JSON contract.
@@ -160,7 +171,15 @@ fn pct(v: Option<f64>, digits: usize) -> String {
 /// The table for people: one row per SLO and period; colours only when `color` (a terminal).
 pub fn to_table(report: &Report, color: bool) -> String {
     let header = [
-        "SLO", "OBJECTIVE", "PERIOD", "SLI", "BUDGET LEFT", "COVERAGE", "BURN 1h", "BURN 6h", "SLA",
+        "SLO",
+        "OBJECTIVE",
+        "PERIOD",
+        "SLI",
+        "BUDGET LEFT",
+        "COVERAGE",
+        "BURN 1h",
+        "BURN 6h",
+        "SLA",
     ];
     let mut rows: Vec<(Vec<String>, Option<f64>)> = Vec::new();
     for r in &report.slos {
@@ -176,8 +195,16 @@ pub fn to_table(report: &Report, color: bool) -> String {
             };
             rows.push((
                 vec![
-                    if k == 0 { r.slo.id.clone() } else { String::new() },
-                    if k == 0 { pct(Some(r.slo.objective), 3) } else { String::new() },
+                    if k == 0 {
+                        r.slo.id.clone()
+                    } else {
+                        String::new()
+                    },
+                    if k == 0 {
+                        pct(Some(r.slo.objective), 3)
+                    } else {
+                        String::new()
+                    },
                     p.period.to_string(),
                     pct(p.sli, 3),
                     pct(p.remaining, 1),

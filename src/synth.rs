@@ -97,7 +97,14 @@ impl Rng {
 impl History {
     /// Generates scrapes from `start` to `end` (unix seconds). Jitter moves each scrape up to
     /// `jitter` × interval later than its nominal time (never past the next one).
-    pub fn generate(services: &[ServiceSpec], incidents: &[Incident], start: i64, end: i64, jitter: f64, seed: u64) -> History {
+    pub fn generate(
+        services: &[ServiceSpec],
+        incidents: &[Incident],
+        start: i64,
+        end: i64,
+        jitter: f64,
+        seed: u64,
+    ) -> History {
         let mut rng = Rng(seed);
         let scrapes = services
             .iter()
@@ -113,15 +120,23 @@ impl History {
                     let dt = (ts_ms - prev_ms) as f64 / 1000.0;
                     let phase = (ts_ms as f64 / 1000.0) / 86400.0 * std::f64::consts::TAU;
                     let rate = svc.rps * (1.0 + 0.5 * phase.sin());
-                    let incident = incidents
-                        .iter()
-                        .find(|i| i.service == svc.name && ts_ms >= i.start * 1000 && ts_ms < i.end * 1000);
-                    let requests = if first { 0 } else { (rate * dt + rng.unit()).floor() as u64 };
+                    let incident = incidents.iter().find(|i| {
+                        i.service == svc.name && ts_ms >= i.start * 1000 && ts_ms < i.end * 1000
+                    });
+                    let requests = if first {
+                        0
+                    } else {
+                        (rate * dt + rng.unit()).floor() as u64
+                    };
                     let err_ratio = incident.map_or(svc.base_error_ratio, |i| i.error_ratio);
                     err_carry += requests as f64 * err_ratio;
                     let errors = (err_carry.floor() as u64).min(requests);
                     err_carry -= errors as f64;
-                    let shares = if incident.is_some_and(|i| i.slow) { SLOW } else { FAST };
+                    let shares = if incident.is_some_and(|i| i.slow) {
+                        SLOW
+                    } else {
+                        FAST
+                    };
                     let mut under = [0u64; 5];
                     for k in 0..5 {
                         under_carry[k] += requests as f64 * shares[k];
@@ -131,7 +146,8 @@ impl History {
                     for k in 1..5 {
                         under[k] = under[k].max(under[k - 1]);
                     }
-                    let inflight = (rate * 0.8 + rng.unit() * 4.0).round() + if incident.is_some() { 60.0 } else { 0.0 };
+                    let inflight = (rate * 0.8 + rng.unit() * 4.0).round()
+                        + if incident.is_some() { 60.0 } else { 0.0 };
                     out.push(Scrape {
                         ts_ms,
                         ok: requests - errors,
@@ -152,14 +168,22 @@ impl History {
     }
 
     fn index(&self, service: &str) -> usize {
-        self.services.iter().position(|s| s.name == service).unwrap_or(usize::MAX)
+        self.services
+            .iter()
+            .position(|s| s.name == service)
+            .unwrap_or(usize::MAX)
     }
 
     /// Exact counts of the events scraped in `(from, to]` (unix seconds) for one service.
     pub fn truth(&self, service: &str, from: i64, to: i64) -> Truth {
         let mut t = Truth::default();
-        let Some(scrapes) = self.scrapes.get(self.index(service)) else { return t };
-        for s in scrapes.iter().filter(|s| s.ts_ms > from * 1000 && s.ts_ms <= to * 1000) {
+        let Some(scrapes) = self.scrapes.get(self.index(service)) else {
+            return t;
+        };
+        for s in scrapes
+            .iter()
+            .filter(|s| s.ts_ms > from * 1000 && s.ts_ms <= to * 1000)
+        {
             t.total += s.ok + s.errors;
             t.errors += s.errors;
             for k in 0..5 {
@@ -192,32 +216,58 @@ impl History {
                 let mut v = 0u64;
                 for s in scrapes {
                     v += if pick { s.ok } else { s.errors };
-                    writeln!(w, "http_requests_total{{service=\"{}\",code=\"{code}\"}} {v} {}", svc.name, ts(s.ts_ms))?;
+                    writeln!(
+                        w,
+                        "http_requests_total{{service=\"{}\",code=\"{code}\"}} {v} {}",
+                        svc.name,
+                        ts(s.ts_ms)
+                    )?;
                 }
             }
         }
         writeln!(w, "# HELP http_request_duration_seconds Request latency.")?;
         writeln!(w, "# TYPE http_request_duration_seconds histogram")?;
         for (svc, scrapes) in self.services.iter().zip(&self.scrapes) {
-            for k in 0..=LE.len() {
-                let le = if k == LE.len() { "+Inf".to_string() } else { format!("{}", LE[k]) };
+            let bounds = LE.iter().map(|b| Some(*b)).chain([None]);
+            for (k, bound) in bounds.enumerate() {
+                let le = bound.map_or("+Inf".to_string(), |b| format!("{b}"));
                 let mut v = 0u64;
                 for s in scrapes {
-                    v += if k == LE.len() { s.ok + s.errors } else { s.under[k] };
-                    writeln!(w, "http_request_duration_seconds_bucket{{service=\"{}\",le=\"{le}\"}} {v} {}", svc.name, ts(s.ts_ms))?;
+                    v += if bound.is_none() {
+                        s.ok + s.errors
+                    } else {
+                        s.under[k]
+                    };
+                    writeln!(
+                        w,
+                        "http_request_duration_seconds_bucket{{service=\"{}\",le=\"{le}\"}} {v} {}",
+                        svc.name,
+                        ts(s.ts_ms)
+                    )?;
                 }
             }
             let mut v = 0u64;
             for s in scrapes {
                 v += s.ok + s.errors;
-                writeln!(w, "http_request_duration_seconds_count{{service=\"{}\"}} {v} {}", svc.name, ts(s.ts_ms))?;
+                writeln!(
+                    w,
+                    "http_request_duration_seconds_count{{service=\"{}\"}} {v} {}",
+                    svc.name,
+                    ts(s.ts_ms)
+                )?;
             }
         }
         writeln!(w, "# HELP http_inflight_requests Requests in flight.")?;
         writeln!(w, "# TYPE http_inflight_requests gauge")?;
         for (svc, scrapes) in self.services.iter().zip(&self.scrapes) {
             for s in scrapes {
-                writeln!(w, "http_inflight_requests{{service=\"{}\"}} {} {}", svc.name, s.inflight, ts(s.ts_ms))?;
+                writeln!(
+                    w,
+                    "http_inflight_requests{{service=\"{}\"}} {} {}",
+                    svc.name,
+                    s.inflight,
+                    ts(s.ts_ms)
+                )?;
             }
         }
         writeln!(w, "# EOF")?;

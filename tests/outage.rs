@@ -10,9 +10,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn query_range_requests(url: &str) -> u64 {
-    let Some((200, body)) = http::get(&format!("{url}/metrics")) else { return 0 };
+    let Some((200, body)) = http::get(&format!("{url}/metrics")) else {
+        return 0;
+    };
     body.lines()
-        .filter(|l| l.starts_with("prometheus_http_requests_total{") && l.contains("handler=\"/api/v1/query_range\""))
+        .filter(|l| {
+            l.starts_with("prometheus_http_requests_total{")
+                && l.contains("handler=\"/api/v1/query_range\"")
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -48,30 +53,57 @@ slos:
         ),
     );
     let child = Command::new(env!("CARGO_BIN_EXE_slowburn"))
-        .args(["report", "-c", cfg.to_str().unwrap(), "--at", &end.to_string(), "--format", "json"])
+        .args([
+            "report",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--at",
+            &end.to_string(),
+            "--format",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn report");
     let deadline = Instant::now() + Duration::from_secs(120);
     while query_range_requests(&prom.url) < 150 {
-        assert!(Instant::now() < deadline, "report never reached 150 queries");
+        assert!(
+            Instant::now() < deadline,
+            "report never reached 150 queries"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     prom.kill();
     let out = child.wait_with_output().expect("report finishes");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "a partial outage still reports: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a partial outage still reports: {stderr}"
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let s = &r["slos"][0];
     let p = &s["periods"]["30d"];
     let coverage = p["coverage"].as_f64().unwrap();
     assert!(coverage > 0.0 && coverage < 1.0, "coverage {coverage}");
-    assert!(!s["errors"].as_array().unwrap().is_empty(), "the failures are reported");
-    assert!(stderr.contains("of the 30d period has data"), "a warning names the gap: {stderr}");
+    assert!(
+        !s["errors"].as_array().unwrap().is_empty(),
+        "the failures are reported"
+    );
+    assert!(
+        stderr.contains("of the 30d period has data"),
+        "a warning names the gap: {stderr}"
+    );
     let t = history.truth("svc30", end - 30 * 86400, end);
     let want = 1.0 - t.errors as f64 / (0.001 * t.total as f64);
     let got = p["error_budget_remaining"].as_f64().unwrap();
-    assert!((got - want).abs() < 0.1, "remaining {got} should stay near the true {want}, not burn");
-    assert!(p["total"].as_f64().unwrap() < t.total as f64, "missing buckets are not counted");
+    assert!(
+        (got - want).abs() < 0.1,
+        "remaining {got} should stay near the true {want}, not burn"
+    );
+    assert!(
+        p["total"].as_f64().unwrap() < t.total as f64,
+        "missing buckets are not counted"
+    );
 }

@@ -77,7 +77,16 @@ fn report(f: &Fixture) -> Value {
         let dir = tempfile::tempdir().unwrap();
         let cfg = write_config(dir.path(), &config(&prom.url));
         let at = f.end.to_string();
-        let (code, out, err) = slowburn(&["report", "-c", cfg.to_str().unwrap(), "--at", &at, "--format", "json", "--stats"]);
+        let (code, out, err) = slowburn(&[
+            "report",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--at",
+            &at,
+            "--format",
+            "json",
+            "--stats",
+        ]);
         eprintln!("{err}");
         assert_eq!(code, 0, "report failed: {err}");
         serde_json::from_str(&out).expect("report prints JSON")
@@ -86,7 +95,12 @@ fn report(f: &Fixture) -> Value {
 }
 
 fn slo<'a>(r: &'a Value, id: &str) -> &'a Value {
-    r["slos"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("{id} missing"))
+    r["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
 }
 
 /// (good, total) of the ground truth for an SLO kind over `(end − window, end]`.
@@ -99,7 +113,11 @@ fn truth_counts(f: &Fixture, svc: &str, kind: &str, window: i64) -> (f64, f64) {
         "saturation" => {
             let slices = window / 60;
             let good = (0..slices)
-                .filter(|i| f.history.inflight_at(svc, f.end - i * 60).is_some_and(|v| v < 40.0))
+                .filter(|i| {
+                    f.history
+                        .inflight_at(svc, f.end - i * 60)
+                        .is_some_and(|v| v < 40.0)
+                })
                 .count();
             (good as f64, slices as f64)
         }
@@ -129,19 +147,41 @@ fn check_kind(kind: &str, periods: &[(&str, i64)]) {
             let p = &s["periods"][*name];
             let (good, total) = truth_counts(f, svc, kind, *len);
             let (g, t) = (p["good"].as_f64().unwrap(), p["total"].as_f64().unwrap());
-            assert!(rel_err(t, total) <= 0.001, "{svc}/{kind} {name} total {t} vs truth {total}");
-            assert!(rel_err(g, good) <= 0.001, "{svc}/{kind} {name} good {g} vs truth {good}");
+            assert!(
+                rel_err(t, total) <= 0.001,
+                "{svc}/{kind} {name} total {t} vs truth {total}"
+            );
+            assert!(
+                rel_err(g, good) <= 0.001,
+                "{svc}/{kind} {name} good {g} vs truth {good}"
+            );
             let want = 1.0 - (total - good) / ((1.0 - obj) * total);
             let got = p["error_budget_remaining"].as_f64().unwrap();
-            assert!((got - want).abs() <= 0.005, "{svc}/{kind} {name} remaining {got} vs truth {want}");
-            assert_eq!(p["coverage"].as_f64(), Some(1.0), "{svc}/{kind} {name} coverage");
+            assert!(
+                (got - want).abs() <= 0.005,
+                "{svc}/{kind} {name} remaining {got} vs truth {want}"
+            );
+            assert_eq!(
+                p["coverage"].as_f64(),
+                Some(1.0),
+                "{svc}/{kind} {name} coverage"
+            );
         }
-        for (name, len) in [("1h", 3600), ("2h", 7200), ("6h", 21600), ("1d", DAY), ("3d", 3 * DAY)] {
+        for (name, len) in [
+            ("1h", 3600),
+            ("2h", 7200),
+            ("6h", 21600),
+            ("1d", DAY),
+            ("3d", 3 * DAY),
+        ] {
             let (good, total) = truth_counts(f, svc, kind, len);
             let want = ((total - good) / total) / (1.0 - obj);
             let got = s["burn_rates"][name].as_f64().unwrap();
             let tolerance = (0.02 * want).max(1e-9);
-            assert!((got - want).abs() <= tolerance, "{svc}/{kind} burn {name} {got} vs truth {want}");
+            assert!(
+                (got - want).abs() <= tolerance,
+                "{svc}/{kind} burn {name} {got} vs truth {want}"
+            );
         }
     }
 }
@@ -177,7 +217,11 @@ fn sla_is_reported_from_its_own_counts() {
         let s = slo(&r, &format!("{svc}/latency"));
         let (good, total) = truth_counts(f, svc, "latency-sla", 30 * DAY);
         let sli = s["sla"]["sli"].as_f64().unwrap();
-        assert!((sli - good / total).abs() < 1e-4, "{svc} SLA sli {sli} vs {}", good / total);
+        assert!(
+            (sli - good / total).abs() < 1e-4,
+            "{svc} SLA sli {sli} vs {}",
+            good / total
+        );
         assert_eq!(s["sla"]["met"].as_bool(), Some(good / total >= 0.90));
         let a = slo(&r, &format!("{svc}/availability"));
         let (g, t) = truth_counts(f, svc, "availability", 30 * DAY);
@@ -213,16 +257,33 @@ fn table_output_lists_every_slo_with_aligned_columns() {
     let Some(prom) = &f.prom else { return };
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &config(&prom.url));
-    let (code, out, err) = slowburn(&["report", "-c", cfg.to_str().unwrap(), "--at", &f.end.to_string()]);
+    let (code, out, err) = slowburn(&[
+        "report",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--at",
+        &f.end.to_string(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("SLO"), "{out}");
     let col = lines[0].find("BUDGET LEFT").unwrap();
     for svc in ["svc15", "svc30", "svc60"] {
-        let row = lines.iter().find(|l| l.starts_with(&format!("{svc}/availability "))).expect("row");
-        assert!(row[col..].trim_start().starts_with(|c: char| c.is_ascii_digit() || c == '-'), "{row}");
+        let row = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{svc}/availability ")))
+            .expect("row");
+        assert!(
+            row[col..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_digit() || c == '-'),
+            "{row}"
+        );
     }
-    assert!(!out.contains('\x1b'), "no colours when stdout is not a terminal");
+    assert!(
+        !out.contains('\x1b'),
+        "no colours when stdout is not a terminal"
+    );
 }
 
 #[test]
@@ -232,5 +293,10 @@ fn unreachable_prometheus_exits_1_with_a_clear_message() {
     let cfg = write_config(dir.path(), &config(&format!("http://127.0.0.1:{port}")));
     let (code, _, err) = slowburn(&["report", "-c", cfg.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 1);
-    assert!(err.contains(&format!("cannot query Prometheus at http://127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot query Prometheus at http://127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
 }

@@ -14,7 +14,11 @@ fn validate(text: &str) -> (i32, String) {
 
 #[test]
 fn the_repository_slo_yaml_is_valid() {
-    let (code, out, err) = slowburn(&["validate", "-c", concat!(env!("CARGO_MANIFEST_DIR"), "/slo.yaml")]);
+    let (code, out, err) = slowburn(&[
+        "validate",
+        "-c",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/slo.yaml"),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("OK (2 SLOs)"), "{out}");
 }
@@ -67,7 +71,10 @@ fn every_semantic_error_is_reported_with_its_position() {
 fn unknown_field_names_the_nearest_valid_one() {
     let (code, out) = validate("slos:\n  - service: api\n    name: x\n    objectiv: 99\n");
     assert_eq!(code, 1);
-    assert!(out.contains("slo.yaml:4:5: unknown field `objectiv`; did you mean `objective`?"), "{out}");
+    assert!(
+        out.contains("slo.yaml:4:5: unknown field `objectiv`; did you mean `objective`?"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -83,8 +90,14 @@ fn bad_bucket_and_sla_tighter_than_objective_are_rejected() {
         "defaults: {bucket: 7s}\nslos:\n  - service: a\n    name: b\n    objective: 99\n    sli: {ratio: {errors: x, total: y}}\n    sla: {objective: 99.9}\n",
     );
     assert_eq!(code, 1);
-    assert!(out.contains("slo.yaml:1:20: defaults.bucket: bucket must be whole seconds, at least 10s"), "{out}");
-    assert!(out.contains("slo.yaml:7:22: slos[0].sla.objective: the SLA (99.9%) must be looser"), "{out}");
+    assert!(
+        out.contains("slo.yaml:1:20: defaults.bucket: bucket must be whole seconds, at least 10s"),
+        "{out}"
+    );
+    assert!(
+        out.contains("slo.yaml:7:22: slos[0].sla.objective: the SLA (99.9%) must be looser"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -100,6 +113,10 @@ fn env_vars_are_expanded_and_secrets_are_not_echoed() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!all.contains("s3cr3t-value"), "{all}");
 }

@@ -25,7 +25,11 @@ pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<St
         }
     }
     out.push_str(rest);
-    if missing.is_empty() { Ok(out) } else { Err(missing) }
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(missing)
+    }
 }
 
 #[cfg(test)]
@@ -40,6 +44,9 @@ mod tests {
     fn expands_set_and_reports_unset() {
         assert_eq!(expand("org=${TENANT}", &env).unwrap(), "org=team-a");
         assert_eq!(expand("x[$window]", &env).unwrap(), "x[$window]");
-        assert_eq!(expand("${NOPE}-${TENANT}", &env).unwrap_err(), vec!["NOPE".to_string()]);
+        assert_eq!(
+            expand("${NOPE}-${TENANT}", &env).unwrap_err(),
+            vec!["NOPE".to_string()]
+        );
     }
 }

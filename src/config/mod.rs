@@ -36,7 +36,8 @@ pub fn parse_str(
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let raw: raw::RawConfig = serde_saphyr::from_str(text).map_err(|e| ConfigErrors(vec![yaml_error(&e, file)]))?;
+    let raw: raw::RawConfig =
+        serde_saphyr::from_str(text).map_err(|e| ConfigErrors(vec![yaml_error(&e, file)]))?;
     validate::from_raw(raw, file, env).map_err(ConfigErrors)
 }
 
@@ -48,7 +49,9 @@ fn yaml_error(e: &serde_saphyr::Error, file: &str) -> ConfigError {
         .unwrap_or((0, 0));
     let plain = strip_position(&e.without_snippet().to_string());
     let message = match e {
-        serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => unknown_field(field, expected),
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => unknown_field(field, expected),
         _ => match parse_unknown_field(&plain) {
             Some((field, expected)) => {
                 let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
@@ -71,7 +74,10 @@ fn unknown_field(field: &str, expected: &[&str]) -> String {
         Some(n) => format!("; did you mean `{n}`?"),
         None => String::new(),
     };
-    format!("unknown field `{field}`{hint} (valid fields here: {})", expected.join(", "))
+    format!(
+        "unknown field `{field}`{hint} (valid fields here: {})",
+        expected.join(", ")
+    )
 }
 
 /// Reads serde's "unknown field `x`, expected one of a, b" (possibly with backticks around names).

@@ -55,7 +55,11 @@ impl fmt::Debug for PrometheusSettings {
             .field("url", &self.url)
             .field(
                 "headers",
-                &self.headers.iter().map(|(k, _)| (k.as_str(), "**REDACTED**")).collect::<Vec<_>>(),
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "**REDACTED**"))
+                    .collect::<Vec<_>>(),
             )
             .field("timeout", &self.timeout)
             .field("max_concurrency", &self.max_concurrency)

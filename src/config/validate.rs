@@ -45,11 +45,17 @@ impl Ctx<'_> {
         match super::env::expand(&s.value, self.env) {
             Ok(v) => Some(v),
             Err(missing) => {
-                let names = missing.iter().map(|m| format!("${{{m}}}")).collect::<Vec<_>>().join(", ");
+                let names = missing
+                    .iter()
+                    .map(|m| format!("${{{m}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 self.err(
                     &s.referenced,
                     path,
-                    format!("environment variable {names} is not set; export it or write the value here"),
+                    format!(
+                        "environment variable {names} is not set; export it or write the value here"
+                    ),
                 );
                 None
             }
@@ -73,7 +79,8 @@ impl Ctx<'_> {
 
     fn percent(&mut self, v: &Spanned<f64>, path: &str) -> Option<f64> {
         if v.value > 0.0 && v.value < 100.0 && v.value.is_finite() {
-            Some(v.value / 100.0)
+            // Round away binary noise: 99.9 / 100 would print as 0.9990000000000001.
+            Some((v.value * 1e9).round() / 1e11)
         } else {
             self.err(
                 &v.referenced,
@@ -158,14 +165,18 @@ fn prometheus_settings(cx: &mut Ctx, raw: Option<&Spanned<RawPrometheus>>) -> Pr
             p.headers.push((name.clone(), v));
         }
     }
-    if let Some(t) = &raw.timeout {
-        if let Some(d) = cx.dur(t, "prometheus.timeout") {
-            p.timeout = d;
-        }
+    if let Some(t) = &raw.timeout
+        && let Some(d) = cx.dur(t, "prometheus.timeout")
+    {
+        p.timeout = d;
     }
     if let Some(c) = &raw.max_concurrency {
         if c.value == 0 || c.value > 64 {
-            cx.err(&c.referenced, "prometheus.max_concurrency", "must be between 1 and 64");
+            cx.err(
+                &c.referenced,
+                "prometheus.max_concurrency",
+                "must be between 1 and 64",
+            );
         } else {
             p.max_concurrency = c.value as usize;
         }
@@ -193,19 +204,22 @@ fn prometheus_settings(cx: &mut Ctx, raw: Option<&Spanned<RawPrometheus>>) -> Pr
 
 fn defaults(cx: &mut Ctx, raw: Option<&RawDefaults>) -> (Dur, Vec<Dur>) {
     let mut bucket = DEFAULT_BUCKET;
-    if let Some(b) = raw.and_then(|d| d.bucket.as_ref()) {
-        if let Some(d) = cx.dur(b, "defaults.bucket") {
-            if d.as_millis() % 1000 != 0 || d < Dur::from_secs(10) || SHORTEST_WINDOW.as_millis() % d.as_millis() != 0 {
-                cx.err(
+    if let Some(b) = raw.and_then(|d| d.bucket.as_ref())
+        && let Some(d) = cx.dur(b, "defaults.bucket")
+    {
+        if d.as_millis() % 1000 != 0
+            || d < Dur::from_secs(10)
+            || !SHORTEST_WINDOW.as_millis().is_multiple_of(d.as_millis())
+        {
+            cx.err(
                     &b.referenced,
                     "defaults.bucket",
                     format!(
                         "bucket must be whole seconds, at least 10s, and divide 5m evenly (e.g. 30s, 1m, 5m); got {d}"
                     ),
                 );
-            } else {
-                bucket = d;
-            }
+        } else {
+            bucket = d;
         }
     }
     let default_periods = vec![Dur::from_secs(30 * 86400), Dur::from_secs(7 * 86400)];
@@ -218,7 +232,11 @@ fn defaults(cx: &mut Ctx, raw: Option<&RawDefaults>) -> (Dur, Vec<Dur>) {
 
 fn periods(cx: &mut Ctx, raw: &Spanned<Vec<SStr>>, path: &str, bucket: Dur) -> Option<Vec<Dur>> {
     if raw.value.is_empty() {
-        cx.err(&raw.referenced, path, "needs at least one period, e.g. [30d, 7d]");
+        cx.err(
+            &raw.referenced,
+            path,
+            "needs at least one period, e.g. [30d, 7d]",
+        );
         return None;
     }
     let mut out = Vec::new();
@@ -227,11 +245,19 @@ fn periods(cx: &mut Ctx, raw: &Spanned<Vec<SStr>>, path: &str, bucket: Dur) -> O
         let p = format!("{path}[{i}]");
         match cx.dur(w, &p) {
             Some(d) if d < Dur::from_secs(3600) || d > Dur::from_secs(90 * 86400) => {
-                cx.err(&w.referenced, &p, format!("a budget period must be between 1h and 90d, got {d}"));
+                cx.err(
+                    &w.referenced,
+                    &p,
+                    format!("a budget period must be between 1h and 90d, got {d}"),
+                );
                 ok = false;
             }
             Some(d) if d.as_millis() % bucket.as_millis() != 0 => {
-                cx.err(&w.referenced, &p, format!("period {d} is not a whole number of {bucket} buckets"));
+                cx.err(
+                    &w.referenced,
+                    &p,
+                    format!("period {d} is not a whole number of {bucket} buckets"),
+                );
                 ok = false;
             }
             Some(d) if out.contains(&d) => {
@@ -248,10 +274,17 @@ fn periods(cx: &mut Ctx, raw: &Spanned<Vec<SStr>>, path: &str, bucket: Dur) -> O
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn slo(cx: &mut Ctx, raw: &RawSlo, path: &str, bucket: Dur, default_periods: &[Dur]) -> Option<Slo> {
+fn slo(
+    cx: &mut Ctx,
+    raw: &RawSlo,
+    path: &str,
+    bucket: Dur,
+    default_periods: &[Dur],
+) -> Option<Slo> {
     let before = cx.errors.len();
     for (field, v) in [("service", &raw.service), ("name", &raw.name)] {
         if !valid_name(&v.value) {
@@ -271,7 +304,10 @@ fn slo(cx: &mut Ctx, raw: &RawSlo, path: &str, bucket: Dur, default_periods: &[D
         None => Some(default_periods.to_vec()),
     };
     let sli = sli(cx, &raw.sli, &format!("{path}.sli"), bucket);
-    let sla = raw.sla.as_ref().and_then(|s| sla(cx, s, &format!("{path}.sla"), objective, sli.as_ref()));
+    let sla = raw
+        .sla
+        .as_ref()
+        .and_then(|s| sla(cx, s, &format!("{path}.sla"), objective, sli.as_ref()));
     if cx.errors.len() > before {
         return None;
     }
@@ -290,12 +326,21 @@ fn slo(cx: &mut Ctx, raw: &RawSlo, path: &str, bucket: Dur, default_periods: &[D
     })
 }
 
-fn sli(cx: &mut Ctx, raw: &Spanned<RawSli>, path: &str, bucket: Dur) -> Option<(SliKind, CountSpec)> {
+fn sli(
+    cx: &mut Ctx,
+    raw: &Spanned<RawSli>,
+    path: &str,
+    bucket: Dur,
+) -> Option<(SliKind, CountSpec)> {
     let r = &raw.value;
-    let given = [r.ratio.is_some(), r.latency.is_some(), r.timeslice.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
+    let given = [
+        r.ratio.is_some(),
+        r.latency.is_some(),
+        r.timeslice.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if given != 1 {
         cx.err(
             &raw.referenced,
@@ -337,11 +382,15 @@ fn ratio_sli(cx: &mut Ctx, raw: &Spanned<RawRatio>, path: &str) -> Option<CountS
             }
         }
     }
-    let present: Vec<&str> = [("good", &r.good), ("errors", &r.errors), ("total", &r.total)]
-        .iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(n, _)| *n)
-        .collect();
+    let present: Vec<&str> = [
+        ("good", &r.good),
+        ("errors", &r.errors),
+        ("total", &r.total),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_some())
+    .map(|(n, _)| *n)
+    .collect();
     if present.len() != 2 {
         cx.err(
             &raw.referenced,
@@ -354,7 +403,10 @@ fn ratio_sli(cx: &mut Ctx, raw: &Spanned<RawRatio>, path: &str) -> Option<CountS
         );
         return None;
     }
-    let mut q = |v: &Option<SStr>, name: &str| v.as_ref().and_then(|s| event_query(cx, s, &format!("{path}.{name}")));
+    let mut q = |v: &Option<SStr>, name: &str| {
+        v.as_ref()
+            .and_then(|s| event_query(cx, s, &format!("{path}.{name}")))
+    };
     let good = q(&r.good, "good");
     let bad = q(&r.errors, "errors");
     let total = q(&r.total, "total");
@@ -373,7 +425,11 @@ fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
         return match parser::parse(&probe) {
             Ok(_) => Some(EventQuery::Expression(text)),
             Err(e) => {
-                cx.err(&s.referenced, path, format!("PromQL does not parse: {e} (in `{text}`)"));
+                cx.err(
+                    &s.referenced,
+                    path,
+                    format!("PromQL does not parse: {e} (in `{text}`)"),
+                );
                 None
             }
         };
@@ -381,7 +437,11 @@ fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
     match parser::parse(&text) {
         Ok(Expr::VectorSelector(vs)) if vs.offset.is_none() && vs.at.is_none() => {
             if vs.name.is_none() {
-                cx.err(&s.referenced, path, format!("selector `{text}` needs a metric name"));
+                cx.err(
+                    &s.referenced,
+                    path,
+                    format!("selector `{text}` needs a metric name"),
+                );
                 return None;
             }
             Some(EventQuery::Selector(text))
@@ -397,7 +457,11 @@ fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
             None
         }
         Err(e) => {
-            cx.err(&s.referenced, path, format!("PromQL does not parse: {e} (in `{text}`)"));
+            cx.err(
+                &s.referenced,
+                path,
+                format!("PromQL does not parse: {e} (in `{text}`)"),
+            );
             None
         }
     }
@@ -406,7 +470,10 @@ fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
 /// Splits `name{matchers}` into the metric name and the text inside the braces.
 fn split_selector(text: &str) -> (String, String) {
     match (text.find('{'), text.rfind('}')) {
-        (Some(a), Some(b)) if b > a => (text[..a].trim().to_string(), text[a + 1..b].trim().to_string()),
+        (Some(a), Some(b)) if b > a => (
+            text[..a].trim().to_string(),
+            text[a + 1..b].trim().to_string(),
+        ),
         _ => (text.trim().to_string(), String::new()),
     }
 }
@@ -425,7 +492,9 @@ pub fn latency_counts(metric: &str, matchers: &str, threshold: Dur) -> CountSpec
             le_label(threshold)
         ))),
         bad: None,
-        total: Some(EventQuery::Selector(format!("{metric}_count{{{matchers}}}"))),
+        total: Some(EventQuery::Selector(format!(
+            "{metric}_count{{{matchers}}}"
+        ))),
     }
 }
 
@@ -435,19 +504,29 @@ fn threshold(cx: &mut Ctx, s: &SStr, path: &str) -> Option<Dur> {
         if secs > 0.0 && secs.is_finite() && (secs * 1000.0).fract().abs() < 1e-9 {
             return Some(Dur::from_millis((secs * 1000.0).round() as u64));
         }
-        cx.err(&s.referenced, path, format!("threshold must be a positive whole number of milliseconds, got {text}"));
+        cx.err(
+            &s.referenced,
+            path,
+            format!("threshold must be a positive whole number of milliseconds, got {text}"),
+        );
         return None;
     }
     cx.dur(s, path)
 }
 
-fn latency_sli(cx: &mut Ctx, raw: &Spanned<RawLatency>, path: &str) -> Option<(SliKind, CountSpec)> {
+fn latency_sli(
+    cx: &mut Ctx,
+    raw: &Spanned<RawLatency>,
+    path: &str,
+) -> Option<(SliKind, CountSpec)> {
     let r = &raw.value;
     let hpath = format!("{path}.histogram");
     let text = cx.string(&r.histogram, &hpath)?;
     let threshold = threshold(cx, &r.threshold, &format!("{path}.threshold"));
     match parser::parse(&text) {
-        Ok(Expr::VectorSelector(vs)) if vs.name.is_some() && vs.offset.is_none() && vs.at.is_none() => {
+        Ok(Expr::VectorSelector(vs))
+            if vs.name.is_some() && vs.offset.is_none() && vs.at.is_none() =>
+        {
             let (metric, matchers) = split_selector(&text);
             for suffix in ["_bucket", "_count", "_sum"] {
                 if let Some(base) = metric.strip_suffix(suffix) {
@@ -460,7 +539,11 @@ fn latency_sli(cx: &mut Ctx, raw: &Spanned<RawLatency>, path: &str) -> Option<(S
                 }
             }
             if matchers.contains("le=") || matchers.contains("le =") {
-                cx.err(&r.histogram.referenced, &hpath, "do not match on `le`; set `threshold` instead");
+                cx.err(
+                    &r.histogram.referenced,
+                    &hpath,
+                    "do not match on `le`; set `threshold` instead",
+                );
                 return None;
             }
             let threshold = threshold?;
@@ -483,26 +566,43 @@ fn latency_sli(cx: &mut Ctx, raw: &Spanned<RawLatency>, path: &str) -> Option<(S
             None
         }
         Err(e) => {
-            cx.err(&r.histogram.referenced, &hpath, format!("PromQL does not parse: {e} (in `{text}`)"));
+            cx.err(
+                &r.histogram.referenced,
+                &hpath,
+                format!("PromQL does not parse: {e} (in `{text}`)"),
+            );
             None
         }
     }
 }
 
-fn timeslice_sli(cx: &mut Ctx, raw: &Spanned<RawTimeslice>, path: &str, bucket: Dur) -> Option<CountSpec> {
+fn timeslice_sli(
+    cx: &mut Ctx,
+    raw: &Spanned<RawTimeslice>,
+    path: &str,
+    bucket: Dur,
+) -> Option<CountSpec> {
     let r = &raw.value;
     let qpath = format!("{path}.query");
     let query = cx.string(&r.query, &qpath);
-    if let Some(q) = &query {
-        if let Err(e) = parser::parse(q) {
-            cx.err(&r.query.referenced, &qpath, format!("PromQL does not parse: {e} (in `{q}`)"));
-        }
+    if let Some(q) = &query
+        && let Err(e) = parser::parse(q)
+    {
+        cx.err(
+            &r.query.referenced,
+            &qpath,
+            format!("PromQL does not parse: {e} (in `{q}`)"),
+        );
     }
     let good_when = match (&r.below, &r.above) {
         (Some(b), None) => Some(Compare::Below(b.value)),
         (None, Some(a)) => Some(Compare::Above(a.value)),
         _ => {
-            cx.err(&raw.referenced, path, "needs exactly one of `below` or `above`");
+            cx.err(
+                &raw.referenced,
+                path,
+                "needs exactly one of `below` or `above`",
+            );
             None
         }
     };
@@ -511,7 +611,11 @@ fn timeslice_sli(cx: &mut Ctx, raw: &Spanned<RawTimeslice>, path: &str, bucket: 
             if d.as_millis() % bucket.as_millis() == 0 {
                 Some(d)
             } else {
-                cx.err(&s.referenced, format!("{path}.slice"), format!("slice {d} must be a multiple of the bucket ({bucket})"));
+                cx.err(
+                    &s.referenced,
+                    format!("{path}.slice"),
+                    format!("slice {d} must be a multiple of the bucket ({bucket})"),
+                );
                 None
             }
         }),
@@ -534,9 +638,10 @@ fn sla(
     let r = &raw.value;
     let opath = format!("{path}.objective");
     let sla_obj = cx.percent(&r.objective, &opath)?;
-    if let Some(o) = objective {
-        if sla_obj > o {
-            cx.err(
+    if let Some(o) = objective
+        && sla_obj > o
+    {
+        cx.err(
                 &r.objective.referenced,
                 &opath,
                 format!(
@@ -545,22 +650,39 @@ fn sla(
                     o * 100.0
                 ),
             );
-            return None;
-        }
+        return None;
     }
     let counts = match (&r.threshold, sli) {
         (None, _) => None,
-        (Some(t), Some((SliKind::Latency { metric, matchers, threshold: slo_t }, _))) => {
+        (
+            Some(t),
+            Some((
+                SliKind::Latency {
+                    metric,
+                    matchers,
+                    threshold: slo_t,
+                },
+                _,
+            )),
+        ) => {
             let tpath = format!("{path}.threshold");
             let t_val = threshold(cx, t, &tpath)?;
             if t_val < *slo_t {
-                cx.err(&t.referenced, &tpath, format!("the SLA threshold ({t_val}) must be at or above the SLO's ({slo_t})"));
+                cx.err(
+                    &t.referenced,
+                    &tpath,
+                    format!("the SLA threshold ({t_val}) must be at or above the SLO's ({slo_t})"),
+                );
                 return None;
             }
             Some(latency_counts(metric, matchers, t_val))
         }
         (Some(t), Some(_)) => {
-            cx.err(&t.referenced, format!("{path}.threshold"), "`threshold` applies only to latency SLIs");
+            cx.err(
+                &t.referenced,
+                format!("{path}.threshold"),
+                "`threshold` applies only to latency SLIs",
+            );
             return None;
         }
         (Some(_), None) => return None,

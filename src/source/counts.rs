@@ -31,7 +31,12 @@ pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
 /// Combines two of good/bad/total into buckets. The total side (or, for good+bad, either side)
 /// decides whether a bucket is known; an absent good or bad series in a known bucket means zero
 /// such events (error counters often appear only with the first error).
-pub fn combine(good: Option<&[Option<f64>]>, bad: Option<&[Option<f64>]>, total: Option<&[Option<f64>]>, n: usize) -> Vec<Bucket> {
+pub fn combine(
+    good: Option<&[Option<f64>]>,
+    bad: Option<&[Option<f64>]>,
+    total: Option<&[Option<f64>]>,
+    n: usize,
+) -> Vec<Bucket> {
     (0..n)
         .map(|i| {
             let at = |v: Option<&[Option<f64>]>| v.and_then(|v| v.get(i).copied().flatten());
@@ -61,7 +66,12 @@ pub fn combine(good: Option<&[Option<f64>]>, bad: Option<&[Option<f64>]>, total:
 /// Time-slice buckets: `values[i]` is the query's value at the end of bucket `i` for each series.
 /// A bucket whose end falls on a slice boundary is one slice, good when every series compares
 /// well; other buckets hold no slice (known, 0 of 0). No value at a slice end is missing.
-pub fn timeslices(values: &[Vec<f64>], ends: &[i64], good_when: Compare, slice_secs: i64) -> Vec<Bucket> {
+pub fn timeslices(
+    values: &[Vec<f64>],
+    ends: &[i64],
+    good_when: Compare,
+    slice_secs: i64,
+) -> Vec<Bucket> {
     values
         .iter()
         .zip(ends)
@@ -114,7 +124,14 @@ mod tests {
         let total = [Some(100.0), None, Some(50.0)];
         let bad = [Some(3.0), Some(1.0), None];
         let got = combine(None, Some(&bad), Some(&total), 3);
-        assert_eq!(got, vec![Bucket::known(97.0, 100.0), Bucket::Missing, Bucket::known(50.0, 50.0)]);
+        assert_eq!(
+            got,
+            vec![
+                Bucket::known(97.0, 100.0),
+                Bucket::Missing,
+                Bucket::known(50.0, 50.0)
+            ]
+        );
     }
 
     #[test]
@@ -124,7 +141,12 @@ mod tests {
         let got = timeslices(&vals, &ends, Compare::Below(0.2), 60);
         assert_eq!(
             got,
-            vec![Bucket::known(1.0, 1.0), Bucket::known(0.0, 1.0), Bucket::Missing, Bucket::known(0.0, 1.0)]
+            vec![
+                Bucket::known(1.0, 1.0),
+                Bucket::known(0.0, 1.0),
+                Bucket::Missing,
+                Bucket::known(0.0, 1.0)
+            ]
         );
         let two_min = timeslices(&vals, &ends, Compare::Below(0.2), 120);
         assert_eq!(two_min[0], Bucket::known(0.0, 0.0));

@@ -85,7 +85,13 @@ impl PrometheusSource {
     }
 
     /// One range query with retries on retriable failures.
-    async fn range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<Matrix, SourceError> {
+    async fn range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Matrix, SourceError> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -199,8 +205,14 @@ impl PrometheusSource {
                 let [g, b, t] = &sides;
                 Ok(combine(g.as_deref(), b.as_deref(), t.as_deref(), r.count))
             }
-            CountSpec::Timeslice { query, good_when, slice } => {
-                let m = self.range(query, r.start + r.width, r.end(), r.width).await?;
+            CountSpec::Timeslice {
+                query,
+                good_when,
+                slice,
+            } => {
+                let m = self
+                    .range(query, r.start + r.width, r.end(), r.width)
+                    .await?;
                 let mut values = vec![Vec::new(); r.count];
                 for (_, pts) in &m {
                     for (ts, v) in pts {
@@ -209,14 +221,25 @@ impl PrometheusSource {
                         }
                     }
                 }
-                let ends: Vec<i64> = (1..=r.count as i64).map(|i| r.start + i * r.width).collect();
-                Ok(timeslices(&values, &ends, *good_when, slice.as_secs() as i64))
+                let ends: Vec<i64> = (1..=r.count as i64)
+                    .map(|i| r.start + i * r.width)
+                    .collect();
+                Ok(timeslices(
+                    &values,
+                    &ends,
+                    *good_when,
+                    slice.as_secs() as i64,
+                ))
             }
         }
     }
 
     /// Event counts per bucket for one query; `None` where unknown.
-    async fn events(&self, q: &EventQuery, r: BucketRange) -> Result<Vec<Option<f64>>, SourceError> {
+    async fn events(
+        &self,
+        q: &EventQuery,
+        r: BucketRange,
+    ) -> Result<Vec<Option<f64>>, SourceError> {
         match q {
             EventQuery::Selector(sel) => {
                 // Edge values at every bucket boundary, the first one included.
@@ -237,7 +260,9 @@ impl PrometheusSource {
             }
             EventQuery::Expression(expr) => {
                 let text = expr.replace("$window", &format!("{}s", r.width));
-                let m = self.range(&text, r.start + r.width, r.end(), r.width).await?;
+                let m = self
+                    .range(&text, r.start + r.width, r.end(), r.width)
+                    .await?;
                 let mut out = vec![None; r.count];
                 for (_, pts) in &m {
                     for (ts, v) in pts {
@@ -280,7 +305,8 @@ fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {
 fn classify(e: &PromError) -> (bool, String) {
     match e {
         PromError::Prometheus(p) => {
-            let retriable = p.is_timeout() || p.is_internal() || p.is_unavailable() || p.is_canceled();
+            let retriable =
+                p.is_timeout() || p.is_internal() || p.is_unavailable() || p.is_canceled();
             (retriable, format!("{}: {}", p.error_type(), p.message()))
         }
         PromError::Client(c) => match c.inner() {
@@ -289,7 +315,9 @@ fn classify(e: &PromError) -> (bool, String) {
                 let retriable = r.is_timeout()
                     || r.is_connect()
                     || r.is_request()
-                    || status.is_none_or(|s| s.is_server_error() || s.as_u16() == 429 || s.as_u16() == 408);
+                    || status.is_none_or(|s| {
+                        s.is_server_error() || s.as_u16() == 429 || s.as_u16() == 408
+                    });
                 let what = match status {
                     Some(s) => format!("HTTP {s}"),
                     None if r.is_timeout() => "timed out".to_string(),
@@ -306,7 +334,9 @@ fn classify(e: &PromError) -> (bool, String) {
 
 /// Exponential backoff with jitter: 250 ms, 500 ms, 1 s, … capped at 5 s.
 fn backoff(attempt: u32) -> Duration {
-    let base = 250u64.saturating_mul(1 << attempt.min(5).saturating_sub(1)).min(5000);
+    let base = 250u64
+        .saturating_mul(1 << attempt.min(5).saturating_sub(1))
+        .min(5000);
     let jitter = (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

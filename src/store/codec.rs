@@ -86,7 +86,10 @@ impl Reader<'_> {
             }
             Err(CodecError("varint too long"))
         } else {
-            let bytes = self.data.get(self.pos..self.pos + 8).ok_or(CodecError("truncated float"))?;
+            let bytes = self
+                .data
+                .get(self.pos..self.pos + 8)
+                .ok_or(CodecError("truncated float"))?;
             self.pos += 8;
             let mut a = [0u8; 8];
             a.copy_from_slice(bytes);

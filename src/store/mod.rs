@@ -39,7 +39,9 @@ pub enum StoreError {
         message: String,
     },
     /// The file was written by an incompatible version.
-    #[error("store {path} has schema version {found}, this slowburn uses {expected}; move the data directory aside or use a matching slowburn")]
+    #[error(
+        "store {path} has schema version {found}, this slowburn uses {expected}; move the data directory aside or use a matching slowburn"
+    )]
     Schema {
         /// The database file.
         path: String,
@@ -91,7 +93,10 @@ impl Store {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
-            let found = meta.get("schema_version").map_err(|e| self.err(e))?.map(|v| v.value());
+            let found = meta
+                .get("schema_version")
+                .map_err(|e| self.err(e))?
+                .map(|v| v.value());
             match found {
                 Some(v) if v != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -102,7 +107,8 @@ impl Store {
                 }
                 Some(_) => {}
                 None => {
-                    meta.insert("schema_version", SCHEMA_VERSION).map_err(|e| self.err(e))?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(|e| self.err(e))?;
                     meta.insert("next_series_id", 1).map_err(|e| self.err(e))?;
                 }
             }
@@ -123,8 +129,13 @@ impl Store {
                 Some(id) => id,
                 None => {
                     let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
-                    let next = meta.get("next_series_id").map_err(|e| self.err(e))?.map(|v| v.value()).unwrap_or(1);
-                    meta.insert("next_series_id", next + 1).map_err(|e| self.err(e))?;
+                    let next = meta
+                        .get("next_series_id")
+                        .map_err(|e| self.err(e))?
+                        .map(|v| v.value())
+                        .unwrap_or(1);
+                    meta.insert("next_series_id", next + 1)
+                        .map_err(|e| self.err(e))?;
                     series.insert(key, next).map_err(|e| self.err(e))?;
                     next
                 }
@@ -136,7 +147,13 @@ impl Store {
 
     /// Writes the known buckets of `buckets` (the first starting at `start`, `width` seconds each)
     /// in one durable transaction. Missing buckets leave what is stored untouched.
-    pub fn put(&self, series: u64, start: i64, width: i64, buckets: &[Bucket]) -> Result<(), StoreError> {
+    pub fn put(
+        &self,
+        series: u64,
+        start: i64,
+        width: i64,
+        buckets: &[Bucket],
+    ) -> Result<(), StoreError> {
         let span = width * CHUNK as i64;
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {
@@ -159,11 +176,11 @@ impl Store {
                         break;
                     }
                     let slot = ((t - chunk_start) / width) as usize;
-                    if let Bucket::Known { .. } = buckets[i] {
-                        if cur[slot] != buckets[i] {
-                            cur[slot] = buckets[i];
-                            changed = true;
-                        }
+                    if let Bucket::Known { .. } = buckets[i]
+                        && cur[slot] != buckets[i]
+                    {
+                        cur[slot] = buckets[i];
+                        changed = true;
                     }
                     i += 1;
                 }
@@ -178,14 +195,23 @@ impl Store {
     }
 
     /// Reads `count` buckets from `start`; absent ones are [`Bucket::Missing`].
-    pub fn get(&self, series: u64, start: i64, width: i64, count: usize) -> Result<Vec<Bucket>, StoreError> {
+    pub fn get(
+        &self,
+        series: u64,
+        start: i64,
+        width: i64,
+        count: usize,
+    ) -> Result<Vec<Bucket>, StoreError> {
         let span = width * CHUNK as i64;
         let mut out = vec![Bucket::Missing; count];
         let end = start + count as i64 * width;
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
         let first = start.div_euclid(span) * span;
-        for row in chunks.range((series, first)..(series, end)).map_err(|e| self.err(e))? {
+        for row in chunks
+            .range((series, first)..(series, end))
+            .map_err(|e| self.err(e))?
+        {
             let (k, v) = row.map_err(|e| self.err(e))?;
             let chunk_start = k.value().1;
             let decoded = codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
@@ -206,8 +232,12 @@ impl Store {
     pub fn last_known(&self, series: u64, width: i64) -> Result<Option<i64>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-        let mut rows = chunks.range((series, i64::MIN)..=(series, i64::MAX)).map_err(|e| self.err(e))?;
-        let Some(row) = rows.next_back() else { return Ok(None) };
+        let mut rows = chunks
+            .range((series, i64::MIN)..=(series, i64::MAX))
+            .map_err(|e| self.err(e))?;
+        let Some(row) = rows.next_back() else {
+            return Ok(None);
+        };
         let (k, v) = row.map_err(|e| self.err(e))?;
         let decoded = codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
             path: self.path.clone(),
@@ -221,7 +251,11 @@ impl Store {
 
     /// Deletes every chunk that ends at or before `cutoff` (retention), in one transaction, and
     /// returns how many rows went. Call [`Store::compact`] now and then to give the space back.
-    pub fn delete_before(&self, cutoff: i64, width_of: impl Fn(u64) -> i64) -> Result<usize, StoreError> {
+    pub fn delete_before(
+        &self,
+        cutoff: i64,
+        width_of: impl Fn(u64) -> i64,
+    ) -> Result<usize, StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         let mut deleted = 0;
         {
@@ -259,12 +293,20 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let id = store.series_id("api/availability|x|60").unwrap();
         let bs: Vec<Bucket> = (0..150)
-            .map(|i| if i % 7 == 0 { Bucket::Missing } else { Bucket::known(i as f64, i as f64 + 1.0) })
+            .map(|i| {
+                if i % 7 == 0 {
+                    Bucket::Missing
+                } else {
+                    Bucket::known(i as f64, i as f64 + 1.0)
+                }
+            })
             .collect();
         store.put(id, 6000, 60, &bs).unwrap();
         assert_eq!(store.get(id, 6000, 60, 150).unwrap(), bs);
         // A failed re-query (all missing) must not erase anything.
-        store.put(id, 6000, 60, &vec![Bucket::Missing; 150]).unwrap();
+        store
+            .put(id, 6000, 60, &vec![Bucket::Missing; 150])
+            .unwrap();
         assert_eq!(store.get(id, 6000, 60, 150).unwrap(), bs);
         assert_eq!(store.last_known(id, 60).unwrap(), Some(6000 + 149 * 60));
     }
@@ -301,9 +343,15 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             let tx = store.db.begin_write().unwrap();
-            tx.open_table(META).unwrap().insert("schema_version", 99).unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 99)
+                .unwrap();
             tx.commit().unwrap();
         }
-        assert!(matches!(Store::open(dir.path()), Err(StoreError::Schema { found: 99, .. })));
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(StoreError::Schema { found: 99, .. })
+        ));
     }
 }

@@ -34,9 +34,13 @@ pub fn require_prometheus() -> bool {
         return true;
     }
     if std::env::var_os("CI").is_some() {
-        panic!("prometheus/promtool are missing and could not be installed; CI must install Debian's `prometheus` package");
+        panic!(
+            "prometheus/promtool are missing and could not be installed; CI must install Debian's `prometheus` package"
+        );
     }
-    eprintln!("\n!!!!! SKIPPING: prometheus/promtool not installed (apt-get install prometheus). In CI this fails. !!!!!\n");
+    eprintln!(
+        "\n!!!!! SKIPPING: prometheus/promtool not installed (apt-get install prometheus). In CI this fails. !!!!!\n"
+    );
     false
 }
 
@@ -61,7 +65,9 @@ pub struct Prometheus {
 impl Prometheus {
     /// Stops the server now: SIGTERM to the watchdog shell, whose trap kills the server, then reaps it.
     pub fn kill(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -84,17 +90,28 @@ pub fn start_prometheus(history: &History) -> Prometheus {
     let data = dir.path().join("data");
     let t0 = Instant::now();
     let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics", "-q", "--max-block-duration=744h"])
+        .args([
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "-q",
+            "--max-block-duration=744h",
+        ])
         .arg(&om)
         .arg(&data)
         .output()
         .expect("run promtool");
-    assert!(out.status.success(), "promtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!("backfill took {:?}", t0.elapsed());
     let _ = std::fs::remove_file(&om);
     let port = free_port();
     let cfg = dir.path().join("prometheus.yml");
-    std::fs::write(&cfg, "global: {scrape_interval: 15s}\nscrape_configs: []\n").expect("write config");
+    std::fs::write(&cfg, "global: {scrape_interval: 15s}\nscrape_configs: []\n")
+        .expect("write config");
     let child = spawn_with_watchdog(
         "prometheus",
         &[
@@ -161,15 +178,21 @@ pub mod http {
         let path = if path.is_empty() { "/" } else { path };
         let mut s = TcpStream::connect(host).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut buf = String::new();
         s.read_to_string(&mut buf).ok()?;
         let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-        let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let body = buf
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         Some((status, body))
     }
 }
-
 
 /// The evaluation time used by accuracy tests: a minute boundary a little in the past.
 pub fn history_end() -> i64 {
@@ -189,7 +212,11 @@ pub fn standard_services() -> (Vec<ServiceSpec>, Vec<Incident>) {
         rps,
         base_error_ratio: 0.0005,
     };
-    let services = vec![svc("svc15", 15, 20.0), svc("svc30", 30, 12.0), svc("svc60", 60, 6.0)];
+    let services = vec![
+        svc("svc15", 15, 20.0),
+        svc("svc30", 30, 12.0),
+        svc("svc60", 60, 6.0),
+    ];
     let end = history_end();
     let inc = |s: &str, ago_start: i64, len: i64, ratio: f64, slow: bool| Incident {
         service: s.into(),
