@@ -10,10 +10,18 @@ use std::io::Write;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let out = args.get(1).ok_or("usage: demo_history OUT_FILE [DAYS] [END]")?;
+    let out = args
+        .get(1)
+        .ok_or("usage: demo_history OUT_FILE [DAYS] [END]")?;
     let days: i64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(31);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
-    let end: i64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(now / 60 * 60);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let end: i64 = args
+        .get(3)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(now / 60 * 60);
     let services = [ServiceSpec {
         name: "api".into(),
         interval: 15,

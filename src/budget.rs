@@ -114,14 +114,11 @@ impl Series {
 
     /// Appends the next bucket in O(1).
     pub fn push(&mut self, b: Bucket) {
-        let (g, t, k) = match b {
-            Bucket::Missing => (0.0, 0.0, 0),
-            Bucket::Known { good, total } => (good.clamp(0.0, total.max(0.0)), total.max(0.0), 1),
-        };
+        let (g, t, k) = contribution(b);
         let n = self.cum_good.len() - 1;
         self.cum_good.push(self.cum_good[n] + g);
         self.cum_total.push(self.cum_total[n] + t);
-        self.cum_known.push(self.cum_known[n] + k);
+        self.cum_known.push(self.cum_known[n] + k as u32);
     }
 
     /// Number of buckets held.
@@ -208,12 +205,22 @@ pub fn time_to_exhaustion(remaining: Option<f64>, burn: Option<f64>, period: Dur
     (b > 0.0).then(|| r * period.as_secs() as f64 / b)
 }
 
-/// Evaluates all windows of one SLO at `at`: O(1) per window.
+/// Evaluates all windows of one SLO at `at` from a prefix-summed [`Series`]: O(1) per window.
 pub fn evaluate(series: &Series, objective: f64, periods: &[Dur], at: i64) -> Evaluation {
+    evaluate_with(at, objective, periods, |w| series.window(at, w))
+}
+
+/// The derivations shared by every way of summing windows: burn rates, budgets, forecasts.
+pub fn evaluate_with(
+    at: i64,
+    objective: f64,
+    periods: &[Dur],
+    sum: impl Fn(Dur) -> WindowSum,
+) -> Evaluation {
     let burn: Vec<(Dur, WindowSum, Option<f64>)> = BURN_WINDOWS
         .iter()
         .map(|w| {
-            let s = series.window(at, *w);
+            let s = sum(*w);
             (*w, s, s.burn_rate(objective))
         })
         .collect();
@@ -222,7 +229,7 @@ pub fn evaluate(series: &Series, objective: f64, periods: &[Dur], at: i64) -> Ev
     let periods = periods
         .iter()
         .map(|p| {
-            let sum = series.window(at, *p);
+            let sum = sum(*p);
             let remaining = sum.remaining(objective);
             PeriodStatus {
                 period: *p,
@@ -235,6 +242,90 @@ pub fn evaluate(series: &Series, objective: f64, periods: &[Dur], at: i64) -> Ev
         })
         .collect();
     Evaluation { at, periods, burn }
+}
+
+/// The counts a bucket contributes to sums, clamped the same way everywhere.
+fn contribution(b: Bucket) -> (f64, f64, u64) {
+    match b {
+        Bucket::Missing => (0.0, 0.0, 0),
+        Bucket::Known { good, total } => (good.clamp(0.0, total.max(0.0)), total.max(0.0), 1),
+    }
+}
+
+impl WindowSum {
+    fn apply(&mut self, b: Bucket, sign: f64) {
+        let (g, t, k) = contribution(b);
+        self.good += sign * g;
+        self.total += sign * t;
+        if sign > 0.0 {
+            self.known += k;
+        } else {
+            self.known = self.known.saturating_sub(k);
+        }
+    }
+}
+
+/// Window sums kept current bucket by bucket, for the daemon: memory is a few hundred bytes per
+/// SLO whatever the period, and each step costs O(windows). The bucket leaving a window comes from
+/// the caller (the store), so 30 days of minutes never need to be in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rolling {
+    width: i64,
+    at: i64,
+    windows: Vec<(Dur, WindowSum)>,
+}
+
+impl Rolling {
+    /// Starts from the sums of `series` at `at` for every window in `windows`.
+    pub fn from_series(series: &Series, at: i64, windows: &[Dur]) -> Self {
+        let mut ws: Vec<Dur> = windows.to_vec();
+        ws.sort();
+        ws.dedup();
+        Rolling {
+            width: series.width,
+            at,
+            windows: ws.into_iter().map(|w| (w, series.window(at, w))).collect(),
+        }
+    }
+
+    /// End (exclusive) of the newest bucket included.
+    pub fn at(&self) -> i64 {
+        self.at
+    }
+
+    /// Adds the bucket starting at [`Rolling::at`] and drops, from each window, the bucket that
+    /// falls out of it; `leaving(start)` returns the stored bucket that starts at `start`.
+    pub fn advance(&mut self, entering: Bucket, leaving: impl Fn(i64) -> Bucket) {
+        for (w, sum) in &mut self.windows {
+            sum.apply(entering, 1.0);
+            sum.apply(leaving(self.at - w.as_secs() as i64), -1.0);
+        }
+        self.at += self.width;
+    }
+
+    /// Replaces a bucket already counted (late samples, a healed gap) in every window holding it.
+    pub fn correct(&mut self, start: i64, old: Bucket, new: Bucket) {
+        for (w, sum) in &mut self.windows {
+            if start < self.at && start >= self.at - w.as_secs() as i64 {
+                sum.apply(old, -1.0);
+                sum.apply(new, 1.0);
+            }
+        }
+    }
+
+    /// The current sum of a tracked window (empty if the window is not tracked).
+    pub fn window(&self, w: Dur) -> WindowSum {
+        self.windows
+            .iter()
+            .find(|(d, _)| *d == w)
+            .map(|(_, s)| *s)
+            .unwrap_or_default()
+    }
+
+    /// Evaluates every tracked window now.
+    pub fn evaluate(&self, objective: f64, periods: &[Dur]) -> Evaluation {
+        evaluate_with(self.at, objective, periods, |w| self.window(w))
+    }
 }
 
 #[cfg(test)]
@@ -322,6 +413,32 @@ mod tests {
             let after = Series::from_buckets(0, M, &more).window(n as i64 * 60, Dur::from_secs(n as u64 * 60));
             let (b, a) = (before.remaining(0.99).unwrap_or(1.0), after.remaining(0.99).unwrap());
             prop_assert!(a <= b + 1e-9, "remaining rose from {} to {}", b, a);
+        }
+
+        #[test]
+        fn rolling_sums_equal_prefix_sums(bs in proptest::collection::vec(bucket(), 40..160), fix in proptest::collection::vec((0usize..160, bucket()), 0..5)) {
+            let windows = [Dur::from_secs(300), Dur::from_secs(1200), Dur::from_secs(1800)];
+            let start = 20;
+            let mut bs = bs;
+            let mut rolling = Rolling::from_series(&Series::from_buckets(0, M, &bs[..start]), start as i64 * 60, &windows);
+            for i in start..bs.len() {
+                let snapshot = bs.clone();
+                rolling.advance(bs[i], |t| if t >= 0 { snapshot[(t / 60) as usize] } else { Bucket::Missing });
+                // Late corrections of already-counted buckets.
+                for (j, nb) in &fix {
+                    if *j <= i && (j + i) % 3 == 0 {
+                        rolling.correct(*j as i64 * 60, bs[*j], *nb);
+                        bs[*j] = *nb;
+                    }
+                }
+                let series = Series::from_buckets(0, M, &bs[..=i]);
+                for w in windows {
+                    let (a, b) = (rolling.window(w), series.window((i as i64 + 1) * 60, w));
+                    prop_assert!((a.good - b.good).abs() < 1e-6 && (a.total - b.total).abs() < 1e-6, "{:?} vs {:?}", a, b);
+                    prop_assert_eq!(a.known, b.known);
+                    prop_assert_eq!(a.buckets, b.buckets);
+                }
+            }
         }
 
         #[test]
