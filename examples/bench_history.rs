@@ -12,7 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = args.get(2).ok_or(usage)?.parse()?;
     let interval: i64 = args.get(3).ok_or(usage)?.parse()?;
     let days: i64 = args.get(4).ok_or(usage)?.parse()?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
     let end = now / 60 * 60;
     let services: Vec<ServiceSpec> = (0..n)
         .map(|i| ServiceSpec {

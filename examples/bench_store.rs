@@ -9,7 +9,7 @@ use slowburn::store::Store;
 use std::time::Instant;
 
 fn bucket(i: usize, salt: usize) -> Bucket {
-    if (i * 7919 + salt * 104_729) % 200 == 0 {
+    if (i * 7919 + salt * 104_729).is_multiple_of(200) {
         return Bucket::Missing;
     }
     let total = (600 + (i * 7 + salt * 13) % 400) as f64;
@@ -23,7 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let days: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(35);
     let dir = tempfile::tempdir()?;
     let mut store = Store::open(dir.path())?;
-    let ids: Vec<u64> = (0..n).map(|i| store.series_id(&format!("svc/slo{i}|fp|60"))).collect::<Result<_, _>>()?;
+    let ids: Vec<u64> = (0..n)
+        .map(|i| store.series_id(&format!("svc/slo{i}|fp|60")))
+        .collect::<Result<_, _>>()?;
     let t0 = Instant::now();
     for (s, id) in ids.iter().enumerate() {
         for d in 0..days {
@@ -36,7 +38,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = days * 1440;
     for tick in 0..60 {
         for (s, id) in ids.iter().enumerate() {
-            store.put(*id, ((base + tick) * 60) as i64, 60, &[bucket(base + tick, s)])?;
+            store.put(
+                *id,
+                ((base + tick) * 60) as i64,
+                60,
+                &[bucket(base + tick, s)],
+            )?;
         }
     }
     let steady = t1.elapsed();

@@ -10,4 +10,4 @@ cargo fmt --all -- --check
 echo ">> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 echo ">> cargo test"
-cargo test --all-targets -- --test-threads=2
+cargo test
