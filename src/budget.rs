@@ -295,7 +295,7 @@ impl Rolling {
 
     /// Adds the bucket starting at [`Rolling::at`] and drops, from each window, the bucket that
     /// falls out of it; `leaving(start)` returns the stored bucket that starts at `start`.
-    pub fn advance(&mut self, entering: Bucket, leaving: impl Fn(i64) -> Bucket) {
+    pub fn advance(&mut self, entering: Bucket, mut leaving: impl FnMut(i64) -> Bucket) {
         for (w, sum) in &mut self.windows {
             sum.apply(entering, 1.0);
             sum.apply(leaving(self.at - w.as_secs() as i64), -1.0);

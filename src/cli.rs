@@ -16,14 +16,64 @@ use std::sync::atomic::Ordering;
 #[derive(Debug, Parser)]
 #[command(name = "slowburn", version, about)]
 pub struct Cli {
-    /// What to do.
+    /// Log format: `auto` is JSON lines when stdout is not a terminal, human lines on a terminal.
+    #[arg(long, global = true, env = "SLOWBURN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// The command; each one documents its exit codes.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Subcommands.
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stdout is not a terminal, text otherwise.
+    Auto,
+    /// One JSON object per line (for log shippers).
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Subcommands; `run` is the daemon, the others are one-shot tools for people and CI.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: keep budgets current, serve /metrics and the API.
+    Run {
+        /// The SLO file (watched: edits are reloaded; SIGHUP reloads too).
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Directory of the embedded store.
+        #[arg(long, env = "SLOWBURN_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Address of the HTTP server; loopback unless told otherwise.
+        #[arg(long, env = "SLOWBURN_LISTEN", default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+        /// Override `prometheus.url` from the file.
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+    },
+    /// Deploy gate: exit 0 when the SLO's budget allows a deploy, 1 when not; one line says why.
+    Gate {
+        /// The SLO, as SERVICE/NAME.
+        #[arg(long)]
+        slo: String,
+        /// Budget period to check.
+        #[arg(long, default_value = "30d")]
+        period: String,
+        /// Smallest remaining budget ratio that still allows a deploy (0.25 = a quarter left).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        min_remaining: f64,
+        /// A running daemon to ask (e.g. http://127.0.0.1:9464); without it, compute like `report`.
+        #[arg(long, env = "SLOWBURN_SERVER")]
+        server: Option<String>,
+        /// The SLO file (when computing without a daemon).
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Override `prometheus.url` (when computing without a daemon).
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+    },
     /// Check slo.yaml; print every error as FILE:LINE:COLUMN: message.
     Validate {
         /// The SLO file.
@@ -71,6 +121,9 @@ pub fn parse_time(s: &str) -> anyhow::Result<i64> {
     if let Ok(secs) = s.trim().parse::<f64>()
         && secs.is_finite()
     {
+        if !(0.0..=253_402_300_799.0).contains(&secs) {
+            return Err(anyhow!("--at `{s}` is outside the years 1970 to 9999"));
+        }
         return Ok(secs.floor() as i64);
     }
     chrono::DateTime::parse_from_rfc3339(s.trim())
@@ -99,6 +152,28 @@ fn load(path: &std::path::Path, prometheus: Option<String>) -> anyhow::Result<Co
 /// Runs a parsed command; `Err` means exit code 1.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run {
+            config,
+            data_dir,
+            listen,
+            prometheus,
+        } => {
+            crate::daemon::run(crate::daemon::RunOptions {
+                config,
+                data_dir,
+                listen,
+                prometheus,
+            })
+            .await
+        }
+        Command::Gate {
+            slo,
+            period,
+            min_remaining,
+            server,
+            config,
+            prometheus,
+        } => gate(&slo, &period, min_remaining, server, &config, prometheus).await,
         Command::Validate {
             config,
             online,
@@ -171,6 +246,65 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `gate`: fetch the SLO's JSON from a daemon or compute it, then decide.
+async fn gate(
+    slo: &str,
+    period: &str,
+    min_remaining: f64,
+    server: Option<String>,
+    config: &std::path::Path,
+    prometheus: Option<String>,
+) -> anyhow::Result<()> {
+    let Some((service, name)) = slo.split_once('/') else {
+        return Err(anyhow!("--slo must be SERVICE/NAME, got `{slo}`"));
+    };
+    let json: serde_json::Value = match server {
+        Some(url) => {
+            let url = format!("{}/api/v1/slos/{service}/{name}", url.trim_end_matches('/'));
+            let resp = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()?
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the slowburn daemon at {url}"))?;
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
+            if !status.is_success() {
+                return Err(anyhow!("{url}: HTTP {status}: {}", body["error"].as_str().unwrap_or("")));
+            }
+            body
+        }
+        None => {
+            let mut cfg = load(config, prometheus)?;
+            cfg.slos.retain(|s| s.id == slo);
+            if cfg.slos.is_empty() {
+                return Err(anyhow!("no SLO `{slo}` in {}", config.display()));
+            }
+            let source = PrometheusSource::new(&cfg.prometheus)?;
+            source
+                .series_count("vector(1)")
+                .await
+                .with_context(|| format!("cannot query Prometheus at {}", cfg.prometheus.url))?;
+            let at = report::align(chrono::Utc::now().timestamp(), cfg.bucket);
+            let rep = report::build(&cfg, &source, at).await;
+            report::to_json(&rep)["slos"][0].clone()
+        }
+    };
+    let verdict = crate::gate::decide(&json, period, min_remaining);
+    println!("{}", verdict.reason);
+    if verdict.allow {
+        Ok(())
+    } else {
+        Err(GateBlocked.into())
+    }
+}
+
+/// The gate said no: exit 1 without an extra error line (the verdict was printed).
+#[derive(Debug, thiserror::Error)]
+#[error("deploy blocked")]
+pub struct GateBlocked;
+
 /// `validate --online`: every selector has series now; every latency threshold is a bucket.
 async fn check_online(cfg: &Config) -> anyhow::Result<()> {
     let source = PrometheusSource::new(&cfg.prometheus)?;
@@ -184,7 +318,10 @@ async fn check_online(cfg: &Config) -> anyhow::Result<()> {
         {
             let le = config::validate::le_label(*threshold);
             let sep = if matchers.is_empty() { "" } else { "," };
-            let q = format!("{metric}_bucket{{{matchers}{sep}le=\"{le}\"}}");
+            let q = format!(
+                "{metric}_bucket{{{matchers}{sep}{}}}",
+                config::validate::le_matcher(*threshold)
+            );
             if source.series_count(&q).await? == 0 {
                 let all = format!("count by (le) ({metric}_bucket{{{matchers}}})");
                 let n = source.series_count(&all).await.unwrap_or(0);

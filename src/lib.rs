@@ -9,8 +9,12 @@
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod duration;
+pub mod engine;
+pub mod gate;
 pub mod report;
+pub mod server;
 pub mod source;
 pub mod store;
 pub mod synth;

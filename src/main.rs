@@ -1,15 +1,30 @@
 //! The `slowburn` binary: parse the command line, set up logging, hand over to the library.
 
 use clap::Parser;
+use std::io::IsTerminal;
 
 fn main() -> std::process::ExitCode {
     let cli = slowburn::cli::Cli::parse();
+    // The daemon logs its progress; one-shot commands only warnings, on stderr like the daemon.
+    let default = match cli.command {
+        slowburn::cli::Command::Run { .. } => "info",
+        _ => "warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLOWBURN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let json = match cli.log_format {
+        slowburn::cli::LogFormat::Json => true,
+        slowburn::cli::LogFormat::Text => false,
+        slowburn::cli::LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,6 +37,7 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(slowburn::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is::<slowburn::cli::GateBlocked>() => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -93,13 +93,25 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
         });
     }
     let mut slos: Vec<Option<SloReport>> = vec![None; config.slos.len()];
-    while let Some(Ok((i, r))) = tasks.join_next().await {
-        slos[i] = Some(r);
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((i, r)) = joined {
+            slos[i] = Some(r);
+        }
     }
-    Report {
-        at,
-        slos: slos.into_iter().flatten().collect(),
-    }
+    // A task that panicked still yields its SLO, with every bucket unknown and the reason.
+    let slos = slos
+        .into_iter()
+        .zip(&config.slos)
+        .map(|(r, slo)| {
+            r.unwrap_or_else(|| SloReport {
+                slo: slo.clone(),
+                eval: budget::evaluate(&Series::new(at, config.bucket), slo.objective, &slo.periods, at),
+                sla_sli: None,
+                errors: vec!["internal error while evaluating this SLO".into()],
+            })
+        })
+        .collect();
+    Report { at, slos }
 }
 
 fn num(v: Option<f64>) -> Value {
@@ -107,58 +119,65 @@ fn num(v: Option<f64>) -> Value {
         .map_or(Value::Null, |x| json!(x))
 }
 
-/// The JSON contract.
-pub fn to_json(report: &Report) -> Value {
-    let at = Utc
-        .timestamp_opt(report.at, 0)
+/// RFC 3339 (seconds, `Z`) of a unix time, as every JSON timestamp of slowburn is written.
+pub fn rfc3339(t: i64) -> String {
+    Utc.timestamp_opt(t, 0)
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// One SLO as JSON: the shape shared by `report --format json` and the daemon's API, so scripts
+/// (and `slowburn gate`) read both the same way.
+pub fn slo_json(slo: &Slo, eval: &Evaluation, sla_sli: Option<f64>, errors: &[String]) -> Value {
+    let mut periods = serde_json::Map::new();
+    for p in &eval.periods {
+        periods.insert(
+            p.period.to_string(),
+            json!({
+                "good": p.sum.good,
+                "total": p.sum.total,
+                "sli": num(p.sli),
+                "error_budget_remaining": num(p.remaining),
+                "coverage": p.sum.coverage(),
+                "time_to_exhaustion_seconds": {"1h": num(p.exhaustion_1h), "6h": num(p.exhaustion_6h)},
+            }),
+        );
+    }
+    let mut burn = serde_json::Map::new();
+    let mut coverage = serde_json::Map::new();
+    for (w, sum, rate) in &eval.burn {
+        burn.insert(w.to_string(), num(*rate));
+        coverage.insert(w.to_string(), json!(sum.coverage()));
+    }
+    let mut o = json!({
+        "id": slo.id,
+        "service": slo.service,
+        "name": slo.name,
+        "objective": slo.objective,
+        "periods": periods,
+        "burn_rates": burn,
+        "coverage": coverage,
+        "errors": errors,
+    });
+    if let Some(sla) = &slo.sla {
+        o["sla"] = json!({
+            "objective": sla.objective,
+            "sli": num(sla_sli),
+            "met": sla_sli.map(|s| s >= sla.objective),
+        });
+    }
+    o
+}
+
+/// The JSON contract of `report`.
+pub fn to_json(report: &Report) -> Value {
     let slos: Vec<Value> = report
         .slos
         .iter()
-        .map(|r| {
-            let mut periods = serde_json::Map::new();
-            for p in &r.eval.periods {
-                periods.insert(
-                    p.period.to_string(),
-                    json!({
-                        "good": p.sum.good,
-                        "total": p.sum.total,
-                        "sli": num(p.sli),
-                        "error_budget_remaining": num(p.remaining),
-                        "coverage": p.sum.coverage(),
-                        "time_to_exhaustion_seconds": {"1h": num(p.exhaustion_1h), "6h": num(p.exhaustion_6h)},
-                    }),
-                );
-            }
-            let mut burn = serde_json::Map::new();
-            let mut coverage = serde_json::Map::new();
-            for (w, sum, rate) in &r.eval.burn {
-                burn.insert(w.to_string(), num(*rate));
-                coverage.insert(w.to_string(), json!(sum.coverage()));
-            }
-            let mut o = json!({
-                "id": r.slo.id,
-                "service": r.slo.service,
-                "name": r.slo.name,
-                "objective": r.slo.objective,
-                "periods": periods,
-                "burn_rates": burn,
-                "coverage": coverage,
-                "errors": r.errors,
-            });
-            if let Some(sla) = &r.slo.sla {
-                o["sla"] = json!({
-                    "objective": sla.objective,
-                    "sli": num(r.sla_sli),
-                    "met": r.sla_sli.map(|s| s >= sla.objective),
-                });
-            }
-            o
-        })
+        .map(|r| slo_json(&r.slo, &r.eval, r.sla_sli, &r.errors))
         .collect();
-    json!({"at": at, "slos": slos})
+    json!({"at": rfc3339(report.at), "slos": slos})
 }
 
 fn pct(v: Option<f64>, digits: usize) -> String {

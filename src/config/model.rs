@@ -16,6 +16,8 @@ pub struct Config {
     pub prometheus: PrometheusSettings,
     /// Width of one stored bucket of counts.
     pub bucket: Dur,
+    /// The daemon's schedule.
+    pub engine: EngineSettings,
     /// The SLOs, in file order.
     pub slos: Vec<Slo>,
 }
@@ -28,6 +30,30 @@ impl Config {
             .flat_map(|s| s.periods.iter().copied())
             .max()
             .unwrap_or(Dur::from_secs(30 * 86400))
+    }
+}
+
+/// How the daemon schedules queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSettings {
+    /// Buckets re-queried every tick, so samples scraped or ingested late are still counted.
+    pub lag: u32,
+    /// Wait after a bucket boundary before evaluating, to let the last scrape land.
+    pub delay: Dur,
+    /// How often buckets whose query failed are asked for again.
+    pub heal_interval: Dur,
+    /// History kept in the store beyond the longest window.
+    pub retention_margin: Dur,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            lag: 3,
+            delay: Dur::from_secs(10),
+            heal_interval: Dur::from_secs(300),
+            retention_margin: Dur::from_secs(2 * 86400),
+        }
     }
 }
 

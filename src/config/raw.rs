@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub prometheus: Option<Spanned<RawPrometheus>>,
     /// Defaults applied to every SLO.
     pub defaults: Option<RawDefaults>,
+    /// How the daemon schedules its work.
+    pub engine: Option<RawEngine>,
     /// The SLOs themselves.
     #[serde(default)]
     pub slos: Vec<Spanned<RawSlo>>,
@@ -40,6 +42,20 @@ pub struct RawPrometheus {
     pub retries: Option<Spanned<u32>>,
     /// Points per series per range query (Prometheus refuses more than 11,000).
     pub max_points_per_query: Option<Spanned<u32>>,
+}
+
+/// `engine:` (the daemon's schedule).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    /// Buckets re-queried every tick so late samples are counted.
+    pub lag: Option<Spanned<u32>>,
+    /// Wait after a bucket boundary before querying it.
+    pub delay: Option<SStr>,
+    /// How often buckets whose query failed are re-queried.
+    pub heal_interval: Option<SStr>,
+    /// Stored history kept beyond the longest window.
+    pub retention_margin: Option<SStr>,
 }
 
 /// `defaults:`.

@@ -108,6 +108,7 @@ pub fn from_raw(
     };
     let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
     let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
+    let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut slos = Vec::new();
     for (i, s) in raw.slos.iter().enumerate() {
@@ -131,6 +132,7 @@ pub fn from_raw(
             file: file.to_string(),
             prometheus,
             bucket,
+            engine,
             slos,
         })
     } else {
@@ -200,6 +202,38 @@ fn prometheus_settings(cx: &mut Ctx, raw: Option<&Spanned<RawPrometheus>>) -> Pr
         }
     }
     p
+}
+
+fn engine_settings(cx: &mut Ctx, raw: Option<&RawEngine>, bucket: Dur) -> EngineSettings {
+    let mut e = EngineSettings::default();
+    let Some(raw) = raw else { return e };
+    if let Some(l) = &raw.lag {
+        if l.value > 60 {
+            cx.err(&l.referenced, "engine.lag", "must be at most 60 buckets");
+        } else {
+            e.lag = l.value;
+        }
+    }
+    if let Some(d) = &raw.delay
+        && let Some(v) = cx.dur(d, "engine.delay")
+    {
+        if v >= bucket {
+            cx.err(&d.referenced, "engine.delay", format!("must be shorter than the bucket ({bucket})"));
+        } else {
+            e.delay = v;
+        }
+    }
+    if let Some(d) = &raw.heal_interval
+        && let Some(v) = cx.dur(d, "engine.heal_interval")
+    {
+        e.heal_interval = v;
+    }
+    if let Some(d) = &raw.retention_margin
+        && let Some(v) = cx.dur(d, "engine.retention_margin")
+    {
+        e.retention_margin = v;
+    }
+    e
 }
 
 fn defaults(cx: &mut Ctx, raw: Option<&RawDefaults>) -> (Dur, Vec<Dur>) {
@@ -483,13 +517,24 @@ pub fn le_label(threshold: Dur) -> String {
     format!("{}", threshold.as_secs_f64())
 }
 
+/// A matcher for the threshold's `le` bucket that accepts both spellings of whole numbers: Go
+/// clients write `le="1"`, Python clients and Prometheus 3.x write `le="1.0"`.
+pub fn le_matcher(threshold: Dur) -> String {
+    let le = le_label(threshold);
+    if le.contains('.') {
+        format!("le=\"{le}\"")
+    } else {
+        format!("le=~\"{le}|{le}\\\\.0\"")
+    }
+}
+
 /// The good/total selectors of a latency SLI for a threshold.
 pub fn latency_counts(metric: &str, matchers: &str, threshold: Dur) -> CountSpec {
     let sep = if matchers.is_empty() { "" } else { "," };
     CountSpec::Events {
         good: Some(EventQuery::Selector(format!(
-            "{metric}_bucket{{{matchers}{sep}le=\"{}\"}}",
-            le_label(threshold)
+            "{metric}_bucket{{{matchers}{sep}{}}}",
+            le_matcher(threshold)
         ))),
         bad: None,
         total: Some(EventQuery::Selector(format!(
@@ -538,7 +583,7 @@ fn latency_sli(
                     return None;
                 }
             }
-            if matchers.contains("le=") || matchers.contains("le =") {
+            if vs.matchers.matchers.iter().any(|m| m.name == "le") {
                 cx.err(
                     &r.histogram.referenced,
                     &hpath,
@@ -608,13 +653,13 @@ fn timeslice_sli(
     };
     let slice = match &r.slice {
         Some(s) => cx.dur(s, &format!("{path}.slice")).and_then(|d| {
-            if d.as_millis() % bucket.as_millis() == 0 {
+            if d == bucket {
                 Some(d)
             } else {
                 cx.err(
                     &s.referenced,
                     format!("{path}.slice"),
-                    format!("slice {d} must be a multiple of the bucket ({bucket})"),
+                    format!("slice {d} must equal the bucket ({bucket}) in this version; set `defaults.bucket: {d}` or drop `slice`"),
                 );
                 None
             }

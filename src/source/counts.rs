@@ -13,16 +13,22 @@ use crate::config::{Compare, CountSpec};
 pub type EdgeValues = Vec<Option<f64>>;
 
 /// Per-bucket increase summed over series. `edges[s]` holds `n + 1` edge values for `n` buckets.
-/// A bucket is `None` (unknown) when no series has values at both of its edges.
+///
+/// A series with no value at an edge (a failed scrape makes Prometheus mark it stale) keeps its last
+/// seen value, so the increments scraped during the gap land in the bucket where it comes back
+/// instead of being lost. A bucket is `None` (unknown) when no series has a value at its end edge
+/// and an earlier one.
 pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
     let mut out = vec![None; n];
     for series in edges {
-        for (i, slot) in out.iter_mut().enumerate() {
-            let (Some(Some(prev)), Some(Some(cur))) = (series.get(i), series.get(i + 1)) else {
-                continue;
-            };
-            let inc = if cur >= prev { cur - prev } else { *cur };
-            *slot = Some(slot.unwrap_or(0.0) + inc);
+        let mut last: Option<f64> = None;
+        for (i, edge) in series.iter().enumerate().take(n + 1) {
+            let Some(cur) = *edge else { continue };
+            if let (Some(prev), Some(slot)) = (last, i.checked_sub(1).and_then(|b| out.get_mut(b))) {
+                let inc = if cur >= prev { cur - prev } else { cur };
+                *slot = Some(slot.unwrap_or(0.0) + inc);
+            }
+            last = Some(cur);
         }
     }
     out
@@ -110,13 +116,23 @@ mod tests {
         let a = vec![Some(10.0), None, Some(30.0), Some(35.0)];
         let b = vec![Some(100.0), Some(110.0), Some(120.0), Some(5.0)];
         let got = counter_increases(&[a, b], 3);
-        assert_eq!(got, vec![Some(10.0), Some(10.0), Some(5.0 + 5.0)]);
+        // Series a's 20 increments during its gap land in bucket 1, when it is seen again.
+        assert_eq!(got, vec![Some(10.0), Some(10.0 + 20.0), Some(5.0 + 5.0)]);
     }
 
     #[test]
     fn no_series_at_both_edges_is_unknown() {
         let a = vec![None, Some(1.0), None];
         assert_eq!(counter_increases(&[a], 2), vec![None, None]);
+    }
+
+    #[test]
+    fn a_gap_moves_increments_to_the_recovery_bucket_and_loses_none() {
+        let a = vec![Some(0.0), Some(5.0), None, None, Some(20.0)];
+        let got = counter_increases(&[a], 4);
+        assert_eq!(got, vec![Some(5.0), None, None, Some(15.0)]);
+        let total: f64 = got.iter().flatten().sum();
+        assert_eq!(total, 20.0);
     }
 
     #[test]

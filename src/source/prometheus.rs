@@ -27,6 +27,28 @@ pub struct QueryStats {
     pub samples: AtomicU64,
     /// Sum of request durations in microseconds.
     pub busy_micros: AtomicU64,
+    /// Request durations: cumulative counts per bound of [`QUERY_BUCKETS`].
+    pub duration_buckets: [AtomicU64; QUERY_BUCKETS.len()],
+}
+
+/// Extra bucket edges read before a counter range, only as baselines: a series whose first edge
+/// fell in a failed scrape still has an earlier value to difference against.
+pub const BASELINE_EDGES: usize = 5;
+
+/// Upper bounds (seconds) of the `slowburn_source_query_duration_seconds` histogram.
+pub const QUERY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+impl QueryStats {
+    fn observe(&self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        for (i, b) in QUERY_BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.duration_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.busy_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
 }
 
 /// One series of a range result: labels and `(timestamp, value)` points.
@@ -39,6 +61,9 @@ pub struct Counts {
     pub buckets: Vec<Bucket>,
     /// Why buckets are missing, one entry per failed query.
     pub errors: Vec<SourceError>,
+    /// The `[start, end)` ranges (unix seconds) whose queries failed: worth asking again, unlike
+    /// buckets that a successful query found empty.
+    pub failed: Vec<(i64, i64)>,
 }
 
 /// A Prometheus query client with the settings of `slo.yaml`.
@@ -70,7 +95,9 @@ impl PrometheusSource {
         }
         let http = reqwest::Client::builder()
             .default_headers(headers)
-            .timeout(Duration::from_millis(settings.timeout.as_millis()))
+            // A margin over the query timeout, so Prometheus's own "query timed out" answer arrives
+            // before the client gives up.
+            .timeout(Duration::from_millis(settings.timeout.as_millis() + 5000))
             .build()
             .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
         let client = Client::from(http, &settings.url)
@@ -107,9 +134,7 @@ impl PrometheusSource {
                     .query("partial_response", "false")
                     .post()
                     .await;
-                self.stats
-                    .busy_micros
-                    .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+                self.stats.observe(t0.elapsed());
                 r
             };
             match result {
@@ -164,7 +189,9 @@ impl PrometheusSource {
     /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
     /// are [`Bucket::Missing`] and the reasons come back in [`Counts::errors`].
     pub async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
-        let per_chunk = (self.settings.max_points_per_query.max(2) - 1) as usize;
+        let per_chunk = (self.settings.max_points_per_query.max(BASELINE_EDGES as u32 + 2)
+            - 1
+            - BASELINE_EDGES as u32) as usize;
         let mut tasks = JoinSet::new();
         let mut offset = 0;
         while offset < range.count {
@@ -175,31 +202,52 @@ impl PrometheusSource {
                 width: range.width,
             };
             let (me, spec) = (Arc::clone(self), spec.clone());
-            tasks.spawn(async move { (offset, me.chunk(&spec, chunk).await) });
+            tasks.spawn(async move { (offset, chunk, me.chunk(&spec, chunk).await) });
             offset += n;
         }
         let mut buckets = vec![Bucket::Missing; range.count];
         let mut errors = Vec::new();
+        let mut failed = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((off, Ok(bs))) => buckets[off..off + bs.len()].copy_from_slice(&bs),
-                Ok((_, Err(e))) => errors.push(e),
+                Ok((off, _, Ok(bs))) => buckets[off..off + bs.len()].copy_from_slice(&bs),
+                Ok((_, chunk, Err(e))) => {
+                    errors.push(e);
+                    failed.push((chunk.start, chunk.end()));
+                }
                 Err(e) => errors.push(SourceError::BadResult {
                     query: String::new(),
                     message: format!("query task failed: {e}"),
                 }),
             }
         }
-        Counts { buckets, errors }
+        failed.sort_unstable();
+        Counts {
+            buckets,
+            errors,
+            failed,
+        }
     }
 
     async fn chunk(&self, spec: &CountSpec, r: BucketRange) -> Result<Vec<Bucket>, SourceError> {
         match spec {
             CountSpec::Events { good, bad, total } => {
                 let mut sides: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
-                for (slot, q) in sides.iter_mut().zip([good, bad, total]) {
+                for ((slot, q), side) in sides
+                    .iter_mut()
+                    .zip([good, bad, total])
+                    .zip([Side::Good, Side::Bad, Side::Total])
+                {
                     if let Some(q) = q {
-                        *slot = Some(self.events(q, r).await?);
+                        match self.events(q, r, side).await? {
+                            Some(v) => *slot = Some(v),
+                            None => {
+                                return Err(SourceError::BadResult {
+                                    query: q.text().to_string(),
+                                    message: "the `good` selector matches no series (for a latency SLI: is the threshold one of the histogram's `le` values?); these buckets are missing rather than 0% good".into(),
+                                });
+                            }
+                        }
                     }
                 }
                 let [g, b, t] = &sides;
@@ -234,29 +282,39 @@ impl PrometheusSource {
         }
     }
 
-    /// Event counts per bucket for one query; `None` where unknown.
+    /// Event counts per bucket for one query; `None` where unknown. `Ok(None)` when a `good`
+    /// selector matches no series at all (a wrong `le` label, a typo): counting that as zero good
+    /// events would report a fully burned budget.
     async fn events(
         &self,
         q: &EventQuery,
         r: BucketRange,
-    ) -> Result<Vec<Option<f64>>, SourceError> {
+        side: Side,
+    ) -> Result<Option<Vec<Option<f64>>>, SourceError> {
         match q {
             EventQuery::Selector(sel) => {
-                // Edge values at every bucket boundary, the first one included.
-                let m = self.range(sel, r.start, r.end(), r.width).await?;
+                // Edge values at every bucket boundary, the first one included, plus a few
+                // earlier edges that serve only as baselines.
+                let b = BASELINE_EDGES;
+                let first = r.start - b as i64 * r.width;
+                let m = self.range(sel, first, r.end(), r.width).await?;
+                if m.is_empty() && matches!(side, Side::Good) {
+                    return Ok(None);
+                }
                 let edges: Vec<Vec<Option<f64>>> = m
                     .iter()
                     .map(|(_, pts)| {
-                        let mut e = vec![None; r.count + 1];
+                        let mut e = vec![None; b + r.count + 1];
                         for (ts, v) in pts {
-                            if let Some(i) = bucket_index(*ts, r.start, r.width, r.count + 1) {
+                            if let Some(i) = bucket_index(*ts, first, r.width, b + r.count + 1) {
                                 e[i] = Some(*v);
                             }
                         }
                         e
                     })
                     .collect();
-                Ok(counter_increases(&edges, r.count))
+                let mut inc = counter_increases(&edges, b + r.count);
+                Ok(Some(inc.split_off(b)))
             }
             EventQuery::Expression(expr) => {
                 let text = expr.replace("$window", &format!("{}s", r.width));
@@ -271,7 +329,7 @@ impl PrometheusSource {
                         }
                     }
                 }
-                Ok(out)
+                Ok(Some(out))
             }
         }
     }
@@ -294,6 +352,14 @@ impl PrometheusSource {
             }
         }
     }
+}
+
+/// Which side of an event ratio a query counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Good,
+    Bad,
+    Total,
 }
 
 fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {

@@ -60,6 +60,38 @@ pub enum StoreError {
     },
 }
 
+/// One series' buckets to write, for [`Store::put_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    /// Series id from [`Store::series_id`].
+    pub series: u64,
+    /// Start of the first bucket (unix seconds).
+    pub start: i64,
+    /// Bucket width in seconds.
+    pub width: i64,
+    /// The buckets; missing ones are skipped.
+    pub buckets: &'a [Bucket],
+}
+
+/// A read snapshot of the chunks table, for many lookups in one tick.
+pub struct Reader {
+    chunks: redb::ReadOnlyTable<(u64, i64), &'static [u8]>,
+    path: String,
+}
+
+impl Reader {
+    /// The packed chunk of `series` starting at `chunk_start`, if stored.
+    pub fn chunk(&self, series: u64, chunk_start: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.chunks
+            .get((series, chunk_start))
+            .map(|v| v.map(|g| g.value().to_vec()))
+            .map_err(|e| StoreError::Db {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
+    }
+}
+
 /// An open store.
 pub struct Store {
     db: Database,
@@ -154,44 +186,77 @@ impl Store {
         width: i64,
         buckets: &[Bucket],
     ) -> Result<(), StoreError> {
-        let span = width * CHUNK as i64;
+        self.put_many(&[Write {
+            series,
+            start,
+            width,
+            buckets,
+        }])
+    }
+
+    /// Several [`Store::put`]s in one durable transaction: the daemon commits a whole tick at once,
+    /// so a crash leaves either all of a tick or none of it.
+    pub fn put_many(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-            let mut i = 0;
-            while i < buckets.len() {
-                let t = start + i as i64 * width;
-                let chunk_start = t.div_euclid(span) * span;
-                let mut cur = match chunks.get((series, chunk_start)).map_err(|e| self.err(e))? {
-                    Some(v) => codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
-                        path: self.path.clone(),
-                        source,
-                    })?,
-                    None => [Bucket::Missing; CHUNK],
-                };
-                let mut changed = false;
-                while i < buckets.len() {
-                    let t = start + i as i64 * width;
-                    if t >= chunk_start + span {
-                        break;
-                    }
-                    let slot = ((t - chunk_start) / width) as usize;
-                    if let Bucket::Known { .. } = buckets[i]
-                        && cur[slot] != buckets[i]
-                    {
-                        cur[slot] = buckets[i];
-                        changed = true;
-                    }
-                    i += 1;
-                }
-                if changed {
-                    chunks
-                        .insert((series, chunk_start), codec::encode(&cur).as_slice())
-                        .map_err(|e| self.err(e))?;
-                }
+            for w in writes {
+                self.merge(&mut chunks, w)?;
             }
         }
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn merge(
+        &self,
+        chunks: &mut redb::Table<(u64, i64), &[u8]>,
+        w: &Write<'_>,
+    ) -> Result<(), StoreError> {
+        let (series, start, width, buckets) = (w.series, w.start, w.width, w.buckets);
+        let span = width * CHUNK as i64;
+        let mut i = 0;
+        while i < buckets.len() {
+            let t = start + i as i64 * width;
+            let chunk_start = t.div_euclid(span) * span;
+            let mut cur = match chunks.get((series, chunk_start)).map_err(|e| self.err(e))? {
+                Some(v) => codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    source,
+                })?,
+                None => [Bucket::Missing; CHUNK],
+            };
+            let mut changed = false;
+            while i < buckets.len() {
+                let t = start + i as i64 * width;
+                if t >= chunk_start + span {
+                    break;
+                }
+                let slot = ((t - chunk_start) / width) as usize;
+                if let Bucket::Known { .. } = buckets[i]
+                    && cur[slot] != buckets[i]
+                {
+                    cur[slot] = buckets[i];
+                    changed = true;
+                }
+                i += 1;
+            }
+            if changed {
+                chunks
+                    .insert((series, chunk_start), codec::encode(&cur).as_slice())
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A consistent read view for many lookups (one per daemon tick).
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+        Ok(Reader {
+            chunks,
+            path: self.path.clone(),
+        })
     }
 
     /// Reads `count` buckets from `start`; absent ones are [`Bucket::Missing`].

@@ -1,0 +1,244 @@
+//! `slowburn run`: the long-running daemon.
+//!
+//! Wiring: open the store, start the HTTP server (it answers `/readyz` 503 until the backfill is
+//! done), backfill, then evaluate at every bucket boundary plus `engine.delay`. A change to the
+//! config file (watched, debounced) or SIGHUP reloads it; a bad file keeps the running config.
+//! SIGTERM/SIGINT let the current evaluation finish, then the process exits 0.
+
+use crate::config::{self, Config};
+use crate::engine::{Engine, Shared};
+use crate::report::align;
+use crate::server::{self, AppState};
+use crate::source::prometheus::PrometheusSource;
+use crate::store::Store;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+/// Options of `slowburn run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The SLO file.
+    pub config: PathBuf,
+    /// Directory of the store.
+    pub data_dir: PathBuf,
+    /// Address of the HTTP server.
+    pub listen: SocketAddr,
+    /// Overrides `prometheus.url`.
+    pub prometheus: Option<String>,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The URL with any `user:password@` removed, for log lines.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn load(path: &Path, prometheus: &Option<String>) -> Result<Config, config::ConfigErrors> {
+    let mut cfg = config::load(path)?;
+    if let Some(url) = prometheus {
+        cfg.prometheus.url = url.clone();
+    }
+    Ok(cfg)
+}
+
+/// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).
+pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
+    let cfg = match load(&opts.config, &opts.prometheus) {
+        Ok(c) => c,
+        Err(errs) => {
+            for e in &errs.0 {
+                error!(error = %e, "invalid config");
+                eprintln!("{e}");
+            }
+            anyhow::bail!("{} has {} error(s)", opts.config.display(), errs.0.len());
+        }
+    };
+    let store = Arc::new(Store::open(&opts.data_dir).context("cannot open the store")?);
+    let source = PrometheusSource::new(&cfg.prometheus)?;
+    let shared = Shared::new(Arc::clone(&store));
+    let source_cell = Arc::new(std::sync::RwLock::new(Arc::clone(&source)));
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    info!(
+        listen = %addr,
+        prometheus = %redact_url(&cfg.prometheus.url),
+        slos = cfg.slos.len(),
+        data_dir = %opts.data_dir.display(),
+        "slowburn started: metrics at http://{addr}/metrics, API at http://{addr}/api/v1/slos"
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = server::router(AppState {
+        shared: Arc::clone(&shared),
+        source: Arc::clone(&source_cell),
+    });
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = r {
+            error!(error = %e, "HTTP server failed");
+        }
+    });
+    let (reload_tx, mut reload_rx) = mpsc::channel::<&'static str>(4);
+    spawn_signals(stop_tx.clone(), reload_tx.clone())?;
+    let _watcher = watch_file(&opts.config, reload_tx.clone());
+
+    let width = cfg.bucket.as_secs() as i64;
+    let delay = cfg.engine.delay.as_secs() as i64;
+    let mut engine = Engine::new(cfg, source, Arc::clone(&shared));
+    let start_at = align(now() - delay, engine.config().bucket);
+    let mut stop = stop_rx.clone();
+    tokio::select! {
+        r = engine.start(start_at) => r.context("backfill failed")?,
+        _ = stop.wait_for(|s| *s) => {
+            info!("stopped during backfill; committed buckets are kept");
+            let _ = stop_tx.send(true);
+            let _ = server.await;
+            return Ok(());
+        }
+    }
+    shared.health.ready.store(true, Ordering::Relaxed);
+    info!(at = start_at, "backfill done; ready");
+
+    let mut width = width;
+    let mut delay = delay;
+    loop {
+        let next = engine.last_at() + width;
+        let wait = (next + delay - now()).max(0) as u64;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(wait)) => {
+                let at = align(now() - delay, engine.config().bucket);
+                if at > engine.last_at() {
+                    if let Err(e) = engine.tick(at).await {
+                        error!(error = %e, "evaluation failed; retrying next bucket");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+            Some(why) = reload_rx.recv() => {
+                while reload_rx.try_recv().is_ok() {}
+                match load(&opts.config, &opts.prometheus) {
+                    Err(errs) => {
+                        shared.health.reload_failed.store(true, Ordering::Relaxed);
+                        for e in &errs.0 {
+                            error!(error = %e, trigger = why, "config reload rejected; keeping the running config");
+                        }
+                    }
+                    Ok(new) => {
+                        if new.prometheus.url != engine.config().prometheus.url
+                            || new.prometheus.headers != engine.config().prometheus.headers
+                            || new.prometheus.timeout != engine.config().prometheus.timeout
+                        {
+                            match PrometheusSource::new(&new.prometheus) {
+                                Ok(s) => {
+                                    engine.set_source(Arc::clone(&s));
+                                    if let Ok(mut cell) = source_cell.write() { *cell = s; }
+                                }
+                                Err(e) => warn!(error = %e, "new Prometheus settings unusable; keeping the old ones"),
+                            }
+                        }
+                        width = new.bucket.as_secs() as i64;
+                        delay = new.engine.delay.as_secs() as i64;
+                        let at = align(now() - delay, new.bucket);
+                        let n = new.slos.len();
+                        match engine.reload(new, at).await {
+                            Ok(()) => {
+                                shared.health.reload_failed.store(false, Ordering::Relaxed);
+                                info!(slos = n, trigger = why, "config reloaded");
+                            }
+                            Err(e) => {
+                                shared.health.reload_failed.store(true, Ordering::Relaxed);
+                                error!(error = %e, "config reload failed in the store");
+                            }
+                        }
+                    }
+                }
+            }
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    info!("shutting down: last evaluation finished, store committed");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    Ok(())
+}
+
+fn spawn_signals(stop: watch::Sender<bool>, reload: mpsc::Sender<&'static str>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM"); let _ = stop.send(true); }
+                _ = int.recv() => { info!("SIGINT"); let _ = stop.send(true); }
+                _ = hup.recv() => { info!("SIGHUP: reloading the config"); let _ = reload.send("SIGHUP").await; }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Watches the config's directory (editors and Kubernetes ConfigMaps replace files by rename or
+/// symlink swap, so watching the file itself misses changes) and sends a reload after a quiet
+/// 500 ms.
+fn watch_file(
+    path: &Path,
+    tx: mpsc::Sender<&'static str>,
+) -> Option<notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>> {
+    use notify::RecursiveMode;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let name = path.file_name()?.to_os_string();
+    let mut debouncer = match notify_debouncer_full::new_debouncer(
+        Duration::from_millis(500),
+        None,
+        move |res: notify_debouncer_full::DebounceEventResult| {
+            if let Ok(events) = res {
+                let ours = events.iter().any(|e| {
+                    e.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+                        && !matches!(e.kind, notify::EventKind::Access(_))
+                });
+                if ours {
+                    let _ = tx.try_send("file change");
+                }
+            }
+        },
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            warn!(error = %e, "cannot watch the config file; reload with SIGHUP");
+            return None;
+        }
+    };
+    if let Err(e) = debouncer.watch(&dir, RecursiveMode::NonRecursive) {
+        warn!(error = %e, dir = %dir.display(), "cannot watch the config directory; reload with SIGHUP");
+        return None;
+    }
+    Some(debouncer)
+}

@@ -1,0 +1,29 @@
+//! The daemon's own health, shared lock-free between the engine and the HTTP server.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
+
+/// Counters and gauges exported as `slowburn_*`.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// Backfill finished; `/readyz` answers 200.
+    pub ready: AtomicBool,
+    /// 1 when the last reload succeeded (or none happened), 0 after a bad file.
+    pub reload_failed: AtomicBool,
+    /// Unix seconds of the last completed evaluation.
+    pub last_eval: AtomicI64,
+    /// Query failures per SLO id.
+    pub source_errors: Mutex<BTreeMap<String, u64>>,
+    /// Ticks completed.
+    pub ticks: AtomicU64,
+}
+
+impl Health {
+    /// Counts a failed query of one SLO.
+    pub fn source_error(&self, slo: &str, n: u64) {
+        if let Ok(mut m) = self.source_errors.lock() {
+            *m.entry(slo.to_string()).or_default() += n;
+        }
+    }
+}

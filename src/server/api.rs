@@ -1,0 +1,151 @@
+//! The JSON API: every SLO, one SLO with its definition, and one SLO's history for charts.
+
+use super::AppState;
+use crate::budget::Series;
+use crate::config::{SliKind, Slo};
+use crate::duration::{self, Dur};
+use crate::report::{rfc3339, slo_json};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Most points one history request may ask for.
+pub const MAX_HISTORY_POINTS: i64 = 5000;
+
+/// An API error: a status and a JSON body `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+fn errors_of(last_error: &Option<String>) -> Vec<String> {
+    last_error.iter().cloned().collect()
+}
+
+/// `GET /api/v1/slos`: the same shape as `report --format json`.
+pub async fn list(State(st): State<AppState>) -> Json<Value> {
+    let snap = st.shared.snapshot();
+    let slos: Vec<Value> = snap
+        .slos
+        .iter()
+        .map(|s| slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error)))
+        .collect();
+    Json(json!({"at": rfc3339(snap.at), "slos": slos}))
+}
+
+fn definition(slo: &Slo, version: u64) -> Value {
+    let kind = match &slo.sli {
+        SliKind::Ratio => "ratio",
+        SliKind::Latency { .. } => "latency",
+        SliKind::Timeslice => "timeslice",
+    };
+    json!({
+        "description": slo.description,
+        "labels": slo.labels,
+        "periods": slo.periods.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "sli": kind,
+        "queries": slo.counts.queries(),
+        "version": version,
+    })
+}
+
+/// `GET /api/v1/slos/{service}/{name}`: one SLO plus its definition.
+pub async fn one(
+    State(st): State<AppState>,
+    Path((service, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let snap = st.shared.snapshot();
+    let id = format!("{service}/{name}");
+    let s = snap
+        .slos
+        .iter()
+        .find(|s| s.slo.id == id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no SLO `{id}`")))?;
+    let mut v = slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error));
+    v["at"] = json!(rfc3339(snap.at));
+    v["definition"] = definition(&s.slo, s.series);
+    Ok(Json(v))
+}
+
+/// Query parameters of the history endpoint.
+#[derive(Debug, Deserialize)]
+pub struct HistoryParams {
+    /// Budget period to chart (one of the SLO's periods; default its first).
+    pub period: Option<String>,
+    /// Spacing of points (default 1h).
+    pub step: Option<String>,
+}
+
+/// `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h`: for every step over the last
+/// period, the SLI of that step and the remaining budget of the period ending there, from the store.
+pub async fn history(
+    State(st): State<AppState>,
+    Path((service, name)): Path<(String, String)>,
+    Query(p): Query<HistoryParams>,
+) -> Result<Json<Value>, ApiError> {
+    let snap = st.shared.snapshot();
+    let id = format!("{service}/{name}");
+    let s = snap
+        .slos
+        .iter()
+        .find(|s| s.slo.id == id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no SLO `{id}`")))?;
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+    let period = match &p.period {
+        Some(t) => duration::parse(t).map_err(|e| bad(e.to_string()))?,
+        None => s.slo.periods[0],
+    };
+    if !s.slo.periods.contains(&period) {
+        let valid: Vec<String> = s.slo.periods.iter().map(|d| d.to_string()).collect();
+        return Err(bad(format!("period {period} is not one of this SLO's periods: {}", valid.join(", "))));
+    }
+    let step = match &p.step {
+        Some(t) => duration::parse(t).map_err(|e| bad(e.to_string()))?,
+        None => Dur::from_secs(3600),
+    };
+    let width = snap.width.max(1);
+    let (ps, ss) = (period.as_secs() as i64, step.as_secs() as i64);
+    if ss < width || ss % width != 0 {
+        return Err(bad(format!("step must be a whole number of buckets ({width}s)")));
+    }
+    if ps / ss > MAX_HISTORY_POINTS {
+        return Err(bad(format!("{} points requested; at most {MAX_HISTORY_POINTS}: use a larger step", ps / ss)));
+    }
+    let at = snap.at;
+    // Windows ending inside the last period reach back up to two periods; older data may be
+    // gone (retention), which shows as coverage below 1.
+    let from = at - 2 * ps;
+    let n = ((at - from) / width) as usize;
+    let (store, series, objective) = (st.shared.store.clone(), s.series, s.slo.objective);
+    let buckets = tokio::task::spawn_blocking(move || store.get(series, from, width, n))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let sums = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
+    let mut points = Vec::new();
+    let mut t = at - ps + ss;
+    while t <= at {
+        let win = sums.window(t, period);
+        let slice = sums.window(t, step);
+        points.push(json!({
+            "time": t,
+            "sli": slice.sli(),
+            "error_budget_remaining": win.remaining(objective),
+            "coverage": win.coverage(),
+        }));
+        t += ss;
+    }
+    Ok(Json(json!({
+        "slo": id,
+        "period": period.to_string(),
+        "step": step.to_string(),
+        "points": points,
+    })))
+}

@@ -1,0 +1,76 @@
+//! The HTTP server: `server::router(state)` builds every route.
+//!
+//! Routes:
+//! - `GET /metrics`: Prometheus text format ([`metrics`]).
+//! - `GET /healthz`: liveness, always 200 while the process serves.
+//! - `GET /readyz`: 200 once the startup backfill is done, 503 before.
+//! - `GET /api/v1/slos`, `GET /api/v1/slos/{service}/{name}`,
+//!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
+//!
+//! Handlers only read the engine's latest snapshot (and the store for history); they never query
+//! Prometheus. Layers, outermost first: panic → 500, request timeout, body size limit.
+
+pub mod api;
+pub mod metrics;
+
+use crate::engine::Shared;
+use crate::source::prometheus::PrometheusSource;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Longest time a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request body accepted (no endpoint here needs a body yet).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What handlers share: the engine's state and the source (for its query statistics).
+#[derive(Clone)]
+pub struct AppState {
+    /// Snapshot, health and store.
+    pub shared: Arc<Shared>,
+    /// The source whose statistics `/metrics` shows; swapped on reload.
+    pub source: Arc<std::sync::RwLock<Arc<PrometheusSource>>>,
+}
+
+/// Builds the router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/slos", get(api::list))
+        .route("/api/v1/slos/{service}/{name}", get(api::one))
+        .route("/api/v1/slos/{service}/{name}/history", get(api::history))
+        .fallback(|| async { api::ApiError(StatusCode::NOT_FOUND, "no such endpoint".into()) })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+    if st.shared.health.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "backfilling\n")
+    }
+}
+
+async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
+    let snap = st.shared.snapshot();
+    let source = match st.source.read() {
+        Ok(s) => Arc::clone(&s),
+        Err(p) => Arc::clone(&p.into_inner()),
+    };
+    let body = metrics::render(&st.shared, &source.stats, &snap);
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
+}
