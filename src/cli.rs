@@ -269,9 +269,15 @@ async fn gate(
                 .await
                 .with_context(|| format!("cannot reach the slowburn daemon at {url}"))?;
             let status = resp.status();
-            let body: serde_json::Value = resp.json().await.with_context(|| format!("{url} did not answer JSON"))?;
+            let body: serde_json::Value = resp
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer JSON"))?;
             if !status.is_success() {
-                return Err(anyhow!("{url}: HTTP {status}: {}", body["error"].as_str().unwrap_or("")));
+                return Err(anyhow!(
+                    "{url}: HTTP {status}: {}",
+                    body["error"].as_str().unwrap_or("")
+                ));
             }
             body
         }

@@ -129,11 +129,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {
                 let at = align(now() - delay, engine.config().bucket);
-                if at > engine.last_at() {
-                    if let Err(e) = engine.tick(at).await {
-                        error!(error = %e, "evaluation failed; retrying next bucket");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
+                if at > engine.last_at()
+                    && let Err(e) = engine.tick(at).await
+                {
+                    error!(error = %e, "evaluation failed; retrying next bucket");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
             Some(why) = reload_rx.recv() => {
@@ -184,7 +184,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_signals(stop: watch::Sender<bool>, reload: mpsc::Sender<&'static str>) -> anyhow::Result<()> {
+fn spawn_signals(
+    stop: watch::Sender<bool>,
+    reload: mpsc::Sender<&'static str>,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -207,7 +210,12 @@ fn spawn_signals(stop: watch::Sender<bool>, reload: mpsc::Sender<&'static str>) 
 fn watch_file(
     path: &Path,
     tx: mpsc::Sender<&'static str>,
-) -> Option<notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>> {
+) -> Option<
+    notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
+> {
     use notify::RecursiveMode;
     let dir = path
         .parent()
@@ -221,7 +229,9 @@ fn watch_file(
         move |res: notify_debouncer_full::DebounceEventResult| {
             if let Ok(events) = res {
                 let ours = events.iter().any(|e| {
-                    e.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+                    e.paths
+                        .iter()
+                        .any(|p| p.file_name() == Some(name.as_os_str()))
                         && !matches!(e.kind, notify::EventKind::Access(_))
                 });
                 if ours {

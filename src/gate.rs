@@ -25,11 +25,17 @@ pub fn decide(slo: &Value, period: &str, min_remaining: f64) -> Verdict {
     if p.is_null() {
         return Verdict {
             allow: false,
-            reason: format!("{id}: no {period} period (the SLO's periods are {})", keys(&slo["periods"])),
+            reason: format!(
+                "{id}: no {period} period (the SLO's periods are {})",
+                keys(&slo["periods"])
+            ),
         };
     }
     for (long, short, factor) in PAGE_RULES {
-        let (l, s) = (slo["burn_rates"][long].as_f64(), slo["burn_rates"][short].as_f64());
+        let (l, s) = (
+            slo["burn_rates"][long].as_f64(),
+            slo["burn_rates"][short].as_f64(),
+        );
         if let (Some(l), Some(s)) = (l, s)
             && l >= factor
             && s >= factor
@@ -46,7 +52,10 @@ pub fn decide(slo: &Value, period: &str, min_remaining: f64) -> Verdict {
     match p["error_budget_remaining"].as_f64() {
         None => Verdict {
             allow: false,
-            reason: format!("{id}: blocked: {period} budget unknown (coverage {:.1}%)", coverage * 100.0),
+            reason: format!(
+                "{id}: blocked: {period} budget unknown (coverage {:.1}%)",
+                coverage * 100.0
+            ),
         },
         Some(r) if r < min_remaining => Verdict {
             allow: false,
@@ -90,7 +99,11 @@ mod tests {
         assert!(!decide(&slo(-0.1, 1.0, 1.0), "30d", 0.0).allow);
         assert!(!decide(&slo(0.4, 1.0, 1.0), "30d", 0.5).allow);
         let burning = decide(&slo(0.4, 15.0, 20.0), "30d", 0.0);
-        assert!(!burning.allow && burning.reason.contains("page-level burn"), "{}", burning.reason);
+        assert!(
+            !burning.allow && burning.reason.contains("page-level burn"),
+            "{}",
+            burning.reason
+        );
         // A short spike alone (5m only) is not a page.
         assert!(decide(&slo(0.4, 2.0, 50.0), "30d", 0.0).allow);
     }

@@ -105,7 +105,12 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
         .map(|(r, slo)| {
             r.unwrap_or_else(|| SloReport {
                 slo: slo.clone(),
-                eval: budget::evaluate(&Series::new(at, config.bucket), slo.objective, &slo.periods, at),
+                eval: budget::evaluate(
+                    &Series::new(at, config.bucket),
+                    slo.objective,
+                    &slo.periods,
+                    at,
+                ),
                 sla_sli: None,
                 errors: vec!["internal error while evaluating this SLO".into()],
             })

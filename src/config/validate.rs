@@ -218,7 +218,11 @@ fn engine_settings(cx: &mut Ctx, raw: Option<&RawEngine>, bucket: Dur) -> Engine
         && let Some(v) = cx.dur(d, "engine.delay")
     {
         if v >= bucket {
-            cx.err(&d.referenced, "engine.delay", format!("must be shorter than the bucket ({bucket})"));
+            cx.err(
+                &d.referenced,
+                "engine.delay",
+                format!("must be shorter than the bucket ({bucket})"),
+            );
         } else {
             e.delay = v;
         }

@@ -203,11 +203,8 @@ impl Engine {
                 });
             }
             if let (Some(spec), None) = (sla_spec, &sla) {
-                let (store, source, id) = (
-                    Arc::clone(&store),
-                    Arc::clone(&self.source),
-                    slo.id.clone(),
-                );
+                let (store, source, id) =
+                    (Arc::clone(&store), Arc::clone(&self.source), slo.id.clone());
                 let key = format!("{}|sla", series_key(&slo.id, &spec, width));
                 tasks.spawn(async move {
                     let t = prepare(&store, &source, &id, key, spec, sla_windows, at, width).await;
@@ -306,7 +303,9 @@ impl Engine {
         // 1. Decide what to query.
         let mut jobs = Vec::new();
         for (i, s) in self.slos.iter_mut().enumerate() {
-            for (t, sla) in std::iter::once((&mut s.main, false)).chain(s.sla.as_mut().map(|t| (t, true))) {
+            for (t, sla) in
+                std::iter::once((&mut s.main, false)).chain(s.sla.as_mut().map(|t| (t, true)))
+            {
                 let oldest = at - t.span;
                 let from = t.rolling.at().min(at - lag * width).max(oldest);
                 if from < at {
@@ -390,7 +389,9 @@ impl Engine {
             let Some(counts) = &results[j] else { continue };
             if !counts.errors.is_empty() {
                 let id = self.slos[job.slo].slo.id.clone();
-                self.shared.health.source_error(&id, counts.errors.len() as u64);
+                self.shared
+                    .health
+                    .source_error(&id, counts.errors.len() as u64);
                 for e in &counts.errors {
                     warn!(slo = %id, error = %e, "query failed; its buckets are missing until healed");
                 }
@@ -560,7 +561,11 @@ async fn prepare(
     let n = (span / width) as usize;
     let mut stored = store.get(series, start, width, n)?;
     let mut holes = Vec::new();
-    for (s, e) in ranges::missing(stored.iter().map(|b| matches!(b, Bucket::Known { .. })), start, width) {
+    for (s, e) in ranges::missing(
+        stored.iter().map(|b| matches!(b, Bucket::Known { .. })),
+        start,
+        width,
+    ) {
         ranges::add(&mut holes, s, e, CHUNK as i64 * width);
     }
     let mut heal = Vec::new();

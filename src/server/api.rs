@@ -104,7 +104,10 @@ pub async fn history(
     };
     if !s.slo.periods.contains(&period) {
         let valid: Vec<String> = s.slo.periods.iter().map(|d| d.to_string()).collect();
-        return Err(bad(format!("period {period} is not one of this SLO's periods: {}", valid.join(", "))));
+        return Err(bad(format!(
+            "period {period} is not one of this SLO's periods: {}",
+            valid.join(", ")
+        )));
     }
     let step = match &p.step {
         Some(t) => duration::parse(t).map_err(|e| bad(e.to_string()))?,
@@ -113,10 +116,15 @@ pub async fn history(
     let width = snap.width.max(1);
     let (ps, ss) = (period.as_secs() as i64, step.as_secs() as i64);
     if ss < width || ss % width != 0 {
-        return Err(bad(format!("step must be a whole number of buckets ({width}s)")));
+        return Err(bad(format!(
+            "step must be a whole number of buckets ({width}s)"
+        )));
     }
     if ps / ss > MAX_HISTORY_POINTS {
-        return Err(bad(format!("{} points requested; at most {MAX_HISTORY_POINTS}: use a larger step", ps / ss)));
+        return Err(bad(format!(
+            "{} points requested; at most {MAX_HISTORY_POINTS}: use a larger step",
+            ps / ss
+        )));
     }
     let at = snap.at;
     // Windows ending inside the last period reach back up to two periods; older data may be

@@ -66,14 +66,28 @@ pub fn render(shared: &Shared, stats: &QueryStats, snap: &Snapshot) -> String {
 }
 
 fn slo_families(out: &mut String, snap: &Snapshot) {
-    header(out, "slo_objective_ratio", "gauge", "The SLO's objective as a ratio (0.999 for 99.9%).");
+    header(
+        out,
+        "slo_objective_ratio",
+        "gauge",
+        "The SLO's objective as a ratio (0.999 for 99.9%).",
+    );
     for s in &snap.slos {
-        sample(out, "slo_objective_ratio", &[("service", &s.slo.service), ("slo", &s.slo.name)], s.slo.objective);
+        sample(
+            out,
+            "slo_objective_ratio",
+            &[("service", &s.slo.service), ("slo", &s.slo.name)],
+            s.slo.objective,
+        );
     }
     // Every window: burn windows and budget periods.
     let windows = |s: &crate::engine::SloView| {
-        let mut w: Vec<(String, crate::budget::WindowSum)> =
-            s.eval.burn.iter().map(|(d, sum, _)| (d.to_string(), *sum)).collect();
+        let mut w: Vec<(String, crate::budget::WindowSum)> = s
+            .eval
+            .burn
+            .iter()
+            .map(|(d, sum, _)| (d.to_string(), *sum))
+            .collect();
         for p in &s.eval.periods {
             if !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
                 w.push((p.period.to_string(), p.sum));
@@ -81,95 +95,290 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         }
         w
     };
-    header(out, "slo_sli_ratio", "gauge", "Good events / total events over the window (absent without traffic).");
+    header(
+        out,
+        "slo_sli_ratio",
+        "gauge",
+        "Good events / total events over the window (absent without traffic).",
+    );
     for s in &snap.slos {
         for (w, sum) in windows(s) {
             if let Some(v) = sum.sli() {
-                sample(out, "slo_sli_ratio", &[("service", &s.slo.service), ("slo", &s.slo.name), ("window", &w)], v);
+                sample(
+                    out,
+                    "slo_sli_ratio",
+                    &[
+                        ("service", &s.slo.service),
+                        ("slo", &s.slo.name),
+                        ("window", &w),
+                    ],
+                    v,
+                );
             }
         }
     }
-    header(out, "slo_burn_rate", "gauge", "Error ratio over the window divided by the error budget; 1 spends the budget in exactly one period.");
+    header(
+        out,
+        "slo_burn_rate",
+        "gauge",
+        "Error ratio over the window divided by the error budget; 1 spends the budget in exactly one period.",
+    );
     for s in &snap.slos {
         for (w, sum) in windows(s) {
             if let Some(v) = sum.burn_rate(s.slo.objective) {
-                sample(out, "slo_burn_rate", &[("service", &s.slo.service), ("slo", &s.slo.name), ("window", &w)], v);
+                sample(
+                    out,
+                    "slo_burn_rate",
+                    &[
+                        ("service", &s.slo.service),
+                        ("slo", &s.slo.name),
+                        ("window", &w),
+                    ],
+                    v,
+                );
             }
         }
     }
-    header(out, "slo_events", "gauge", "Events counted in the window's known buckets, by kind (good or total).");
+    header(
+        out,
+        "slo_events",
+        "gauge",
+        "Events counted in the window's known buckets, by kind (good or total).",
+    );
     for s in &snap.slos {
         for (w, sum) in windows(s) {
-            let l = |k| [("service", s.slo.service.as_str()), ("slo", s.slo.name.as_str()), ("window", w.as_str()), ("kind", k)];
+            let l = |k| {
+                [
+                    ("service", s.slo.service.as_str()),
+                    ("slo", s.slo.name.as_str()),
+                    ("window", w.as_str()),
+                    ("kind", k),
+                ]
+            };
             sample(out, "slo_events", &l("good"), sum.good);
             sample(out, "slo_events", &l("total"), sum.total);
         }
     }
-    header(out, "slo_coverage_ratio", "gauge", "Known buckets / buckets in the window; below 1 when the source was down or lacks history.");
+    header(
+        out,
+        "slo_coverage_ratio",
+        "gauge",
+        "Known buckets / buckets in the window; below 1 when the source was down or lacks history.",
+    );
     for s in &snap.slos {
         for (w, sum) in windows(s) {
-            sample(out, "slo_coverage_ratio", &[("service", &s.slo.service), ("slo", &s.slo.name), ("window", &w)], sum.coverage());
+            sample(
+                out,
+                "slo_coverage_ratio",
+                &[
+                    ("service", &s.slo.service),
+                    ("slo", &s.slo.name),
+                    ("window", &w),
+                ],
+                sum.coverage(),
+            );
         }
     }
-    header(out, "slo_error_budget_remaining_ratio", "gauge", "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.");
+    header(
+        out,
+        "slo_error_budget_remaining_ratio",
+        "gauge",
+        "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.",
+    );
     for s in &snap.slos {
         for p in &s.eval.periods {
             if let Some(v) = p.remaining {
                 let period = p.period.to_string();
-                sample(out, "slo_error_budget_remaining_ratio", &[("service", &s.slo.service), ("slo", &s.slo.name), ("period", &period)], v);
+                sample(
+                    out,
+                    "slo_error_budget_remaining_ratio",
+                    &[
+                        ("service", &s.slo.service),
+                        ("slo", &s.slo.name),
+                        ("period", &period),
+                    ],
+                    v,
+                );
             }
         }
     }
-    header(out, "slo_budget_exhaustion_seconds", "gauge", "Seconds until the period's budget is spent at the current 1h burn rate (absent when not burning).");
+    header(
+        out,
+        "slo_budget_exhaustion_seconds",
+        "gauge",
+        "Seconds until the period's budget is spent at the current 1h burn rate (absent when not burning).",
+    );
     for s in &snap.slos {
         for p in &s.eval.periods {
             if let Some(v) = p.exhaustion_1h {
                 let period = p.period.to_string();
-                sample(out, "slo_budget_exhaustion_seconds", &[("service", &s.slo.service), ("slo", &s.slo.name), ("period", &period)], v);
+                sample(
+                    out,
+                    "slo_budget_exhaustion_seconds",
+                    &[
+                        ("service", &s.slo.service),
+                        ("slo", &s.slo.name),
+                        ("period", &period),
+                    ],
+                    v,
+                );
             }
         }
     }
-    header(out, "slo_sla_objective_ratio", "gauge", "The external commitment (SLA) as a ratio, for SLOs that have one.");
+    header(
+        out,
+        "slo_sla_objective_ratio",
+        "gauge",
+        "The external commitment (SLA) as a ratio, for SLOs that have one.",
+    );
     for s in &snap.slos {
         if let Some(sla) = &s.slo.sla {
-            sample(out, "slo_sla_objective_ratio", &[("service", &s.slo.service), ("slo", &s.slo.name)], sla.objective);
+            sample(
+                out,
+                "slo_sla_objective_ratio",
+                &[("service", &s.slo.service), ("slo", &s.slo.name)],
+                sla.objective,
+            );
         }
     }
-    header(out, "slo_sla_sli_ratio", "gauge", "SLI of the SLA's events over the first period.");
+    header(
+        out,
+        "slo_sla_sli_ratio",
+        "gauge",
+        "SLI of the SLA's events over the first period.",
+    );
     for s in &snap.slos {
         if let (Some(_), Some(v)) = (&s.slo.sla, s.sla_sli) {
-            sample(out, "slo_sla_sli_ratio", &[("service", &s.slo.service), ("slo", &s.slo.name)], v);
+            sample(
+                out,
+                "slo_sla_sli_ratio",
+                &[("service", &s.slo.service), ("slo", &s.slo.name)],
+                v,
+            );
         }
     }
 }
 
 fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Snapshot) {
     let h = &shared.health;
-    header(out, "slowburn_build_info", "gauge", "Always 1; the version is a label.");
-    sample(out, "slowburn_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
+    header(
+        out,
+        "slowburn_build_info",
+        "gauge",
+        "Always 1; the version is a label.",
+    );
+    sample(
+        out,
+        "slowburn_build_info",
+        &[("version", env!("CARGO_PKG_VERSION"))],
+        1.0,
+    );
     header(out, "slowburn_slos", "gauge", "SLOs being evaluated.");
     sample(out, "slowburn_slos", &[], snap.slos.len() as f64);
-    header(out, "slowburn_ready", "gauge", "1 once the startup backfill is done.");
-    sample(out, "slowburn_ready", &[], if h.ready.load(Ordering::Relaxed) { 1.0 } else { 0.0 });
-    header(out, "slowburn_config_reload_success", "gauge", "1 when the last config (re)load succeeded, 0 when a bad file was rejected and the old config kept.");
-    sample(out, "slowburn_config_reload_success", &[], if h.reload_failed.load(Ordering::Relaxed) { 0.0 } else { 1.0 });
-    header(out, "slowburn_last_eval_timestamp_seconds", "gauge", "Bucket boundary of the last completed evaluation (unix seconds).");
-    sample(out, "slowburn_last_eval_timestamp_seconds", &[], h.last_eval.load(Ordering::Relaxed) as f64);
-    header(out, "slowburn_source_errors_total", "counter", "Failed source queries, by SLO; their buckets are missing until healed.");
+    header(
+        out,
+        "slowburn_ready",
+        "gauge",
+        "1 once the startup backfill is done.",
+    );
+    sample(
+        out,
+        "slowburn_ready",
+        &[],
+        if h.ready.load(Ordering::Relaxed) {
+            1.0
+        } else {
+            0.0
+        },
+    );
+    header(
+        out,
+        "slowburn_config_reload_success",
+        "gauge",
+        "1 when the last config (re)load succeeded, 0 when a bad file was rejected and the old config kept.",
+    );
+    sample(
+        out,
+        "slowburn_config_reload_success",
+        &[],
+        if h.reload_failed.load(Ordering::Relaxed) {
+            0.0
+        } else {
+            1.0
+        },
+    );
+    header(
+        out,
+        "slowburn_last_eval_timestamp_seconds",
+        "gauge",
+        "Bucket boundary of the last completed evaluation (unix seconds).",
+    );
+    sample(
+        out,
+        "slowburn_last_eval_timestamp_seconds",
+        &[],
+        h.last_eval.load(Ordering::Relaxed) as f64,
+    );
+    header(
+        out,
+        "slowburn_source_errors_total",
+        "counter",
+        "Failed source queries, by SLO; their buckets are missing until healed.",
+    );
     if let Ok(m) = h.source_errors.lock() {
         for (slo, n) in m.iter() {
-            sample(out, "slowburn_source_errors_total", &[("slo", slo)], *n as f64);
+            sample(
+                out,
+                "slowburn_source_errors_total",
+                &[("slo", slo)],
+                *n as f64,
+            );
         }
     }
-    header(out, "slowburn_source_query_duration_seconds", "histogram", "Duration of requests to Prometheus.");
+    header(
+        out,
+        "slowburn_source_query_duration_seconds",
+        "histogram",
+        "Duration of requests to Prometheus.",
+    );
     for (i, b) in QUERY_BUCKETS.iter().enumerate() {
         let le = format!("{b}");
-        sample(out, "slowburn_source_query_duration_seconds_bucket", &[("le", &le)], stats.duration_buckets[i].load(Ordering::Relaxed) as f64);
+        sample(
+            out,
+            "slowburn_source_query_duration_seconds_bucket",
+            &[("le", &le)],
+            stats.duration_buckets[i].load(Ordering::Relaxed) as f64,
+        );
     }
     let count = stats.requests.load(Ordering::Relaxed) as f64;
-    sample(out, "slowburn_source_query_duration_seconds_bucket", &[("le", "+Inf")], count);
-    sample(out, "slowburn_source_query_duration_seconds_sum", &[], stats.busy_micros.load(Ordering::Relaxed) as f64 / 1e6);
-    sample(out, "slowburn_source_query_duration_seconds_count", &[], count);
-    header(out, "slowburn_source_samples_read_total", "counter", "Samples Prometheus reported reading for slowburn's queries (stats=all).");
-    sample(out, "slowburn_source_samples_read_total", &[], stats.samples.load(Ordering::Relaxed) as f64);
+    sample(
+        out,
+        "slowburn_source_query_duration_seconds_bucket",
+        &[("le", "+Inf")],
+        count,
+    );
+    sample(
+        out,
+        "slowburn_source_query_duration_seconds_sum",
+        &[],
+        stats.busy_micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    sample(
+        out,
+        "slowburn_source_query_duration_seconds_count",
+        &[],
+        count,
+    );
+    header(
+        out,
+        "slowburn_source_samples_read_total",
+        "counter",
+        "Samples Prometheus reported reading for slowburn's queries (stats=all).",
+    );
+    sample(
+        out,
+        "slowburn_source_samples_read_total",
+        &[],
+        stats.samples.load(Ordering::Relaxed) as f64,
+    );
 }

@@ -52,7 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/slos/{service}/{name}/history", get(api::history))
         .fallback(|| async { api::ApiError(StatusCode::NOT_FOUND, "no such endpoint".into()) })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

@@ -24,7 +24,8 @@ pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
         let mut last: Option<f64> = None;
         for (i, edge) in series.iter().enumerate().take(n + 1) {
             let Some(cur) = *edge else { continue };
-            if let (Some(prev), Some(slot)) = (last, i.checked_sub(1).and_then(|b| out.get_mut(b))) {
+            if let (Some(prev), Some(slot)) = (last, i.checked_sub(1).and_then(|b| out.get_mut(b)))
+            {
                 let inc = if cur >= prev { cur - prev } else { cur };
                 *slot = Some(slot.unwrap_or(0.0) + inc);
             }

@@ -189,7 +189,10 @@ impl PrometheusSource {
     /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
     /// are [`Bucket::Missing`] and the reasons come back in [`Counts::errors`].
     pub async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
-        let per_chunk = (self.settings.max_points_per_query.max(BASELINE_EDGES as u32 + 2)
+        let per_chunk = (self
+            .settings
+            .max_points_per_query
+            .max(BASELINE_EDGES as u32 + 2)
             - 1
             - BASELINE_EDGES as u32) as usize;
         let mut tasks = JoinSet::new();
@@ -233,11 +236,11 @@ impl PrometheusSource {
         match spec {
             CountSpec::Events { good, bad, total } => {
                 let mut sides: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
-                for ((slot, q), side) in sides
-                    .iter_mut()
-                    .zip([good, bad, total])
-                    .zip([Side::Good, Side::Bad, Side::Total])
-                {
+                for ((slot, q), side) in sides.iter_mut().zip([good, bad, total]).zip([
+                    Side::Good,
+                    Side::Bad,
+                    Side::Total,
+                ]) {
                     if let Some(q) = q {
                         match self.events(q, r, side).await? {
                             Some(v) => *slot = Some(v),
