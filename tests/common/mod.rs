@@ -178,11 +178,7 @@ pub mod http {
         let path = if path.is_empty() { "/" } else { path };
         let mut s = TcpStream::connect(host).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
         let mut buf = String::new();
         s.read_to_string(&mut buf).ok()?;
         let status = buf.split_whitespace().nth(1)?.parse().ok()?;
@@ -266,4 +262,161 @@ pub fn rel_err(got: f64, want: f64) -> f64 {
     } else {
         ((got - want) / want).abs()
     }
+}
+
+/// A running `slowburn run`; killed when dropped.
+pub struct Daemon {
+    /// Base URL of its HTTP server.
+    pub url: String,
+    /// The process.
+    pub child: Child,
+    /// Where its log goes.
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts the daemon on a free port with `config` and `data_dir`.
+    pub fn start(config: &Path, data_dir: &Path, extra_env: &[(&str, &str)]) -> Daemon {
+        let port = free_port();
+        let log = data_dir.with_extension("log");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("daemon log");
+        let err = out.try_clone().expect("daemon log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slowburn"));
+        cmd.args(["run", "--config"])
+            .arg(config)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("SLOWBURN_PROMETHEUS_URL")
+            .env("SLOWBURN_LOG", "info")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn slowburn run");
+        Daemon {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+        }
+    }
+
+    /// Waits for `/readyz` to answer 200.
+    pub fn wait_ready(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some((200, _)) = http::get(&format!("{}/readyz", self.url)) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("daemon exited with {status}: {}", self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daemon not ready in {timeout:?}: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET a path, returning status and body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http::get(&format!("{}{path}", self.url)).unwrap_or((0, String::new()))
+    }
+
+    /// Sends a signal by name (TERM, HUP, KILL).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Prometheus with no history that scrapes `target` (host:port) every second.
+pub fn start_scraper(target: &str) -> Prometheus {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!("global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: slowburn\n    static_configs: [{{targets: ['{target}']}}]\n"),
+    )
+    .expect("write config");
+    let child = spawn_with_watchdog(
+        "prometheus",
+        &[
+            format!("--config.file={}", cfg.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+        &dir.path().join("prometheus.log"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{url}/-/ready"));
+    Prometheus { url, dir, child }
+}
+
+/// Runs an instant query and returns `(labels, value)` per series.
+pub fn instant_query(prom: &str, query: &str) -> Vec<(serde_json::Value, f64)> {
+    let enc: String = query
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let Some((200, body)) = http::get(&format!("{prom}/api/v1/query?query={enc}")) else {
+        return Vec::new();
+    };
+    let body = dechunk(&body);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["data"]["result"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| Some((r["metric"].clone(), r["value"][1].as_str()?.parse().ok()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Undoes HTTP/1.1 chunked transfer encoding if the body looks chunked.
+pub fn dechunk(body: &str) -> String {
+    let trimmed = body.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('#') || trimmed.is_empty() {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
 }
