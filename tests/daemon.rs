@@ -370,18 +370,13 @@ fn sigterm_exits_0_within_a_few_seconds() {
     };
     let t0 = Instant::now();
     d.signal("TERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = d.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 10 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "exit status {status}");
+    let code = d.wait_exit(Duration::from_secs(10));
+    assert_eq!(
+        code,
+        Some(0),
+        "exit code after SIGTERM; log: {}",
+        d.log_text()
+    );
     assert!(
         t0.elapsed() < Duration::from_secs(5),
         "took {:?}",

@@ -264,14 +264,16 @@ pub fn rel_err(got: f64, want: f64) -> f64 {
     }
 }
 
-/// A running `slowburn run`; killed when dropped.
+/// A running `slowburn run`; killed when dropped, and by a watchdog shell if the test process dies
+/// first (a shared daemon in a `static` is never dropped).
 pub struct Daemon {
     /// Base URL of its HTTP server.
     pub url: String,
-    /// The process.
+    /// The watchdog shell; its exit status is the daemon's.
     pub child: Child,
     /// Where its log goes.
     pub log: PathBuf,
+    pid_file: PathBuf,
 }
 
 impl Daemon {
@@ -279,14 +281,26 @@ impl Daemon {
     pub fn start(config: &Path, data_dir: &Path, extra_env: &[(&str, &str)]) -> Daemon {
         let port = free_port();
         let log = data_dir.with_extension("log");
+        let pid_file = data_dir.with_extension("pid");
+        let _ = std::fs::remove_file(&pid_file);
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .expect("daemon log");
         let err = out.try_clone().expect("daemon log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slowburn"));
-        cmd.args(["run", "--config"])
+        let me = std::process::id();
+        let script = format!(
+            "\"$0\" \"$@\" & p=$!; echo $p > '{}'; trap 'kill -9 $p 2>/dev/null' TERM; \
+             while kill -0 {me} 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.2; done; \
+             kill -0 $p 2>/dev/null && kill -9 $p; wait $p",
+            pid_file.display()
+        );
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_slowburn"))
+            .args(["run", "--config"])
             .arg(config)
             .arg("--data-dir")
             .arg(data_dir)
@@ -299,11 +313,24 @@ impl Daemon {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn slowburn run");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pid_file.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Daemon {
             url: format!("http://127.0.0.1:{port}"),
             child,
             log,
+            pid_file,
         }
+    }
+
+    /// The daemon's own PID.
+    pub fn pid(&self) -> String {
+        std::fs::read_to_string(&self.pid_file)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     }
 
     /// Waits for `/readyz` to answer 200.
@@ -335,17 +362,31 @@ impl Daemon {
         http::get(&format!("{}{path}", self.url)).unwrap_or((0, String::new()))
     }
 
-    /// Sends a signal by name (TERM, HUP, KILL).
+    /// Sends a signal by name (TERM, HUP, KILL) to the daemon itself.
     pub fn signal(&self, sig: &str) {
         let _ = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .args([&format!("-{sig}"), &self.pid()])
             .status();
+    }
+
+    /// Waits for the daemon to exit and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s.code();
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        self.signal("KILL");
         let _ = self.child.wait();
     }
 }
