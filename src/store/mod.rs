@@ -177,6 +177,18 @@ impl Store {
         Ok(id)
     }
 
+    /// Every definition key with its series id, for tools and tests that compare stores.
+    pub fn series_keys(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in series.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value().to_string(), v.value()));
+        }
+        Ok(out)
+    }
+
     /// Writes the known buckets of `buckets` (the first starting at `start`, `width` seconds each)
     /// in one durable transaction. Missing buckets leave what is stored untouched.
     pub fn put(

@@ -60,6 +60,7 @@ pub struct Prometheus {
     /// Data directory (kept alive with the process).
     pub dir: tempfile::TempDir,
     child: Child,
+    args: Vec<String>,
 }
 
 impl Prometheus {
@@ -69,6 +70,16 @@ impl Prometheus {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and data (after [`Prometheus::kill`]).
+    pub fn restart(&mut self) {
+        self.child = spawn_with_watchdog(
+            "prometheus",
+            &self.args,
+            &self.dir.path().join("prometheus-restart.log"),
+        );
+        wait_ready(&format!("{}/-/ready", self.url));
     }
 }
 
@@ -112,19 +123,21 @@ pub fn start_prometheus(history: &History) -> Prometheus {
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(&cfg, "global: {scrape_interval: 15s}\nscrape_configs: []\n")
         .expect("write config");
-    let child = spawn_with_watchdog(
-        "prometheus",
-        &[
-            format!("--config.file={}", cfg.display()),
-            format!("--storage.tsdb.path={}", data.display()),
-            "--storage.tsdb.retention.time=400d".into(),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        &dir.path().join("prometheus.log"),
-    );
+    let args = vec![
+        format!("--config.file={}", cfg.display()),
+        format!("--storage.tsdb.path={}", data.display()),
+        "--storage.tsdb.retention.time=400d".into(),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    let child = spawn_with_watchdog("prometheus", &args, &dir.path().join("prometheus.log"));
     let url = format!("http://127.0.0.1:{port}");
     wait_ready(&format!("{url}/-/ready"));
-    Prometheus { url, dir, child }
+    Prometheus {
+        url,
+        dir,
+        child,
+        args,
+    }
 }
 
 /// Starts `cmd` under a shell that kills it when this test process exits, so no server outlives
@@ -366,6 +379,7 @@ impl Daemon {
     pub fn signal(&self, sig: &str) {
         let _ = Command::new("kill")
             .args([&format!("-{sig}"), &self.pid()])
+            .stderr(Stdio::null())
             .status();
     }
 
@@ -401,18 +415,20 @@ pub fn start_scraper(target: &str) -> Prometheus {
         format!("global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: slowburn\n    static_configs: [{{targets: ['{target}']}}]\n"),
     )
     .expect("write config");
-    let child = spawn_with_watchdog(
-        "prometheus",
-        &[
-            format!("--config.file={}", cfg.display()),
-            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        &dir.path().join("prometheus.log"),
-    );
+    let args = vec![
+        format!("--config.file={}", cfg.display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    let child = spawn_with_watchdog("prometheus", &args, &dir.path().join("prometheus.log"));
     let url = format!("http://127.0.0.1:{port}");
     wait_ready(&format!("{url}/-/ready"));
-    Prometheus { url, dir, child }
+    Prometheus {
+        url,
+        dir,
+        child,
+        args,
+    }
 }
 
 /// Runs an instant query and returns `(labels, value)` per series.
@@ -460,4 +476,67 @@ pub fn dechunk(body: &str) -> String {
         rest = after[n..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Four days of history for svc15 and svc30 that runs 20 minutes into the future, so a daemon
+/// with 10 s buckets sees real traffic at every tick of a test.
+pub fn short_live_history() -> History {
+    let (services, incidents) = standard_services();
+    let services: Vec<ServiceSpec> = services.into_iter().filter(|s| s.name != "svc60").collect();
+    let end = now_secs() / 60 * 60 + 1200;
+    History::generate(&services, &incidents, end - 4 * 86400 - 1200, end, 0.3, 11)
+}
+
+/// A config with 10 s buckets, 1 s delay, fast heals and no retries, for daemon tests that need
+/// ticks within seconds.
+pub fn fast_config(prom_url: &str) -> String {
+    format!(
+        r#"prometheus: {{url: "{prom_url}", retries: 0, timeout: 2s}}
+defaults: {{bucket: 10s, windows: [1d]}}
+engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
+slos:
+  - service: svc15
+    name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{service="svc15",code=~"5.."}}
+        total: http_requests_total{{service="svc15"}}
+  - service: svc30
+    name: latency
+    objective: 95
+    sli:
+      latency:
+        histogram: http_request_duration_seconds{{service="svc30"}}
+        threshold: 200ms
+"#
+    )
+}
+
+/// The `slowburn_last_eval_timestamp_seconds` a daemon reports (0 when unreachable).
+pub fn last_eval(d: &Daemon) -> i64 {
+    d.get("/metrics")
+        .1
+        .lines()
+        .find_map(|l| l.strip_prefix("slowburn_last_eval_timestamp_seconds "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0) as i64
+}
+
+/// Waits until the daemon has evaluated `n` more buckets.
+pub fn wait_ticks(d: &Daemon, n: i64, width: i64) {
+    let start = last_eval(d);
+    let deadline = Instant::now() + Duration::from_secs((n * width + 30) as u64);
+    while last_eval(d) < start + n * width {
+        assert!(Instant::now() < deadline, "no tick; log: {}", d.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
