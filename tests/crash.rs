@@ -157,9 +157,9 @@ fn kill_9_anywhere_loses_nothing_and_double_counts_nothing() {
 fn backfill_at(d: &Daemon) -> i64 {
     d.log_text()
         .lines()
+        .rev()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["message"] == "backfill done; ready")
-        .filter_map(|v| v["at"].as_i64())
-        .last()
+        .find_map(|v| v["at"].as_i64())
         .expect("backfill line")
 }
