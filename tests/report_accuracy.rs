@@ -300,3 +300,36 @@ fn unreachable_prometheus_exits_1_with_a_clear_message() {
         "{err}"
     );
 }
+
+#[test]
+fn batched_tick_queries_equal_one_by_one_queries() {
+    use slowburn::source::BucketRange;
+    use slowburn::source::prometheus::PrometheusSource;
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let cfg = slowburn::config::parse_str(&config(&prom.url), "t.yaml", &|_| None).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let source = PrometheusSource::new(&cfg.prometheus).unwrap();
+        // The incident 50 minutes before the end is inside this range.
+        let range = BucketRange::ending_at(f.end - 30 * 60, 30, 60);
+        let specs: Vec<_> = cfg.slos.iter().map(|s| s.counts.clone()).collect();
+        let batched = source.counts_many(&specs, range).await;
+        for (spec, b) in specs.iter().zip(&batched) {
+            let one = source.counts(spec, range).await;
+            assert!(
+                b.errors.is_empty() && one.errors.is_empty(),
+                "{:?} {:?}",
+                b.errors,
+                one.errors
+            );
+            assert_eq!(b.buckets, one.buckets, "{spec:?}");
+        }
+        let known = batched
+            .iter()
+            .flat_map(|c| &c.buckets)
+            .filter(|b| matches!(b, slowburn::budget::Bucket::Known { total, .. } if *total > 0.0))
+            .count();
+        assert!(known > 100, "the range has traffic: {known}");
+    });
+}

@@ -22,6 +22,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tracing::{info, warn};
 
+/// SLO histories loaded at once during startup or reload.
+const PREPARE_CONCURRENCY: usize = 16;
+
 /// What the HTTP server reads: the latest evaluation of every SLO.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -36,8 +39,8 @@ pub struct Snapshot {
 /// One SLO in a [`Snapshot`].
 #[derive(Debug, Clone)]
 pub struct SloView {
-    /// The SLO as configured.
-    pub slo: Slo,
+    /// The SLO as configured (shared, so publishing a snapshot copies no strings).
+    pub slo: Arc<Slo>,
     /// Its numbers at the snapshot time.
     pub eval: Evaluation,
     /// SLI of the SLA's own counts (or the SLO's) over the first period.
@@ -91,10 +94,57 @@ struct Tracked {
     span: i64,
     rolling: Rolling,
     heal: Vec<(i64, i64)>,
+    /// The newest buckets as the rolling sums count them: the old values of re-queried buckets and
+    /// the buckets leaving short windows come from here, not from the store.
+    recent: Recent,
+    /// Packed store chunks at the trailing edges of long windows, reused for 64 ticks each.
+    cold: Vec<(i64, Vec<u8>)>,
+}
+
+/// Buckets kept in memory per series: enough for the lag window and the 5m–1h windows at 1m.
+const RECENT: usize = CHUNK;
+/// Packed chunks cached per series (one per long-window edge, plus slack).
+const COLD_CHUNKS: usize = 12;
+
+/// The last [`RECENT`] buckets before `end`, oldest first.
+struct Recent {
+    end: i64,
+    width: i64,
+    buckets: std::collections::VecDeque<Bucket>,
+}
+
+impl Recent {
+    fn start(&self) -> i64 {
+        self.end - self.buckets.len() as i64 * self.width
+    }
+    /// The bucket at `t` if held; `None` outside.
+    fn get(&self, t: i64) -> Option<Bucket> {
+        if t < self.start() || t >= self.end {
+            return None;
+        }
+        self.buckets
+            .get(((t - self.start()) / self.width) as usize)
+            .copied()
+    }
+    fn set(&mut self, t: i64, b: Bucket) {
+        if t >= self.start() && t < self.end {
+            let i = ((t - self.start()) / self.width) as usize;
+            if let Some(slot) = self.buckets.get_mut(i) {
+                *slot = b;
+            }
+        }
+    }
+    fn push(&mut self, b: Bucket) {
+        self.buckets.push_back(b);
+        self.end += self.width;
+        while self.buckets.len() > RECENT {
+            self.buckets.pop_front();
+        }
+    }
 }
 
 struct SloState {
-    slo: Slo,
+    slo: Arc<Slo>,
     main: Tracked,
     sla: Option<Tracked>,
     last_error: Option<String>,
@@ -178,6 +228,9 @@ impl Engine {
     ) -> Result<Vec<SloState>, StoreError> {
         let width = self.width();
         let store = Arc::clone(&self.shared.store);
+        // Each preparation holds a whole window of buckets (about 2 MB for 30 days of minutes)
+        // while it waits for Prometheus; bound how many run at once so memory stays flat.
+        let permits = Arc::new(tokio::sync::Semaphore::new(PREPARE_CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         let mut reused: Vec<(usize, Option<Tracked>, Option<Tracked>)> = Vec::new();
         for (i, slo) in slos.iter().enumerate() {
@@ -197,7 +250,9 @@ impl Engine {
                     slo.counts.clone(),
                     slo.id.clone(),
                 );
+                let permits = Arc::clone(&permits);
                 tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
                     let t = prepare(&store, &source, &id, key, spec, windows, at, width).await;
                     (i, false, t)
                 });
@@ -206,7 +261,9 @@ impl Engine {
                 let (store, source, id) =
                     (Arc::clone(&store), Arc::clone(&self.source), slo.id.clone());
                 let key = format!("{}|sla", series_key(&slo.id, &spec, width));
+                let permits = Arc::clone(&permits);
                 tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
                     let t = prepare(&store, &source, &id, key, spec, sla_windows, at, width).await;
                     (i, true, t)
                 });
@@ -237,7 +294,7 @@ impl Engine {
             let sla = sla.or_else(|| fresh.remove(&(i, true)));
             *per_service.entry(slo.service.as_str()).or_default() += 1;
             out.push(SloState {
-                slo: slo.clone(),
+                slo: Arc::new(slo.clone()),
                 main,
                 sla,
                 last_error: None,
@@ -334,35 +391,58 @@ impl Engine {
                 }
             }
         }
-        // 2. Query everything concurrently (the source bounds requests in flight).
+        // 2. Query everything concurrently (the source bounds requests in flight). Jobs over the
+        //    same range (normally every SLO's lag window) share batched requests.
         let mut tasks = tokio::task::JoinSet::new();
+        let mut groups: BTreeMap<(i64, usize), Vec<usize>> = BTreeMap::new();
         for (j, job) in jobs.iter().enumerate() {
-            let s = &self.slos[job.slo];
-            let spec = if job.sla {
-                s.sla.as_ref().map(|t| t.spec.clone())
-            } else {
-                Some(s.main.spec.clone())
-            };
-            let Some(spec) = spec else { continue };
-            let source = Arc::clone(&self.source);
             let range = BucketRange {
                 start: job.start,
                 count: job.count,
                 width,
             };
-            tasks.spawn(async move { (j, source.counts(&spec, range).await) });
+            let spec = self.tracked(job).spec.clone();
+            if job.heal {
+                let source = Arc::clone(&self.source);
+                tasks.spawn(async move { vec![(j, source.counts(&spec, range).await)] });
+            } else {
+                groups.entry((job.start, job.count)).or_default().push(j);
+            }
+        }
+        for ((start, count), idx) in groups {
+            let specs: Vec<CountSpec> = idx
+                .iter()
+                .map(|j| self.tracked(&jobs[*j]).spec.clone())
+                .collect();
+            let source = Arc::clone(&self.source);
+            let range = BucketRange {
+                start,
+                count,
+                width,
+            };
+            tasks.spawn(async move {
+                let counts = source.counts_many(&specs, range).await;
+                idx.into_iter().zip(counts).collect::<Vec<_>>()
+            });
         }
         let mut results: Vec<Option<crate::source::prometheus::Counts>> =
             (0..jobs.len()).map(|_| None).collect();
-        while let Some(Ok((j, counts))) = tasks.join_next().await {
-            results[j] = Some(counts);
+        while let Some(Ok(done)) = tasks.join_next().await {
+            for (j, counts) in done {
+                results[j] = Some(counts);
+            }
         }
-        // 3. Read what is stored now, then commit the new counts of the whole tick at once.
+        // 3. Old values of buckets far back (heal jobs) come from the store, before the commit;
+        //    recent ones from memory. Then commit the new counts of the whole tick at once.
         let store = Arc::clone(&self.shared.store);
-        let mut olds = Vec::with_capacity(jobs.len());
+        let mut olds: Vec<Option<Vec<Bucket>>> = Vec::with_capacity(jobs.len());
         for job in &jobs {
-            let t = self.tracked(job);
-            olds.push(store.get(t.series, job.start, width, job.count)?);
+            olds.push(if job.heal {
+                let t = self.tracked(job);
+                Some(store.get(t.series, job.start, width, job.count)?)
+            } else {
+                None
+            });
         }
         let writes: Vec<Write<'_>> = jobs
             .iter()
@@ -379,7 +459,7 @@ impl Engine {
         store.put_many(&writes)?;
         drop(writes);
         // 4. Move the rolling sums: corrections first (heal jobs, then re-queried buckets), then
-        //    new buckets, reading leaving buckets from the committed store.
+        //    new buckets, reading leaving buckets from memory or the committed store.
         let reader = store.reader()?;
         let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
         let mut order: Vec<usize> = (0..jobs.len()).collect();
@@ -400,7 +480,7 @@ impl Engine {
                     .or_default()
                     .extend(counts.errors.iter().map(|e| e.to_string()));
             }
-            let old = &olds[j];
+            let stored_old = olds[j].take();
             let t = self.tracked_mut(job);
             if job.heal {
                 ranges::remove(&mut t.heal, job.start, job.start + job.count as i64 * width);
@@ -408,19 +488,47 @@ impl Engine {
             for &(s0, e0) in &counts.failed {
                 ranges::add(&mut t.heal, s0, e0, CHUNK as i64 * width);
             }
-            let mut cache = ChunkCache::new(&reader, t.series, width);
+            let Tracked {
+                rolling,
+                recent,
+                cold,
+                series,
+                ..
+            } = t;
+            let span = width * CHUNK as i64;
             for (k, new) in counts.buckets.iter().enumerate() {
                 let s = job.start + k as i64 * width;
+                // What the rolling sums count for this bucket now.
+                let old = if s >= rolling.at() {
+                    Bucket::Missing
+                } else if let Some(b) = recent.get(s) {
+                    b
+                } else {
+                    stored_old
+                        .as_ref()
+                        .and_then(|o| o.get(k).copied())
+                        .unwrap_or(Bucket::Missing)
+                };
                 let eff = match new {
                     Bucket::Known { .. } => *new,
-                    Bucket::Missing => old[k],
+                    Bucket::Missing => old,
                 };
-                if s < t.rolling.at() {
-                    if eff != old[k] {
-                        t.rolling.correct(s, old[k], eff);
+                if let Bucket::Known { .. } = new {
+                    let chunk_start = s.div_euclid(span) * span;
+                    cold.retain(|(c, _)| *c != chunk_start);
+                }
+                if s < rolling.at() {
+                    if eff != old {
+                        rolling.correct(s, old, eff);
+                        recent.set(s, eff);
                     }
-                } else if s == t.rolling.at() {
-                    t.rolling.advance(eff, |leaving| cache.bucket(leaving));
+                } else if s == rolling.at() {
+                    rolling.advance(eff, |leaving| {
+                        recent
+                            .get(leaving)
+                            .unwrap_or_else(|| cold_bucket(cold, &reader, *series, width, leaving))
+                    });
+                    recent.push(eff);
                 }
             }
         }
@@ -471,7 +579,7 @@ impl Engine {
                     (Some(_), None) => eval.periods.first().and_then(|p| p.sli),
                 };
                 SloView {
-                    slo: s.slo.clone(),
+                    slo: Arc::clone(&s.slo),
                     eval,
                     sla_sli,
                     series: s.main.series,
@@ -499,45 +607,43 @@ impl Engine {
     }
 }
 
-/// Reads the buckets that leave windows, one decoded chunk at a time.
-struct ChunkCache<'a> {
-    reader: &'a Reader,
+/// A stored bucket far back (the trailing edge of a long window), through the per-series cache of
+/// packed chunks; unreadable data counts as missing, with a warning.
+fn cold_bucket(
+    cold: &mut Vec<(i64, Vec<u8>)>,
+    reader: &Reader,
     series: u64,
     width: i64,
-    chunks: Vec<(i64, [Bucket; CHUNK])>,
-}
-
-impl<'a> ChunkCache<'a> {
-    fn new(reader: &'a Reader, series: u64, width: i64) -> Self {
-        ChunkCache {
-            reader,
-            series,
-            width,
-            chunks: Vec::new(),
-        }
-    }
-
-    fn bucket(&mut self, start: i64) -> Bucket {
-        let span = self.width * CHUNK as i64;
-        let chunk_start = start.div_euclid(span) * span;
-        let slot = ((start - chunk_start) / self.width) as usize;
-        if let Some((_, c)) = self.chunks.iter().find(|(s, _)| *s == chunk_start) {
-            return c[slot];
-        }
-        let decoded = match self.reader.chunk(self.series, chunk_start) {
-            Ok(Some(bytes)) => codec::decode(&bytes).unwrap_or_else(|e| {
-                warn!(series = self.series, error = %e, "unreadable chunk counted as missing");
-                [Bucket::Missing; CHUNK]
-            }),
-            Ok(None) => [Bucket::Missing; CHUNK],
+    start: i64,
+) -> Bucket {
+    let span = width * CHUNK as i64;
+    let chunk_start = start.div_euclid(span) * span;
+    let slot = ((start - chunk_start) / width) as usize;
+    if !cold.iter().any(|(c, _)| *c == chunk_start) {
+        let bytes = match reader.chunk(series, chunk_start) {
+            Ok(b) => b.unwrap_or_default(),
             Err(e) => {
-                warn!(series = self.series, error = %e, "store read failed; bucket counted as missing");
-                [Bucket::Missing; CHUNK]
+                warn!(series, error = %e, "store read failed; bucket counted as missing");
+                return Bucket::Missing;
             }
         };
-        let b = decoded[slot];
-        self.chunks.push((chunk_start, decoded));
-        b
+        if cold.len() >= COLD_CHUNKS {
+            cold.remove(0);
+        }
+        cold.push((chunk_start, bytes));
+    }
+    let Some((_, bytes)) = cold.iter().find(|(c, _)| *c == chunk_start) else {
+        return Bucket::Missing;
+    };
+    if bytes.is_empty() {
+        return Bucket::Missing;
+    }
+    match codec::decode_one(bytes, slot) {
+        Ok(b) => b,
+        Err(e) => {
+            warn!(series, error = %e, "unreadable chunk counted as missing");
+            Bucket::Missing
+        }
     }
 }
 
@@ -611,6 +717,14 @@ async fn prepare(
         .count();
     let series_sums = Series::from_buckets(start, Dur::from_secs(width as u64), &stored);
     let rolling = Rolling::from_series(&series_sums, at, &windows);
+    let recent = Recent {
+        end: at,
+        width,
+        buckets: stored[stored.len().saturating_sub(RECENT)..]
+            .iter()
+            .copied()
+            .collect(),
+    };
     info!(
         slo = slo_id,
         fetched_buckets = fetched,
@@ -627,5 +741,7 @@ async fn prepare(
         span,
         rolling,
         heal,
+        recent,
+        cold: Vec::new(),
     })
 }

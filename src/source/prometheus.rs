@@ -31,6 +31,20 @@ pub struct QueryStats {
     pub duration_buckets: [AtomicU64; QUERY_BUCKETS.len()],
 }
 
+/// Selectors per batched request in [`PrometheusSource::counts_many`].
+pub const BATCH_SELECTORS: usize = 64;
+/// The label that tells the selectors of a batched request apart.
+const BATCH_LABEL: &str = "__slowburn_q";
+/// Why a `good` selector without series is an error rather than zero good events.
+const NO_GOOD_SERIES: &str = "the `good` selector matches no series (for a latency SLI: is the threshold one of the histogram's `le` values?); these buckets are missing rather than 0% good";
+
+/// Per-bucket increases of one selector, and whether it matched any series.
+#[derive(Debug, Clone)]
+struct SelectorCounts {
+    increases: Vec<Option<f64>>,
+    has_series: bool,
+}
+
 /// Extra bucket edges read before a counter range, only as baselines: a series whose first edge
 /// fell in a failed scrape still has an earlier value to difference against.
 pub const BASELINE_EDGES: usize = 5;
@@ -232,6 +246,169 @@ impl PrometheusSource {
         }
     }
 
+    /// Counts of many specs over the same short range, for the daemon's tick. Counter selectors
+    /// are deduplicated and queried [`BATCH_SELECTORS`] at a time in one request (each wrapped
+    /// in `label_replace` with a `__slowburn_q` index, joined by `or`), so a tick over thousands
+    /// of SLOs costs a handful of requests. Other specs, and ranges too long for one request, are
+    /// counted one by one.
+    pub async fn counts_many(
+        self: &Arc<Self>,
+        specs: &[CountSpec],
+        range: BucketRange,
+    ) -> Vec<Counts> {
+        let per_chunk = (self
+            .settings
+            .max_points_per_query
+            .max(BASELINE_EDGES as u32 + 2)
+            - 1
+            - BASELINE_EDGES as u32) as usize;
+        let selectors = |spec: &CountSpec| -> Option<[Option<String>; 3]> {
+            let CountSpec::Events { good, bad, total } = spec else {
+                return None;
+            };
+            let sel = |q: &Option<EventQuery>| match q {
+                None => Some(None),
+                Some(EventQuery::Selector(s)) => Some(Some(s.clone())),
+                Some(EventQuery::Expression(_)) => None,
+            };
+            Some([sel(good)?, sel(bad)?, sel(total)?])
+        };
+        let batchable: Vec<Option<[Option<String>; 3]>> = specs
+            .iter()
+            .map(|s| {
+                if range.count <= per_chunk {
+                    selectors(s)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut uniq: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for sides in batchable.iter().flatten() {
+            for sel in sides.iter().flatten() {
+                if !index.contains_key(sel) {
+                    index.insert(sel.clone(), uniq.len());
+                    uniq.push(sel.clone());
+                }
+            }
+        }
+        let mut tasks = JoinSet::new();
+        for (g, group) in uniq.chunks(BATCH_SELECTORS).enumerate() {
+            let (me, group) = (Arc::clone(self), group.to_vec());
+            tasks.spawn(async move { (g, me.selector_batch(&group, range).await) });
+        }
+        let mut per_selector: Vec<Option<Result<SelectorCounts, SourceError>>> =
+            (0..uniq.len()).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((g, result)) = joined else { continue };
+            let base = g * BATCH_SELECTORS;
+            match result {
+                Ok(list) => {
+                    for (k, c) in list.into_iter().enumerate() {
+                        per_selector[base + k] = Some(Ok(c));
+                    }
+                }
+                Err(e) => {
+                    for slot in per_selector.iter_mut().skip(base).take(BATCH_SELECTORS) {
+                        *slot = Some(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(specs.len());
+        for (spec, sides) in specs.iter().zip(&batchable) {
+            let Some(sides) = sides else {
+                out.push(self.counts(spec, range).await);
+                continue;
+            };
+            let mut vals: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
+            let mut error = None;
+            for (k, sel) in sides.iter().enumerate() {
+                let Some(sel) = sel else { continue };
+                match index.get(sel).and_then(|i| per_selector[*i].as_ref()) {
+                    Some(Ok(c)) if k == 0 && !c.has_series => {
+                        error = Some(SourceError::BadResult {
+                            query: sel.clone(),
+                            message: NO_GOOD_SERIES.into(),
+                        });
+                    }
+                    Some(Ok(c)) => vals[k] = Some(c.increases.clone()),
+                    Some(Err(e)) => error = Some(e.clone()),
+                    None => {
+                        error = Some(SourceError::BadResult {
+                            query: sel.clone(),
+                            message: "batched query task failed".into(),
+                        })
+                    }
+                }
+            }
+            out.push(match error {
+                Some(e) => Counts {
+                    buckets: vec![Bucket::Missing; range.count],
+                    errors: vec![e],
+                    failed: vec![(range.start, range.end())],
+                },
+                None => {
+                    let [g, b, t] = &vals;
+                    Counts {
+                        buckets: combine(g.as_deref(), b.as_deref(), t.as_deref(), range.count),
+                        errors: Vec::new(),
+                        failed: Vec::new(),
+                    }
+                }
+            });
+        }
+        out
+    }
+
+    /// One request for a group of counter selectors over a short range.
+    async fn selector_batch(
+        &self,
+        group: &[String],
+        r: BucketRange,
+    ) -> Result<Vec<SelectorCounts>, SourceError> {
+        let query = group
+            .iter()
+            .enumerate()
+            .map(|(i, sel)| format!("label_replace({sel}, \"{BATCH_LABEL}\", \"{i}\", \"\", \"\")"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let b = BASELINE_EDGES;
+        let first = r.start - b as i64 * r.width;
+        let m = self.range(&query, first, r.end(), r.width).await?;
+        let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); group.len()];
+        for (labels, pts) in &m {
+            let Some(i) = labels
+                .get(BATCH_LABEL)
+                .and_then(|v| v.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(slot) = edges.get_mut(i) else {
+                continue;
+            };
+            let mut e = vec![None; b + r.count + 1];
+            for (ts, v) in pts {
+                if let Some(k) = bucket_index(*ts, first, r.width, b + r.count + 1) {
+                    e[k] = Some(*v);
+                }
+            }
+            slot.push(e);
+        }
+        Ok(edges
+            .into_iter()
+            .map(|series| {
+                let has_series = !series.is_empty();
+                let mut inc = counter_increases(&series, b + r.count);
+                SelectorCounts {
+                    increases: inc.split_off(b),
+                    has_series,
+                }
+            })
+            .collect())
+    }
+
     async fn chunk(&self, spec: &CountSpec, r: BucketRange) -> Result<Vec<Bucket>, SourceError> {
         match spec {
             CountSpec::Events { good, bad, total } => {
@@ -247,7 +424,7 @@ impl PrometheusSource {
                             None => {
                                 return Err(SourceError::BadResult {
                                     query: q.text().to_string(),
-                                    message: "the `good` selector matches no series (for a latency SLI: is the threshold one of the histogram's `le` values?); these buckets are missing rather than 0% good".into(),
+                                    message: NO_GOOD_SERIES.into(),
                                 });
                             }
                         }

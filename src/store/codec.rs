@@ -124,6 +124,33 @@ pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
     Ok(out)
 }
 
+/// Decodes only bucket `slot` of a chunk: the daemon reads one leaving bucket per window per tick.
+pub fn decode_one(data: &[u8], slot: usize) -> Result<Bucket, CodecError> {
+    let mut r = Reader { data, pos: 0 };
+    if r.byte()? != VERSION {
+        return Err(CodecError("unknown chunk version"));
+    }
+    let mut bm = [0u8; 8];
+    for b in &mut bm {
+        *b = r.byte()?;
+    }
+    let bitmap = u64::from_le_bytes(bm);
+    if slot >= CHUNK || bitmap & (1 << slot) == 0 {
+        return Ok(Bucket::Missing);
+    }
+    for i in 0..slot {
+        if bitmap & (1 << i) != 0 {
+            let tag = r.byte()?;
+            r.num(tag & 1 != 0)?;
+            r.num(tag & 2 != 0)?;
+        }
+    }
+    let tag = r.byte()?;
+    let good = r.num(tag & 1 != 0)?;
+    let total = r.num(tag & 2 != 0)?;
+    Ok(Bucket::Known { good, total })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +168,11 @@ mod tests {
         #[test]
         fn round_trips(v in proptest::collection::vec(bucket(), CHUNK)) {
             let arr: [Bucket; CHUNK] = v.try_into().unwrap();
-            prop_assert_eq!(decode(&encode(&arr)).unwrap(), arr);
+            let bytes = encode(&arr);
+            prop_assert_eq!(decode(&bytes).unwrap(), arr);
+            for (i, b) in arr.iter().enumerate() {
+                prop_assert_eq!(decode_one(&bytes, i).unwrap(), *b);
+            }
         }
     }
 

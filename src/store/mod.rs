@@ -24,6 +24,9 @@ const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks"
 
 /// The layout version this build writes; a different one on disk refuses to open.
 pub const SCHEMA_VERSION: u64 = 1;
+/// redb's page cache. Its default (1 GiB) would hold the whole file after a backfill; the daemon
+/// reads old chunks once per window edge, so a small cache costs little and keeps RSS flat.
+pub const CACHE_BYTES: usize = 32 << 20;
 /// File name inside `--data-dir`.
 pub const FILE_NAME: &str = "slowburn.redb";
 
@@ -108,7 +111,10 @@ impl Store {
             message: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| db_err(&e))?;
-        let db = Database::create(&file).map_err(|e| db_err(&e))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&file)
+            .map_err(|e| db_err(&e))?;
         let store = Store { db, path };
         store.init()?;
         Ok(store)
@@ -327,26 +333,32 @@ impl Store {
     }
 
     /// Deletes every chunk that ends at or before `cutoff` (retention), in one transaction, and
-    /// returns how many rows went. Call [`Store::compact`] now and then to give the space back.
+    /// returns how many rows went. Only the doomed rows of each series are visited. Call
+    /// [`Store::compact`] now and then to give the space back to the file system.
     pub fn delete_before(
         &self,
         cutoff: i64,
         width_of: impl Fn(u64) -> i64,
     ) -> Result<usize, StoreError> {
+        let ids: Vec<u64> = self.series_keys()?.into_iter().map(|(_, id)| id).collect();
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         let mut deleted = 0;
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-            let doomed: Vec<(u64, i64)> = chunks
-                .iter()
-                .map_err(|e| self.err(e))?
-                .filter_map(|row| row.ok())
-                .map(|(k, _)| k.value())
-                .filter(|(s, start)| start + width_of(*s) * CHUNK as i64 <= cutoff)
-                .collect();
-            for k in doomed {
-                chunks.remove(k).map_err(|e| self.err(e))?;
-                deleted += 1;
+            for id in ids {
+                let last_start = cutoff - width_of(id) * CHUNK as i64;
+                let mut doomed = Vec::new();
+                for row in chunks
+                    .range((id, i64::MIN)..=(id, last_start))
+                    .map_err(|e| self.err(e))?
+                {
+                    let (k, _) = row.map_err(|e| self.err(e))?;
+                    doomed.push(k.value().1);
+                }
+                for start in doomed {
+                    chunks.remove((id, start)).map_err(|e| self.err(e))?;
+                    deleted += 1;
+                }
             }
         }
         tx.commit().map_err(|e| self.err(e))?;

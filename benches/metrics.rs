@@ -1,0 +1,59 @@
+//! Criterion benchmark of `/metrics` rendering (issue 3 target: 10,000 SLOs in ≤ 100 ms).
+//! Run: `cargo bench --bench metrics`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use slowburn::budget::{Bucket, Series, evaluate};
+use slowburn::duration::Dur;
+use slowburn::engine::{Shared, SloView, Snapshot};
+use slowburn::source::prometheus::QueryStats;
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn bench_metrics(c: &mut Criterion) {
+    let mut yaml = String::from("slos:\n");
+    for i in 0..10_000 {
+        yaml.push_str(&format!(
+            "  - {{service: svc{:03}, name: slo{i}, objective: 99.9, sla: {{objective: 99}}, sli: {{ratio: {{errors: 'x{{code=\"500\"}}', total: x}}}}}}\n",
+            i % 100
+        ));
+    }
+    let cfg = slowburn::config::parse_str(&yaml, "bench.yaml", &|_| None).expect("valid config");
+    let minute = Dur::from_secs(60);
+    let buckets: Vec<Bucket> = (0..43_200)
+        .map(|i| Bucket::known(990.0 + (i % 10) as f64, 1000.0))
+        .collect();
+    let series = Series::from_buckets(0, minute, &buckets);
+    let at = 43_200 * 60;
+    let slos: Vec<SloView> = cfg
+        .slos
+        .iter()
+        .map(|slo| SloView {
+            slo: Arc::new(slo.clone()),
+            eval: evaluate(&series, slo.objective, &slo.periods, at),
+            sla_sli: Some(0.995),
+            series: 1,
+            last_error: None,
+        })
+        .collect();
+    let snap = Snapshot {
+        at,
+        width: 60,
+        slos,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(slowburn::store::Store::open(dir.path()).expect("store"));
+    let shared = Shared::new(store);
+    let stats = QueryStats::default();
+    let text = slowburn::server::metrics::render(&shared, &stats, &snap);
+    println!(
+        "/metrics for 10,000 SLOs: {} lines, {:.1} MiB",
+        text.lines().count(),
+        text.len() as f64 / 1048576.0
+    );
+    c.bench_function("render /metrics, 10k SLOs", |b| {
+        b.iter(|| black_box(slowburn::server::metrics::render(&shared, &stats, &snap)))
+    });
+}
+
+criterion_group!(benches, bench_metrics);
+criterion_main!(benches);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Daemon benchmarks (issue 3): start-to-ready with 1,000 SLOs of stored history, and RSS and CPU
+# per tick of `slowburn run` with 10,000 SLOs with 35 days of stored history.
+# Usage: scripts/bench-daemon.sh [N_SLOS] [TICKS]   (defaults 10000 and 3; run once with 1000 too)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-10000}"
+TICKS="${2:-3}"
+PORT="${BENCH_PORT:-19290}"
+LISTEN="127.0.0.1:${BENCH_LISTEN_PORT:-19464}"
+W="$PWD/target/bench-daemon"
+scripts/install-test-deps.sh >/dev/null
+cargo build --release --quiet --bin slowburn --example bench_history --example bench_populate
+rm -rf "$W" && mkdir -p "$W"
+END=$(target/release/examples/bench_history "$W/h.om" 10 60 2)
+promtool tsdb create-blocks-from openmetrics -q --max-block-duration=744h "$W/h.om" "$W/pdata" >/dev/null
+rm -f "$W/h.om"
+printf 'global: {scrape_interval: 15s}\nscrape_configs: []\n' > "$W/p.yml"
+prometheus --config.file="$W/p.yml" --storage.tsdb.path="$W/pdata" --storage.tsdb.retention.time=400d \
+  --web.listen-address="127.0.0.1:$PORT" > "$W/prom.log" 2>&1 &
+PROM=$!
+trap 'kill $PROM 2>/dev/null || true; kill $SB 2>/dev/null || true' EXIT
+SB=""
+until curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; do sleep 0.2; done
+{
+  echo "prometheus: {url: \"http://127.0.0.1:$PORT\", max_concurrency: 8}"
+  echo "engine: {delay: 5s}"
+  echo "slos:"
+  for i in $(seq 0 $((N - 1))); do
+    s=$(printf 'svc%03d' $((i % 10)))
+    echo "  - {service: $s, name: slo$i, objective: 99.9, sli: {ratio: {errors: 'http_requests_total{service=\"$s\",code=~\"5..\"}', total: 'http_requests_total{service=\"$s\"}'}}}"
+  done
+} > "$W/slo.yaml"
+target/release/examples/bench_populate "$W/slo.yaml" "$W/data" 35
+du -sh "$W/data"
+T0=$(date +%s.%N)
+SLOWBURN_LOG=info target/release/slowburn run -c "$W/slo.yaml" --data-dir "$W/data" --listen "$LISTEN" > "$W/run.log" 2>&1 &
+SB=$!
+until curl -fsS "http://$LISTEN/readyz" >/dev/null 2>&1; do sleep 0.05; done
+T1=$(date +%s.%N)
+echo "start to ready, $N SLOs: $(python3 -c "print(round($T1 - $T0, 2))") s"
+rss() { awk '/VmRSS/ {print $2}' /proc/$SB/status; }
+cpu() { awk '{print $14 + $15}' /proc/$SB/stat; }   # clock ticks (usually 1/100 s)
+HZ=$(getconf CLK_TCK)
+echo "RSS after ready: $(( $(rss) / 1024 )) MiB"
+# Poll a small endpoint (not /metrics, whose rendering would count as tick CPU).
+at() { curl -fsS "http://$LISTEN/api/v1/slos/svc000/slo0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["at"])'; }
+last=$(at)
+for t in $(seq 1 "$TICKS"); do
+  c0=$(cpu)
+  while [ "$(at)" = "$last" ]; do sleep 1; done
+  c1=$(cpu)
+  last=$(at)
+  echo "tick $t: CPU over the minute $(python3 -c "print(round(($c1 - $c0) / $HZ, 2))") s, RSS $(( $(rss) / 1024 )) MiB"
+done
+S=$(date +%s.%N); curl -fsS "http://$LISTEN/metrics" -o "$W/metrics.txt"; E=$(date +%s.%N)
+echo "/metrics: $(wc -l < "$W/metrics.txt") lines, $(du -h "$W/metrics.txt" | cut -f1), fetched in $(python3 -c "print(round(($E - $S) * 1000))") ms"
+grep -E "^slowburn_source_query_duration_seconds_(sum|count)" "$W/metrics.txt"
