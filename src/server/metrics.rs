@@ -65,55 +65,74 @@ pub fn render(shared: &Shared, stats: &QueryStats, snap: &Snapshot) -> String {
     out
 }
 
+/// One SLO's label prefix and windows, computed once per render.
+struct Prepared<'a> {
+    view: &'a crate::engine::SloView,
+    /// `service="…",slo="…"` (names are validated to need no escaping).
+    labels: String,
+    /// Every window (burn windows, then periods not already among them) with its sums.
+    windows: Vec<(String, crate::budget::WindowSum)>,
+}
+
+/// Writes `name{labels,extra} value` without intermediate allocations.
+fn line(out: &mut String, name: &str, labels: &str, extra: &str, v: f64) {
+    out.push_str(name);
+    out.push('{');
+    out.push_str(labels);
+    out.push_str(extra);
+    out.push_str("} ");
+    value(out, v);
+    out.push('\n');
+}
+
 fn slo_families(out: &mut String, snap: &Snapshot) {
+    let prepared: Vec<Prepared<'_>> = snap
+        .slos
+        .iter()
+        .map(|s| {
+            let mut windows: Vec<(String, crate::budget::WindowSum)> = s
+                .eval
+                .burn
+                .iter()
+                .map(|(d, sum, _)| (format!(",window=\"{d}\""), *sum))
+                .collect();
+            for p in &s.eval.periods {
+                if !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
+                    windows.push((format!(",window=\"{}\"", p.period), p.sum));
+                }
+            }
+            Prepared {
+                view: s,
+                labels: format!("service=\"{}\",slo=\"{}\"", s.slo.service, s.slo.name),
+                windows,
+            }
+        })
+        .collect();
     header(
         out,
         "slo_objective_ratio",
         "gauge",
         "The SLO's objective as a ratio (0.999 for 99.9%).",
     );
-    for s in &snap.slos {
-        sample(
+    for p in &prepared {
+        line(
             out,
             "slo_objective_ratio",
-            &[("service", &s.slo.service), ("slo", &s.slo.name)],
-            s.slo.objective,
+            &p.labels,
+            "",
+            p.view.slo.objective,
         );
     }
-    // Every window: burn windows and budget periods.
-    let windows = |s: &crate::engine::SloView| {
-        let mut w: Vec<(String, crate::budget::WindowSum)> = s
-            .eval
-            .burn
-            .iter()
-            .map(|(d, sum, _)| (d.to_string(), *sum))
-            .collect();
-        for p in &s.eval.periods {
-            if !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
-                w.push((p.period.to_string(), p.sum));
-            }
-        }
-        w
-    };
     header(
         out,
         "slo_sli_ratio",
         "gauge",
         "Good events / total events over the window (absent without traffic).",
     );
-    for s in &snap.slos {
-        for (w, sum) in windows(s) {
+    for p in &prepared {
+        for (w, sum) in &p.windows {
             if let Some(v) = sum.sli() {
-                sample(
-                    out,
-                    "slo_sli_ratio",
-                    &[
-                        ("service", &s.slo.service),
-                        ("slo", &s.slo.name),
-                        ("window", &w),
-                    ],
-                    v,
-                );
+                line(out, "slo_sli_ratio", &p.labels, w, v);
             }
         }
     }
@@ -123,19 +142,10 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Error ratio over the window divided by the error budget; 1 spends the budget in exactly one period.",
     );
-    for s in &snap.slos {
-        for (w, sum) in windows(s) {
-            if let Some(v) = sum.burn_rate(s.slo.objective) {
-                sample(
-                    out,
-                    "slo_burn_rate",
-                    &[
-                        ("service", &s.slo.service),
-                        ("slo", &s.slo.name),
-                        ("window", &w),
-                    ],
-                    v,
-                );
+    for p in &prepared {
+        for (w, sum) in &p.windows {
+            if let Some(v) = sum.burn_rate(p.view.slo.objective) {
+                line(out, "slo_burn_rate", &p.labels, w, v);
             }
         }
     }
@@ -145,18 +155,19 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Events counted in the window's known buckets, by kind (good or total).",
     );
-    for s in &snap.slos {
-        for (w, sum) in windows(s) {
-            let l = |k| {
-                [
-                    ("service", s.slo.service.as_str()),
-                    ("slo", s.slo.name.as_str()),
-                    ("window", w.as_str()),
-                    ("kind", k),
-                ]
-            };
-            sample(out, "slo_events", &l("good"), sum.good);
-            sample(out, "slo_events", &l("total"), sum.total);
+    for p in &prepared {
+        for (w, sum) in &p.windows {
+            out.push_str("slo_events{");
+            out.push_str(&p.labels);
+            out.push_str(w);
+            out.push_str(",kind=\"good\"} ");
+            value(out, sum.good);
+            out.push_str("\nslo_events{");
+            out.push_str(&p.labels);
+            out.push_str(w);
+            out.push_str(",kind=\"total\"} ");
+            value(out, sum.total);
+            out.push('\n');
         }
     }
     header(
@@ -165,18 +176,9 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Known buckets / buckets in the window; below 1 when the source was down or lacks history.",
     );
-    for s in &snap.slos {
-        for (w, sum) in windows(s) {
-            sample(
-                out,
-                "slo_coverage_ratio",
-                &[
-                    ("service", &s.slo.service),
-                    ("slo", &s.slo.name),
-                    ("window", &w),
-                ],
-                sum.coverage(),
-            );
+    for p in &prepared {
+        for (w, sum) in &p.windows {
+            line(out, "slo_coverage_ratio", &p.labels, w, sum.coverage());
         }
     }
     header(
@@ -185,18 +187,14 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.",
     );
-    for s in &snap.slos {
-        for p in &s.eval.periods {
-            if let Some(v) = p.remaining {
-                let period = p.period.to_string();
-                sample(
+    for p in &prepared {
+        for st in &p.view.eval.periods {
+            if let Some(v) = st.remaining {
+                line(
                     out,
                     "slo_error_budget_remaining_ratio",
-                    &[
-                        ("service", &s.slo.service),
-                        ("slo", &s.slo.name),
-                        ("period", &period),
-                    ],
+                    &p.labels,
+                    &format!(",period=\"{}\"", st.period),
                     v,
                 );
             }
@@ -208,18 +206,14 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Seconds until the period's budget is spent at the current 1h burn rate (absent when not burning).",
     );
-    for s in &snap.slos {
-        for p in &s.eval.periods {
-            if let Some(v) = p.exhaustion_1h {
-                let period = p.period.to_string();
-                sample(
+    for p in &prepared {
+        for st in &p.view.eval.periods {
+            if let Some(v) = st.exhaustion_1h {
+                line(
                     out,
                     "slo_budget_exhaustion_seconds",
-                    &[
-                        ("service", &s.slo.service),
-                        ("slo", &s.slo.name),
-                        ("period", &period),
-                    ],
+                    &p.labels,
+                    &format!(",period=\"{}\"", st.period),
                     v,
                 );
             }
@@ -231,14 +225,9 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "The external commitment (SLA) as a ratio, for SLOs that have one.",
     );
-    for s in &snap.slos {
-        if let Some(sla) = &s.slo.sla {
-            sample(
-                out,
-                "slo_sla_objective_ratio",
-                &[("service", &s.slo.service), ("slo", &s.slo.name)],
-                sla.objective,
-            );
+    for p in &prepared {
+        if let Some(sla) = &p.view.slo.sla {
+            line(out, "slo_sla_objective_ratio", &p.labels, "", sla.objective);
         }
     }
     header(
@@ -247,14 +236,9 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "SLI of the SLA's events over the first period.",
     );
-    for s in &snap.slos {
-        if let (Some(_), Some(v)) = (&s.slo.sla, s.sla_sli) {
-            sample(
-                out,
-                "slo_sla_sli_ratio",
-                &[("service", &s.slo.service), ("slo", &s.slo.name)],
-                v,
-            );
+    for p in &prepared {
+        if let (Some(_), Some(v)) = (&p.view.slo.sla, p.view.sla_sli) {
+            line(out, "slo_sla_sli_ratio", &p.labels, "", v);
         }
     }
 }
