@@ -219,15 +219,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     busy,
                 );
             }
+            let gaps = rep
+                .slos
+                .iter()
+                .any(|r| r.eval.periods.iter().any(|p| p.sum.coverage() < 1.0));
+            let retention = if gaps { source.retention().await } else { None };
+            let cause = match &retention {
+                Some(r) => format!(
+                    "Prometheus keeps {r} of data (--storage.tsdb.retention.time); or it was down"
+                ),
+                None => {
+                    "is Prometheus's retention shorter than the period, or was it down?".to_string()
+                }
+            };
             for r in &rep.slos {
                 for p in &r.eval.periods {
                     if p.sum.coverage() < 1.0 {
                         eprintln!(
-                            "warning: {}: only {:.1}% of the {} period has data; missing buckets are not counted as good or bad (is Prometheus's --storage.tsdb.retention.time shorter than {}, or was it down?)",
+                            "warning: {}: only {:.1}% of the {} period has data; missing buckets are not counted as good or bad ({cause})",
                             r.slo.id,
                             p.sum.coverage() * 100.0,
                             p.period,
-                            p.period
                         );
                     }
                 }
@@ -328,8 +340,20 @@ async fn check_online(cfg: &Config) -> anyhow::Result<()> {
                 "{metric}_bucket{{{matchers}{sep}{}}}",
                 config::validate::le_matcher(*threshold)
             );
-            if source.series_count(&q).await? == 0 {
-                let all = format!("count by (le) ({metric}_bucket{{{matchers}}})");
+            let found = match source
+                .series_count(&format!("last_over_time({q}[1h])"))
+                .await
+            {
+                Ok(n) => n,
+                Err(e) => {
+                    eprintln!("{}: {}: {e}", cfg.file, slo.id);
+                    problems += 1;
+                    continue;
+                }
+            };
+            if found == 0 {
+                let all =
+                    format!("count by (le) (last_over_time({metric}_bucket{{{matchers}}}[1h]))");
                 let n = source.series_count(&all).await.unwrap_or(0);
                 eprintln!(
                     "{}: {}: histogram `{metric}` has no `le=\"{le}\"` bucket ({} bucket boundaries exist); the threshold must be one of them",
@@ -338,11 +362,21 @@ async fn check_online(cfg: &Config) -> anyhow::Result<()> {
                 problems += 1;
             }
         }
-        for q in slo.counts.queries() {
-            let probe = q.replace("$window", "5m");
+        let selectors: Vec<String> = match &slo.counts {
+            config::CountSpec::Events { good, bad, total } => [good, bad, total]
+                .into_iter()
+                .flatten()
+                .map(|q| match q {
+                    config::EventQuery::Selector(s) => format!("last_over_time({s}[1h])"),
+                    config::EventQuery::Expression(e) => e.replace("$window", "5m"),
+                })
+                .collect(),
+            config::CountSpec::Timeslice { query, .. } => vec![query.clone()],
+        };
+        for (q, probe) in slo.counts.queries().into_iter().zip(selectors) {
             match source.series_count(&probe).await {
                 Ok(0) => eprintln!(
-                    "{}: {}: warning: `{q}` returns no series right now",
+                    "{}: {}: warning: `{q}` returned no series in the last hour",
                     cfg.file, slo.id
                 ),
                 Ok(_) => {}

@@ -333,3 +333,21 @@ fn batched_tick_queries_equal_one_by_one_queries() {
         assert!(known > 100, "the range has traffic: {known}");
     });
 }
+
+#[test]
+fn validate_online_checks_series_and_le_buckets_against_prometheus() {
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&prom.url));
+    let (code, out, err) = slowburn(&["validate", "--online", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let bad = format!(
+        "prometheus: {{url: \"{}\"}}\nslos:\n  - service: svc15\n    name: latency\n    objective: 95\n    sli: {{latency: {{histogram: 'http_request_duration_seconds{{service=\"svc15\"}}', threshold: 300ms}}}}\n",
+        prom.url
+    );
+    let cfg = write_config(dir.path(), &bad);
+    let (code, _, err) = slowburn(&["validate", "--online", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has no `le=\"0.3\"` bucket"), "{err}");
+}

@@ -514,6 +514,13 @@ impl PrometheusSource {
         }
     }
 
+    /// Prometheus's `--storage.tsdb.retention.time`, when the backend exposes its flags (Thanos
+    /// and Mimir do not): named in warnings when a period reaches past the data.
+    pub async fn retention(&self) -> Option<String> {
+        let flags = self.client.flags().await.ok()?;
+        flags.get("storage.tsdb.retention.time").cloned()
+    }
+
     /// `GET /api/v1/query` for `validate --online`: the number of series an expression returns now.
     pub async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
         let _permit = self.permits.acquire().await;
