@@ -80,10 +80,13 @@ mod tests {
         assert_eq!(r, vec![(0, 180)]);
         remove(&mut r, 60, 120);
         assert_eq!(r, vec![(0, 60), (120, 180)]);
+        // With slack, ranges closer than 200 s become one query.
         add(&mut r, 300, 360, 200);
-        assert_eq!(r, vec![(0, 60), (120, 360)]);
+        assert_eq!(r, vec![(0, 360)]);
         trim_before(&mut r, 30);
-        assert_eq!(r, vec![(30, 60), (120, 360)]);
+        assert_eq!(r, vec![(30, 360)]);
+        add(&mut r, 1000, 1060, 200);
+        assert_eq!(r, vec![(30, 360), (1000, 1060)]);
     }
 
     #[test]
