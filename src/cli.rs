@@ -268,26 +268,55 @@ async fn gate(
     prometheus: Option<String>,
 ) -> anyhow::Result<()> {
     let Some((service, name)) = slo.split_once('/') else {
-        return Err(anyhow!("--slo must be SERVICE/NAME, got `{slo}`"));
+        return Err(GateError(anyhow!("--slo must be SERVICE/NAME, got `{slo}`")).into());
     };
-    let json: serde_json::Value = match server {
-        Some(url) => {
-            let url = format!("{}/api/v1/slos/{service}/{name}", url.trim_end_matches('/'));
+    // `720h` and `30d` are the same period; the JSON keys use the canonical spelling.
+    let period = crate::duration::parse(period)
+        .map_err(|e| GateError(anyhow!("--period: {e}")))?
+        .to_string();
+    let json = gate_fetch(service, name, slo, server, config, prometheus)
+        .await
+        .map_err(GateError)?;
+    let verdict = crate::gate::decide(&json, &period, min_remaining);
+    println!("{}", verdict.reason);
+    if verdict.allow {
+        Ok(())
+    } else {
+        Err(GateBlocked.into())
+    }
+}
+
+/// The SLO's JSON, from a running daemon or computed like `report`.
+async fn gate_fetch(
+    service: &str,
+    name: &str,
+    slo: &str,
+    server: Option<String>,
+    config: &std::path::Path,
+    prometheus: Option<String>,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(match server {
+        Some(base) => {
+            let url = format!(
+                "{}/api/v1/slos/{service}/{name}",
+                base.trim_end_matches('/')
+            );
+            let shown = crate::daemon::redact_url(&url);
             let resp = reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .build()?
                 .get(&url)
                 .send()
                 .await
-                .with_context(|| format!("cannot reach the slowburn daemon at {url}"))?;
+                .map_err(|_| anyhow!("cannot reach the slowburn daemon at {shown}"))?;
             let status = resp.status();
             let body: serde_json::Value = resp
                 .json()
                 .await
-                .with_context(|| format!("{url} did not answer JSON"))?;
+                .map_err(|_| anyhow!("{shown} did not answer JSON"))?;
             if !status.is_success() {
                 return Err(anyhow!(
-                    "{url}: HTTP {status}: {}",
+                    "{shown}: HTTP {status}: {}",
                     body["error"].as_str().unwrap_or("")
                 ));
             }
@@ -300,28 +329,29 @@ async fn gate(
                 return Err(anyhow!("no SLO `{slo}` in {}", config.display()));
             }
             let source = PrometheusSource::new(&cfg.prometheus)?;
-            source
-                .series_count("vector(1)")
-                .await
-                .with_context(|| format!("cannot query Prometheus at {}", cfg.prometheus.url))?;
+            source.series_count("vector(1)").await.with_context(|| {
+                format!(
+                    "cannot query Prometheus at {}",
+                    crate::daemon::redact_url(&cfg.prometheus.url)
+                )
+            })?;
             let at = report::align(chrono::Utc::now().timestamp(), cfg.bucket);
             let rep = report::build(&cfg, &source, at).await;
             report::to_json(&rep)["slos"][0].clone()
         }
-    };
-    let verdict = crate::gate::decide(&json, period, min_remaining);
-    println!("{}", verdict.reason);
-    if verdict.allow {
-        Ok(())
-    } else {
-        Err(GateBlocked.into())
-    }
+    })
 }
 
 /// The gate said no: exit 1 without an extra error line (the verdict was printed).
 #[derive(Debug, thiserror::Error)]
 #[error("deploy blocked")]
 pub struct GateBlocked;
+
+/// The gate could not decide (daemon unreachable, unknown SLO, bad flags): exit 2, so a pipeline
+/// can tell "blocked by the budget" from "the gate is broken".
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct GateError(pub anyhow::Error);
 
 /// `validate --online`: every selector has series now; every latency threshold is a bucket.
 async fn check_online(cfg: &Config) -> anyhow::Result<()> {

@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
+/// How long an evaluation in progress may run on after SIGTERM before the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 /// Options of `slowburn run`.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -37,17 +40,7 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// The URL with any `user:password@` removed, for log lines.
-pub fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
+pub use crate::source::prometheus::redact_url;
 
 fn load(path: &Path, prometheus: &Option<String>) -> Result<Config, config::ConfigErrors> {
     let mut cfg = config::load(path)?;
@@ -123,17 +116,42 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
 
     let mut width = width;
     let mut delay = delay;
+    let mut failures = 0u32;
     loop {
         let next = engine.last_at() + width;
-        let wait = (next + delay - now()).max(0) as u64;
+        let mut wait = (next + delay - now()).max(0) as u64;
+        if failures > 0 {
+            // A failing store must not turn into a query storm: back off up to one bucket.
+            wait = wait.max((1u64 << failures.min(6)).min(width.max(1) as u64));
+        }
         tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {
                 let at = align(now() - delay, engine.config().bucket);
-                if at > engine.last_at()
-                    && let Err(e) = engine.tick(at).await
-                {
-                    error!(error = %e, "evaluation failed; retrying next bucket");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                if at > engine.last_at() {
+                    // Finish the evaluation even if asked to stop, but not for ever: its commit is
+                    // atomic, so dropping it after the grace period loses nothing committed.
+                    let mut stop_during = stop_rx.clone();
+                    let result = tokio::select! {
+                        biased;
+                        r = engine.tick(at) => Some(r),
+                        _ = async {
+                            let _ = stop_during.wait_for(|s| *s).await;
+                            tokio::time::sleep(SHUTDOWN_GRACE).await;
+                        } => None,
+                    };
+                    match result {
+                        Some(Ok(())) => failures = 0,
+                        Some(Err(e)) => {
+                            failures += 1;
+                            error!(error = %e, failures, "evaluation failed; retrying with backoff");
+                        }
+                        None => {
+                            warn!("evaluation still running after the shutdown grace period; stopping");
+                            break;
+                        }
+                    }
                 }
             }
             Some(why) = reload_rx.recv() => {
@@ -175,7 +193,6 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
                     }
                 }
             }
-            _ = stop.wait_for(|s| *s) => break,
         }
     }
     info!("shutting down: last evaluation finished, store committed");
@@ -228,11 +245,12 @@ fn watch_file(
         None,
         move |res: notify_debouncer_full::DebounceEventResult| {
             if let Ok(events) = res {
+                // Kubernetes ConfigMaps swap a `..data` symlink instead of touching the file.
                 let ours = events.iter().any(|e| {
-                    e.paths
-                        .iter()
-                        .any(|p| p.file_name() == Some(name.as_os_str()))
-                        && !matches!(e.kind, notify::EventKind::Access(_))
+                    e.paths.iter().any(|p| {
+                        p.file_name() == Some(name.as_os_str())
+                            || p.file_name() == Some(std::ffi::OsStr::new("..data"))
+                    }) && !matches!(e.kind, notify::EventKind::Access(_))
                 });
                 if ours {
                     let _ = tx.try_send("file change");

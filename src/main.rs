@@ -39,6 +39,10 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(slowburn::cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if e.is::<slowburn::cli::GateBlocked>() => std::process::ExitCode::FAILURE,
+        Err(e) if e.is::<slowburn::cli::GateError>() => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -291,7 +291,7 @@ fn gate_reads_the_daemon_and_blocks_below_the_threshold() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("blocked"), "{out}");
     let (code, _, err) = slowburn(&["gate", "--slo", "svc15/none", "--server", &d.url]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "an error is not a verdict");
     assert!(err.contains("404"), "{err}");
 }
 

@@ -80,6 +80,12 @@ impl Shared {
     }
 }
 
+/// The bucket width written at the end of a [`series_key`] (before an optional `|sla`).
+pub fn width_of_key(key: &str) -> Option<i64> {
+    let key = key.strip_suffix("|sla").unwrap_or(key);
+    key.rsplit_once('|')?.1.parse().ok()
+}
+
 /// The store key of one definition: a changed query or bucket width starts a new series.
 pub fn series_key(slo_id: &str, spec: &CountSpec, width: i64) -> String {
     format!("{slo_id}|{}|{width}", spec.fingerprint())
@@ -167,6 +173,10 @@ pub struct Engine {
     slos: Vec<SloState>,
     last_heal: i64,
     last_retention: i64,
+    /// Set when memory may disagree with the store (a failure after a commit, an unreadable
+    /// leaving bucket, a stall longer than a window, a failed reload): the next tick rebuilds every
+    /// series from the store instead of risking counts that drift for good.
+    needs_rebuild: bool,
 }
 
 /// A query the tick will run for one tracked series.
@@ -188,6 +198,7 @@ impl Engine {
             slos: Vec::new(),
             last_heal: 0,
             last_retention: 0,
+            needs_rebuild: false,
         }
     }
 
@@ -324,7 +335,7 @@ impl Engine {
             }
         }
         let bucket_changed = width != self.width();
-        self.config = config;
+        let old_config = std::mem::replace(&mut self.config, config);
         if bucket_changed {
             keep.clear();
         }
@@ -344,8 +355,31 @@ impl Engine {
                 info!(slo = %id, "SLO removed: no longer evaluated or exported; its stored data is kept until retention");
             }
         }
-        self.slos = self.prepare_all(slos, at, keep).await?;
-        self.publish(at);
+        match self.prepare_all(slos, at, keep).await {
+            Ok(states) => {
+                self.slos = states;
+                let ids: Vec<&str> = self.slos.iter().map(|s| s.slo.id.as_str()).collect();
+                if let Ok(mut m) = self.shared.health.source_errors.lock() {
+                    m.retain(|id, _| ids.contains(&id.as_str()));
+                }
+                self.publish(at);
+                Ok(())
+            }
+            Err(e) => {
+                // Keep serving the old config: its states are rebuilt from the store next tick.
+                self.config = old_config;
+                self.needs_rebuild = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Rebuilds every series from the store (and queries what it lacks).
+    async fn rebuild(&mut self, at: i64) -> Result<(), StoreError> {
+        warn!("rebuilding every SLO's window sums from the store");
+        let slos = self.config.slos.clone();
+        self.slos = self.prepare_all(slos, at, HashMap::new()).await?;
+        self.needs_rebuild = false;
         Ok(())
     }
 
@@ -353,6 +387,15 @@ impl Engine {
     pub async fn tick(&mut self, at: i64) -> Result<(), StoreError> {
         let width = self.width();
         let lag = i64::from(self.config.engine.lag);
+        // A stall longer than a window (a suspended host) leaves nothing to slide: start over.
+        let stalled = self.slos.iter().any(|s| {
+            std::iter::once(&s.main)
+                .chain(s.sla.as_ref())
+                .any(|t| t.rolling.at() < at - t.span)
+        });
+        if self.needs_rebuild || stalled {
+            return self.rebuild(at).await.map(|()| self.publish(at));
+        }
         let heal_due = at - self.last_heal >= self.config.engine.heal_interval.as_secs() as i64;
         if heal_due {
             self.last_heal = at;
@@ -427,9 +470,16 @@ impl Engine {
         }
         let mut results: Vec<Option<crate::source::prometheus::Counts>> =
             (0..jobs.len()).map(|_| None).collect();
-        while let Some(Ok(done)) = tasks.join_next().await {
-            for (j, counts) in done {
-                results[j] = Some(counts);
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(done) => {
+                    for (j, counts) in done {
+                        results[j] = Some(counts);
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "a query task failed; its buckets are retried next tick")
+                }
             }
         }
         // 3. Old values of buckets far back (heal jobs) come from the store, before the commit;
@@ -458,6 +508,9 @@ impl Engine {
             .collect();
         store.put_many(&writes)?;
         drop(writes);
+        // From here on the store is ahead of memory until step 4 completes.
+        self.needs_rebuild = true;
+        let mut unreadable = false;
         // 4. Move the rolling sums: corrections first (heal jobs, then re-queried buckets), then
         //    new buckets, reading leaving buckets from memory or the committed store.
         let reader = store.reader()?;
@@ -524,14 +577,15 @@ impl Engine {
                     }
                 } else if s == rolling.at() {
                     rolling.advance(eff, |leaving| {
-                        recent
-                            .get(leaving)
-                            .unwrap_or_else(|| cold_bucket(cold, &reader, *series, width, leaving))
+                        recent.get(leaving).unwrap_or_else(|| {
+                            cold_bucket(cold, &reader, *series, width, leaving, &mut unreadable)
+                        })
                     });
                     recent.push(eff);
                 }
             }
         }
+        self.needs_rebuild = unreadable;
         for (i, s) in self.slos.iter_mut().enumerate() {
             s.last_error = errors.remove(&i).map(|e| e.join("; "));
         }
@@ -540,7 +594,13 @@ impl Engine {
             self.last_retention = at;
             let longest = self.slos.iter().map(|s| s.main.span).max().unwrap_or(0);
             let cutoff = at - longest - self.config.engine.retention_margin.as_secs() as i64;
-            match store.delete_before(cutoff, |_| width) {
+            let keys: HashMap<u64, i64> = store
+                .series_keys()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, id)| (id, width_of_key(&k).unwrap_or(width)))
+                .collect();
+            match store.delete_before(cutoff, |id| keys.get(&id).copied().unwrap_or(width)) {
                 Ok(0) => {}
                 Ok(n) => info!(rows = n, "retention removed old chunks"),
                 Err(e) => warn!(error = %e, "retention failed"),
@@ -615,6 +675,7 @@ fn cold_bucket(
     series: u64,
     width: i64,
     start: i64,
+    unreadable: &mut bool,
 ) -> Bucket {
     let span = width * CHUNK as i64;
     let chunk_start = start.div_euclid(span) * span;
@@ -623,7 +684,8 @@ fn cold_bucket(
         let bytes = match reader.chunk(series, chunk_start) {
             Ok(b) => b.unwrap_or_default(),
             Err(e) => {
-                warn!(series, error = %e, "store read failed; bucket counted as missing");
+                warn!(series, error = %e, "store read failed; the window sums will be rebuilt");
+                *unreadable = true;
                 return Bucket::Missing;
             }
         };
@@ -641,7 +703,8 @@ fn cold_bucket(
     match codec::decode_one(bytes, slot) {
         Ok(b) => b,
         Err(e) => {
-            warn!(series, error = %e, "unreadable chunk counted as missing");
+            warn!(series, error = %e, "unreadable chunk; the window sums will be rebuilt");
+            *unreadable = true;
             Bucket::Missing
         }
     }

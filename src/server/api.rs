@@ -132,6 +132,12 @@ pub async fn history(
     let from = at - 2 * ps;
     let n = ((at - from) / width) as usize;
     let (store, series, objective) = (st.shared.store.clone(), s.series, s.slo.objective);
+    // Each request reads up to two periods of buckets: a few at a time, whatever clients do.
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let buckets = tokio::task::spawn_blocking(move || store.get(series, from, width, n))
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?

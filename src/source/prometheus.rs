@@ -114,8 +114,12 @@ impl PrometheusSource {
             .timeout(Duration::from_millis(settings.timeout.as_millis() + 5000))
             .build()
             .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
-        let client = Client::from(http, &settings.url)
-            .map_err(|e| bad(format!("invalid Prometheus URL `{}`: {e}", settings.url)))?;
+        let client = Client::from(http, &settings.url).map_err(|e| {
+            bad(format!(
+                "invalid Prometheus URL `{}`: {e}",
+                redact_url(&settings.url)
+            ))
+        })?;
         Ok(Arc::new(PrometheusSource {
             client,
             url: settings.url.clone(),
@@ -188,7 +192,7 @@ impl PrometheusSource {
                     }
                     if attempt > self.settings.retries {
                         return Err(SourceError::Unavailable {
-                            url: self.url.clone(),
+                            url: redact_url(&self.url),
                             query: query.to_string(),
                             attempts: attempt,
                             message,
@@ -309,17 +313,49 @@ impl PrometheusSource {
                         per_selector[base + k] = Some(Ok(c));
                     }
                 }
-                Err(e) => {
+                Err(e @ SourceError::Unavailable { .. }) => {
                     for slot in per_selector.iter_mut().skip(base).take(BATCH_SELECTORS) {
                         *slot = Some(Err(e.clone()));
                     }
                 }
+                Err(_) => {
+                    // One bad selector must not take 63 others down: ask each on its own.
+                    let end = (base + BATCH_SELECTORS).min(uniq.len());
+                    for k in base..end {
+                        per_selector[k] = Some(
+                            self.selector_batch(std::slice::from_ref(&uniq[k]), range)
+                                .await
+                                .map(|mut v| v.remove(0)),
+                        );
+                    }
+                }
+            }
+        }
+        // Specs that cannot be batched run concurrently (the semaphore still bounds requests).
+        let mut singles = JoinSet::new();
+        for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
+            if sides.is_none() {
+                let (me, spec) = (Arc::clone(self), spec.clone());
+                singles.spawn(async move { (i, me.counts(&spec, range).await) });
+            }
+        }
+        let mut single_results: HashMap<usize, Counts> = HashMap::new();
+        while let Some(joined) = singles.join_next().await {
+            if let Ok((i, c)) = joined {
+                single_results.insert(i, c);
             }
         }
         let mut out = Vec::with_capacity(specs.len());
-        for (spec, sides) in specs.iter().zip(&batchable) {
+        for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
             let Some(sides) = sides else {
-                out.push(self.counts(spec, range).await);
+                out.push(single_results.remove(&i).unwrap_or_else(|| Counts {
+                    buckets: vec![Bucket::Missing; range.count],
+                    errors: vec![SourceError::BadResult {
+                        query: spec.queries().join(", "),
+                        message: "query task failed".into(),
+                    }],
+                    failed: vec![(range.start, range.end())],
+                }));
                 continue;
             };
             let mut vals: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
@@ -547,6 +583,18 @@ enum Side {
     Good,
     Bad,
     Total,
+}
+
+/// The URL with any `user:password@` removed, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {

@@ -237,10 +237,11 @@ impl Store {
             let t = start + i as i64 * width;
             let chunk_start = t.div_euclid(span) * span;
             let mut cur = match chunks.get((series, chunk_start)).map_err(|e| self.err(e))? {
-                Some(v) => codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    source,
-                })?,
+                Some(v) => codec::decode(v.value()).unwrap_or_else(|e| {
+                    // A damaged chunk is rewritten from what the source says now.
+                    tracing::warn!(store = %self.path, series, chunk_start, error = %e, "corrupt chunk replaced");
+                    [Bucket::Missing; CHUNK]
+                }),
                 None => [Bucket::Missing; CHUNK],
             };
             let mut changed = false;
@@ -297,10 +298,14 @@ impl Store {
         {
             let (k, v) = row.map_err(|e| self.err(e))?;
             let chunk_start = k.value().1;
-            let decoded = codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
-                path: self.path.clone(),
-                source,
-            })?;
+            // A damaged chunk reads as missing buckets (queried again), not as a dead daemon.
+            let decoded = match codec::decode(v.value()) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(store = %self.path, series, chunk_start, error = %e, "corrupt chunk read as missing");
+                    continue;
+                }
+            };
             for (slot, b) in decoded.iter().enumerate() {
                 let t = chunk_start + slot as i64 * width;
                 if t >= start && t < end {
