@@ -147,6 +147,11 @@ fn check_kind(kind: &str, periods: &[(&str, i64)]) {
             let p = &s["periods"][*name];
             let (good, total) = truth_counts(f, svc, kind, *len);
             let (g, t) = (p["good"].as_f64().unwrap(), p["total"].as_f64().unwrap());
+            eprintln!(
+                "measured {svc}/{kind} {name}: total err {:.2e}, good err {:.2e}",
+                rel_err(t, total),
+                rel_err(g, good)
+            );
             assert!(
                 rel_err(t, total) <= 0.001,
                 "{svc}/{kind} {name} total {t} vs truth {total}"
@@ -177,6 +182,10 @@ fn check_kind(kind: &str, periods: &[(&str, i64)]) {
             let (good, total) = truth_counts(f, svc, kind, len);
             let want = ((total - good) / total) / (1.0 - obj);
             let got = s["burn_rates"][name].as_f64().unwrap();
+            eprintln!(
+                "measured {svc}/{kind} burn {name}: err {:.2e}",
+                rel_err(got, want)
+            );
             let tolerance = (0.02 * want).max(1e-9);
             assert!(
                 (got - want).abs() <= tolerance,
