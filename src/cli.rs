@@ -53,6 +53,24 @@ pub enum Command {
         #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
         prometheus: Option<String>,
     },
+    /// Replay history through the burn-rate rules and list what would have fired.
+    Backtest {
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Override `prometheus.url` from the file.
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+        /// First evaluation (unix seconds or RFC 3339); default 7 days before `--to`.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last evaluation; default now.
+        #[arg(long)]
+        to: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Deploy gate: exit 0 when the SLO's budget allows a deploy, 1 when not; one line says why.
     Gate {
         /// The SLO, as SERVICE/NAME.
@@ -165,6 +183,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 prometheus,
             })
             .await
+        }
+        Command::Backtest {
+            config,
+            prometheus,
+            from,
+            to,
+            format,
+        } => {
+            let cfg = load(&config, prometheus)?;
+            let to = report::align(
+                to.as_deref()
+                    .map(parse_time)
+                    .transpose()?
+                    .unwrap_or_else(|| chrono::Utc::now().timestamp()),
+                cfg.bucket,
+            );
+            let from = report::align(
+                from.as_deref()
+                    .map(parse_time)
+                    .transpose()?
+                    .unwrap_or(to - 7 * 86400),
+                cfg.bucket,
+            );
+            if from > to {
+                return Err(anyhow!("--from is after --to"));
+            }
+            let source = PrometheusSource::new(&cfg.prometheus)?;
+            source.series_count("vector(1)").await.with_context(|| {
+                format!(
+                    "cannot query Prometheus at {}",
+                    crate::daemon::redact_url(&cfg.prometheus.url)
+                )
+            })?;
+            let (episodes, errors) = crate::backtest::run(&cfg, &source, from, to).await;
+            for e in &errors {
+                eprintln!("warning: {e}");
+            }
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::backtest::to_json(&episodes))?
+                ),
+                Format::Table => print!("{}", crate::backtest::to_table(&episodes)),
+            }
+            Ok(())
         }
         Command::Gate {
             slo,

@@ -6,6 +6,8 @@
 //! (synthetic history with exact ground truth, for tests, demos and benchmarks).
 #![deny(missing_docs)]
 
+pub mod alert;
+pub mod backtest;
 pub mod budget;
 pub mod cli;
 pub mod config;

@@ -360,3 +360,50 @@ fn validate_online_checks_series_and_le_buckets_against_prometheus() {
     assert_eq!(code, 1);
     assert!(err.contains("has no `le=\"0.3\"` bucket"), "{err}");
 }
+
+#[test]
+fn backtest_pages_on_the_real_incident_when_the_workbook_says() {
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&prom.url));
+    let from = (f.end - 3 * 3600).to_string();
+    let to = f.end.to_string();
+    let (code, out, err) = slowburn(&[
+        "backtest",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    // svc15: 20 minutes of 5% errors starting 50 minutes before the end, 0.05% before.
+    let start = f.end - 50 * 60;
+    let page = v["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["slo"] == "svc15/availability" && e["severity"] == "page")
+        .unwrap_or_else(|| panic!("no page for svc15: {out}"));
+    assert_eq!(page["rule"], "1h/5m");
+    let fired = chrono::DateTime::parse_from_rfc3339(page["fired_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    // Workbook: 14.4 × 3600 s × 0.001 / 0.05 = 1036.8 s; the base errors already in the hour
+    // bring it to about 1011 s. One bucket of slack either way.
+    let after = fired - start;
+    assert!(
+        (1011 - 60..=1037 + 60).contains(&after),
+        "paged {after} s after the incident started"
+    );
+    assert!(
+        page["resolved_at"].is_string(),
+        "resolved after the incident"
+    );
+    assert!(v["summary"]["pages"].as_u64().unwrap() >= 1);
+}

@@ -1,0 +1,112 @@
+//! The alert state machine per (SLO, severity): inactive → firing → resolved. Pure: time is a
+//! parameter, and the caller persists the record.
+
+use super::policy::Severity;
+
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Never fired, or resolved and quiet.
+    Inactive,
+    /// Holding since `fired_at`.
+    Firing,
+}
+
+/// The persisted record of one (SLO, severity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Current state.
+    pub state: State,
+    /// When the current or last episode started.
+    pub fired_at: Option<i64>,
+    /// When the last episode ended.
+    pub resolved_at: Option<i64>,
+    /// The rule that fired it (e.g. `1h/5m`).
+    pub rule: Option<String>,
+    /// Highest long-window burn rate seen in the episode.
+    pub peak_burn_rate: f64,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record {
+            state: State::Inactive,
+            fired_at: None,
+            resolved_at: None,
+            rule: None,
+            peak_burn_rate: 0.0,
+        }
+    }
+}
+
+/// What a step changed, for the notifier.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// The alert started firing.
+    Fired,
+    /// The alert stopped.
+    Resolved,
+}
+
+/// One evaluation. `holding` is the strongest rule of this severity that holds now (its name and
+/// long-window burn rate), after supersession has been applied by the caller.
+pub fn step(prev: &Record, holding: Option<(&str, f64)>, now: i64) -> (Record, Option<Transition>) {
+    let mut next = prev.clone();
+    match (prev.state, holding) {
+        (State::Inactive, Some((rule, burn))) => {
+            next.state = State::Firing;
+            next.fired_at = Some(now);
+            next.resolved_at = None;
+            next.rule = Some(rule.to_string());
+            next.peak_burn_rate = burn;
+            (next, Some(Transition::Fired))
+        }
+        (State::Firing, Some((_, burn))) => {
+            next.peak_burn_rate = next.peak_burn_rate.max(burn);
+            (next, None)
+        }
+        (State::Firing, None) => {
+            next.state = State::Inactive;
+            next.resolved_at = Some(now);
+            (next, Some(Transition::Resolved))
+        }
+        (State::Inactive, None) => (next, None),
+    }
+}
+
+/// Applies "a page supersedes a ticket of the same SLO": the ticket does not hold while a page does.
+pub fn supersede<'a>(
+    page: Option<(&'a str, f64)>,
+    ticket: Option<(&'a str, f64)>,
+) -> [(Severity, Option<(&'a str, f64)>); 2] {
+    let ticket = if page.is_some() { None } else { ticket };
+    [(Severity::Page, page), (Severity::Ticket, ticket)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fires_once_tracks_peak_and_resolves_once() {
+        let r0 = Record::default();
+        let (r1, t1) = step(&r0, Some(("1h/5m", 20.0)), 60);
+        assert_eq!(t1, Some(Transition::Fired));
+        let (r2, t2) = step(&r1, Some(("1h/5m", 30.0)), 120);
+        assert_eq!(t2, None, "a firing alert does not fire again");
+        assert_eq!(r2.peak_burn_rate, 30.0);
+        let (r3, t3) = step(&r2, None, 180);
+        assert_eq!(t3, Some(Transition::Resolved));
+        assert_eq!((r3.fired_at, r3.resolved_at), (Some(60), Some(180)));
+        let (_, t4) = step(&r3, None, 240);
+        assert_eq!(t4, None);
+    }
+
+    #[test]
+    fn a_page_supersedes_a_ticket() {
+        let [(_, p), (_, t)] = supersede(Some(("1h/5m", 20.0)), Some(("1d/2h", 4.0)));
+        assert!(p.is_some() && t.is_none());
+        let [(_, p), (_, t)] = supersede(None, Some(("1d/2h", 4.0)));
+        assert!(p.is_none() && t.is_some());
+    }
+}

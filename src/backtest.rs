@@ -1,0 +1,339 @@
+//! `slowburn backtest`: replays history through the burn-rate rules and lists what would have
+//! fired, so a team can tune a policy before merging it.
+//!
+//! Every bucket boundary in `[from, to]` is one evaluation, exactly as the daemon would run it.
+//! JSON contract: `{"episodes": [{"slo", "severity", "rule", "fired_at", "resolved_at",
+//! "peak_burn_rate"}], "summary": {"pages", "tickets"}}`.
+
+use crate::alert::policy::{Policy, Severity, default_rules, holding};
+use crate::alert::state::{Record, Transition, step, supersede};
+use crate::budget::Series;
+use crate::config::{Config, Slo};
+use crate::duration::Dur;
+use crate::report::rfc3339;
+use crate::source::BucketRange;
+use crate::source::prometheus::PrometheusSource;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// One alert from firing to resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    /// SLO id.
+    pub slo: String,
+    /// Page or ticket.
+    pub severity: Severity,
+    /// The rule that fired it, e.g. `1h/5m`.
+    pub rule: String,
+    /// Unix seconds of the evaluation that fired it.
+    pub fired_at: i64,
+    /// Unix seconds of the evaluation that resolved it; `None` if still firing at `to`.
+    pub resolved_at: Option<i64>,
+    /// Highest long-window burn rate while it fired.
+    pub peak_burn_rate: f64,
+}
+
+/// The strongest holding rule of a severity: highest long-window burn rate.
+fn strongest(hits: &[crate::alert::policy::Hit], severity: Severity) -> Option<(String, f64)> {
+    hits.iter()
+        .filter(|h| h.rule.severity == severity)
+        .max_by(|a, b| a.long_burn.total_cmp(&b.long_burn))
+        .map(|h| (h.rule.name(), h.long_burn))
+}
+
+/// Replays one SLO's buckets (in `series`) through `rules` at every boundary of `[from, to]`.
+pub fn replay(
+    slo_id: &str,
+    objective: f64,
+    policy: &Policy,
+    series: &Series,
+    from: i64,
+    to: i64,
+    width: i64,
+) -> Vec<Episode> {
+    let mut records = [Record::default(), Record::default()];
+    let mut episodes: Vec<Episode> = Vec::new();
+    let mut t = from;
+    while t <= to {
+        let hits = holding(&policy.rules, objective, policy.min_events, |w| {
+            series.window(t, w)
+        });
+        let page = strongest(&hits, Severity::Page);
+        let ticket = strongest(&hits, Severity::Ticket);
+        let page_ref = page.as_ref().map(|(r, b)| (r.as_str(), *b));
+        let ticket_ref = ticket.as_ref().map(|(r, b)| (r.as_str(), *b));
+        for (k, (severity, holds)) in supersede(page_ref, ticket_ref).into_iter().enumerate() {
+            let (next, transition) = step(&records[k], holds, t);
+            match transition {
+                Some(Transition::Fired) => episodes.push(Episode {
+                    slo: slo_id.to_string(),
+                    severity,
+                    rule: next.rule.clone().unwrap_or_default(),
+                    fired_at: t,
+                    resolved_at: None,
+                    peak_burn_rate: next.peak_burn_rate,
+                }),
+                Some(Transition::Resolved) => {
+                    if let Some(e) = episodes
+                        .iter_mut()
+                        .rev()
+                        .find(|e| e.severity == severity && e.resolved_at.is_none())
+                    {
+                        e.resolved_at = Some(t);
+                        e.peak_burn_rate = next.peak_burn_rate;
+                    }
+                }
+                None => {
+                    if let Some(e) = episodes
+                        .iter_mut()
+                        .rev()
+                        .find(|e| e.severity == severity && e.resolved_at.is_none())
+                    {
+                        e.peak_burn_rate = next.peak_burn_rate;
+                    }
+                }
+            }
+            records[k] = next;
+        }
+        t += width;
+    }
+    episodes
+}
+
+/// The policy an SLO is evaluated with: the default rules for its first period.
+pub fn policy_for(slo: &Slo, bucket: Dur) -> Policy {
+    Policy {
+        rules: default_rules(slo.periods[0], bucket),
+        min_events: 0.0,
+    }
+}
+
+/// Pulls each SLO's buckets from Prometheus (from the longest rule window before `from` up to
+/// `to`) and replays them. Returns the episodes and the query errors.
+pub async fn run(
+    config: &Config,
+    source: &Arc<PrometheusSource>,
+    from: i64,
+    to: i64,
+) -> (Vec<Episode>, Vec<String>) {
+    let width = config.bucket.as_secs() as i64;
+    let mut episodes = Vec::new();
+    let mut errors = Vec::new();
+    for slo in &config.slos {
+        let policy = policy_for(slo, config.bucket);
+        let lookback = policy
+            .rules
+            .iter()
+            .map(|r| r.long.as_secs() as i64)
+            .max()
+            .unwrap_or(0);
+        let start = from - lookback;
+        let count = ((to - start) / width) as usize;
+        let counts = source
+            .counts(
+                &slo.counts,
+                BucketRange {
+                    start,
+                    count,
+                    width,
+                },
+            )
+            .await;
+        errors.extend(counts.errors.iter().map(|e| format!("{}: {e}", slo.id)));
+        let series = Series::from_buckets(start, config.bucket, &counts.buckets);
+        episodes.extend(replay(
+            &slo.id,
+            slo.objective,
+            &policy,
+            &series,
+            from,
+            to,
+            width,
+        ));
+    }
+    (episodes, errors)
+}
+
+/// The JSON contract.
+pub fn to_json(episodes: &[Episode]) -> Value {
+    let list: Vec<Value> = episodes
+        .iter()
+        .map(|e| {
+            json!({
+                "slo": e.slo,
+                "severity": e.severity.as_str(),
+                "rule": e.rule,
+                "fired_at": rfc3339(e.fired_at),
+                "resolved_at": e.resolved_at.map(rfc3339),
+                "peak_burn_rate": e.peak_burn_rate,
+            })
+        })
+        .collect();
+    let pages = episodes
+        .iter()
+        .filter(|e| e.severity == Severity::Page)
+        .count();
+    json!({"episodes": list, "summary": {"pages": pages, "tickets": episodes.len() - pages}})
+}
+
+/// A table for people.
+pub fn to_table(episodes: &[Episode]) -> String {
+    let mut out = format!(
+        "{:<32} {:<8} {:<8} {:<22} {:<22} {}\n",
+        "SLO", "SEVERITY", "RULE", "FIRED", "RESOLVED", "PEAK BURN"
+    );
+    for e in episodes {
+        out.push_str(&format!(
+            "{:<32} {:<8} {:<8} {:<22} {:<22} {:.1}\n",
+            e.slo,
+            e.severity.as_str(),
+            e.rule,
+            rfc3339(e.fired_at),
+            e.resolved_at
+                .map(rfc3339)
+                .unwrap_or_else(|| "still firing".into()),
+            e.peak_burn_rate
+        ));
+    }
+    let pages = episodes
+        .iter()
+        .filter(|e| e.severity == Severity::Page)
+        .count();
+    out.push_str(&format!(
+        "{pages} page(s), {} ticket(s)\n",
+        episodes.len() - pages
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Timing against the SRE Workbook: a rule over windows (long, short) with factor f, for an
+    //! error ratio r and budget e = 1 − objective, holds `max(f·long·e/r, f·short·e/r)` after the
+    //! burn starts, and stops `short·(1 − f·e/r)` after it ends (when the short window's error
+    //! share falls below f·e).
+    use super::*;
+    use crate::budget::Bucket;
+
+    const W: i64 = 60;
+    const OBJ: f64 = 0.999;
+    const E: f64 = 0.001;
+
+    /// Steady 1,000 events a minute; `ratio` errors from `start` for `len` seconds.
+    fn incident(ratio: f64, start: i64, len: i64, end: i64) -> Series {
+        let buckets: Vec<Bucket> = (0..end / W)
+            .map(|i| {
+                let t = i * W;
+                let bad = if t >= start && t < start + len {
+                    1000.0 * ratio
+                } else {
+                    0.0
+                };
+                Bucket::known(1000.0 - bad, 1000.0)
+            })
+            .collect();
+        Series::from_buckets(0, Dur::from_secs(W as u64), &buckets)
+    }
+
+    fn run(ratio: f64, len: i64) -> (Vec<Episode>, i64) {
+        let start = 4 * 86400;
+        let end = start + len + 2 * 86400;
+        let s = incident(ratio, start, len, end);
+        let policy = Policy {
+            rules: default_rules(Dur::from_secs(30 * 86400), Dur::from_secs(W as u64)),
+            min_events: 0.0,
+        };
+        (
+            replay("t/slo", OBJ, &policy, &s, start - 3600, end, W),
+            start,
+        )
+    }
+
+    fn detection(f: f64, long: i64, short: i64, r: f64) -> f64 {
+        (f * long as f64 * E / r).max(f * short as f64 * E / r)
+    }
+
+    fn reset(f: f64, short: i64, r: f64) -> f64 {
+        short as f64 * (1.0 - f * E / r)
+    }
+
+    #[test]
+    fn total_outage_pages_within_a_bucket_of_the_workbook_and_resets_after_the_short_window() {
+        let (eps, start) = run(1.0, 1800);
+        let page = eps
+            .iter()
+            .find(|e| e.severity == Severity::Page)
+            .expect("a page");
+        assert_eq!(page.rule, "1h/5m");
+        let want = detection(14.4, 3600, 300, 1.0); // 51.84 s
+        let got = (page.fired_at - start) as f64;
+        assert!(
+            got >= want - 1e-6 && got - want <= W as f64 + 1e-6,
+            "fired after {got} s, Workbook {want} s"
+        );
+        // The page lasts until no page rule holds: 6h/30m is the last to let go.
+        let want_reset = reset(6.0, 1800, 1.0).max(reset(14.4, 300, 1.0));
+        let got_reset = (page.resolved_at.expect("resolved") - (start + 1800)) as f64;
+        assert!(
+            got_reset >= want_reset && got_reset - want_reset <= W as f64,
+            "reset after {got_reset} s, Workbook {want_reset} s"
+        );
+        assert!(
+            got_reset <= 1800.0 + W as f64,
+            "within a bucket of the short window"
+        );
+        assert_eq!(
+            eps.iter().filter(|e| e.severity == Severity::Page).count(),
+            1,
+            "one page, not many"
+        );
+    }
+
+    #[test]
+    fn ten_times_burn_pages_on_the_6h_rule() {
+        let r = 10.0 * E;
+        let (eps, start) = run(r, 8 * 3600);
+        let page = eps
+            .iter()
+            .find(|e| e.severity == Severity::Page)
+            .expect("a page");
+        assert_eq!(page.rule, "6h/30m", "14.4× is not reached, 6× is");
+        let want = detection(6.0, 21600, 1800, r); // 3.6 h
+        let got = (page.fired_at - start) as f64;
+        assert!(
+            got >= want - 1e-6 && got - want <= W as f64 + 1e-6,
+            "fired after {got} s, Workbook {want} s"
+        );
+        let want_reset = reset(6.0, 1800, r);
+        let got_reset = (page.resolved_at.expect("resolved") - (start + 8 * 3600)) as f64;
+        assert!(
+            (got_reset - want_reset).abs() <= W as f64,
+            "reset after {got_reset} s, Workbook {want_reset} s"
+        );
+        assert!(got_reset <= 1800.0 + W as f64);
+    }
+
+    #[test]
+    fn twice_the_burn_only_tickets_on_the_3d_rule() {
+        let r = 2.0 * E;
+        let (eps, start) = run(r, 48 * 3600);
+        assert!(
+            eps.iter().all(|e| e.severity == Severity::Ticket),
+            "{eps:?}"
+        );
+        let ticket = eps.first().expect("a ticket");
+        assert_eq!(ticket.rule, "3d/6h");
+        let want = detection(1.0, 259200, 21600, r); // 36 h
+        let got = (ticket.fired_at - start) as f64;
+        assert!(
+            got >= want - 1e-6 && got - want <= W as f64 + 1e-6,
+            "fired after {got} s, Workbook {want} s"
+        );
+    }
+
+    #[test]
+    fn half_the_burn_never_alerts() {
+        let (eps, _) = run(0.5 * E, 3 * 86400);
+        assert!(eps.is_empty(), "{eps:?}");
+    }
+}
