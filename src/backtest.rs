@@ -5,10 +5,10 @@
 //! JSON contract: `{"episodes": [{"slo", "severity", "rule", "fired_at", "resolved_at",
 //! "peak_burn_rate"}], "summary": {"pages", "tickets"}}`.
 
-use crate::alert::policy::{Policy, Severity, default_rules, holding};
+use crate::alert::policy::{Policy, Severity, holding};
 use crate::alert::state::{Record, Transition, step, supersede};
 use crate::budget::Series;
-use crate::config::{Config, Slo};
+use crate::config::Config;
 use crate::duration::Dur;
 use crate::report::rfc3339;
 use crate::source::BucketRange;
@@ -33,29 +33,41 @@ pub struct Episode {
     pub peak_burn_rate: f64,
 }
 
-/// The strongest holding rule of a severity: highest long-window burn rate.
-fn strongest(hits: &[crate::alert::policy::Hit], severity: Severity) -> Option<(String, f64)> {
+/// The strongest holding condition of a severity: highest burn rate.
+pub fn strongest(hits: &[crate::alert::policy::Hit], severity: Severity) -> Option<(String, f64)> {
     hits.iter()
-        .filter(|h| h.rule.severity == severity)
-        .max_by(|a, b| a.long_burn.total_cmp(&b.long_burn))
-        .map(|h| (h.rule.name(), h.long_burn))
+        .filter(|h| h.severity == severity)
+        .max_by(|a, b| a.burn.total_cmp(&b.burn))
+        .map(|h| (h.name.clone(), h.burn))
 }
 
-/// Replays one SLO's buckets (in `series`) through `rules` at every boundary of `[from, to]`.
+/// What is being replayed: an SLO's id, objective, periods and policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// SLO id.
+    pub id: &'a str,
+    /// Objective as a ratio.
+    pub objective: f64,
+    /// Budget periods (for the budget conditions; empty turns them off).
+    pub periods: &'a [Dur],
+    /// The alert policy.
+    pub policy: &'a Policy,
+}
+
+/// Replays one SLO's buckets (in `series`) through its policy at every boundary of `[from, to]`.
 pub fn replay(
-    slo_id: &str,
-    objective: f64,
-    policy: &Policy,
+    subject: Subject<'_>,
     series: &Series,
     from: i64,
     to: i64,
     width: i64,
 ) -> Vec<Episode> {
+    let slo_id = subject.id;
     let mut records = [Record::default(), Record::default()];
     let mut episodes: Vec<Episode> = Vec::new();
     let mut t = from;
     while t <= to {
-        let hits = holding(&policy.rules, objective, policy.min_events, |w| {
+        let hits = holding(subject.policy, subject.objective, subject.periods, |w| {
             series.window(t, w)
         });
         let page = strongest(&hits, Severity::Page);
@@ -100,14 +112,6 @@ pub fn replay(
     episodes
 }
 
-/// The policy an SLO is evaluated with: the default rules for its first period.
-pub fn policy_for(slo: &Slo, bucket: Dur) -> Policy {
-    Policy {
-        rules: default_rules(slo.periods[0], bucket),
-        min_events: 0.0,
-    }
-}
-
 /// Pulls each SLO's buckets from Prometheus (from the longest rule window before `from` up to
 /// `to`) and replays them. Returns the episodes and the query errors.
 pub async fn run(
@@ -120,11 +124,12 @@ pub async fn run(
     let mut episodes = Vec::new();
     let mut errors = Vec::new();
     for slo in &config.slos {
-        let policy = policy_for(slo, config.bucket);
-        let lookback = policy
-            .rules
-            .iter()
-            .map(|r| r.long.as_secs() as i64)
+        let lookback = slo
+            .policy
+            .windows()
+            .into_iter()
+            .chain(slo.periods.iter().copied())
+            .map(|d| d.as_secs() as i64)
             .max()
             .unwrap_or(0);
         let start = from - lookback;
@@ -142,9 +147,12 @@ pub async fn run(
         errors.extend(counts.errors.iter().map(|e| format!("{}: {e}", slo.id)));
         let series = Series::from_buckets(start, config.bucket, &counts.buckets);
         episodes.extend(replay(
-            &slo.id,
-            slo.objective,
-            &policy,
+            Subject {
+                id: &slo.id,
+                objective: slo.objective,
+                periods: &slo.periods,
+                policy: &slo.policy,
+            },
             &series,
             from,
             to,
@@ -213,6 +221,7 @@ mod tests {
     //! burn starts, and stops `short·(1 − f·e/r)` after it ends (when the short window's error
     //! share falls below f·e).
     use super::*;
+    use crate::alert::policy::Policy;
     use crate::budget::Bucket;
 
     const W: i64 = 60;
@@ -239,14 +248,15 @@ mod tests {
         let start = 4 * 86400;
         let end = start + len + 2 * 86400;
         let s = incident(ratio, start, len, end);
-        let policy = Policy {
-            rules: default_rules(Dur::from_secs(30 * 86400), Dur::from_secs(W as u64)),
-            min_events: 0.0,
+        // Only the burn-rate rules: the budget conditions are tested in `alert::policy`.
+        let policy = Policy::builtin(Dur::from_secs(30 * 86400), Dur::from_secs(W as u64));
+        let subject = Subject {
+            id: "t/slo",
+            objective: OBJ,
+            periods: &[],
+            policy: &policy,
         };
-        (
-            replay("t/slo", OBJ, &policy, &s, start - 3600, end, W),
-            start,
-        )
+        (replay(subject, &s, start - 3600, end, W), start)
     }
 
     fn detection(f: f64, long: i64, short: i64, r: f64) -> f64 {

@@ -120,3 +120,58 @@ fn env_vars_are_expanded_and_secrets_are_not_echoed() {
     );
     assert!(!all.contains("s3cr3t-value"), "{all}");
 }
+
+#[test]
+fn alert_policies_are_validated_with_positions() {
+    let (code, out) = validate(
+        r#"alerting:
+  policies:
+    strict:
+      rules:
+        - {severity: page, long: 1h, short: 2h, factor: 14.4}
+        - {severity: urgent, long: 6h, short: 30m, factor: 6}
+      budget_exhausted: maybe
+slos:
+  - service: a
+    name: b
+    objective: 99
+    sli: {ratio: {errors: x, total: y}}
+    alerting: {policy: strcit}
+"#,
+    );
+    assert_eq!(code, 1);
+    for want in [
+        "slo.yaml:5:45: alerting.policies.strict.rules[0].short: the short window (2h) must be shorter than the long one (1h)",
+        "slo.yaml:6:22: alerting.policies.strict.rules[1].severity: `urgent` is not a severity; use `page` or `ticket`",
+        "slo.yaml:7:25: alerting.policies.strict.budget_exhausted: `maybe`: use `page`, `ticket` or `none`",
+        "slo.yaml:13:24: slos[0].alerting.policy: no alert policy named `strcit`; did you mean `strict`?",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+}
+
+#[test]
+fn a_named_policy_and_slo_overrides_apply_over_the_default() {
+    let cfg = slowburn::config::parse_str(
+        r#"defaults: {alerting: quiet}
+alerting:
+  policies:
+    quiet: {min_events: 500, budget_exhausted: ticket, no_data_after: none}
+slos:
+  - service: a
+    name: b
+    objective: 99
+    sli: {ratio: {errors: x, total: y}}
+    alerting: {min_events: 10}
+"#,
+        "slo.yaml",
+        &|_| None,
+    )
+    .unwrap();
+    let p = &cfg.slos[0].policy;
+    assert_eq!(p.min_events, 10.0, "the SLO's override wins");
+    assert_eq!(p.budget_exhausted, Some(slowburn::alert::policy::Severity::Ticket));
+    assert_eq!(p.no_data_after, None);
+    assert_eq!(p.budget_ticket_below, Some(0.25), "untouched fields keep the default");
+    assert_eq!(p.rules[0].name(), "1h/5m");
+}

@@ -82,41 +82,108 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// Events the long window must hold before a rule may fire.
     pub min_events: f64,
+    /// Ticket when a period's remaining budget drops below this share (`None`: never).
+    pub budget_ticket_below: Option<f64>,
+    /// The severity raised when a period's budget is spent (`None`: nothing).
+    pub budget_exhausted: Option<Severity>,
+    /// Ticket when no bucket was known for this long (`None`: never).
+    pub no_data_after: Option<Dur>,
 }
 
-/// Why a rule holds right now.
+impl Policy {
+    /// The built-in policy for a period: the scaled Workbook rules, no event minimum, a ticket
+    /// below 25% of the budget, a page when it is spent, a ticket after 30 minutes without data.
+    pub fn builtin(period: Dur, bucket: Dur) -> Self {
+        Policy {
+            rules: default_rules(period, bucket),
+            min_events: 0.0,
+            budget_ticket_below: Some(0.25),
+            budget_exhausted: Some(Severity::Page),
+            no_data_after: Some(Dur::from_secs(1800)),
+        }
+    }
+
+    /// Every window the policy reads (burn-rate windows and the no-data window).
+    pub fn windows(&self) -> Vec<Dur> {
+        let mut w: Vec<Dur> = self.rules.iter().flat_map(|r| [r.long, r.short]).collect();
+        w.extend(self.no_data_after);
+        w
+    }
+}
+
+/// Why an alert condition holds right now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    /// The rule.
-    pub rule: Rule,
-    /// Burn rate over its long window.
-    pub long_burn: f64,
-    /// Burn rate over its short window.
-    pub short_burn: f64,
+    /// Page or ticket.
+    pub severity: Severity,
+    /// The condition: a rule (`1h/5m`), `budget 30d < 25%`, `budget 30d spent` or `no data 30m`.
+    pub name: String,
+    /// Burn rate behind it: the long window's for rules, the period's for budget conditions, 0
+    /// for missing data.
+    pub burn: f64,
 }
 
-/// The rules that hold, given the sums of any window.
+/// Every condition of the policy that holds, given the sums of any window: burn-rate rules
+/// (both windows at or above the factor and `min_events` in the long one), budget conditions per
+/// period, and missing data.
 pub fn holding(
-    rules: &[Rule],
+    policy: &Policy,
     objective: f64,
-    min_events: f64,
+    periods: &[Dur],
     sum: impl Fn(Dur) -> WindowSum,
 ) -> Vec<Hit> {
-    rules
-        .iter()
-        .filter_map(|r| {
-            let (l, s) = (sum(r.long), sum(r.short));
-            if l.total < min_events {
-                return None;
-            }
-            let (lb, sb) = (l.burn_rate(objective)?, s.burn_rate(objective)?);
-            (lb >= r.factor && sb >= r.factor).then_some(Hit {
-                rule: *r,
-                long_burn: lb,
-                short_burn: sb,
-            })
-        })
-        .collect()
+    let mut hits = Vec::new();
+    for r in &policy.rules {
+        let (l, s) = (sum(r.long), sum(r.short));
+        if l.total < policy.min_events {
+            continue;
+        }
+        if let (Some(lb), Some(sb)) = (l.burn_rate(objective), s.burn_rate(objective))
+            && lb >= r.factor
+            && sb >= r.factor
+        {
+            hits.push(Hit {
+                severity: r.severity,
+                name: r.name(),
+                burn: lb,
+            });
+        }
+    }
+    for p in periods {
+        let w = sum(*p);
+        let Some(remaining) = w.remaining(objective) else {
+            continue;
+        };
+        let burn = w.burn_rate(objective).unwrap_or(0.0);
+        if let Some(sev) = policy.budget_exhausted
+            && remaining <= 0.0
+        {
+            hits.push(Hit {
+                severity: sev,
+                name: format!("budget {p} spent"),
+                burn,
+            });
+        } else if let Some(below) = policy.budget_ticket_below
+            && remaining < below
+        {
+            hits.push(Hit {
+                severity: Severity::Ticket,
+                name: format!("budget {p} < {:.0}%", below * 100.0),
+                burn,
+            });
+        }
+    }
+    if let Some(d) = policy.no_data_after {
+        let w = sum(d);
+        if w.buckets > 0 && w.known == 0 {
+            hits.push(Hit {
+                severity: Severity::Ticket,
+                name: format!("no data {d}"),
+                burn: 0.0,
+            });
+        }
+    }
+    hits
 }
 
 #[cfg(test)]
@@ -147,12 +214,41 @@ mod tests {
         b.push(Bucket::known(0.0, 1000.0));
         let s = Series::from_buckets(0, m, &b);
         let at = b.len() as i64 * 60;
-        let hits = holding(&rules, 0.999, 0.0, |w| s.window(at, w));
+        let mut policy = Policy::builtin(Dur::from_secs(30 * 86400), m);
+        policy.rules = rules;
+        let hits = holding(&policy, 0.999, &[], |w| s.window(at, w));
         assert_eq!(
-            hits.iter().map(|h| h.rule.name()).collect::<Vec<_>>(),
+            hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
             ["1h/5m"]
         );
         // Too few events in the long window: nothing.
-        assert!(holding(&rules, 0.999, 1e9, |w| s.window(at, w)).is_empty());
+        policy.min_events = 1e9;
+        assert!(holding(&policy, 0.999, &[], |w| s.window(at, w)).is_empty());
+    }
+
+    #[test]
+    fn budget_and_no_data_conditions() {
+        let m = Dur::from_secs(60);
+        let day = Dur::from_secs(86400);
+        let mut policy = Policy::builtin(day, m);
+        policy.rules.clear();
+        // 1% errors all day against a 99.5% objective: the budget is spent twice over.
+        let s = Series::from_buckets(0, m, &vec![Bucket::known(990.0, 1000.0); 1440]);
+        let hits = holding(&policy, 0.995, &[day], |w| s.window(1440 * 60, w));
+        assert_eq!(hits[0].name, "budget 1d spent");
+        assert_eq!(hits[0].severity, Severity::Page);
+        // 0.4% errors: 20% of the budget left, under the 25% line.
+        let s = Series::from_buckets(0, m, &vec![Bucket::known(996.0, 1000.0); 1440]);
+        let hits = holding(&policy, 0.995, &[day], |w| s.window(1440 * 60, w));
+        assert_eq!(hits[0].name, "budget 1d < 25%");
+        // Nothing known for the last 30 minutes.
+        let mut b = vec![Bucket::known(1000.0, 1000.0); 1400];
+        b.extend(vec![Bucket::Missing; 40]);
+        let s = Series::from_buckets(0, m, &b);
+        let hits = holding(&policy, 0.995, &[day], |w| s.window(1440 * 60, w));
+        assert_eq!(
+            hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+            ["no data 30m"]
+        );
     }
 }

@@ -118,6 +118,8 @@ pub struct Slo {
     pub counts: CountSpec,
     /// The external commitment, if any.
     pub sla: Option<Sla>,
+    /// The resolved alert policy (built-in default, named policy, SLO overrides).
+    pub policy: crate::alert::policy::Policy,
 }
 
 /// The declared kind of SLI.

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub defaults: Option<RawDefaults>,
     /// How the daemon schedules its work.
     pub engine: Option<RawEngine>,
+    /// Alert policies.
+    pub alerting: Option<RawAlerting>,
     /// The SLOs themselves.
     #[serde(default)]
     pub slos: Vec<Spanned<RawSlo>>,
@@ -66,6 +68,8 @@ pub struct RawDefaults {
     pub windows: Option<Spanned<Vec<SStr>>>,
     /// Bucket width of stored counts.
     pub bucket: Option<SStr>,
+    /// Name of the alert policy SLOs use unless they say otherwise.
+    pub alerting: Option<SStr>,
 }
 
 /// One entry of `slos:`.
@@ -89,6 +93,8 @@ pub struct RawSlo {
     pub sli: Spanned<RawSli>,
     /// An external commitment, looser than the objective.
     pub sla: Option<Spanned<RawSla>>,
+    /// The SLO's alert policy and overrides.
+    pub alerting: Option<Spanned<RawSloAlerting>>,
 }
 
 /// `sli:`: exactly one of the three kinds (checked in validation, so the error can say so).
@@ -149,4 +155,61 @@ pub struct RawSla {
     pub objective: Spanned<f64>,
     /// For latency SLIs: the SLA's own threshold (defaults to the SLO's).
     pub threshold: Option<SStr>,
+}
+
+/// `alerting:` at the top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerting {
+    /// Named policies; `default` replaces the built-in one.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Spanned<RawPolicy>>,
+}
+
+/// One alert policy; every field is optional and falls back to the built-in default.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Burn-rate rules (windows as written, not scaled).
+    pub rules: Option<Spanned<Vec<Spanned<RawRule>>>>,
+    /// Events the long window needs before a rule may fire.
+    pub min_events: Option<Spanned<f64>>,
+    /// Ticket when a period's remaining budget drops below this share.
+    pub budget_ticket_below: Option<Spanned<f64>>,
+    /// `page`, `ticket` or `none` when a period's budget is spent.
+    pub budget_exhausted: Option<SStr>,
+    /// Ticket when no bucket at all was known for this long.
+    pub no_data_after: Option<SStr>,
+}
+
+/// One burn-rate rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// `page` or `ticket`.
+    pub severity: SStr,
+    /// Long window.
+    pub long: SStr,
+    /// Short window.
+    pub short: SStr,
+    /// Burn-rate factor.
+    pub factor: Spanned<f64>,
+}
+
+/// `alerting:` of one SLO: a policy by name plus overrides.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSloAlerting {
+    /// Policy name (default: `defaults.alerting`, else `default`).
+    pub policy: Option<SStr>,
+    /// Override of the policy's rules.
+    pub rules: Option<Spanned<Vec<Spanned<RawRule>>>>,
+    /// Override of `min_events`.
+    pub min_events: Option<Spanned<f64>>,
+    /// Override of `budget_ticket_below`.
+    pub budget_ticket_below: Option<Spanned<f64>>,
+    /// Override of `budget_exhausted`.
+    pub budget_exhausted: Option<SStr>,
+    /// Override of `no_data_after`.
+    pub no_data_after: Option<SStr>,
 }
