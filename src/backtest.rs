@@ -34,10 +34,14 @@ pub struct Episode {
 }
 
 /// The strongest holding condition of a severity: highest burn rate.
+/// Ties (a total outage burns every window alike) go to the rule listed first: the fastest.
 pub fn strongest(hits: &[crate::alert::policy::Hit], severity: Severity) -> Option<(String, f64)> {
     hits.iter()
         .filter(|h| h.severity == severity)
-        .max_by(|a, b| a.burn.total_cmp(&b.burn))
+        .fold(None::<&crate::alert::policy::Hit>, |best, h| match best {
+            Some(b) if b.burn >= h.burn * (1.0 - 1e-9) => Some(b),
+            _ => Some(h),
+        })
         .map(|h| (h.name.clone(), h.burn))
 }
 

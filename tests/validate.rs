@@ -170,8 +170,15 @@ slos:
     .unwrap();
     let p = &cfg.slos[0].policy;
     assert_eq!(p.min_events, 10.0, "the SLO's override wins");
-    assert_eq!(p.budget_exhausted, Some(slowburn::alert::policy::Severity::Ticket));
+    assert_eq!(
+        p.budget_exhausted,
+        Some(slowburn::alert::policy::Severity::Ticket)
+    );
     assert_eq!(p.no_data_after, None);
-    assert_eq!(p.budget_ticket_below, Some(0.25), "untouched fields keep the default");
+    assert_eq!(
+        p.budget_ticket_below,
+        Some(0.25),
+        "untouched fields keep the default"
+    );
     assert_eq!(p.rules[0].name(), "1h/5m");
 }

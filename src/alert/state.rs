@@ -39,6 +39,42 @@ impl Default for Record {
     }
 }
 
+impl Record {
+    /// Whether the alert is firing.
+    pub fn firing(&self) -> bool {
+        self.state == State::Firing
+    }
+
+    /// The stored form (JSON), read back by [`Record::decode`].
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::json!({
+            "firing": self.firing(),
+            "fired_at": self.fired_at,
+            "resolved_at": self.resolved_at,
+            "rule": self.rule,
+            "peak_burn_rate": self.peak_burn_rate,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Reads a stored record; unreadable data is treated as no record.
+    pub fn decode(bytes: &[u8]) -> Option<Record> {
+        let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        Some(Record {
+            state: if v["firing"].as_bool()? {
+                State::Firing
+            } else {
+                State::Inactive
+            },
+            fired_at: v["fired_at"].as_i64(),
+            resolved_at: v["resolved_at"].as_i64(),
+            rule: v["rule"].as_str().map(String::from),
+            peak_burn_rate: v["peak_burn_rate"].as_f64().unwrap_or(0.0),
+        })
+    }
+}
+
 /// What a step changed, for the notifier.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
@@ -100,6 +136,13 @@ mod tests {
         assert_eq!((r3.fired_at, r3.resolved_at), (Some(60), Some(180)));
         let (_, t4) = step(&r3, None, 240);
         assert_eq!(t4, None);
+    }
+
+    #[test]
+    fn records_round_trip_through_their_stored_form() {
+        let (r, _) = step(&Record::default(), Some(("6h/30m", 7.5)), 600);
+        assert_eq!(Record::decode(&r.encode()), Some(r));
+        assert_eq!(Record::decode(b"garbage"), None);
     }
 
     #[test]

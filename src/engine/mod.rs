@@ -49,6 +49,8 @@ pub struct SloView {
     pub series: u64,
     /// The last query error, if the last tick had one.
     pub last_error: Option<String>,
+    /// Alert state: page, then ticket.
+    pub alerts: [crate::alert::state::Record; 2],
 }
 
 /// State shared between the engine, the HTTP server and the reloader.
@@ -156,10 +158,11 @@ struct SloState {
     last_error: Option<String>,
 }
 
-/// Windows tracked for an SLO: the burn windows and its periods.
+/// Windows tracked for an SLO: the burn windows, its periods and its alert policy's windows.
 fn slo_windows(slo: &Slo) -> Vec<Dur> {
     let mut w: Vec<Dur> = crate::budget::BURN_WINDOWS.to_vec();
     w.extend(slo.periods.iter().copied());
+    w.extend(slo.policy.windows());
     w.sort();
     w.dedup();
     w
@@ -173,6 +176,8 @@ pub struct Engine {
     slos: Vec<SloState>,
     last_heal: i64,
     last_retention: i64,
+    /// Alert records by `slo id|severity`, loaded from the store at start.
+    alerts: HashMap<String, crate::alert::state::Record>,
     /// Set when memory may disagree with the store (a failure after a commit, an unreadable
     /// leaving bucket, a stall longer than a window, a failed reload): the next tick rebuilds every
     /// series from the store instead of risking counts that drift for good.
@@ -198,6 +203,7 @@ impl Engine {
             slos: Vec::new(),
             last_heal: 0,
             last_retention: 0,
+            alerts: HashMap::new(),
             needs_rebuild: false,
         }
     }
@@ -224,10 +230,58 @@ impl Engine {
     /// Loads every SLO from the store and backfills what is missing up to `at`, then publishes
     /// the first snapshot.
     pub async fn start(&mut self, at: i64) -> Result<(), StoreError> {
+        for (key, bytes) in self.shared.store.alerts()? {
+            if let Some(r) = crate::alert::state::Record::decode(&bytes) {
+                self.alerts.insert(key, r);
+            }
+        }
         let slos = self.config.slos.clone();
         self.slos = self.prepare_all(slos, at, HashMap::new()).await?;
+        self.evaluate_alerts(at);
         self.publish(at);
         Ok(())
+    }
+
+    /// Runs every SLO's alert policy on its current window sums and moves the state machines,
+    /// persisting every transition before it is logged (notifications will follow the same path).
+    fn evaluate_alerts(&mut self, at: i64) {
+        use crate::alert::policy::{Severity, holding};
+        use crate::alert::state::{Transition, step, supersede};
+        for s in &self.slos {
+            let hits = holding(&s.slo.policy, s.slo.objective, &s.slo.periods, |w| {
+                s.main.rolling.window(w)
+            });
+            let page = crate::backtest::strongest(&hits, Severity::Page);
+            let ticket = crate::backtest::strongest(&hits, Severity::Ticket);
+            let page = page.as_ref().map(|(r, b)| (r.as_str(), *b));
+            let ticket = ticket.as_ref().map(|(r, b)| (r.as_str(), *b));
+            for (severity, holds) in supersede(page, ticket) {
+                let key = format!("{}|{}", s.slo.id, severity.as_str());
+                let prev = self.alerts.get(&key).cloned().unwrap_or_default();
+                let (next, transition) = step(&prev, holds, at);
+                if next != prev
+                    && let Err(e) = self.shared.store.put_alert(&key, &next.encode())
+                {
+                    warn!(slo = %s.slo.id, error = %e, "cannot store the alert state");
+                }
+                match transition {
+                    Some(Transition::Fired) => warn!(
+                        slo = %s.slo.id,
+                        severity = severity.as_str(),
+                        rule = next.rule.as_deref().unwrap_or(""),
+                        burn_rate = next.peak_burn_rate,
+                        "alert firing"
+                    ),
+                    Some(Transition::Resolved) => info!(
+                        slo = %s.slo.id,
+                        severity = severity.as_str(),
+                        "alert resolved"
+                    ),
+                    None => {}
+                }
+                self.alerts.insert(key, next);
+            }
+        }
     }
 
     /// Builds states for `slos`, reusing `keep` (by series key and windows) where possible.
@@ -586,6 +640,7 @@ impl Engine {
             }
         }
         self.needs_rebuild = unreadable;
+        self.evaluate_alerts(at);
         for (i, s) in self.slos.iter_mut().enumerate() {
             s.last_error = errors.remove(&i).map(|e| e.join("; "));
         }
@@ -638,12 +693,19 @@ impl Engine {
                     (Some(_), Some(t)) => t.rolling.window(s.slo.periods[0]).sli(),
                     (Some(_), None) => eval.periods.first().and_then(|p| p.sli),
                 };
+                let alert = |sev: &str| {
+                    self.alerts
+                        .get(&format!("{}|{sev}", s.slo.id))
+                        .cloned()
+                        .unwrap_or_default()
+                };
                 SloView {
                     slo: Arc::clone(&s.slo),
                     eval,
                     sla_sli,
                     series: s.main.series,
                     last_error: s.last_error.clone(),
+                    alerts: [alert("page"), alert("ticket")],
                 }
             })
             .collect();

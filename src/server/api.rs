@@ -70,6 +70,16 @@ pub async fn one(
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no SLO `{id}`")))?;
     let mut v = slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error));
     v["at"] = json!(rfc3339(snap.at));
+    let alert = |r: &crate::alert::state::Record| {
+        json!({
+            "firing": r.firing(),
+            "rule": r.rule,
+            "fired_at": r.fired_at.map(rfc3339),
+            "resolved_at": r.resolved_at.map(rfc3339),
+            "peak_burn_rate": r.peak_burn_rate,
+        })
+    };
+    v["alerts"] = json!({"page": alert(&s.alerts[0]), "ticket": alert(&s.alerts[1])});
     v["definition"] = definition(&s.slo, s.series);
     Ok(Json(v))
 }

@@ -221,6 +221,19 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     }
     header(
         out,
+        "slo_alert_firing",
+        "gauge",
+        "1 while the SLO's page or ticket alert fires (a page supersedes a ticket).",
+    );
+    for p in &prepared {
+        for (sev, rec) in ["page", "ticket"].iter().zip(&p.view.alerts) {
+            let extra = format!(",severity=\"{sev}\"");
+            let v = if rec.firing() { 1.0 } else { 0.0 };
+            line(out, "slo_alert_firing", &p.labels, &extra, v);
+        }
+    }
+    header(
+        out,
         "slo_sla_objective_ratio",
         "gauge",
         "The external commitment (SLA) as a ratio, for SLOs that have one.",

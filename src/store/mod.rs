@@ -21,6 +21,7 @@ use std::path::Path;
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
 const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks");
+const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 
 /// The layout version this build writes; a different one on disk refuses to open.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -152,8 +153,32 @@ impl Store {
             }
             tx.open_table(SERIES).map_err(|e| self.err(e))?;
             tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+            tx.open_table(ALERTS).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Stores the state of one alert (key `slo id|severity`) durably, so a restart neither
+    /// re-sends a firing alert nor forgets to resolve one.
+    pub fn put_alert(&self, key: &str, state: &[u8]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(ALERTS).map_err(|e| self.err(e))?;
+            t.insert(key, state).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every stored alert state.
+    pub fn alerts(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(ALERTS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// The series id of a definition, created on first use. `key` should contain the SLO id, the
