@@ -71,6 +71,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Send a clearly marked test notification (a trigger, then its resolve) to one receiver.
+    NotifyTest {
+        /// The receiver's name in slo.yaml.
+        #[arg(long)]
+        receiver: String,
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+    },
     /// Deploy gate: exit 0 when the SLO's budget allows a deploy, 1 when not; one line says why.
     Gate {
         /// The SLO, as SERVICE/NAME.
@@ -226,6 +235,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::to_string_pretty(&crate::backtest::to_json(&episodes))?
                 ),
                 Format::Table => print!("{}", crate::backtest::to_table(&episodes)),
+            }
+            Ok(())
+        }
+        Command::NotifyTest { receiver, config } => {
+            let cfg = load(&config, None)?;
+            let Some(r) = cfg.receivers.iter().find(|r| r.name == receiver) else {
+                let names: Vec<&str> = cfg.receivers.iter().map(|r| r.name.as_str()).collect();
+                return Err(anyhow!(
+                    "no receiver `{receiver}` in {} (defined: {})",
+                    config.display(),
+                    names.join(", ")
+                ));
+            };
+            let now = chrono::Utc::now().timestamp();
+            let mut n = crate::notify::Notification {
+                receiver: receiver.clone(),
+                slo: "slowburn/notify-test".into(),
+                severity: crate::alert::policy::Severity::Ticket,
+                action: crate::notify::Action::Trigger,
+                created_at: now,
+                attempts: 0,
+                next_attempt: 0,
+                details: serde_json::json!({"test": true, "slo": "slowburn/notify-test", "service": "slowburn",
+                    "rule": "test", "burn_rate": 0.0,
+                    "message": "This is a test notification from `slowburn notify-test`. No SLO is burning."}),
+            };
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()?;
+            for action in [
+                crate::notify::Action::Trigger,
+                crate::notify::Action::Resolve,
+            ] {
+                n.action = action;
+                match crate::notify::send(&client, r, &n).await {
+                    crate::notify::Delivery::Delivered => {
+                        println!("{receiver}: test {} accepted", action.as_str())
+                    }
+                    other => {
+                        return Err(anyhow!(
+                            "{receiver}: test {} not accepted: {other:?}",
+                            action.as_str()
+                        ));
+                    }
+                }
             }
             Ok(())
         }

@@ -93,6 +93,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
             error!(error = %e, "HTTP server failed");
         }
     });
+    let (receivers_tx, receivers_rx) = watch::channel(Arc::new(cfg.receivers.clone()));
+    let dispatcher = tokio::spawn(dispatch_loop(
+        Arc::clone(&shared),
+        receivers_rx,
+        stop_rx.clone(),
+    ));
     let (reload_tx, mut reload_rx) = mpsc::channel::<&'static str>(4);
     spawn_signals(stop_tx.clone(), reload_tx.clone())?;
     let _watcher = watch_file(&opts.config, reload_tx.clone());
@@ -180,8 +186,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
                         delay = new.engine.delay.as_secs() as i64;
                         let at = align(now() - delay, new.bucket);
                         let n = new.slos.len();
+                        let receivers = Arc::new(new.receivers.clone());
                         match engine.reload(new, at).await {
                             Ok(()) => {
+                                let _ = receivers_tx.send(receivers);
                                 shared.health.reload_failed.store(false, Ordering::Relaxed);
                                 info!(slos = n, trigger = why, "config reloaded");
                             }
@@ -198,7 +206,37 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     info!("shutting down: last evaluation finished, store committed");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), dispatcher).await;
     Ok(())
+}
+
+/// Sends what the outbox holds: woken by the engine, and every second for retries.
+async fn dispatch_loop(
+    shared: Arc<Shared>,
+    receivers: watch::Receiver<Arc<Vec<crate::config::Receiver>>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            error!(error = %e, "cannot build the notification client; notifications stay in the outbox");
+            return;
+        }
+    };
+    loop {
+        let list = Arc::clone(&receivers.borrow());
+        crate::notify::dispatch_once(&shared.store, &list, &client, &shared.notifications, now())
+            .await;
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            _ = shared.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 fn spawn_signals(

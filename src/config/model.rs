@@ -20,6 +20,69 @@ pub struct Config {
     pub engine: EngineSettings,
     /// The SLOs, in file order.
     pub slos: Vec<Slo>,
+    /// Where notifications go.
+    pub receivers: Vec<Receiver>,
+}
+
+/// A destination for notifications.
+#[derive(Clone)]
+pub struct Receiver {
+    /// Unique name.
+    pub name: String,
+    /// How to deliver.
+    pub kind: ReceiverKind,
+    /// Severities routed here.
+    pub severities: Vec<crate::alert::policy::Severity>,
+    /// SLO labels that must all match.
+    pub labels: BTreeMap<String, String>,
+    /// Give up on a notification after this long.
+    pub give_up_after: Dur,
+}
+
+impl fmt::Debug for Receiver {
+    /// Routing keys and header values are secrets: Debug shows neither.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            ReceiverKind::PagerDuty { url, .. } => format!("pagerduty({url})"),
+            ReceiverKind::Webhook { url, .. } => format!("webhook({url})"),
+        };
+        f.debug_struct("Receiver")
+            .field("name", &self.name)
+            .field("kind", &kind)
+            .field("severities", &self.severities)
+            .field("labels", &self.labels)
+            .finish()
+    }
+}
+
+impl Receiver {
+    /// Whether an alert of this SLO and severity goes here.
+    pub fn routes(&self, slo: &Slo, severity: crate::alert::policy::Severity) -> bool {
+        self.severities.contains(&severity)
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| slo.labels.get(k) == Some(v))
+    }
+}
+
+/// The delivery protocol of a receiver.
+#[derive(Clone, PartialEq)]
+pub enum ReceiverKind {
+    /// PagerDuty Events API v2.
+    PagerDuty {
+        /// Integration key.
+        routing_key: String,
+        /// Events endpoint.
+        url: String,
+    },
+    /// A JSON POST.
+    Webhook {
+        /// Target URL.
+        url: String,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+    },
 }
 
 impl Config {

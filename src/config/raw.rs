@@ -22,6 +22,9 @@ pub struct RawConfig {
     pub engine: Option<RawEngine>,
     /// Alert policies.
     pub alerting: Option<RawAlerting>,
+    /// Where notifications go.
+    #[serde(default)]
+    pub receivers: Vec<Spanned<RawReceiver>>,
     /// The SLOs themselves.
     #[serde(default)]
     pub slos: Vec<Spanned<RawSlo>>,
@@ -212,4 +215,44 @@ pub struct RawSloAlerting {
     pub budget_exhausted: Option<SStr>,
     /// Override of `no_data_after`.
     pub no_data_after: Option<SStr>,
+}
+
+/// One entry of `receivers:`: a name, exactly one kind, and routing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReceiver {
+    /// Unique name, used in logs and metrics.
+    pub name: SStr,
+    /// PagerDuty Events API v2.
+    pub pagerduty: Option<RawPagerDuty>,
+    /// A JSON POST to any URL.
+    pub webhook: Option<RawWebhook>,
+    /// Severities sent here (default: page and ticket).
+    pub severities: Option<Spanned<Vec<SStr>>>,
+    /// SLO labels that must all match.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Give up on a notification after this long (default 24h).
+    pub give_up_after: Option<SStr>,
+}
+
+/// `pagerduty:` of a receiver.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPagerDuty {
+    /// Integration key (secret: use `${ENV}`).
+    pub routing_key: SStr,
+    /// Events endpoint (default `https://events.pagerduty.com/v2/enqueue`).
+    pub url: Option<SStr>,
+}
+
+/// `webhook:` of a receiver.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    /// Where to POST.
+    pub url: SStr,
+    /// Extra headers (secrets via `${ENV}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, SStr>,
 }

@@ -145,6 +145,7 @@ pub fn from_raw(
             slos.push(slo);
         }
     }
+    let receivers = receivers(&mut cx, &raw.receivers);
     if cx.errors.is_empty() {
         Ok(Config {
             file: file.to_string(),
@@ -152,6 +153,7 @@ pub fn from_raw(
             bucket,
             engine,
             slos,
+            receivers,
         })
     } else {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -1022,4 +1024,105 @@ fn resolve_policy(
         patch.apply(&mut policy);
     }
     Some(policy)
+}
+
+/// PagerDuty's Events API v2 endpoint.
+pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+fn http_url(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
+    let url = cx.string(s, path)?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(url),
+        _ => {
+            cx.err(&s.referenced, path, "not an http(s) URL");
+            None
+        }
+    }
+}
+
+fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
+    let mut out: Vec<Receiver> = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let path = format!("receivers[{i}]");
+        let v = &r.value;
+        if out.iter().any(|o| o.name == v.name.value) {
+            cx.err(
+                &v.name.referenced,
+                format!("{path}.name"),
+                format!("receiver `{}` is defined twice", v.name.value),
+            );
+            continue;
+        }
+        let kind = match (&v.pagerduty, &v.webhook) {
+            (Some(pd), None) => {
+                let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
+                if let Some(k) = &key
+                    && (k.is_empty() || k.len() > 64)
+                {
+                    cx.err(
+                        &pd.routing_key.referenced,
+                        format!("{path}.pagerduty.routing_key"),
+                        "an integration key is 32 characters",
+                    );
+                }
+                let url = match &pd.url {
+                    Some(u) => http_url(cx, u, &format!("{path}.pagerduty.url")),
+                    None => Some(PAGERDUTY_URL.to_string()),
+                };
+                match (key, url) {
+                    (Some(routing_key), Some(url)) => {
+                        Some(ReceiverKind::PagerDuty { routing_key, url })
+                    }
+                    _ => None,
+                }
+            }
+            (None, Some(w)) => {
+                let url = http_url(cx, &w.url, &format!("{path}.webhook.url"));
+                let mut headers = Vec::new();
+                for (k, hv) in &w.headers {
+                    if let Some(val) = cx.string(hv, &format!("{path}.webhook.headers.{k}")) {
+                        headers.push((k.clone(), val));
+                    }
+                }
+                url.map(|url| ReceiverKind::Webhook { url, headers })
+            }
+            _ => {
+                cx.err(
+                    &r.referenced,
+                    &path,
+                    "needs exactly one of `pagerduty` or `webhook`",
+                );
+                None
+            }
+        };
+        let mut severities = vec![Severity::Page, Severity::Ticket];
+        if let Some(list) = &v.severities {
+            severities.clear();
+            for sv in &list.value {
+                match sv.value.as_str() {
+                    "page" => severities.push(Severity::Page),
+                    "ticket" => severities.push(Severity::Ticket),
+                    other => cx.err(
+                        &sv.referenced,
+                        format!("{path}.severities"),
+                        format!("`{other}`: use `page` or `ticket`"),
+                    ),
+                }
+            }
+        }
+        let give_up_after = match &v.give_up_after {
+            Some(g) => cx.dur(g, &format!("{path}.give_up_after")),
+            None => Some(Dur::from_secs(86400)),
+        };
+        if let (Some(kind), Some(give_up_after)) = (kind, give_up_after) {
+            out.push(Receiver {
+                name: v.name.value.clone(),
+                kind,
+                severities,
+                labels: v.labels.clone(),
+                give_up_after,
+            });
+        }
+    }
+    out
 }

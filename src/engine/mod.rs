@@ -61,6 +61,10 @@ pub struct Shared {
     pub snapshot: RwLock<Arc<Snapshot>>,
     /// The store, for history requests.
     pub store: Arc<Store>,
+    /// Wakes the notification dispatcher when the outbox got something.
+    pub outbox_wake: tokio::sync::Notify,
+    /// Notification outcomes per receiver.
+    pub notifications: crate::notify::Counters,
 }
 
 impl Shared {
@@ -70,6 +74,8 @@ impl Shared {
             health: Health::default(),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             store,
+            outbox_wake: tokio::sync::Notify::new(),
+            notifications: Default::default(),
         })
     }
 
@@ -263,6 +269,41 @@ impl Engine {
                     && let Err(e) = self.shared.store.put_alert(&key, &next.encode())
                 {
                     warn!(slo = %s.slo.id, error = %e, "cannot store the alert state");
+                }
+                if let Some(t) = &transition {
+                    let action = match t {
+                        Transition::Fired => crate::notify::Action::Trigger,
+                        Transition::Resolved => crate::notify::Action::Resolve,
+                    };
+                    let details = alert_details(s, &next, at);
+                    let items: Vec<Vec<u8>> = self
+                        .config
+                        .receivers
+                        .iter()
+                        .filter(|r| r.routes(&s.slo, severity))
+                        .map(|r| {
+                            crate::notify::Notification {
+                                receiver: r.name.clone(),
+                                slo: s.slo.id.clone(),
+                                severity,
+                                action,
+                                created_at: at,
+                                attempts: 0,
+                                next_attempt: 0,
+                                details: details.clone(),
+                            }
+                            .encode()
+                        })
+                        .collect();
+                    if !items.is_empty() {
+                        // Stored before anything is sent: a crash now means a re-send, not a loss.
+                        match self.shared.store.outbox_push(&items) {
+                            Ok(_) => self.shared.outbox_wake.notify_one(),
+                            Err(e) => {
+                                warn!(slo = %s.slo.id, error = %e, "cannot store notifications")
+                            }
+                        }
+                    }
                 }
                 match transition {
                     Some(Transition::Fired) => warn!(
@@ -727,6 +768,36 @@ impl Engine {
             .ticks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// What a notification says about an SLO's alert: enough to act on without opening a dashboard.
+fn alert_details(s: &SloState, rec: &crate::alert::state::Record, at: i64) -> serde_json::Value {
+    let eval = s.main.rolling.evaluate(s.slo.objective, &s.slo.periods);
+    let mut burn = serde_json::Map::new();
+    for (w, _, r) in &eval.burn {
+        burn.insert(w.to_string(), serde_json::json!(r));
+    }
+    let mut remaining = serde_json::Map::new();
+    let mut exhaustion = serde_json::Map::new();
+    for p in &eval.periods {
+        remaining.insert(p.period.to_string(), serde_json::json!(p.remaining));
+        exhaustion.insert(p.period.to_string(), serde_json::json!(p.exhaustion_1h));
+    }
+    serde_json::json!({
+        "slo": s.slo.id,
+        "service": s.slo.service,
+        "name": s.slo.name,
+        "objective": s.slo.objective,
+        "description": s.slo.description,
+        "rule": rec.rule,
+        "burn_rate": rec.peak_burn_rate,
+        "burn_rates": burn,
+        "error_budget_remaining": remaining,
+        "time_to_exhaustion_seconds": exhaustion,
+        "queries": s.slo.counts.queries(),
+        "fired_at": rec.fired_at.map(crate::report::rfc3339),
+        "at": crate::report::rfc3339(at),
+    })
 }
 
 /// A stored bucket far back (the trailing edge of a long window), through the per-series cache of

@@ -334,6 +334,18 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
     }
     header(
         out,
+        "slowburn_notifications_total",
+        "counter",
+        "Notification attempts by receiver and result (sent, retry, failed, dropped).",
+    );
+    if let Ok(m) = shared.notifications.lock() {
+        for ((receiver, result), n) in m.iter() {
+            let labels = [("receiver", receiver.as_str()), ("result", result.as_str())];
+            sample(out, "slowburn_notifications_total", &labels, *n as f64);
+        }
+    }
+    header(
+        out,
         "slowburn_source_query_duration_seconds",
         "histogram",
         "Duration of requests to Prometheus.",

@@ -22,6 +22,7 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
 const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks");
 const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 
 /// The layout version this build writes; a different one on disk refuses to open.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -154,6 +155,7 @@ impl Store {
             tx.open_table(SERIES).map_err(|e| self.err(e))?;
             tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
             tx.open_table(ALERTS).map_err(|e| self.err(e))?;
+            tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -165,6 +167,61 @@ impl Store {
         {
             let mut t = tx.open_table(ALERTS).map_err(|e| self.err(e))?;
             t.insert(key, state).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Appends notifications to the outbox in one durable transaction (before anything is sent)
+    /// and returns their ids, which also order them.
+    pub fn outbox_push(&self, items: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut ids = Vec::new();
+        {
+            let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            let mut next = meta
+                .get("next_outbox_id")
+                .map_err(|e| self.err(e))?
+                .map(|v| v.value())
+                .unwrap_or(1);
+            let mut t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
+            for item in items {
+                t.insert(next, item.as_slice()).map_err(|e| self.err(e))?;
+                ids.push(next);
+                next += 1;
+            }
+            meta.insert("next_outbox_id", next)
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// Every notification not yet accepted by its receiver, oldest first.
+    pub fn outbox(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Replaces an outbox entry (its retry schedule changed), or removes it (`None`: accepted or
+    /// given up).
+    pub fn outbox_set(&self, id: u64, item: Option<&[u8]>) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
+            match item {
+                Some(bytes) => {
+                    t.insert(id, bytes).map_err(|e| self.err(e))?;
+                }
+                None => {
+                    t.remove(id).map_err(|e| self.err(e))?;
+                }
+            }
         }
         tx.commit().map_err(|e| self.err(e))
     }

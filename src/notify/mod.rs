@@ -1,0 +1,329 @@
+//! Notifications: the outbox and its dispatcher.
+//!
+//! A notification is written to the store (the outbox) before anything is sent and removed only
+//! when its receiver accepted it, so a `kill -9` between the two re-sends it after restart (at
+//! least once; PagerDuty's `dedup_key` makes that harmless). Retries back off exponentially with
+//! full jitter and honour `Retry-After`; entries of one (receiver, alert) are sent in order, so a
+//! retried trigger never overtakes its resolve. A notification that still fails after the
+//! receiver's `give_up_after` is logged as given up and counted.
+
+pub mod pagerduty;
+pub mod webhook;
+
+use crate::alert::policy::Severity;
+use crate::config::{Receiver, ReceiverKind};
+use crate::store::Store;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+use tracing::{error, info, warn};
+
+/// Trigger or resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The alert fired.
+    Trigger,
+    /// The alert stopped.
+    Resolve,
+}
+
+impl Action {
+    /// `trigger` or `resolve`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Trigger => "trigger",
+            Action::Resolve => "resolve",
+        }
+    }
+}
+
+/// One notification for one receiver, as stored in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Receiver name.
+    pub receiver: String,
+    /// SLO id.
+    pub slo: String,
+    /// Page or ticket.
+    pub severity: Severity,
+    /// Trigger or resolve.
+    pub action: Action,
+    /// When it was created (unix seconds).
+    pub created_at: i64,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Not before (unix seconds).
+    pub next_attempt: i64,
+    /// What a person needs: objective, rule, burn rates, budgets, queries.
+    pub details: Value,
+}
+
+impl Notification {
+    /// The stored form.
+    pub fn encode(&self) -> Vec<u8> {
+        json!({
+            "receiver": self.receiver, "slo": self.slo, "severity": self.severity.as_str(),
+            "action": self.action.as_str(), "created_at": self.created_at, "attempts": self.attempts,
+            "next_attempt": self.next_attempt, "details": self.details,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Reads the stored form; `None` for unreadable data (dropped with a warning).
+    pub fn decode(bytes: &[u8]) -> Option<Notification> {
+        let v: Value = serde_json::from_slice(bytes).ok()?;
+        Some(Notification {
+            receiver: v["receiver"].as_str()?.to_string(),
+            slo: v["slo"].as_str()?.to_string(),
+            severity: match v["severity"].as_str()? {
+                "page" => Severity::Page,
+                _ => Severity::Ticket,
+            },
+            action: match v["action"].as_str()? {
+                "resolve" => Action::Resolve,
+                _ => Action::Trigger,
+            },
+            created_at: v["created_at"].as_i64()?,
+            attempts: v["attempts"].as_u64().unwrap_or(0) as u32,
+            next_attempt: v["next_attempt"].as_i64().unwrap_or(0),
+            details: v["details"].clone(),
+        })
+    }
+
+    /// Stable per (SLO, severity), so replicas and re-sends collapse into one incident.
+    pub fn dedup_key(&self) -> String {
+        format!("slowburn/{}/{}", self.slo, self.severity.as_str())
+    }
+
+    /// One line for people: what, how fast, how much budget is left.
+    pub fn summary(&self) -> String {
+        let d = &self.details;
+        let test = if d["test"].as_bool() == Some(true) {
+            "[TEST] "
+        } else {
+            ""
+        };
+        match self.action {
+            Action::Resolve => format!("{test}[resolved] {} {}", self.slo, self.severity.as_str()),
+            Action::Trigger => {
+                let rule = d["rule"].as_str().unwrap_or("?");
+                let burn = d["burn_rate"].as_f64().unwrap_or(0.0);
+                let budgets: Vec<String> = d["error_budget_remaining"]
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .filter_map(|(p, v)| {
+                                Some(format!("{p} budget {:.1}% left", v.as_f64()? * 100.0))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{test}[{}] {} is burning its error budget: {rule} at {burn:.1}x; {}",
+                    self.severity.as_str(),
+                    self.slo,
+                    budgets.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// What a receiver's answer means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Accepted: remove from the outbox.
+    Delivered,
+    /// Try again, not before the given delay if the receiver said so (429 `Retry-After`).
+    RetryLater(Option<Duration>),
+    /// Refused for good (a 4xx other than 408/429): fix the config or payload.
+    Rejected(String),
+}
+
+/// The one place HTTP statuses are classified: 2xx delivered; 408, 429 and 5xx retried; other
+/// 4xx rejected.
+pub fn classify(status: u16, retry_after: Option<Duration>, body: &str) -> Delivery {
+    match status {
+        200..=299 => Delivery::Delivered,
+        408 | 429 | 500..=599 => Delivery::RetryLater(retry_after),
+        _ => Delivery::Rejected(format!(
+            "HTTP {status}: {}",
+            body.chars().take(300).collect::<String>()
+        )),
+    }
+}
+
+/// Exponential backoff with full jitter: up to 2^attempts seconds, capped at 5 minutes.
+pub fn backoff(attempts: u32, seed: u64) -> Duration {
+    let cap = (1u64 << attempts.min(8)).min(300);
+    Duration::from_millis(1000 + (seed % (cap * 1000)))
+}
+
+/// Sends one notification to its receiver.
+pub async fn send(client: &reqwest::Client, receiver: &Receiver, n: &Notification) -> Delivery {
+    let (url, body, headers): (&str, Value, Vec<(String, String)>) = match &receiver.kind {
+        ReceiverKind::PagerDuty { routing_key, url } => {
+            (url, pagerduty::body(routing_key, n), Vec::new())
+        }
+        ReceiverKind::Webhook { url, headers } => (url, webhook::body(n), headers.clone()),
+    };
+    let mut req = client.post(url).json(&body);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let text = resp.text().await.unwrap_or_default();
+            classify(status, retry_after, &text)
+        }
+        Err(e) if e.is_builder() => Delivery::Rejected("cannot build the request".into()),
+        Err(_) => Delivery::RetryLater(None),
+    }
+}
+
+/// Outcome counters, exported as `slowburn_notifications_total{receiver,result}`.
+pub type Counters = std::sync::Mutex<BTreeMap<(String, String), u64>>;
+
+fn count(counters: &Counters, receiver: &str, result: &str) {
+    if let Ok(mut m) = counters.lock() {
+        *m.entry((receiver.to_string(), result.to_string()))
+            .or_default() += 1;
+    }
+}
+
+/// One pass over the outbox: sends what is due, in order per (receiver, alert).
+pub async fn dispatch_once(
+    store: &Store,
+    receivers: &[Receiver],
+    client: &reqwest::Client,
+    counters: &Counters,
+    now: i64,
+) {
+    let entries = match store.outbox() {
+        Ok(e) => e,
+        Err(e) => {
+            error!(error = %e, "cannot read the outbox");
+            return;
+        }
+    };
+    let mut blocked: HashSet<(String, String)> = HashSet::new();
+    for (id, bytes) in entries {
+        let Some(mut n) = Notification::decode(&bytes) else {
+            warn!(id, "unreadable outbox entry dropped");
+            let _ = store.outbox_set(id, None);
+            continue;
+        };
+        let lane = (n.receiver.clone(), n.dedup_key());
+        if blocked.contains(&lane) {
+            continue;
+        }
+        let Some(receiver) = receivers.iter().find(|r| r.name == n.receiver) else {
+            warn!(receiver = %n.receiver, slo = %n.slo, "receiver no longer configured; notification dropped");
+            let _ = store.outbox_set(id, None);
+            count(counters, &n.receiver, "dropped");
+            continue;
+        };
+        if n.next_attempt > now {
+            blocked.insert(lane);
+            continue;
+        }
+        match send(client, receiver, &n).await {
+            Delivery::Delivered => {
+                if let Err(e) = store.outbox_set(id, None) {
+                    error!(error = %e, "cannot remove a delivered notification; it will be sent again");
+                }
+                count(counters, &n.receiver, "sent");
+                info!(receiver = %n.receiver, slo = %n.slo, severity = n.severity.as_str(), action = n.action.as_str(), attempts = n.attempts + 1, "notification delivered");
+            }
+            Delivery::Rejected(why) => {
+                let _ = store.outbox_set(id, None);
+                count(counters, &n.receiver, "failed");
+                error!(receiver = %n.receiver, slo = %n.slo, reason = %why, "notification rejected by the receiver; giving up");
+            }
+            Delivery::RetryLater(after) => {
+                n.attempts += 1;
+                if now - n.created_at >= receiver.give_up_after.as_secs() as i64 {
+                    let _ = store.outbox_set(id, None);
+                    count(counters, &n.receiver, "failed");
+                    error!(receiver = %n.receiver, slo = %n.slo, attempts = n.attempts, "notification still failing after give_up_after; given up");
+                    continue;
+                }
+                let wait = after.unwrap_or_else(|| {
+                    backoff(n.attempts, id.wrapping_mul(0x9e37_79b9) ^ now as u64)
+                });
+                n.next_attempt = now + wait.as_secs().max(1) as i64;
+                let _ = store.outbox_set(id, Some(&n.encode()));
+                count(counters, &n.receiver, "retry");
+                if n.attempts == 1 {
+                    warn!(receiver = %n.receiver, slo = %n.slo, retry_in_s = wait.as_secs(), "notification not accepted; retrying");
+                }
+                blocked.insert(lane);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_in_one_place() {
+        for ok in [200, 202, 204] {
+            assert_eq!(classify(ok, None, ""), Delivery::Delivered);
+        }
+        for retry in [408, 429, 500, 502, 503, 504] {
+            assert!(
+                matches!(classify(retry, None, ""), Delivery::RetryLater(_)),
+                "{retry}"
+            );
+        }
+        for reject in [400, 401, 403, 404, 413, 422] {
+            assert!(
+                matches!(classify(reject, None, ""), Delivery::Rejected(_)),
+                "{reject}"
+            );
+        }
+        assert_eq!(
+            classify(429, Some(Duration::from_secs(30)), ""),
+            Delivery::RetryLater(Some(Duration::from_secs(30)))
+        );
+    }
+
+    #[test]
+    fn backoff_grows_with_full_jitter_and_a_cap() {
+        assert!(
+            backoff(1, 0) >= Duration::from_secs(1)
+                && backoff(1, 999_999) <= Duration::from_secs(3)
+        );
+        assert!(backoff(30, u64::MAX) <= Duration::from_secs(301));
+    }
+
+    #[test]
+    fn notifications_round_trip_and_summaries_say_what_and_how_fast() {
+        let n = Notification {
+            receiver: "pd".into(),
+            slo: "api/availability".into(),
+            severity: Severity::Page,
+            action: Action::Trigger,
+            created_at: 100,
+            attempts: 0,
+            next_attempt: 0,
+            details: json!({"rule": "1h/5m", "burn_rate": 16.2, "error_budget_remaining": {"30d": 0.734}}),
+        };
+        assert_eq!(Notification::decode(&n.encode()), Some(n.clone()));
+        assert_eq!(n.dedup_key(), "slowburn/api/availability/page");
+        assert_eq!(
+            n.summary(),
+            "[page] api/availability is burning its error budget: 1h/5m at 16.2x; 30d budget 73.4% left"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! Notifications end to end against a PagerDuty fake: the page is stored before it is sent,
+//! survives a `kill -9` while PagerDuty is failing, is retried after a 429, reaches PagerDuty once
+//! with a valid Events v2 body, and is followed by its resolve, in that order.
+//!
+//! `FakePagerDuty` is a fake: an in-test HTTP server that follows protocols.md §7 strictly and
+//! rejects what the real Events API v2 rejects (400 with PagerDuty's error body).
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use slowburn::synth::{History, Incident, ServiceSpec};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct FakeState {
+    /// Answer every request with 500 while set.
+    failing: bool,
+    /// Answer the next N valid requests with 429.
+    throttle: u32,
+    /// Every valid event accepted with 202.
+    accepted: Vec<Value>,
+    /// Requests refused (status, reason).
+    refused: Vec<(u16, String)>,
+    /// Bodies posted to the generic webhook path.
+    hooks: Vec<Value>,
+}
+
+/// What the real Events API v2 checks (protocols.md §7.1).
+fn validate(v: &Value) -> Result<(), String> {
+    let key = v["routing_key"].as_str().ok_or("routing_key missing")?;
+    if key.len() != 32 {
+        return Err("routing_key must be a 32-character integration key".into());
+    }
+    let action = v["event_action"].as_str().ok_or("event_action missing")?;
+    if !["trigger", "acknowledge", "resolve"].contains(&action) {
+        return Err(format!("invalid event_action {action}"));
+    }
+    if let Some(d) = v["dedup_key"].as_str() {
+        if d.len() > 255 {
+            return Err("dedup_key longer than 255".into());
+        }
+    } else if action != "trigger" {
+        return Err("dedup_key is required for acknowledge and resolve".into());
+    }
+    if action == "trigger" {
+        let p = &v["payload"];
+        let summary = p["summary"].as_str().ok_or("payload.summary missing")?;
+        if summary.chars().count() > 1024 {
+            return Err("payload.summary longer than 1024".into());
+        }
+        p["source"].as_str().ok_or("payload.source missing")?;
+        let sev = p["severity"].as_str().ok_or("payload.severity missing")?;
+        if !["critical", "error", "warning", "info"].contains(&sev) {
+            return Err(format!("invalid payload.severity {sev}"));
+        }
+    }
+    Ok(())
+}
+
+/// Starts the fake on a free port; returns its base URL and state.
+fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+    let state = Arc::new(Mutex::new(FakeState::default()));
+    let port = free_port();
+    let st = Arc::clone(&state);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let st2 = Arc::clone(&st);
+            let app = Router::new()
+                .route(
+                    "/v2/enqueue",
+                    post(move |headers: HeaderMap, body: Bytes| {
+                        let st = Arc::clone(&st);
+                        async move {
+                            let mut s = st.lock().unwrap();
+                            let json_ct = headers
+                                .get("content-type")
+                                .and_then(|v| v.to_str().ok())
+                                .is_some_and(|v| v.starts_with("application/json"));
+                            let parsed: Result<Value, _> = serde_json::from_slice(&body);
+                            let invalid = |s: &mut FakeState, why: String| {
+                                s.refused.push((400, why.clone()));
+                                (
+                                    StatusCode::BAD_REQUEST,
+                                    [("retry-after", "0")],
+                                    json!({"status": "invalid event", "message": "Event object is invalid", "errors": [why]}).to_string(),
+                                )
+                            };
+                            let Ok(v) = parsed else { return invalid(&mut s, "body is not JSON".into()) };
+                            if !json_ct {
+                                return invalid(&mut s, "Content-Type must be application/json".into());
+                            }
+                            if let Err(why) = validate(&v) {
+                                return invalid(&mut s, why);
+                            }
+                            if s.failing {
+                                s.refused.push((500, "failing".into()));
+                                return (StatusCode::INTERNAL_SERVER_ERROR, [("retry-after", "0")], "upstream trouble".to_string());
+                            }
+                            if s.throttle > 0 {
+                                s.throttle -= 1;
+                                s.refused.push((429, "throttled".into()));
+                                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "Request Limit Exceeded".to_string());
+                            }
+                            let dedup = v["dedup_key"].as_str().unwrap_or("").to_string();
+                            s.accepted.push(v);
+                            (
+                                StatusCode::ACCEPTED,
+                                [("retry-after", "0")],
+                                json!({"status": "success", "message": "Event processed", "dedup_key": dedup}).to_string(),
+                            )
+                        }
+                    }),
+                )
+                .route(
+                    "/hook",
+                    post(move |body: Bytes| {
+                        let st = Arc::clone(&st2);
+                        async move {
+                            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                                st.lock().unwrap().hooks.push(v);
+                            }
+                            StatusCode::OK
+                        }
+                    }),
+                );
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "fake did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (url, state)
+}
+
+fn wait_until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_page_is_stored_retried_delivered_once_and_resolved() {
+    if !require_prometheus() {
+        return;
+    }
+    let now = now_secs() / 60 * 60;
+    let svc = ServiceSpec {
+        name: "svc15".into(),
+        interval: 15,
+        rps: 20.0,
+        base_error_ratio: 0.0005,
+    };
+    // 50% errors from 20 minutes ago until 90 seconds from now.
+    let incident = Incident {
+        service: "svc15".into(),
+        start: now - 1200,
+        end: now + 90,
+        error_ratio: 0.5,
+        slow: false,
+    };
+    let history = History::generate(&[svc], &[incident], now - 4 * 86400, now + 1800, 0.3, 8);
+    let prom = start_prometheus(&history);
+    let (fake, state) = fake_pagerduty();
+    state.lock().unwrap().failing = true;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        r#"prometheus: {{url: "{}", retries: 0, timeout: 2s}}
+defaults: {{bucket: 10s, windows: [1d]}}
+engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
+receivers:
+  - name: oncall
+    pagerduty: {{routing_key: "${{SB_TEST_PD_KEY}}", url: "{fake}/v2/enqueue"}}
+    severities: [page]
+  - name: hook
+    webhook: {{url: "{fake}/hook"}}
+slos:
+  - service: svc15
+    name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{service="svc15",code=~"5.."}}
+        total: http_requests_total{{service="svc15"}}
+    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
+"#,
+        prom.url
+    );
+    let cfg = write_config(dir.path(), &cfg);
+    let data = dir.path().join("data");
+    let key = [("SB_TEST_PD_KEY", "0123456789abcdef0123456789abcdef")];
+
+    // PagerDuty is failing: the page is stored and retried, not lost.
+    let mut d = Daemon::start(&cfg, &data, &key);
+    d.wait_ready(Duration::from_secs(120));
+    wait_until("a failed attempt", Duration::from_secs(30), || {
+        state.lock().unwrap().refused.iter().any(|(s, _)| *s == 500)
+    });
+    wait_until("the retry counter", Duration::from_secs(30), || {
+        d.get("/metrics")
+            .1
+            .contains("slowburn_notifications_total{receiver=\"oncall\",result=\"retry\"}")
+    });
+    assert!(state.lock().unwrap().accepted.is_empty());
+    d.signal("KILL");
+    drop(d);
+
+    // PagerDuty recovers but throttles once: after the restart the stored page goes out.
+    {
+        let mut s = state.lock().unwrap();
+        s.failing = false;
+        s.throttle = 1;
+    }
+    let mut d = Daemon::start(&cfg, &data, &key);
+    d.wait_ready(Duration::from_secs(120));
+    wait_until("the trigger", Duration::from_secs(60), || {
+        !state.lock().unwrap().accepted.is_empty()
+    });
+    let t0 = Instant::now();
+    wait_until("the resolve", Duration::from_secs(240), || {
+        state
+            .lock()
+            .unwrap()
+            .accepted
+            .iter()
+            .any(|v| v["event_action"] == "resolve")
+    });
+    let s = state.lock().unwrap();
+    assert!(
+        s.refused.iter().all(|(code, _)| *code != 400),
+        "every body was valid: {:?}",
+        s.refused
+    );
+    assert!(
+        s.refused.iter().any(|(code, _)| *code == 429),
+        "the 429 was honoured and retried"
+    );
+    let actions: Vec<&str> = s
+        .accepted
+        .iter()
+        .map(|v| v["event_action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["trigger", "resolve"],
+        "one trigger, then its resolve"
+    );
+    let trigger = &s.accepted[0];
+    assert_eq!(trigger["dedup_key"], "slowburn/svc15/availability/page");
+    assert_eq!(s.accepted[1]["dedup_key"], trigger["dedup_key"]);
+    assert_eq!(trigger["payload"]["severity"], "critical");
+    let summary = trigger["payload"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("svc15/availability") && summary.contains("burning"),
+        "{summary}"
+    );
+    let details = &trigger["payload"]["custom_details"];
+    assert!(
+        details["burn_rates"]["5m"].is_number()
+            && details["error_budget_remaining"]["1d"].is_number(),
+        "{details}"
+    );
+    assert!(
+        details["queries"][0]
+            .as_str()
+            .unwrap()
+            .contains("http_requests_total")
+    );
+    assert!(t0.elapsed() < Duration::from_secs(240));
+    // The webhook receiver got the documented body for the same page.
+    let hook = s
+        .hooks
+        .iter()
+        .find(|h| h["severity"] == "page" && h["status"] == "firing")
+        .expect("webhook page");
+    assert_eq!(hook["version"], "1");
+    assert_eq!(hook["dedup_key"], "slowburn/svc15/availability/page");
+    assert!(d.log_text().matches("\"message\":\"alert firing\"").count() >= 1);
+    drop(s);
+    let (code, out, err) = slowburn(&[
+        "notify-test",
+        "--receiver",
+        "oncall",
+        "-c",
+        cfg.to_str().unwrap(),
+    ]);
+    // The key comes from the environment of the command, which this call does not set.
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("SB_TEST_PD_KEY"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+        .args([
+            "notify-test",
+            "--receiver",
+            "oncall",
+            "-c",
+            cfg.to_str().unwrap(),
+        ])
+        .env("SB_TEST_PD_KEY", "0123456789abcdef0123456789abcdef")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = state.lock().unwrap();
+    let test: Vec<&Value> = s
+        .accepted
+        .iter()
+        .filter(|v| v["dedup_key"] == "slowburn/slowburn/notify-test/ticket")
+        .collect();
+    assert_eq!(test.len(), 2, "a test trigger and its resolve");
+    assert!(
+        test[0]["payload"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("[TEST]")
+    );
+}
