@@ -182,3 +182,28 @@ slos:
     );
     assert_eq!(p.rules[0].name(), "1h/5m");
 }
+
+#[test]
+fn the_readme_reference_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let at = readme
+        .find("## `slo.yaml` reference")
+        .expect("reference section");
+    let start = readme[at..].find("```yaml\n").expect("yaml block") + at + "```yaml\n".len();
+    let end = readme[start..].find("```").unwrap() + start;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &readme[start..end]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+        .args(["validate", "-c", cfg.to_str().unwrap()])
+        .env("PROM_TOKEN", "t")
+        .env("PD_ROUTING_KEY", "0123456789abcdef0123456789abcdef")
+        .env("HOOK_TOKEN", "h")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the README's slo.yaml example must stay valid: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
