@@ -218,13 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if from > to {
                 return Err(anyhow!("--from is after --to"));
             }
-            let source = PrometheusSource::new(&cfg.prometheus)?;
-            source.series_count("vector(1)").await.with_context(|| {
-                format!(
-                    "cannot query Prometheus at {}",
-                    crate::daemon::redact_url(&cfg.prometheus.url)
-                )
-            })?;
+            let source = connect(&cfg).await?;
             let (episodes, errors) = crate::backtest::run(&cfg, &source, from, to).await;
             for e in &errors {
                 eprintln!("warning: {e}");
@@ -316,11 +310,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 at.as_deref().map(parse_time).transpose()?.unwrap_or(now),
                 cfg.bucket,
             );
-            let source = PrometheusSource::new(&cfg.prometheus)?;
-            source
-                .series_count("vector(1)")
-                .await
-                .with_context(|| format!("cannot query Prometheus at {}", cfg.prometheus.url))?;
+            let source = connect(&cfg).await?;
             let t0 = std::time::Instant::now();
             let rep = report::build(&cfg, &source, at).await;
             let elapsed = t0.elapsed();
@@ -373,6 +363,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A Prometheus client that has answered one query: commands fail fast, with the URL (minus any
+/// credentials), when Prometheus cannot be reached.
+async fn connect(cfg: &Config) -> anyhow::Result<std::sync::Arc<PrometheusSource>> {
+    let source = PrometheusSource::new(&cfg.prometheus)?;
+    source.series_count("vector(1)").await.with_context(|| {
+        format!(
+            "cannot query Prometheus at {}",
+            crate::daemon::redact_url(&cfg.prometheus.url)
+        )
+    })?;
+    Ok(source)
 }
 
 /// `gate`: fetch the SLO's JSON from a daemon or compute it, then decide.
@@ -445,13 +448,7 @@ async fn gate_fetch(
             if cfg.slos.is_empty() {
                 return Err(anyhow!("no SLO `{slo}` in {}", config.display()));
             }
-            let source = PrometheusSource::new(&cfg.prometheus)?;
-            source.series_count("vector(1)").await.with_context(|| {
-                format!(
-                    "cannot query Prometheus at {}",
-                    crate::daemon::redact_url(&cfg.prometheus.url)
-                )
-            })?;
+            let source = connect(&cfg).await?;
             let at = report::align(chrono::Utc::now().timestamp(), cfg.bucket);
             let rep = report::build(&cfg, &source, at).await;
             report::to_json(&rep)["slos"][0].clone()

@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use slowburn::synth::{History, Incident, ServiceSpec};
 use std::time::Duration;
 
 #[test]
@@ -13,22 +12,8 @@ fn a_burn_in_progress_pages_once_and_survives_a_restart() {
     if !require_prometheus() {
         return;
     }
-    let now = now_secs() / 60 * 60;
-    let svc = ServiceSpec {
-        name: "svc15".into(),
-        interval: 15,
-        rps: 20.0,
-        base_error_ratio: 0.0005,
-    };
     // 50% errors from 20 minutes ago until after the test.
-    let incident = Incident {
-        service: "svc15".into(),
-        start: now - 1200,
-        end: now + 1800,
-        error_ratio: 0.5,
-        slow: false,
-    };
-    let history = History::generate(&[svc], &[incident], now - 4 * 86400, now + 1800, 0.3, 5);
+    let history = svc15_incident(-1200, 1800, 0.5, 5);
     let prom = start_prometheus(&history);
     let dir = tempfile::tempdir().unwrap();
     let cfg = fast_config(&prom.url).replace(

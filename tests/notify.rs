@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use slowburn::synth::{History, Incident, ServiceSpec};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -159,22 +158,8 @@ fn a_page_is_stored_retried_delivered_once_and_resolved() {
     if !require_prometheus() {
         return;
     }
-    let now = now_secs() / 60 * 60;
-    let svc = ServiceSpec {
-        name: "svc15".into(),
-        interval: 15,
-        rps: 20.0,
-        base_error_ratio: 0.0005,
-    };
     // 50% errors from 20 minutes ago until 90 seconds from now.
-    let incident = Incident {
-        service: "svc15".into(),
-        start: now - 1200,
-        end: now + 90,
-        error_ratio: 0.5,
-        slow: false,
-    };
-    let history = History::generate(&[svc], &[incident], now - 4 * 86400, now + 1800, 0.3, 8);
+    let history = svc15_incident(-1200, 90, 0.5, 8);
     let prom = start_prometheus(&history);
     let (fake, state) = fake_pagerduty();
     state.lock().unwrap().failing = true;

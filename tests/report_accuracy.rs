@@ -366,7 +366,24 @@ fn backtest_pages_on_the_real_incident_when_the_workbook_says() {
     let f = fixture();
     let Some(prom) = &f.prom else { return };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), &config(&prom.url));
+    // Only the burn-rate rules: svc15's 30-day budget is long spent, which would page by itself.
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            r#"prometheus: {{url: "{}"}}
+slos:
+  - service: svc15
+    name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{service="svc15",code=~"5.."}}
+        total: http_requests_total{{service="svc15"}}
+    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
+"#,
+            prom.url
+        ),
+    );
     let from = (f.end - 3 * 3600).to_string();
     let to = f.end.to_string();
     let (code, out, err) = slowburn(&[

@@ -56,6 +56,17 @@ fn definition(slo: &Slo, version: u64) -> Value {
     })
 }
 
+/// The SLO with this id in the snapshot, or a JSON 404.
+fn find<'a>(
+    snap: &'a crate::engine::Snapshot,
+    id: &str,
+) -> Result<&'a crate::engine::SloView, ApiError> {
+    snap.slos
+        .iter()
+        .find(|s| s.slo.id == id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no SLO `{id}`")))
+}
+
 /// `GET /api/v1/slos/{service}/{name}`: one SLO plus its definition.
 pub async fn one(
     State(st): State<AppState>,
@@ -63,11 +74,7 @@ pub async fn one(
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.shared.snapshot();
     let id = format!("{service}/{name}");
-    let s = snap
-        .slos
-        .iter()
-        .find(|s| s.slo.id == id)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no SLO `{id}`")))?;
+    let s = find(&snap, &id)?;
     let mut v = slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error));
     v["at"] = json!(rfc3339(snap.at));
     let alert = |r: &crate::alert::state::Record| {
@@ -102,11 +109,7 @@ pub async fn history(
 ) -> Result<Json<Value>, ApiError> {
     let snap = st.shared.snapshot();
     let id = format!("{service}/{name}");
-    let s = snap
-        .slos
-        .iter()
-        .find(|s| s.slo.id == id)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no SLO `{id}`")))?;
+    let s = find(&snap, &id)?;
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     let period = match &p.period {
         Some(t) => duration::parse(t).map_err(|e| bad(e.to_string()))?,

@@ -204,15 +204,21 @@ impl PrometheusSource {
         }
     }
 
-    /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
-    /// are [`Bucket::Missing`] and the reasons come back in [`Counts::errors`].
-    pub async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
-        let per_chunk = (self
+    /// Buckets one range request may cover: the point limit minus the first edge and the
+    /// baseline edges.
+    fn buckets_per_request(&self) -> usize {
+        (self
             .settings
             .max_points_per_query
             .max(BASELINE_EDGES as u32 + 2)
             - 1
-            - BASELINE_EDGES as u32) as usize;
+            - BASELINE_EDGES as u32) as usize
+    }
+
+    /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
+    /// are [`Bucket::Missing`] and the reasons come back in [`Counts::errors`].
+    pub async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
+        let per_chunk = self.buckets_per_request();
         let mut tasks = JoinSet::new();
         let mut offset = 0;
         while offset < range.count {
@@ -260,12 +266,7 @@ impl PrometheusSource {
         specs: &[CountSpec],
         range: BucketRange,
     ) -> Vec<Counts> {
-        let per_chunk = (self
-            .settings
-            .max_points_per_query
-            .max(BASELINE_EDGES as u32 + 2)
-            - 1
-            - BASELINE_EDGES as u32) as usize;
+        let per_chunk = self.buckets_per_request();
         let selectors = |spec: &CountSpec| -> Option<[Option<String>; 3]> {
             let CountSpec::Events { good, bad, total } = spec else {
                 return None;
@@ -424,13 +425,7 @@ impl PrometheusSource {
             let Some(slot) = edges.get_mut(i) else {
                 continue;
             };
-            let mut e = vec![None; b + r.count + 1];
-            for (ts, v) in pts {
-                if let Some(k) = bucket_index(*ts, first, r.width, b + r.count + 1) {
-                    e[k] = Some(*v);
-                }
-            }
-            slot.push(e);
+            slot.push(edge_values(pts, first, r.width, b + r.count + 1));
         }
         Ok(edges
             .into_iter()
@@ -519,15 +514,7 @@ impl PrometheusSource {
                 }
                 let edges: Vec<Vec<Option<f64>>> = m
                     .iter()
-                    .map(|(_, pts)| {
-                        let mut e = vec![None; b + r.count + 1];
-                        for (ts, v) in pts {
-                            if let Some(i) = bucket_index(*ts, first, r.width, b + r.count + 1) {
-                                e[i] = Some(*v);
-                            }
-                        }
-                        e
-                    })
+                    .map(|(_, pts)| edge_values(pts, first, r.width, b + r.count + 1))
                     .collect();
                 let mut inc = counter_increases(&edges, b + r.count);
                 Ok(Some(inc.split_off(b)))
@@ -583,6 +570,17 @@ enum Side {
     Good,
     Bad,
     Total,
+}
+
+/// A series' values at `n` consecutive edges from `first` (`None` where it had no sample).
+fn edge_values(pts: &[(i64, f64)], first: i64, width: i64, n: usize) -> Vec<Option<f64>> {
+    let mut e = vec![None; n];
+    for (ts, v) in pts {
+        if let Some(i) = bucket_index(*ts, first, width, n) {
+            e[i] = Some(*v);
+        }
+    }
+    e
 }
 
 /// The URL with any `user:password@` removed, for messages and logs.

@@ -69,6 +69,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The version byte and the known-bitmap.
+    fn header(&mut self) -> Result<u64, CodecError> {
+        if self.byte()? != VERSION {
+            return Err(CodecError("unknown chunk version"));
+        }
+        let mut bm = [0u8; 8];
+        for b in &mut bm {
+            *b = self.byte()?;
+        }
+        Ok(u64::from_le_bytes(bm))
+    }
+
     fn byte(&mut self) -> Result<u8, CodecError> {
         let b = *self.data.get(self.pos).ok_or(CodecError("truncated"))?;
         self.pos += 1;
@@ -101,14 +113,7 @@ impl Reader<'_> {
 /// Decodes a chunk written by [`encode`].
 pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
     let mut r = Reader { data, pos: 0 };
-    if r.byte()? != VERSION {
-        return Err(CodecError("unknown chunk version"));
-    }
-    let mut bm = [0u8; 8];
-    for b in &mut bm {
-        *b = r.byte()?;
-    }
-    let bitmap = u64::from_le_bytes(bm);
+    let bitmap = r.header()?;
     let mut out = [Bucket::Missing; CHUNK];
     for (i, slot) in out.iter_mut().enumerate() {
         if bitmap & (1 << i) != 0 {
@@ -127,14 +132,7 @@ pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
 /// Decodes only bucket `slot` of a chunk: the daemon reads one leaving bucket per window per tick.
 pub fn decode_one(data: &[u8], slot: usize) -> Result<Bucket, CodecError> {
     let mut r = Reader { data, pos: 0 };
-    if r.byte()? != VERSION {
-        return Err(CodecError("unknown chunk version"));
-    }
-    let mut bm = [0u8; 8];
-    for b in &mut bm {
-        *b = r.byte()?;
-    }
-    let bitmap = u64::from_le_bytes(bm);
+    let bitmap = r.header()?;
     if slot >= CHUNK || bitmap & (1 << slot) == 0 {
         return Ok(Bucket::Missing);
     }

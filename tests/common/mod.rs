@@ -540,3 +540,23 @@ pub fn wait_ticks(d: &Daemon, n: i64, width: i64) {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// svc15 alone (15 s scrape, 20 req/s, 0.05% errors) from four days ago to 30 minutes ahead, with
+/// `ratio` errors over `[now + from, now + to)`: an incident in progress for alerting tests.
+pub fn svc15_incident(from: i64, to: i64, ratio: f64, seed: u64) -> History {
+    let now = now_secs() / 60 * 60;
+    let svc = ServiceSpec {
+        name: "svc15".into(),
+        interval: 15,
+        rps: 20.0,
+        base_error_ratio: 0.0005,
+    };
+    let incident = Incident {
+        service: "svc15".into(),
+        start: now + from,
+        end: now + to,
+        error_ratio: ratio,
+        slow: false,
+    };
+    History::generate(&[svc], &[incident], now - 4 * 86400, now + 1800, 0.3, seed)
+}
