@@ -24,6 +24,37 @@ struct FakeState {
     refused: Vec<(u16, String)>,
     /// Bodies posted to the generic webhook path.
     hooks: Vec<Value>,
+    /// Slack messages accepted.
+    slack: Vec<Value>,
+}
+
+/// What Slack's incoming webhooks check (protocols.md §6): JSON, a non-empty `text`, at most 50
+/// blocks, header text of at most 150 characters. Errors are plain-text codes.
+fn validate_slack(v: &Value) -> Result<(), &'static str> {
+    let text = v["text"].as_str().unwrap_or("");
+    if text.is_empty() {
+        return Err("no_text");
+    }
+    if let Some(blocks) = v.get("blocks") {
+        let blocks = blocks.as_array().ok_or("invalid_blocks_format")?;
+        if blocks.len() > 50 {
+            return Err("invalid_blocks");
+        }
+        for b in blocks {
+            match b["type"].as_str() {
+                Some("header") => {
+                    if b["text"]["type"] != "plain_text"
+                        || b["text"]["text"].as_str().unwrap_or("").chars().count() > 150
+                    {
+                        return Err("invalid_blocks");
+                    }
+                }
+                Some("section") | Some("context") | Some("divider") => {}
+                _ => return Err("invalid_blocks"),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the real Events API v2 checks (protocols.md §7.1).
@@ -74,6 +105,7 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
             .unwrap();
         rt.block_on(async move {
             let st2 = Arc::clone(&st);
+            let st3 = Arc::clone(&st);
             let app = Router::new()
                 .route(
                     "/v2/enqueue",
@@ -120,6 +152,30 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
                         }
                     }),
                 )
+                .route("/slack", {
+                    let st = Arc::clone(&st3);
+                    post(move |headers: HeaderMap, body: Bytes| {
+                        let st = Arc::clone(&st);
+                        async move {
+                            let json_ct = headers
+                                .get("content-type")
+                                .and_then(|v| v.to_str().ok())
+                                .is_some_and(|v| v.starts_with("application/json"));
+                            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                                return (StatusCode::BAD_REQUEST, "invalid_payload");
+                            };
+                            if !json_ct {
+                                return (StatusCode::BAD_REQUEST, "invalid_payload");
+                            }
+                            if let Err(code) = validate_slack(&v) {
+                                st.lock().unwrap().refused.push((400, code.to_string()));
+                                return (StatusCode::BAD_REQUEST, code);
+                            }
+                            st.lock().unwrap().slack.push(v);
+                            (StatusCode::OK, "ok")
+                        }
+                    })
+                })
                 .route(
                     "/hook",
                     post(move |body: Bytes| {
@@ -174,10 +230,21 @@ receivers:
     severities: [page]
   - name: hook
     webhook: {{url: "{fake}/hook"}}
+  - name: team
+    slack: {{webhook_url: "{fake}/slack"}}
+    severities: [page]
 slos:
   - service: svc15
     name: availability
     objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{service="svc15",code=~"5.."}}
+        total: http_requests_total{{service="svc15"}}
+    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
+  - service: svc15
+    name: availability-loose
+    objective: 99
     sli:
       ratio:
         errors: http_requests_total{{service="svc15",code=~"5.."}}
@@ -235,8 +302,12 @@ slos:
         s.refused.iter().any(|(code, _)| *code == 429),
         "the 429 was honoured and retried"
     );
-    let actions: Vec<&str> = s
+    let ours: Vec<&Value> = s
         .accepted
+        .iter()
+        .filter(|v| v["dedup_key"] == "slowburn/svc15/availability/page")
+        .collect();
+    let actions: Vec<&str> = ours
         .iter()
         .map(|v| v["event_action"].as_str().unwrap())
         .collect();
@@ -245,9 +316,7 @@ slos:
         ["trigger", "resolve"],
         "one trigger, then its resolve"
     );
-    let trigger = &s.accepted[0];
-    assert_eq!(trigger["dedup_key"], "slowburn/svc15/availability/page");
-    assert_eq!(s.accepted[1]["dedup_key"], trigger["dedup_key"]);
+    let trigger = ours[0];
     assert_eq!(trigger["payload"]["severity"], "critical");
     let summary = trigger["payload"]["summary"].as_str().unwrap();
     assert!(
@@ -276,6 +345,22 @@ slos:
     assert_eq!(hook["version"], "1");
     assert_eq!(hook["dedup_key"], "slowburn/svc15/availability/page");
     assert!(d.log_text().matches("\"message\":\"alert firing\"").count() >= 1);
+    // Slack: both SLOs paged in the same tick, so one message carries both.
+    let first = s.slack.first().expect("a Slack message");
+    let text = first["text"].as_str().unwrap();
+    assert!(
+        text.contains("svc15/availability") && text.contains("svc15/availability-loose"),
+        "one grouped message: {text}"
+    );
+    assert!(
+        s.slack.iter().any(|m| m["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Resolved")
+            || m["text"].as_str().unwrap_or("").contains("resolved")),
+        "a resolve message: {:?}",
+        s.slack
+    );
     drop(s);
     let (code, out, err) = slowburn(&[
         "notify-test",

@@ -45,6 +45,7 @@ impl fmt::Debug for Receiver {
         let kind = match &self.kind {
             ReceiverKind::PagerDuty { url, .. } => format!("pagerduty({url})"),
             ReceiverKind::Webhook { url, .. } => format!("webhook({url})"),
+            ReceiverKind::Slack { .. } => "slack(**REDACTED**)".to_string(),
         };
         f.debug_struct("Receiver")
             .field("name", &self.name)
@@ -74,6 +75,11 @@ pub enum ReceiverKind {
         /// Integration key.
         routing_key: String,
         /// Events endpoint.
+        url: String,
+    },
+    /// A Slack incoming webhook; the URL is the secret.
+    Slack {
+        /// The webhook URL.
         url: String,
     },
     /// A JSON POST.

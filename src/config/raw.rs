@@ -227,6 +227,8 @@ pub struct RawReceiver {
     pub pagerduty: Option<RawPagerDuty>,
     /// A JSON POST to any URL.
     pub webhook: Option<RawWebhook>,
+    /// A Slack incoming webhook.
+    pub slack: Option<RawSlack>,
     /// Severities sent here (default: page and ticket).
     pub severities: Option<Spanned<Vec<SStr>>>,
     /// SLO labels that must all match.
@@ -255,4 +257,12 @@ pub struct RawWebhook {
     /// Extra headers (secrets via `${ENV}`).
     #[serde(default)]
     pub headers: BTreeMap<String, SStr>,
+}
+
+/// `slack:` of a receiver.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlack {
+    /// The incoming-webhook URL (a secret: use `${ENV}`).
+    pub webhook_url: SStr,
 }

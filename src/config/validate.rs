@@ -1053,7 +1053,25 @@ fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
             );
             continue;
         }
+        let kinds = [
+            v.pagerduty.is_some(),
+            v.webhook.is_some(),
+            v.slack.is_some(),
+        ];
         let kind = match (&v.pagerduty, &v.webhook) {
+            _ if kinds.iter().filter(|k| **k).count() != 1 => {
+                cx.err(
+                    &r.referenced,
+                    &path,
+                    "needs exactly one of `pagerduty`, `slack` or `webhook`",
+                );
+                None
+            }
+            (None, None) => v
+                .slack
+                .as_ref()
+                .and_then(|sl| http_url(cx, &sl.webhook_url, &format!("{path}.slack.webhook_url")))
+                .map(|url| ReceiverKind::Slack { url }),
             (Some(pd), None) => {
                 let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
                 if let Some(k) = &key

@@ -253,6 +253,7 @@ impl Engine {
     fn evaluate_alerts(&mut self, at: i64) {
         use crate::alert::policy::{Severity, holding};
         use crate::alert::state::{Transition, step, supersede};
+        let mut outbox: Vec<Vec<u8>> = Vec::new();
         for s in &self.slos {
             let hits = holding(&s.slo.policy, s.slo.objective, &s.slo.periods, |w| {
                 s.main.rolling.window(w)
@@ -276,7 +277,7 @@ impl Engine {
                         Transition::Resolved => crate::notify::Action::Resolve,
                     };
                     let details = alert_details(s, &next, at);
-                    let items: Vec<Vec<u8>> = self
+                    let items = self
                         .config
                         .receivers
                         .iter()
@@ -293,17 +294,8 @@ impl Engine {
                                 details: details.clone(),
                             }
                             .encode()
-                        })
-                        .collect();
-                    if !items.is_empty() {
-                        // Stored before anything is sent: a crash now means a re-send, not a loss.
-                        match self.shared.store.outbox_push(&items) {
-                            Ok(_) => self.shared.outbox_wake.notify_one(),
-                            Err(e) => {
-                                warn!(slo = %s.slo.id, error = %e, "cannot store notifications")
-                            }
-                        }
-                    }
+                        });
+                    outbox.extend(items);
                 }
                 match transition {
                     Some(Transition::Fired) => warn!(
@@ -321,6 +313,14 @@ impl Engine {
                     None => {}
                 }
                 self.alerts.insert(key, next);
+            }
+        }
+        if !outbox.is_empty() {
+            // Every notification of the tick is stored, in one transaction, before anything is
+            // sent: a crash now means a re-send, not a loss, and Slack can group the tick.
+            match self.shared.store.outbox_push(&outbox) {
+                Ok(_) => self.shared.outbox_wake.notify_one(),
+                Err(e) => warn!(error = %e, "cannot store notifications"),
             }
         }
     }

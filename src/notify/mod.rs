@@ -8,6 +8,7 @@
 //! receiver's `give_up_after` is logged as given up and counted.
 
 pub mod pagerduty;
+pub mod slack;
 pub mod webhook;
 
 use crate::alert::policy::Severity;
@@ -162,11 +163,25 @@ pub fn backoff(attempts: u32, seed: u64) -> Duration {
 
 /// Sends one notification to its receiver.
 pub async fn send(client: &reqwest::Client, receiver: &Receiver, n: &Notification) -> Delivery {
+    send_group(client, receiver, std::slice::from_ref(n)).await
+}
+
+/// Sends notifications as one request: several only for Slack (alerts of one tick grouped into one
+/// message); other receivers get exactly one.
+pub async fn send_group(
+    client: &reqwest::Client,
+    receiver: &Receiver,
+    ns: &[Notification],
+) -> Delivery {
+    let Some(n) = ns.first() else {
+        return Delivery::Delivered;
+    };
     let (url, body, headers): (&str, Value, Vec<(String, String)>) = match &receiver.kind {
         ReceiverKind::PagerDuty { routing_key, url } => {
             (url, pagerduty::body(routing_key, n), Vec::new())
         }
         ReceiverKind::Webhook { url, headers } => (url, webhook::body(n), headers.clone()),
+        ReceiverKind::Slack { url } => (url, slack::body(ns), Vec::new()),
     };
     let mut req = client.post(url).json(&body);
     for (k, v) in headers {
@@ -215,12 +230,22 @@ pub async fn dispatch_once(
         }
     };
     let mut blocked: HashSet<(String, String)> = HashSet::new();
+    let mut done: HashSet<u64> = HashSet::new();
+    let mut decoded: Vec<(u64, Notification)> = Vec::new();
     for (id, bytes) in entries {
-        let Some(mut n) = Notification::decode(&bytes) else {
-            warn!(id, "unreadable outbox entry dropped");
-            let _ = store.outbox_set(id, None);
+        match Notification::decode(&bytes) {
+            Some(n) => decoded.push((id, n)),
+            None => {
+                warn!(id, "unreadable outbox entry dropped");
+                let _ = store.outbox_set(id, None);
+            }
+        }
+    }
+    for (id, n) in decoded.clone() {
+        if done.contains(&id) {
             continue;
-        };
+        }
+        let mut n = n;
         let lane = (n.receiver.clone(), n.dedup_key());
         if blocked.contains(&lane) {
             continue;
@@ -235,7 +260,51 @@ pub async fn dispatch_once(
             blocked.insert(lane);
             continue;
         }
-        match send(client, receiver, &n).await {
+        // Slack: everything due for this webhook from the same tick goes in one message.
+        let mut group: Vec<(u64, Notification)> = Vec::new();
+        if matches!(receiver.kind, ReceiverKind::Slack { .. }) {
+            for (other_id, other) in &decoded {
+                if *other_id != id
+                    && !done.contains(other_id)
+                    && other.receiver == n.receiver
+                    && other.created_at == n.created_at
+                    && other.next_attempt <= now
+                    && !blocked.contains(&(other.receiver.clone(), other.dedup_key()))
+                    && group.len() + 1 < slack::MAX_PER_MESSAGE
+                {
+                    group.push((*other_id, other.clone()));
+                }
+            }
+        }
+        let mut batch = vec![n.clone()];
+        batch.extend(group.iter().map(|(_, g)| g.clone()));
+        for (gid, _) in &group {
+            done.insert(*gid);
+        }
+        let result = send_group(client, receiver, &batch).await;
+        if !group.is_empty() {
+            // The rest of the group shares the fate of the first.
+            for (gid, mut g) in group {
+                match &result {
+                    Delivery::Delivered => {
+                        let _ = store.outbox_set(gid, None);
+                        count(counters, &g.receiver, "sent");
+                    }
+                    Delivery::Rejected(_) => {
+                        let _ = store.outbox_set(gid, None);
+                        count(counters, &g.receiver, "failed");
+                    }
+                    Delivery::RetryLater(_) => {
+                        g.attempts += 1;
+                        g.next_attempt = now + backoff(g.attempts, gid).as_secs().max(1) as i64;
+                        let _ = store.outbox_set(gid, Some(&g.encode()));
+                        count(counters, &g.receiver, "retry");
+                        blocked.insert((g.receiver.clone(), g.dedup_key()));
+                    }
+                }
+            }
+        }
+        match result {
             Delivery::Delivered => {
                 if let Err(e) = store.outbox_set(id, None) {
                     error!(error = %e, "cannot remove a delivered notification; it will be sent again");
