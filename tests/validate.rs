@@ -199,7 +199,10 @@ fn the_readme_reference_example_is_valid() {
         .env("PROM_TOKEN", "t")
         .env("PD_ROUTING_KEY", "0123456789abcdef0123456789abcdef")
         .env("HOOK_TOKEN", "h")
-        .env("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X")
+        .env(
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T/B/X",
+        )
         .output()
         .unwrap();
     assert!(
