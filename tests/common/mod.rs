@@ -72,6 +72,19 @@ impl Prometheus {
         let _ = self.child.wait();
     }
 
+    /// Starts `prometheus` with `args` (which name `port`) in `dir` and waits until it is ready.
+    fn launch(dir: tempfile::TempDir, args: Vec<String>, port: u16) -> Prometheus {
+        let child = spawn_with_watchdog("prometheus", &args, &dir.path().join("prometheus.log"));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_ready(&format!("{url}/-/ready"));
+        Prometheus {
+            url,
+            dir,
+            child,
+            args,
+        }
+    }
+
     /// Starts the server again on the same port and data (after [`Prometheus::kill`]).
     pub fn restart(&mut self) {
         self.child = spawn_with_watchdog(
@@ -129,15 +142,7 @@ pub fn start_prometheus(history: &History) -> Prometheus {
         "--storage.tsdb.retention.time=400d".into(),
         format!("--web.listen-address=127.0.0.1:{port}"),
     ];
-    let child = spawn_with_watchdog("prometheus", &args, &dir.path().join("prometheus.log"));
-    let url = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{url}/-/ready"));
-    Prometheus {
-        url,
-        dir,
-        child,
-        args,
-    }
+    Prometheus::launch(dir, args, port)
 }
 
 /// Starts `cmd` under a shell that kills it when this test process exits, so no server outlives
@@ -420,15 +425,7 @@ pub fn start_scraper(target: &str) -> Prometheus {
         format!("--storage.tsdb.path={}", dir.path().join("data").display()),
         format!("--web.listen-address=127.0.0.1:{port}"),
     ];
-    let child = spawn_with_watchdog("prometheus", &args, &dir.path().join("prometheus.log"));
-    let url = format!("http://127.0.0.1:{port}");
-    wait_ready(&format!("{url}/-/ready"));
-    Prometheus {
-        url,
-        dir,
-        child,
-        args,
-    }
+    Prometheus::launch(dir, args, port)
 }
 
 /// Runs an instant query and returns `(labels, value)` per series.
