@@ -12,6 +12,8 @@ pub enum Bucket {
     /// The source could not say (outage, failed query, before the first sample). Missing buckets
     /// lower coverage and never burn budget.
     Missing,
+    /// Inside a maintenance window: neither good nor bad, and not counted against coverage.
+    Excluded,
     /// Counted events.
     Known {
         /// Good events.
@@ -39,6 +41,8 @@ pub struct WindowSum {
     pub known: u64,
     /// All buckets in the window.
     pub buckets: u64,
+    /// Buckets excluded by maintenance windows.
+    pub excluded: u64,
 }
 
 impl WindowSum {
@@ -50,12 +54,15 @@ impl WindowSum {
     pub fn sli(&self) -> Option<f64> {
         (self.total > 0.0).then(|| self.good / self.total)
     }
-    /// Known buckets / buckets; 0 for an empty window.
+    /// Known buckets / buckets that should be known (all but excluded ones); 0 for an empty
+    /// window, 1 for a window wholly in maintenance.
     pub fn coverage(&self) -> f64 {
         if self.buckets == 0 {
             0.0
+        } else if self.excluded >= self.buckets {
+            1.0
         } else {
-            self.known as f64 / self.buckets as f64
+            self.known as f64 / (self.buckets - self.excluded) as f64
         }
     }
     /// (bad / total) / (1 − objective): 1 means the budget lasts exactly one period.
@@ -86,6 +93,7 @@ pub struct Series {
     cum_good: Vec<f64>,
     cum_total: Vec<f64>,
     cum_known: Vec<u32>,
+    cum_excluded: Vec<u32>,
 }
 
 impl Series {
@@ -97,6 +105,7 @@ impl Series {
             cum_good: vec![0.0],
             cum_total: vec![0.0],
             cum_known: vec![0],
+            cum_excluded: vec![0],
         }
     }
 
@@ -106,6 +115,7 @@ impl Series {
         s.cum_good.reserve(buckets.len());
         s.cum_total.reserve(buckets.len());
         s.cum_known.reserve(buckets.len());
+        s.cum_excluded.reserve(buckets.len());
         for b in buckets {
             s.push(*b);
         }
@@ -114,11 +124,12 @@ impl Series {
 
     /// Appends the next bucket in O(1).
     pub fn push(&mut self, b: Bucket) {
-        let (g, t, k) = contribution(b);
+        let (g, t, k, x) = contribution(b);
         let n = self.cum_good.len() - 1;
         self.cum_good.push(self.cum_good[n] + g);
         self.cum_total.push(self.cum_total[n] + t);
         self.cum_known.push(self.cum_known[n] + k as u32);
+        self.cum_excluded.push(self.cum_excluded[n] + x as u32);
     }
 
     /// Number of buckets held.
@@ -152,6 +163,7 @@ impl Series {
             total: self.cum_total[b] - self.cum_total[a],
             known: u64::from(self.cum_known[b] - self.cum_known[a]),
             buckets,
+            excluded: u64::from(self.cum_excluded[b] - self.cum_excluded[a]),
         }
     }
 }
@@ -245,22 +257,26 @@ pub fn evaluate_with(
 }
 
 /// The counts a bucket contributes to sums, clamped the same way everywhere.
-fn contribution(b: Bucket) -> (f64, f64, u64) {
+/// Returns (good, total, known, excluded).
+fn contribution(b: Bucket) -> (f64, f64, u64, u64) {
     match b {
-        Bucket::Missing => (0.0, 0.0, 0),
-        Bucket::Known { good, total } => (good.clamp(0.0, total.max(0.0)), total.max(0.0), 1),
+        Bucket::Missing => (0.0, 0.0, 0, 0),
+        Bucket::Excluded => (0.0, 0.0, 0, 1),
+        Bucket::Known { good, total } => (good.clamp(0.0, total.max(0.0)), total.max(0.0), 1, 0),
     }
 }
 
 impl WindowSum {
     fn apply(&mut self, b: Bucket, sign: f64) {
-        let (g, t, k) = contribution(b);
+        let (g, t, k, x) = contribution(b);
         self.good += sign * g;
         self.total += sign * t;
         if sign > 0.0 {
             self.known += k;
+            self.excluded += x;
         } else {
             self.known = self.known.saturating_sub(k);
+            self.excluded = self.excluded.saturating_sub(x);
         }
     }
 }

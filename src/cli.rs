@@ -52,6 +52,10 @@ pub enum Command {
         /// Override `prometheus.url` from the file.
         #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
         prometheus: Option<String>,
+        /// File holding the bearer token that API changes (silences) need; or set
+        /// SLOWBURN_API_TOKEN. Without one, silences can be listed but not changed.
+        #[arg(long)]
+        api_token_file: Option<PathBuf>,
     },
     /// Replay history through the burn-rate rules and list what would have fired.
     Backtest {
@@ -184,12 +188,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             listen,
             prometheus,
+            api_token_file,
         } => {
+            let api_token = match api_token_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("cannot read the API token file {}", f.display()))?
+                        .trim()
+                        .to_string(),
+                ),
+                None => std::env::var("SLOWBURN_API_TOKEN").ok(),
+            }
+            .filter(|t| !t.is_empty());
             crate::daemon::run(crate::daemon::RunOptions {
                 config,
                 data_dir,
                 listen,
                 prometheus,
+                api_token,
             })
             .await
         }
@@ -263,7 +279,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::notify::Action::Resolve,
             ] {
                 n.action = action;
-                match crate::notify::send(&client, r, &n).await {
+                match crate::notify::send(&client, r, &n, now).await {
                     crate::notify::Delivery::Delivered => {
                         println!("{receiver}: test {} accepted", action.as_str())
                     }

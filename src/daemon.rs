@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub listen: SocketAddr,
     /// Overrides `prometheus.url`.
     pub prometheus: Option<String>,
+    /// Bearer token for the API endpoints that change state (silences).
+    pub api_token: Option<String>,
 }
 
 fn now() -> i64 {
@@ -65,6 +67,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let store = Arc::new(Store::open(&opts.data_dir).context("cannot open the store")?);
     let source = PrometheusSource::new(&cfg.prometheus)?;
     let shared = Shared::new(Arc::clone(&store));
+    server::silences::load(&shared);
     let source_cell = Arc::new(std::sync::RwLock::new(Arc::clone(&source)));
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -81,6 +84,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let app = server::router(AppState {
         shared: Arc::clone(&shared),
         source: Arc::clone(&source_cell),
+        token: opts.api_token.clone().map(Arc::from),
     });
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(async move {
@@ -226,15 +230,24 @@ async fn dispatch_loop(
             return;
         }
     };
+    let mut pacer = crate::notify::Pacer::default();
     loop {
         let list = Arc::clone(&receivers.borrow());
-        crate::notify::dispatch_once(&shared.store, &list, &client, &shared.notifications, now())
-            .await;
+        let paced = crate::notify::dispatch_once(
+            &shared.store,
+            &list,
+            &client,
+            &shared.notifications,
+            &mut pacer,
+            now(),
+        )
+        .await;
+        let nap = paced.map_or(Duration::from_secs(1), |p| p.min(Duration::from_secs(1)));
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,
             _ = shared.outbox_wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(nap) => {}
         }
     }
 }

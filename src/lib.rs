@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod duration;
 pub mod engine;
 pub mod gate;
+pub mod maintenance;
 pub mod notify;
 pub mod report;
 pub mod server;

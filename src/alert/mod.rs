@@ -1,5 +1,7 @@
-//! Alerting core (pure): burn-rate [`policy`] rules and the per-(SLO, severity) [`state`] machine.
-//! [`crate::backtest`] replays history through them; notifiers are not part of this build yet.
+//! Alerting core (pure): burn-rate [`policy`] rules, the per-(SLO, severity) [`state`] machine and
+//! [`silence`] matching. [`crate::backtest`] replays history through them; [`crate::notify`]
+//! delivers what the engine decides to send.
 
 pub mod policy;
+pub mod silence;
 pub mod state;

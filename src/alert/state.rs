@@ -25,6 +25,9 @@ pub struct Record {
     pub rule: Option<String>,
     /// Highest long-window burn rate seen in the episode.
     pub peak_burn_rate: f64,
+    /// Receivers told about the current episode, with when they were last sent its trigger:
+    /// drives repeats, and who gets the resolve. Empty while silenced or in maintenance.
+    pub sent: std::collections::BTreeMap<String, i64>,
 }
 
 impl Default for Record {
@@ -35,6 +38,7 @@ impl Default for Record {
             resolved_at: None,
             rule: None,
             peak_burn_rate: 0.0,
+            sent: Default::default(),
         }
     }
 }
@@ -53,6 +57,7 @@ impl Record {
             "resolved_at": self.resolved_at,
             "rule": self.rule,
             "peak_burn_rate": self.peak_burn_rate,
+            "sent": self.sent,
         })
         .to_string()
         .into_bytes()
@@ -71,6 +76,7 @@ impl Record {
             resolved_at: v["resolved_at"].as_i64(),
             rule: v["rule"].as_str().map(String::from),
             peak_burn_rate: v["peak_burn_rate"].as_f64().unwrap_or(0.0),
+            sent: serde_json::from_value(v["sent"].clone()).unwrap_or_default(),
         })
     }
 }

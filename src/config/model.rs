@@ -22,6 +22,10 @@ pub struct Config {
     pub slos: Vec<Slo>,
     /// Where notifications go.
     pub receivers: Vec<Receiver>,
+    /// Planned downtime: alerts muted, buckets excluded.
+    pub maintenance: Vec<crate::maintenance::Maintenance>,
+    /// Link template for notifications (`{service}`, `{name}`, `{slo}` replaced).
+    pub dashboard_url: Option<String>,
 }
 
 /// A destination for notifications.
@@ -37,6 +41,8 @@ pub struct Receiver {
     pub labels: BTreeMap<String, String>,
     /// Give up on a notification after this long.
     pub give_up_after: Dur,
+    /// Re-send a still-firing alert this often; `None` sends it once.
+    pub repeat_interval: Option<Dur>,
 }
 
 impl fmt::Debug for Receiver {
@@ -46,6 +52,8 @@ impl fmt::Debug for Receiver {
             ReceiverKind::PagerDuty { url, .. } => format!("pagerduty({url})"),
             ReceiverKind::Webhook { url, .. } => format!("webhook({url})"),
             ReceiverKind::Slack { .. } => "slack(**REDACTED**)".to_string(),
+            ReceiverKind::Email(e) => format!("email({}:{} -> {:?})", e.host, e.port, e.to),
+            ReceiverKind::Alertmanager { url, .. } => format!("alertmanager({url})"),
         };
         f.debug_struct("Receiver")
             .field("name", &self.name)
@@ -89,9 +97,64 @@ pub enum ReceiverKind {
         /// Extra headers.
         headers: Vec<(String, String)>,
     },
+    /// Email over SMTP.
+    Email(EmailSettings),
+    /// Alertmanager's `POST /api/v2/alerts`.
+    Alertmanager {
+        /// The alerts endpoint (base URL + `/api/v2/alerts`).
+        url: String,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+    },
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// TLS from the first byte (SMTPS, port 465).
+    Implicit,
+    /// Plain connect, then `STARTTLS`, required (port 587).
+    StartTls,
+    /// No TLS at all: local relays and tests only.
+    None,
+}
+
+/// Where and how to send email.
+#[derive(Clone, PartialEq)]
+pub struct EmailSettings {
+    /// SMTP host.
+    pub host: String,
+    /// SMTP port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: SmtpTls,
+    /// User and password, if the server authenticates.
+    pub credentials: Option<(String, String)>,
+    /// Sender mailbox.
+    pub from: String,
+    /// Recipient mailboxes.
+    pub to: Vec<String>,
 }
 
 impl Config {
+    /// The maintenance windows that concern one SLO.
+    pub fn maintenance_for(&self, slo: &Slo) -> Vec<crate::maintenance::Maintenance> {
+        self.maintenance
+            .iter()
+            .filter(|m| m.applies(&slo.id, &slo.labels))
+            .cloned()
+            .collect()
+    }
+
+    /// The dashboard link for one SLO, if a template is configured.
+    pub fn dashboard_link(&self, slo: &Slo) -> Option<String> {
+        self.dashboard_url.as_ref().map(|t| {
+            t.replace("{service}", &slo.service)
+                .replace("{name}", &slo.name)
+                .replace("{slo}", &slo.id)
+        })
+    }
+
     /// The longest budget period of any SLO: how much history `report` and backfill need.
     pub fn longest_period(&self) -> Dur {
         self.slos

@@ -28,6 +28,41 @@ pub struct RawConfig {
     /// The SLOs themselves.
     #[serde(default)]
     pub slos: Vec<Spanned<RawSlo>>,
+    /// Planned downtime: alerts muted and buckets excluded from the budget.
+    #[serde(default)]
+    pub maintenance: Vec<Spanned<RawMaintenance>>,
+}
+
+/// One maintenance window: one-off (`start` + `end`) or weekly (`weekly`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMaintenance {
+    /// What it is, for logs and the API.
+    pub name: SStr,
+    /// One-off start (RFC 3339).
+    pub start: Option<SStr>,
+    /// One-off end (RFC 3339).
+    pub end: Option<SStr>,
+    /// Weekly recurrence.
+    pub weekly: Option<Spanned<RawWeekly>>,
+    /// SLO ids (`service/name`) it applies to; with `labels` empty too, every SLO.
+    #[serde(default)]
+    pub slos: Vec<SStr>,
+    /// SLO labels that must all match.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A weekly window in UTC: `{day: sun, at: "03:00", duration: 2h}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeekly {
+    /// `mon` … `sun`.
+    pub day: SStr,
+    /// Start time of day, `HH:MM`, UTC.
+    pub at: SStr,
+    /// How long it lasts.
+    pub duration: SStr,
 }
 
 /// `prometheus:` (also Thanos, Mimir, Cortex: anything with the Prometheus query API).
@@ -167,6 +202,8 @@ pub struct RawAlerting {
     /// Named policies; `default` replaces the built-in one.
     #[serde(default)]
     pub policies: BTreeMap<String, Spanned<RawPolicy>>,
+    /// Link put in notifications; `{service}`, `{name}` and `{slo}` are replaced.
+    pub dashboard_url: Option<SStr>,
 }
 
 /// One alert policy; every field is optional and falls back to the built-in default.
@@ -229,6 +266,13 @@ pub struct RawReceiver {
     pub webhook: Option<RawWebhook>,
     /// A Slack incoming webhook.
     pub slack: Option<RawSlack>,
+    /// Email over SMTP.
+    pub email: Option<RawEmail>,
+    /// An Alertmanager (`POST /api/v2/alerts`).
+    pub alertmanager: Option<RawAlertmanager>,
+    /// Re-send still-firing alerts this often (default: never for PagerDuty and webhooks, 4h for
+    /// Slack and email, 1m for Alertmanager, which forgets alerts that are not re-posted).
+    pub repeat_interval: Option<SStr>,
     /// Severities sent here (default: page and ticket).
     pub severities: Option<Spanned<Vec<SStr>>>,
     /// SLO labels that must all match.
@@ -265,4 +309,37 @@ pub struct RawWebhook {
 pub struct RawSlack {
     /// The incoming-webhook URL (a secret: use `${ENV}`).
     pub webhook_url: SStr,
+}
+
+/// `email:` of a receiver.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmail {
+    /// SMTP server host name.
+    pub host: SStr,
+    /// Port (default by `tls`: 465 for `implicit`, 587 for `starttls`, 25 for `none`).
+    pub port: Option<Spanned<u16>>,
+    /// `implicit` (SMTPS), `starttls` (default) or `none` (local relays only).
+    pub tls: Option<SStr>,
+    /// SMTP user, if the server wants authentication.
+    pub username: Option<SStr>,
+    /// SMTP password (a secret: use `${ENV}` or `password_file`).
+    pub password: Option<SStr>,
+    /// A file holding the SMTP password (Kubernetes or Docker secrets).
+    pub password_file: Option<SStr>,
+    /// Sender address.
+    pub from: SStr,
+    /// Recipients.
+    pub to: Spanned<Vec<SStr>>,
+}
+
+/// `alertmanager:` of a receiver.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertmanager {
+    /// Base URL of the Alertmanager, e.g. `http://alertmanager:9093`.
+    pub url: SStr,
+    /// Extra headers (e.g. `X-Scope-OrgID` for Mimir, or a bearer token via `${ENV}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, SStr>,
 }

@@ -146,6 +146,12 @@ pub fn from_raw(
         }
     }
     let receivers = receivers(&mut cx, &raw.receivers);
+    let maintenance = maintenance(&mut cx, &raw.maintenance, &seen);
+    let dashboard_url = raw
+        .alerting
+        .as_ref()
+        .and_then(|a| a.dashboard_url.as_ref())
+        .and_then(|u| http_url(&mut cx, u, "alerting.dashboard_url"));
     if cx.errors.is_empty() {
         Ok(Config {
             file: file.to_string(),
@@ -154,6 +160,8 @@ pub fn from_raw(
             engine,
             slos,
             receivers,
+            maintenance,
+            dashboard_url,
         })
     } else {
         cx.errors.sort_by_key(|e| (e.line, e.column));
@@ -1040,6 +1048,231 @@ fn http_url(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
     }
 }
 
+fn header_values(
+    cx: &mut Ctx,
+    raw: &BTreeMap<String, SStr>,
+    path: &str,
+) -> Vec<(String, String)> {
+    raw.iter()
+        .filter_map(|(k, hv)| Some((k.clone(), cx.string(hv, &format!("{path}.{k}"))?)))
+        .collect()
+}
+
+/// A mailbox as lettre parses it (`Name <a@b>` or `a@b`).
+fn mailbox(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
+    let text = cx.string(s, path)?;
+    match text.parse::<lettre::message::Mailbox>() {
+        Ok(_) => Some(text),
+        Err(e) => {
+            cx.err(
+                &s.referenced,
+                path,
+                format!("`{text}` is not an email address ({e}); write `oncall@example.org` or `On-call <oncall@example.org>`"),
+            );
+            None
+        }
+    }
+}
+
+fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSettings> {
+    let host = cx.string(&e.host, &format!("{path}.host"));
+    let tls = match e.tls.as_ref().map(|t| (t, t.value.as_str())) {
+        None | Some((_, "starttls")) => Some(SmtpTls::StartTls),
+        Some((_, "implicit")) => Some(SmtpTls::Implicit),
+        Some((_, "none")) => Some(SmtpTls::None),
+        Some((t, other)) => {
+            cx.err(
+                &t.referenced,
+                format!("{path}.tls"),
+                format!("`{other}`: use `starttls` (port 587), `implicit` (port 465) or `none` (local relays)"),
+            );
+            None
+        }
+    };
+    let port = match (&e.port, tls) {
+        (Some(p), _) => Some(p.value),
+        (None, Some(SmtpTls::Implicit)) => Some(465),
+        (None, Some(SmtpTls::StartTls)) => Some(587),
+        (None, _) => Some(25),
+    };
+    let password = match (&e.password, &e.password_file) {
+        (Some(_), Some(f)) => {
+            cx.err(
+                &f.referenced,
+                format!("{path}.password_file"),
+                "set `password` or `password_file`, not both",
+            );
+            None
+        }
+        (Some(p), None) => cx.string(p, &format!("{path}.password")),
+        (None, Some(f)) => {
+            let file = cx.string(f, &format!("{path}.password_file"))?;
+            match std::fs::read_to_string(&file) {
+                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
+                Err(err) => {
+                    cx.err(
+                        &f.referenced,
+                        format!("{path}.password_file"),
+                        format!("cannot read `{file}`: {err}"),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    let username = e
+        .username
+        .as_ref()
+        .and_then(|u| cx.string(u, &format!("{path}.username")));
+    let credentials = match (username, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        _ => {
+            cx.err(
+                &e.host.referenced,
+                path.to_string(),
+                "SMTP authentication needs both `username` and `password` (or `password_file`)",
+            );
+            return None;
+        }
+    };
+    let from = mailbox(cx, &e.from, &format!("{path}.from"));
+    let mut to = Vec::new();
+    if e.to.value.is_empty() {
+        cx.err(&e.to.referenced, format!("{path}.to"), "needs at least one recipient");
+    }
+    for (i, t) in e.to.value.iter().enumerate() {
+        to.push(mailbox(cx, t, &format!("{path}.to[{i}]"))?);
+    }
+    if tls == Some(SmtpTls::None) && credentials.is_some() {
+        cx.err(
+            &e.host.referenced,
+            format!("{path}.tls"),
+            "refusing to send an SMTP password without TLS; use `tls: starttls` or `tls: implicit`",
+        );
+        return None;
+    }
+    Some(EmailSettings {
+        host: host?,
+        port: port?,
+        tls: tls?,
+        credentials,
+        from: from?,
+        to,
+    })
+}
+
+fn maintenance(
+    cx: &mut Ctx,
+    raw: &[Spanned<RawMaintenance>],
+    ids: &HashMap<String, u32>,
+) -> Vec<crate::maintenance::Maintenance> {
+    use crate::maintenance::{Maintenance, Recurrence, WEEK};
+    let mut out = Vec::new();
+    for (i, m) in raw.iter().enumerate() {
+        let path = format!("maintenance[{i}]");
+        let v = &m.value;
+        let time = |cx: &mut Ctx, s: &SStr, field: &str| -> Option<i64> {
+            let text = cx.string(s, &format!("{path}.{field}"))?;
+            match chrono::DateTime::parse_from_rfc3339(&text) {
+                Ok(t) => Some(t.timestamp()),
+                Err(e) => {
+                    cx.err(
+                        &s.referenced,
+                        format!("{path}.{field}"),
+                        format!("`{text}` is not an RFC 3339 time ({e}); write e.g. `2026-12-01T02:00:00Z`"),
+                    );
+                    None
+                }
+            }
+        };
+        let when = match (&v.start, &v.end, &v.weekly) {
+            (Some(s), Some(e), None) => match (time(cx, s, "start"), time(cx, e, "end")) {
+                (Some(start), Some(end)) if end > start => Some(Recurrence::Once { start, end }),
+                (Some(_), Some(_)) => {
+                    cx.err(&e.referenced, format!("{path}.end"), "must be after `start`");
+                    None
+                }
+                _ => None,
+            },
+            (None, None, Some(w)) => {
+                let w_path = format!("{path}.weekly");
+                const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+                let day_text = w.value.day.value.to_ascii_lowercase();
+                let day = DAYS.iter().position(|d| day_text.starts_with(d));
+                if day.is_none() {
+                    cx.err(
+                        &w.value.day.referenced,
+                        format!("{w_path}.day"),
+                        format!("`{}`: use one of mon, tue, wed, thu, fri, sat, sun", w.value.day.value),
+                    );
+                }
+                let at = w.value.at.value.split_once(':').and_then(|(h, m)| {
+                    let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+                    ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 3600 + m * 60)
+                });
+                if at.is_none() {
+                    cx.err(
+                        &w.value.at.referenced,
+                        format!("{w_path}.at"),
+                        format!("`{}`: write the UTC start as HH:MM, e.g. `03:00`", w.value.at.value),
+                    );
+                }
+                let duration = cx.dur(&w.value.duration, &format!("{w_path}.duration"));
+                if let Some(d) = duration
+                    && d.as_secs() as i64 >= WEEK
+                {
+                    cx.err(
+                        &w.value.duration.referenced,
+                        format!("{w_path}.duration"),
+                        "a weekly window must be shorter than a week",
+                    );
+                    None
+                } else {
+                    match (day, at, duration) {
+                        (Some(d), Some(a), Some(dur)) => Some(Recurrence::Weekly {
+                            offset: d as i64 * 86400 + a,
+                            duration: dur.as_secs() as i64,
+                        }),
+                        _ => None,
+                    }
+                }
+            }
+            _ => {
+                cx.err(
+                    &m.referenced,
+                    &path,
+                    "needs either `start` and `end` (one-off) or `weekly: {day, at, duration}`",
+                );
+                None
+            }
+        };
+        for (j, s) in v.slos.iter().enumerate() {
+            if !ids.contains_key(&s.value) {
+                let known: Vec<&str> = ids.keys().map(String::as_str).collect();
+                let hint = super::error::nearest(&s.value, &known)
+                    .map(|d| format!("; did you mean `{d}`?"))
+                    .unwrap_or_default();
+                cx.err(
+                    &s.referenced,
+                    format!("{path}.slos[{j}]"),
+                    format!("no SLO `{}` (write `service/name`){hint}", s.value),
+                );
+            }
+        }
+        if let Some(when) = when {
+            out.push(Maintenance {
+                name: v.name.value.clone(),
+                when,
+                slos: v.slos.iter().map(|s| s.value.clone()).collect(),
+                labels: v.labels.clone(),
+            });
+        }
+    }
+    out
+}
+
 fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
     let mut out: Vec<Receiver> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
@@ -1057,61 +1290,53 @@ fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
             v.pagerduty.is_some(),
             v.webhook.is_some(),
             v.slack.is_some(),
+            v.email.is_some(),
+            v.alertmanager.is_some(),
         ];
-        let kind = match (&v.pagerduty, &v.webhook) {
-            _ if kinds.iter().filter(|k| **k).count() != 1 => {
+        let kind = if kinds.iter().filter(|k| **k).count() != 1 {
+            cx.err(
+                &r.referenced,
+                &path,
+                "needs exactly one of `pagerduty`, `slack`, `email`, `alertmanager` or `webhook`",
+            );
+            None
+        } else if let Some(sl) = &v.slack {
+            http_url(cx, &sl.webhook_url, &format!("{path}.slack.webhook_url"))
+                .map(|url| ReceiverKind::Slack { url })
+        } else if let Some(pd) = &v.pagerduty {
+            let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
+            if let Some(k) = &key
+                && (k.is_empty() || k.len() > 64)
+            {
                 cx.err(
-                    &r.referenced,
-                    &path,
-                    "needs exactly one of `pagerduty`, `slack` or `webhook`",
+                    &pd.routing_key.referenced,
+                    format!("{path}.pagerduty.routing_key"),
+                    "an integration key is 32 characters",
                 );
-                None
             }
-            (None, None) => v
-                .slack
-                .as_ref()
-                .and_then(|sl| http_url(cx, &sl.webhook_url, &format!("{path}.slack.webhook_url")))
-                .map(|url| ReceiverKind::Slack { url }),
-            (Some(pd), None) => {
-                let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
-                if let Some(k) = &key
-                    && (k.is_empty() || k.len() > 64)
-                {
-                    cx.err(
-                        &pd.routing_key.referenced,
-                        format!("{path}.pagerduty.routing_key"),
-                        "an integration key is 32 characters",
-                    );
-                }
-                let url = match &pd.url {
-                    Some(u) => http_url(cx, u, &format!("{path}.pagerduty.url")),
-                    None => Some(PAGERDUTY_URL.to_string()),
-                };
-                match (key, url) {
-                    (Some(routing_key), Some(url)) => {
-                        Some(ReceiverKind::PagerDuty { routing_key, url })
-                    }
-                    _ => None,
-                }
+            let url = match &pd.url {
+                Some(u) => http_url(cx, u, &format!("{path}.pagerduty.url")),
+                None => Some(PAGERDUTY_URL.to_string()),
+            };
+            match (key, url) {
+                (Some(routing_key), Some(url)) => Some(ReceiverKind::PagerDuty { routing_key, url }),
+                _ => None,
             }
-            (None, Some(w)) => {
-                let url = http_url(cx, &w.url, &format!("{path}.webhook.url"));
-                let mut headers = Vec::new();
-                for (k, hv) in &w.headers {
-                    if let Some(val) = cx.string(hv, &format!("{path}.webhook.headers.{k}")) {
-                        headers.push((k.clone(), val));
-                    }
-                }
-                url.map(|url| ReceiverKind::Webhook { url, headers })
-            }
-            _ => {
-                cx.err(
-                    &r.referenced,
-                    &path,
-                    "needs exactly one of `pagerduty` or `webhook`",
-                );
-                None
-            }
+        } else if let Some(w) = &v.webhook {
+            let url = http_url(cx, &w.url, &format!("{path}.webhook.url"));
+            let headers = header_values(cx, &w.headers, &format!("{path}.webhook.headers"));
+            url.map(|url| ReceiverKind::Webhook { url, headers })
+        } else if let Some(am) = &v.alertmanager {
+            let url = http_url(cx, &am.url, &format!("{path}.alertmanager.url"));
+            let headers = header_values(cx, &am.headers, &format!("{path}.alertmanager.headers"));
+            url.map(|url| ReceiverKind::Alertmanager {
+                url: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+                headers,
+            })
+        } else if let Some(e) = &v.email {
+            email(cx, e, &format!("{path}.email")).map(ReceiverKind::Email)
+        } else {
+            None
         };
         let mut severities = vec![Severity::Page, Severity::Ticket];
         if let Some(list) = &v.severities {
@@ -1132,13 +1357,27 @@ fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
             Some(g) => cx.dur(g, &format!("{path}.give_up_after")),
             None => Some(Dur::from_secs(86400)),
         };
-        if let (Some(kind), Some(give_up_after)) = (kind, give_up_after) {
+        let repeat_interval = match &v.repeat_interval {
+            Some(d) if d.value == "never" || d.value == "0" => Some(None),
+            Some(d) => cx.dur(d, &format!("{path}.repeat_interval")).map(Some),
+            None => Some(match &kind {
+                Some(ReceiverKind::Slack { .. } | ReceiverKind::Email(_)) => {
+                    Some(Dur::from_secs(4 * 3600))
+                }
+                Some(ReceiverKind::Alertmanager { .. }) => Some(Dur::from_secs(60)),
+                _ => None,
+            }),
+        };
+        if let (Some(kind), Some(give_up_after), Some(repeat_interval)) =
+            (kind, give_up_after, repeat_interval)
+        {
             out.push(Receiver {
                 name: v.name.value.clone(),
                 kind,
                 severities,
                 labels: v.labels.clone(),
                 give_up_after,
+                repeat_interval,
             });
         }
     }

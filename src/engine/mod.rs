@@ -17,7 +17,7 @@ use crate::source::BucketRange;
 use crate::source::prometheus::PrometheusSource;
 use crate::store::{CHUNK, Reader, Store, StoreError, Write, codec};
 use health::Health;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tracing::{info, warn};
@@ -65,6 +65,8 @@ pub struct Shared {
     pub outbox_wake: tokio::sync::Notify,
     /// Notification outcomes per receiver.
     pub notifications: crate::notify::Counters,
+    /// Silences, as stored; the API edits both.
+    pub silences: RwLock<Vec<crate::alert::silence::Silence>>,
 }
 
 impl Shared {
@@ -76,6 +78,7 @@ impl Shared {
             store,
             outbox_wake: tokio::sync::Notify::new(),
             notifications: Default::default(),
+            silences: RwLock::new(Vec::new()),
         })
     }
 
@@ -253,7 +256,13 @@ impl Engine {
     fn evaluate_alerts(&mut self, at: i64) {
         use crate::alert::policy::{Severity, holding};
         use crate::alert::state::{Transition, step, supersede};
+        use crate::notify::Action;
+        let silences = match self.shared.silences.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
         let mut outbox: Vec<Vec<u8>> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for s in &self.slos {
             let hits = holding(&s.slo.policy, s.slo.objective, &s.slo.periods, |w| {
                 s.main.rolling.window(w)
@@ -262,29 +271,61 @@ impl Engine {
             let ticket = crate::backtest::strongest(&hits, Severity::Ticket);
             let page = page.as_ref().map(|(r, b)| (r.as_str(), *b));
             let ticket = ticket.as_ref().map(|(r, b)| (r.as_str(), *b));
+            let maintenance = self
+                .config
+                .maintenance
+                .iter()
+                .find(|m| m.applies(&s.slo.id, &s.slo.labels) && m.covers(at))
+                .map(|m| format!("maintenance `{}`", m.name));
             for (severity, holds) in supersede(page, ticket) {
                 let key = format!("{}|{}", s.slo.id, severity.as_str());
+                seen.insert(key.clone());
                 let prev = self.alerts.get(&key).cloned().unwrap_or_default();
-                let (next, transition) = step(&prev, holds, at);
+                let (mut next, transition) = step(&prev, holds, at);
+                let muted = maintenance.clone().or_else(|| {
+                    silences
+                        .iter()
+                        .find(|x| x.mutes(&s.slo.id, &s.slo.labels, severity, at))
+                        .map(|x| format!("silence {}", x.id))
+                });
+                let mut sends: Vec<(String, Action, bool)> = Vec::new();
+                if transition == Some(Transition::Resolved) {
+                    // Only receivers that were told it fired are told it stopped.
+                    for name in std::mem::take(&mut next.sent).into_keys() {
+                        sends.push((name, Action::Resolve, false));
+                    }
+                } else if next.firing() && muted.is_none() {
+                    for r in self
+                        .config
+                        .receivers
+                        .iter()
+                        .filter(|r| r.routes(&s.slo, severity))
+                    {
+                        let due = match next.sent.get(&r.name) {
+                            None => Some(false),
+                            Some(last) => r
+                                .repeat_interval
+                                .filter(|iv| at - last >= iv.as_secs() as i64)
+                                .map(|_| true),
+                        };
+                        if let Some(repeat) = due {
+                            next.sent.insert(r.name.clone(), at);
+                            sends.push((r.name.clone(), Action::Trigger, repeat));
+                        }
+                    }
+                }
                 if next != prev
                     && let Err(e) = self.shared.store.put_alert(&key, &next.encode())
                 {
                     warn!(slo = %s.slo.id, error = %e, "cannot store the alert state");
                 }
-                if let Some(t) = &transition {
-                    let action = match t {
-                        Transition::Fired => crate::notify::Action::Trigger,
-                        Transition::Resolved => crate::notify::Action::Resolve,
-                    };
-                    let details = alert_details(s, &next, at);
-                    let items = self
-                        .config
-                        .receivers
-                        .iter()
-                        .filter(|r| r.routes(&s.slo, severity))
-                        .map(|r| {
+                if !sends.is_empty() {
+                    let mut details = alert_details(s, &next, at, &self.config);
+                    for (receiver, action, repeat) in sends {
+                        details["repeat"] = serde_json::json!(repeat);
+                        outbox.push(
                             crate::notify::Notification {
-                                receiver: r.name.clone(),
+                                receiver,
                                 slo: s.slo.id.clone(),
                                 severity,
                                 action,
@@ -293,9 +334,9 @@ impl Engine {
                                 next_attempt: 0,
                                 details: details.clone(),
                             }
-                            .encode()
-                        });
-                    outbox.extend(items);
+                            .encode(),
+                        );
+                    }
                 }
                 match transition {
                     Some(Transition::Fired) => warn!(
@@ -303,6 +344,7 @@ impl Engine {
                         severity = severity.as_str(),
                         rule = next.rule.as_deref().unwrap_or(""),
                         burn_rate = next.peak_burn_rate,
+                        muted_by = muted.as_deref().unwrap_or(""),
                         "alert firing"
                     ),
                     Some(Transition::Resolved) => info!(
@@ -313,6 +355,47 @@ impl Engine {
                     None => {}
                 }
                 self.alerts.insert(key, next);
+            }
+        }
+        // SLOs removed from slo.yaml while firing: resolve what was sent, then forget them.
+        let gone: Vec<String> = self
+            .alerts
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            let Some(rec) = self.alerts.remove(&key) else {
+                continue;
+            };
+            let Some((slo, sev)) = key.rsplit_once('|') else {
+                continue;
+            };
+            let severity = if sev == "page" {
+                Severity::Page
+            } else {
+                Severity::Ticket
+            };
+            if rec.firing() {
+                info!(slo, severity = sev, "SLO removed from the config while firing; resolving");
+            }
+            for receiver in rec.sent.keys() {
+                outbox.push(
+                    crate::notify::Notification {
+                        receiver: receiver.clone(),
+                        slo: slo.to_string(),
+                        severity,
+                        action: Action::Resolve,
+                        created_at: at,
+                        attempts: 0,
+                        next_attempt: 0,
+                        details: serde_json::json!({"slo": slo, "reason": "SLO removed from the configuration"}),
+                    }
+                    .encode(),
+                );
+            }
+            if let Err(e) = self.shared.store.delete_alert(&key) {
+                warn!(slo, error = %e, "cannot delete the alert state of a removed SLO");
             }
         }
         if !outbox.is_empty() {
@@ -349,17 +432,20 @@ impl Engine {
                 keep.remove(&format!("{}|sla", series_key(&slo.id, spec, width)))
                     .filter(|t| t.windows == sla_windows)
             });
+            let mask = self.config.maintenance_for(slo);
             if main.is_none() {
-                let (store, source, spec, id) = (
+                let (store, source, spec, id, mask) = (
                     Arc::clone(&store),
                     Arc::clone(&self.source),
                     slo.counts.clone(),
                     slo.id.clone(),
+                    mask.clone(),
                 );
                 let permits = Arc::clone(&permits);
                 tasks.spawn(async move {
                     let _permit = permits.acquire_owned().await;
-                    let t = prepare(&store, &source, &id, key, spec, windows, at, width).await;
+                    let t =
+                        prepare(&store, &source, &id, key, spec, windows, at, width, &mask).await;
                     (i, false, t)
                 });
             }
@@ -370,7 +456,18 @@ impl Engine {
                 let permits = Arc::clone(&permits);
                 tasks.spawn(async move {
                     let _permit = permits.acquire_owned().await;
-                    let t = prepare(&store, &source, &id, key, spec, sla_windows, at, width).await;
+                    let t = prepare(
+                        &store,
+                        &source,
+                        &id,
+                        key,
+                        spec,
+                        sla_windows,
+                        at,
+                        width,
+                        &mask,
+                    )
+                    .await;
                     (i, true, t)
                 });
             }
@@ -565,10 +662,23 @@ impl Engine {
         }
         let mut results: Vec<Option<crate::source::prometheus::Counts>> =
             (0..jobs.len()).map(|_| None).collect();
+        let masks: Vec<Vec<crate::maintenance::Maintenance>> = self
+            .slos
+            .iter()
+            .map(|s| self.config.maintenance_for(&s.slo))
+            .collect();
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(done) => {
-                    for (j, counts) in done {
+                    for (j, mut counts) in done {
+                        // Buckets in a maintenance window are recorded as excluded, not as good.
+                        let job = &jobs[j];
+                        crate::maintenance::mask(
+                            &masks[job.slo],
+                            job.start,
+                            width,
+                            &mut counts.buckets,
+                        );
                         results[j] = Some(counts);
                     }
                 }
@@ -658,10 +768,10 @@ impl Engine {
                         .unwrap_or(Bucket::Missing)
                 };
                 let eff = match new {
-                    Bucket::Known { .. } => *new,
+                    Bucket::Known { .. } | Bucket::Excluded => *new,
                     Bucket::Missing => old,
                 };
-                if let Bucket::Known { .. } = new {
+                if !matches!(new, Bucket::Missing) {
                     let chunk_start = s.div_euclid(span) * span;
                     cold.retain(|(c, _)| *c != chunk_start);
                 }
@@ -771,7 +881,12 @@ impl Engine {
 }
 
 /// What a notification says about an SLO's alert: enough to act on without opening a dashboard.
-fn alert_details(s: &SloState, rec: &crate::alert::state::Record, at: i64) -> serde_json::Value {
+fn alert_details(
+    s: &SloState,
+    rec: &crate::alert::state::Record,
+    at: i64,
+    config: &Config,
+) -> serde_json::Value {
     let eval = s.main.rolling.evaluate(s.slo.objective, &s.slo.periods);
     let mut burn = serde_json::Map::new();
     for (w, _, r) in &eval.burn {
@@ -797,6 +912,8 @@ fn alert_details(s: &SloState, rec: &crate::alert::state::Record, at: i64) -> se
         "queries": s.slo.counts.queries(),
         "fired_at": rec.fired_at.map(crate::report::rfc3339),
         "at": crate::report::rfc3339(at),
+        "labels": s.slo.labels,
+        "dashboard": config.dashboard_link(&s.slo),
     })
 }
 
@@ -854,6 +971,7 @@ async fn prepare(
     windows: Vec<Dur>,
     at: i64,
     width: i64,
+    mask: &[crate::maintenance::Maintenance],
 ) -> Result<Tracked, StoreError> {
     let t0 = Instant::now();
     let series = store.series_id(&key)?;
@@ -864,7 +982,7 @@ async fn prepare(
     let mut stored = store.get(series, start, width, n)?;
     let mut holes = Vec::new();
     for (s, e) in ranges::missing(
-        stored.iter().map(|b| matches!(b, Bucket::Known { .. })),
+        stored.iter().map(|b| !matches!(b, Bucket::Missing)),
         start,
         width,
     ) {
@@ -880,10 +998,11 @@ async fn prepare(
             count: ((e - s) / width) as usize,
             width,
         };
-        let counts = source.counts(&spec, range).await;
+        let mut counts = source.counts(&spec, range).await;
+        crate::maintenance::mask(mask, s, width, &mut counts.buckets);
         for (k, b) in counts.buckets.iter().enumerate() {
             let idx = ((s - start) / width) as usize + k;
-            if let (Bucket::Known { .. }, Some(slot)) = (b, stored.get_mut(idx)) {
+            if let (Bucket::Known { .. } | Bucket::Excluded, Some(slot)) = (b, stored.get_mut(idx)) {
                 *slot = *b;
                 fetched += 1;
             }

@@ -7,6 +7,8 @@
 //! retried trigger never overtakes its resolve. A notification that still fails after the
 //! receiver's `give_up_after` is logged as given up and counted.
 
+pub mod alertmanager;
+pub mod email;
 pub mod pagerduty;
 pub mod slack;
 pub mod webhook;
@@ -120,8 +122,13 @@ impl Notification {
                             .collect()
                     })
                     .unwrap_or_default();
+                let still = if d["repeat"].as_bool() == Some(true) {
+                    "still firing: "
+                } else {
+                    ""
+                };
                 format!(
-                    "{test}[{}] {} is burning its error budget: {rule} at {burn:.1}x; {}",
+                    "{test}[{}] {still}{} is burning its error budget: {rule} at {burn:.1}x; {}",
                     self.severity.as_str(),
                     self.slo,
                     budgets.join(", ")
@@ -162,8 +169,13 @@ pub fn backoff(attempts: u32, seed: u64) -> Duration {
 }
 
 /// Sends one notification to its receiver.
-pub async fn send(client: &reqwest::Client, receiver: &Receiver, n: &Notification) -> Delivery {
-    send_group(client, receiver, std::slice::from_ref(n)).await
+pub async fn send(
+    client: &reqwest::Client,
+    receiver: &Receiver,
+    n: &Notification,
+    now: i64,
+) -> Delivery {
+    send_group(client, receiver, std::slice::from_ref(n), now).await
 }
 
 /// Sends notifications as one request: several only for Slack (alerts of one tick grouped into one
@@ -172,6 +184,7 @@ pub async fn send_group(
     client: &reqwest::Client,
     receiver: &Receiver,
     ns: &[Notification],
+    now: i64,
 ) -> Delivery {
     let Some(n) = ns.first() else {
         return Delivery::Delivered;
@@ -182,6 +195,14 @@ pub async fn send_group(
         }
         ReceiverKind::Webhook { url, headers } => (url, webhook::body(n), headers.clone()),
         ReceiverKind::Slack { url } => (url, slack::body(ns), Vec::new()),
+        ReceiverKind::Alertmanager { url, headers } => {
+            // Alertmanager drops an alert whose endsAt passes: hold it for three re-posts.
+            let hold = receiver
+                .repeat_interval
+                .map_or(300, |r| (3 * r.as_secs() as i64).max(300));
+            (url, alertmanager::body(n, now, hold), headers.clone())
+        }
+        ReceiverKind::Email(settings) => return email::send(settings, n).await,
     };
     let mut req = client.post(url).json(&body);
     for (k, v) in headers {
@@ -214,21 +235,62 @@ fn count(counters: &Counters, receiver: &str, result: &str) {
     }
 }
 
-/// One pass over the outbox: sends what is due, in order per (receiver, alert).
+/// Least time between two requests to one receiver: PagerDuty's Events API takes 120 events a
+/// minute per integration key and a Slack webhook one message a second. Keeping to it by waiting
+/// (the notifications stay in the outbox) means nothing is dropped by the provider's limiter.
+pub fn min_spacing(kind: &ReceiverKind) -> Duration {
+    match kind {
+        ReceiverKind::PagerDuty { .. } => Duration::from_millis(500),
+        ReceiverKind::Slack { .. } => Duration::from_secs(1),
+        _ => Duration::ZERO,
+    }
+}
+
+/// When each receiver may be sent to next; lives as long as the dispatcher.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    next: std::collections::HashMap<String, std::time::Instant>,
+}
+
+impl Pacer {
+    /// How long to wait before `receiver` may get another request (zero: now).
+    pub fn wait(&self, receiver: &str) -> Duration {
+        self.next
+            .get(receiver)
+            .map_or(Duration::ZERO, |t| {
+                t.saturating_duration_since(std::time::Instant::now())
+            })
+    }
+
+    /// Records a request to `receiver` now.
+    pub fn sent(&mut self, receiver: &Receiver) {
+        let spacing = min_spacing(&receiver.kind);
+        if !spacing.is_zero() {
+            self.next
+                .insert(receiver.name.clone(), std::time::Instant::now() + spacing);
+        }
+    }
+}
+
+/// One pass over the outbox: sends what is due, in order per (receiver, alert), keeping each
+/// receiver's rate limit. Returns how soon a paced receiver can take more (for the caller's
+/// sleep), or `None` when nothing waits on pacing.
 pub async fn dispatch_once(
     store: &Store,
     receivers: &[Receiver],
     client: &reqwest::Client,
     counters: &Counters,
+    pacer: &mut Pacer,
     now: i64,
-) {
+) -> Option<Duration> {
     let entries = match store.outbox() {
         Ok(e) => e,
         Err(e) => {
             error!(error = %e, "cannot read the outbox");
-            return;
+            return None;
         }
     };
+    let mut paced: Option<Duration> = None;
     let mut blocked: HashSet<(String, String)> = HashSet::new();
     let mut done: HashSet<u64> = HashSet::new();
     let mut decoded: Vec<(u64, Notification)> = Vec::new();
@@ -260,6 +322,12 @@ pub async fn dispatch_once(
             blocked.insert(lane);
             continue;
         }
+        let wait = pacer.wait(&n.receiver);
+        if !wait.is_zero() {
+            // Later entries of this receiver wait too, so per-alert order holds.
+            paced = Some(paced.map_or(wait, |p| p.min(wait)));
+            continue;
+        }
         // Slack: everything due for this webhook from the same tick goes in one message.
         let mut group: Vec<(u64, Notification)> = Vec::new();
         if matches!(receiver.kind, ReceiverKind::Slack { .. }) {
@@ -281,7 +349,8 @@ pub async fn dispatch_once(
         for (gid, _) in &group {
             done.insert(*gid);
         }
-        let result = send_group(client, receiver, &batch).await;
+        let result = send_group(client, receiver, &batch, now).await;
+        pacer.sent(receiver);
         if !group.is_empty() {
             // The rest of the group shares the fate of the first.
             for (gid, mut g) in group {
@@ -338,6 +407,7 @@ pub async fn dispatch_once(
             }
         }
     }
+    paced
 }
 
 #[cfg(test)]

@@ -6,12 +6,15 @@
 //! - `GET /readyz`: 200 once the startup backfill is done, 503 before.
 //! - `GET /api/v1/slos`, `GET /api/v1/slos/{service}/{name}`,
 //!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
+//! - `GET/POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` ([`silences`]; changes need the
+//!   API token).
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
 //! Prometheus. Layers, outermost first: panic → 500, request timeout, body size limit.
 
 pub mod api;
 pub mod metrics;
+pub mod silences;
 
 use crate::engine::Shared;
 use crate::source::prometheus::PrometheusSource;
@@ -19,7 +22,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{delete, get};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,7 +32,7 @@ use tower_http::timeout::TimeoutLayer;
 
 /// Longest time a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request body accepted (no endpoint here needs a body yet).
+/// Largest request body accepted (a silence is well under 1 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What handlers share: the engine's state and the source (for its query statistics).
@@ -39,6 +42,8 @@ pub struct AppState {
     pub shared: Arc<Shared>,
     /// The source whose statistics `/metrics` shows; swapped on reload.
     pub source: Arc<std::sync::RwLock<Arc<PrometheusSource>>>,
+    /// Bearer token for endpoints that change state; `None` refuses them.
+    pub token: Option<Arc<str>>,
 }
 
 /// Builds the router.
@@ -50,6 +55,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/slos", get(api::list))
         .route("/api/v1/slos/{service}/{name}", get(api::one))
         .route("/api/v1/slos/{service}/{name}/history", get(api::history))
+        .route(
+            "/api/v1/silences",
+            get(silences::list).post(silences::create),
+        )
+        .route("/api/v1/silences/{id}", delete(silences::delete))
         .fallback(|| async { api::ApiError(StatusCode::NOT_FOUND, "no such endpoint".into()) })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -1,6 +1,7 @@
 //! The packed on-disk form of one chunk of [`CHUNK`] buckets.
 //!
-//! Layout: `version u8`, `known bitmap u64 LE`, then for each known bucket in order a tag byte
+//! Layout: `version u8`, `known bitmap u64 LE`, in version 2 also an `excluded bitmap u64 LE`
+//! (buckets inside a maintenance window), then for each known bucket in order a tag byte
 //! (bit 0: good is a varint, bit 1: total is a varint) followed by good and total, each either an
 //! unsigned LEB128 integer (event counts are almost always whole) or an `f64` LE. A typical minute
 //! costs 4–6 bytes instead of the ~50 bytes of one row per bucket.
@@ -10,6 +11,8 @@ use crate::budget::Bucket;
 /// Buckets per stored row: 64, so the known-bitmap is one `u64`.
 pub const CHUNK: usize = 64;
 const VERSION: u8 = 1;
+/// Chunks holding excluded buckets carry a second bitmap; others keep the smaller version 1.
+const VERSION_EXCLUDED: u8 = 2;
 
 /// Why a stored chunk could not be read (a corrupt or foreign file).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -37,15 +40,24 @@ fn put_num(out: &mut Vec<u8>, v: f64) -> bool {
 
 /// Encodes exactly [`CHUNK`] buckets.
 pub fn encode(buckets: &[Bucket; CHUNK]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(9 + CHUNK * 5);
-    out.push(VERSION);
-    let mut bitmap = 0u64;
+    let mut out = Vec::with_capacity(17 + CHUNK * 5);
+    let (mut bitmap, mut excluded) = (0u64, 0u64);
     for (i, b) in buckets.iter().enumerate() {
-        if matches!(b, Bucket::Known { .. }) {
-            bitmap |= 1 << i;
+        match b {
+            Bucket::Known { .. } => bitmap |= 1 << i,
+            Bucket::Excluded => excluded |= 1 << i,
+            Bucket::Missing => {}
         }
     }
+    out.push(if excluded == 0 {
+        VERSION
+    } else {
+        VERSION_EXCLUDED
+    });
     out.extend_from_slice(&bitmap.to_le_bytes());
+    if excluded != 0 {
+        out.extend_from_slice(&excluded.to_le_bytes());
+    }
     for b in buckets {
         if let Bucket::Known { good, total } = b {
             let tag_at = out.len();
@@ -69,11 +81,25 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// The version byte and the known-bitmap.
-    fn header(&mut self) -> Result<u64, CodecError> {
-        if self.byte()? != VERSION {
+    /// The version byte, the known-bitmap and the excluded-bitmap.
+    fn header(&mut self) -> Result<(u64, u64), CodecError> {
+        let version = self.byte()?;
+        if version != VERSION && version != VERSION_EXCLUDED {
             return Err(CodecError("unknown chunk version"));
         }
+        let known = self.u64()?;
+        let excluded = if version == VERSION_EXCLUDED {
+            self.u64()?
+        } else {
+            0
+        };
+        if known & excluded != 0 {
+            return Err(CodecError("a bucket both known and excluded"));
+        }
+        Ok((known, excluded))
+    }
+
+    fn u64(&mut self) -> Result<u64, CodecError> {
         let mut bm = [0u8; 8];
         for b in &mut bm {
             *b = self.byte()?;
@@ -113,10 +139,12 @@ impl Reader<'_> {
 /// Decodes a chunk written by [`encode`].
 pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
     let mut r = Reader { data, pos: 0 };
-    let bitmap = r.header()?;
+    let (bitmap, excluded) = r.header()?;
     let mut out = [Bucket::Missing; CHUNK];
     for (i, slot) in out.iter_mut().enumerate() {
-        if bitmap & (1 << i) != 0 {
+        if excluded & (1 << i) != 0 {
+            *slot = Bucket::Excluded;
+        } else if bitmap & (1 << i) != 0 {
             let tag = r.byte()?;
             let good = r.num(tag & 1 != 0)?;
             let total = r.num(tag & 2 != 0)?;
@@ -132,7 +160,10 @@ pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
 /// Decodes only bucket `slot` of a chunk: the daemon reads one leaving bucket per window per tick.
 pub fn decode_one(data: &[u8], slot: usize) -> Result<Bucket, CodecError> {
     let mut r = Reader { data, pos: 0 };
-    let bitmap = r.header()?;
+    let (bitmap, excluded) = r.header()?;
+    if slot < CHUNK && excluded & (1 << slot) != 0 {
+        return Ok(Bucket::Excluded);
+    }
     if slot >= CHUNK || bitmap & (1 << slot) == 0 {
         return Ok(Bucket::Missing);
     }
@@ -157,6 +188,7 @@ mod tests {
     fn bucket() -> impl Strategy<Value = Bucket> {
         prop_oneof![
             Just(Bucket::Missing),
+            Just(Bucket::Excluded),
             (0u64..1_000_000, 0u64..1_000_000).prop_map(|(g, t)| Bucket::known(g as f64, t as f64)),
             (0.0f64..1e9, 0.0f64..1e9).prop_map(|(g, t)| Bucket::known(g, t)),
         ]
@@ -186,5 +218,10 @@ mod tests {
         assert!(decode(&[]).is_err());
         assert!(decode(&[9, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
         assert!(decode(&[1, 1, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        // Version 2 with bucket 0 both known and excluded.
+        let mut both = vec![2, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 3, 1, 1];
+        assert!(decode(&both).is_err());
+        both[9] = 2;
+        assert_eq!(decode(&both).unwrap()[1], Bucket::Excluded);
     }
 }

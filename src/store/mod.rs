@@ -23,6 +23,7 @@ const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
 const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks");
 const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
 
 /// The layout version this build writes; a different one on disk refuses to open.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -156,6 +157,7 @@ impl Store {
             tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
             tx.open_table(ALERTS).map_err(|e| self.err(e))?;
             tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
+            tx.open_table(SILENCES).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -163,12 +165,61 @@ impl Store {
     /// Stores the state of one alert (key `slo id|severity`) durably, so a restart neither
     /// re-sends a firing alert nor forgets to resolve one.
     pub fn put_alert(&self, key: &str, state: &[u8]) -> Result<(), StoreError> {
+        self.kv_set(ALERTS, key, Some(state))
+    }
+
+    /// Forgets the state of one alert (its SLO left the config).
+    pub fn delete_alert(&self, key: &str) -> Result<(), StoreError> {
+        self.kv_set(ALERTS, key, None)
+    }
+
+    /// Stores (`Some`) or deletes (`None`) a silence, durably.
+    pub fn put_silence(&self, id: &str, silence: Option<&[u8]>) -> Result<(), StoreError> {
+        self.kv_set(SILENCES, id, silence)
+    }
+
+    /// Every stored silence, by id.
+    pub fn silences(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.kv_all(SILENCES)
+    }
+
+    fn kv_set(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {
-            let mut t = tx.open_table(ALERTS).map_err(|e| self.err(e))?;
-            t.insert(key, state).map_err(|e| self.err(e))?;
+            let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
+            match value {
+                Some(v) => {
+                    t.insert(key, v).map_err(|e| self.err(e))?;
+                }
+                None => {
+                    t.remove(key).map_err(|e| self.err(e))?;
+                }
+            }
         }
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn kv_all(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = match tx.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.err(e)),
+        };
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// Appends notifications to the outbox in one durable transaction (before anything is sent)
@@ -228,14 +279,7 @@ impl Store {
 
     /// Every stored alert state.
     pub fn alerts(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
-        let t = tx.open_table(ALERTS).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in t.iter().map_err(|e| self.err(e))? {
-            let (k, v) = row.map_err(|e| self.err(e))?;
-            out.push((k.value().to_string(), v.value().to_vec()));
-        }
-        Ok(out)
+        self.kv_all(ALERTS)
     }
 
     /// The series id of a definition, created on first use. `key` should contain the SLO id, the
@@ -333,7 +377,7 @@ impl Store {
                     break;
                 }
                 let slot = ((t - chunk_start) / width) as usize;
-                if let Bucket::Known { .. } = buckets[i]
+                if !matches!(buckets[i], Bucket::Missing)
                     && cur[slot] != buckets[i]
                 {
                     cur[slot] = buckets[i];

@@ -1,0 +1,216 @@
+//! Silences: an on-call engineer mutes the notifications of matching SLOs for a while, through
+//! `POST /api/v1/silences`. The alert state machine keeps running (the API and `/metrics` still
+//! show the alert firing); only notifications wait. When a silence ends on a still-firing alert,
+//! its trigger goes out then; a resolve goes out only to receivers that got the trigger.
+
+use super::policy::Severity;
+use crate::report::rfc3339;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Most silences kept at once, so a script in a loop cannot grow the store without bound.
+pub const MAX_SILENCES: usize = 1000;
+/// How long an expired silence stays listed.
+pub const KEEP_EXPIRED: i64 = 86400;
+
+/// One silence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    /// Server-assigned id.
+    pub id: String,
+    /// SLO id to match, if any.
+    pub slo: Option<String>,
+    /// SLO labels that must all match.
+    pub labels: BTreeMap<String, String>,
+    /// Only this severity, if set.
+    pub severity: Option<Severity>,
+    /// Start (unix seconds).
+    pub starts_at: i64,
+    /// End (unix seconds, exclusive).
+    pub ends_at: i64,
+    /// Why: required, as in Alertmanager.
+    pub comment: String,
+    /// Who, as given by the client.
+    pub created_by: String,
+    /// When it was created.
+    pub created_at: i64,
+}
+
+/// The body of `POST /api/v1/silences`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSilence {
+    /// SLO id (`service/name`) to match.
+    pub slo: Option<String>,
+    /// SLO labels to match.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `page` or `ticket`; both when absent.
+    pub severity: Option<String>,
+    /// RFC 3339; default now.
+    pub starts_at: Option<String>,
+    /// RFC 3339; required.
+    pub ends_at: String,
+    /// Why; required.
+    pub comment: String,
+    /// Who; required.
+    pub created_by: String,
+}
+
+fn parse_time(field: &str, s: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .map_err(|e| format!("`{field}`: `{s}` is not an RFC 3339 time ({e})"))
+}
+
+impl NewSilence {
+    /// Checks a request and turns it into a silence; the error says what to fix.
+    pub fn into_silence(self, id: String, now: i64) -> Result<Silence, String> {
+        if self.slo.is_none() && self.labels.is_empty() {
+            return Err(
+                "a silence needs a matcher: `slo` (service/name) and/or `labels`; it never silences everything"
+                    .into(),
+            );
+        }
+        if self.comment.trim().is_empty() || self.created_by.trim().is_empty() {
+            return Err("`comment` and `created_by` are required".into());
+        }
+        let severity = match self.severity.as_deref() {
+            None => None,
+            Some("page") => Some(Severity::Page),
+            Some("ticket") => Some(Severity::Ticket),
+            Some(other) => return Err(format!("`severity`: `{other}`: use `page` or `ticket`")),
+        };
+        let starts_at = match &self.starts_at {
+            Some(s) => parse_time("starts_at", s)?,
+            None => now,
+        };
+        let ends_at = parse_time("ends_at", &self.ends_at)?;
+        if ends_at <= starts_at.max(now) {
+            return Err("`ends_at` must be after `starts_at` and in the future".into());
+        }
+        Ok(Silence {
+            id,
+            slo: self.slo,
+            labels: self.labels,
+            severity,
+            starts_at,
+            ends_at,
+            comment: self.comment,
+            created_by: self.created_by,
+            created_at: now,
+        })
+    }
+}
+
+impl Silence {
+    /// Whether it mutes this SLO's alert of this severity at `t`.
+    pub fn mutes(
+        &self,
+        slo: &str,
+        labels: &BTreeMap<String, String>,
+        severity: Severity,
+        t: i64,
+    ) -> bool {
+        t >= self.starts_at
+            && t < self.ends_at
+            && self.slo.as_deref().is_none_or(|s| s == slo)
+            && self.severity.is_none_or(|s| s == severity)
+            && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+
+    /// `active`, `pending` or `expired` at `t`.
+    pub fn status(&self, t: i64) -> &'static str {
+        if t < self.starts_at {
+            "pending"
+        } else if t < self.ends_at {
+            "active"
+        } else {
+            "expired"
+        }
+    }
+
+    /// The API and stored form.
+    pub fn to_json(&self, now: i64) -> Value {
+        json!({
+            "id": self.id,
+            "slo": self.slo,
+            "labels": self.labels,
+            "severity": self.severity.map(|s| s.as_str()),
+            "starts_at": rfc3339(self.starts_at),
+            "ends_at": rfc3339(self.ends_at),
+            "comment": self.comment,
+            "created_by": self.created_by,
+            "created_at": rfc3339(self.created_at),
+            "status": self.status(now),
+        })
+    }
+
+    /// Reads the stored form; `None` if unreadable.
+    pub fn from_json(v: &Value) -> Option<Silence> {
+        let time = |k: &str| -> Option<i64> {
+            chrono::DateTime::parse_from_rfc3339(v[k].as_str()?)
+                .ok()
+                .map(|t| t.timestamp())
+        };
+        Some(Silence {
+            id: v["id"].as_str()?.to_string(),
+            slo: v["slo"].as_str().map(String::from),
+            labels: serde_json::from_value(v["labels"].clone()).unwrap_or_default(),
+            severity: match v["severity"].as_str() {
+                Some("page") => Some(Severity::Page),
+                Some("ticket") => Some(Severity::Ticket),
+                _ => None,
+            },
+            starts_at: time("starts_at")?,
+            ends_at: time("ends_at")?,
+            comment: v["comment"].as_str()?.to_string(),
+            created_by: v["created_by"].as_str()?.to_string(),
+            created_at: time("created_at")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(json: &str) -> NewSilence {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_silence_mutes_only_what_it_matches_while_active() {
+        let s = req(r#"{"slo": "api/avail", "severity": "page", "starts_at": "1970-01-01T00:16:40Z",
+            "ends_at": "1970-01-01T00:33:20Z", "comment": "deploy", "created_by": "ana"}"#)
+        .into_silence("s1".into(), 900)
+        .unwrap();
+        let none = BTreeMap::new();
+        assert!(s.mutes("api/avail", &none, Severity::Page, 1000));
+        assert!(!s.mutes("api/avail", &none, Severity::Ticket, 1000));
+        assert!(!s.mutes("api/other", &none, Severity::Page, 1000));
+        assert!(!s.mutes("api/avail", &none, Severity::Page, 999));
+        assert!(!s.mutes("api/avail", &none, Severity::Page, 2000));
+        assert_eq!(Silence::from_json(&s.to_json(0)), Some(s.clone()));
+        let team = req(r#"{"labels": {"team": "pay"}, "ends_at": "1970-01-01T00:33:20Z",
+            "comment": "x", "created_by": "y"}"#)
+        .into_silence("s2".into(), 1000)
+        .unwrap();
+        let labels = BTreeMap::from([("team".to_string(), "pay".to_string())]);
+        assert!(team.mutes("any/slo", &labels, Severity::Ticket, 1000));
+        assert!(!team.mutes("any/slo", &none, Severity::Ticket, 1000));
+    }
+
+    #[test]
+    fn bad_requests_say_what_to_fix() {
+        let no_matcher = req(r#"{"ends_at": "2100-01-01T00:00:00Z", "comment": "x", "created_by": "y"}"#);
+        assert!(no_matcher.into_silence("a".into(), 0).unwrap_err().contains("matcher"));
+        let past = req(r#"{"slo": "a/b", "ends_at": "1970-01-01T00:00:10Z", "comment": "x", "created_by": "y"}"#);
+        assert!(past.into_silence("a".into(), 100).unwrap_err().contains("future"));
+        let bad_time = req(r#"{"slo": "a/b", "ends_at": "tomorrow", "comment": "x", "created_by": "y"}"#);
+        assert!(bad_time.into_silence("a".into(), 0).unwrap_err().contains("RFC 3339"));
+        let no_comment = req(r#"{"slo": "a/b", "ends_at": "2100-01-01T00:00:00Z", "comment": " ", "created_by": "y"}"#);
+        assert!(no_comment.into_silence("a".into(), 0).is_err());
+    }
+}

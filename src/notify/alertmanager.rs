@@ -1,0 +1,99 @@
+//! Alertmanager's `POST /api/v2/alerts`, for teams that already route through Alertmanager.
+//!
+//! Alertmanager forgets an alert whose `endsAt` passes, so a firing alert is re-posted every
+//! `repeat_interval` (default 1m) with `endsAt` a few intervals ahead; a resolve posts the same
+//! labels with `endsAt` at the resolve time. The label set is the alert's identity.
+
+use super::{Action, Notification};
+use crate::report::rfc3339;
+use serde_json::{Map, Value, json};
+
+/// The alert name: one for pages, one for tickets, so routes can tell them apart.
+pub fn alertname(n: &Notification) -> &'static str {
+    match n.severity {
+        crate::alert::policy::Severity::Page => "SLOErrorBudgetBurnPage",
+        crate::alert::policy::Severity::Ticket => "SLOErrorBudgetBurnTicket",
+    }
+}
+
+/// The body: a JSON array with one alert. `now` is the send time and `hold` how long the alert
+/// stays firing in Alertmanager without another post.
+pub fn body(n: &Notification, now: i64, hold: i64) -> Value {
+    let d = &n.details;
+    let mut labels = Map::new();
+    if let Some(l) = d["labels"].as_object() {
+        for (k, v) in l {
+            labels.insert(k.clone(), v.clone());
+        }
+    }
+    labels.insert("alertname".into(), json!(alertname(n)));
+    labels.insert("slo".into(), json!(n.slo));
+    labels.insert("severity".into(), json!(n.severity.as_str()));
+    labels.insert("source".into(), json!("slowburn"));
+    if let Some(s) = d["service"].as_str() {
+        labels.insert("service".into(), json!(s));
+    }
+    let mut annotations = Map::new();
+    annotations.insert("summary".into(), json!(n.summary()));
+    if let Some(desc) = d["description"].as_str() {
+        annotations.insert("description".into(), json!(desc));
+    }
+    for key in ["rule", "burn_rate"] {
+        if !d[key].is_null() {
+            annotations.insert(key.into(), json!(d[key].to_string().trim_matches('"')));
+        }
+    }
+    if let Some(link) = d["dashboard"].as_str() {
+        annotations.insert("dashboard".into(), json!(link));
+    }
+    let starts = d["fired_at"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| rfc3339(n.created_at));
+    let ends = match n.action {
+        Action::Trigger => rfc3339(now + hold),
+        Action::Resolve => rfc3339(n.created_at),
+    };
+    let mut alert = json!({
+        "labels": labels,
+        "annotations": annotations,
+        "startsAt": starts,
+        "endsAt": ends,
+    });
+    if let Some(link) = d["dashboard"].as_str() {
+        alert["generatorURL"] = json!(link);
+    }
+    json!([alert])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::policy::Severity;
+
+    #[test]
+    fn firing_holds_ahead_and_resolve_ends_at_the_resolve_time() {
+        let mut n = Notification {
+            receiver: "am".into(),
+            slo: "api/availability".into(),
+            severity: Severity::Page,
+            action: Action::Trigger,
+            created_at: 1_000_000,
+            attempts: 0,
+            next_attempt: 0,
+            details: json!({"service": "api", "labels": {"team": "payments", "slo": "spoofed"},
+                "fired_at": "1970-01-12T13:46:40Z", "rule": "1h/5m", "burn_rate": 14.5}),
+        };
+        let b = body(&n, 1_000_060, 300);
+        let a = &b[0];
+        assert_eq!(a["labels"]["alertname"], "SLOErrorBudgetBurnPage");
+        assert_eq!(a["labels"]["team"], "payments");
+        assert_eq!(a["labels"]["slo"], "api/availability");
+        assert_eq!(a["startsAt"], "1970-01-12T13:46:40Z");
+        assert_eq!(a["endsAt"], rfc3339(1_000_360));
+        assert_eq!(a["annotations"]["rule"], "1h/5m");
+        n.action = Action::Resolve;
+        n.created_at = 1_000_600;
+        assert_eq!(body(&n, 1_000_700, 300)[0]["endsAt"], rfc3339(1_000_600));
+    }
+}

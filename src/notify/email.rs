@@ -1,0 +1,174 @@
+//! Email over SMTP (lettre on rustls): a multipart text + HTML message per notification.
+//!
+//! Implicit TLS (465), STARTTLS required (587) or plain (local relays); optional authentication.
+//! A transient SMTP reply (4xx) or a connection failure is retried; a permanent one (5xx, such as
+//! an unknown recipient or bad credentials) is a rejection that needs a config fix.
+
+use super::{Action, Delivery, Notification};
+use crate::config::{EmailSettings, SmtpTls};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::time::Duration;
+
+/// How long one SMTP conversation may take.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Escapes text for HTML.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The subject line: state, severity, SLO, and how fast it burns.
+pub fn subject(n: &Notification) -> String {
+    let test = if n.details["test"].as_bool() == Some(true) {
+        "[TEST]"
+    } else {
+        ""
+    };
+    match n.action {
+        Action::Resolve => format!("{test}[RESOLVED][{}] {}", n.severity.as_str(), n.slo),
+        Action::Trigger => format!(
+            "{test}[FIRING][{}] {} burning at {:.1}x",
+            n.severity.as_str(),
+            n.slo,
+            n.details["burn_rate"].as_f64().unwrap_or(0.0)
+        ),
+    }
+}
+
+/// The facts a reader needs, as (label, value) rows shared by the text and HTML parts.
+fn rows(n: &Notification) -> Vec<(String, String)> {
+    let d = &n.details;
+    let mut rows = vec![
+        ("SLO".to_string(), n.slo.clone()),
+        ("Severity".to_string(), n.severity.as_str().to_string()),
+    ];
+    if let Some(o) = d["objective"].as_f64() {
+        rows.push(("Objective".into(), format!("{:.4}%", o * 100.0)));
+    }
+    if n.action == Action::Trigger {
+        rows.push(("Rule".into(), d["rule"].as_str().unwrap_or("?").to_string()));
+        if let Some(m) = d["burn_rates"].as_object() {
+            let list: Vec<String> = m
+                .iter()
+                .filter_map(|(w, v)| Some(format!("{w} {:.2}x", v.as_f64()?)))
+                .collect();
+            rows.push(("Burn rates".into(), list.join(", ")));
+        }
+        if let Some(m) = d["error_budget_remaining"].as_object() {
+            let list: Vec<String> = m
+                .iter()
+                .filter_map(|(p, v)| Some(format!("{p} {:.1}%", v.as_f64()? * 100.0)))
+                .collect();
+            rows.push(("Budget left".into(), list.join(", ")));
+        }
+    }
+    if let Some(link) = d["dashboard"].as_str() {
+        rows.push(("Dashboard".into(), link.to_string()));
+    }
+    rows.push(("Dedup key".into(), n.dedup_key()));
+    rows
+}
+
+/// The message, or why it cannot be built (a bad address: fix the config).
+pub fn message(settings: &EmailSettings, n: &Notification) -> Result<Message, String> {
+    let from: Mailbox = settings.from.parse().map_err(|e| format!("from: {e}"))?;
+    let mut b = Message::builder()
+        .from(from)
+        .subject(subject(n));
+    for to in &settings.to {
+        b = b.to(to.parse().map_err(|e| format!("to `{to}`: {e}"))?);
+    }
+    let rows = rows(n);
+    let text = format!(
+        "{}\n\n{}\n\n-- slowburn\n",
+        n.summary(),
+        rows.iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let html = format!(
+        "<html><body><p><b>{}</b></p><table>{}</table><p style=\"color:#888\">slowburn</p></body></html>",
+        html_escape(&n.summary()),
+        rows.iter()
+            .map(|(k, v)| format!(
+                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                html_escape(k),
+                html_escape(v)
+            ))
+            .collect::<String>()
+    );
+    b.multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// Sends one notification by email.
+pub async fn send(settings: &EmailSettings, n: &Notification) -> Delivery {
+    let msg = match message(settings, n) {
+        Ok(m) => m,
+        Err(e) => return Delivery::Rejected(e),
+    };
+    let builder = match settings.tls {
+        SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host),
+        SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host),
+        SmtpTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+            &settings.host,
+        )),
+    };
+    let mut builder = match builder {
+        Ok(b) => b.port(settings.port).timeout(Some(TIMEOUT)),
+        Err(e) => return Delivery::Rejected(format!("SMTP setup: {e}")),
+    };
+    if let Some((user, pass)) = &settings.credentials {
+        builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+    }
+    match builder.build().send(msg).await {
+        Ok(_) => Delivery::Delivered,
+        Err(e) if e.is_permanent() => Delivery::Rejected(format!("SMTP: {e}")),
+        Err(_) => Delivery::RetryLater(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::policy::Severity;
+
+    #[test]
+    fn the_message_is_multipart_with_escaped_html() {
+        let settings = EmailSettings {
+            host: "localhost".into(),
+            port: 25,
+            tls: SmtpTls::None,
+            credentials: None,
+            from: "slowburn <slowburn@example.org>".into(),
+            to: vec!["oncall@example.org".into()],
+        };
+        let n = Notification {
+            receiver: "mail".into(),
+            slo: "api/<avail>".into(),
+            severity: Severity::Page,
+            action: Action::Trigger,
+            created_at: 0,
+            attempts: 0,
+            next_attempt: 0,
+            details: serde_json::json!({"rule": "1h/5m", "burn_rate": 16.0,
+                "burn_rates": {"1h": 16.0}, "error_budget_remaining": {"30d": 0.5}}),
+        };
+        let raw = String::from_utf8(message(&settings, &n).unwrap().formatted()).unwrap();
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(raw.contains("api/&lt;avail&gt;"), "{raw}");
+        assert!(raw.contains("Subject: [FIRING][page] api/<avail> burning at 16.0x"));
+        let bad = EmailSettings {
+            to: vec!["not an address".into()],
+            ..settings
+        };
+        assert!(message(&bad, &n).is_err());
+    }
+}
