@@ -138,7 +138,7 @@ pub async fn run(
             .unwrap_or(0);
         let start = from - lookback;
         let count = ((to - start) / width) as usize;
-        let counts = source
+        let mut counts = source
             .counts(
                 &slo.counts,
                 BucketRange {
@@ -148,6 +148,13 @@ pub async fn run(
                 },
             )
             .await;
+        // As in the daemon: maintenance buckets are excluded, so they cannot fire anything.
+        crate::maintenance::mask(
+            &config.maintenance_for(slo),
+            start,
+            width,
+            &mut counts.buckets,
+        );
         errors.extend(counts.errors.iter().map(|e| format!("{}: {e}", slo.id)));
         let series = Series::from_buckets(start, config.bucket, &counts.buckets);
         episodes.extend(replay(

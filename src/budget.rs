@@ -354,6 +354,7 @@ mod tests {
     fn bucket() -> impl Strategy<Value = Bucket> {
         prop_oneof![
             1 => Just(Bucket::Missing),
+            1 => Just(Bucket::Excluded),
             6 => (0u32..1000, 0u32..1000).prop_map(|(a, b)| {
                 let total = a.max(b) as f64;
                 Bucket::known(a.min(b) as f64, total)
@@ -414,6 +415,7 @@ mod tests {
             prop_assert!((whole.good - left.good - right.good).abs() < 1e-6);
             prop_assert!((whole.total - left.total - right.total).abs() < 1e-6);
             prop_assert_eq!(whole.known, left.known + right.known);
+            prop_assert_eq!(whole.excluded, left.excluded + right.excluded);
         }
 
         #[test]
@@ -424,7 +426,7 @@ mod tests {
             let i = idx % n;
             more[i] = match more[i] {
                 Bucket::Known { good, total } => Bucket::known(good, total + extra as f64),
-                Bucket::Missing => Bucket::known(0.0, extra as f64),
+                Bucket::Missing | Bucket::Excluded => Bucket::known(0.0, extra as f64),
             };
             let after = Series::from_buckets(0, M, &more).window(n as i64 * 60, Dur::from_secs(n as u64 * 60));
             let (b, a) = (before.remaining(0.99).unwrap_or(1.0), after.remaining(0.99).unwrap());
@@ -452,6 +454,7 @@ mod tests {
                     let (a, b) = (rolling.window(w), series.window((i as i64 + 1) * 60, w));
                     prop_assert!((a.good - b.good).abs() < 1e-6 && (a.total - b.total).abs() < 1e-6, "{:?} vs {:?}", a, b);
                     prop_assert_eq!(a.known, b.known);
+                    prop_assert_eq!(a.excluded, b.excluded);
                     prop_assert_eq!(a.buckets, b.buckets);
                 }
             }
@@ -472,6 +475,25 @@ mod tests {
             prop_assert_eq!(full.sli(), with_gaps.sli());
             prop_assert_eq!(full.known, with_gaps.known);
             prop_assert!(with_gaps.coverage() <= full.coverage() + 1e-12);
+        }
+
+        #[test]
+        fn excluded_buckets_change_neither_coverage_nor_budget(bs in proptest::collection::vec(bucket(), 1..100), marks in proptest::collection::vec(any::<bool>(), 100)) {
+            let n = bs.len();
+            let full = Series::from_buckets(0, M, &bs).window(n as i64 * 60, Dur::from_secs(n as u64 * 60));
+            // Maintenance buckets interleaved: recorded as excluded, so nothing a person reads moves.
+            let mut with = Vec::new();
+            let mut added = 0;
+            for (i, b) in bs.iter().enumerate() {
+                if marks[i] { with.push(Bucket::Excluded); added += 1; }
+                with.push(*b);
+            }
+            let m = with.len();
+            let w = Series::from_buckets(0, M, &with).window(m as i64 * 60, Dur::from_secs(m as u64 * 60));
+            prop_assert_eq!(full.sli(), w.sli());
+            prop_assert_eq!(full.remaining(0.999), w.remaining(0.999));
+            prop_assert!((full.coverage() - w.coverage()).abs() < 1e-12, "{} vs {}", full.coverage(), w.coverage());
+            prop_assert_eq!(w.excluded, full.excluded + added);
         }
     }
 }

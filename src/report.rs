@@ -49,6 +49,7 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
     let mut tasks = tokio::task::JoinSet::new();
     for (i, slo) in config.slos.iter().enumerate() {
         let (slo, source) = (slo.clone(), Arc::clone(source));
+        let mask = config.maintenance_for(&slo);
         tasks.spawn(async move {
             let longest = slo
                 .periods
@@ -60,7 +61,8 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
             let span = longest.max(Dur::from_secs(3 * 86400));
             let count = (span.as_secs() as i64 / width) as usize;
             let range = BucketRange::ending_at(at, count, width);
-            let counts = source.counts(&slo.counts, range).await;
+            let mut counts = source.counts(&slo.counts, range).await;
+            crate::maintenance::mask(&mask, range.start, width, &mut counts.buckets);
             let series =
                 Series::from_buckets(range.start, Dur::from_secs(width as u64), &counts.buckets);
             let eval = budget::evaluate(&series, slo.objective, &slo.periods, at);
@@ -70,7 +72,8 @@ pub async fn build(config: &Config, source: &Arc<PrometheusSource>, at: i64) -> 
                 Some(sla) => match &sla.counts {
                     None => eval.periods.first().and_then(|p| p.sli),
                     Some(spec) => {
-                        let c = source.counts(spec, range).await;
+                        let mut c = source.counts(spec, range).await;
+                        crate::maintenance::mask(&mask, range.start, width, &mut c.buckets);
                         errors.extend(c.errors.iter().map(|e| e.to_string()));
                         let s = Series::from_buckets(
                             range.start,
@@ -145,6 +148,7 @@ pub fn slo_json(slo: &Slo, eval: &Evaluation, sla_sli: Option<f64>, errors: &[St
                 "sli": num(p.sli),
                 "error_budget_remaining": num(p.remaining),
                 "coverage": p.sum.coverage(),
+                "excluded_buckets": p.sum.excluded,
                 "time_to_exhaustion_seconds": {"1h": num(p.exhaustion_1h), "6h": num(p.exhaustion_6h)},
             }),
         );

@@ -201,14 +201,6 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
     (url, state)
 }
 
-fn wait_until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn a_page_is_stored_retried_delivered_once_and_resolved() {
     if !require_prometheus() {

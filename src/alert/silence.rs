@@ -182,8 +182,10 @@ mod tests {
 
     #[test]
     fn a_silence_mutes_only_what_it_matches_while_active() {
-        let s = req(r#"{"slo": "api/avail", "severity": "page", "starts_at": "1970-01-01T00:16:40Z",
-            "ends_at": "1970-01-01T00:33:20Z", "comment": "deploy", "created_by": "ana"}"#)
+        let s = req(
+            r#"{"slo": "api/avail", "severity": "page", "starts_at": "1970-01-01T00:16:40Z",
+            "ends_at": "1970-01-01T00:33:20Z", "comment": "deploy", "created_by": "ana"}"#,
+        )
         .into_silence("s1".into(), 900)
         .unwrap();
         let none = BTreeMap::new();
@@ -193,8 +195,10 @@ mod tests {
         assert!(!s.mutes("api/avail", &none, Severity::Page, 999));
         assert!(!s.mutes("api/avail", &none, Severity::Page, 2000));
         assert_eq!(Silence::from_json(&s.to_json(0)), Some(s.clone()));
-        let team = req(r#"{"labels": {"team": "pay"}, "ends_at": "1970-01-01T00:33:20Z",
-            "comment": "x", "created_by": "y"}"#)
+        let team = req(
+            r#"{"labels": {"team": "pay"}, "ends_at": "1970-01-01T00:33:20Z",
+            "comment": "x", "created_by": "y"}"#,
+        )
         .into_silence("s2".into(), 1000)
         .unwrap();
         let labels = BTreeMap::from([("team".to_string(), "pay".to_string())]);
@@ -204,13 +208,33 @@ mod tests {
 
     #[test]
     fn bad_requests_say_what_to_fix() {
-        let no_matcher = req(r#"{"ends_at": "2100-01-01T00:00:00Z", "comment": "x", "created_by": "y"}"#);
-        assert!(no_matcher.into_silence("a".into(), 0).unwrap_err().contains("matcher"));
-        let past = req(r#"{"slo": "a/b", "ends_at": "1970-01-01T00:00:10Z", "comment": "x", "created_by": "y"}"#);
-        assert!(past.into_silence("a".into(), 100).unwrap_err().contains("future"));
-        let bad_time = req(r#"{"slo": "a/b", "ends_at": "tomorrow", "comment": "x", "created_by": "y"}"#);
-        assert!(bad_time.into_silence("a".into(), 0).unwrap_err().contains("RFC 3339"));
-        let no_comment = req(r#"{"slo": "a/b", "ends_at": "2100-01-01T00:00:00Z", "comment": " ", "created_by": "y"}"#);
+        let no_matcher =
+            req(r#"{"ends_at": "2100-01-01T00:00:00Z", "comment": "x", "created_by": "y"}"#);
+        assert!(
+            no_matcher
+                .into_silence("a".into(), 0)
+                .unwrap_err()
+                .contains("matcher")
+        );
+        let past = req(
+            r#"{"slo": "a/b", "ends_at": "1970-01-01T00:00:10Z", "comment": "x", "created_by": "y"}"#,
+        );
+        assert!(
+            past.into_silence("a".into(), 100)
+                .unwrap_err()
+                .contains("future")
+        );
+        let bad_time =
+            req(r#"{"slo": "a/b", "ends_at": "tomorrow", "comment": "x", "created_by": "y"}"#);
+        assert!(
+            bad_time
+                .into_silence("a".into(), 0)
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
+        let no_comment = req(
+            r#"{"slo": "a/b", "ends_at": "2100-01-01T00:00:00Z", "comment": " ", "created_by": "y"}"#,
+        );
         assert!(no_comment.into_silence("a".into(), 0).is_err());
     }
 }

@@ -1048,11 +1048,7 @@ fn http_url(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
     }
 }
 
-fn header_values(
-    cx: &mut Ctx,
-    raw: &BTreeMap<String, SStr>,
-    path: &str,
-) -> Vec<(String, String)> {
+fn header_values(cx: &mut Ctx, raw: &BTreeMap<String, SStr>, path: &str) -> Vec<(String, String)> {
     raw.iter()
         .filter_map(|(k, hv)| Some((k.clone(), cx.string(hv, &format!("{path}.{k}"))?)))
         .collect()
@@ -1140,7 +1136,11 @@ fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSettings> {
     let from = mailbox(cx, &e.from, &format!("{path}.from"));
     let mut to = Vec::new();
     if e.to.value.is_empty() {
-        cx.err(&e.to.referenced, format!("{path}.to"), "needs at least one recipient");
+        cx.err(
+            &e.to.referenced,
+            format!("{path}.to"),
+            "needs at least one recipient",
+        );
     }
     for (i, t) in e.to.value.iter().enumerate() {
         to.push(mailbox(cx, t, &format!("{path}.to[{i}]"))?);
@@ -1191,7 +1191,11 @@ fn maintenance(
             (Some(s), Some(e), None) => match (time(cx, s, "start"), time(cx, e, "end")) {
                 (Some(start), Some(end)) if end > start => Some(Recurrence::Once { start, end }),
                 (Some(_), Some(_)) => {
-                    cx.err(&e.referenced, format!("{path}.end"), "must be after `start`");
+                    cx.err(
+                        &e.referenced,
+                        format!("{path}.end"),
+                        "must be after `start`",
+                    );
                     None
                 }
                 _ => None,
@@ -1205,7 +1209,10 @@ fn maintenance(
                     cx.err(
                         &w.value.day.referenced,
                         format!("{w_path}.day"),
-                        format!("`{}`: use one of mon, tue, wed, thu, fri, sat, sun", w.value.day.value),
+                        format!(
+                            "`{}`: use one of mon, tue, wed, thu, fri, sat, sun",
+                            w.value.day.value
+                        ),
                     );
                 }
                 let at = w.value.at.value.split_once(':').and_then(|(h, m)| {
@@ -1216,7 +1223,10 @@ fn maintenance(
                     cx.err(
                         &w.value.at.referenced,
                         format!("{w_path}.at"),
-                        format!("`{}`: write the UTC start as HH:MM, e.g. `03:00`", w.value.at.value),
+                        format!(
+                            "`{}`: write the UTC start as HH:MM, e.g. `03:00`",
+                            w.value.at.value
+                        ),
                     );
                 }
                 let duration = cx.dur(&w.value.duration, &format!("{w_path}.duration"));
@@ -1319,7 +1329,9 @@ fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
                 None => Some(PAGERDUTY_URL.to_string()),
             };
             match (key, url) {
-                (Some(routing_key), Some(url)) => Some(ReceiverKind::PagerDuty { routing_key, url }),
+                (Some(routing_key), Some(url)) => {
+                    Some(ReceiverKind::PagerDuty { routing_key, url })
+                }
                 _ => None,
             }
         } else if let Some(w) = &v.webhook {

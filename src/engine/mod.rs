@@ -377,7 +377,11 @@ impl Engine {
                 Severity::Ticket
             };
             if rec.firing() {
-                info!(slo, severity = sev, "SLO removed from the config while firing; resolving");
+                info!(
+                    slo,
+                    severity = sev,
+                    "SLO removed from the config while firing; resolving"
+                );
             }
             for receiver in rec.sent.keys() {
                 outbox.push(
@@ -1002,7 +1006,8 @@ async fn prepare(
         crate::maintenance::mask(mask, s, width, &mut counts.buckets);
         for (k, b) in counts.buckets.iter().enumerate() {
             let idx = ((s - start) / width) as usize + k;
-            if let (Bucket::Known { .. } | Bucket::Excluded, Some(slot)) = (b, stored.get_mut(idx)) {
+            if let (Bucket::Known { .. } | Bucket::Excluded, Some(slot)) = (b, stored.get_mut(idx))
+            {
                 *slot = *b;
                 fetched += 1;
             }

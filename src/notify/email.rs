@@ -77,9 +77,7 @@ fn rows(n: &Notification) -> Vec<(String, String)> {
 /// The message, or why it cannot be built (a bad address: fix the config).
 pub fn message(settings: &EmailSettings, n: &Notification) -> Result<Message, String> {
     let from: Mailbox = settings.from.parse().map_err(|e| format!("from: {e}"))?;
-    let mut b = Message::builder()
-        .from(from)
-        .subject(subject(n));
+    let mut b = Message::builder().from(from).subject(subject(n));
     for to in &settings.to {
         b = b.to(to.parse().map_err(|e| format!("to `{to}`: {e}"))?);
     }

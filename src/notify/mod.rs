@@ -255,11 +255,9 @@ pub struct Pacer {
 impl Pacer {
     /// How long to wait before `receiver` may get another request (zero: now).
     pub fn wait(&self, receiver: &str) -> Duration {
-        self.next
-            .get(receiver)
-            .map_or(Duration::ZERO, |t| {
-                t.saturating_duration_since(std::time::Instant::now())
-            })
+        self.next.get(receiver).map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(std::time::Instant::now())
+        })
     }
 
     /// Records a request to `receiver` now.

@@ -84,6 +84,7 @@ pub async fn one(
             "fired_at": r.fired_at.map(rfc3339),
             "resolved_at": r.resolved_at.map(rfc3339),
             "peak_burn_rate": r.peak_burn_rate,
+            "notified": r.sent.keys().collect::<Vec<_>>(),
         })
     };
     v["alerts"] = json!({"page": alert(&s.alerts[0]), "ticket": alert(&s.alerts[1])});

@@ -110,7 +110,12 @@ pub async fn create(
     st.shared
         .store
         .put_silence(&id, Some(stored.as_bytes()))
-        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store: {e}")))?;
+        .map_err(|e| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot store: {e}"),
+            )
+        })?;
     tracing::info!(id, slo = ?silence.slo, labels = ?silence.labels, by = %silence.created_by, comment = %silence.comment, "silence created");
     let out = silence.to_json(t);
     list.push(silence);
@@ -129,12 +134,17 @@ pub async fn delete(
     let before = list.len();
     list.retain(|s| s.id != id);
     if list.len() == before {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("no silence `{id}`")));
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no silence `{id}`"),
+        ));
     }
-    st.shared
-        .store
-        .put_silence(&id, None)
-        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store: {e}")))?;
+    st.shared.store.put_silence(&id, None).map_err(|e| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot store: {e}"),
+        )
+    })?;
     tracing::info!(id, "silence deleted");
     replace(&st, list);
     Ok(StatusCode::NO_CONTENT)

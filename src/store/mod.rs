@@ -377,9 +377,7 @@ impl Store {
                     break;
                 }
                 let slot = ((t - chunk_start) / width) as usize;
-                if !matches!(buckets[i], Bucket::Missing)
-                    && cur[slot] != buckets[i]
-                {
+                if !matches!(buckets[i], Bucket::Missing) && cur[slot] != buckets[i] {
                     cur[slot] = buckets[i];
                     changed = true;
                 }

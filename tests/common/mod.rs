@@ -21,6 +21,19 @@ pub fn have(cmd: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether a tool the tests need is present: true if so; outside CI false after a loud message;
+/// in CI a panic, since `scripts/install-test-deps.sh` must have installed it.
+pub fn require(what: &str, present: bool, install: &str) -> bool {
+    if present {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is missing; CI must install it ({install})");
+    }
+    eprintln!("\n!!!!! SKIPPING: {what} not installed ({install}). In CI this fails. !!!!!\n");
+    false
+}
+
 /// Makes sure the Prometheus binaries are present. Returns false (after a loud message) when they
 /// are missing outside CI; panics when they are missing in CI.
 pub fn require_prometheus() -> bool {
@@ -42,6 +55,15 @@ pub fn require_prometheus() -> bool {
         "\n!!!!! SKIPPING: prometheus/promtool not installed (apt-get install prometheus). In CI this fails. !!!!!\n"
     );
     false
+}
+
+/// Polls `f` every 200 ms until it holds; panics naming `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A free loopback port.
@@ -191,12 +213,32 @@ pub mod http {
 
     /// GET `http://host:port/path`, returning status and body.
     pub fn get(url: &str) -> Option<(u16, String)> {
+        request("GET", url, &[], "")
+    }
+
+    /// Any method with extra headers and a body (JSON when not empty).
+    pub fn request(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String)> {
         let rest = url.strip_prefix("http://")?;
         let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let path = if path.is_empty() { "/" } else { path };
         let mut s = TcpStream::connect(host).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").ok()?;
+        let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        write!(s, "{head}\r\n{body}").ok()?;
         let mut buf = String::new();
         s.read_to_string(&mut buf).ok()?;
         let status = buf.split_whitespace().nth(1)?.parse().ok()?;
