@@ -396,3 +396,155 @@ slos:
             .starts_with("[TEST]")
     );
 }
+
+/// A live service for Prometheus to scrape: 100 requests a second, all failing while `outage` is
+/// set. Returns its `host:port`.
+fn live_service(outage: Arc<std::sync::atomic::AtomicBool>) -> String {
+    use axum::Router;
+    use axum::routing::get;
+    use std::sync::atomic::Ordering;
+    let counts = Arc::new(Mutex::new((0u64, 0u64)));
+    let port = free_port();
+    let c2 = Arc::clone(&counts);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let c3 = Arc::clone(&c2);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(100));
+                loop {
+                    tick.tick().await;
+                    let mut c = c3.lock().unwrap();
+                    if outage.load(Ordering::Relaxed) {
+                        c.1 += 10;
+                    } else {
+                        c.0 += 10;
+                    }
+                }
+            });
+            let app = Router::new().route(
+                "/metrics",
+                get(move || {
+                    let c = Arc::clone(&c2);
+                    async move {
+                        let (ok, err) = *c.lock().unwrap();
+                        format!(
+                            "# TYPE http_requests_total counter\n\
+                             http_requests_total{{service=\"live\",code=\"200\"}} {ok}\n\
+                             http_requests_total{{service=\"live\",code=\"500\"}} {err}\n"
+                        )
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!("127.0.0.1:{port}")
+}
+
+/// The SRE Workbook's live promise: an outage on scraped traffic pages within the detection time
+/// `factor × long window × (1 − objective) / error ratio` plus two buckets, and resolves once the
+/// short windows are clean again.
+#[test]
+fn a_live_outage_pages_within_theory_plus_two_buckets_and_resolves() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !require_prometheus() {
+        return;
+    }
+    let outage = Arc::new(AtomicBool::new(false));
+    let target = live_service(Arc::clone(&outage));
+    let prom = start_scraper(&target);
+    let (fake, state) = fake_pagerduty();
+    let dir = tempfile::tempdir().unwrap();
+    let width = 10.0;
+    let cfg = format!(
+        r#"prometheus: {{url: "{}", retries: 0, timeout: 2s}}
+defaults: {{bucket: 10s, windows: [1d]}}
+engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
+receivers:
+  - name: oncall
+    pagerduty: {{routing_key: "0123456789abcdef0123456789abcdef", url: "{fake}/v2/enqueue"}}
+    severities: [page]
+slos:
+  - service: live
+    name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{service="live",code=~"5.."}}
+        total: http_requests_total{{service="live"}}
+    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
+"#,
+        prom.url
+    );
+    let cfg = write_config(dir.path(), &cfg);
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(60));
+    // A few clean buckets first, so the windows hold real traffic.
+    wait_ticks(&d, 3, 10);
+    assert!(
+        state.lock().unwrap().accepted.is_empty(),
+        "no page on clean traffic"
+    );
+
+    // The Workbook's detection time for the fastest page rule, scaled to the 1d period:
+    // 1h/5m becomes 120 s / 10 s; 100% errors.
+    let (factor, long, objective, ratio) = (14.4, 120.0, 0.999, 1.0);
+    let theory = factor * long * (1.0 - objective) / ratio;
+    let started = Instant::now();
+    outage.store(true, Ordering::Relaxed);
+    wait_until("the live page", Duration::from_secs(120), || {
+        state
+            .lock()
+            .unwrap()
+            .accepted
+            .iter()
+            .any(|v| v["event_action"] == "trigger")
+    });
+    let detected = started.elapsed().as_secs_f64();
+    eprintln!(
+        "live detection: {detected:.1} s (theory {theory:.1} s, bound {:.1} s)",
+        theory + 2.0 * width
+    );
+    assert!(
+        detected <= theory + 2.0 * width,
+        "paged after {detected:.1} s; the bound is {theory:.1} + 2 buckets"
+    );
+
+    // Recovery: the page rules' short windows (10 s and 60 s scaled) clear, then the resolve.
+    std::thread::sleep(Duration::from_secs(10));
+    let recovered = Instant::now();
+    outage.store(false, Ordering::Relaxed);
+    let longest_short = 60.0;
+    wait_until("the live resolve", Duration::from_secs(180), || {
+        state
+            .lock()
+            .unwrap()
+            .accepted
+            .iter()
+            .any(|v| v["event_action"] == "resolve")
+    });
+    let reset = recovered.elapsed().as_secs_f64();
+    eprintln!(
+        "live reset: {reset:.1} s after recovery (short window {longest_short} s, bound {:.1} s)",
+        longest_short + 2.0 * width
+    );
+    assert!(
+        reset <= longest_short + 2.0 * width,
+        "resolved {reset:.1} s after recovery"
+    );
+    let s = state.lock().unwrap();
+    let actions: Vec<&str> = s
+        .accepted
+        .iter()
+        .map(|v| v["event_action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["trigger", "resolve"], "paged once, resolved once");
+    assert!(s.refused.is_empty(), "{:?}", s.refused);
+}
