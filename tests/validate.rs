@@ -199,6 +199,7 @@ fn the_readme_reference_example_is_valid() {
         .env("PROM_TOKEN", "t")
         .env("PD_ROUTING_KEY", "0123456789abcdef0123456789abcdef")
         .env("HOOK_TOKEN", "h")
+        .env("SMTP_PASSWORD", "p")
         .env(
             "SLACK_WEBHOOK_URL",
             "https://hooks.slack.com/services/T/B/X",
@@ -210,4 +211,49 @@ fn the_readme_reference_example_is_valid() {
         "the README's slo.yaml example must stay valid: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn receiver_and_maintenance_mistakes_point_at_their_line() {
+    let (code, out) = validate(
+        r#"receivers:
+  - name: mail
+    email: {host: smtp.example.org, tls: ssl, from: "not an address", to: []}
+  - name: relay
+    email: {host: 127.0.0.1, tls: none, username: u, password: p, from: a@b.example, to: [c@d.example]}
+  - name: am
+    alertmanager: {url: "alertmanager:9093"}
+    repeat_interval: soon
+maintenance:
+  - name: once
+    start: "2026-12-01T04:00:00Z"
+    end: "2026-12-01T02:00:00Z"
+    slos: [api/availabilty]
+  - name: weekly
+    weekly: {day: someday, at: "25:00", duration: 8d}
+  - name: neither
+slos:
+  - service: api
+    name: availability
+    objective: 99
+    sli: {ratio: {errors: a, total: b}}
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "slo.yaml:3:42: receivers[0].email.tls: `ssl`: use `starttls` (port 587), `implicit` (port 465) or `none` (local relays)",
+        "slo.yaml:3:53: receivers[0].email.from: `not an address` is not an email address",
+        "receivers[0].email.to: needs at least one recipient",
+        "receivers[1].email.tls: refusing to send an SMTP password without TLS",
+        "slo.yaml:7:25: receivers[2].alertmanager.url: not an http(s) URL",
+        "slo.yaml:8:22: receivers[2].repeat_interval:",
+        "slo.yaml:12:10: maintenance[0].end: must be after `start`",
+        "slo.yaml:13:12: maintenance[0].slos[0]: no SLO `api/availabilty` (write `service/name`); did you mean `api/availability`?",
+        "slo.yaml:15:19: maintenance[1].weekly.day: `someday`: use one of mon, tue, wed, thu, fri, sat, sun",
+        "maintenance[1].weekly.at: `25:00`: write the UTC start as HH:MM",
+        "maintenance[1].weekly.duration: a weekly window must be shorter than a week",
+        "slo.yaml:16:5: maintenance[2]: needs either `start` and `end` (one-off) or `weekly: {day, at, duration}`",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
 }
