@@ -116,11 +116,55 @@ pub fn replay(
     episodes
 }
 
-/// Pulls each SLO's buckets from Prometheus (from the longest rule window before `from` up to
-/// `to`) and replays them. Returns the episodes and the query errors.
+/// Where `backtest` reads history.
+pub enum History {
+    /// Query Prometheus (any range it retains).
+    Prometheus(Arc<PrometheusSource>),
+    /// Read the daemon's store (stop the daemon first: the store is single-process). Buckets the
+    /// daemon never stored are missing.
+    Store(Arc<crate::store::Store>),
+}
+
+impl History {
+    /// The SLO's buckets over `range` and why some are missing.
+    async fn counts(
+        &self,
+        slo: &crate::config::Slo,
+        range: BucketRange,
+    ) -> (Vec<crate::budget::Bucket>, Vec<String>) {
+        match self {
+            History::Prometheus(source) => {
+                let c = source.counts(&slo.counts, range).await;
+                (c.buckets, c.errors.iter().map(|e| e.to_string()).collect())
+            }
+            History::Store(store) => {
+                let missing = vec![crate::budget::Bucket::Missing; range.count];
+                let key = crate::engine::series_key(&slo.id, &slo.counts, range.width);
+                let id = match store.series_keys() {
+                    Ok(keys) => keys.into_iter().find(|(k, _)| *k == key).map(|(_, id)| id),
+                    Err(e) => return (missing, vec![format!("store: {e}")]),
+                };
+                match id.map(|id| store.get(id, range.start, range.width, range.count)) {
+                    Some(Ok(b)) => (b, Vec::new()),
+                    Some(Err(e)) => (missing, vec![format!("store: {e}")]),
+                    None => (
+                        missing,
+                        vec![
+                            "no stored history for this SLO definition (the daemon has not run it)"
+                                .into(),
+                        ],
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Pulls each SLO's buckets (from the longest rule window before `from` up to `to`) and replays
+/// them. Returns the episodes and the query errors.
 pub async fn run(
     config: &Config,
-    source: &Arc<PrometheusSource>,
+    source: &History,
     from: i64,
     to: i64,
 ) -> (Vec<Episode>, Vec<String>) {
@@ -138,9 +182,9 @@ pub async fn run(
             .unwrap_or(0);
         let start = from - lookback;
         let count = ((to - start) / width) as usize;
-        let mut counts = source
+        let (mut buckets, errs) = source
             .counts(
-                &slo.counts,
+                slo,
                 BucketRange {
                     start,
                     count,
@@ -149,14 +193,9 @@ pub async fn run(
             )
             .await;
         // As in the daemon: maintenance buckets are excluded, so they cannot fire anything.
-        crate::maintenance::mask(
-            &config.maintenance_for(slo),
-            start,
-            width,
-            &mut counts.buckets,
-        );
-        errors.extend(counts.errors.iter().map(|e| format!("{}: {e}", slo.id)));
-        let series = Series::from_buckets(start, config.bucket, &counts.buckets);
+        crate::maintenance::mask(&config.maintenance_for(slo), start, width, &mut buckets);
+        errors.extend(errs.iter().map(|e| format!("{}: {e}", slo.id)));
+        let series = Series::from_buckets(start, config.bucket, &buckets);
         episodes.extend(replay(
             Subject {
                 id: &slo.id,

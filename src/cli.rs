@@ -71,6 +71,10 @@ pub enum Command {
         /// Last evaluation; default now.
         #[arg(long)]
         to: Option<String>,
+        /// Read history from the daemon's store in DIR instead of Prometheus (stop the daemon
+        /// first, or point at a copy: the store is single-process).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -214,6 +218,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             prometheus,
             from,
             to,
+            data_dir,
             format,
         } => {
             let cfg = load(&config, prometheus)?;
@@ -234,7 +239,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if from > to {
                 return Err(anyhow!("--from is after --to"));
             }
-            let source = connect(&cfg).await?;
+            let source = match data_dir {
+                Some(dir) => crate::backtest::History::Store(std::sync::Arc::new(
+                    crate::store::Store::open(&dir).with_context(|| {
+                        format!(
+                            "cannot open the store in {} (is the daemon still running?)",
+                            dir.display()
+                        )
+                    })?,
+                )),
+                None => crate::backtest::History::Prometheus(connect(&cfg).await?),
+            };
             let (episodes, errors) = crate::backtest::run(&cfg, &source, from, to).await;
             for e in &errors {
                 eprintln!("warning: {e}");

@@ -356,6 +356,31 @@ slos:
     );
 
     drop(s);
+    // `backtest` over the daemon's own store finds the episodes it finds over Prometheus.
+    let to = last_eval(&d);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(20)), Some(0));
+    let range = [
+        "--from".to_string(),
+        (to - 1800).to_string(),
+        "--to".to_string(),
+        to.to_string(),
+    ];
+    let backtest = |extra: &[&str]| -> Value {
+        let mut args = vec!["backtest", "-c", cfg.to_str().unwrap(), "--format", "json"];
+        args.extend(range.iter().map(String::as_str));
+        args.extend(extra);
+        let (code, out, err) = slowburn(&args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let from_prometheus = backtest(&[]);
+    let from_store = backtest(&["--data-dir", data.to_str().unwrap()]);
+    assert!(
+        from_prometheus["summary"]["pages"].as_u64().unwrap() >= 2,
+        "{from_prometheus}"
+    );
+    assert_eq!(from_store["episodes"], from_prometheus["episodes"]);
     let (code, out, err) = slowburn(&[
         "notify-test",
         "--receiver",

@@ -122,7 +122,7 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
     // A real SMTP server writing a Maildir.
     let smtp_port = free_port();
     let maildir = dir.path().join("maildir");
-    let _smtp = spawn_with_watchdog(
+    let _smtp = spawn_server(
         "python3",
         &[
             "-m".into(),
@@ -151,7 +151,7 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
         ),
     )
     .unwrap();
-    let _am = spawn_with_watchdog(
+    let _am = spawn_server(
         "prometheus-alertmanager",
         &[
             format!("--config.file={}", am_cfg.display()),

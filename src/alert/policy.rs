@@ -175,7 +175,8 @@ pub fn holding(
     }
     if let Some(d) = policy.no_data_after {
         let w = sum(d);
-        if w.buckets > 0 && w.known == 0 {
+        // Coverage leaves out maintenance buckets: planned downtime is not missing data.
+        if w.buckets > 0 && w.coverage() == 0.0 {
             hits.push(Hit {
                 severity: Severity::Ticket,
                 name: format!("no data {d}"),

@@ -187,6 +187,8 @@ pub struct Engine {
     last_retention: i64,
     /// Alert records by `slo id|severity`, loaded from the store at start.
     alerts: HashMap<String, crate::alert::state::Record>,
+    /// The first instant this process evaluated alerts (for the no-data rule).
+    first_alert_eval: Option<i64>,
     /// Set when memory may disagree with the store (a failure after a commit, an unreadable
     /// leaving bucket, a stall longer than a window, a failed reload): the next tick rebuilds every
     /// series from the store instead of risking counts that drift for good.
@@ -213,6 +215,7 @@ impl Engine {
             last_heal: 0,
             last_retention: 0,
             alerts: HashMap::new(),
+            first_alert_eval: None,
             needs_rebuild: false,
         }
     }
@@ -261,12 +264,20 @@ impl Engine {
             Ok(s) => s.clone(),
             Err(p) => p.into_inner().clone(),
         };
+        let watching_since = *self.first_alert_eval.get_or_insert(at);
         let mut outbox: Vec<Vec<u8>> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for s in &self.slos {
-            let hits = holding(&s.slo.policy, s.slo.objective, &s.slo.periods, |w| {
+            let mut hits = holding(&s.slo.policy, s.slo.objective, &s.slo.periods, |w| {
                 s.main.rolling.window(w)
             });
+            // "No data" means the coverage *stayed* at 0: this process must have watched it for
+            // that long, so a first start next to a fresh Prometheus does not ticket at once.
+            if let Some(d) = s.slo.policy.no_data_after
+                && at - watching_since < d.as_secs() as i64
+            {
+                hits.retain(|h| !h.name.starts_with("no data"));
+            }
             let page = crate::backtest::strongest(&hits, Severity::Page);
             let ticket = crate::backtest::strongest(&hits, Severity::Ticket);
             let page = page.as_ref().map(|(r, b)| (r.as_str(), *b));

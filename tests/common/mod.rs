@@ -167,6 +167,23 @@ pub fn start_prometheus(history: &History) -> Prometheus {
     Prometheus::launch(dir, args, port)
 }
 
+/// A server process under a watchdog, stopped (and reaped) when dropped.
+pub struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// [`spawn_with_watchdog`], stopped when the returned guard is dropped.
+pub fn spawn_server(cmd: &str, args: &[String], log: &Path) -> Server {
+    Server(spawn_with_watchdog(cmd, args, log))
+}
+
 /// Starts `cmd` under a shell that kills it when this test process exits, so no server outlives
 /// `cargo test`.
 pub fn spawn_with_watchdog(cmd: &str, args: &[String], log: &Path) -> Child {
