@@ -370,9 +370,17 @@ slos:
         let mut args = vec!["backtest", "-c", cfg.to_str().unwrap(), "--format", "json"];
         args.extend(range.iter().map(String::as_str));
         args.extend(extra);
-        let (code, out, err) = slowburn(&args);
-        assert_eq!(code, 0, "{err}");
-        serde_json::from_str(&out).unwrap()
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+            .args(&args)
+            .env("SB_TEST_PD_KEY", key[0].1)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
     };
     let from_prometheus = backtest(&[]);
     let from_store = backtest(&["--data-dir", data.to_str().unwrap()]);
