@@ -7,7 +7,8 @@
 //!   collector: it only records what the real Alertmanager sends);
 //! - a silence made through the API (token required) holds back a second SLO's page until it is
 //!   deleted;
-//! - an SLO inside a maintenance window never pages and its buckets are recorded as excluded.
+//! - an SLO inside a maintenance window never pages and its buckets are recorded as excluded;
+//! - an SLO removed from slo.yaml while firing is resolved for the receivers that got its page.
 
 mod common;
 
@@ -163,9 +164,9 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
     );
     wait_ready(&format!("{am}/-/ready"));
 
-    // 50% errors for 110 s, starting 75 s from now: time to set the silence first.
+    // 50% errors for 150 s, starting 75 s from now: time to set the silence first.
     let skew = now_secs() % 60;
-    let history = svc15_incident(75 + skew, 185 + skew, 0.5, 21);
+    let history = svc15_incident(75 + skew, 225 + skew, 0.5, 21);
     let prom = start_prometheus(&history);
     let t = now_secs();
     let slo = |name: &str| {
@@ -294,6 +295,17 @@ slos:
                 .any(|s| s.starts_with("[FIRING][page] svc15/availability-copy"))
         },
     );
+
+    // Removing a firing SLO from slo.yaml resolves it for the receivers that got its page.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, text.replace(&slo("availability-copy"), "")).unwrap();
+    wait_until("the removed SLO's resolve", Duration::from_secs(60), || {
+        mails(&maildir).iter().any(|m| {
+            m.contains("Subject: [RESOLVED][page] svc15/availability-copy")
+                && m.contains("SLO removed from the configuration")
+        })
+    });
+    assert_eq!(d.get("/api/v1/slos/svc15/availability-copy").0, 404);
 
     // Maintenance: no page, and the buckets are excluded rather than counted as good.
     let maint = slo_json(&d, "svc15/availability-maint");

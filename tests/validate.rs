@@ -257,3 +257,23 @@ slos:
         assert!(out.contains(want), "missing `{want}` in:\n{out}");
     }
 }
+
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("pd-key");
+    std::fs::write(&key, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let text = |path: &str| {
+        format!(
+            "receivers:\n  - name: pd\n    pagerduty: {{routing_key: \"${{file:{path}}}\"}}\nslos:\n  - {{service: a, name: b, objective: 99, sli: {{ratio: {{errors: x, total: y}}}}}}\n"
+        )
+    };
+    let (code, out) = validate(&text(key.to_str().unwrap()));
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = validate(&text("/nonexistent/pd-key"));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("slo.yaml:3:30: receivers[0].pagerduty.routing_key: cannot read the secret file in ${file:/nonexistent/pd-key}"),
+        "{out}"
+    );
+}

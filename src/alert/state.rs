@@ -125,9 +125,108 @@ pub fn supersede<'a>(
     [(Severity::Page, page), (Severity::Ticket, ticket)]
 }
 
+/// What one receiver is sent after an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Send {
+    /// The trigger: the first of the episode, or a reminder (`repeat`) while it keeps firing.
+    Trigger {
+        /// A still-firing reminder rather than the first trigger.
+        repeat: bool,
+    },
+    /// The episode ended.
+    Resolve,
+}
+
+/// Decides who is told what after [`step`], and records it in `next.sent`: a receiver gets an
+/// episode's trigger once (withheld while `muted` by a silence or maintenance, and sent when that
+/// ends), a reminder every `repeat_interval` (`None`: never), and the resolve only if it got the
+/// trigger. `receivers` are the (name, repeat interval in seconds) routed to this alert.
+pub fn sends<'a>(
+    next: &mut Record,
+    transition: Option<&Transition>,
+    muted: bool,
+    receivers: impl IntoIterator<Item = (&'a str, Option<i64>)>,
+    now: i64,
+) -> Vec<(String, Send)> {
+    let mut out = Vec::new();
+    if transition == Some(&Transition::Resolved) {
+        for name in std::mem::take(&mut next.sent).into_keys() {
+            out.push((name, Send::Resolve));
+        }
+    } else if next.firing() && !muted {
+        for (name, repeat) in receivers {
+            let due = match next.sent.get(name) {
+                None => Some(false),
+                Some(last) => repeat.filter(|iv| now - last >= *iv).map(|_| true),
+            };
+            if let Some(repeat) = due {
+                next.sent.insert(name.to_string(), now);
+                out.push((name.to_string(), Send::Trigger { repeat }));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn receivers_get_one_trigger_reminders_on_their_interval_and_the_resolve_if_told() {
+        let routes = [("pd", None), ("slack", Some(4 * 3600))];
+        let (mut r, t) = step(&Record::default(), Some(("1h/5m", 20.0)), 0);
+        let first = sends(&mut r, t.as_ref(), false, routes, 0);
+        assert_eq!(
+            first,
+            [
+                ("pd".to_string(), Send::Trigger { repeat: false }),
+                ("slack".to_string(), Send::Trigger { repeat: false })
+            ]
+        );
+        // Still firing: nothing until Slack's 4h are up; PagerDuty never repeats.
+        let (mut r, t) = step(&r, Some(("1h/5m", 20.0)), 3600);
+        assert!(sends(&mut r, t.as_ref(), false, routes, 3600).is_empty());
+        let (mut r, t) = step(&r, Some(("1h/5m", 20.0)), 4 * 3600);
+        assert_eq!(
+            sends(&mut r, t.as_ref(), false, routes, 4 * 3600),
+            [("slack".to_string(), Send::Trigger { repeat: true })]
+        );
+        let (mut r, t) = step(&r, None, 5 * 3600);
+        let resolved = sends(&mut r, t.as_ref(), false, routes, 5 * 3600);
+        assert_eq!(
+            resolved,
+            [
+                ("pd".to_string(), Send::Resolve),
+                ("slack".to_string(), Send::Resolve)
+            ]
+        );
+        assert!(r.sent.is_empty());
+    }
+
+    #[test]
+    fn a_muted_alert_is_held_back_then_sent_and_an_unsent_one_never_resolves() {
+        let routes = [("pd", None)];
+        let (mut r, t) = step(&Record::default(), Some(("1h/5m", 20.0)), 0);
+        assert!(sends(&mut r, t.as_ref(), true, routes, 0).is_empty());
+        let (mut r, t) = step(&r, Some(("1h/5m", 20.0)), 60);
+        assert_eq!(
+            sends(&mut r, t.as_ref(), false, routes, 60),
+            [("pd".to_string(), Send::Trigger { repeat: false })],
+            "the trigger goes out when the silence ends"
+        );
+        // An episode that stayed muted throughout resolves silently.
+        let (mut q, t) = step(&Record::default(), Some(("1h/5m", 20.0)), 0);
+        assert!(sends(&mut q, t.as_ref(), true, routes, 0).is_empty());
+        let (mut q, t) = step(&q, None, 60);
+        assert!(sends(&mut q, t.as_ref(), true, routes, 60).is_empty());
+        // A resolve is not muted: whoever got the trigger hears it ended.
+        let (mut r, t) = step(&r, None, 120);
+        assert_eq!(
+            sends(&mut r, t.as_ref(), true, routes, 120),
+            [("pd".to_string(), Send::Resolve)]
+        );
+    }
 
     #[test]
     fn fires_once_tracks_peak_and_resolves_once() {

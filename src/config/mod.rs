@@ -26,7 +26,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message: format!("cannot read the file: {e}"),
         }])
     })?;
-    parse_str(&text, &file, &|name| std::env::var(name).ok())
+    parse_str(&text, &file, &secret)
 }
 
 /// Parses config text; `file` only labels the messages and `env` resolves `${VAR}` (injected so
@@ -109,5 +109,16 @@ fn strip_position(msg: &str) -> String {
     match first.rfind(" at line ") {
         Some(i) if first[i..].contains(", column ") => first[..i].to_string(),
         _ => first.to_string(),
+    }
+}
+
+/// Resolves `${NAME}` from the environment and `${file:PATH}` from a file (trailing newline
+/// dropped), so secrets can come from Kubernetes or Docker secret files as well as variables.
+pub fn secret(name: &str) -> Option<String> {
+    match name.strip_prefix("file:") {
+        Some(path) => std::fs::read_to_string(path)
+            .ok()
+            .map(|v| v.trim_end_matches(['\r', '\n']).to_string()),
+        None => std::env::var(name).ok(),
     }
 }

@@ -323,10 +323,8 @@ pub struct RawEmail {
     pub tls: Option<SStr>,
     /// SMTP user, if the server wants authentication.
     pub username: Option<SStr>,
-    /// SMTP password (a secret: use `${ENV}` or `password_file`).
+    /// SMTP password (a secret: use `${ENV}` or `${file:/run/secrets/smtp}`).
     pub password: Option<SStr>,
-    /// A file holding the SMTP password (Kubernetes or Docker secrets).
-    pub password_file: Option<SStr>,
     /// Sender address.
     pub from: SStr,
     /// Recipients.

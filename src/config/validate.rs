@@ -46,18 +46,34 @@ impl Ctx<'_> {
         match super::env::expand(&s.value, self.env) {
             Ok(v) => Some(v),
             Err(missing) => {
-                let names = missing
-                    .iter()
-                    .map(|m| format!("${{{m}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                self.err(
-                    &s.referenced,
-                    path,
-                    format!(
-                        "environment variable {names} is not set; export it or write the value here"
-                    ),
-                );
+                let (files, vars): (Vec<String>, Vec<String>) =
+                    missing.into_iter().partition(|m| m.starts_with("file:"));
+                let list = |v: &[String]| {
+                    v.iter()
+                        .map(|m| format!("${{{m}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                if !vars.is_empty() {
+                    self.err(
+                        &s.referenced,
+                        path,
+                        format!(
+                            "environment variable {} is not set; export it or write the value here",
+                            list(&vars)
+                        ),
+                    );
+                }
+                if !files.is_empty() {
+                    self.err(
+                        &s.referenced,
+                        path,
+                        format!(
+                            "cannot read the secret file in {}; check the path and its permissions",
+                            list(&files)
+                        ),
+                    );
+                }
                 None
             }
         }
@@ -1091,32 +1107,10 @@ fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSettings> {
         (None, Some(SmtpTls::StartTls)) => Some(587),
         (None, _) => Some(25),
     };
-    let password = match (&e.password, &e.password_file) {
-        (Some(_), Some(f)) => {
-            cx.err(
-                &f.referenced,
-                format!("{path}.password_file"),
-                "set `password` or `password_file`, not both",
-            );
-            None
-        }
-        (Some(p), None) => cx.string(p, &format!("{path}.password")),
-        (None, Some(f)) => {
-            let file = cx.string(f, &format!("{path}.password_file"))?;
-            match std::fs::read_to_string(&file) {
-                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_string()),
-                Err(err) => {
-                    cx.err(
-                        &f.referenced,
-                        format!("{path}.password_file"),
-                        format!("cannot read `{file}`: {err}"),
-                    );
-                    None
-                }
-            }
-        }
-        (None, None) => None,
-    };
+    let password = e
+        .password
+        .as_ref()
+        .and_then(|p| cx.string(p, &format!("{path}.password")));
     let username = e
         .username
         .as_ref()
@@ -1128,7 +1122,7 @@ fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSettings> {
             cx.err(
                 &e.host.referenced,
                 path.to_string(),
-                "SMTP authentication needs both `username` and `password` (or `password_file`)",
+                "SMTP authentication needs both `username` and `password`",
             );
             return None;
         }

@@ -258,7 +258,7 @@ impl Engine {
     /// persisting every transition before it is logged (notifications will follow the same path).
     fn evaluate_alerts(&mut self, at: i64) {
         use crate::alert::policy::{Severity, holding};
-        use crate::alert::state::{Transition, step, supersede};
+        use crate::alert::state::{Send, Transition, sends, step, supersede};
         use crate::notify::Action;
         let silences = match self.shared.silences.read() {
             Ok(s) => s.clone(),
@@ -299,32 +299,18 @@ impl Engine {
                         .find(|x| x.mutes(&s.slo.id, &s.slo.labels, severity, at))
                         .map(|x| format!("silence {}", x.id))
                 });
-                let mut sends: Vec<(String, Action, bool)> = Vec::new();
-                if transition == Some(Transition::Resolved) {
-                    // Only receivers that were told it fired are told it stopped.
-                    for name in std::mem::take(&mut next.sent).into_keys() {
-                        sends.push((name, Action::Resolve, false));
-                    }
-                } else if next.firing() && muted.is_none() {
-                    for r in self
-                        .config
-                        .receivers
-                        .iter()
-                        .filter(|r| r.routes(&s.slo, severity))
-                    {
-                        let due = match next.sent.get(&r.name) {
-                            None => Some(false),
-                            Some(last) => r
-                                .repeat_interval
-                                .filter(|iv| at - last >= iv.as_secs() as i64)
-                                .map(|_| true),
-                        };
-                        if let Some(repeat) = due {
-                            next.sent.insert(r.name.clone(), at);
-                            sends.push((r.name.clone(), Action::Trigger, repeat));
-                        }
-                    }
-                }
+                let routed = self
+                    .config
+                    .receivers
+                    .iter()
+                    .filter(|r| r.routes(&s.slo, severity))
+                    .map(|r| {
+                        (
+                            r.name.as_str(),
+                            r.repeat_interval.map(|d| d.as_secs() as i64),
+                        )
+                    });
+                let sends = sends(&mut next, transition.as_ref(), muted.is_some(), routed, at);
                 if next != prev
                     && let Err(e) = self.shared.store.put_alert(&key, &next.encode())
                 {
@@ -332,8 +318,13 @@ impl Engine {
                 }
                 if !sends.is_empty() {
                     let mut details = alert_details(s, &next, at, &self.config);
-                    for (receiver, action, repeat) in sends {
-                        details["repeat"] = serde_json::json!(repeat);
+                    for (receiver, send) in sends {
+                        let action = match send {
+                            Send::Trigger { .. } => Action::Trigger,
+                            Send::Resolve => Action::Resolve,
+                        };
+                        details["repeat"] =
+                            serde_json::json!(send == Send::Trigger { repeat: true });
                         outbox.push(
                             crate::notify::Notification {
                                 receiver,
@@ -368,7 +359,22 @@ impl Engine {
                 self.alerts.insert(key, next);
             }
         }
-        // SLOs removed from slo.yaml while firing: resolve what was sent, then forget them.
+        self.resolve_removed(&seen, at, &mut outbox);
+        if !outbox.is_empty() {
+            // Every notification of the tick is stored, in one transaction, before anything is
+            // sent: a crash now means a re-send, not a loss, and Slack can group the tick.
+            match self.shared.store.outbox_push(&outbox) {
+                Ok(_) => self.shared.outbox_wake.notify_one(),
+                Err(e) => warn!(error = %e, "cannot store notifications"),
+            }
+        }
+    }
+
+    /// Alerts of SLOs no longer in slo.yaml (`seen` holds the keys still there): their receivers
+    /// get a resolve, and the records are forgotten.
+    fn resolve_removed(&mut self, seen: &HashSet<String>, at: i64, outbox: &mut Vec<Vec<u8>>) {
+        use crate::alert::policy::Severity;
+        use crate::notify::Action;
         let gone: Vec<String> = self
             .alerts
             .keys()
@@ -411,14 +417,6 @@ impl Engine {
             }
             if let Err(e) = self.shared.store.delete_alert(&key) {
                 warn!(slo, error = %e, "cannot delete the alert state of a removed SLO");
-            }
-        }
-        if !outbox.is_empty() {
-            // Every notification of the tick is stored, in one transaction, before anything is
-            // sent: a crash now means a re-send, not a loss, and Slack can group the tick.
-            match self.shared.store.outbox_push(&outbox) {
-                Ok(_) => self.shared.outbox_wake.notify_one(),
-                Err(e) => warn!(error = %e, "cannot store notifications"),
             }
         }
     }

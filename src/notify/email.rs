@@ -67,6 +67,9 @@ fn rows(n: &Notification) -> Vec<(String, String)> {
             rows.push(("Budget left".into(), list.join(", ")));
         }
     }
+    if let Some(reason) = d["reason"].as_str() {
+        rows.push(("Reason".into(), reason.to_string()));
+    }
     if let Some(link) = d["dashboard"].as_str() {
         rows.push(("Dashboard".into(), link.to_string()));
     }
