@@ -96,109 +96,93 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::post;
     let state = Arc::new(Mutex::new(FakeState::default()));
-    let port = free_port();
     let st = Arc::clone(&state);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let st2 = Arc::clone(&st);
-            let st3 = Arc::clone(&st);
-            let app = Router::new()
-                .route(
-                    "/v2/enqueue",
-                    post(move |headers: HeaderMap, body: Bytes| {
-                        let st = Arc::clone(&st);
-                        async move {
-                            let mut s = st.lock().unwrap();
-                            let json_ct = headers
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok())
-                                .is_some_and(|v| v.starts_with("application/json"));
-                            let parsed: Result<Value, _> = serde_json::from_slice(&body);
-                            let invalid = |s: &mut FakeState, why: String| {
-                                s.refused.push((400, why.clone()));
-                                (
-                                    StatusCode::BAD_REQUEST,
-                                    [("retry-after", "0")],
-                                    json!({"status": "invalid event", "message": "Event object is invalid", "errors": [why]}).to_string(),
-                                )
-                            };
-                            let Ok(v) = parsed else { return invalid(&mut s, "body is not JSON".into()) };
-                            if !json_ct {
-                                return invalid(&mut s, "Content-Type must be application/json".into());
-                            }
-                            if let Err(why) = validate(&v) {
-                                return invalid(&mut s, why);
-                            }
-                            if s.failing {
-                                s.refused.push((500, "failing".into()));
-                                return (StatusCode::INTERNAL_SERVER_ERROR, [("retry-after", "0")], "upstream trouble".to_string());
-                            }
-                            if s.throttle > 0 {
-                                s.throttle -= 1;
-                                s.refused.push((429, "throttled".into()));
-                                return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "Request Limit Exceeded".to_string());
-                            }
-                            let dedup = v["dedup_key"].as_str().unwrap_or("").to_string();
-                            s.accepted.push(v);
-                            (
-                                StatusCode::ACCEPTED,
-                                [("retry-after", "0")],
-                                json!({"status": "success", "message": "Event processed", "dedup_key": dedup}).to_string(),
-                            )
-                        }
-                    }),
-                )
-                .route("/slack", {
-                    let st = Arc::clone(&st3);
-                    post(move |headers: HeaderMap, body: Bytes| {
-                        let st = Arc::clone(&st);
-                        async move {
-                            let json_ct = headers
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok())
-                                .is_some_and(|v| v.starts_with("application/json"));
-                            let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-                                return (StatusCode::BAD_REQUEST, "invalid_payload");
-                            };
-                            if !json_ct {
-                                return (StatusCode::BAD_REQUEST, "invalid_payload");
-                            }
-                            if let Err(code) = validate_slack(&v) {
-                                st.lock().unwrap().refused.push((400, code.to_string()));
-                                return (StatusCode::BAD_REQUEST, code);
-                            }
-                            st.lock().unwrap().slack.push(v);
-                            (StatusCode::OK, "ok")
-                        }
-                    })
-                })
-                .route(
-                    "/hook",
-                    post(move |body: Bytes| {
-                        let st = Arc::clone(&st2);
-                        async move {
-                            if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                                st.lock().unwrap().hooks.push(v);
-                            }
-                            StatusCode::OK
-                        }
-                    }),
-                );
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "fake did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (url, state)
+    let st2 = Arc::clone(&st);
+    let st3 = Arc::clone(&st);
+    let app = Router::new()
+        .route(
+            "/v2/enqueue",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let st = Arc::clone(&st);
+                async move {
+                    let mut s = st.lock().unwrap();
+                    let json_ct = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.starts_with("application/json"));
+                    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+                    let invalid = |s: &mut FakeState, why: String| {
+                        s.refused.push((400, why.clone()));
+                        (
+                            StatusCode::BAD_REQUEST,
+                            [("retry-after", "0")],
+                            json!({"status": "invalid event", "message": "Event object is invalid", "errors": [why]}).to_string(),
+                        )
+                    };
+                    let Ok(v) = parsed else { return invalid(&mut s, "body is not JSON".into()) };
+                    if !json_ct {
+                        return invalid(&mut s, "Content-Type must be application/json".into());
+                    }
+                    if let Err(why) = validate(&v) {
+                        return invalid(&mut s, why);
+                    }
+                    if s.failing {
+                        s.refused.push((500, "failing".into()));
+                        return (StatusCode::INTERNAL_SERVER_ERROR, [("retry-after", "0")], "upstream trouble".to_string());
+                    }
+                    if s.throttle > 0 {
+                        s.throttle -= 1;
+                        s.refused.push((429, "throttled".into()));
+                        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "Request Limit Exceeded".to_string());
+                    }
+                    let dedup = v["dedup_key"].as_str().unwrap_or("").to_string();
+                    s.accepted.push(v);
+                    (
+                        StatusCode::ACCEPTED,
+                        [("retry-after", "0")],
+                        json!({"status": "success", "message": "Event processed", "dedup_key": dedup}).to_string(),
+                    )
+                }
+            }),
+        )
+        .route("/slack", {
+            let st = Arc::clone(&st3);
+            post(move |headers: HeaderMap, body: Bytes| {
+                let st = Arc::clone(&st);
+                async move {
+                    let json_ct = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.starts_with("application/json"));
+                    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+                        return (StatusCode::BAD_REQUEST, "invalid_payload");
+                    };
+                    if !json_ct {
+                        return (StatusCode::BAD_REQUEST, "invalid_payload");
+                    }
+                    if let Err(code) = validate_slack(&v) {
+                        st.lock().unwrap().refused.push((400, code.to_string()));
+                        return (StatusCode::BAD_REQUEST, code);
+                    }
+                    st.lock().unwrap().slack.push(v);
+                    (StatusCode::OK, "ok")
+                }
+            })
+        })
+        .route(
+            "/hook",
+            post(move |body: Bytes| {
+                let st = Arc::clone(&st2);
+                async move {
+                    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                        st.lock().unwrap().hooks.push(v);
+                    }
+                    StatusCode::OK
+                }
+            }),
+        );
+    let port = serve(app);
+    (format!("http://127.0.0.1:{port}"), state)
 }
 
 #[test]
@@ -213,10 +197,7 @@ fn a_page_is_stored_retried_delivered_once_and_resolved() {
     state.lock().unwrap().failing = true;
     let dir = tempfile::tempdir().unwrap();
     let cfg = format!(
-        r#"prometheus: {{url: "{}", retries: 0, timeout: 2s}}
-defaults: {{bucket: 10s, windows: [1d]}}
-engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
-receivers:
+        r#"{}receivers:
   - name: oncall
     pagerduty: {{routing_key: "${{SB_TEST_PD_KEY}}", url: "{fake}/v2/enqueue"}}
     severities: [page]
@@ -226,24 +207,10 @@ receivers:
     slack: {{webhook_url: "{fake}/slack"}}
     severities: [page]
 slos:
-  - service: svc15
-    name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{{service="svc15",code=~"5.."}}
-        total: http_requests_total{{service="svc15"}}
-    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
-  - service: svc15
-    name: availability-loose
-    objective: 99
-    sli:
-      ratio:
-        errors: http_requests_total{{service="svc15",code=~"5.."}}
-        total: http_requests_total{{service="svc15"}}
-    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
-"#,
-        prom.url
+{}{}"#,
+        fast_head(&prom.url),
+        burn_only_slo("svc15", "availability", 99.9),
+        burn_only_slo("svc15", "availability-loose", 99.0),
     );
     let cfg = write_config(dir.path(), &cfg);
     let data = dir.path().join("data");
@@ -437,48 +404,33 @@ fn live_service(outage: Arc<std::sync::atomic::AtomicBool>) -> String {
     use axum::routing::get;
     use std::sync::atomic::Ordering;
     let counts = Arc::new(Mutex::new((0u64, 0u64)));
-    let port = free_port();
-    let c2 = Arc::clone(&counts);
+    let c = Arc::clone(&counts);
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let c3 = Arc::clone(&c2);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(100));
-                loop {
-                    tick.tick().await;
-                    let mut c = c3.lock().unwrap();
-                    if outage.load(Ordering::Relaxed) {
-                        c.1 += 10;
-                    } else {
-                        c.0 += 10;
-                    }
-                }
-            });
-            let app = Router::new().route(
-                "/metrics",
-                get(move || {
-                    let c = Arc::clone(&c2);
-                    async move {
-                        let (ok, err) = *c.lock().unwrap();
-                        format!(
-                            "# TYPE http_requests_total counter\n\
-                             http_requests_total{{service=\"live\",code=\"200\"}} {ok}\n\
-                             http_requests_total{{service=\"live\",code=\"500\"}} {err}\n"
-                        )
-                    }
-                }),
-            );
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let mut c = c.lock().unwrap();
+            if outage.load(Ordering::Relaxed) {
+                c.1 += 10;
+            } else {
+                c.0 += 10;
+            }
+        }
     });
-    format!("127.0.0.1:{port}")
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let c = Arc::clone(&counts);
+            async move {
+                let (ok, err) = *c.lock().unwrap();
+                format!(
+                    "# TYPE http_requests_total counter\n\
+                     http_requests_total{{service=\"live\",code=\"200\"}} {ok}\n\
+                     http_requests_total{{service=\"live\",code=\"500\"}} {err}\n"
+                )
+            }
+        }),
+    );
+    format!("127.0.0.1:{}", serve(app))
 }
 
 /// The SRE Workbook's live promise: an outage on scraped traffic pages within the detection time
@@ -497,24 +449,14 @@ fn a_live_outage_pages_within_theory_plus_two_buckets_and_resolves() {
     let dir = tempfile::tempdir().unwrap();
     let width = 10.0;
     let cfg = format!(
-        r#"prometheus: {{url: "{}", retries: 0, timeout: 2s}}
-defaults: {{bucket: 10s, windows: [1d]}}
-engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
-receivers:
+        r#"{}receivers:
   - name: oncall
     pagerduty: {{routing_key: "0123456789abcdef0123456789abcdef", url: "{fake}/v2/enqueue"}}
     severities: [page]
 slos:
-  - service: live
-    name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{{service="live",code=~"5.."}}
-        total: http_requests_total{{service="live"}}
-    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
-"#,
-        prom.url
+{}"#,
+        fast_head(&prom.url),
+        burn_only_slo("live", "availability", 99.9),
     );
     let cfg = write_config(dir.path(), &cfg);
     let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
@@ -532,14 +474,15 @@ slos:
     let theory = factor * long * (1.0 - objective) / ratio;
     let started = Instant::now();
     outage.store(true, Ordering::Relaxed);
-    wait_until("the live page", Duration::from_secs(120), || {
+    let got = |action: &str| {
         state
             .lock()
             .unwrap()
             .accepted
             .iter()
-            .any(|v| v["event_action"] == "trigger")
-    });
+            .any(|v| v["event_action"] == action)
+    };
+    wait_until("the live page", Duration::from_secs(120), || got("trigger"));
     let detected = started.elapsed().as_secs_f64();
     eprintln!(
         "live detection: {detected:.1} s (theory {theory:.1} s, bound {:.1} s)",
@@ -556,12 +499,7 @@ slos:
     outage.store(false, Ordering::Relaxed);
     let longest_short = 60.0;
     wait_until("the live resolve", Duration::from_secs(180), || {
-        state
-            .lock()
-            .unwrap()
-            .accepted
-            .iter()
-            .any(|v| v["event_action"] == "resolve")
+        got("resolve")
     });
     let reset = recovered.elapsed().as_secs_f64();
     eprintln!(

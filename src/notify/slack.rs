@@ -38,8 +38,13 @@ fn line(n: &Notification) -> String {
                         .collect()
                 })
                 .unwrap_or_default();
+            let icon = if d["repeat"].as_bool() == Some(true) {
+                "🔁 still firing:"
+            } else {
+                "🔥"
+            };
             format!(
-                "🔥 *{}* {}: burning at *{:.1}×* ({})\n*Budget left* {}",
+                "{icon} *{}* {}: burning at *{:.1}×* ({})\n*Budget left* {}",
                 esc(&n.slo),
                 n.severity.as_str(),
                 d["burn_rate"].as_f64().unwrap_or(0.0),

@@ -66,6 +66,30 @@ pub fn wait_until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
     }
 }
 
+/// Serves `app` on a free loopback port from a thread of its own (so blocking tests can use it)
+/// and returns the port once it accepts connections.
+pub fn serve(app: axum::Router) -> u16 {
+    let port = free_port();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .expect("bind");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "in-test server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    port
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -555,10 +579,7 @@ pub fn short_live_history() -> History {
 /// ticks within seconds.
 pub fn fast_config(prom_url: &str) -> String {
     format!(
-        r#"prometheus: {{url: "{prom_url}", retries: 0, timeout: 2s}}
-defaults: {{bucket: 10s, windows: [1d]}}
-engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
-slos:
+        r#"{}slos:
   - service: svc15
     name: availability
     objective: 99.9
@@ -573,6 +594,31 @@ slos:
       latency:
         histogram: http_request_duration_seconds{{service="svc30"}}
         threshold: 200ms
+"#,
+        fast_head(prom_url)
+    )
+}
+
+/// The first lines of a daemon config with 10 s buckets, a 1-day period (alert windows scaled to
+/// 1/30), 1 s delay, fast heals and no retries: ticks and alerts within seconds.
+pub fn fast_head(prom_url: &str) -> String {
+    format!(
+        "prometheus: {{url: \"{prom_url}\", retries: 0, timeout: 2s}}\ndefaults: {{bucket: 10s, windows: [1d]}}\nengine: {{lag: 3, delay: 1s, heal_interval: 10s}}\n"
+    )
+}
+
+/// One `slos:` entry: an availability SLO on `http_requests_total{service}` with only the
+/// burn-rate rules (budget conditions off), for alerting tests.
+pub fn burn_only_slo(service: &str, name: &str, objective: f64) -> String {
+    format!(
+        r#"  - service: {service}
+    name: {name}
+    objective: {objective}
+    sli:
+      ratio:
+        errors: http_requests_total{{service="{service}",code=~"5.."}}
+        total: http_requests_total{{service="{service}"}}
+    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
 "#
     )
 }
