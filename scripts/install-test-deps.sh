@@ -17,7 +17,9 @@ if [ "${#PKGS[@]}" -gt 0 ]; then
 fi
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo ">> installing aiosmtpd (pip)"
-  python3 -m pip install -q --disable-pip-version-check aiosmtpd
+  # A system Python that is "externally managed" (PEP 668) needs the explicit override.
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore aiosmtpd 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages aiosmtpd
 fi
 prometheus --version 2>&1 | head -1
 prometheus-alertmanager --version 2>&1 | head -1
