@@ -242,6 +242,10 @@ async fn dispatch_loop(
             now(),
         )
         .await;
+        let waiting = crate::notify::pending(&shared.store, &list);
+        if let Ok(mut p) = shared.pending.lock() {
+            *p = waiting;
+        }
         let nap = paced.map_or(Duration::from_secs(1), |p| p.min(Duration::from_secs(1)));
         tokio::select! {
             biased;

@@ -228,6 +228,15 @@ slos:
             .contains("slowburn_notifications_total{receiver=\"oncall\",result=\"retry\"}")
     });
     assert!(state.lock().unwrap().accepted.is_empty());
+    let pending = |d: &Daemon| -> f64 {
+        d.get("/metrics")
+            .1
+            .lines()
+            .find_map(|l| l.strip_prefix("slowburn_notifications_pending{receiver=\"oncall\"} "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(pending(&d) >= 1.0, "the page waits in the outbox");
     d.signal("KILL");
     drop(d);
 
@@ -241,6 +250,9 @@ slos:
     d.wait_ready(Duration::from_secs(120));
     wait_until("the trigger", Duration::from_secs(60), || {
         !state.lock().unwrap().accepted.is_empty()
+    });
+    wait_until("an empty outbox", Duration::from_secs(30), || {
+        pending(&d) == 0.0
     });
     let t0 = Instant::now();
     wait_until("the resolve", Duration::from_secs(240), || {

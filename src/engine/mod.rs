@@ -65,6 +65,8 @@ pub struct Shared {
     pub outbox_wake: tokio::sync::Notify,
     /// Notification outcomes per receiver.
     pub notifications: crate::notify::Counters,
+    /// Notifications waiting in the outbox per receiver, as of the dispatcher's last pass.
+    pub pending: std::sync::Mutex<BTreeMap<String, u64>>,
     /// Silences, as stored; the API edits both.
     pub silences: RwLock<Vec<crate::alert::silence::Silence>>,
 }
@@ -78,6 +80,7 @@ impl Shared {
             store,
             outbox_wake: tokio::sync::Notify::new(),
             notifications: Default::default(),
+            pending: Default::default(),
             silences: RwLock::new(Vec::new()),
         })
     }

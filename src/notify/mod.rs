@@ -270,6 +270,18 @@ impl Pacer {
     }
 }
 
+/// Notifications waiting in the outbox per receiver: every receiver in `receivers` (0 when none
+/// wait) plus any no longer configured. Exported as `slowburn_notifications_pending`.
+pub fn pending(store: &Store, receivers: &[Receiver]) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = receivers.iter().map(|r| (r.name.clone(), 0)).collect();
+    for (_, bytes) in store.outbox().unwrap_or_default() {
+        if let Some(n) = Notification::decode(&bytes) {
+            *out.entry(n.receiver).or_default() += 1;
+        }
+    }
+    out
+}
+
 /// One pass over the outbox: sends what is due, in order per (receiver, alert), keeping each
 /// receiver's rate limit. Returns how soon a paced receiver can take more (for the caller's
 /// sleep), or `None` when nothing waits on pacing.

@@ -346,6 +346,22 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
     }
     header(
         out,
+        "slowburn_notifications_pending",
+        "gauge",
+        "Notifications stored in the outbox and not yet accepted, by receiver.",
+    );
+    if let Ok(m) = shared.pending.lock() {
+        for (receiver, n) in m.iter() {
+            sample(
+                out,
+                "slowburn_notifications_pending",
+                &[("receiver", receiver)],
+                *n as f64,
+            );
+        }
+    }
+    header(
+        out,
         "slowburn_source_query_duration_seconds",
         "histogram",
         "Duration of requests to Prometheus.",
