@@ -3,7 +3,9 @@
 //!
 //! The layout follows responsibilities: [`config`] (slo.yaml), [`source`] (queries → counts),
 //! [`store`] (redb), [`budget`] (pure math), [`report`] and [`cli`] (the commands), [`synth`]
-//! (synthetic history with exact ground truth, for tests, demos and benchmarks).
+//! (synthetic history with exact ground truth, for tests, demos and benchmarks). Alerting: the pure
+//! [`alert`] core and [`maintenance`] windows decide, [`engine`] evaluates every bucket, and
+//! [`notify`] delivers from the outbox.
 #![deny(missing_docs)]
 
 pub mod alert;
