@@ -233,7 +233,7 @@ async fn dispatch_loop(
     let mut pacer = crate::notify::Pacer::default();
     loop {
         let list = Arc::clone(&receivers.borrow());
-        let paced = crate::notify::dispatch_once(
+        let pass = crate::notify::dispatch_once(
             &shared.store,
             &list,
             &client,
@@ -242,11 +242,12 @@ async fn dispatch_loop(
             now(),
         )
         .await;
-        let waiting = crate::notify::pending(&shared.store, &list);
         if let Ok(mut p) = shared.pending.lock() {
-            *p = waiting;
+            *p = pass.pending;
         }
-        let nap = paced.map_or(Duration::from_secs(1), |p| p.min(Duration::from_secs(1)));
+        let nap = pass
+            .paced
+            .map_or(Duration::from_secs(1), |p| p.min(Duration::from_secs(1)));
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,

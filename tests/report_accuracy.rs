@@ -370,18 +370,9 @@ fn backtest_pages_on_the_real_incident_when_the_workbook_says() {
     let cfg = write_config(
         dir.path(),
         &format!(
-            r#"prometheus: {{url: "{}"}}
-slos:
-  - service: svc15
-    name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{{service="svc15",code=~"5.."}}
-        total: http_requests_total{{service="svc15"}}
-    alerting: {{budget_exhausted: none, budget_ticket_below: 0}}
-"#,
-            prom.url
+            "prometheus: {{url: \"{}\"}}\nslos:\n{}",
+            prom.url,
+            burn_only_slo("svc15", "availability", 99.9)
         ),
     );
     let from = (f.end - 3 * 3600).to_string();

@@ -65,7 +65,8 @@ pub struct Shared {
     pub outbox_wake: tokio::sync::Notify,
     /// Notification outcomes per receiver.
     pub notifications: crate::notify::Counters,
-    /// Notifications waiting in the outbox per receiver, as of the dispatcher's last pass.
+    /// Notifications waiting in the outbox per receiver when the dispatcher's latest pass began
+    /// (at most about a second old).
     pub pending: std::sync::Mutex<BTreeMap<String, u64>>,
     /// Silences, as stored; the API edits both.
     pub silences: RwLock<Vec<crate::alert::silence::Silence>>,

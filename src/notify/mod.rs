@@ -270,21 +270,19 @@ impl Pacer {
     }
 }
 
-/// Notifications waiting in the outbox per receiver: every receiver in `receivers` (0 when none
-/// wait) plus any no longer configured. Exported as `slowburn_notifications_pending`.
-pub fn pending(store: &Store, receivers: &[Receiver]) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> = receivers.iter().map(|r| (r.name.clone(), 0)).collect();
-    for (_, bytes) in store.outbox().unwrap_or_default() {
-        if let Some(n) = Notification::decode(&bytes) {
-            *out.entry(n.receiver).or_default() += 1;
-        }
-    }
-    out
+/// What one dispatcher pass found and left.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// How soon a paced receiver can take more (for the caller's sleep); `None` when nothing
+    /// waits on pacing.
+    pub paced: Option<Duration>,
+    /// Notifications in the outbox per receiver when the pass began: every receiver given (0 when
+    /// none wait) plus any no longer configured. Exported as `slowburn_notifications_pending`.
+    pub pending: BTreeMap<String, u64>,
 }
 
 /// One pass over the outbox: sends what is due, in order per (receiver, alert), keeping each
-/// receiver's rate limit. Returns how soon a paced receiver can take more (for the caller's
-/// sleep), or `None` when nothing waits on pacing.
+/// receiver's rate limit.
 pub async fn dispatch_once(
     store: &Store,
     receivers: &[Receiver],
@@ -292,12 +290,12 @@ pub async fn dispatch_once(
     counters: &Counters,
     pacer: &mut Pacer,
     now: i64,
-) -> Option<Duration> {
+) -> Pass {
     let entries = match store.outbox() {
         Ok(e) => e,
         Err(e) => {
             error!(error = %e, "cannot read the outbox");
-            return None;
+            return Pass::default();
         }
     };
     let mut paced: Option<Duration> = None;
@@ -313,11 +311,17 @@ pub async fn dispatch_once(
             }
         }
     }
-    for (id, n) in decoded.clone() {
+    let mut pending: BTreeMap<String, u64> =
+        receivers.iter().map(|r| (r.name.clone(), 0)).collect();
+    for (_, n) in &decoded {
+        *pending.entry(n.receiver.clone()).or_default() += 1;
+    }
+    for (id, n) in &decoded {
+        let id = *id;
         if done.contains(&id) {
             continue;
         }
-        let mut n = n;
+        let mut n = n.clone();
         let lane = (n.receiver.clone(), n.dedup_key());
         if blocked.contains(&lane) {
             continue;
@@ -417,7 +421,7 @@ pub async fn dispatch_once(
             }
         }
     }
-    paced
+    Pass { paced, pending }
 }
 
 #[cfg(test)]

@@ -183,10 +183,11 @@ impl Store {
         self.kv_all(SILENCES)
     }
 
-    fn kv_set(
+    /// Inserts (`Some`) or removes (`None`) one row of a byte-valued table, durably.
+    fn kv_set<'k, K: redb::Key + 'static>(
         &self,
-        table: TableDefinition<&str, &[u8]>,
-        key: &str,
+        table: TableDefinition<K, &[u8]>,
+        key: K::SelfType<'k>,
         value: Option<&[u8]>,
     ) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
@@ -262,19 +263,7 @@ impl Store {
     /// Replaces an outbox entry (its retry schedule changed), or removes it (`None`: accepted or
     /// given up).
     pub fn outbox_set(&self, id: u64, item: Option<&[u8]>) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
-        {
-            let mut t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
-            match item {
-                Some(bytes) => {
-                    t.insert(id, bytes).map_err(|e| self.err(e))?;
-                }
-                None => {
-                    t.remove(id).map_err(|e| self.err(e))?;
-                }
-            }
-        }
-        tx.commit().map_err(|e| self.err(e))
+        self.kv_set(OUTBOX, id, item)
     }
 
     /// Every stored alert state.
