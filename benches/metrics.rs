@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use slowburn::budget::{Bucket, Series, evaluate};
 use slowburn::duration::Dur;
 use slowburn::engine::{Shared, SloView, Snapshot};
-use slowburn::source::prometheus::QueryStats;
+use slowburn::source::Sources;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -44,15 +44,15 @@ fn bench_metrics(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(slowburn::store::Store::open(dir.path()).expect("store"));
     let shared = Shared::new(store);
-    let stats = QueryStats::default();
-    let text = slowburn::server::metrics::render(&shared, &stats, &snap);
+    let sources = Sources::default();
+    let text = slowburn::server::metrics::render(&shared, &sources, &snap);
     println!(
         "/metrics for 10,000 SLOs: {} lines, {:.1} MiB",
         text.lines().count(),
         text.len() as f64 / 1048576.0
     );
     c.bench_function("render /metrics, 10k SLOs", |b| {
-        b.iter(|| black_box(slowburn::server::metrics::render(&shared, &stats, &snap)))
+        b.iter(|| black_box(slowburn::server::metrics::render(&shared, &sources, &snap)))
     });
 }
 

@@ -3,7 +3,7 @@
 //! so `slowburn run` on that data dir has (almost) nothing to backfill. Prints the store size.
 
 use slowburn::budget::Bucket;
-use slowburn::engine::series_key;
+use slowburn::store::keys::{Role, SeriesKey};
 use slowburn::store::{Store, Write};
 
 fn bucket(i: usize, salt: usize) -> Bucket {
@@ -26,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Store::open(&dir)?;
     let t0 = std::time::Instant::now();
     for (s, slo) in cfg.slos.iter().enumerate() {
-        let id = store.series_id(&series_key(&slo.id, &slo.counts, width))?;
+        let key = SeriesKey::new(&slo.id, &slo.counts, width, Role::Slo);
+        let id = store.series_id(key.as_str())?;
         let buckets: Vec<Bucket> = (0..days * per_day).map(|i| bucket(i, s)).collect();
         store.put_many(&[Write {
             series: id,

@@ -5,16 +5,16 @@
 //! JSON contract: `{"episodes": [{"slo", "severity", "rule", "fired_at", "resolved_at",
 //! "peak_burn_rate"}], "summary": {"pages", "tickets"}}`.
 
-use crate::alert::policy::{Policy, Severity, holding};
-use crate::alert::state::{Record, Transition, step, supersede};
+use crate::alert::evaluate::{self, Input};
+use crate::alert::policy::{Policy, Severity};
+use crate::alert::state::{Record, Transition};
 use crate::budget::Series;
 use crate::config::Config;
 use crate::duration::Dur;
-use crate::report::rfc3339;
-use crate::source::BucketRange;
-use crate::source::prometheus::PrometheusSource;
+use crate::source::{Ask, BucketRange, Sources};
+use crate::time::rfc3339;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 /// One alert from firing to resolution.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,18 +33,6 @@ pub struct Episode {
     pub peak_burn_rate: f64,
 }
 
-/// The strongest holding condition of a severity: highest burn rate.
-/// Ties (a total outage burns every window alike) go to the rule listed first: the fastest.
-pub fn strongest(hits: &[crate::alert::policy::Hit], severity: Severity) -> Option<(String, f64)> {
-    hits.iter()
-        .filter(|h| h.severity == severity)
-        .fold(None::<&crate::alert::policy::Hit>, |best, h| match best {
-            Some(b) if b.burn >= h.burn * (1.0 - 1e-9) => Some(b),
-            _ => Some(h),
-        })
-        .map(|h| (h.name.clone(), h.burn))
-}
-
 /// What is being replayed: an SLO's id, objective, periods and policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
@@ -58,7 +46,9 @@ pub struct Subject<'a> {
     pub policy: &'a Policy,
 }
 
-/// Replays one SLO's buckets (in `series`) through its policy at every boundary of `[from, to]`.
+/// Replays one SLO's buckets (in `series`) through [`evaluate::decide`], the daemon's own
+/// decision, at every boundary of `[from, to]`. Nothing is routed or muted: a replay shows what
+/// would have fired.
 pub fn replay(
     subject: Subject<'_>,
     series: &Series,
@@ -66,105 +56,60 @@ pub fn replay(
     to: i64,
     width: i64,
 ) -> Vec<Episode> {
-    let slo_id = subject.id;
+    let labels = BTreeMap::new();
     let mut records = [Record::default(), Record::default()];
     let mut episodes: Vec<Episode> = Vec::new();
     let mut t = from;
     while t <= to {
-        let hits = holding(subject.policy, subject.objective, subject.periods, |w| {
-            series.window(t, w)
-        });
-        let page = strongest(&hits, Severity::Page);
-        let ticket = strongest(&hits, Severity::Ticket);
-        let page_ref = page.as_ref().map(|(r, b)| (r.as_str(), *b));
-        let ticket_ref = ticket.as_ref().map(|(r, b)| (r.as_str(), *b));
-        for (k, (severity, holds)) in supersede(page_ref, ticket_ref).into_iter().enumerate() {
-            let (next, transition) = step(&records[k], holds, t);
-            match transition {
-                Some(Transition::Fired) => episodes.push(Episode {
-                    slo: slo_id.to_string(),
-                    severity,
-                    rule: next.rule.clone().unwrap_or_default(),
+        let input = Input {
+            subject: evaluate::Subject {
+                id: subject.id,
+                labels: &labels,
+                objective: subject.objective,
+                periods: subject.periods,
+                policy: subject.policy,
+            },
+            prior: [&records[0], &records[1]],
+            silences: &[],
+            maintenance: &[],
+            routes: [Vec::new(), Vec::new()],
+            at: t,
+            watched_since: i64::MIN,
+        };
+        let decisions = evaluate::decide(&input, |w| series.window(t, w));
+        for (k, d) in decisions.into_iter().enumerate() {
+            if d.transition == Some(Transition::Fired) {
+                episodes.push(Episode {
+                    slo: subject.id.to_string(),
+                    severity: d.severity,
+                    rule: d.next.rule.clone().unwrap_or_default(),
                     fired_at: t,
                     resolved_at: None,
-                    peak_burn_rate: next.peak_burn_rate,
-                }),
-                Some(Transition::Resolved) => {
-                    if let Some(e) = episodes
-                        .iter_mut()
-                        .rev()
-                        .find(|e| e.severity == severity && e.resolved_at.is_none())
-                    {
-                        e.resolved_at = Some(t);
-                        e.peak_burn_rate = next.peak_burn_rate;
-                    }
+                    peak_burn_rate: d.next.peak_burn_rate,
+                });
+            } else if let Some(e) = episodes
+                .iter_mut()
+                .rev()
+                .find(|e| e.severity == d.severity && e.resolved_at.is_none())
+            {
+                if d.transition == Some(Transition::Resolved) {
+                    e.resolved_at = Some(t);
                 }
-                None => {
-                    if let Some(e) = episodes
-                        .iter_mut()
-                        .rev()
-                        .find(|e| e.severity == severity && e.resolved_at.is_none())
-                    {
-                        e.peak_burn_rate = next.peak_burn_rate;
-                    }
-                }
+                e.peak_burn_rate = d.next.peak_burn_rate;
             }
-            records[k] = next;
+            records[k] = d.next;
         }
         t += width;
     }
     episodes
 }
 
-/// Where `backtest` reads history.
-pub enum History {
-    /// Query Prometheus (any range it retains).
-    Prometheus(Arc<PrometheusSource>),
-    /// Read the daemon's store (stop the daemon first: the store is single-process). Buckets the
-    /// daemon never stored are missing.
-    Store(Arc<crate::store::Store>),
-}
-
-impl History {
-    /// The SLO's buckets over `range` and why some are missing.
-    async fn counts(
-        &self,
-        slo: &crate::config::Slo,
-        range: BucketRange,
-    ) -> (Vec<crate::budget::Bucket>, Vec<String>) {
-        match self {
-            History::Prometheus(source) => {
-                let c = source.counts(&slo.counts, range).await;
-                (c.buckets, c.errors.iter().map(|e| e.to_string()).collect())
-            }
-            History::Store(store) => {
-                let missing = vec![crate::budget::Bucket::Missing; range.count];
-                let key = crate::engine::series_key(&slo.id, &slo.counts, range.width);
-                let id = match store.series_keys() {
-                    Ok(keys) => keys.into_iter().find(|(k, _)| *k == key).map(|(_, id)| id),
-                    Err(e) => return (missing, vec![format!("store: {e}")]),
-                };
-                match id.map(|id| store.get(id, range.start, range.width, range.count)) {
-                    Some(Ok(b)) => (b, Vec::new()),
-                    Some(Err(e)) => (missing, vec![format!("store: {e}")]),
-                    None => (
-                        missing,
-                        vec![
-                            "no stored history for this SLO definition (the daemon has not run it)"
-                                .into(),
-                        ],
-                    ),
-                }
-            }
-        }
-    }
-}
-
-/// Pulls each SLO's buckets (from the longest rule window before `from` up to `to`) and replays
-/// them. Returns the episodes and the query errors.
+/// Pulls each SLO's buckets (from the longest rule window before `from` up to `to`) from its
+/// source and replays them. Returns the episodes and the query errors. For `--data-dir`, the
+/// caller passes [`Sources::only`] a [`crate::source::store::StoreSource`].
 pub async fn run(
     config: &Config,
-    source: &History,
+    sources: &Sources,
     from: i64,
     to: i64,
 ) -> (Vec<Episode>, Vec<String>) {
@@ -181,20 +126,23 @@ pub async fn run(
             .max()
             .unwrap_or(0);
         let start = from - lookback;
-        let count = ((to - start) / width) as usize;
-        let (mut buckets, errs) = source
-            .counts(
-                slo,
-                BucketRange {
-                    start,
-                    count,
-                    width,
-                },
-            )
-            .await;
+        let range = BucketRange {
+            start,
+            count: ((to - start) / width) as usize,
+            width,
+        };
+        let source = match sources.for_slo(slo) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(format!("{}: {e}", slo.id));
+                continue;
+            }
+        };
+        let counts = source.counts(&Ask::slo(slo), range).await;
+        let mut buckets = counts.buckets;
         // As in the daemon: maintenance buckets are excluded, so they cannot fire anything.
         crate::maintenance::mask(&config.maintenance_for(slo), start, width, &mut buckets);
-        errors.extend(errs.iter().map(|e| format!("{}: {e}", slo.id)));
+        errors.extend(counts.errors.iter().map(|e| format!("{}: {e}", slo.id)));
         let series = Series::from_buckets(start, config.bucket, &buckets);
         episodes.extend(replay(
             Subject {

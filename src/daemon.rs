@@ -7,10 +7,10 @@
 
 use crate::config::{self, Config};
 use crate::engine::{Engine, Shared};
-use crate::report::align;
 use crate::server::{self, AppState};
-use crate::source::prometheus::PrometheusSource;
+use crate::source::{Sources, redact_url};
 use crate::store::Store;
+use crate::time::align;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -42,8 +42,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-pub use crate::source::prometheus::redact_url;
-
 fn load(path: &Path, prometheus: &Option<String>) -> Result<Config, config::ConfigErrors> {
     let mut cfg = config::load(path)?;
     if let Some(url) = prometheus {
@@ -65,10 +63,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         }
     };
     let store = Arc::new(Store::open(&opts.data_dir).context("cannot open the store")?);
-    let source = PrometheusSource::new(&cfg.prometheus)?;
+    let sources = Sources::from_config(&cfg)?;
     let shared = Shared::new(Arc::clone(&store));
     server::silences::load(&shared);
-    let source_cell = Arc::new(std::sync::RwLock::new(Arc::clone(&source)));
+    let sources_cell = Arc::new(std::sync::RwLock::new(sources.clone()));
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
@@ -83,7 +81,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = server::router(AppState {
         shared: Arc::clone(&shared),
-        source: Arc::clone(&source_cell),
+        sources: Arc::clone(&sources_cell),
         token: opts.api_token.clone().map(Arc::from),
     });
     let mut server_stop = stop_rx.clone();
@@ -109,7 +107,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
 
     let width = cfg.bucket.as_secs() as i64;
     let delay = cfg.engine.delay.as_secs() as i64;
-    let mut engine = Engine::new(cfg, source, Arc::clone(&shared));
+    let mut engine = Engine::new(cfg, sources, Arc::clone(&shared));
     let start_at = align(now() - delay, engine.config().bucket);
     let mut stop = stop_rx.clone();
     tokio::select! {
@@ -174,16 +172,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
                         }
                     }
                     Ok(new) => {
-                        if new.prometheus.url != engine.config().prometheus.url
-                            || new.prometheus.headers != engine.config().prometheus.headers
-                            || new.prometheus.timeout != engine.config().prometheus.timeout
-                        {
-                            match PrometheusSource::new(&new.prometheus) {
+                        if new.prometheus != engine.config().prometheus {
+                            match Sources::from_config(&new) {
                                 Ok(s) => {
-                                    engine.set_source(Arc::clone(&s));
-                                    if let Ok(mut cell) = source_cell.write() { *cell = s; }
+                                    engine.set_sources(s.clone());
+                                    if let Ok(mut cell) = sources_cell.write() { *cell = s; }
                                 }
-                                Err(e) => warn!(error = %e, "new Prometheus settings unusable; keeping the old ones"),
+                                Err(e) => warn!(error = %e, "new source settings unusable; keeping the old ones"),
                             }
                         }
                         width = new.bucket.as_secs() as i64;

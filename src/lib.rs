@@ -1,11 +1,17 @@
 //! slowburn: an SLO engine that computes error budgets itself, from per-bucket good/total event
-//! counts pulled from Prometheus and kept in an embedded store.
+//! counts pulled from its sources (Prometheus) and kept in an embedded store.
 //!
-//! The layout follows responsibilities: [`config`] (slo.yaml), [`source`] (queries → counts),
-//! [`store`] (redb), [`budget`] (pure math), [`report`] and [`cli`] (the commands), [`synth`]
-//! (synthetic history with exact ground truth, for tests, demos and benchmarks). Alerting: the pure
-//! [`alert`] core and [`maintenance`] windows decide, [`engine`] evaluates every bucket, and
-//! [`notify`] delivers from the outbox.
+//! The layout follows responsibilities, and no two modules import each other:
+//! - the pure core: [`budget`] (window math), [`alert`] (policy rules, the state machine, the one
+//!   alert decision, typed details), [`sli`] (what to count in each query language),
+//!   [`maintenance`] windows, [`time`] and [`duration`];
+//! - the model: [`config`] (slo.yaml: parse, validate with positions);
+//! - adapters: [`source`] (one `Source` interface: Prometheus, and the store for replays),
+//!   [`store`] (redb), [`notify`] (outbox and receivers), [`server`] (HTTP);
+//! - the shell: [`engine`] (the tick), [`daemon`] (`run`), [`report`], [`backtest`], [`gate`]
+//!   and [`cli`];
+//! - [`names`] (exported metric names) and [`synth`] (synthetic history with exact ground truth,
+//!   for tests, demos and benchmarks).
 #![deny(missing_docs)]
 
 pub mod alert;
@@ -18,9 +24,12 @@ pub mod duration;
 pub mod engine;
 pub mod gate;
 pub mod maintenance;
+pub mod names;
 pub mod notify;
 pub mod report;
 pub mod server;
+pub mod sli;
 pub mod source;
 pub mod store;
 pub mod synth;
+pub mod time;

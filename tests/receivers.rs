@@ -330,5 +330,5 @@ slos:
 }
 
 fn chrono_rfc3339(t: i64) -> String {
-    slowburn::report::rfc3339(t)
+    slowburn::time::rfc3339(t)
 }

@@ -312,8 +312,8 @@ fn unreachable_prometheus_exits_1_with_a_clear_message() {
 
 #[test]
 fn batched_tick_queries_equal_one_by_one_queries() {
-    use slowburn::source::BucketRange;
     use slowburn::source::prometheus::PrometheusSource;
+    use slowburn::source::{Ask, BucketRange, Source};
     let f = fixture();
     let Some(prom) = &f.prom else { return };
     let cfg = slowburn::config::parse_str(&config(&prom.url), "t.yaml", &|_| None).unwrap();
@@ -322,10 +322,11 @@ fn batched_tick_queries_equal_one_by_one_queries() {
         let source = PrometheusSource::new(&cfg.prometheus).unwrap();
         // The incident 50 minutes before the end is inside this range.
         let range = BucketRange::ending_at(f.end - 30 * 60, 30, 60);
-        let specs: Vec<_> = cfg.slos.iter().map(|s| s.counts.clone()).collect();
-        let batched = source.counts_many(&specs, range).await;
-        for (spec, b) in specs.iter().zip(&batched) {
-            let one = source.counts(spec, range).await;
+        let asks: Vec<Ask> = cfg.slos.iter().map(Ask::slo).collect();
+        let batched = source.counts_many(&asks, range).await;
+        for (ask, b) in asks.iter().zip(&batched) {
+            let spec = &ask.spec;
+            let one = source.counts(ask, range).await;
             assert!(
                 b.errors.is_empty() && one.errors.is_empty(),
                 "{:?} {:?}",

@@ -24,6 +24,16 @@ impl Severity {
             Severity::Ticket => "ticket",
         }
     }
+
+    /// Reads `page` or `ticket`; anything else is `None`, so a caller must say what it does
+    /// with an unknown severity instead of guessing one.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "page" => Some(Severity::Page),
+            "ticket" => Some(Severity::Ticket),
+            _ => None,
+        }
+    }
 }
 
 /// One burn-rate rule.
@@ -92,13 +102,15 @@ pub struct Policy {
 
 impl Policy {
     /// The built-in policy for a period: the scaled Workbook rules, no event minimum, a ticket
-    /// below 25% of the budget, a page when it is spent, a ticket after 30 minutes without data.
+    /// below 25% of the budget, a ticket when it is spent, a ticket after 30 minutes without data.
+    /// A spent budget tickets rather than pages: it stays spent until old errors leave the period,
+    /// which can be weeks, and the Workbook pages only on fast burns (those rules still page).
     pub fn builtin(period: Dur, bucket: Dur) -> Self {
         Policy {
             rules: default_rules(period, bucket),
             min_events: 0.0,
             budget_ticket_below: Some(0.25),
-            budget_exhausted: Some(Severity::Page),
+            budget_exhausted: Some(Severity::Ticket),
             no_data_after: Some(Dur::from_secs(1800)),
         }
     }
@@ -237,7 +249,15 @@ mod tests {
         let s = Series::from_buckets(0, m, &vec![Bucket::known(990.0, 1000.0); 1440]);
         let hits = holding(&policy, 0.995, &[day], |w| s.window(1440 * 60, w));
         assert_eq!(hits[0].name, "budget 1d spent");
-        assert_eq!(hits[0].severity, Severity::Page);
+        assert_eq!(
+            hits[0].severity,
+            Severity::Ticket,
+            "a spent budget tickets by default"
+        );
+        let mut paging = policy.clone();
+        paging.budget_exhausted = Some(Severity::Page);
+        let hits = holding(&paging, 0.995, &[day], |w| s.window(1440 * 60, w));
+        assert_eq!(hits[0].severity, Severity::Page, "and pages when told to");
         // 0.4% errors: 20% of the budget left, under the 25% line.
         let s = Series::from_buckets(0, m, &vec![Bucket::known(996.0, 1000.0); 1440]);
         let hits = holding(&policy, 0.995, &[day], |w| s.window(1440 * 60, w));

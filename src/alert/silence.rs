@@ -4,7 +4,7 @@
 //! its trigger goes out then; a resolve goes out only to receivers that got the trigger.
 
 use super::policy::Severity;
-use crate::report::rfc3339;
+use crate::time::rfc3339;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

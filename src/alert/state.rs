@@ -63,11 +63,21 @@ impl Record {
         .into_bytes()
     }
 
-    /// Reads a stored record; unreadable data is treated as no record.
-    pub fn decode(bytes: &[u8]) -> Option<Record> {
-        let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-        Some(Record {
-            state: if v["firing"].as_bool()? {
+    /// Reads a stored record; the error says what is wrong with it, for the caller to name the
+    /// record it came from.
+    pub fn decode(bytes: &[u8]) -> Result<Record, String> {
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let firing = v["firing"]
+            .as_bool()
+            .ok_or_else(|| "no boolean `firing`".to_string())?;
+        let sent = match &v["sent"] {
+            serde_json::Value::Null => Default::default(),
+            other => serde_json::from_value(other.clone())
+                .map_err(|e| format!("`sent` is not a map of receivers to times: {e}"))?,
+        };
+        Ok(Record {
+            state: if firing {
                 State::Firing
             } else {
                 State::Inactive
@@ -76,7 +86,7 @@ impl Record {
             resolved_at: v["resolved_at"].as_i64(),
             rule: v["rule"].as_str().map(String::from),
             peak_burn_rate: v["peak_burn_rate"].as_f64().unwrap_or(0.0),
-            sent: serde_json::from_value(v["sent"].clone()).unwrap_or_default(),
+            sent,
         })
     }
 }
@@ -246,8 +256,9 @@ mod tests {
     #[test]
     fn records_round_trip_through_their_stored_form() {
         let (r, _) = step(&Record::default(), Some(("6h/30m", 7.5)), 600);
-        assert_eq!(Record::decode(&r.encode()), Some(r));
-        assert_eq!(Record::decode(b"garbage"), None);
+        assert_eq!(Record::decode(&r.encode()), Ok(r));
+        assert!(Record::decode(b"garbage").is_err());
+        assert!(Record::decode(br#"{"firing":true,"sent":[1]}"#).is_err());
     }
 
     #[test]

@@ -4,8 +4,12 @@
 //! queries parse. Code downstream never re-checks the file.
 
 use crate::duration::Dur;
+pub use crate::sli::{Compare, CountSpec, EventQuery};
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// The source an SLI reads from when it names none.
+pub const DEFAULT_SOURCE: &str = "prometheus";
 
 /// A whole, valid `slo.yaml`.
 #[derive(Debug, Clone)]
@@ -190,7 +194,7 @@ impl Default for EngineSettings {
 }
 
 /// How to reach Prometheus (or Thanos, Mimir, Cortex).
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct PrometheusSettings {
     /// Base URL.
     pub url: String,
@@ -246,6 +250,8 @@ pub struct Slo {
     pub labels: BTreeMap<String, String>,
     /// How the SLI was declared (kept for `--online` checks and the API).
     pub sli: SliKind,
+    /// The source its SLI reads from (`prometheus`), looked up by this name.
+    pub source: String,
     /// How the source counts good and total events for this SLO.
     pub counts: CountSpec,
     /// The external commitment, if any.
@@ -270,103 +276,6 @@ pub enum SliKind {
     },
     /// Good time slices.
     Timeslice,
-}
-
-/// One event-count query: a counter selector, or an expression in which `$window` is the bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum EventQuery {
-    /// A plain counter selector: slowburn reads the counter at every bucket edge and differences it,
-    /// which is exact for any scrape interval and both range-selector semantics.
-    Selector(String),
-    /// A user expression yielding the events of `$window`, evaluated once per bucket.
-    Expression(String),
-}
-
-impl EventQuery {
-    /// The query text as configured.
-    pub fn text(&self) -> &str {
-        match self {
-            EventQuery::Selector(s) | EventQuery::Expression(s) => s,
-        }
-    }
-}
-
-/// How a threshold is compared in a time-slice SLI.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Compare {
-    /// Good when the value is strictly below.
-    Below(f64),
-    /// Good when the value is strictly above.
-    Above(f64),
-}
-
-impl Compare {
-    /// Whether a slice with this value is good.
-    pub fn is_good(self, v: f64) -> bool {
-        match self {
-            Compare::Below(t) => v < t,
-            Compare::Above(t) => v > t,
-        }
-    }
-}
-
-/// What the source must query to produce per-bucket `(good, total)`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CountSpec {
-    /// Two of good/bad/total; the third is derived.
-    Events {
-        /// Good events.
-        good: Option<EventQuery>,
-        /// Bad events.
-        bad: Option<EventQuery>,
-        /// All events.
-        total: Option<EventQuery>,
-    },
-    /// One slice per `slice`, good when `query` compares well.
-    Timeslice {
-        /// PromQL returning one series.
-        query: String,
-        /// The comparison that makes a slice good.
-        good_when: Compare,
-        /// Slice length, a multiple of the bucket.
-        slice: Dur,
-    },
-}
-
-impl CountSpec {
-    /// A stable text that changes whenever the counted events change; a new fingerprint starts a new
-    /// definition version in the store so old and new counts are never mixed.
-    pub fn fingerprint(&self) -> String {
-        fn q(x: &Option<EventQuery>) -> String {
-            match x {
-                None => "-".into(),
-                Some(EventQuery::Selector(s)) => format!("sel:{s}"),
-                Some(EventQuery::Expression(s)) => format!("expr:{s}"),
-            }
-        }
-        match self {
-            CountSpec::Events { good, bad, total } => {
-                format!("events|{}|{}|{}", q(good), q(bad), q(total))
-            }
-            CountSpec::Timeslice {
-                query,
-                good_when,
-                slice,
-            } => format!("timeslice|{query}|{good_when:?}|{slice}"),
-        }
-    }
-
-    /// The queries a person would want to see in a notification or the API.
-    pub fn queries(&self) -> Vec<String> {
-        match self {
-            CountSpec::Events { good, bad, total } => [good, bad, total]
-                .into_iter()
-                .flatten()
-                .map(|q| q.text().to_string())
-                .collect(),
-            CountSpec::Timeslice { query, .. } => vec![query.clone()],
-        }
-    }
 }
 
 /// An external commitment reported beside the budget.

@@ -5,7 +5,7 @@ use super::model::*;
 use super::raw::*;
 use crate::alert::policy::{Policy, Rule, Severity};
 use crate::duration::{self, Dur};
-use promql_parser::parser::{self, Expr};
+use crate::sli::promql;
 use serde_saphyr::{Location, Spanned};
 use std::collections::{BTreeMap, HashMap};
 
@@ -405,6 +405,7 @@ fn slo(
         description: raw.description.clone(),
         labels: raw.labels.clone().into_iter().collect::<BTreeMap<_, _>>(),
         sli: kind,
+        source: DEFAULT_SOURCE.to_string(),
         counts,
         sla,
         policy: Policy::builtin(periods_first, bucket),
@@ -504,93 +505,12 @@ fn ratio_sli(cx: &mut Ctx, raw: &Spanned<RawRatio>, path: &str) -> Option<CountS
 /// A counter selector, or an expression containing `$window` that parses once substituted.
 fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
     let text = cx.string(s, path)?;
-    let text = text.trim().to_string();
-    if text.contains("$window") {
-        let probe = text.replace("$window", "1m");
-        return match parser::parse(&probe) {
-            Ok(_) => Some(EventQuery::Expression(text)),
-            Err(e) => {
-                cx.err(
-                    &s.referenced,
-                    path,
-                    format!("PromQL does not parse: {e} (in `{text}`)"),
-                );
-                None
-            }
-        };
-    }
-    match parser::parse(&text) {
-        Ok(Expr::VectorSelector(vs)) if vs.offset.is_none() && vs.at.is_none() => {
-            if vs.name.is_none() {
-                cx.err(
-                    &s.referenced,
-                    path,
-                    format!("selector `{text}` needs a metric name"),
-                );
-                return None;
-            }
-            Some(EventQuery::Selector(text))
-        }
-        Ok(_) => {
-            cx.err(
-                &s.referenced,
-                path,
-                format!(
-                    "`{text}` is neither a counter selector (like `http_requests_total{{code=~\"5..\"}}`) nor an expression containing `$window` (like `sum(increase(x[$window]))`)"
-                ),
-            );
-            None
-        }
+    match promql::event_query(&text) {
+        Ok(q) => Some(q),
         Err(e) => {
-            cx.err(
-                &s.referenced,
-                path,
-                format!("PromQL does not parse: {e} (in `{text}`)"),
-            );
+            cx.err(&s.referenced, path, e);
             None
         }
-    }
-}
-
-/// Splits `name{matchers}` into the metric name and the text inside the braces.
-fn split_selector(text: &str) -> (String, String) {
-    match (text.find('{'), text.rfind('}')) {
-        (Some(a), Some(b)) if b > a => (
-            text[..a].trim().to_string(),
-            text[a + 1..b].trim().to_string(),
-        ),
-        _ => (text.trim().to_string(), String::new()),
-    }
-}
-
-/// The `le` label value Prometheus clients write for a threshold in seconds.
-pub fn le_label(threshold: Dur) -> String {
-    format!("{}", threshold.as_secs_f64())
-}
-
-/// A matcher for the threshold's `le` bucket that accepts both spellings of whole numbers: Go
-/// clients write `le="1"`, Python clients and Prometheus 3.x write `le="1.0"`.
-pub fn le_matcher(threshold: Dur) -> String {
-    let le = le_label(threshold);
-    if le.contains('.') {
-        format!("le=\"{le}\"")
-    } else {
-        format!("le=~\"{le}|{le}\\\\.0\"")
-    }
-}
-
-/// The good/total selectors of a latency SLI for a threshold.
-pub fn latency_counts(metric: &str, matchers: &str, threshold: Dur) -> CountSpec {
-    let sep = if matchers.is_empty() { "" } else { "," };
-    CountSpec::Events {
-        good: Some(EventQuery::Selector(format!(
-            "{metric}_bucket{{{matchers}{sep}{}}}",
-            le_matcher(threshold)
-        ))),
-        bad: None,
-        total: Some(EventQuery::Selector(format!(
-            "{metric}_count{{{matchers}}}"
-        ))),
     }
 }
 
@@ -619,31 +539,10 @@ fn latency_sli(
     let hpath = format!("{path}.histogram");
     let text = cx.string(&r.histogram, &hpath)?;
     let threshold = threshold(cx, &r.threshold, &format!("{path}.threshold"));
-    match parser::parse(&text) {
-        Ok(Expr::VectorSelector(vs))
-            if vs.name.is_some() && vs.offset.is_none() && vs.at.is_none() =>
-        {
-            let (metric, matchers) = split_selector(&text);
-            for suffix in ["_bucket", "_count", "_sum"] {
-                if let Some(base) = metric.strip_suffix(suffix) {
-                    cx.err(
-                        &r.histogram.referenced,
-                        &hpath,
-                        format!("give the histogram's base name without `{suffix}`: `{base}`"),
-                    );
-                    return None;
-                }
-            }
-            if vs.matchers.matchers.iter().any(|m| m.name == "le") {
-                cx.err(
-                    &r.histogram.referenced,
-                    &hpath,
-                    "do not match on `le`; set `threshold` instead",
-                );
-                return None;
-            }
+    match promql::histogram(&text) {
+        Ok((metric, matchers)) => {
             let threshold = threshold?;
-            let counts = latency_counts(&metric, &matchers, threshold);
+            let counts = promql::latency_counts(&metric, &matchers, threshold);
             Some((
                 SliKind::Latency {
                     metric,
@@ -653,20 +552,8 @@ fn latency_sli(
                 counts,
             ))
         }
-        Ok(_) => {
-            cx.err(
-                &r.histogram.referenced,
-                &hpath,
-                format!("`{text}` must be a histogram selector like `http_request_duration_seconds{{service=\"api\"}}`"),
-            );
-            None
-        }
         Err(e) => {
-            cx.err(
-                &r.histogram.referenced,
-                &hpath,
-                format!("PromQL does not parse: {e} (in `{text}`)"),
-            );
+            cx.err(&r.histogram.referenced, &hpath, e);
             None
         }
     }
@@ -682,13 +569,9 @@ fn timeslice_sli(
     let qpath = format!("{path}.query");
     let query = cx.string(&r.query, &qpath);
     if let Some(q) = &query
-        && let Err(e) = parser::parse(q)
+        && let Err(e) = promql::expression(q)
     {
-        cx.err(
-            &r.query.referenced,
-            &qpath,
-            format!("PromQL does not parse: {e} (in `{q}`)"),
-        );
+        cx.err(&r.query.referenced, &qpath, e);
     }
     let good_when = match (&r.below, &r.above) {
         (Some(b), None) => Some(Compare::Below(b.value)),
@@ -771,7 +654,7 @@ fn sla(
                 );
                 return None;
             }
-            Some(latency_counts(metric, matchers, t_val))
+            Some(promql::latency_counts(metric, matchers, t_val))
         }
         (Some(t), Some(_)) => {
             cx.err(

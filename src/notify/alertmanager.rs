@@ -5,7 +5,7 @@
 //! labels with `endsAt` at the resolve time. The label set is the alert's identity.
 
 use super::{Action, Notification};
-use crate::report::rfc3339;
+use crate::time::rfc3339;
 use serde_json::{Map, Value, json};
 
 /// The alert name: one for pages, one for tickets, so routes can tell them apart.
@@ -21,35 +21,29 @@ pub fn alertname(n: &Notification) -> &'static str {
 pub fn body(n: &Notification, now: i64, hold: i64) -> Value {
     let d = &n.details;
     let mut labels = Map::new();
-    if let Some(l) = d["labels"].as_object() {
-        for (k, v) in l {
-            labels.insert(k.clone(), v.clone());
-        }
+    for (k, v) in &d.labels {
+        labels.insert(k.clone(), json!(v));
     }
     labels.insert("alertname".into(), json!(alertname(n)));
     labels.insert("slo".into(), json!(n.slo));
     labels.insert("severity".into(), json!(n.severity.as_str()));
     labels.insert("source".into(), json!("slowburn"));
-    if let Some(s) = d["service"].as_str() {
-        labels.insert("service".into(), json!(s));
+    if !d.service.is_empty() {
+        labels.insert("service".into(), json!(d.service));
     }
     let mut annotations = Map::new();
     annotations.insert("summary".into(), json!(n.summary()));
-    if let Some(desc) = d["description"].as_str() {
+    if let Some(desc) = &d.description {
         annotations.insert("description".into(), json!(desc));
     }
-    for key in ["rule", "burn_rate"] {
-        if !d[key].is_null() {
-            annotations.insert(key.into(), json!(d[key].to_string().trim_matches('"')));
-        }
+    if let Some(rule) = &d.rule {
+        annotations.insert("rule".into(), json!(rule));
+        annotations.insert("burn_rate".into(), json!(d.burn_rate.to_string()));
     }
-    if let Some(link) = d["dashboard"].as_str() {
+    if let Some(link) = &d.dashboard {
         annotations.insert("dashboard".into(), json!(link));
     }
-    let starts = d["fired_at"]
-        .as_str()
-        .map(String::from)
-        .unwrap_or_else(|| rfc3339(n.created_at));
+    let starts = d.fired_at.clone().unwrap_or_else(|| rfc3339(n.created_at));
     let ends = match n.action {
         Action::Trigger => rfc3339(now + hold),
         Action::Resolve => rfc3339(n.created_at),
@@ -60,7 +54,7 @@ pub fn body(n: &Notification, now: i64, hold: i64) -> Value {
         "startsAt": starts,
         "endsAt": ends,
     });
-    if let Some(link) = d["dashboard"].as_str() {
+    if let Some(link) = &d.dashboard {
         alert["generatorURL"] = json!(link);
     }
     json!([alert])
@@ -69,6 +63,7 @@ pub fn body(n: &Notification, now: i64, hold: i64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::details::AlertDetails;
     use crate::alert::policy::Severity;
 
     #[test]
@@ -81,8 +76,18 @@ mod tests {
             created_at: 1_000_000,
             attempts: 0,
             next_attempt: 0,
-            details: json!({"service": "api", "labels": {"team": "payments", "slo": "spoofed"},
-                "fired_at": "1970-01-12T13:46:40Z", "rule": "1h/5m", "burn_rate": 14.5}),
+            details: AlertDetails {
+                service: "api".into(),
+                labels: [
+                    ("team".to_string(), "payments".to_string()),
+                    ("slo".to_string(), "spoofed".to_string()),
+                ]
+                .into(),
+                fired_at: Some("1970-01-12T13:46:40Z".into()),
+                rule: Some("1h/5m".into()),
+                burn_rate: 14.5,
+                ..Default::default()
+            },
         };
         let b = body(&n, 1_000_060, 300);
         let a = &b[0];

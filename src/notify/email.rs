@@ -24,18 +24,14 @@ fn html_escape(s: &str) -> String {
 
 /// The subject line: state, severity, SLO, and how fast it burns.
 pub fn subject(n: &Notification) -> String {
-    let test = if n.details["test"].as_bool() == Some(true) {
-        "[TEST]"
-    } else {
-        ""
-    };
+    let test = if n.details.test { "[TEST]" } else { "" };
     match n.action {
         Action::Resolve => format!("{test}[RESOLVED][{}] {}", n.severity.as_str(), n.slo),
         Action::Trigger => format!(
             "{test}[FIRING][{}] {} burning at {:.1}x",
             n.severity.as_str(),
             n.slo,
-            n.details["burn_rate"].as_f64().unwrap_or(0.0)
+            n.details.burn_rate
         ),
     }
 }
@@ -47,30 +43,32 @@ fn rows(n: &Notification) -> Vec<(String, String)> {
         ("SLO".to_string(), n.slo.clone()),
         ("Severity".to_string(), n.severity.as_str().to_string()),
     ];
-    if let Some(o) = d["objective"].as_f64() {
+    if let Some(o) = d.objective {
         rows.push(("Objective".into(), format!("{:.4}%", o * 100.0)));
     }
     if n.action == Action::Trigger {
-        rows.push(("Rule".into(), d["rule"].as_str().unwrap_or("?").to_string()));
-        if let Some(m) = d["burn_rates"].as_object() {
-            let list: Vec<String> = m
+        rows.push(("Rule".into(), d.rule.as_deref().unwrap_or("?").to_string()));
+        if !d.burn_rates.is_empty() {
+            let list: Vec<String> = d
+                .burn_rates
                 .iter()
-                .filter_map(|(w, v)| Some(format!("{w} {:.2}x", v.as_f64()?)))
+                .filter_map(|(w, v)| Some(format!("{w} {:.2}x", (*v)?)))
                 .collect();
             rows.push(("Burn rates".into(), list.join(", ")));
         }
-        if let Some(m) = d["error_budget_remaining"].as_object() {
-            let list: Vec<String> = m
+        if !d.error_budget_remaining.is_empty() {
+            let list: Vec<String> = d
+                .error_budget_remaining
                 .iter()
-                .filter_map(|(p, v)| Some(format!("{p} {:.1}%", v.as_f64()? * 100.0)))
+                .filter_map(|(p, v)| Some(format!("{p} {:.1}%", (*v)? * 100.0)))
                 .collect();
             rows.push(("Budget left".into(), list.join(", ")));
         }
     }
-    if let Some(reason) = d["reason"].as_str() {
+    if let Some(reason) = &d.reason {
         rows.push(("Reason".into(), reason.to_string()));
     }
-    if let Some(link) = d["dashboard"].as_str() {
+    if let Some(link) = &d.dashboard {
         rows.push(("Dashboard".into(), link.to_string()));
     }
     rows.push(("Dedup key".into(), n.dedup_key()));
@@ -158,8 +156,13 @@ mod tests {
             created_at: 0,
             attempts: 0,
             next_attempt: 0,
-            details: serde_json::json!({"rule": "1h/5m", "burn_rate": 16.0,
-                "burn_rates": {"1h": 16.0}, "error_budget_remaining": {"30d": 0.5}}),
+            details: crate::alert::details::AlertDetails {
+                rule: Some("1h/5m".into()),
+                burn_rate: 16.0,
+                burn_rates: [("1h".to_string(), Some(16.0))].into(),
+                error_budget_remaining: [("30d".to_string(), Some(0.5))].into(),
+                ..Default::default()
+            },
         };
         let raw = String::from_utf8(message(&settings, &n).unwrap().formatted()).unwrap();
         assert!(raw.contains("multipart/alternative"), "{raw}");

@@ -13,9 +13,11 @@ pub mod pagerduty;
 pub mod slack;
 pub mod webhook;
 
+use crate::alert::details::AlertDetails;
 use crate::alert::policy::Severity;
 use crate::config::{Receiver, ReceiverKind};
 use crate::store::Store;
+use crate::store::keys::{AlertKey, DecodeError};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -38,6 +40,15 @@ impl Action {
             Action::Resolve => "resolve",
         }
     }
+
+    /// Reads `trigger` or `resolve`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "trigger" => Some(Action::Trigger),
+            "resolve" => Some(Action::Resolve),
+            _ => None,
+        }
+    }
 }
 
 /// One notification for one receiver, as stored in the outbox.
@@ -58,7 +69,7 @@ pub struct Notification {
     /// Not before (unix seconds).
     pub next_attempt: i64,
     /// What a person needs: objective, rule, burn rates, budgets, queries.
-    pub details: Value,
+    pub details: AlertDetails,
 }
 
 impl Notification {
@@ -73,25 +84,42 @@ impl Notification {
         .into_bytes()
     }
 
-    /// Reads the stored form; `None` for unreadable data (dropped with a warning).
-    pub fn decode(bytes: &[u8]) -> Option<Notification> {
-        let v: Value = serde_json::from_slice(bytes).ok()?;
-        Some(Notification {
-            receiver: v["receiver"].as_str()?.to_string(),
-            slo: v["slo"].as_str()?.to_string(),
-            severity: match v["severity"].as_str()? {
-                "page" => Severity::Page,
-                _ => Severity::Ticket,
-            },
-            action: match v["action"].as_str()? {
-                "resolve" => Action::Resolve,
-                _ => Action::Trigger,
-            },
-            created_at: v["created_at"].as_i64()?,
+    /// Reads the stored form; the error names the entry (`id`) and what is wrong, so an
+    /// unreadable entry is reported, not guessed at (an unknown severity never becomes a ticket).
+    pub fn decode(id: u64, bytes: &[u8]) -> Result<Notification, DecodeError> {
+        let bad = |reason: String| DecodeError {
+            what: "outbox entry",
+            key: id.to_string(),
+            reason,
+        };
+        let v: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let text = |k: &str| {
+            v[k].as_str()
+                .map(String::from)
+                .ok_or_else(|| bad(format!("no string `{k}`")))
+        };
+        let severity = text("severity")?;
+        let action = text("action")?;
+        Ok(Notification {
+            receiver: text("receiver")?,
+            slo: text("slo")?,
+            severity: Severity::parse(&severity)
+                .ok_or_else(|| bad(format!("unknown severity `{severity}`")))?,
+            action: Action::parse(&action)
+                .ok_or_else(|| bad(format!("unknown action `{action}`")))?,
+            created_at: v["created_at"]
+                .as_i64()
+                .ok_or_else(|| bad("no integer `created_at`".into()))?,
             attempts: v["attempts"].as_u64().unwrap_or(0) as u32,
             next_attempt: v["next_attempt"].as_i64().unwrap_or(0),
-            details: v["details"].clone(),
+            details: serde_json::from_value(v["details"].clone())
+                .map_err(|e| bad(format!("unreadable `details`: {e}")))?,
         })
+    }
+
+    /// The alert this notification is about.
+    pub fn alert(&self) -> AlertKey {
+        AlertKey::new(&self.slo, self.severity)
     }
 
     /// Stable per (SLO, severity), so replicas and re-sends collapse into one incident.
@@ -102,31 +130,18 @@ impl Notification {
     /// One line for people: what, how fast, how much budget is left.
     pub fn summary(&self) -> String {
         let d = &self.details;
-        let test = if d["test"].as_bool() == Some(true) {
-            "[TEST] "
-        } else {
-            ""
-        };
+        let test = if d.test { "[TEST] " } else { "" };
         match self.action {
             Action::Resolve => format!("{test}[resolved] {} {}", self.slo, self.severity.as_str()),
             Action::Trigger => {
-                let rule = d["rule"].as_str().unwrap_or("?");
-                let burn = d["burn_rate"].as_f64().unwrap_or(0.0);
-                let budgets: Vec<String> = d["error_budget_remaining"]
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .filter_map(|(p, v)| {
-                                Some(format!("{p} budget {:.1}% left", v.as_f64()? * 100.0))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let still = if d["repeat"].as_bool() == Some(true) {
-                    "still firing: "
-                } else {
-                    ""
-                };
+                let rule = d.rule.as_deref().unwrap_or("?");
+                let burn = d.burn_rate;
+                let budgets: Vec<String> = d
+                    .error_budget_remaining
+                    .iter()
+                    .filter_map(|(p, v)| Some(format!("{p} budget {:.1}% left", (*v)? * 100.0)))
+                    .collect();
+                let still = if d.repeat { "still firing: " } else { "" };
                 format!(
                     "{test}[{}] {still}{} is burning its error budget: {rule} at {burn:.1}x; {}",
                     self.severity.as_str(),
@@ -299,14 +314,15 @@ pub async fn dispatch_once(
         }
     };
     let mut paced: Option<Duration> = None;
-    let mut blocked: HashSet<(String, String)> = HashSet::new();
+    // Lanes: per (receiver, alert), entries go out in order.
+    let mut blocked: HashSet<(String, AlertKey)> = HashSet::new();
     let mut done: HashSet<u64> = HashSet::new();
     let mut decoded: Vec<(u64, Notification)> = Vec::new();
     for (id, bytes) in entries {
-        match Notification::decode(&bytes) {
-            Some(n) => decoded.push((id, n)),
-            None => {
-                warn!(id, "unreadable outbox entry dropped");
+        match Notification::decode(id, &bytes) {
+            Ok(n) => decoded.push((id, n)),
+            Err(e) => {
+                error!(id, error = %e, "unreadable outbox entry dropped");
                 let _ = store.outbox_set(id, None);
             }
         }
@@ -322,7 +338,7 @@ pub async fn dispatch_once(
             continue;
         }
         let mut n = n.clone();
-        let lane = (n.receiver.clone(), n.dedup_key());
+        let lane = (n.receiver.clone(), n.alert());
         if blocked.contains(&lane) {
             continue;
         }
@@ -351,7 +367,7 @@ pub async fn dispatch_once(
                     && other.receiver == n.receiver
                     && other.created_at == n.created_at
                     && other.next_attempt <= now
-                    && !blocked.contains(&(other.receiver.clone(), other.dedup_key()))
+                    && !blocked.contains(&(other.receiver.clone(), other.alert()))
                     && group.len() + 1 < slack::MAX_PER_MESSAGE
                 {
                     group.push((*other_id, other.clone()));
@@ -382,7 +398,7 @@ pub async fn dispatch_once(
                         g.next_attempt = now + backoff(g.attempts, gid).as_secs().max(1) as i64;
                         let _ = store.outbox_set(gid, Some(&g.encode()));
                         count(counters, &g.receiver, "retry");
-                        blocked.insert((g.receiver.clone(), g.dedup_key()));
+                        blocked.insert((g.receiver.clone(), g.alert()));
                     }
                 }
             }
@@ -470,9 +486,20 @@ mod tests {
             created_at: 100,
             attempts: 0,
             next_attempt: 0,
-            details: json!({"rule": "1h/5m", "burn_rate": 16.2, "error_budget_remaining": {"30d": 0.734}}),
+            details: AlertDetails {
+                rule: Some("1h/5m".into()),
+                burn_rate: 16.2,
+                error_budget_remaining: [("30d".to_string(), Some(0.734))].into(),
+                ..Default::default()
+            },
         };
-        assert_eq!(Notification::decode(&n.encode()), Some(n.clone()));
+        assert_eq!(Notification::decode(7, &n.encode()), Ok(n.clone()));
+        let odd = String::from_utf8(n.encode())
+            .unwrap()
+            .replace("\"page\"", "\"critical\"");
+        let e = Notification::decode(7, odd.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("outbox entry `7`"), "{e}");
+        assert!(e.to_string().contains("unknown severity `critical`"), "{e}");
         assert_eq!(n.dedup_key(), "slowburn/api/availability/page");
         assert_eq!(
             n.summary(),

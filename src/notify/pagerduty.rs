@@ -26,13 +26,13 @@ pub fn body(routing_key: &str, n: &Notification) -> Value {
                     "summary": summary,
                     "source": "slowburn",
                     "severity": match n.severity { Severity::Page => "critical", Severity::Ticket => "warning" },
-                    "component": n.details["service"],
+                    "component": n.details.service,
                     "class": "slo-burn-rate",
                     "custom_details": n.details,
                 },
                 "client": "slowburn",
             });
-            if let Some(link) = n.details["dashboard"].as_str() {
+            if let Some(link) = &n.details.dashboard {
                 v["links"] = json!([{"href": link, "text": "SLO dashboard"}]);
             }
             v

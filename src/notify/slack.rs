@@ -30,15 +30,12 @@ fn line(n: &Notification) -> String {
     match n.action {
         Action::Resolve => format!("✅ *{}* {} resolved", esc(&n.slo), n.severity.as_str()),
         Action::Trigger => {
-            let budgets: Vec<String> = d["error_budget_remaining"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter_map(|(p, v)| Some(format!("{p} {:.1}%", v.as_f64()? * 100.0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let icon = if d["repeat"].as_bool() == Some(true) {
+            let budgets: Vec<String> = d
+                .error_budget_remaining
+                .iter()
+                .filter_map(|(p, v)| Some(format!("{p} {:.1}%", (*v)? * 100.0)))
+                .collect();
+            let icon = if d.repeat {
                 "🔁 still firing:"
             } else {
                 "🔥"
@@ -47,8 +44,8 @@ fn line(n: &Notification) -> String {
                 "{icon} *{}* {}: burning at *{:.1}×* ({})\n*Budget left* {}",
                 esc(&n.slo),
                 n.severity.as_str(),
-                d["burn_rate"].as_f64().unwrap_or(0.0),
-                esc(d["rule"].as_str().unwrap_or("?")),
+                d.burn_rate,
+                esc(d.rule.as_deref().unwrap_or("?")),
                 if budgets.is_empty() {
                     "unknown".to_string()
                 } else {
@@ -105,7 +102,12 @@ mod tests {
             created_at: 0,
             attempts: 0,
             next_attempt: 0,
-            details: serde_json::json!({"rule": "1h/5m", "burn_rate": 16.2, "error_budget_remaining": {"30d": 0.5}}),
+            details: crate::alert::details::AlertDetails {
+                rule: Some("1h/5m".into()),
+                burn_rate: 16.2,
+                error_budget_remaining: [("30d".to_string(), Some(0.5))].into(),
+                ..Default::default()
+            },
         }
     }
 

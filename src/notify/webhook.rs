@@ -3,7 +3,7 @@
 //! "created_at", "details": {...}}`.
 
 use super::{Action, Notification};
-use crate::report::rfc3339;
+use crate::time::rfc3339;
 use serde_json::{Value, json};
 
 /// The webhook body for a notification.

@@ -6,7 +6,8 @@
 //! run against this output in the tests.
 
 use crate::engine::{Shared, Snapshot};
-use crate::source::prometheus::{QUERY_BUCKETS, QueryStats};
+use crate::names;
+use crate::source::{QUERY_BUCKETS, Sources};
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -58,10 +59,10 @@ fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
 }
 
 /// Renders every family.
-pub fn render(shared: &Shared, stats: &QueryStats, snap: &Snapshot) -> String {
+pub fn render(shared: &Shared, sources: &Sources, snap: &Snapshot) -> String {
     let mut out = String::with_capacity(256 + snap.slos.len() * 4096);
     slo_families(&mut out, snap);
-    own_families(&mut out, shared, stats, snap);
+    own_families(&mut out, shared, sources, snap);
     out
 }
 
@@ -94,30 +95,36 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
                 .eval
                 .burn
                 .iter()
-                .map(|(d, sum, _)| (format!(",window=\"{d}\""), *sum))
+                .map(|(d, sum, _)| (format!(",{}=\"{d}\"", names::LABEL_WINDOW), *sum))
                 .collect();
             for p in &s.eval.periods {
                 if !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
-                    windows.push((format!(",window=\"{}\"", p.period), p.sum));
+                    windows.push((format!(",{}=\"{}\"", names::LABEL_WINDOW, p.period), p.sum));
                 }
             }
             Prepared {
                 view: s,
-                labels: format!("service=\"{}\",slo=\"{}\"", s.slo.service, s.slo.name),
+                labels: format!(
+                    "{}=\"{}\",{}=\"{}\"",
+                    names::LABEL_SERVICE,
+                    s.slo.service,
+                    names::LABEL_SLO,
+                    s.slo.name
+                ),
                 windows,
             }
         })
         .collect();
     header(
         out,
-        "slo_objective_ratio",
+        names::SLO_OBJECTIVE,
         "gauge",
         "The SLO's objective as a ratio (0.999 for 99.9%).",
     );
     for p in &prepared {
         line(
             out,
-            "slo_objective_ratio",
+            names::SLO_OBJECTIVE,
             &p.labels,
             "",
             p.view.slo.objective,
@@ -125,39 +132,40 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     }
     header(
         out,
-        "slo_sli_ratio",
+        names::SLO_SLI,
         "gauge",
         "Good events / total events over the window (absent without traffic).",
     );
     for p in &prepared {
         for (w, sum) in &p.windows {
             if let Some(v) = sum.sli() {
-                line(out, "slo_sli_ratio", &p.labels, w, v);
+                line(out, names::SLO_SLI, &p.labels, w, v);
             }
         }
     }
     header(
         out,
-        "slo_burn_rate",
+        names::SLO_BURN_RATE,
         "gauge",
         "Error ratio over the window divided by the error budget; 1 spends the budget in exactly one period.",
     );
     for p in &prepared {
         for (w, sum) in &p.windows {
             if let Some(v) = sum.burn_rate(p.view.slo.objective) {
-                line(out, "slo_burn_rate", &p.labels, w, v);
+                line(out, names::SLO_BURN_RATE, &p.labels, w, v);
             }
         }
     }
     header(
         out,
-        "slo_events",
+        names::SLO_EVENTS,
         "gauge",
         "Events counted in the window's known buckets, by kind (good or total).",
     );
     for p in &prepared {
         for (w, sum) in &p.windows {
-            out.push_str("slo_events{");
+            out.push_str(names::SLO_EVENTS);
+            out.push('{');
             out.push_str(&p.labels);
             out.push_str(w);
             out.push_str(",kind=\"good\"} ");
@@ -172,18 +180,18 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     }
     header(
         out,
-        "slo_coverage_ratio",
+        names::SLO_COVERAGE,
         "gauge",
         "Known buckets / buckets in the window; below 1 when the source was down or lacks history.",
     );
     for p in &prepared {
         for (w, sum) in &p.windows {
-            line(out, "slo_coverage_ratio", &p.labels, w, sum.coverage());
+            line(out, names::SLO_COVERAGE, &p.labels, w, sum.coverage());
         }
     }
     header(
         out,
-        "slo_error_budget_remaining_ratio",
+        names::SLO_BUDGET_REMAINING,
         "gauge",
         "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.",
     );
@@ -192,9 +200,9 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             if let Some(v) = st.remaining {
                 line(
                     out,
-                    "slo_error_budget_remaining_ratio",
+                    names::SLO_BUDGET_REMAINING,
                     &p.labels,
-                    &format!(",period=\"{}\"", st.period),
+                    &format!(",{}=\"{}\"", names::LABEL_PERIOD, st.period),
                     v,
                 );
             }
@@ -202,7 +210,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     }
     header(
         out,
-        "slo_budget_exhaustion_seconds",
+        names::SLO_BUDGET_EXHAUSTION,
         "gauge",
         "Seconds until the period's budget is spent at the current 1h burn rate (absent when not burning).",
     );
@@ -211,9 +219,9 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             if let Some(v) = st.exhaustion_1h {
                 line(
                     out,
-                    "slo_budget_exhaustion_seconds",
+                    names::SLO_BUDGET_EXHAUSTION,
                     &p.labels,
-                    &format!(",period=\"{}\"", st.period),
+                    &format!(",{}=\"{}\"", names::LABEL_PERIOD, st.period),
                     v,
                 );
             }
@@ -221,66 +229,66 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     }
     header(
         out,
-        "slo_alert_firing",
+        names::SLO_ALERT_FIRING,
         "gauge",
         "1 while the SLO's page or ticket alert fires (a page supersedes a ticket).",
     );
     for p in &prepared {
         for (sev, rec) in ["page", "ticket"].iter().zip(&p.view.alerts) {
-            let extra = format!(",severity=\"{sev}\"");
+            let extra = format!(",{}=\"{sev}\"", names::LABEL_SEVERITY);
             let v = if rec.firing() { 1.0 } else { 0.0 };
-            line(out, "slo_alert_firing", &p.labels, &extra, v);
+            line(out, names::SLO_ALERT_FIRING, &p.labels, &extra, v);
         }
     }
     header(
         out,
-        "slo_sla_objective_ratio",
+        names::SLO_SLA_OBJECTIVE,
         "gauge",
         "The external commitment (SLA) as a ratio, for SLOs that have one.",
     );
     for p in &prepared {
         if let Some(sla) = &p.view.slo.sla {
-            line(out, "slo_sla_objective_ratio", &p.labels, "", sla.objective);
+            line(out, names::SLO_SLA_OBJECTIVE, &p.labels, "", sla.objective);
         }
     }
     header(
         out,
-        "slo_sla_sli_ratio",
+        names::SLO_SLA_SLI,
         "gauge",
         "SLI of the SLA's events over the first period.",
     );
     for p in &prepared {
         if let (Some(_), Some(v)) = (&p.view.slo.sla, p.view.sla_sli) {
-            line(out, "slo_sla_sli_ratio", &p.labels, "", v);
+            line(out, names::SLO_SLA_SLI, &p.labels, "", v);
         }
     }
 }
 
-fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Snapshot) {
+fn own_families(out: &mut String, shared: &Shared, sources: &Sources, snap: &Snapshot) {
     let h = &shared.health;
     header(
         out,
-        "slowburn_build_info",
+        names::BUILD_INFO,
         "gauge",
         "Always 1; the version is a label.",
     );
     sample(
         out,
-        "slowburn_build_info",
+        names::BUILD_INFO,
         &[("version", env!("CARGO_PKG_VERSION"))],
         1.0,
     );
-    header(out, "slowburn_slos", "gauge", "SLOs being evaluated.");
-    sample(out, "slowburn_slos", &[], snap.slos.len() as f64);
+    header(out, names::SLOS, "gauge", "SLOs being evaluated.");
+    sample(out, names::SLOS, &[], snap.slos.len() as f64);
     header(
         out,
-        "slowburn_ready",
+        names::READY,
         "gauge",
         "1 once the startup backfill is done.",
     );
     sample(
         out,
-        "slowburn_ready",
+        names::READY,
         &[],
         if h.ready.load(Ordering::Relaxed) {
             1.0
@@ -290,13 +298,13 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
     );
     header(
         out,
-        "slowburn_config_reload_success",
+        names::CONFIG_RELOAD_SUCCESS,
         "gauge",
         "1 when the last config (re)load succeeded, 0 when a bad file was rejected and the old config kept.",
     );
     sample(
         out,
-        "slowburn_config_reload_success",
+        names::CONFIG_RELOAD_SUCCESS,
         &[],
         if h.reload_failed.load(Ordering::Relaxed) {
             0.0
@@ -306,19 +314,19 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
     );
     header(
         out,
-        "slowburn_last_eval_timestamp_seconds",
+        names::LAST_EVAL,
         "gauge",
         "Bucket boundary of the last completed evaluation (unix seconds).",
     );
     sample(
         out,
-        "slowburn_last_eval_timestamp_seconds",
+        names::LAST_EVAL,
         &[],
         h.last_eval.load(Ordering::Relaxed) as f64,
     );
     header(
         out,
-        "slowburn_source_errors_total",
+        names::SOURCE_ERRORS,
         "counter",
         "Failed source queries, by SLO; their buckets are missing until healed.",
     );
@@ -326,27 +334,27 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
         for (slo, n) in m.iter() {
             sample(
                 out,
-                "slowburn_source_errors_total",
-                &[("slo", slo)],
+                names::SOURCE_ERRORS,
+                &[(names::LABEL_SLO, slo)],
                 *n as f64,
             );
         }
     }
     header(
         out,
-        "slowburn_notifications_total",
+        names::NOTIFICATIONS,
         "counter",
         "Notification attempts by receiver and result (sent, retry, failed, dropped).",
     );
     if let Ok(m) = shared.notifications.lock() {
         for ((receiver, result), n) in m.iter() {
             let labels = [("receiver", receiver.as_str()), ("result", result.as_str())];
-            sample(out, "slowburn_notifications_total", &labels, *n as f64);
+            sample(out, names::NOTIFICATIONS, &labels, *n as f64);
         }
     }
     header(
         out,
-        "slowburn_notifications_pending",
+        names::NOTIFICATIONS_PENDING,
         "gauge",
         "Notifications stored in the outbox and not yet accepted, by receiver.",
     );
@@ -354,7 +362,7 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
         for (receiver, n) in m.iter() {
             sample(
                 out,
-                "slowburn_notifications_pending",
+                names::NOTIFICATIONS_PENDING,
                 &[("receiver", receiver)],
                 *n as f64,
             );
@@ -362,48 +370,51 @@ fn own_families(out: &mut String, shared: &Shared, stats: &QueryStats, snap: &Sn
     }
     header(
         out,
-        "slowburn_source_query_duration_seconds",
+        names::SOURCE_QUERY_DURATION,
         "histogram",
-        "Duration of requests to Prometheus.",
+        "Duration of requests to each source.",
     );
-    for (i, b) in QUERY_BUCKETS.iter().enumerate() {
-        let le = format!("{b}");
+    let bucket = names::bucket(names::SOURCE_QUERY_DURATION);
+    let sum = format!("{}_sum", names::SOURCE_QUERY_DURATION);
+    let count_name = format!("{}_count", names::SOURCE_QUERY_DURATION);
+    for source in sources.iter() {
+        let (name, stats) = (source.name(), source.stats());
+        for (i, b) in QUERY_BUCKETS.iter().enumerate() {
+            let le = format!("{b}");
+            sample(
+                out,
+                &bucket,
+                &[(names::LABEL_SOURCE, name), ("le", &le)],
+                stats.duration_buckets[i].load(Ordering::Relaxed) as f64,
+            );
+        }
+        let count = stats.requests.load(Ordering::Relaxed) as f64;
         sample(
             out,
-            "slowburn_source_query_duration_seconds_bucket",
-            &[("le", &le)],
-            stats.duration_buckets[i].load(Ordering::Relaxed) as f64,
+            &bucket,
+            &[(names::LABEL_SOURCE, name), ("le", "+Inf")],
+            count,
         );
+        sample(
+            out,
+            &sum,
+            &[(names::LABEL_SOURCE, name)],
+            stats.busy_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        );
+        sample(out, &count_name, &[(names::LABEL_SOURCE, name)], count);
     }
-    let count = stats.requests.load(Ordering::Relaxed) as f64;
-    sample(
-        out,
-        "slowburn_source_query_duration_seconds_bucket",
-        &[("le", "+Inf")],
-        count,
-    );
-    sample(
-        out,
-        "slowburn_source_query_duration_seconds_sum",
-        &[],
-        stats.busy_micros.load(Ordering::Relaxed) as f64 / 1e6,
-    );
-    sample(
-        out,
-        "slowburn_source_query_duration_seconds_count",
-        &[],
-        count,
-    );
     header(
         out,
-        "slowburn_source_samples_read_total",
+        names::SOURCE_SAMPLES_READ,
         "counter",
-        "Samples Prometheus reported reading for slowburn's queries (stats=all).",
+        "Samples each source reported reading for slowburn's queries (Prometheus: stats=all).",
     );
-    sample(
-        out,
-        "slowburn_source_samples_read_total",
-        &[],
-        stats.samples.load(Ordering::Relaxed) as f64,
-    );
+    for source in sources.iter() {
+        sample(
+            out,
+            names::SOURCE_SAMPLES_READ,
+            &[(names::LABEL_SOURCE, source.name())],
+            source.stats().samples.load(Ordering::Relaxed) as f64,
+        );
+    }
 }

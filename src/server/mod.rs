@@ -10,14 +10,14 @@
 //!   API token).
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
-//! Prometheus. Layers, outermost first: panic → 500, request timeout, body size limit.
+//! a source. Layers, outermost first: panic → 500, request timeout, body size limit.
 
 pub mod api;
 pub mod metrics;
 pub mod silences;
 
 use crate::engine::Shared;
-use crate::source::prometheus::PrometheusSource;
+use crate::source::Sources;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -35,13 +35,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request body accepted (a silence is well under 1 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// What handlers share: the engine's state and the source (for its query statistics).
+/// What handlers share: the engine's state and the sources (for their query statistics).
 #[derive(Clone)]
 pub struct AppState {
     /// Snapshot, health and store.
     pub shared: Arc<Shared>,
-    /// The source whose statistics `/metrics` shows; swapped on reload.
-    pub source: Arc<std::sync::RwLock<Arc<PrometheusSource>>>,
+    /// The sources whose statistics `/metrics` shows; swapped on reload.
+    pub sources: Arc<std::sync::RwLock<Sources>>,
     /// Bearer token for endpoints that change state; `None` refuses them.
     pub token: Option<Arc<str>>,
 }
@@ -80,10 +80,10 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
 
 async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
     let snap = st.shared.snapshot();
-    let source = match st.source.read() {
-        Ok(s) => Arc::clone(&s),
-        Err(p) => Arc::clone(&p.into_inner()),
+    let sources = match st.sources.read() {
+        Ok(s) => s.clone(),
+        Err(p) => p.into_inner().clone(),
     };
-    let body = metrics::render(&st.shared, &source.stats, &snap);
+    let body = metrics::render(&st.shared, &sources, &snap);
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }

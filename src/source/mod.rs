@@ -1,11 +1,30 @@
-//! Sources turn an SLI's [`CountSpec`](crate::config::CountSpec) into per-bucket counts.
+//! Sources turn an SLI's [`CountSpec`] into per-bucket counts, behind one [`Source`] interface.
 //!
-//! [`counts`] holds the pure arithmetic (counter differences, reset handling, combining
-//! good/bad/total); [`prometheus`] is the I/O adapter. A failed query yields
-//! [`Bucket::Missing`](crate::budget::Bucket::Missing) for its buckets, never zeros.
+//! Everything above this module (engine, `report`, `backtest`, the server, the CLI) holds sources
+//! as `Arc<dyn Source>` in a [`Sources`] registry and looks them up by the name an SLO refers to;
+//! only `prometheus*` knows the Prometheus client, and [`store::StoreSource`] replays a stopped
+//! daemon's store through the same interface. [`counts`] holds the pure arithmetic (counter
+//! differences, reset handling, combining good/bad/total). A failed query yields
+//! [`Bucket::Missing`] for its buckets, never zeros.
 
 pub mod counts;
 pub mod prometheus;
+mod prometheus_check;
+pub mod stats;
+pub mod store;
+
+pub use stats::{QUERY_BUCKETS, QueryStats};
+
+use crate::budget::Bucket;
+use crate::config::{Config, CountSpec, Slo};
+use crate::store::keys::Role;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed future, so [`Source`] can be used as a trait object (`async fn` in traits is not
+/// object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A run of aligned buckets to fetch: `count` buckets of `width` seconds from `start`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,21 +52,72 @@ impl BucketRange {
     }
 }
 
-/// Why a query failed, with what a person needs to fix it.
+/// One thing to count: an SLO's (or its SLA's) spec. The SLO id names it in messages and lets
+/// the store source find the series the daemon wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    /// SLO id, `service/name`.
+    pub slo: String,
+    /// What to count.
+    pub spec: CountSpec,
+    /// The SLO's own counts or its SLA's.
+    pub role: Role,
+}
+
+impl Ask {
+    /// The SLO's own counts.
+    pub fn slo(slo: &Slo) -> Self {
+        Ask {
+            slo: slo.id.clone(),
+            spec: slo.counts.clone(),
+            role: Role::Slo,
+        }
+    }
+}
+
+/// Per-bucket counts plus the errors that made some of them missing.
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    /// One bucket per bucket of the requested range.
+    pub buckets: Vec<Bucket>,
+    /// Why buckets are missing, one entry per failed query.
+    pub errors: Vec<SourceError>,
+    /// The `[start, end)` ranges (unix seconds) whose queries failed: worth asking again, unlike
+    /// buckets that a successful query found empty.
+    pub failed: Vec<(i64, i64)>,
+}
+
+impl Counts {
+    /// Every bucket of `range` missing because of `error`: what a failed request yields.
+    pub fn failed(range: BucketRange, error: SourceError) -> Self {
+        Counts {
+            buckets: vec![Bucket::Missing; range.count],
+            errors: vec![error],
+            failed: vec![(range.start, range.end())],
+        }
+    }
+}
+
+/// Why a query failed, with what a person needs to fix it; `source` names the backend
+/// (`prometheus`, `loki`, `store`).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SourceError {
-    /// Prometheus refused the query (4xx): retrying will not help.
-    #[error("Prometheus rejected `{query}`: {message}")]
+    /// The source refused the query (4xx): retrying will not help.
+    #[error("{backend} rejected `{query}`: {message}")]
     Rejected {
+        /// The source's name.
+        backend: String,
         /// The query sent.
         query: String,
-        /// Prometheus's own message.
+        /// The source's own message.
         message: String,
     },
     /// Network failure, timeout or 5xx after all retries.
-    #[error("Prometheus at {url} failed for `{query}` after {attempts} attempt(s): {message}")]
+    #[error("{backend} at {url} failed for `{query}` after {attempts} attempt(s): {message}")]
     Unavailable {
-        /// Base URL.
+        /// The source's name.
+        backend: String,
+        /// Base URL (credentials removed).
         url: String,
         /// The query sent.
         query: String,
@@ -64,4 +134,134 @@ pub enum SourceError {
         /// What was wrong.
         message: String,
     },
+    /// The source cannot be built or reached at all (bad settings, unknown name).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// What `validate --online` found about one SLO's queries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// The SLO cannot work as written (a query rejected, a threshold that is not a bucket).
+    Problem(String),
+    /// Worth a look but not wrong (a query with no series in the last hour).
+    Warning(String),
+}
+
+/// A backend that counts events per bucket. Implementations bound their own concurrency, retry
+/// what is worth retrying, and never fail a whole batch: failed buckets come back missing, with
+/// the reason in [`Counts::errors`].
+pub trait Source: Send + Sync {
+    /// The name SLIs refer to (`source: prometheus`) and the `source` label of
+    /// `slowburn_source_*` metrics.
+    fn name(&self) -> &str;
+
+    /// Counts of many asks over one range, one [`Counts`] per ask in order. The daemon's tick
+    /// calls this once per range, so a source can batch (Prometheus joins 64 selectors into one
+    /// request).
+    fn counts_many<'a>(&'a self, asks: &'a [Ask], range: BucketRange)
+    -> BoxFuture<'a, Vec<Counts>>;
+
+    /// Counts of one ask over a range of any length (backfill, heal, `report`).
+    fn counts<'a>(&'a self, ask: &'a Ask, range: BucketRange) -> BoxFuture<'a, Counts> {
+        Box::pin(async move {
+            let mut all = self.counts_many(std::slice::from_ref(ask), range).await;
+            all.pop()
+                .unwrap_or_else(|| Counts::failed(range, SourceError::Setup("no answer".into())))
+        })
+    }
+
+    /// One cheap request that proves the source answers, so commands fail fast with the URL.
+    fn health(&self) -> BoxFuture<'_, Result<(), SourceError>>;
+
+    /// What was asked so far (exported under `slowburn_source_*{source}`).
+    fn stats(&self) -> &QueryStats;
+
+    /// How much history the backend keeps, when it says so: named in warnings when a period
+    /// reaches past the data.
+    fn retention(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
+
+    /// `validate --online`: asks the backend whether the SLO's queries run and find data.
+    fn check<'a>(&'a self, slo: &'a Slo) -> BoxFuture<'a, Vec<Finding>> {
+        let _ = slo;
+        Box::pin(async { Vec::new() })
+    }
+}
+
+/// The sources of one config, looked up by the name an SLO refers to.
+#[derive(Clone, Default)]
+pub struct Sources {
+    list: Vec<Arc<dyn Source>>,
+    /// When set, every SLO reads from it whatever its `source:` says (a stopped daemon's store).
+    only: Option<Arc<dyn Source>>,
+}
+
+impl Sources {
+    /// Builds every source the config declares: the one place settings become clients.
+    pub fn from_config(cfg: &Config) -> Result<Self, SourceError> {
+        let prometheus: Arc<dyn Source> = prometheus::PrometheusSource::new(&cfg.prometheus)?;
+        Ok(Sources::with(vec![prometheus]))
+    }
+
+    /// A registry of the given sources (tests pass scripted ones).
+    pub fn with(list: Vec<Arc<dyn Source>>) -> Self {
+        Sources { list, only: None }
+    }
+
+    /// A registry in which every SLO reads from `source`, whatever it names.
+    pub fn only(source: Arc<dyn Source>) -> Self {
+        Sources {
+            list: vec![Arc::clone(&source)],
+            only: Some(source),
+        }
+    }
+
+    /// The source called `name`.
+    pub fn get(&self, name: &str) -> Result<&Arc<dyn Source>, SourceError> {
+        if let Some(s) = &self.only {
+            return Ok(s);
+        }
+        self.list.iter().find(|s| s.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = self.list.iter().map(|s| s.name()).collect();
+            SourceError::Setup(format!(
+                "no source `{name}` is configured (configured: {})",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// The source an SLO's SLI reads from.
+    pub fn for_slo(&self, slo: &Slo) -> Result<&Arc<dyn Source>, SourceError> {
+        self.get(&slo.source)
+    }
+
+    /// Every source, for health checks and `/metrics`.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Source>> {
+        self.list.iter()
+    }
+
+    /// Checks that every source the config uses answers; the error names the first that does not.
+    pub async fn health(&self, cfg: &Config) -> Result<(), SourceError> {
+        for source in &self.list {
+            let used = self.only.is_some() || cfg.slos.iter().any(|s| s.source == source.name());
+            if used || cfg.slos.is_empty() {
+                source.health().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The URL with any `user:password@` removed, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }

@@ -5,33 +5,20 @@
 //! Every range is split so no request exceeds `max_points_per_query` points per series.
 
 use super::counts::{combine, counter_increases, timeslices};
-use super::{BucketRange, SourceError};
+use super::{
+    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, redact_url,
+};
 use crate::budget::Bucket;
-use crate::config::{CountSpec, EventQuery, PrometheusSettings};
+use crate::config::{CountSpec, EventQuery, PrometheusSettings, Slo};
 use prometheus_http_query::{Client, Error as PromError};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-/// Counters of what the source asked of Prometheus; benchmarks and `report --stats` print them.
-#[derive(Debug, Default)]
-pub struct QueryStats {
-    /// HTTP requests sent (retries included).
-    pub requests: AtomicU64,
-    /// Requests that failed.
-    pub failures: AtomicU64,
-    /// Samples Prometheus read (`stats.samples.totalQueryableSamples`).
-    pub samples: AtomicU64,
-    /// Sum of request durations in microseconds.
-    pub busy_micros: AtomicU64,
-    /// Request durations: cumulative counts per bound of [`QUERY_BUCKETS`].
-    pub duration_buckets: [AtomicU64; QUERY_BUCKETS.len()],
-}
-
-/// Selectors per batched request in [`PrometheusSource::counts_many`].
+/// Selectors per batched request of the daemon's tick.
 pub const BATCH_SELECTORS: usize = 64;
 /// The label that tells the selectors of a batched request apart.
 const BATCH_LABEL: &str = "__slowburn_q";
@@ -49,55 +36,32 @@ struct SelectorCounts {
 /// fell in a failed scrape still has an earlier value to difference against.
 pub const BASELINE_EDGES: usize = 5;
 
-/// Upper bounds (seconds) of the `slowburn_source_query_duration_seconds` histogram.
-pub const QUERY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
-
-impl QueryStats {
-    fn observe(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        for (i, b) in QUERY_BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.duration_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.busy_micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-    }
-}
-
 /// One series of a range result: labels and `(timestamp, value)` points.
 type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
 
-/// Per-bucket counts plus the errors that made some of them missing.
-#[derive(Debug, Default)]
-pub struct Counts {
-    /// One bucket per bucket of the requested range.
-    pub buckets: Vec<Bucket>,
-    /// Why buckets are missing, one entry per failed query.
-    pub errors: Vec<SourceError>,
-    /// The `[start, end)` ranges (unix seconds) whose queries failed: worth asking again, unlike
-    /// buckets that a successful query found empty.
-    pub failed: Vec<(i64, i64)>,
+/// The name SLIs use for this source and the `source` label of its metrics.
+pub const NAME: &str = crate::config::DEFAULT_SOURCE;
+
+/// A Prometheus query client with the settings of `slo.yaml`; cheap to clone (the tasks it
+/// spawns share one client, one semaphore and one set of statistics).
+#[derive(Clone)]
+pub struct PrometheusSource {
+    inner: Arc<Inner>,
 }
 
-/// A Prometheus query client with the settings of `slo.yaml`.
-pub struct PrometheusSource {
+pub(super) struct Inner {
     client: Client,
     url: String,
     settings: PrometheusSettings,
     permits: Semaphore,
-    /// What was asked so far.
-    pub stats: QueryStats,
+    stats: QueryStats,
 }
 
 impl PrometheusSource {
     /// Builds the client; header values become default headers (they may be secrets and are
     /// never logged).
     pub fn new(settings: &PrometheusSettings) -> Result<Arc<Self>, SourceError> {
-        let bad = |message: String| SourceError::BadResult {
-            query: String::new(),
-            message,
-        };
+        let bad = |message: String| SourceError::Setup(message);
         let mut headers = reqwest::header::HeaderMap::new();
         for (k, v) in &settings.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
@@ -121,14 +85,55 @@ impl PrometheusSource {
             ))
         })?;
         Ok(Arc::new(PrometheusSource {
-            client,
-            url: settings.url.clone(),
-            settings: settings.clone(),
-            permits: Semaphore::new(settings.max_concurrency.max(1)),
-            stats: QueryStats::default(),
+            inner: Arc::new(Inner {
+                client,
+                url: settings.url.clone(),
+                settings: settings.clone(),
+                permits: Semaphore::new(settings.max_concurrency.max(1)),
+                stats: QueryStats::default(),
+            }),
         }))
     }
+}
 
+impl Source for PrometheusSource {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn counts_many<'a>(
+        &'a self,
+        asks: &'a [Ask],
+        range: BucketRange,
+    ) -> BoxFuture<'a, Vec<Counts>> {
+        Box::pin(async move {
+            let specs: Vec<CountSpec> = asks.iter().map(|a| a.spec.clone()).collect();
+            self.inner.counts_many(&specs, range).await
+        })
+    }
+
+    fn counts<'a>(&'a self, ask: &'a Ask, range: BucketRange) -> BoxFuture<'a, Counts> {
+        Box::pin(async move { self.inner.counts(&ask.spec, range).await })
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), SourceError>> {
+        Box::pin(async move { self.inner.series_count("vector(1)").await.map(|_| ()) })
+    }
+
+    fn stats(&self) -> &QueryStats {
+        &self.inner.stats
+    }
+
+    fn retention(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move { self.inner.retention().await })
+    }
+
+    fn check<'a>(&'a self, slo: &'a Slo) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(super::prometheus_check::check(&self.inner, slo))
+    }
+}
+
+impl Inner {
     /// One range query with retries on retriable failures.
     async fn range(
         &self,
@@ -186,12 +191,14 @@ impl PrometheusSource {
                     let (retriable, message) = classify(&e);
                     if !retriable {
                         return Err(SourceError::Rejected {
+                            backend: NAME.into(),
                             query: query.to_string(),
                             message,
                         });
                     }
                     if attempt > self.settings.retries {
                         return Err(SourceError::Unavailable {
+                            backend: NAME.into(),
                             url: redact_url(&self.url),
                             query: query.to_string(),
                             attempts: attempt,
@@ -217,7 +224,7 @@ impl PrometheusSource {
 
     /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
     /// are [`Bucket::Missing`] and the reasons come back in [`Counts::errors`].
-    pub async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
+    async fn counts(self: &Arc<Self>, spec: &CountSpec, range: BucketRange) -> Counts {
         let per_chunk = self.buckets_per_request();
         let mut tasks = JoinSet::new();
         let mut offset = 0;
@@ -261,11 +268,7 @@ impl PrometheusSource {
     /// in `label_replace` with a `__slowburn_q` index, joined by `or`), so a tick over thousands
     /// of SLOs costs a handful of requests. Other specs, and ranges too long for one request, are
     /// counted one by one.
-    pub async fn counts_many(
-        self: &Arc<Self>,
-        specs: &[CountSpec],
-        range: BucketRange,
-    ) -> Vec<Counts> {
+    async fn counts_many(self: &Arc<Self>, specs: &[CountSpec], range: BucketRange) -> Vec<Counts> {
         let per_chunk = self.buckets_per_request();
         let selectors = |spec: &CountSpec| -> Option<[Option<String>; 3]> {
             let CountSpec::Events { good, bad, total } = spec else {
@@ -349,13 +352,14 @@ impl PrometheusSource {
         let mut out = Vec::with_capacity(specs.len());
         for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
             let Some(sides) = sides else {
-                out.push(single_results.remove(&i).unwrap_or_else(|| Counts {
-                    buckets: vec![Bucket::Missing; range.count],
-                    errors: vec![SourceError::BadResult {
-                        query: spec.queries().join(", "),
-                        message: "query task failed".into(),
-                    }],
-                    failed: vec![(range.start, range.end())],
+                out.push(single_results.remove(&i).unwrap_or_else(|| {
+                    Counts::failed(
+                        range,
+                        SourceError::BadResult {
+                            query: spec.queries().join(", "),
+                            message: "query task failed".into(),
+                        },
+                    )
                 }));
                 continue;
             };
@@ -381,11 +385,7 @@ impl PrometheusSource {
                 }
             }
             out.push(match error {
-                Some(e) => Counts {
-                    buckets: vec![Bucket::Missing; range.count],
-                    errors: vec![e],
-                    failed: vec![(range.start, range.end())],
-                },
+                Some(e) => Counts::failed(range, e),
                 None => {
                     let [g, b, t] = &vals;
                     Counts {
@@ -539,13 +539,13 @@ impl PrometheusSource {
 
     /// Prometheus's `--storage.tsdb.retention.time`, when the backend exposes its flags (Thanos
     /// and Mimir do not): named in warnings when a period reaches past the data.
-    pub async fn retention(&self) -> Option<String> {
+    async fn retention(&self) -> Option<String> {
         let flags = self.client.flags().await.ok()?;
         flags.get("storage.tsdb.retention.time").cloned()
     }
 
-    /// `GET /api/v1/query` for `validate --online`: the number of series an expression returns now.
-    pub async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
+    /// `GET /api/v1/query` for health and `validate --online`: the number of series an expression returns now.
+    pub(super) async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
         let _permit = self.permits.acquire().await;
         match self.client.query(query).get().await {
             Ok(res) => Ok(match res.data() {
@@ -556,6 +556,7 @@ impl PrometheusSource {
             Err(e) => {
                 let (_, message) = classify(&e);
                 Err(SourceError::Rejected {
+                    backend: NAME.into(),
                     query: query.to_string(),
                     message,
                 })
@@ -581,18 +582,6 @@ fn edge_values(pts: &[(i64, f64)], first: i64, width: i64, n: usize) -> Vec<Opti
         }
     }
     e
-}
-
-/// The URL with any `user:password@` removed, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
-            let _ = u.set_username("");
-            let _ = u.set_password(None);
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {

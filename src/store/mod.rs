@@ -11,6 +11,7 @@
 //! re-query never erases a known count.
 
 pub mod codec;
+pub mod keys;
 
 pub use codec::CHUNK;
 

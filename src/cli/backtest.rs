@@ -1,0 +1,62 @@
+//! `slowburn backtest`: replays history from the config's sources, or from a stopped daemon's
+//! store, through the daemon's own alert decision.
+
+use super::{Format, connect, parse_time};
+use crate::config::Config;
+use crate::source::Sources;
+use crate::source::store::StoreSource;
+use crate::time::align;
+use anyhow::{Context, anyhow};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Prints the episodes; query errors are warnings on stderr.
+pub(super) async fn run(
+    cfg: &Config,
+    from: Option<String>,
+    to: Option<String>,
+    data_dir: Option<PathBuf>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let to = align(
+        to.as_deref()
+            .map(parse_time)
+            .transpose()?
+            .unwrap_or_else(|| chrono::Utc::now().timestamp()),
+        cfg.bucket,
+    );
+    let from = align(
+        from.as_deref()
+            .map(parse_time)
+            .transpose()?
+            .unwrap_or(to - 7 * 86400),
+        cfg.bucket,
+    );
+    if from > to {
+        return Err(anyhow!("--from is after --to"));
+    }
+    let sources = match data_dir {
+        Some(dir) => {
+            let store = crate::store::Store::open(&dir).with_context(|| {
+                format!(
+                    "cannot open the store in {} (is the daemon still running?)",
+                    dir.display()
+                )
+            })?;
+            Sources::only(Arc::new(StoreSource::new(Arc::new(store))))
+        }
+        None => connect(cfg).await?,
+    };
+    let (episodes, errors) = crate::backtest::run(cfg, &sources, from, to).await;
+    for e in &errors {
+        eprintln!("warning: {e}");
+    }
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::backtest::to_json(&episodes))?
+        ),
+        Format::Table => print!("{}", crate::backtest::to_table(&episodes)),
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `slowburn gate`: may this SLO's service deploy? Asks a running daemon, or computes the SLO
+//! like `report`; [`crate::gate::decide`] answers. Exit 0 allows, 1 blocks, 2 cannot decide.
+
+use super::{connect, load};
+use crate::source::redact_url;
+use crate::time::align;
+use anyhow::anyhow;
+
+/// `gate`: fetch the SLO's JSON from a daemon or compute it, then decide.
+pub(super) async fn run(
+    slo: &str,
+    period: &str,
+    min_remaining: f64,
+    server: Option<String>,
+    config: &std::path::Path,
+    prometheus: Option<String>,
+) -> anyhow::Result<()> {
+    let Some((service, name)) = slo.split_once('/') else {
+        return Err(GateError(anyhow!("--slo must be SERVICE/NAME, got `{slo}`")).into());
+    };
+    // `720h` and `30d` are the same period; the JSON keys use the canonical spelling.
+    let period = crate::duration::parse(period)
+        .map_err(|e| GateError(anyhow!("--period: {e}")))?
+        .to_string();
+    let json = gate_fetch(service, name, slo, server, config, prometheus)
+        .await
+        .map_err(GateError)?;
+    let verdict = crate::gate::decide(&json, &period, min_remaining);
+    println!("{}", verdict.reason);
+    if verdict.allow {
+        Ok(())
+    } else {
+        Err(GateBlocked.into())
+    }
+}
+
+/// The SLO's JSON, from a running daemon or computed like `report`.
+async fn gate_fetch(
+    service: &str,
+    name: &str,
+    slo: &str,
+    server: Option<String>,
+    config: &std::path::Path,
+    prometheus: Option<String>,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(match server {
+        Some(base) => {
+            let url = format!(
+                "{}/api/v1/slos/{service}/{name}",
+                base.trim_end_matches('/')
+            );
+            let shown = redact_url(&url);
+            let resp = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()?
+                .get(&url)
+                .send()
+                .await
+                .map_err(|_| anyhow!("cannot reach the slowburn daemon at {shown}"))?;
+            let status = resp.status();
+            let body: serde_json::Value = resp
+                .json()
+                .await
+                .map_err(|_| anyhow!("{shown} did not answer JSON"))?;
+            if !status.is_success() {
+                return Err(anyhow!(
+                    "{shown}: HTTP {status}: {}",
+                    body["error"].as_str().unwrap_or("")
+                ));
+            }
+            body
+        }
+        None => {
+            let mut cfg = load(config, prometheus)?;
+            cfg.slos.retain(|s| s.id == slo);
+            if cfg.slos.is_empty() {
+                return Err(anyhow!("no SLO `{slo}` in {}", config.display()));
+            }
+            let sources = connect(&cfg).await?;
+            let at = align(chrono::Utc::now().timestamp(), cfg.bucket);
+            let rep = crate::report::build(&cfg, &sources, at).await;
+            crate::report::to_json(&rep)["slos"][0].clone()
+        }
+    })
+}
+
+/// The gate said no: exit 1 without an extra error line (the verdict was printed).
+#[derive(Debug, thiserror::Error)]
+#[error("deploy blocked")]
+pub struct GateBlocked;
+
+/// The gate could not decide (daemon unreachable, unknown SLO, bad flags): exit 2, so a pipeline
+/// can tell "blocked by the budget" from "the gate is broken".
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct GateError(pub anyhow::Error);

@@ -1,0 +1,264 @@
+//! The command line: one file per subcommand, and the exit codes scripts rely on.
+//!
+//! Exit codes: 0 success; 1 invalid config, an unreachable source, failed online checks or a
+//! deploy the gate blocks; 2 bad command-line usage (clap) or a gate that cannot decide.
+
+mod backtest;
+mod gate;
+mod notify_test;
+mod report;
+mod run;
+mod validate;
+
+pub use gate::{GateBlocked, GateError};
+
+use crate::config::{self, Config};
+use crate::source::{Sources, redact_url};
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// slowburn: error budgets and burn rates from stored per-bucket event counts.
+#[derive(Debug, Parser)]
+#[command(name = "slowburn", version, about)]
+pub struct Cli {
+    /// Log format: `auto` is JSON lines when stdout is not a terminal, human lines on a terminal.
+    #[arg(long, global = true, env = "SLOWBURN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// The command; each one documents its exit codes.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stdout is not a terminal, text otherwise.
+    Auto,
+    /// One JSON object per line (for log shippers).
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Subcommands; `run` is the daemon, the others are one-shot tools for people and CI.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: keep budgets current, serve /metrics and the API.
+    Run {
+        /// The SLO file (watched: edits are reloaded; SIGHUP reloads too).
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Directory of the embedded store.
+        #[arg(long, env = "SLOWBURN_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Address of the HTTP server; loopback unless told otherwise.
+        #[arg(long, env = "SLOWBURN_LISTEN", default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+        /// Override `prometheus.url` from the file.
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+        /// File holding the bearer token that API changes (silences) need; or set
+        /// SLOWBURN_API_TOKEN. Without one, silences can be listed but not changed.
+        #[arg(long)]
+        api_token_file: Option<PathBuf>,
+    },
+    /// Replay history through the burn-rate rules and list what would have fired.
+    Backtest {
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Override `prometheus.url` from the file.
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+        /// First evaluation (unix seconds or RFC 3339); default 7 days before `--to`.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last evaluation; default now.
+        #[arg(long)]
+        to: Option<String>,
+        /// Read history from the daemon's store in DIR instead of Prometheus (stop the daemon
+        /// first, or point at a copy: the store is single-process).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Send a clearly marked test notification (a trigger, then its resolve) to one receiver.
+    NotifyTest {
+        /// The receiver's name in slo.yaml.
+        #[arg(long)]
+        receiver: String,
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+    },
+    /// Deploy gate: exit 0 when the SLO's budget allows a deploy, 1 when not; one line says why.
+    Gate {
+        /// The SLO, as SERVICE/NAME.
+        #[arg(long)]
+        slo: String,
+        /// Budget period to check.
+        #[arg(long, default_value = "30d")]
+        period: String,
+        /// Smallest remaining budget ratio that still allows a deploy (0.25 = a quarter left).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        min_remaining: f64,
+        /// A running daemon to ask (e.g. http://127.0.0.1:9464); without it, compute like `report`.
+        #[arg(long, env = "SLOWBURN_SERVER")]
+        server: Option<String>,
+        /// The SLO file (when computing without a daemon).
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Override `prometheus.url` (when computing without a daemon).
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+    },
+    /// Check slo.yaml; print every error as FILE:LINE:COLUMN: message.
+    Validate {
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Also ask Prometheus whether every selector has series and every latency threshold has
+        /// its `le` bucket.
+        #[arg(long)]
+        online: bool,
+        /// Override `prometheus.url` from the file.
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+    },
+    /// Compute every SLO's budgets and burn rates once, straight from Prometheus.
+    Report {
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Override `prometheus.url` from the file.
+        #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
+        prometheus: Option<String>,
+        /// Evaluation time: unix seconds or RFC 3339; rounded down to a bucket boundary. Default: now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Print query statistics (requests, samples read, time) to stderr.
+        #[arg(long)]
+        stats: bool,
+    },
+}
+
+/// Output formats of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// The documented JSON contract.
+    Json,
+}
+
+/// Parses `--at`: unix seconds (integer or decimal) or RFC 3339.
+pub fn parse_time(s: &str) -> anyhow::Result<i64> {
+    if let Ok(secs) = s.trim().parse::<f64>()
+        && secs.is_finite()
+    {
+        if !(0.0..=253_402_300_799.0).contains(&secs) {
+            return Err(anyhow!("--at `{s}` is outside the years 1970 to 9999"));
+        }
+        return Ok(secs.floor() as i64);
+    }
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.timestamp())
+        .map_err(|_| {
+            anyhow!("--at `{s}` is neither unix seconds nor RFC 3339 (e.g. 2026-11-29T12:00:00Z)")
+        })
+}
+
+/// Reads and validates the config, printing every error as `file:line:column: message`, and
+/// applies `--prometheus`.
+fn load(path: &std::path::Path, prometheus: Option<String>) -> anyhow::Result<Config> {
+    let mut cfg = match config::load(path) {
+        Ok(c) => c,
+        Err(errs) => {
+            for e in &errs.0 {
+                eprintln!("{e}");
+            }
+            return Err(anyhow!("{} has {} error(s)", path.display(), errs.0.len()));
+        }
+    };
+    if let Some(url) = prometheus {
+        cfg.prometheus.url = url;
+    }
+    Ok(cfg)
+}
+
+/// Runs a parsed command; `Err` means exit code 1 (or 2 for [`GateError`]).
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run {
+            config,
+            data_dir,
+            listen,
+            prometheus,
+            api_token_file,
+        } => run::run(config, data_dir, listen, prometheus, api_token_file).await,
+        Command::Backtest {
+            config,
+            prometheus,
+            from,
+            to,
+            data_dir,
+            format,
+        } => {
+            let cfg = load(&config, prometheus)?;
+            backtest::run(&cfg, from, to, data_dir, format).await
+        }
+        Command::NotifyTest { receiver, config } => {
+            let cfg = load(&config, None)?;
+            notify_test::run(&cfg, &config, &receiver).await
+        }
+        Command::Gate {
+            slo,
+            period,
+            min_remaining,
+            server,
+            config,
+            prometheus,
+        } => gate::run(&slo, &period, min_remaining, server, &config, prometheus).await,
+        Command::Validate {
+            config,
+            online,
+            prometheus,
+        } => {
+            let cfg = load(&config, prometheus)?;
+            if online {
+                validate::online(&cfg).await?;
+            }
+            println!("{}: OK ({} SLOs)", config.display(), cfg.slos.len());
+            Ok(())
+        }
+        Command::Report {
+            config,
+            prometheus,
+            at,
+            format,
+            stats,
+        } => {
+            let cfg = load(&config, prometheus)?;
+            report::run(&cfg, at, format, stats).await
+        }
+    }
+}
+
+/// The config's sources, each having answered one request: commands fail fast, with the URL
+/// (minus any credentials), when a source cannot be reached.
+async fn connect(cfg: &Config) -> anyhow::Result<Sources> {
+    let sources = Sources::from_config(cfg)?;
+    sources.health(cfg).await.with_context(|| {
+        format!(
+            "cannot query Prometheus at {}",
+            redact_url(&cfg.prometheus.url)
+        )
+    })?;
+    Ok(sources)
+}

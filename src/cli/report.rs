@@ -1,0 +1,88 @@
+//! `slowburn report`: one evaluation of every SLO, straight from its source, with a warning
+//! wherever a period has gaps (and the source's retention when it says).
+
+use super::{Format, connect, parse_time};
+use crate::config::Config;
+use crate::report;
+use crate::time::align;
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+
+/// Prints the report; `stats` adds what was asked of each source on stderr.
+pub(super) async fn run(
+    cfg: &Config,
+    at: Option<String>,
+    format: Format,
+    stats: bool,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let at = align(
+        at.as_deref().map(parse_time).transpose()?.unwrap_or(now),
+        cfg.bucket,
+    );
+    let sources = connect(cfg).await?;
+    let t0 = std::time::Instant::now();
+    let rep = report::build(cfg, &sources, at).await;
+    let elapsed = t0.elapsed();
+    if stats {
+        for source in sources.iter() {
+            let s = source.stats();
+            let busy = s.busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
+            eprintln!(
+                "stats: source={} slos={} requests={} failures={} samples_read={} wall_s={:.3} source_busy_s={:.3}",
+                source.name(),
+                cfg.slos.len(),
+                s.requests.load(Ordering::Relaxed),
+                s.failures.load(Ordering::Relaxed),
+                s.samples.load(Ordering::Relaxed),
+                elapsed.as_secs_f64(),
+                busy,
+            );
+        }
+    }
+    let mut retention: std::collections::HashMap<String, Option<String>> = Default::default();
+    for r in &rep.slos {
+        let gaps: Vec<_> = r
+            .eval
+            .periods
+            .iter()
+            .filter(|p| p.sum.coverage() < 1.0)
+            .collect();
+        if gaps.is_empty() {
+            continue;
+        }
+        if !retention.contains_key(&r.slo.source) {
+            let keep = match sources.for_slo(&r.slo) {
+                Ok(source) => source.retention().await,
+                Err(_) => None,
+            };
+            retention.insert(r.slo.source.clone(), keep);
+        }
+        let cause = match retention.get(&r.slo.source).cloned().flatten() {
+            Some(keep) => format!(
+                "the `{}` source keeps {keep} of data; or it was down",
+                r.slo.source
+            ),
+            None => format!(
+                "is the `{}` source's retention shorter than the period, or was it down?",
+                r.slo.source
+            ),
+        };
+        for p in gaps {
+            eprintln!(
+                "warning: {}: only {:.1}% of the {} period has data; missing buckets are not counted as good or bad ({cause})",
+                r.slo.id,
+                p.sum.coverage() * 100.0,
+                p.period,
+            );
+        }
+    }
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report::to_json(&rep))?),
+        Format::Table => print!(
+            "{}",
+            report::to_table(&rep, std::io::stdout().is_terminal())
+        ),
+    }
+    Ok(())
+}

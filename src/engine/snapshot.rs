@@ -1,0 +1,101 @@
+//! What the engine publishes and the HTTP server reads: an immutable [`Snapshot`] of every SLO's
+//! latest evaluation, behind the [`Shared`] state (health, store, outbox wake-up, silences).
+
+use super::health::Health;
+use crate::alert::state::Record;
+use crate::budget::Evaluation;
+use crate::config::Slo;
+use crate::store::Store;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// What the HTTP server reads: the latest evaluation of every SLO.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Evaluation time (unix seconds, a bucket boundary); 0 before the first evaluation.
+    pub at: i64,
+    /// Bucket width in seconds.
+    pub width: i64,
+    /// One entry per SLO, in config order.
+    pub slos: Vec<SloView>,
+}
+
+/// One SLO in a [`Snapshot`].
+#[derive(Debug, Clone)]
+pub struct SloView {
+    /// The SLO as configured (shared, so publishing a snapshot copies no strings).
+    pub slo: Arc<Slo>,
+    /// Its numbers at the snapshot time.
+    pub eval: Evaluation,
+    /// SLI of the SLA's own counts (or the SLO's) over the first period.
+    pub sla_sli: Option<f64>,
+    /// Store series id of the current definition: a changed query gets a new one.
+    pub series: u64,
+    /// The last query error, if the last tick had one.
+    pub last_error: Option<String>,
+    /// Alert state: page, then ticket.
+    pub alerts: [Record; 2],
+}
+
+/// State shared between the engine, the HTTP server and the reloader.
+pub struct Shared {
+    /// The daemon's own health.
+    pub health: Health,
+    /// The latest evaluation.
+    pub snapshot: RwLock<Arc<Snapshot>>,
+    /// The store, for history requests.
+    pub store: Arc<Store>,
+    /// Wakes the notification dispatcher when the outbox got something.
+    pub outbox_wake: tokio::sync::Notify,
+    /// Notification outcomes per receiver.
+    pub notifications: crate::notify::Counters,
+    /// Notifications waiting in the outbox per receiver when the dispatcher's latest pass began
+    /// (at most about a second old).
+    pub pending: std::sync::Mutex<BTreeMap<String, u64>>,
+    /// Silences, as stored; the API edits both.
+    pub silences: RwLock<Vec<crate::alert::silence::Silence>>,
+}
+
+impl Shared {
+    /// A fresh state around an open store.
+    pub fn new(store: Arc<Store>) -> Arc<Self> {
+        Arc::new(Shared {
+            health: Health::default(),
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            store,
+            outbox_wake: tokio::sync::Notify::new(),
+            notifications: Default::default(),
+            pending: Default::default(),
+            silences: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// The latest snapshot (cheap: an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => Arc::clone(&s),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Replaces the snapshot and records the evaluation in the health gauges.
+    pub(super) fn publish(&self, snap: Snapshot) {
+        let at = snap.at;
+        let snap = Arc::new(snap);
+        match self.snapshot.write() {
+            Ok(mut g) => *g = snap,
+            Err(p) => *p.into_inner() = snap,
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        self.health.last_eval.store(at, Relaxed);
+        self.health.ticks.fetch_add(1, Relaxed);
+    }
+
+    /// The silences as they stand (a poisoned lock still yields its data).
+    pub fn silences(&self) -> Vec<crate::alert::silence::Silence> {
+        match self.silences.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}

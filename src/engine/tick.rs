@@ -1,0 +1,362 @@
+//! One evaluation at a bucket boundary, as its stages: [`Engine::plan`] what to query,
+//! [`Engine::fetch`] it from each SLO's source, [`Engine::commit`] the tick in one transaction,
+//! [`Engine::roll`] the window sums forward, then alerts, retention and publishing.
+
+use super::tracked::{Tracked, cold_bucket};
+use super::{Engine, ranges};
+use crate::budget::Bucket;
+use crate::source::{Ask, BucketRange, Counts};
+use crate::store::keys::SeriesKey;
+use crate::store::{CHUNK, Reader, StoreError, Write};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use tracing::{info, warn};
+
+/// A query the tick will run for one tracked series.
+pub(super) struct Job {
+    slo: usize,
+    sla: bool,
+    start: i64,
+    count: usize,
+    /// A failed range asked again (its old values come from the store, not from memory).
+    heal: bool,
+}
+
+impl Engine {
+    /// One evaluation at the bucket boundary `at`.
+    pub async fn tick(&mut self, at: i64) -> Result<(), StoreError> {
+        if self.needs_rebuild || self.stalled(at) {
+            self.rebuild(at).await?;
+            self.publish(at);
+            return Ok(());
+        }
+        let jobs = self.plan(at);
+        let results = self.fetch(&jobs).await;
+        let olds = self.commit(&jobs, &results)?;
+        let errors = self.roll(&jobs, &results, olds)?;
+        for (i, s) in self.slos.iter_mut().enumerate() {
+            s.last_error = errors.get(&i).map(|e| e.join("; "));
+        }
+        self.evaluate_alerts(at);
+        self.retention(at);
+        self.publish(at);
+        Ok(())
+    }
+
+    /// A stall longer than a window (a suspended host) leaves nothing to slide: start over.
+    fn stalled(&self, at: i64) -> bool {
+        self.slos.iter().any(|s| {
+            std::iter::once(&s.main)
+                .chain(s.sla.as_ref())
+                .any(|t| t.rolling.at() < at - t.span)
+        })
+    }
+
+    /// Stage 1: the new buckets and the last `lag` again (late samples) for every series, and
+    /// its failed ranges when healing is due.
+    fn plan(&mut self, at: i64) -> Vec<Job> {
+        let width = self.width();
+        let lag = i64::from(self.config.engine.lag);
+        let heal_due = at - self.last_heal >= self.config.engine.heal_interval.as_secs() as i64;
+        if heal_due {
+            self.last_heal = at;
+        }
+        let mut jobs = Vec::new();
+        for (i, s) in self.slos.iter_mut().enumerate() {
+            for (t, sla) in
+                std::iter::once((&mut s.main, false)).chain(s.sla.as_mut().map(|t| (t, true)))
+            {
+                let oldest = at - t.span;
+                let from = t.rolling.at().min(at - lag * width).max(oldest);
+                if from < at {
+                    jobs.push(Job {
+                        slo: i,
+                        sla,
+                        start: from,
+                        count: ((at - from) / width) as usize,
+                        heal: false,
+                    });
+                }
+                ranges::trim_before(&mut t.heal, oldest);
+                if heal_due {
+                    for &(s0, e0) in &t.heal {
+                        let e0 = e0.min(from);
+                        if e0 > s0 {
+                            jobs.push(Job {
+                                slo: i,
+                                sla,
+                                start: s0,
+                                count: ((e0 - s0) / width) as usize,
+                                heal: true,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        jobs
+    }
+
+    /// Stage 2: everything concurrently (each source bounds its requests in flight). Jobs of one
+    /// source over the same range (normally every SLO's lag window) share one batched call.
+    /// Buckets in a maintenance window come back excluded, not good.
+    async fn fetch(&self, jobs: &[Job]) -> Vec<Option<Counts>> {
+        let width = self.width();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut groups: BTreeMap<(String, i64, usize), Vec<usize>> = BTreeMap::new();
+        for (j, job) in jobs.iter().enumerate() {
+            let range = BucketRange {
+                start: job.start,
+                count: job.count,
+                width,
+            };
+            let slo = &self.slos[job.slo].slo;
+            let source = match self.sources.for_slo(slo) {
+                Ok(s) => Arc::clone(s),
+                Err(e) => {
+                    let counts = Counts::failed(range, e);
+                    tasks.spawn(async move { vec![(j, counts)] });
+                    continue;
+                }
+            };
+            if job.heal {
+                let ask = self.tracked(job).ask.clone();
+                tasks.spawn(async move { vec![(j, source.counts(&ask, range).await)] });
+            } else {
+                groups
+                    .entry((source.name().to_string(), job.start, job.count))
+                    .or_default()
+                    .push(j);
+            }
+        }
+        for ((name, start, count), idx) in groups {
+            let Ok(source) = self.sources.get(&name).map(Arc::clone) else {
+                continue;
+            };
+            let asks: Vec<Ask> = idx
+                .iter()
+                .map(|j| self.tracked(&jobs[*j]).ask.clone())
+                .collect();
+            let range = BucketRange {
+                start,
+                count,
+                width,
+            };
+            tasks.spawn(async move {
+                let counts = source.counts_many(&asks, range).await;
+                idx.into_iter().zip(counts).collect::<Vec<_>>()
+            });
+        }
+        let mut results: Vec<Option<Counts>> = (0..jobs.len()).map(|_| None).collect();
+        let masks: Vec<Vec<crate::maintenance::Maintenance>> = self
+            .slos
+            .iter()
+            .map(|s| self.config.maintenance_for(&s.slo))
+            .collect();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(done) => {
+                    for (j, mut counts) in done {
+                        let job = &jobs[j];
+                        crate::maintenance::mask(
+                            &masks[job.slo],
+                            job.start,
+                            width,
+                            &mut counts.buckets,
+                        );
+                        results[j] = Some(counts);
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "a query task failed; its buckets are retried next tick")
+                }
+            }
+        }
+        results
+    }
+
+    /// Stage 3: reads the old values of healed ranges (far back, so from the store, before it
+    /// changes), then commits the new counts of the whole tick in one transaction.
+    fn commit(
+        &mut self,
+        jobs: &[Job],
+        results: &[Option<Counts>],
+    ) -> Result<Vec<Option<Vec<Bucket>>>, StoreError> {
+        let width = self.width();
+        let store = Arc::clone(&self.shared.store);
+        let mut olds = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            olds.push(if job.heal {
+                let t = self.tracked(job);
+                Some(store.get(t.series, job.start, width, job.count)?)
+            } else {
+                None
+            });
+        }
+        let writes: Vec<Write<'_>> = jobs
+            .iter()
+            .zip(results)
+            .filter_map(|(job, r)| {
+                r.as_ref().map(|c| Write {
+                    series: self.tracked(job).series,
+                    start: job.start,
+                    width,
+                    buckets: &c.buckets,
+                })
+            })
+            .collect();
+        store.put_many(&writes)?;
+        drop(writes);
+        // From here on the store is ahead of memory until `roll` completes.
+        self.needs_rebuild = true;
+        Ok(olds)
+    }
+
+    /// Stage 4: moves the rolling sums: corrections first (healed ranges, then re-queried
+    /// buckets), then new buckets, reading leaving buckets from memory or the committed store.
+    /// Returns the query errors per SLO index.
+    fn roll(
+        &mut self,
+        jobs: &[Job],
+        results: &[Option<Counts>],
+        mut olds: Vec<Option<Vec<Bucket>>>,
+    ) -> Result<HashMap<usize, Vec<String>>, StoreError> {
+        let width = self.width();
+        let reader = self.shared.store.reader()?;
+        let mut unreadable = false;
+        let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|j| (!jobs[*j].heal, jobs[*j].start));
+        for j in order {
+            let job = &jobs[j];
+            let Some(counts) = &results[j] else { continue };
+            if !counts.errors.is_empty() {
+                let id = self.slos[job.slo].slo.id.clone();
+                self.shared
+                    .health
+                    .source_error(&id, counts.errors.len() as u64);
+                for e in &counts.errors {
+                    warn!(slo = %id, error = %e, "query failed; its buckets are missing until healed");
+                }
+                errors
+                    .entry(job.slo)
+                    .or_default()
+                    .extend(counts.errors.iter().map(|e| e.to_string()));
+            }
+            let stored_old = olds[j].take();
+            let t = self.tracked_mut(job);
+            if job.heal {
+                ranges::remove(&mut t.heal, job.start, job.start + job.count as i64 * width);
+            }
+            for &(s0, e0) in &counts.failed {
+                ranges::add(&mut t.heal, s0, e0, CHUNK as i64 * width);
+            }
+            roll_series(
+                t,
+                job.start,
+                &counts.buckets,
+                stored_old.as_deref(),
+                &reader,
+                &mut unreadable,
+            );
+        }
+        self.needs_rebuild = unreadable;
+        Ok(errors)
+    }
+
+    /// Stage 6: hourly, drops chunks older than the longest window plus the margin.
+    fn retention(&mut self, at: i64) {
+        if at - self.last_retention < 3600 {
+            return;
+        }
+        self.last_retention = at;
+        let width = self.width();
+        let store = &self.shared.store;
+        let longest = self.slos.iter().map(|s| s.main.span).max().unwrap_or(0);
+        let cutoff = at - longest - self.config.engine.retention_margin.as_secs() as i64;
+        let widths: HashMap<u64, i64> = store
+            .series_keys()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, id)| (id, SeriesKey::from_stored(k).width().unwrap_or(width)))
+            .collect();
+        match store.delete_before(cutoff, |id| widths.get(&id).copied().unwrap_or(width)) {
+            Ok(0) => {}
+            Ok(n) => info!(rows = n, "retention removed old chunks"),
+            Err(e) => warn!(error = %e, "retention failed"),
+        }
+    }
+
+    fn tracked(&self, job: &Job) -> &Tracked {
+        let s = &self.slos[job.slo];
+        match (&s.sla, job.sla) {
+            (Some(t), true) => t,
+            _ => &s.main,
+        }
+    }
+
+    fn tracked_mut(&mut self, job: &Job) -> &mut Tracked {
+        let s = &mut self.slos[job.slo];
+        match (&mut s.sla, job.sla) {
+            (Some(t), true) => t,
+            _ => &mut s.main,
+        }
+    }
+}
+
+/// Applies one job's new buckets (from `start`) to a series' sums. A missing new bucket keeps
+/// what the sums count (a failed re-query never erases a known count); `stored_old` holds the
+/// committed-before values of a healed range; a bucket leaving a long window is read from the
+/// store through the series' chunk cache.
+fn roll_series(
+    t: &mut Tracked,
+    start: i64,
+    buckets: &[Bucket],
+    stored_old: Option<&[Bucket]>,
+    reader: &Reader,
+    unreadable: &mut bool,
+) {
+    let Tracked {
+        rolling,
+        recent,
+        cold,
+        series,
+        ..
+    } = t;
+    let width = recent.width;
+    let span = width * CHUNK as i64;
+    for (k, new) in buckets.iter().enumerate() {
+        let s = start + k as i64 * width;
+        // What the rolling sums count for this bucket now.
+        let old = if s >= rolling.at() {
+            Bucket::Missing
+        } else if let Some(b) = recent.get(s) {
+            b
+        } else {
+            stored_old
+                .and_then(|o| o.get(k).copied())
+                .unwrap_or(Bucket::Missing)
+        };
+        let eff = match new {
+            Bucket::Known { .. } | Bucket::Excluded => *new,
+            Bucket::Missing => old,
+        };
+        if !matches!(new, Bucket::Missing) {
+            let chunk_start = s.div_euclid(span) * span;
+            cold.retain(|(c, _)| *c != chunk_start);
+        }
+        if s < rolling.at() {
+            if eff != old {
+                rolling.correct(s, old, eff);
+                recent.set(s, eff);
+            }
+        } else if s == rolling.at() {
+            rolling.advance(eff, |leaving| {
+                recent.get(leaving).unwrap_or_else(|| {
+                    cold_bucket(cold, reader, *series, width, leaving, unreadable)
+                })
+            });
+            recent.push(eff);
+        }
+    }
+}

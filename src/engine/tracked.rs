@@ -1,0 +1,147 @@
+//! One stored series being tracked in memory: its rolling window sums, the newest buckets, a
+//! small cache of old chunks at the trailing edges of long windows, and the ranges still to heal.
+
+use crate::budget::{Bucket, Rolling};
+use crate::config::Slo;
+use crate::duration::Dur;
+use crate::source::Ask;
+use crate::store::keys::SeriesKey;
+use crate::store::{CHUNK, Reader, codec};
+use std::collections::VecDeque;
+use tracing::warn;
+
+/// Buckets kept in memory per series: enough for the lag window and the 5m–1h windows at 1m.
+pub(super) const RECENT: usize = CHUNK;
+/// Packed chunks cached per series (one per long-window edge, plus slack).
+const COLD_CHUNKS: usize = 12;
+
+/// The SLO's counts or an SLA's own counts, as the engine follows them.
+pub(super) struct Tracked {
+    pub key: SeriesKey,
+    pub series: u64,
+    pub ask: Ask,
+    pub windows: Vec<Dur>,
+    pub span: i64,
+    pub rolling: Rolling,
+    pub heal: Vec<(i64, i64)>,
+    /// The newest buckets as the rolling sums count them: the old values of re-queried buckets and
+    /// the buckets leaving short windows come from here, not from the store.
+    pub recent: Recent,
+    /// Packed store chunks at the trailing edges of long windows, reused for 64 ticks each.
+    pub cold: Vec<(i64, Vec<u8>)>,
+}
+
+/// The last [`RECENT`] buckets before `end`, oldest first.
+pub(super) struct Recent {
+    pub end: i64,
+    pub width: i64,
+    pub buckets: VecDeque<Bucket>,
+}
+
+impl Recent {
+    fn start(&self) -> i64 {
+        self.end - self.buckets.len() as i64 * self.width
+    }
+    /// The bucket at `t` if held; `None` outside.
+    pub fn get(&self, t: i64) -> Option<Bucket> {
+        if t < self.start() || t >= self.end {
+            return None;
+        }
+        self.buckets
+            .get(((t - self.start()) / self.width) as usize)
+            .copied()
+    }
+    pub fn set(&mut self, t: i64, b: Bucket) {
+        if t >= self.start() && t < self.end {
+            let i = ((t - self.start()) / self.width) as usize;
+            if let Some(slot) = self.buckets.get_mut(i) {
+                *slot = b;
+            }
+        }
+    }
+    pub fn push(&mut self, b: Bucket) {
+        self.buckets.push_back(b);
+        self.end += self.width;
+        while self.buckets.len() > RECENT {
+            self.buckets.pop_front();
+        }
+    }
+}
+
+/// Windows tracked for an SLO: the burn windows, its periods and its alert policy's windows.
+pub(super) fn slo_windows(slo: &Slo) -> Vec<Dur> {
+    let mut w: Vec<Dur> = crate::budget::BURN_WINDOWS.to_vec();
+    w.extend(slo.periods.iter().copied());
+    w.extend(slo.policy.windows());
+    w.sort();
+    w.dedup();
+    w
+}
+
+/// A stored bucket far back (the trailing edge of a long window), through the per-series cache of
+/// packed chunks; unreadable data counts as missing, with a warning.
+pub(super) fn cold_bucket(
+    cold: &mut Vec<(i64, Vec<u8>)>,
+    reader: &Reader,
+    series: u64,
+    width: i64,
+    start: i64,
+    unreadable: &mut bool,
+) -> Bucket {
+    let span = width * CHUNK as i64;
+    let chunk_start = start.div_euclid(span) * span;
+    let slot = ((start - chunk_start) / width) as usize;
+    if !cold.iter().any(|(c, _)| *c == chunk_start) {
+        let bytes = match reader.chunk(series, chunk_start) {
+            Ok(b) => b.unwrap_or_default(),
+            Err(e) => {
+                warn!(series, error = %e, "store read failed; the window sums will be rebuilt");
+                *unreadable = true;
+                return Bucket::Missing;
+            }
+        };
+        if cold.len() >= COLD_CHUNKS {
+            cold.remove(0);
+        }
+        cold.push((chunk_start, bytes));
+    }
+    let Some((_, bytes)) = cold.iter().find(|(c, _)| *c == chunk_start) else {
+        return Bucket::Missing;
+    };
+    if bytes.is_empty() {
+        return Bucket::Missing;
+    }
+    match codec::decode_one(bytes, slot) {
+        Ok(b) => b,
+        Err(e) => {
+            warn!(series, error = %e, "unreadable chunk; the window sums will be rebuilt");
+            *unreadable = true;
+            Bucket::Missing
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_holds_the_newest_buckets_only() {
+        let mut r = Recent {
+            end: 600,
+            width: 60,
+            buckets: VecDeque::from(vec![Bucket::known(1.0, 1.0); 2]),
+        };
+        assert_eq!(r.get(480), Some(Bucket::known(1.0, 1.0)));
+        assert_eq!(r.get(420), None);
+        assert_eq!(r.get(600), None);
+        r.push(Bucket::known(0.0, 1.0));
+        assert_eq!(r.get(600), Some(Bucket::known(0.0, 1.0)));
+        r.set(600, Bucket::Missing);
+        assert_eq!(r.get(600), Some(Bucket::Missing));
+        for _ in 0..RECENT {
+            r.push(Bucket::Missing);
+        }
+        assert_eq!(r.buckets.len(), RECENT);
+    }
+}

@@ -1,0 +1,63 @@
+//! Exported metric and label names: the one spelling that `/metrics`, the generated Grafana
+//! dashboards and exported rules share, so a renamed series cannot leave a dashboard reading
+//! nothing. Names follow Prometheus conventions (`promtool check metrics` runs on the output).
+
+/// The SLO's objective as a ratio.
+pub const SLO_OBJECTIVE: &str = "slo_objective_ratio";
+/// The SLI (good / total) over a window.
+pub const SLO_SLI: &str = "slo_sli_ratio";
+/// Error ratio over a window divided by the error budget ratio.
+pub const SLO_BURN_RATE: &str = "slo_burn_rate";
+/// Good and total events over a window (`kind` label).
+pub const SLO_EVENTS: &str = "slo_events";
+/// Known buckets / buckets in a window.
+pub const SLO_COVERAGE: &str = "slo_coverage_ratio";
+/// Share of a period's error budget left (negative when overspent).
+pub const SLO_BUDGET_REMAINING: &str = "slo_error_budget_remaining_ratio";
+/// Seconds until a period's budget is spent at the current burn.
+pub const SLO_BUDGET_EXHAUSTION: &str = "slo_budget_exhaustion_seconds";
+/// 1 while an alert of a severity fires.
+pub const SLO_ALERT_FIRING: &str = "slo_alert_firing";
+/// The SLA's commitment as a ratio.
+pub const SLO_SLA_OBJECTIVE: &str = "slo_sla_objective_ratio";
+/// The SLA's SLI over the first period.
+pub const SLO_SLA_SLI: &str = "slo_sla_sli_ratio";
+
+/// Always 1; the version is a label.
+pub const BUILD_INFO: &str = "slowburn_build_info";
+/// SLOs being evaluated.
+pub const SLOS: &str = "slowburn_slos";
+/// 1 once the startup backfill is done.
+pub const READY: &str = "slowburn_ready";
+/// 1 when the last reload succeeded.
+pub const CONFIG_RELOAD_SUCCESS: &str = "slowburn_config_reload_success";
+/// Unix time of the last completed evaluation.
+pub const LAST_EVAL: &str = "slowburn_last_eval_timestamp_seconds";
+/// Failed source queries by SLO.
+pub const SOURCE_ERRORS: &str = "slowburn_source_errors_total";
+/// Notification outcomes by receiver and result.
+pub const NOTIFICATIONS: &str = "slowburn_notifications_total";
+/// Notifications waiting in the outbox by receiver.
+pub const NOTIFICATIONS_PENDING: &str = "slowburn_notifications_pending";
+/// Source request durations (a histogram: `_bucket`, `_sum`, `_count`), by source.
+pub const SOURCE_QUERY_DURATION: &str = "slowburn_source_query_duration_seconds";
+/// Samples the source reported reading, by source.
+pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
+
+/// Label: the owning service.
+pub const LABEL_SERVICE: &str = "service";
+/// Label: the SLO name within its service.
+pub const LABEL_SLO: &str = "slo";
+/// Label: a burn or SLI window (`5m` … `3d`).
+pub const LABEL_WINDOW: &str = "window";
+/// Label: a budget period (`7d`, `30d`).
+pub const LABEL_PERIOD: &str = "period";
+/// Label: page or ticket.
+pub const LABEL_SEVERITY: &str = "severity";
+/// Label: which source answered (`prometheus`, `loki`).
+pub const LABEL_SOURCE: &str = "source";
+
+/// A histogram family's series names.
+pub fn bucket(family: &str) -> String {
+    format!("{family}_bucket")
+}

@@ -1,0 +1,105 @@
+//! What to count, in each query language: pure checks and query text, no I/O. `config` calls
+//! these to validate `slo.yaml`; sources call them to build the queries they send. Keeping the
+//! language knowledge here lets validation explain a query without a backend and lets a new
+//! language (LogQL) arrive beside PromQL without touching the validator's structure.
+
+pub mod promql;
+
+use crate::duration::Dur;
+
+/// One event-count query: a counter selector, or an expression in which `$window` is the bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EventQuery {
+    /// A plain counter selector: slowburn reads the counter at every bucket edge and differences it,
+    /// which is exact for any scrape interval and both range-selector semantics.
+    Selector(String),
+    /// A user expression yielding the events of `$window`, evaluated once per bucket.
+    Expression(String),
+}
+
+impl EventQuery {
+    /// The query text as configured.
+    pub fn text(&self) -> &str {
+        match self {
+            EventQuery::Selector(s) | EventQuery::Expression(s) => s,
+        }
+    }
+}
+
+/// How a threshold is compared in a time-slice SLI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Compare {
+    /// Good when the value is strictly below.
+    Below(f64),
+    /// Good when the value is strictly above.
+    Above(f64),
+}
+
+impl Compare {
+    /// Whether a slice with this value is good.
+    pub fn is_good(self, v: f64) -> bool {
+        match self {
+            Compare::Below(t) => v < t,
+            Compare::Above(t) => v > t,
+        }
+    }
+}
+
+/// What the source must query to produce per-bucket `(good, total)`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CountSpec {
+    /// Two of good/bad/total; the third is derived.
+    Events {
+        /// Good events.
+        good: Option<EventQuery>,
+        /// Bad events.
+        bad: Option<EventQuery>,
+        /// All events.
+        total: Option<EventQuery>,
+    },
+    /// One slice per `slice`, good when `query` compares well.
+    Timeslice {
+        /// PromQL returning one series.
+        query: String,
+        /// The comparison that makes a slice good.
+        good_when: Compare,
+        /// Slice length, a multiple of the bucket.
+        slice: Dur,
+    },
+}
+
+impl CountSpec {
+    /// A stable text that changes whenever the counted events change; a new fingerprint starts a new
+    /// definition version in the store so old and new counts are never mixed.
+    pub fn fingerprint(&self) -> String {
+        fn q(x: &Option<EventQuery>) -> String {
+            match x {
+                None => "-".into(),
+                Some(EventQuery::Selector(s)) => format!("sel:{s}"),
+                Some(EventQuery::Expression(s)) => format!("expr:{s}"),
+            }
+        }
+        match self {
+            CountSpec::Events { good, bad, total } => {
+                format!("events|{}|{}|{}", q(good), q(bad), q(total))
+            }
+            CountSpec::Timeslice {
+                query,
+                good_when,
+                slice,
+            } => format!("timeslice|{query}|{good_when:?}|{slice}"),
+        }
+    }
+
+    /// The queries a person would want to see in a notification or the API.
+    pub fn queries(&self) -> Vec<String> {
+        match self {
+            CountSpec::Events { good, bad, total } => [good, bad, total]
+                .into_iter()
+                .flatten()
+                .map(|q| q.text().to_string())
+                .collect(),
+            CountSpec::Timeslice { query, .. } => vec![query.clone()],
+        }
+    }
+}
