@@ -67,34 +67,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let shared = Shared::new(Arc::clone(&store));
     server::silences::load(&shared);
     let sources_cell = Arc::new(std::sync::RwLock::new(sources.clone()));
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", opts.listen))?;
-    let addr = listener.local_addr()?;
-    info!(
-        listen = %addr,
-        prometheus = %redact_url(&cfg.prometheus.url),
-        slos = cfg.slos.len(),
-        data_dir = %opts.data_dir.display(),
-        "slowburn started: metrics at http://{addr}/metrics, API at http://{addr}/api/v1/slos"
-    );
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = server::router(AppState {
-        shared: Arc::clone(&shared),
-        sources: Arc::clone(&sources_cell),
-        token: opts.api_token.clone().map(Arc::from),
-    });
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = r {
-            error!(error = %e, "HTTP server failed");
-        }
-    });
+    let server = serve(&opts, &cfg, &shared, &sources_cell, stop_rx.clone()).await?;
     let (receivers_tx, receivers_rx) = watch::channel(Arc::new(cfg.receivers.clone()));
     let dispatcher = tokio::spawn(dispatch_loop(
         Arc::clone(&shared),
@@ -105,7 +79,6 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     spawn_signals(stop_tx.clone(), reload_tx.clone())?;
     let _watcher = watch_file(&opts.config, reload_tx.clone());
 
-    let width = cfg.bucket.as_secs() as i64;
     let delay = cfg.engine.delay.as_secs() as i64;
     let mut engine = Engine::new(cfg, sources, Arc::clone(&shared));
     let start_at = align(now() - delay, engine.config().bucket);
@@ -122,10 +95,16 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     shared.health.ready.store(true, Ordering::Relaxed);
     info!(at = start_at, "backfill done; ready");
 
-    let mut width = width;
-    let mut delay = delay;
+    let reloader = Reloader {
+        opts: &opts,
+        shared: &shared,
+        sources: &sources_cell,
+        receivers: &receivers_tx,
+    };
     let mut failures = 0u32;
     loop {
+        let width = engine.config().bucket.as_secs() as i64;
+        let delay = engine.config().engine.delay.as_secs() as i64;
         let next = engine.last_at() + width;
         let mut wait = (next + delay - now()).max(0) as u64;
         if failures > 0 {
@@ -138,18 +117,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {
                 let at = align(now() - delay, engine.config().bucket);
                 if at > engine.last_at() {
-                    // Finish the evaluation even if asked to stop, but not for ever: its commit is
-                    // atomic, so dropping it after the grace period loses nothing committed.
-                    let mut stop_during = stop_rx.clone();
-                    let result = tokio::select! {
-                        biased;
-                        r = engine.tick(at) => Some(r),
-                        _ = async {
-                            let _ = stop_during.wait_for(|s| *s).await;
-                            tokio::time::sleep(SHUTDOWN_GRACE).await;
-                        } => None,
-                    };
-                    match result {
+                    match tick_with_grace(&mut engine, at, stop_rx.clone()).await {
                         Some(Ok(())) => failures = 0,
                         Some(Err(e)) => {
                             failures += 1;
@@ -164,41 +132,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
             }
             Some(why) = reload_rx.recv() => {
                 while reload_rx.try_recv().is_ok() {}
-                match load(&opts.config, &opts.prometheus) {
-                    Err(errs) => {
-                        shared.health.reload_failed.store(true, Ordering::Relaxed);
-                        for e in &errs.0 {
-                            error!(error = %e, trigger = why, "config reload rejected; keeping the running config");
-                        }
-                    }
-                    Ok(new) => {
-                        if new.prometheus != engine.config().prometheus {
-                            match Sources::from_config(&new) {
-                                Ok(s) => {
-                                    engine.set_sources(s.clone());
-                                    if let Ok(mut cell) = sources_cell.write() { *cell = s; }
-                                }
-                                Err(e) => warn!(error = %e, "new source settings unusable; keeping the old ones"),
-                            }
-                        }
-                        width = new.bucket.as_secs() as i64;
-                        delay = new.engine.delay.as_secs() as i64;
-                        let at = align(now() - delay, new.bucket);
-                        let n = new.slos.len();
-                        let receivers = Arc::new(new.receivers.clone());
-                        match engine.reload(new, at).await {
-                            Ok(()) => {
-                                let _ = receivers_tx.send(receivers);
-                                shared.health.reload_failed.store(false, Ordering::Relaxed);
-                                info!(slos = n, trigger = why, "config reloaded");
-                            }
-                            Err(e) => {
-                                shared.health.reload_failed.store(true, Ordering::Relaxed);
-                                error!(error = %e, "config reload failed in the store");
-                            }
-                        }
-                    }
-                }
+                reloader.reload(&mut engine, why).await;
             }
         }
     }
@@ -207,6 +141,111 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), dispatcher).await;
     Ok(())
+}
+
+/// Binds the listen address and serves the router until `stop`; binding errors are startup
+/// errors (port taken), reported before the backfill starts.
+async fn serve(
+    opts: &RunOptions,
+    cfg: &Config,
+    shared: &Arc<Shared>,
+    sources: &Arc<std::sync::RwLock<Sources>>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    info!(
+        listen = %addr,
+        prometheus = %redact_url(&cfg.prometheus.url),
+        slos = cfg.slos.len(),
+        data_dir = %opts.data_dir.display(),
+        "slowburn started: metrics at http://{addr}/metrics, API at http://{addr}/api/v1/slos"
+    );
+    let app = server::router(AppState {
+        shared: Arc::clone(shared),
+        sources: Arc::clone(sources),
+        token: opts.api_token.clone().map(Arc::from),
+    });
+    Ok(tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = r {
+            error!(error = %e, "HTTP server failed");
+        }
+    }))
+}
+
+/// One evaluation that finishes even if a stop is asked, but not for ever: its commit is
+/// atomic, so dropping it after [`SHUTDOWN_GRACE`] loses nothing committed. `None`: dropped.
+async fn tick_with_grace(
+    engine: &mut Engine,
+    at: i64,
+    mut stop: watch::Receiver<bool>,
+) -> Option<Result<(), crate::store::StoreError>> {
+    tokio::select! {
+        biased;
+        r = engine.tick(at) => Some(r),
+        _ = async {
+            let _ = stop.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => None,
+    }
+}
+
+/// What a reload touches besides the engine.
+struct Reloader<'a> {
+    opts: &'a RunOptions,
+    shared: &'a Arc<Shared>,
+    sources: &'a Arc<std::sync::RwLock<Sources>>,
+    receivers: &'a watch::Sender<Arc<Vec<crate::config::Receiver>>>,
+}
+
+impl Reloader<'_> {
+    /// Reads the file again; a bad file or a failed backfill keeps the running config, and the
+    /// failure shows in `slowburn_config_reload_success`.
+    async fn reload(&self, engine: &mut Engine, why: &'static str) {
+        let health = &self.shared.health;
+        let new = match load(&self.opts.config, &self.opts.prometheus) {
+            Ok(new) => new,
+            Err(errs) => {
+                health.reload_failed.store(true, Ordering::Relaxed);
+                for e in &errs.0 {
+                    error!(error = %e, trigger = why, "config reload rejected; keeping the running config");
+                }
+                return;
+            }
+        };
+        if new.prometheus != engine.config().prometheus {
+            match Sources::from_config(&new) {
+                Ok(s) => {
+                    engine.set_sources(s.clone());
+                    if let Ok(mut cell) = self.sources.write() {
+                        *cell = s;
+                    }
+                }
+                Err(e) => warn!(error = %e, "new source settings unusable; keeping the old ones"),
+            }
+        }
+        let at = align(now() - new.engine.delay.as_secs() as i64, new.bucket);
+        let n = new.slos.len();
+        let receivers = Arc::new(new.receivers.clone());
+        match engine.reload(new, at).await {
+            Ok(()) => {
+                let _ = self.receivers.send(receivers);
+                health.reload_failed.store(false, Ordering::Relaxed);
+                info!(slos = n, trigger = why, "config reloaded");
+            }
+            Err(e) => {
+                health.reload_failed.store(true, Ordering::Relaxed);
+                error!(error = %e, "config reload failed in the store");
+            }
+        }
+    }
 }
 
 /// Sends what the outbox holds: woken by the engine, and every second for retries.

@@ -277,3 +277,50 @@ fn secrets_can_come_from_files() {
         "{out}"
     );
 }
+
+#[test]
+fn structural_and_semantic_errors_are_all_reported_in_one_run() {
+    // A misspelt optional key, a wrong type, an unbalanced PromQL brace and an objective of 120:
+    // serde stops at the first two, yet every one is reported, each at its own line.
+    let (code, out) = validate(
+        r#"engine:
+  lag: many
+slos:
+  - service: api
+    name: availability
+    descripton: the API
+    objective: 120
+    sli:
+      ratio:
+        errors: http_requests_total{code=~"5.."
+        total: http_requests_total
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "slo.yaml:2:8: invalid u32: write a whole number here",
+        "slo.yaml:6:5: unknown field `descripton`; did you mean `description`?",
+        "slo.yaml:7:16: slos[0].objective: must be a percentage between 0 and 100",
+        "slo.yaml:10:17: slos[0].sli.ratio.errors: PromQL does not parse",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert!(out.contains("has 4 error(s)"), "{out}");
+}
+
+#[test]
+fn a_misspelt_required_key_is_still_checked_under_its_intended_name() {
+    let (code, out) = validate(
+        "slos:\n  - service: api\n    name: x\n    objectve: 120\n    sli: {ratio: {errors: e, total: t}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slo.yaml:4:5: unknown field `objectve`; did you mean `objective`?"),
+        "{out}"
+    );
+    assert!(
+        out.contains("slo.yaml:4:15: slos[0].objective: must be a percentage"),
+        "the value is validated as the objective: {out}"
+    );
+    assert!(!out.contains("missing field"), "{out}");
+}

@@ -7,6 +7,7 @@ pub mod env;
 pub mod error;
 pub mod model;
 pub mod raw;
+pub mod repair;
 pub mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
@@ -29,16 +30,211 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse_str(&text, &file, &secret)
 }
 
+/// Structural errors patched over before the loader gives up on finding more.
+const MAX_PATCHES: usize = 100;
+
+/// What kind of structural error serde stopped at, as far as patching it is concerned.
+enum Structural {
+    /// A key the schema does not have, with the nearest valid one.
+    Unknown { suggestion: Option<String> },
+    /// A required key that is absent.
+    Missing { field: String },
+    /// A value of the wrong type; `expected` is serde's description.
+    WrongType { expected: String },
+    /// Anything else (YAML syntax, duplicate keys): not safe to patch.
+    Other,
+}
+
+fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
+    let e = e.without_snippet();
+    let backticked = |rest: &str| rest.split('`').nth(1).map(String::from);
+    match e {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => Structural::Unknown {
+            suggestion: error::nearest(field, expected).map(String::from),
+        },
+        serde_saphyr::Error::SerdeMissingField { field, .. } => Structural::Missing {
+            field: field.to_string(),
+        },
+        serde_saphyr::Error::SerdeInvalidType { expected, .. }
+        | serde_saphyr::Error::SerdeInvalidValue { expected, .. } => Structural::WrongType {
+            expected: expected.clone(),
+        },
+        serde_saphyr::Error::InvalidScalar { ty, .. } => Structural::WrongType {
+            expected: ty.to_string(),
+        },
+        _ => {
+            if let Some((field, expected)) = parse_unknown_field(plain) {
+                let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+                Structural::Unknown {
+                    suggestion: error::nearest(&field, &expected).map(String::from),
+                }
+            } else if let Some(field) = plain.strip_prefix("missing field").and_then(backticked) {
+                Structural::Missing { field }
+            } else if plain.starts_with("invalid type") || plain.starts_with("invalid value") {
+                Structural::WrongType {
+                    expected: plain.rsplit("expected").next().unwrap_or("").to_string(),
+                }
+            } else {
+                Structural::Other
+            }
+        }
+    }
+}
+
+/// One patch the loader made, and whether it was turned into a rename.
+struct Applied {
+    patch: repair::Patch,
+    suggestion: Option<String>,
+    renamed: bool,
+}
+
+/// The text being patched and what was found so far.
+struct Loader<'a> {
+    file: &'a str,
+    text: String,
+    errors: Vec<ConfigError>,
+    applied: Vec<Applied>,
+}
+
+impl Loader<'_> {
+    /// Whether a line was blanked or replaced by a patch (not a rename, whose value is real).
+    fn patched(&self, line: u32) -> bool {
+        self.applied.iter().filter(|a| !a.renamed).any(|a| {
+            let first = a.patch.line as u32 + 1;
+            line >= first && line < first + a.patch.original.len() as u32
+        })
+    }
+
+    /// Moves an error on a renamed key's line back to where its value is in the file as
+    /// written (`objectve: 120` is read as `objective: 120`, one column longer).
+    fn unshift(&self, mut e: ConfigError) -> ConfigError {
+        for a in self.applied.iter().filter(|a| a.renamed) {
+            let (Some(to), line) = (&a.suggestion, a.patch.line as u32 + 1) else {
+                continue;
+            };
+            let key_end = (a.patch.key_col + a.patch.key.len()) as u32 + 1;
+            if e.line == line && e.column > key_end {
+                let delta = to.len() as i64 - a.patch.key.len() as i64;
+                e.column = (e.column as i64 - delta).max(1) as u32;
+            }
+        }
+        e
+    }
+
+    /// Records a structural error and patches the text past it; `false` when parsing cannot go
+    /// on safely (YAML syntax, a flow collection, a genuinely missing key).
+    fn step(&mut self, e: &serde_saphyr::Error) -> bool {
+        let err = yaml_error(e, self.file);
+        let plain = strip_position(&e.without_snippet().to_string());
+        if err.line == 0 {
+            self.errors.push(err);
+            return false;
+        }
+        if self
+            .errors
+            .iter()
+            .any(|x| x.line == err.line && x.column == err.column)
+        {
+            return false;
+        }
+        let (line, column) = (err.line, err.column);
+        let patch = match classify(e, &plain) {
+            Structural::Missing { field } => {
+                if let Some(a) = self
+                    .applied
+                    .iter_mut()
+                    .find(|a| !a.renamed && a.suggestion.as_deref() == Some(field.as_str()))
+                {
+                    self.text = repair::rename(&self.text, &a.patch, &field);
+                    a.renamed = true;
+                    return true;
+                }
+                // Absent because a patch blanked it: the error there already explains it.
+                if !self.applied.iter().any(|a| a.patch.key == field) {
+                    self.errors.push(err);
+                }
+                return false;
+            }
+            Structural::Unknown { suggestion } => {
+                repair::remove_entry(&self.text, line, column).map(|p| (p, suggestion))
+            }
+            Structural::WrongType { expected } => repair::placeholder(&expected)
+                .and_then(|ph| repair::replace_value(&self.text, line, column, ph))
+                .or_else(|| repair::remove_entry(&self.text, line, column))
+                .map(|p| (p, None)),
+            Structural::Other => None,
+        };
+        self.errors.push(err);
+        let Some(((text, patch), suggestion)) = patch else {
+            return false;
+        };
+        self.text = text;
+        self.applied.push(Applied {
+            patch,
+            suggestion,
+            renamed: false,
+        });
+        true
+    }
+}
+
 /// Parses config text; `file` only labels the messages and `env` resolves `${VAR}` (injected so
 /// tests do not touch the process environment).
+///
+/// Every error is reported, not only the first: where serde stops (an unknown key, a wrong type)
+/// the text is patched ([`repair`]) and parsed again, and the semantic checks then run on what
+/// remains. A misspelt required key is read under the name it was nearest to, so its value is
+/// still checked. Semantic errors on patched lines are left out: the structural error there
+/// already says what to fix.
 pub fn parse_str(
     text: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigErrors> {
-    let raw: raw::RawConfig =
-        serde_saphyr::from_str(text).map_err(|e| ConfigErrors(vec![yaml_error(&e, file)]))?;
-    validate::from_raw(raw, file, env).map_err(ConfigErrors)
+    let mut loader = Loader {
+        file,
+        text: text.to_string(),
+        errors: Vec::new(),
+        applied: Vec::new(),
+    };
+    for _ in 0..MAX_PATCHES {
+        match serde_saphyr::from_str::<raw::RawConfig>(&loader.text) {
+            Ok(raw) => {
+                let semantic = validate::from_raw(raw, file, env);
+                if loader.errors.is_empty() {
+                    return semantic.map_err(ConfigErrors);
+                }
+                if let Err(more) = semantic {
+                    let more: Vec<ConfigError> = more
+                        .into_iter()
+                        .filter(|e| !loader.patched(e.line))
+                        .map(|e| loader.unshift(e))
+                        .collect();
+                    loader.errors.extend(more);
+                }
+                break;
+            }
+            Err(e) => {
+                if !loader.step(&e) {
+                    break;
+                }
+            }
+        }
+    }
+    let mut errors = loader.errors;
+    if errors.is_empty() {
+        errors.push(ConfigError {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            path: String::new(),
+            message: format!("more than {MAX_PATCHES} structural errors; fix these and run again"),
+        });
+    }
+    errors.sort_by_key(|e| (e.line, e.column));
+    Err(ConfigErrors(errors))
 }
 
 /// Turns a serde-saphyr error into one positioned message, adding "did you mean" to unknown fields.
@@ -48,10 +244,19 @@ fn yaml_error(e: &serde_saphyr::Error, file: &str) -> ConfigError {
         .map(|l| (l.line() as u32, l.column() as u32))
         .unwrap_or((0, 0));
     let plain = strip_position(&e.without_snippet().to_string());
-    let message = match e {
+    let message = match e.without_snippet() {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
         } => unknown_field(field, expected),
+        serde_saphyr::Error::InvalidScalar { ty, .. } => {
+            let want = match *ty {
+                "bool" => "`true` or `false`",
+                t if t.starts_with('f') => "a number",
+                t if t.starts_with('u') || t.starts_with('i') => "a whole number",
+                _ => "a value of this type",
+            };
+            format!("invalid {ty}: write {want} here")
+        }
         _ => match parse_unknown_field(&plain) {
             Some((field, expected)) => {
                 let expected: Vec<&str> = expected.iter().map(String::as_str).collect();

@@ -63,31 +63,7 @@ impl Engine {
                 {
                     warn!(slo = %s.slo.id, error = %e, "cannot persist the alert state");
                 }
-                if !d.sends.is_empty() {
-                    let details = alert_details(s, &d.next, at, &self.config);
-                    for (receiver, send) in &d.sends {
-                        let action = match send {
-                            Send::Resolve => Action::Resolve,
-                            Send::Trigger { .. } => Action::Trigger,
-                        };
-                        outbox.push(
-                            Notification {
-                                receiver: receiver.clone(),
-                                slo: s.slo.id.clone(),
-                                severity: d.severity,
-                                action,
-                                created_at: at,
-                                attempts: 0,
-                                next_attempt: 0,
-                                details: AlertDetails {
-                                    repeat: *send == Send::Trigger { repeat: true },
-                                    ..details.clone()
-                                },
-                            }
-                            .encode(),
-                        );
-                    }
-                }
+                enqueue(&mut outbox, s, &d, at, &self.config);
                 log_transition(&s.slo.id, &d);
                 updates.push((key, d.next));
             }
@@ -150,6 +126,41 @@ impl Engine {
     }
 }
 
+/// The decision's sends as outbox entries, each with the alert's details.
+fn enqueue(
+    outbox: &mut Vec<Vec<u8>>,
+    s: &SloState,
+    d: &evaluate::Decision,
+    at: i64,
+    config: &Config,
+) {
+    if d.sends.is_empty() {
+        return;
+    }
+    let details = alert_details(s, &d.next, at, config);
+    for (receiver, send) in &d.sends {
+        let action = match send {
+            Send::Resolve => Action::Resolve,
+            Send::Trigger { .. } => Action::Trigger,
+        };
+        let n = Notification {
+            receiver: receiver.clone(),
+            slo: s.slo.id.clone(),
+            severity: d.severity,
+            action,
+            created_at: at,
+            attempts: 0,
+            next_attempt: 0,
+            details: AlertDetails {
+                repeat: *send == Send::Trigger { repeat: true },
+                ..details.clone()
+            },
+        };
+        outbox.push(n.encode());
+    }
+}
+
+/// One log line per transition: a firing alert is a warning, a resolve is news.
 fn log_transition(slo: &str, d: &evaluate::Decision) {
     match d.transition {
         Some(Transition::Fired) => warn!(

@@ -143,38 +143,12 @@ async fn prepare(store: &Store, plan: Plan, at: i64, width: i64) -> Result<Track
     ) {
         super::ranges::add(&mut holes, s, e, CHUNK as i64 * width);
     }
-    let mut heal = Vec::new();
-    let mut fetched = 0usize;
-    let mut writes: Vec<(i64, Vec<Bucket>)> = Vec::new();
-    let mut errors = 0usize;
-    for (s, e) in holes {
-        let range = BucketRange {
-            start: s,
-            count: ((e - s) / width) as usize,
-            width,
-        };
-        let mut counts = match &plan.source {
-            Ok(source) => source.counts(&plan.ask, range).await,
-            Err(e) => Counts::failed(range, e.clone()),
-        };
-        crate::maintenance::mask(&plan.mask, s, width, &mut counts.buckets);
-        for (k, b) in counts.buckets.iter().enumerate() {
-            let idx = ((s - start) / width) as usize + k;
-            if let (Bucket::Known { .. } | Bucket::Excluded, Some(slot)) = (b, stored.get_mut(idx))
-            {
-                *slot = *b;
-                fetched += 1;
-            }
-        }
-        for &(fs, fe) in &counts.failed {
-            super::ranges::add(&mut heal, fs, fe, CHUNK as i64 * width);
-        }
-        errors += counts.errors.len();
-        if let Some(e) = counts.errors.first() {
-            warn!(slo = slo_id, error = %e, "backfill query failed; buckets stay missing until healed");
-        }
-        writes.push((s, counts.buckets));
-    }
+    let Fill {
+        heal,
+        fetched,
+        writes,
+        errors,
+    } = fill(&plan, holes, &mut stored, start, width).await;
     let w: Vec<Write<'_>> = writes
         .iter()
         .map(|(s, b)| Write {
@@ -218,4 +192,62 @@ async fn prepare(store: &Store, plan: Plan, at: i64, width: i64) -> Result<Track
         recent,
         cold: Vec::new(),
     })
+}
+
+/// What [`fill`] fetched for one series' holes.
+struct Fill {
+    heal: Vec<(i64, i64)>,
+    fetched: usize,
+    writes: Vec<(i64, Vec<Bucket>)>,
+    errors: usize,
+}
+
+/// Asks the source for each hole of `stored` (which starts at `start`), masks maintenance, and
+/// fills in what came back; failed ranges are returned to heal later.
+async fn fill(
+    plan: &Plan,
+    holes: Vec<(i64, i64)>,
+    stored: &mut [Bucket],
+    start: i64,
+    width: i64,
+) -> Fill {
+    let slo_id = plan.ask.slo.as_str();
+    let mut heal = Vec::new();
+    let mut fetched = 0usize;
+    let mut writes: Vec<(i64, Vec<Bucket>)> = Vec::new();
+    let mut errors = 0usize;
+    for (s, e) in holes {
+        let range = BucketRange {
+            start: s,
+            count: ((e - s) / width) as usize,
+            width,
+        };
+        let mut counts = match &plan.source {
+            Ok(source) => source.counts(&plan.ask, range).await,
+            Err(e) => Counts::failed(range, e.clone()),
+        };
+        crate::maintenance::mask(&plan.mask, s, width, &mut counts.buckets);
+        for (k, b) in counts.buckets.iter().enumerate() {
+            let idx = ((s - start) / width) as usize + k;
+            if let (Bucket::Known { .. } | Bucket::Excluded, Some(slot)) = (b, stored.get_mut(idx))
+            {
+                *slot = *b;
+                fetched += 1;
+            }
+        }
+        for &(fs, fe) in &counts.failed {
+            super::ranges::add(&mut heal, fs, fe, CHUNK as i64 * width);
+        }
+        errors += counts.errors.len();
+        if let Some(e) = counts.errors.first() {
+            warn!(slo = slo_id, error = %e, "backfill query failed; buckets stay missing until healed");
+        }
+        writes.push((s, counts.buckets));
+    }
+    Fill {
+        heal,
+        fetched,
+        writes,
+        errors,
+    }
 }

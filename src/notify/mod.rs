@@ -296,6 +296,132 @@ pub struct Pass {
     pub pending: BTreeMap<String, u64>,
 }
 
+/// The outbox, decoded; unreadable entries are logged with what is wrong and dropped. `None`
+/// when the store cannot be read (the pass is skipped, nothing is lost).
+fn read_outbox(store: &Store) -> Option<Vec<(u64, Notification)>> {
+    let entries = match store.outbox() {
+        Ok(e) => e,
+        Err(e) => {
+            error!(error = %e, "cannot read the outbox");
+            return None;
+        }
+    };
+    let mut decoded = Vec::with_capacity(entries.len());
+    for (id, bytes) in entries {
+        match Notification::decode(id, &bytes) {
+            Ok(n) => decoded.push((id, n)),
+            Err(e) => {
+                error!(id, error = %e, "unreadable outbox entry dropped");
+                let _ = store.outbox_set(id, None);
+            }
+        }
+    }
+    Some(decoded)
+}
+
+/// The other entries due for `n`'s Slack webhook from the same tick, up to a message's worth.
+fn slack_group(
+    decoded: &[(u64, Notification)],
+    id: u64,
+    n: &Notification,
+    done: &HashSet<u64>,
+    blocked: &HashSet<(String, AlertKey)>,
+    now: i64,
+) -> Vec<(u64, Notification)> {
+    let mut group = Vec::new();
+    for (other_id, other) in decoded {
+        if *other_id != id
+            && !done.contains(other_id)
+            && other.receiver == n.receiver
+            && other.created_at == n.created_at
+            && other.next_attempt <= now
+            && !blocked.contains(&(other.receiver.clone(), other.alert()))
+            && group.len() + 1 < slack::MAX_PER_MESSAGE
+        {
+            group.push((*other_id, other.clone()));
+        }
+    }
+    group
+}
+
+/// Applies a grouped request's outcome to the entries that rode along with the first.
+fn settle_group(
+    store: &Store,
+    counters: &Counters,
+    group: Vec<(u64, Notification)>,
+    result: &Delivery,
+    now: i64,
+    blocked: &mut HashSet<(String, AlertKey)>,
+) {
+    for (gid, mut g) in group {
+        match result {
+            Delivery::Delivered => {
+                let _ = store.outbox_set(gid, None);
+                count(counters, &g.receiver, "sent");
+            }
+            Delivery::Rejected(_) => {
+                let _ = store.outbox_set(gid, None);
+                count(counters, &g.receiver, "failed");
+            }
+            Delivery::RetryLater(_) => {
+                g.attempts += 1;
+                g.next_attempt = now + backoff(g.attempts, gid).as_secs().max(1) as i64;
+                let _ = store.outbox_set(gid, Some(&g.encode()));
+                count(counters, &g.receiver, "retry");
+                blocked.insert((g.receiver.clone(), g.alert()));
+            }
+        }
+    }
+}
+
+/// Applies a receiver's answer to one outbox entry: removed when delivered or refused for good
+/// (or past `give_up_after`), rescheduled with backoff otherwise. Returns whether its lane must
+/// wait (a retry is pending, so later entries of the alert stay behind it).
+fn settle(
+    store: &Store,
+    counters: &Counters,
+    receiver: &Receiver,
+    id: u64,
+    mut n: Notification,
+    result: Delivery,
+    now: i64,
+) -> bool {
+    match result {
+        Delivery::Delivered => {
+            if let Err(e) = store.outbox_set(id, None) {
+                error!(error = %e, "cannot remove a delivered notification; it will be sent again");
+            }
+            count(counters, &n.receiver, "sent");
+            info!(receiver = %n.receiver, slo = %n.slo, severity = n.severity.as_str(), action = n.action.as_str(), attempts = n.attempts + 1, "notification delivered");
+            false
+        }
+        Delivery::Rejected(why) => {
+            let _ = store.outbox_set(id, None);
+            count(counters, &n.receiver, "failed");
+            error!(receiver = %n.receiver, slo = %n.slo, reason = %why, "notification rejected by the receiver; giving up");
+            false
+        }
+        Delivery::RetryLater(after) => {
+            n.attempts += 1;
+            if now - n.created_at >= receiver.give_up_after.as_secs() as i64 {
+                let _ = store.outbox_set(id, None);
+                count(counters, &n.receiver, "failed");
+                error!(receiver = %n.receiver, slo = %n.slo, attempts = n.attempts, "notification still failing after give_up_after; given up");
+                return false;
+            }
+            let wait = after
+                .unwrap_or_else(|| backoff(n.attempts, id.wrapping_mul(0x9e37_79b9) ^ now as u64));
+            n.next_attempt = now + wait.as_secs().max(1) as i64;
+            let _ = store.outbox_set(id, Some(&n.encode()));
+            count(counters, &n.receiver, "retry");
+            if n.attempts == 1 {
+                warn!(receiver = %n.receiver, slo = %n.slo, retry_in_s = wait.as_secs(), "notification not accepted; retrying");
+            }
+            true
+        }
+    }
+}
+
 /// One pass over the outbox: sends what is due, in order per (receiver, alert), keeping each
 /// receiver's rate limit.
 pub async fn dispatch_once(
@@ -306,27 +432,13 @@ pub async fn dispatch_once(
     pacer: &mut Pacer,
     now: i64,
 ) -> Pass {
-    let entries = match store.outbox() {
-        Ok(e) => e,
-        Err(e) => {
-            error!(error = %e, "cannot read the outbox");
-            return Pass::default();
-        }
+    let Some(decoded) = read_outbox(store) else {
+        return Pass::default();
     };
     let mut paced: Option<Duration> = None;
     // Lanes: per (receiver, alert), entries go out in order.
     let mut blocked: HashSet<(String, AlertKey)> = HashSet::new();
     let mut done: HashSet<u64> = HashSet::new();
-    let mut decoded: Vec<(u64, Notification)> = Vec::new();
-    for (id, bytes) in entries {
-        match Notification::decode(id, &bytes) {
-            Ok(n) => decoded.push((id, n)),
-            Err(e) => {
-                error!(id, error = %e, "unreadable outbox entry dropped");
-                let _ = store.outbox_set(id, None);
-            }
-        }
-    }
     let mut pending: BTreeMap<String, u64> =
         receivers.iter().map(|r| (r.name.clone(), 0)).collect();
     for (_, n) in &decoded {
@@ -337,7 +449,7 @@ pub async fn dispatch_once(
         if done.contains(&id) {
             continue;
         }
-        let mut n = n.clone();
+        let n = n.clone();
         let lane = (n.receiver.clone(), n.alert());
         if blocked.contains(&lane) {
             continue;
@@ -359,21 +471,11 @@ pub async fn dispatch_once(
             continue;
         }
         // Slack: everything due for this webhook from the same tick goes in one message.
-        let mut group: Vec<(u64, Notification)> = Vec::new();
-        if matches!(receiver.kind, ReceiverKind::Slack { .. }) {
-            for (other_id, other) in &decoded {
-                if *other_id != id
-                    && !done.contains(other_id)
-                    && other.receiver == n.receiver
-                    && other.created_at == n.created_at
-                    && other.next_attempt <= now
-                    && !blocked.contains(&(other.receiver.clone(), other.alert()))
-                    && group.len() + 1 < slack::MAX_PER_MESSAGE
-                {
-                    group.push((*other_id, other.clone()));
-                }
-            }
-        }
+        let group = if matches!(receiver.kind, ReceiverKind::Slack { .. }) {
+            slack_group(&decoded, id, &n, &done, &blocked, now)
+        } else {
+            Vec::new()
+        };
         let mut batch = vec![n.clone()];
         batch.extend(group.iter().map(|(_, g)| g.clone()));
         for (gid, _) in &group {
@@ -381,60 +483,10 @@ pub async fn dispatch_once(
         }
         let result = send_group(client, receiver, &batch, now).await;
         pacer.sent(receiver);
-        if !group.is_empty() {
-            // The rest of the group shares the fate of the first.
-            for (gid, mut g) in group {
-                match &result {
-                    Delivery::Delivered => {
-                        let _ = store.outbox_set(gid, None);
-                        count(counters, &g.receiver, "sent");
-                    }
-                    Delivery::Rejected(_) => {
-                        let _ = store.outbox_set(gid, None);
-                        count(counters, &g.receiver, "failed");
-                    }
-                    Delivery::RetryLater(_) => {
-                        g.attempts += 1;
-                        g.next_attempt = now + backoff(g.attempts, gid).as_secs().max(1) as i64;
-                        let _ = store.outbox_set(gid, Some(&g.encode()));
-                        count(counters, &g.receiver, "retry");
-                        blocked.insert((g.receiver.clone(), g.alert()));
-                    }
-                }
-            }
-        }
-        match result {
-            Delivery::Delivered => {
-                if let Err(e) = store.outbox_set(id, None) {
-                    error!(error = %e, "cannot remove a delivered notification; it will be sent again");
-                }
-                count(counters, &n.receiver, "sent");
-                info!(receiver = %n.receiver, slo = %n.slo, severity = n.severity.as_str(), action = n.action.as_str(), attempts = n.attempts + 1, "notification delivered");
-            }
-            Delivery::Rejected(why) => {
-                let _ = store.outbox_set(id, None);
-                count(counters, &n.receiver, "failed");
-                error!(receiver = %n.receiver, slo = %n.slo, reason = %why, "notification rejected by the receiver; giving up");
-            }
-            Delivery::RetryLater(after) => {
-                n.attempts += 1;
-                if now - n.created_at >= receiver.give_up_after.as_secs() as i64 {
-                    let _ = store.outbox_set(id, None);
-                    count(counters, &n.receiver, "failed");
-                    error!(receiver = %n.receiver, slo = %n.slo, attempts = n.attempts, "notification still failing after give_up_after; given up");
-                    continue;
-                }
-                let wait = after.unwrap_or_else(|| {
-                    backoff(n.attempts, id.wrapping_mul(0x9e37_79b9) ^ now as u64)
-                });
-                n.next_attempt = now + wait.as_secs().max(1) as i64;
-                let _ = store.outbox_set(id, Some(&n.encode()));
-                count(counters, &n.receiver, "retry");
-                if n.attempts == 1 {
-                    warn!(receiver = %n.receiver, slo = %n.slo, retry_in_s = wait.as_secs(), "notification not accepted; retrying");
-                }
-                blocked.insert(lane);
-            }
+        // The rest of the group shares the fate of the first.
+        settle_group(store, counters, group, &result, now, &mut blocked);
+        if settle(store, counters, receiver, id, n, result, now) {
+            blocked.insert(lane);
         }
     }
     Pass { paced, pending }

@@ -13,7 +13,8 @@ pub use render::{slo_json, to_json, to_table};
 use crate::budget::{self, Evaluation, Series};
 use crate::config::{Config, Slo};
 use crate::duration::Dur;
-use crate::source::{Ask, BucketRange, Sources};
+use crate::maintenance::Maintenance;
+use crate::source::{Ask, BucketRange, Source, Sources};
 use crate::store::keys::Role;
 use std::sync::Arc;
 
@@ -54,55 +55,7 @@ pub async fn build(config: &Config, sources: &Sources, at: i64) -> Report {
         };
         let slo = slo.clone();
         let mask = config.maintenance_for(&slo);
-        tasks.spawn(async move {
-            let longest = slo
-                .periods
-                .iter()
-                .copied()
-                .max()
-                .unwrap_or(Dur::from_secs(30 * 86400));
-            // Burn windows reach back 3 days even when the SLO's period is shorter.
-            let span = longest.max(Dur::from_secs(3 * 86400));
-            let count = (span.as_secs() as i64 / width) as usize;
-            let range = BucketRange::ending_at(at, count, width);
-            let mut counts = source.counts(&Ask::slo(&slo), range).await;
-            crate::maintenance::mask(&mask, range.start, width, &mut counts.buckets);
-            let series =
-                Series::from_buckets(range.start, Dur::from_secs(width as u64), &counts.buckets);
-            let eval = budget::evaluate(&series, slo.objective, &slo.periods, at);
-            let mut errors: Vec<String> = counts.errors.iter().map(|e| e.to_string()).collect();
-            let sla_sli = match &slo.sla {
-                None => None,
-                Some(sla) => match &sla.counts {
-                    None => eval.periods.first().and_then(|p| p.sli),
-                    Some(spec) => {
-                        let ask = Ask {
-                            slo: slo.id.clone(),
-                            spec: spec.clone(),
-                            role: Role::Sla,
-                        };
-                        let mut c = source.counts(&ask, range).await;
-                        crate::maintenance::mask(&mask, range.start, width, &mut c.buckets);
-                        errors.extend(c.errors.iter().map(|e| e.to_string()));
-                        let s = Series::from_buckets(
-                            range.start,
-                            Dur::from_secs(width as u64),
-                            &c.buckets,
-                        );
-                        s.window(at, slo.periods[0]).sli()
-                    }
-                },
-            };
-            (
-                i,
-                SloReport {
-                    slo,
-                    eval,
-                    sla_sli,
-                    errors,
-                },
-            )
-        });
+        tasks.spawn(async move { (i, evaluate_one(slo, source, mask, at, width).await) });
     }
     let mut slos: Vec<Option<SloReport>> = vec![None; config.slos.len()];
     while let Some(joined) = tasks.join_next().await {
@@ -137,4 +90,57 @@ pub async fn build(config: &Config, sources: &Sources, at: i64) -> Report {
         })
         .collect();
     Report { at, slos }
+}
+
+/// One SLO: its history from its source (the longest period, and at least the 3 days the burn
+/// windows need), maintenance masked, evaluated at `at`; an SLA with its own counts is fetched too.
+async fn evaluate_one(
+    slo: Slo,
+    source: Arc<dyn Source>,
+    mask: Vec<Maintenance>,
+    at: i64,
+    width: i64,
+) -> SloReport {
+    let longest = slo
+        .periods
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Dur::from_secs(30 * 86400));
+    let span = longest.max(Dur::from_secs(3 * 86400));
+    let count = (span.as_secs() as i64 / width) as usize;
+    let range = BucketRange::ending_at(at, count, width);
+    let fetch = |ask: Ask| {
+        let (source, mask) = (Arc::clone(&source), &mask);
+        async move {
+            let mut c = source.counts(&ask, range).await;
+            crate::maintenance::mask(mask, range.start, width, &mut c.buckets);
+            let series =
+                Series::from_buckets(range.start, Dur::from_secs(width as u64), &c.buckets);
+            (series, c.errors)
+        }
+    };
+    let (series, errs) = fetch(Ask::slo(&slo)).await;
+    let eval = budget::evaluate(&series, slo.objective, &slo.periods, at);
+    let mut errors: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    let sla_sli = match slo.sla.as_ref().map(|s| s.counts.clone()) {
+        None => None,
+        Some(None) => eval.periods.first().and_then(|p| p.sli),
+        Some(Some(spec)) => {
+            let ask = Ask {
+                slo: slo.id.clone(),
+                spec,
+                role: Role::Sla,
+            };
+            let (s, errs) = fetch(ask).await;
+            errors.extend(errs.iter().map(|e| e.to_string()));
+            s.window(at, slo.periods[0]).sli()
+        }
+    };
+    SloReport {
+        slo,
+        eval,
+        sla_sli,
+        errors,
+    }
 }

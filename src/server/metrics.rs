@@ -115,13 +115,20 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             }
         })
         .collect();
+    window_families(out, &prepared);
+    budget_families(out, &prepared);
+    alert_and_sla_families(out, &prepared);
+}
+
+/// Objective, SLI, burn rate and events per window.
+fn window_families(out: &mut String, prepared: &[Prepared<'_>]) {
     header(
         out,
         names::SLO_OBJECTIVE,
         "gauge",
         "The SLO's objective as a ratio (0.999 for 99.9%).",
     );
-    for p in &prepared {
+    for p in prepared {
         line(
             out,
             names::SLO_OBJECTIVE,
@@ -136,7 +143,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Good events / total events over the window (absent without traffic).",
     );
-    for p in &prepared {
+    for p in prepared {
         for (w, sum) in &p.windows {
             if let Some(v) = sum.sli() {
                 line(out, names::SLO_SLI, &p.labels, w, v);
@@ -149,7 +156,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Error ratio over the window divided by the error budget; 1 spends the budget in exactly one period.",
     );
-    for p in &prepared {
+    for p in prepared {
         for (w, sum) in &p.windows {
             if let Some(v) = sum.burn_rate(p.view.slo.objective) {
                 line(out, names::SLO_BURN_RATE, &p.labels, w, v);
@@ -162,7 +169,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Events counted in the window's known buckets, by kind (good or total).",
     );
-    for p in &prepared {
+    for p in prepared {
         for (w, sum) in &p.windows {
             out.push_str(names::SLO_EVENTS);
             out.push('{');
@@ -178,13 +185,17 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             out.push('\n');
         }
     }
+}
+
+/// Coverage per window, remaining budget and time to exhaustion per period.
+fn budget_families(out: &mut String, prepared: &[Prepared<'_>]) {
     header(
         out,
         names::SLO_COVERAGE,
         "gauge",
         "Known buckets / buckets in the window; below 1 when the source was down or lacks history.",
     );
-    for p in &prepared {
+    for p in prepared {
         for (w, sum) in &p.windows {
             line(out, names::SLO_COVERAGE, &p.labels, w, sum.coverage());
         }
@@ -195,7 +206,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.",
     );
-    for p in &prepared {
+    for p in prepared {
         for st in &p.view.eval.periods {
             if let Some(v) = st.remaining {
                 line(
@@ -214,7 +225,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "Seconds until the period's budget is spent at the current 1h burn rate (absent when not burning).",
     );
-    for p in &prepared {
+    for p in prepared {
         for st in &p.view.eval.periods {
             if let Some(v) = st.exhaustion_1h {
                 line(
@@ -227,13 +238,17 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             }
         }
     }
+}
+
+/// Alert state per severity, and the SLA's objective and SLI.
+fn alert_and_sla_families(out: &mut String, prepared: &[Prepared<'_>]) {
     header(
         out,
         names::SLO_ALERT_FIRING,
         "gauge",
         "1 while the SLO's page or ticket alert fires (a page supersedes a ticket).",
     );
-    for p in &prepared {
+    for p in prepared {
         for (sev, rec) in ["page", "ticket"].iter().zip(&p.view.alerts) {
             let extra = format!(",{}=\"{sev}\"", names::LABEL_SEVERITY);
             let v = if rec.firing() { 1.0 } else { 0.0 };
@@ -246,7 +261,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "The external commitment (SLA) as a ratio, for SLOs that have one.",
     );
-    for p in &prepared {
+    for p in prepared {
         if let Some(sla) = &p.view.slo.sla {
             line(out, names::SLO_SLA_OBJECTIVE, &p.labels, "", sla.objective);
         }
@@ -257,7 +272,7 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         "gauge",
         "SLI of the SLA's events over the first period.",
     );
-    for p in &prepared {
+    for p in prepared {
         if let (Some(_), Some(v)) = (&p.view.slo.sla, p.view.sla_sli) {
             line(out, names::SLO_SLA_SLI, &p.labels, "", v);
         }
@@ -265,6 +280,13 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
 }
 
 fn own_families(out: &mut String, shared: &Shared, sources: &Sources, snap: &Snapshot) {
+    daemon_families(out, shared, snap);
+    delivery_families(out, shared);
+    source_families(out, sources);
+}
+
+/// Build, SLO count, readiness, reload and evaluation age.
+fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
     let h = &shared.health;
     header(
         out,
@@ -324,6 +346,11 @@ fn own_families(out: &mut String, shared: &Shared, sources: &Sources, snap: &Sna
         &[],
         h.last_eval.load(Ordering::Relaxed) as f64,
     );
+}
+
+/// Source errors per SLO and notification outcomes and backlog per receiver.
+fn delivery_families(out: &mut String, shared: &Shared) {
+    let h = &shared.health;
     header(
         out,
         names::SOURCE_ERRORS,
@@ -368,6 +395,10 @@ fn own_families(out: &mut String, shared: &Shared, sources: &Sources, snap: &Sna
             );
         }
     }
+}
+
+/// Request durations and samples read, per source.
+fn source_families(out: &mut String, sources: &Sources) {
     header(
         out,
         names::SOURCE_QUERY_DURATION,

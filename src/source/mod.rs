@@ -2,14 +2,13 @@
 //!
 //! Everything above this module (engine, `report`, `backtest`, the server, the CLI) holds sources
 //! as `Arc<dyn Source>` in a [`Sources`] registry and looks them up by the name an SLO refers to;
-//! only `prometheus*` knows the Prometheus client, and [`store::StoreSource`] replays a stopped
+//! only `prometheus/` knows the Prometheus client, and [`store::StoreSource`] replays a stopped
 //! daemon's store through the same interface. [`counts`] holds the pure arithmetic (counter
 //! differences, reset handling, combining good/bad/total). A failed query yields
 //! [`Bucket::Missing`] for its buckets, never zeros.
 
 pub mod counts;
 pub mod prometheus;
-mod prometheus_check;
 pub mod stats;
 pub mod store;
 

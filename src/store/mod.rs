@@ -2,9 +2,15 @@
 //!
 //! Tables:
 //! - `meta` (`&str → u64`): `schema_version`, `next_series_id`.
-//! - `series` (`&str → u64`): definition key (`slo id`, count fingerprint, bucket width) → series id.
-//!   A changed query gets a new id, so old and new counts never mix.
+//! - `series` (`&str → u64`): definition key ([`keys::SeriesKey`]: SLO id, count fingerprint,
+//!   bucket width, `|sla` for an SLA's own counts) → series id. A changed query gets a new id, so
+//!   old and new counts never mix.
 //! - `chunks` (`(u64 series, i64 chunk start) → bytes`): [`CHUNK`] buckets packed by [`codec`].
+//! - `alerts` (`&str → bytes`): [`keys::AlertKey`] (`service/name|page`) → the alert's state
+//!   record (JSON), so a restart keeps an episode and who was told about it.
+//! - `outbox` (`u64 → bytes`): notifications (JSON) in creation order, written before they are
+//!   sent and removed when the receiver accepted them.
+//! - `silences` (`&str → bytes`): silence id → the silence (JSON).
 //!
 //! Every write is one durable transaction (redb's default `Durability::Immediate`): a bucket that
 //! `put` returned for survives `kill -9`. Missing buckets are simply absent, so writing a failed

@@ -4,6 +4,11 @@
 //! `stats=all`, so the samples Prometheus read are counted. A semaphore bounds queries in flight.
 //! Every range is split so no request exceeds `max_points_per_query` points per series.
 
+mod batch;
+mod check;
+
+use batch::NO_GOOD_SERIES;
+
 use super::counts::{combine, counter_increases, timeslices};
 use super::{
     Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, redact_url,
@@ -17,20 +22,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-
-/// Selectors per batched request of the daemon's tick.
-pub const BATCH_SELECTORS: usize = 64;
-/// The label that tells the selectors of a batched request apart.
-const BATCH_LABEL: &str = "__slowburn_q";
-/// Why a `good` selector without series is an error rather than zero good events.
-const NO_GOOD_SERIES: &str = "the `good` selector matches no series (for a latency SLI: is the threshold one of the histogram's `le` values?); these buckets are missing rather than 0% good";
-
-/// Per-bucket increases of one selector, and whether it matched any series.
-#[derive(Debug, Clone)]
-struct SelectorCounts {
-    increases: Vec<Option<f64>>,
-    has_series: bool,
-}
 
 /// Extra bucket edges read before a counter range, only as baselines: a series whose first edge
 /// fell in a failed scrape still has an earlier value to difference against.
@@ -49,7 +40,7 @@ pub struct PrometheusSource {
     inner: Arc<Inner>,
 }
 
-pub(super) struct Inner {
+struct Inner {
     client: Client,
     url: String,
     settings: PrometheusSettings,
@@ -129,7 +120,7 @@ impl Source for PrometheusSource {
     }
 
     fn check<'a>(&'a self, slo: &'a Slo) -> BoxFuture<'a, Vec<Finding>> {
-        Box::pin(super::prometheus_check::check(&self.inner, slo))
+        Box::pin(check::check(&self.inner, slo))
     }
 }
 
@@ -263,183 +254,6 @@ impl Inner {
         }
     }
 
-    /// Counts of many specs over the same short range, for the daemon's tick. Counter selectors
-    /// are deduplicated and queried [`BATCH_SELECTORS`] at a time in one request (each wrapped
-    /// in `label_replace` with a `__slowburn_q` index, joined by `or`), so a tick over thousands
-    /// of SLOs costs a handful of requests. Other specs, and ranges too long for one request, are
-    /// counted one by one.
-    async fn counts_many(self: &Arc<Self>, specs: &[CountSpec], range: BucketRange) -> Vec<Counts> {
-        let per_chunk = self.buckets_per_request();
-        let selectors = |spec: &CountSpec| -> Option<[Option<String>; 3]> {
-            let CountSpec::Events { good, bad, total } = spec else {
-                return None;
-            };
-            let sel = |q: &Option<EventQuery>| match q {
-                None => Some(None),
-                Some(EventQuery::Selector(s)) => Some(Some(s.clone())),
-                Some(EventQuery::Expression(_)) => None,
-            };
-            Some([sel(good)?, sel(bad)?, sel(total)?])
-        };
-        let batchable: Vec<Option<[Option<String>; 3]>> = specs
-            .iter()
-            .map(|s| {
-                if range.count <= per_chunk {
-                    selectors(s)
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let mut uniq: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for sides in batchable.iter().flatten() {
-            for sel in sides.iter().flatten() {
-                if !index.contains_key(sel) {
-                    index.insert(sel.clone(), uniq.len());
-                    uniq.push(sel.clone());
-                }
-            }
-        }
-        let mut tasks = JoinSet::new();
-        for (g, group) in uniq.chunks(BATCH_SELECTORS).enumerate() {
-            let (me, group) = (Arc::clone(self), group.to_vec());
-            tasks.spawn(async move { (g, me.selector_batch(&group, range).await) });
-        }
-        let mut per_selector: Vec<Option<Result<SelectorCounts, SourceError>>> =
-            (0..uniq.len()).map(|_| None).collect();
-        while let Some(joined) = tasks.join_next().await {
-            let Ok((g, result)) = joined else { continue };
-            let base = g * BATCH_SELECTORS;
-            match result {
-                Ok(list) => {
-                    for (k, c) in list.into_iter().enumerate() {
-                        per_selector[base + k] = Some(Ok(c));
-                    }
-                }
-                Err(e @ SourceError::Unavailable { .. }) => {
-                    for slot in per_selector.iter_mut().skip(base).take(BATCH_SELECTORS) {
-                        *slot = Some(Err(e.clone()));
-                    }
-                }
-                Err(_) => {
-                    // One bad selector must not take 63 others down: ask each on its own.
-                    let end = (base + BATCH_SELECTORS).min(uniq.len());
-                    for k in base..end {
-                        per_selector[k] = Some(
-                            self.selector_batch(std::slice::from_ref(&uniq[k]), range)
-                                .await
-                                .map(|mut v| v.remove(0)),
-                        );
-                    }
-                }
-            }
-        }
-        // Specs that cannot be batched run concurrently (the semaphore still bounds requests).
-        let mut singles = JoinSet::new();
-        for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
-            if sides.is_none() {
-                let (me, spec) = (Arc::clone(self), spec.clone());
-                singles.spawn(async move { (i, me.counts(&spec, range).await) });
-            }
-        }
-        let mut single_results: HashMap<usize, Counts> = HashMap::new();
-        while let Some(joined) = singles.join_next().await {
-            if let Ok((i, c)) = joined {
-                single_results.insert(i, c);
-            }
-        }
-        let mut out = Vec::with_capacity(specs.len());
-        for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
-            let Some(sides) = sides else {
-                out.push(single_results.remove(&i).unwrap_or_else(|| {
-                    Counts::failed(
-                        range,
-                        SourceError::BadResult {
-                            query: spec.queries().join(", "),
-                            message: "query task failed".into(),
-                        },
-                    )
-                }));
-                continue;
-            };
-            let mut vals: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
-            let mut error = None;
-            for (k, sel) in sides.iter().enumerate() {
-                let Some(sel) = sel else { continue };
-                match index.get(sel).and_then(|i| per_selector[*i].as_ref()) {
-                    Some(Ok(c)) if k == 0 && !c.has_series => {
-                        error = Some(SourceError::BadResult {
-                            query: sel.clone(),
-                            message: NO_GOOD_SERIES.into(),
-                        });
-                    }
-                    Some(Ok(c)) => vals[k] = Some(c.increases.clone()),
-                    Some(Err(e)) => error = Some(e.clone()),
-                    None => {
-                        error = Some(SourceError::BadResult {
-                            query: sel.clone(),
-                            message: "batched query task failed".into(),
-                        })
-                    }
-                }
-            }
-            out.push(match error {
-                Some(e) => Counts::failed(range, e),
-                None => {
-                    let [g, b, t] = &vals;
-                    Counts {
-                        buckets: combine(g.as_deref(), b.as_deref(), t.as_deref(), range.count),
-                        errors: Vec::new(),
-                        failed: Vec::new(),
-                    }
-                }
-            });
-        }
-        out
-    }
-
-    /// One request for a group of counter selectors over a short range.
-    async fn selector_batch(
-        &self,
-        group: &[String],
-        r: BucketRange,
-    ) -> Result<Vec<SelectorCounts>, SourceError> {
-        let query = group
-            .iter()
-            .enumerate()
-            .map(|(i, sel)| format!("label_replace({sel}, \"{BATCH_LABEL}\", \"{i}\", \"\", \"\")"))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        let b = BASELINE_EDGES;
-        let first = r.start - b as i64 * r.width;
-        let m = self.range(&query, first, r.end(), r.width).await?;
-        let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); group.len()];
-        for (labels, pts) in &m {
-            let Some(i) = labels
-                .get(BATCH_LABEL)
-                .and_then(|v| v.parse::<usize>().ok())
-            else {
-                continue;
-            };
-            let Some(slot) = edges.get_mut(i) else {
-                continue;
-            };
-            slot.push(edge_values(pts, first, r.width, b + r.count + 1));
-        }
-        Ok(edges
-            .into_iter()
-            .map(|series| {
-                let has_series = !series.is_empty();
-                let mut inc = counter_increases(&series, b + r.count);
-                SelectorCounts {
-                    increases: inc.split_off(b),
-                    has_series,
-                }
-            })
-            .collect())
-    }
-
     async fn chunk(&self, spec: &CountSpec, r: BucketRange) -> Result<Vec<Bucket>, SourceError> {
         match spec {
             CountSpec::Events { good, bad, total } => {
@@ -545,7 +359,7 @@ impl Inner {
     }
 
     /// `GET /api/v1/query` for health and `validate --online`: the number of series an expression returns now.
-    pub(super) async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
+    async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
         let _permit = self.permits.acquire().await;
         match self.client.query(query).get().await {
             Ok(res) => Ok(match res.data() {

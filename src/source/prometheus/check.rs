@@ -2,10 +2,10 @@
 //! threshold is one of its histogram's `le` boundaries (a threshold between buckets would count
 //! nothing as good).
 
-use super::Finding;
-use super::prometheus::Inner;
+use super::Inner;
 use crate::config::{CountSpec, EventQuery, SliKind, Slo};
 use crate::sli::promql::{le_label, le_matcher};
+use crate::source::Finding;
 
 /// Runs the online checks of one SLO; each finding names the SLO and the query.
 pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {

@@ -1,0 +1,221 @@
+//! `RawConfig` → [`Config`], collecting every error with its position instead of stopping at the first.
+//!
+//! Split by concern: [`sources`] (`prometheus:`), [`defaults`] (bucket, periods, `engine:`),
+//! [`slo`] (SLOs, SLIs, SLAs), [`policy`] (alert policies), [`receivers`] and [`maintenance`].
+//! Each part reports into one [`Ctx`]; query-language knowledge lives in [`crate::sli`].
+
+mod defaults;
+mod maintenance;
+mod policy;
+mod receivers;
+mod slo;
+mod sources;
+
+use defaults::*;
+use maintenance::*;
+use policy::*;
+use receivers::*;
+use slo::*;
+use sources::*;
+
+use super::error::ConfigError;
+use super::model::*;
+use super::raw::*;
+use crate::alert::policy::{Policy, Rule, Severity};
+use crate::duration::{self, Dur};
+use crate::sli::promql;
+use serde_saphyr::{Location, Spanned};
+use std::collections::{BTreeMap, HashMap};
+
+/// Default bucket width: one minute, fine enough for a 5-minute burn window.
+pub const DEFAULT_BUCKET: Dur = Dur::from_secs(60);
+/// Default per-request timeout to Prometheus.
+pub const DEFAULT_TIMEOUT: Dur = Dur::from_secs(30);
+/// Default queries in flight.
+pub const DEFAULT_CONCURRENCY: u32 = 4;
+/// Default retries of retriable failures.
+pub const DEFAULT_RETRIES: u32 = 3;
+/// Default points per range query, safely below Prometheus's hard limit of 11,000.
+pub const DEFAULT_MAX_POINTS: u32 = 10_000;
+/// The Prometheus a sidecar usually sits next to.
+pub const DEFAULT_PROMETHEUS_URL: &str = "http://127.0.0.1:9090";
+/// The shortest burn-rate window; the bucket must divide it.
+const SHORTEST_WINDOW: Dur = Dur::from_secs(300);
+
+/// Where errors are collected while the parts of the file are validated.
+struct Ctx<'a> {
+    file: &'a str,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, loc: &Location, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_string(),
+            line: loc.line() as u32,
+            column: loc.column() as u32,
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The string with `${ENV}` expanded, or an error at its position.
+    fn string(&mut self, s: &SStr, path: &str) -> Option<String> {
+        match super::env::expand(&s.value, self.env) {
+            Ok(v) => Some(v),
+            Err(missing) => {
+                let (files, vars): (Vec<String>, Vec<String>) =
+                    missing.into_iter().partition(|m| m.starts_with("file:"));
+                let list = |v: &[String]| {
+                    v.iter()
+                        .map(|m| format!("${{{m}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                if !vars.is_empty() {
+                    self.err(
+                        &s.referenced,
+                        path,
+                        format!(
+                            "environment variable {} is not set; export it or write the value here",
+                            list(&vars)
+                        ),
+                    );
+                }
+                if !files.is_empty() {
+                    self.err(
+                        &s.referenced,
+                        path,
+                        format!(
+                            "cannot read the secret file in {}; check the path and its permissions",
+                            list(&files)
+                        ),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn dur(&mut self, s: &SStr, path: &str) -> Option<Dur> {
+        let text = self.string(s, path)?;
+        match duration::parse(&text) {
+            Ok(d) if d.as_millis() > 0 => Some(d),
+            Ok(_) => {
+                self.err(&s.referenced, path, "duration must be greater than zero");
+                None
+            }
+            Err(e) => {
+                self.err(&s.referenced, path, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn percent(&mut self, v: &Spanned<f64>, path: &str) -> Option<f64> {
+        if v.value > 0.0 && v.value < 100.0 && v.value.is_finite() {
+            // Round away binary noise: 99.9 / 100 would print as 0.9990000000000001.
+            Some((v.value * 1e9).round() / 1e11)
+        } else {
+            self.err(
+                &v.referenced,
+                path,
+                format!(
+                    "must be a percentage between 0 and 100 (exclusive), got {}; write 99.9 for 99.9%",
+                    v.value
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Validates the raw file. On success every SLO is usable; on failure every problem is listed.
+pub fn from_raw(
+    raw: RawConfig,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let mut cx = Ctx {
+        file,
+        env,
+        errors: Vec::new(),
+    };
+    let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
+    let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
+    let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
+    let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);
+    let default_policy = raw
+        .defaults
+        .as_ref()
+        .and_then(|d| d.alerting.as_ref())
+        .map(|n| (n.value.clone(), n.referenced));
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut slos = Vec::new();
+    for (i, s) in raw.slos.iter().enumerate() {
+        let path = format!("slos[{i}]");
+        let id = format!("{}/{}", s.value.service.value, s.value.name.value);
+        if let Some(first) = seen.get(&id) {
+            cx.err(
+                &s.value.name.referenced,
+                format!("{path}.name"),
+                format!("duplicate SLO id `{id}` (first defined at line {first}); give each service/name pair its own name"),
+            );
+            continue;
+        }
+        seen.insert(id, s.referenced.line() as u32);
+        if let Some(mut slo) = slo(&mut cx, &s.value, &path, bucket, &default_periods)
+            && let Some(p) = resolve_policy(
+                &mut cx,
+                &policies,
+                default_policy.as_ref(),
+                s.value.alerting.as_ref(),
+                &path,
+                slo.periods[0],
+                bucket,
+            )
+        {
+            slo.policy = p;
+            slos.push(slo);
+        }
+    }
+    let receivers = receivers(&mut cx, &raw.receivers);
+    let maintenance = maintenance(&mut cx, &raw.maintenance, &seen);
+    let dashboard_url = raw
+        .alerting
+        .as_ref()
+        .and_then(|a| a.dashboard_url.as_ref())
+        .and_then(|u| http_url(&mut cx, u, "alerting.dashboard_url"));
+    if cx.errors.is_empty() {
+        Ok(Config {
+            file: file.to_string(),
+            prometheus,
+            bucket,
+            engine,
+            slos,
+            receivers,
+            maintenance,
+            dashboard_url,
+        })
+    } else {
+        cx.errors.sort_by_key(|e| (e.line, e.column));
+        Err(cx.errors)
+    }
+}
+
+/// Test helper for every part: validates `body` after a minimal valid head (a Prometheus URL and
+/// one SLO unless `body` brings its own `slos:`), and returns the errors as printed.
+#[cfg(test)]
+fn errors_of(body: &str) -> Vec<String> {
+    let slos = if body.contains("slos:") {
+        ""
+    } else {
+        "slos:\n  - service: api\n    name: avail\n    objective: 99.9\n    sli: {ratio: {errors: e_total, total: t_total}}\n"
+    };
+    let text = format!("{body}\n{slos}");
+    match crate::config::parse_str(&text, "t.yaml", &|k| (k == "SET").then(|| "v".into())) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+    }
+}

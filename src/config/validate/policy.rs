@@ -1,0 +1,293 @@
+//! `alerting.policies` and per-SLO overrides, resolved over the built-in Workbook policy.
+
+use super::*;
+
+/// A named policy: the fields it sets over the built-in default.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyPatch {
+    rules: Option<Vec<Rule>>,
+    min_events: Option<f64>,
+    budget_ticket_below: Option<Option<f64>>,
+    budget_exhausted: Option<Option<Severity>>,
+    no_data_after: Option<Option<Dur>>,
+}
+
+impl PolicyPatch {
+    fn apply(&self, p: &mut Policy) {
+        if let Some(r) = &self.rules {
+            p.rules = r.clone();
+        }
+        if let Some(m) = self.min_events {
+            p.min_events = m;
+        }
+        if let Some(b) = self.budget_ticket_below {
+            p.budget_ticket_below = b;
+        }
+        if let Some(b) = self.budget_exhausted {
+            p.budget_exhausted = b;
+        }
+        if let Some(n) = self.no_data_after {
+            p.no_data_after = n;
+        }
+    }
+}
+
+pub(super) fn rules(
+    cx: &mut Ctx,
+    raw: &Spanned<Vec<Spanned<RawRule>>>,
+    path: &str,
+    bucket: Dur,
+) -> Option<Vec<Rule>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, r) in raw.value.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let severity = match r.value.severity.value.as_str() {
+            "page" => Some(Severity::Page),
+            "ticket" => Some(Severity::Ticket),
+            other => {
+                cx.err(
+                    &r.value.severity.referenced,
+                    format!("{p}.severity"),
+                    format!("`{other}` is not a severity; use `page` or `ticket`"),
+                );
+                None
+            }
+        };
+        let long = cx.dur(&r.value.long, &format!("{p}.long"));
+        let short = cx.dur(&r.value.short, &format!("{p}.short"));
+        let factor = r.value.factor.value;
+        if !(factor > 0.0 && factor.is_finite()) {
+            cx.err(
+                &r.value.factor.referenced,
+                format!("{p}.factor"),
+                "the burn-rate factor must be a positive number",
+            );
+            ok = false;
+        }
+        match (severity, long, short) {
+            (Some(severity), Some(long), Some(short)) => {
+                if short >= long {
+                    cx.err(
+                        &r.value.short.referenced,
+                        format!("{p}.short"),
+                        format!(
+                            "the short window ({short}) must be shorter than the long one ({long})"
+                        ),
+                    );
+                    ok = false;
+                } else if long.as_millis() % bucket.as_millis() != 0
+                    || short.as_millis() % bucket.as_millis() != 0
+                {
+                    cx.err(
+                        &r.referenced,
+                        &p,
+                        format!("rule windows must be whole buckets ({bucket})"),
+                    );
+                    ok = false;
+                } else {
+                    out.push(Rule {
+                        severity,
+                        long,
+                        short,
+                        factor,
+                    });
+                }
+            }
+            _ => ok = false,
+        }
+    }
+    if raw.value.is_empty() {
+        cx.err(
+            &raw.referenced,
+            path,
+            "needs at least one rule, or leave `rules` out to keep the default ones",
+        );
+        ok = false;
+    }
+    ok.then_some(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn patch_fields(
+    cx: &mut Ctx,
+    path: &str,
+    bucket: Dur,
+    raw_rules: Option<&Spanned<Vec<Spanned<RawRule>>>>,
+    min_events: Option<&Spanned<f64>>,
+    below: Option<&Spanned<f64>>,
+    exhausted: Option<&SStr>,
+    no_data: Option<&SStr>,
+) -> PolicyPatch {
+    let mut patch = PolicyPatch::default();
+    if let Some(r) = raw_rules {
+        patch.rules = rules(cx, r, &format!("{path}.rules"), bucket);
+    }
+    if let Some(m) = min_events {
+        if m.value >= 0.0 && m.value.is_finite() {
+            patch.min_events = Some(m.value);
+        } else {
+            cx.err(
+                &m.referenced,
+                format!("{path}.min_events"),
+                "must be zero or more events",
+            );
+        }
+    }
+    if let Some(b) = below {
+        if b.value > 0.0 && b.value < 1.0 {
+            patch.budget_ticket_below = Some(Some(b.value));
+        } else if b.value == 0.0 {
+            patch.budget_ticket_below = Some(None);
+        } else {
+            cx.err(&b.referenced, format!("{path}.budget_ticket_below"), format!("a share of the budget between 0 and 1 (0.25 for 25%), or 0 to turn it off; got {}", b.value));
+        }
+    }
+    if let Some(e) = exhausted {
+        match e.value.as_str() {
+            "page" => patch.budget_exhausted = Some(Some(Severity::Page)),
+            "ticket" => patch.budget_exhausted = Some(Some(Severity::Ticket)),
+            "none" => patch.budget_exhausted = Some(None),
+            other => cx.err(
+                &e.referenced,
+                format!("{path}.budget_exhausted"),
+                format!("`{other}`: use `page`, `ticket` or `none`"),
+            ),
+        }
+    }
+    if let Some(n) = no_data {
+        if n.value == "none" {
+            patch.no_data_after = Some(None);
+        } else if let Some(d) = cx.dur(n, &format!("{path}.no_data_after")) {
+            if d.as_millis() % bucket.as_millis() == 0 {
+                patch.no_data_after = Some(Some(d));
+            } else {
+                cx.err(
+                    &n.referenced,
+                    format!("{path}.no_data_after"),
+                    format!("must be whole buckets ({bucket}), or `none`"),
+                );
+            }
+        }
+    }
+    patch
+}
+
+pub(super) fn policy_patches(
+    cx: &mut Ctx,
+    raw: Option<&RawAlerting>,
+    bucket: Dur,
+) -> BTreeMap<String, PolicyPatch> {
+    let mut out = BTreeMap::new();
+    let Some(raw) = raw else { return out };
+    for (name, p) in &raw.policies {
+        let path = format!("alerting.policies.{name}");
+        let v = &p.value;
+        let patch = patch_fields(
+            cx,
+            &path,
+            bucket,
+            v.rules.as_ref(),
+            v.min_events.as_ref(),
+            v.budget_ticket_below.as_ref(),
+            v.budget_exhausted.as_ref(),
+            v.no_data_after.as_ref(),
+        );
+        out.insert(name.clone(), patch);
+    }
+    out
+}
+
+pub(super) fn resolve_policy(
+    cx: &mut Ctx,
+    policies: &BTreeMap<String, PolicyPatch>,
+    default_name: Option<&(String, Location)>,
+    raw: Option<&Spanned<RawSloAlerting>>,
+    path: &str,
+    period: Dur,
+    bucket: Dur,
+) -> Option<Policy> {
+    let mut policy = Policy::builtin(period, bucket);
+    let (name, loc, npath) = match raw.and_then(|r| r.value.policy.as_ref()) {
+        Some(n) => (
+            n.value.clone(),
+            n.referenced,
+            format!("{path}.alerting.policy"),
+        ),
+        None => match default_name {
+            Some((n, l)) => (n.clone(), *l, "defaults.alerting".to_string()),
+            None => ("default".to_string(), Location::UNKNOWN, String::new()),
+        },
+    };
+    match policies.get(&name) {
+        Some(p) => p.apply(&mut policy),
+        None if name == "default" => {}
+        None => {
+            let names: Vec<&str> = policies
+                .keys()
+                .map(String::as_str)
+                .chain(["default"])
+                .collect();
+            let hint = crate::config::error::nearest(&name, &names)
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            cx.err(
+                &loc,
+                npath,
+                format!(
+                    "no alert policy named `{name}`{hint} (defined: {})",
+                    names.join(", ")
+                ),
+            );
+            return None;
+        }
+    }
+    if let Some(r) = raw {
+        let v = &r.value;
+        let before = cx.errors.len();
+        let patch = patch_fields(
+            cx,
+            &format!("{path}.alerting"),
+            bucket,
+            v.rules.as_ref(),
+            v.min_events.as_ref(),
+            v.budget_ticket_below.as_ref(),
+            v.budget_exhausted.as_ref(),
+            v.no_data_after.as_ref(),
+        );
+        if cx.errors.len() > before {
+            return None;
+        }
+        patch.apply(&mut policy);
+    }
+    Some(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::errors_of;
+
+    #[test]
+    fn rules_and_conditions_are_checked() {
+        let ok = "alerting:\n  policies:\n    quiet:\n      rules: [{severity: ticket, long: 3d, short: 6h, factor: 1}]\ndefaults: {alerting: quiet}";
+        assert!(errors_of(ok).is_empty(), "{:?}", errors_of(ok));
+        let bad = "alerting:\n  policies:\n    quiet:\n      rules: [{severity: urgent, long: 1h, short: 5m, factor: 0}, {severity: page, long: 5m, short: 1h, factor: 2}]\n      budget_ticket_below: 2";
+        let e = errors_of(bad);
+        assert!(
+            e.iter().any(|m| m.contains("`urgent` is not a severity")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("must be shorter than the long one")),
+            "{e:?}"
+        );
+        assert!(e.iter().any(|m| m.contains("positive number")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("budget_ticket_below")), "{e:?}");
+        let e = errors_of("defaults: {alerting: nope}");
+        assert!(
+            e.iter().any(|m| m.contains("no alert policy named `nope`")),
+            "{e:?}"
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! `receivers:`: PagerDuty, Slack, webhooks, email and Alertmanager, with their secrets and routes.
+
+use super::*;
+
+/// PagerDuty's Events API v2 endpoint.
+pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+
+pub(super) fn http_url(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
+    let url = cx.string(s, path)?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(url),
+        _ => {
+            cx.err(&s.referenced, path, "not an http(s) URL");
+            None
+        }
+    }
+}
+
+pub(super) fn header_values(
+    cx: &mut Ctx,
+    raw: &BTreeMap<String, SStr>,
+    path: &str,
+) -> Vec<(String, String)> {
+    raw.iter()
+        .filter_map(|(k, hv)| Some((k.clone(), cx.string(hv, &format!("{path}.{k}"))?)))
+        .collect()
+}
+
+/// A mailbox as lettre parses it (`Name <a@b>` or `a@b`).
+pub(super) fn mailbox(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
+    let text = cx.string(s, path)?;
+    match text.parse::<lettre::message::Mailbox>() {
+        Ok(_) => Some(text),
+        Err(e) => {
+            cx.err(
+                &s.referenced,
+                path,
+                format!("`{text}` is not an email address ({e}); write `oncall@example.org` or `On-call <oncall@example.org>`"),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSettings> {
+    let host = cx.string(&e.host, &format!("{path}.host"));
+    let tls = match e.tls.as_ref().map(|t| (t, t.value.as_str())) {
+        None | Some((_, "starttls")) => Some(SmtpTls::StartTls),
+        Some((_, "implicit")) => Some(SmtpTls::Implicit),
+        Some((_, "none")) => Some(SmtpTls::None),
+        Some((t, other)) => {
+            cx.err(
+                &t.referenced,
+                format!("{path}.tls"),
+                format!("`{other}`: use `starttls` (port 587), `implicit` (port 465) or `none` (local relays)"),
+            );
+            None
+        }
+    };
+    let port = match (&e.port, tls) {
+        (Some(p), _) => Some(p.value),
+        (None, Some(SmtpTls::Implicit)) => Some(465),
+        (None, Some(SmtpTls::StartTls)) => Some(587),
+        (None, _) => Some(25),
+    };
+    let password = e
+        .password
+        .as_ref()
+        .and_then(|p| cx.string(p, &format!("{path}.password")));
+    let username = e
+        .username
+        .as_ref()
+        .and_then(|u| cx.string(u, &format!("{path}.username")));
+    let credentials = match (username, password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        (None, None) => None,
+        _ => {
+            cx.err(
+                &e.host.referenced,
+                path.to_string(),
+                "SMTP authentication needs both `username` and `password`",
+            );
+            return None;
+        }
+    };
+    let from = mailbox(cx, &e.from, &format!("{path}.from"));
+    let mut to = Vec::new();
+    if e.to.value.is_empty() {
+        cx.err(
+            &e.to.referenced,
+            format!("{path}.to"),
+            "needs at least one recipient",
+        );
+    }
+    for (i, t) in e.to.value.iter().enumerate() {
+        to.push(mailbox(cx, t, &format!("{path}.to[{i}]"))?);
+    }
+    if tls == Some(SmtpTls::None) && credentials.is_some() {
+        cx.err(
+            &e.host.referenced,
+            format!("{path}.tls"),
+            "refusing to send an SMTP password without TLS; use `tls: starttls` or `tls: implicit`",
+        );
+        return None;
+    }
+    Some(EmailSettings {
+        host: host?,
+        port: port?,
+        tls: tls?,
+        credentials,
+        from: from?,
+        to,
+    })
+}
+
+/// How a receiver delivers: exactly one of the kinds, with its URL and secrets checked.
+fn receiver_kind(cx: &mut Ctx, r: &Spanned<RawReceiver>, path: &str) -> Option<ReceiverKind> {
+    let v = &r.value;
+    let kinds = [
+        v.pagerduty.is_some(),
+        v.webhook.is_some(),
+        v.slack.is_some(),
+        v.email.is_some(),
+        v.alertmanager.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        cx.err(
+            &r.referenced,
+            path,
+            "needs exactly one of `pagerduty`, `slack`, `email`, `alertmanager` or `webhook`",
+        );
+        None
+    } else if let Some(sl) = &v.slack {
+        http_url(cx, &sl.webhook_url, &format!("{path}.slack.webhook_url"))
+            .map(|url| ReceiverKind::Slack { url })
+    } else if let Some(pd) = &v.pagerduty {
+        let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
+        if let Some(k) = &key
+            && (k.is_empty() || k.len() > 64)
+        {
+            cx.err(
+                &pd.routing_key.referenced,
+                format!("{path}.pagerduty.routing_key"),
+                "an integration key is 32 characters",
+            );
+        }
+        let url = match &pd.url {
+            Some(u) => http_url(cx, u, &format!("{path}.pagerduty.url")),
+            None => Some(PAGERDUTY_URL.to_string()),
+        };
+        match (key, url) {
+            (Some(routing_key), Some(url)) => Some(ReceiverKind::PagerDuty { routing_key, url }),
+            _ => None,
+        }
+    } else if let Some(w) = &v.webhook {
+        let url = http_url(cx, &w.url, &format!("{path}.webhook.url"));
+        let headers = header_values(cx, &w.headers, &format!("{path}.webhook.headers"));
+        url.map(|url| ReceiverKind::Webhook { url, headers })
+    } else if let Some(am) = &v.alertmanager {
+        let url = http_url(cx, &am.url, &format!("{path}.alertmanager.url"));
+        let headers = header_values(cx, &am.headers, &format!("{path}.alertmanager.headers"));
+        url.map(|url| ReceiverKind::Alertmanager {
+            url: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+            headers,
+        })
+    } else if let Some(e) = &v.email {
+        email(cx, e, &format!("{path}.email")).map(ReceiverKind::Email)
+    } else {
+        None
+    }
+}
+
+/// Every receiver, with unique names, its severities, repeat interval and give-up time.
+pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Receiver> {
+    let mut out: Vec<Receiver> = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let path = format!("receivers[{i}]");
+        let v = &r.value;
+        if out.iter().any(|o| o.name == v.name.value) {
+            cx.err(
+                &v.name.referenced,
+                format!("{path}.name"),
+                format!("receiver `{}` is defined twice", v.name.value),
+            );
+            continue;
+        }
+        let kind = receiver_kind(cx, r, &path);
+        let mut severities = vec![Severity::Page, Severity::Ticket];
+        if let Some(list) = &v.severities {
+            severities.clear();
+            for sv in &list.value {
+                match sv.value.as_str() {
+                    "page" => severities.push(Severity::Page),
+                    "ticket" => severities.push(Severity::Ticket),
+                    other => cx.err(
+                        &sv.referenced,
+                        format!("{path}.severities"),
+                        format!("`{other}`: use `page` or `ticket`"),
+                    ),
+                }
+            }
+        }
+        let give_up_after = match &v.give_up_after {
+            Some(g) => cx.dur(g, &format!("{path}.give_up_after")),
+            None => Some(Dur::from_secs(86400)),
+        };
+        let repeat_interval = match &v.repeat_interval {
+            Some(d) if d.value == "never" || d.value == "0" => Some(None),
+            Some(d) => cx.dur(d, &format!("{path}.repeat_interval")).map(Some),
+            None => Some(match &kind {
+                Some(ReceiverKind::Slack { .. } | ReceiverKind::Email(_)) => {
+                    Some(Dur::from_secs(4 * 3600))
+                }
+                Some(ReceiverKind::Alertmanager { .. }) => Some(Dur::from_secs(60)),
+                _ => None,
+            }),
+        };
+        if let (Some(kind), Some(give_up_after), Some(repeat_interval)) =
+            (kind, give_up_after, repeat_interval)
+        {
+            out.push(Receiver {
+                name: v.name.value.clone(),
+                kind,
+                severities,
+                labels: v.labels.clone(),
+                give_up_after,
+                repeat_interval,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::errors_of;
+
+    #[test]
+    fn receivers_need_one_kind_valid_secrets_and_unique_names() {
+        let ok = "receivers:\n  - name: pd\n    pagerduty: {routing_key: 0123456789abcdef0123456789abcdef}";
+        assert!(errors_of(ok).is_empty(), "{:?}", errors_of(ok));
+        let bad = "receivers:\n  - name: pd\n    pagerduty: {routing_key: \"\"}\n  - name: pd\n    slack: {webhook_url: \"https://hooks.slack.com/services/x\"}\n  - name: both";
+        let e = errors_of(bad);
+        assert!(e.iter().any(|m| m.contains("32 characters")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("defined twice")), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains("needs exactly one of")),
+            "{e:?}"
+        );
+        let e = errors_of(
+            "receivers:\n  - name: mail\n    email: {host: smtp, from: \"a@b\", to: [\"c@d\"], tls: none, username: u, password: p}",
+        );
+        assert!(e.iter().any(|m| m.contains("without TLS")), "{e:?}");
+    }
+}

@@ -1,0 +1,226 @@
+//! Batched counts for the daemon's tick: counter selectors of many SLOs over one short range,
+//! deduplicated and joined 64 to a request, so a tick over thousands of SLOs costs a handful of
+//! requests. A batch that Prometheus rejects is retried selector by selector, so one bad
+//! selector cannot take 63 others down.
+
+use super::{BASELINE_EDGES, Inner, edge_values};
+use crate::sli::{CountSpec, EventQuery};
+use crate::source::counts::{combine, counter_increases};
+use crate::source::{BucketRange, Counts, SourceError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+
+/// Selectors per batched request of the daemon's tick.
+pub const BATCH_SELECTORS: usize = 64;
+/// The label that tells the selectors of a batched request apart.
+const BATCH_LABEL: &str = "__slowburn_q";
+/// Why a `good` selector without series is an error rather than zero good events.
+pub(super) const NO_GOOD_SERIES: &str = "the `good` selector matches no series (for a latency SLI: is the threshold one of the histogram's `le` values?); these buckets are missing rather than 0% good";
+
+/// Per-bucket increases of one selector, and whether it matched any series.
+#[derive(Debug, Clone)]
+struct SelectorCounts {
+    increases: Vec<Option<f64>>,
+    has_series: bool,
+}
+
+impl Inner {
+    /// Counts of many specs over the same short range, for the daemon's tick. Counter selectors
+    /// are deduplicated and queried [`BATCH_SELECTORS`] at a time in one request (each wrapped
+    /// in `label_replace` with a `__slowburn_q` index, joined by `or`). Other specs, and ranges
+    /// too long for one request, are counted one by one, concurrently (the semaphore still
+    /// bounds requests).
+    pub(super) async fn counts_many(
+        self: &Arc<Self>,
+        specs: &[CountSpec],
+        range: BucketRange,
+    ) -> Vec<Counts> {
+        let short = range.count <= self.buckets_per_request();
+        let batchable: Vec<Option<[Option<String>; 3]>> = specs
+            .iter()
+            .map(|s| if short { selectors(s) } else { None })
+            .collect();
+        let mut uniq: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for sel in batchable.iter().flatten().flatten().flatten() {
+            if !index.contains_key(sel) {
+                index.insert(sel.clone(), uniq.len());
+                uniq.push(sel.clone());
+            }
+        }
+        let per_selector = self.all_selectors(&uniq, range).await;
+        let mut singles = JoinSet::new();
+        for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
+            if sides.is_none() {
+                let (me, spec) = (Arc::clone(self), spec.clone());
+                singles.spawn(async move { (i, me.counts(&spec, range).await) });
+            }
+        }
+        let mut single_results: HashMap<usize, Counts> = HashMap::new();
+        while let Some(joined) = singles.join_next().await {
+            if let Ok((i, c)) = joined {
+                single_results.insert(i, c);
+            }
+        }
+        specs
+            .iter()
+            .zip(&batchable)
+            .enumerate()
+            .map(|(i, (spec, sides))| match sides {
+                None => single_results.remove(&i).unwrap_or_else(|| {
+                    Counts::failed(
+                        range,
+                        SourceError::BadResult {
+                            query: spec.queries().join(", "),
+                            message: "query task failed".into(),
+                        },
+                    )
+                }),
+                Some(sides) => assemble(sides, &index, &per_selector, range),
+            })
+            .collect()
+    }
+
+    /// Every unique selector's increases, [`BATCH_SELECTORS`] per request, all requests at
+    /// once. An unreachable Prometheus fails the whole batch; a rejected batch is asked again
+    /// one selector at a time.
+    async fn all_selectors(
+        self: &Arc<Self>,
+        uniq: &[String],
+        range: BucketRange,
+    ) -> Vec<Option<Result<SelectorCounts, SourceError>>> {
+        let mut tasks = JoinSet::new();
+        for (g, group) in uniq.chunks(BATCH_SELECTORS).enumerate() {
+            let (me, group) = (Arc::clone(self), group.to_vec());
+            tasks.spawn(async move { (g, me.selector_batch(&group, range).await) });
+        }
+        let mut per_selector: Vec<Option<Result<SelectorCounts, SourceError>>> =
+            (0..uniq.len()).map(|_| None).collect();
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((g, result)) = joined else { continue };
+            let base = g * BATCH_SELECTORS;
+            match result {
+                Ok(list) => {
+                    for (k, c) in list.into_iter().enumerate() {
+                        per_selector[base + k] = Some(Ok(c));
+                    }
+                }
+                Err(e @ SourceError::Unavailable { .. }) => {
+                    for slot in per_selector.iter_mut().skip(base).take(BATCH_SELECTORS) {
+                        *slot = Some(Err(e.clone()));
+                    }
+                }
+                Err(_) => {
+                    // One bad selector must not take 63 others down: ask each on its own.
+                    let end = (base + BATCH_SELECTORS).min(uniq.len());
+                    for k in base..end {
+                        per_selector[k] = Some(
+                            self.selector_batch(std::slice::from_ref(&uniq[k]), range)
+                                .await
+                                .map(|mut v| v.remove(0)),
+                        );
+                    }
+                }
+            }
+        }
+        per_selector
+    }
+
+    /// One request for a group of counter selectors over a short range.
+    async fn selector_batch(
+        &self,
+        group: &[String],
+        r: BucketRange,
+    ) -> Result<Vec<SelectorCounts>, SourceError> {
+        let query = group
+            .iter()
+            .enumerate()
+            .map(|(i, sel)| format!("label_replace({sel}, \"{BATCH_LABEL}\", \"{i}\", \"\", \"\")"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let b = BASELINE_EDGES;
+        let first = r.start - b as i64 * r.width;
+        let m = self.range(&query, first, r.end(), r.width).await?;
+        let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); group.len()];
+        for (labels, pts) in &m {
+            let Some(i) = labels
+                .get(BATCH_LABEL)
+                .and_then(|v| v.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(slot) = edges.get_mut(i) else {
+                continue;
+            };
+            slot.push(edge_values(pts, first, r.width, b + r.count + 1));
+        }
+        Ok(edges
+            .into_iter()
+            .map(|series| {
+                let has_series = !series.is_empty();
+                let mut inc = counter_increases(&series, b + r.count);
+                SelectorCounts {
+                    increases: inc.split_off(b),
+                    has_series,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The good/bad/total counter selectors of a spec, or `None` when it is not made of plain
+/// counter selectors only (expressions and time slices are not batched).
+fn selectors(spec: &CountSpec) -> Option<[Option<String>; 3]> {
+    let CountSpec::Events { good, bad, total } = spec else {
+        return None;
+    };
+    let sel = |q: &Option<EventQuery>| match q {
+        None => Some(None),
+        Some(EventQuery::Selector(s)) => Some(Some(s.clone())),
+        Some(EventQuery::Expression(_)) => None,
+    };
+    Some([sel(good)?, sel(bad)?, sel(total)?])
+}
+
+/// One spec's buckets from its selectors' batched results; any failed side makes the whole
+/// range missing, and a `good` selector without series is an error, not 0% good.
+fn assemble(
+    sides: &[Option<String>; 3],
+    index: &HashMap<String, usize>,
+    per_selector: &[Option<Result<SelectorCounts, SourceError>>],
+    range: BucketRange,
+) -> Counts {
+    let mut vals: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
+    let mut error = None;
+    for (k, sel) in sides.iter().enumerate() {
+        let Some(sel) = sel else { continue };
+        match index.get(sel).and_then(|i| per_selector[*i].as_ref()) {
+            Some(Ok(c)) if k == 0 && !c.has_series => {
+                error = Some(SourceError::BadResult {
+                    query: sel.clone(),
+                    message: NO_GOOD_SERIES.into(),
+                });
+            }
+            Some(Ok(c)) => vals[k] = Some(c.increases.clone()),
+            Some(Err(e)) => error = Some(e.clone()),
+            None => {
+                error = Some(SourceError::BadResult {
+                    query: sel.clone(),
+                    message: "batched query task failed".into(),
+                })
+            }
+        }
+    }
+    match error {
+        Some(e) => Counts::failed(range, e),
+        None => {
+            let [g, b, t] = &vals;
+            Counts {
+                buckets: combine(g.as_deref(), b.as_deref(), t.as_deref(), range.count),
+                errors: Vec::new(),
+                failed: Vec::new(),
+            }
+        }
+    }
+}
