@@ -52,16 +52,7 @@ fn load(path: &Path, prometheus: &Option<String>) -> Result<Config, config::Conf
 
 /// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).
 pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
-    let cfg = match load(&opts.config, &opts.prometheus) {
-        Ok(c) => c,
-        Err(errs) => {
-            for e in &errs.0 {
-                error!(error = %e, "invalid config");
-                eprintln!("{e}");
-            }
-            anyhow::bail!("{} has {} error(s)", opts.config.display(), errs.0.len());
-        }
-    };
+    let cfg = load_or_report(&opts)?;
     let store = Arc::new(Store::open(&opts.data_dir).context("cannot open the store")?);
     let sources = Sources::from_config(&cfg)?;
     let shared = Shared::new(Arc::clone(&store));
@@ -83,14 +74,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let mut engine = Engine::new(cfg, sources, Arc::clone(&shared));
     let start_at = align(now() - delay, engine.config().bucket);
     let mut stop = stop_rx.clone();
-    tokio::select! {
-        r = engine.start(start_at) => r.context("backfill failed")?,
-        _ = stop.wait_for(|s| *s) => {
-            info!("stopped during backfill; committed buckets are kept");
-            let _ = stop_tx.send(true);
-            let _ = server.await;
-            return Ok(());
-        }
+    if !backfill(&mut engine, start_at, &mut stop).await? {
+        info!("stopped during backfill; committed buckets are kept");
+        let _ = stop_tx.send(true);
+        let _ = server.await;
+        return Ok(());
     }
     shared.health.ready.store(true, Ordering::Relaxed);
     info!(at = start_at, "backfill done; ready");
@@ -141,6 +129,29 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), dispatcher).await;
     Ok(())
+}
+
+/// The config at start; every error is printed (and logged) before the daemon refuses to start.
+fn load_or_report(opts: &RunOptions) -> anyhow::Result<Config> {
+    load(&opts.config, &opts.prometheus).map_err(|errs| {
+        for e in &errs.0 {
+            error!(error = %e, "invalid config");
+            eprintln!("{e}");
+        }
+        anyhow::anyhow!("{} has {} error(s)", opts.config.display(), errs.0.len())
+    })
+}
+
+/// The startup backfill; `Ok(false)` when a stop arrived first (what was committed is kept).
+async fn backfill(
+    engine: &mut Engine,
+    at: i64,
+    stop: &mut watch::Receiver<bool>,
+) -> anyhow::Result<bool> {
+    tokio::select! {
+        r = engine.start(at) => r.context("backfill failed").map(|()| true),
+        _ = stop.wait_for(|s| *s) => Ok(false),
+    }
 }
 
 /// Binds the listen address and serves the router until `stop`; binding errors are startup

@@ -86,42 +86,7 @@ pub fn to_table(report: &Report, color: bool) -> String {
         "BURN 6h",
         "SLA",
     ];
-    let mut rows: Vec<(Vec<String>, Option<f64>)> = Vec::new();
-    for r in &report.slos {
-        let burn = |i: usize| num_str(r.eval.burn.get(i).and_then(|b| b.2));
-        for (k, p) in r.eval.periods.iter().enumerate() {
-            let sla = match (&r.slo.sla, k) {
-                (Some(s), 0) => match r.sla_sli {
-                    Some(x) if x >= s.objective => format!("met ({})", pct(Some(s.objective), 2)),
-                    Some(_) => format!("MISSED ({})", pct(Some(s.objective), 2)),
-                    None => "-".into(),
-                },
-                _ => String::new(),
-            };
-            rows.push((
-                vec![
-                    if k == 0 {
-                        r.slo.id.clone()
-                    } else {
-                        String::new()
-                    },
-                    if k == 0 {
-                        pct(Some(r.slo.objective), 3)
-                    } else {
-                        String::new()
-                    },
-                    p.period.to_string(),
-                    pct(p.sli, 3),
-                    pct(p.remaining, 1),
-                    pct(Some(p.sum.coverage()), 1),
-                    burn(2),
-                    burn(4),
-                    sla,
-                ],
-                p.remaining,
-            ));
-        }
-    }
+    let rows = table_rows(report);
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for (row, _) in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -162,4 +127,45 @@ pub fn to_table(report: &Report, color: bool) -> String {
 
 fn num_str(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{x:.2}"))
+}
+
+/// One row per SLO and period, with the remaining budget that colours it.
+fn table_rows(report: &Report) -> Vec<(Vec<String>, Option<f64>)> {
+    let mut rows: Vec<(Vec<String>, Option<f64>)> = Vec::new();
+    for r in &report.slos {
+        let burn = |i: usize| num_str(r.eval.burn.get(i).and_then(|b| b.2));
+        for (k, p) in r.eval.periods.iter().enumerate() {
+            let sla = match (&r.slo.sla, k) {
+                (Some(s), 0) => match r.sla_sli {
+                    Some(x) if x >= s.objective => format!("met ({})", pct(Some(s.objective), 2)),
+                    Some(_) => format!("MISSED ({})", pct(Some(s.objective), 2)),
+                    None => "-".into(),
+                },
+                _ => String::new(),
+            };
+            rows.push((
+                vec![
+                    if k == 0 {
+                        r.slo.id.clone()
+                    } else {
+                        String::new()
+                    },
+                    if k == 0 {
+                        pct(Some(r.slo.objective), 3)
+                    } else {
+                        String::new()
+                    },
+                    p.period.to_string(),
+                    pct(p.sli, 3),
+                    pct(p.remaining, 1),
+                    pct(Some(p.sum.coverage()), 1),
+                    burn(2),
+                    burn(4),
+                    sla,
+                ],
+                p.remaining,
+            ));
+        }
+    }
+    rows
 }

@@ -46,7 +46,7 @@ fn recurrence(
     path: &str,
 ) -> Option<crate::maintenance::Recurrence> {
     let v = &m.value;
-    use crate::maintenance::{Recurrence, WEEK};
+    use crate::maintenance::Recurrence;
     let time = |cx: &mut Ctx, s: &SStr, field: &str| -> Option<i64> {
         let text = cx.string(s, &format!("{path}.{field}"))?;
         match chrono::DateTime::parse_from_rfc3339(&text) {
@@ -76,55 +76,7 @@ fn recurrence(
             }
             _ => None,
         },
-        (None, None, Some(w)) => {
-            let w_path = format!("{path}.weekly");
-            const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-            let day_text = w.value.day.value.to_ascii_lowercase();
-            let day = DAYS.iter().position(|d| day_text.starts_with(d));
-            if day.is_none() {
-                cx.err(
-                    &w.value.day.referenced,
-                    format!("{w_path}.day"),
-                    format!(
-                        "`{}`: use one of mon, tue, wed, thu, fri, sat, sun",
-                        w.value.day.value
-                    ),
-                );
-            }
-            let at = w.value.at.value.split_once(':').and_then(|(h, m)| {
-                let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
-                ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 3600 + m * 60)
-            });
-            if at.is_none() {
-                cx.err(
-                    &w.value.at.referenced,
-                    format!("{w_path}.at"),
-                    format!(
-                        "`{}`: write the UTC start as HH:MM, e.g. `03:00`",
-                        w.value.at.value
-                    ),
-                );
-            }
-            let duration = cx.dur(&w.value.duration, &format!("{w_path}.duration"));
-            if let Some(d) = duration
-                && d.as_secs() as i64 >= WEEK
-            {
-                cx.err(
-                    &w.value.duration.referenced,
-                    format!("{w_path}.duration"),
-                    "a weekly window must be shorter than a week",
-                );
-                None
-            } else {
-                match (day, at, duration) {
-                    (Some(d), Some(a), Some(dur)) => Some(Recurrence::Weekly {
-                        offset: d as i64 * 86400 + a,
-                        duration: dur.as_secs() as i64,
-                    }),
-                    _ => None,
-                }
-            }
-        }
+        (None, None, Some(w)) => weekly(cx, w, &format!("{path}.weekly")),
         _ => {
             cx.err(
                 &m.referenced,
@@ -132,6 +84,61 @@ fn recurrence(
                 "needs either `start` and `end` (one-off) or `weekly: {day, at, duration}`",
             );
             None
+        }
+    }
+}
+
+/// `weekly: {day, at, duration}` in UTC, shorter than a week.
+fn weekly(
+    cx: &mut Ctx,
+    w: &Spanned<RawWeekly>,
+    w_path: &str,
+) -> Option<crate::maintenance::Recurrence> {
+    use crate::maintenance::{Recurrence, WEEK};
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let day_text = w.value.day.value.to_ascii_lowercase();
+    let day = DAYS.iter().position(|d| day_text.starts_with(d));
+    if day.is_none() {
+        cx.err(
+            &w.value.day.referenced,
+            format!("{w_path}.day"),
+            format!(
+                "`{}`: use one of mon, tue, wed, thu, fri, sat, sun",
+                w.value.day.value
+            ),
+        );
+    }
+    let at = w.value.at.value.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+        ((0..24).contains(&h) && (0..60).contains(&m)).then_some(h * 3600 + m * 60)
+    });
+    if at.is_none() {
+        cx.err(
+            &w.value.at.referenced,
+            format!("{w_path}.at"),
+            format!(
+                "`{}`: write the UTC start as HH:MM, e.g. `03:00`",
+                w.value.at.value
+            ),
+        );
+    }
+    let duration = cx.dur(&w.value.duration, &format!("{w_path}.duration"));
+    if let Some(d) = duration
+        && d.as_secs() as i64 >= WEEK
+    {
+        cx.err(
+            &w.value.duration.referenced,
+            format!("{w_path}.duration"),
+            "a weekly window must be shorter than a week",
+        );
+        None
+    } else {
+        match (day, at, duration) {
+            (Some(d), Some(a), Some(dur)) => Some(Recurrence::Weekly {
+                offset: d as i64 * 86400 + a,
+                duration: dur.as_secs() as i64,
+            }),
+            _ => None,
         }
     }
 }
