@@ -82,10 +82,10 @@ fn points_at_entry(row: &str, key_col: usize, column: usize) -> bool {
         .is_some_and(|between| !between.contains(['{', '[']))
 }
 
-/// Blanks the entry whose key or value is at `line:column` (1-based, as serde-saphyr reports
-/// them), with everything nested under it. Returns the patched text and the patch.
-pub fn remove_entry(text: &str, line: u32, column: u32) -> Option<(String, Patch)> {
-    let mut lines = split_lines(text);
+/// The entry at `line:column` (1-based): the text's lines, its first row and the patch that
+/// would undo a change to it; `None` where no safe patch exists.
+fn locate(text: &str, line: u32, column: u32) -> Option<(Vec<String>, String, usize, Patch)> {
+    let lines = split_lines(text);
     let first = (line as usize).checked_sub(1)?;
     let column = (column as usize).saturating_sub(1);
     let row = lines.get(first)?.clone();
@@ -100,8 +100,16 @@ pub fn remove_entry(text: &str, line: u32, column: u32) -> Option<(String, Patch
         key_col,
         key: key.to_string(),
     };
+    Some((lines, row, column, patch))
+}
+
+/// Blanks the entry whose key or value is at `line:column` (1-based, as serde-saphyr reports
+/// them), with everything nested under it. Returns the patched text and the patch.
+pub fn remove_entry(text: &str, line: u32, column: u32) -> Option<(String, Patch)> {
+    let (mut lines, row, _, patch) = locate(text, line, column)?;
+    let (first, end) = (patch.line, patch.line + patch.original.len());
     // The first row keeps its list markers (`- `) so a list item stays an item.
-    lines[first] = row[..key_col].trim_end().to_string();
+    lines[first] = row[..patch.key_col].trim_end().to_string();
     for l in &mut lines[first + 1..end] {
         l.clear();
     }
@@ -116,22 +124,12 @@ pub fn replace_value(
     column: u32,
     placeholder: &str,
 ) -> Option<(String, Patch)> {
-    let mut lines = split_lines(text);
-    let first = (line as usize).checked_sub(1)?;
-    let column = (column as usize).saturating_sub(1);
-    let row = lines.get(first)?.clone();
-    let (key_col, key) = entry_key(&row)?;
-    if column <= key_col || !points_at_entry(&row, key_col, column) {
+    let (mut lines, row, column, patch) = locate(text, line, column)?;
+    if column <= patch.key_col {
         return None;
     }
-    let end = extent(&lines, first, key_col);
-    let patch = Patch {
-        line: first,
-        original: lines[first..end].to_vec(),
-        key_col,
-        key: key.to_string(),
-    };
-    lines[first] = format!("{}: {placeholder}", &row[..key_col + key.len()]);
+    let (first, end) = (patch.line, patch.line + patch.original.len());
+    lines[first] = format!("{}: {placeholder}", &row[..patch.key_col + patch.key.len()]);
     for l in &mut lines[first + 1..end] {
         l.clear();
     }
