@@ -324,3 +324,19 @@ fn a_misspelt_required_key_is_still_checked_under_its_intended_name() {
     );
     assert!(!out.contains("missing field"), "{out}");
 }
+
+#[test]
+fn a_missing_key_is_not_confused_with_a_misspelt_key_of_another_slo() {
+    // The first SLO has both `objective` and a stray `objectve`; the second really lacks its
+    // objective. The stray key is reported, and the second SLO's missing objective too.
+    let (code, out) = validate(
+        "slos:\n  - service: a\n    name: x\n    objective: 99\n    objectve: 98\n    sli: {ratio: {errors: e, total: t}}\n  - service: b\n    name: y\n    sli: {ratio: {errors: e, total: t}}\n  - service: c\n    name: z\n    sli: {ratio: {errors: e, total: t}}\n    objectiv: 101\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slo.yaml:5:5: unknown field `objectve`"),
+        "{out}"
+    );
+    assert!(out.contains("missing field `objective`"), "{out}");
+    assert!(!out.contains("duplicate"), "{out}");
+}

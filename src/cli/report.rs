@@ -29,13 +29,13 @@ pub(super) async fn run(
             let s = source.stats();
             let busy = s.busy_micros.load(Ordering::Relaxed) as f64 / 1e6;
             eprintln!(
-                "stats: source={} slos={} requests={} failures={} samples_read={} wall_s={:.3} source_busy_s={:.3}",
-                source.name(),
+                "stats: slos={} requests={} failures={} samples_read={} wall_s={:.3} {}_busy_s={:.3}",
                 cfg.slos.len(),
                 s.requests.load(Ordering::Relaxed),
                 s.failures.load(Ordering::Relaxed),
                 s.samples.load(Ordering::Relaxed),
                 elapsed.as_secs_f64(),
+                source.name(),
                 busy,
             );
         }

@@ -12,15 +12,15 @@ pub(super) async fn online(cfg: &Config) -> anyhow::Result<()> {
     for slo in &cfg.slos {
         let findings = match sources.for_slo(slo) {
             Ok(source) => source.check(slo).await,
-            Err(e) => vec![Finding::Problem(format!("{}: {e}", slo.id))],
+            Err(e) => vec![Finding::Problem(e.to_string())],
         };
         for f in findings {
             match f {
                 Finding::Problem(m) => {
-                    eprintln!("{}: {m}", cfg.file);
+                    eprintln!("{}: {}: {m}", cfg.file, slo.id);
                     problems += 1;
                 }
-                Finding::Warning(m) => eprintln!("{}: warning: {m}", cfg.file),
+                Finding::Warning(m) => eprintln!("{}: {}: warning: {m}", cfg.file, slo.id),
             }
         }
     }

@@ -140,19 +140,37 @@ impl Loader<'_> {
             return false;
         }
         let (line, column) = (err.line, err.column);
-        let patch = match classify(e, &plain) {
+        let class = classify(e, &plain);
+        if let Structural::Missing { field } = &class {
+            // A required key that a patch blanked under a misspelt name: read it under the name
+            // it was nearest to. Only a patch in the same mapping counts (serde reports a missing
+            // field at the mapping's last entry).
+            let text = &self.text;
+            if let Some(a) = self
+                .applied
+                .iter_mut()
+                .filter(|a| !a.renamed && a.suggestion.as_deref() == Some(field.as_str()))
+                .filter(|a| same_mapping(text, &a.patch, line, column))
+                .last()
+            {
+                self.text = repair::rename(&self.text, &a.patch, field);
+                a.renamed = true;
+                return true;
+            }
+        }
+        // An error where a patch was made is the patch's doing (a placeholder `{}` lacking its
+        // fields); the error reported there already says what to fix.
+        if self.patched(line) {
+            return false;
+        }
+        let patch = match class {
             Structural::Missing { field } => {
-                if let Some(a) = self
+                let text = &self.text;
+                let blanked = self
                     .applied
-                    .iter_mut()
-                    .find(|a| !a.renamed && a.suggestion.as_deref() == Some(field.as_str()))
-                {
-                    self.text = repair::rename(&self.text, &a.patch, &field);
-                    a.renamed = true;
-                    return true;
-                }
-                // Absent because a patch blanked it: the error there already explains it.
-                if !self.applied.iter().any(|a| a.patch.key == field) {
+                    .iter()
+                    .any(|a| a.patch.key == field && same_mapping(text, &a.patch, line, column));
+                if !blanked {
                     self.errors.push(err);
                 }
                 return false;
@@ -180,6 +198,23 @@ impl Loader<'_> {
     }
 }
 
+/// Whether `patch` lies in the mapping whose missing field serde reported at `line:column`
+/// (1-based; serde points at the mapping's last key): at the same indent, with no row between
+/// the two that closes the mapping.
+fn same_mapping(text: &str, patch: &repair::Patch, line: u32, column: u32) -> bool {
+    let Some(at) = (line as usize).checked_sub(1) else {
+        return false;
+    };
+    if patch.key_col + 1 != column as usize {
+        return false;
+    }
+    let (lo, hi) = (patch.line.min(at), patch.line.max(at));
+    text.split('\n').take(hi).skip(lo + 1).all(|row| {
+        let t = row.trim_start();
+        t.is_empty() || t.starts_with('#') || row.len() - t.len() >= patch.key_col
+    })
+}
+
 /// Parses config text; `file` only labels the messages and `env` resolves `${VAR}` (injected so
 /// tests do not touch the process environment).
 ///
@@ -199,6 +234,7 @@ pub fn parse_str(
         errors: Vec::new(),
         applied: Vec::new(),
     };
+    let mut exhausted = true;
     for _ in 0..MAX_PATCHES {
         match serde_saphyr::from_str::<raw::RawConfig>(&loader.text) {
             Ok(raw) => {
@@ -214,17 +250,19 @@ pub fn parse_str(
                         .collect();
                     loader.errors.extend(more);
                 }
+                exhausted = false;
                 break;
             }
             Err(e) => {
                 if !loader.step(&e) {
+                    exhausted = false;
                     break;
                 }
             }
         }
     }
     let mut errors = loader.errors;
-    if errors.is_empty() {
+    if exhausted || errors.is_empty() {
         errors.push(ConfigError {
             file: file.to_string(),
             line: 0,

@@ -45,17 +45,26 @@ fn indent(row: &str) -> usize {
 }
 
 fn split_lines(text: &str) -> Vec<String> {
-    text.split('\n').map(String::from).collect()
+    // A CRLF file patches like any other: the `\r` is line-ending noise, not content.
+    text.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect()
 }
 
 /// The lines `[first, end)` that belong to the entry starting at `first`: its row and every
 /// following row indented deeper than its key (blank and comment rows included).
 fn extent(lines: &[String], first: usize, key_col: usize) -> usize {
+    // `key:` with nothing after it may own a block sequence written at its own indent
+    // (`slos:` then `- service: api`).
+    let bare = lines[first]
+        .split_once(':')
+        .is_some_and(|(_, v)| v.trim().is_empty() || v.trim().starts_with('#'));
     let mut end = first + 1;
     while end < lines.len() {
         let row = &lines[end];
         let t = row.trim_start();
-        if !(t.is_empty() || t.starts_with('#')) && indent(row) <= key_col {
+        let item = bare && indent(row) == key_col && (t.starts_with("- ") || t == "-");
+        if !(t.is_empty() || t.starts_with('#') || item) && indent(row) <= key_col {
             break;
         }
         end += 1;
@@ -218,6 +227,16 @@ mod tests {
             let _ = remove_entry(text, line, col);
             let _ = replace_value(text, line, col, "1");
         }
+    }
+
+    #[test]
+    fn a_bare_key_takes_its_same_indent_list_with_it() {
+        let doc = "slo:\n- service: a\n  name: b\n- service: c\nreceivers: []\n";
+        let (t, p) = remove_entry(doc, 1, 1).unwrap();
+        assert_eq!(p.key, "slo");
+        assert_eq!(t, "\n\n\n\nreceivers: []\n");
+        let (t, _) = remove_entry("a: 1\r\nb:\r\n  c: 2\r\nd: 3\r\n", 2, 1).unwrap();
+        assert_eq!(t, "a: 1\n\n\nd: 3\n");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::store::StoreError;
 use crate::store::keys::{AlertKey, SeriesKey};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use tracked::Tracked;
 
 /// One SLO as the engine follows it.
@@ -96,17 +96,19 @@ impl Engine {
     /// the first snapshot.
     pub async fn start(&mut self, at: i64) -> Result<(), StoreError> {
         for (key, bytes) in self.shared.store.alerts()? {
-            match (AlertKey::decode(&key), Record::decode(&bytes)) {
+            let why = match (AlertKey::decode(&key), Record::decode(&bytes)) {
                 (Ok(k), Ok(r)) => {
                     self.alerts.insert(k, r);
+                    continue;
                 }
-                (Err(e), _) => warn!(error = %e, "alert record ignored"),
-                (Ok(_), Err(reason)) => {
-                    warn!(
-                        key,
-                        reason, "unreadable alert record ignored; the alert starts over"
-                    )
-                }
+                (Err(e), _) => e.to_string(),
+                (Ok(_), Err(reason)) => reason,
+            };
+            // Said once, with what it was, then removed: kept, it would be reported at every
+            // start and could never be resolved.
+            error!(key, reason = %why, "unreadable alert record removed; that alert starts over");
+            if let Err(e) = self.shared.store.delete_alert(&key) {
+                warn!(key, error = %e, "cannot remove the unreadable alert record");
             }
         }
         let slos = self.config.slos.clone();

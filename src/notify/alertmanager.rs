@@ -38,7 +38,8 @@ pub fn body(n: &Notification, now: i64, hold: i64) -> Value {
     }
     if let Some(rule) = &d.rule {
         annotations.insert("rule".into(), json!(rule));
-        annotations.insert("burn_rate".into(), json!(d.burn_rate.to_string()));
+        // As a JSON number prints it (`16.0`), the spelling Alertmanager templates saw before.
+        annotations.insert("burn_rate".into(), json!(json!(d.burn_rate).to_string()));
     }
     if let Some(link) = &d.dashboard {
         annotations.insert("dashboard".into(), json!(link));

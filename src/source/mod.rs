@@ -138,7 +138,7 @@ pub enum SourceError {
     Setup(String),
 }
 
-/// What `validate --online` found about one SLO's queries.
+/// What `validate --online` found about one SLO's queries (the caller names the SLO).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finding {
     /// The SLO cannot work as written (a query rejected, a threshold that is not a bucket).

@@ -28,11 +28,7 @@ impl StoreSource {
     }
 
     fn error(message: String) -> SourceError {
-        SourceError::Rejected {
-            backend: NAME.into(),
-            query: String::new(),
-            message,
-        }
+        SourceError::Setup(format!("store: {message}"))
     }
 }
 

@@ -71,9 +71,9 @@ pub struct AlertKey {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot decode the stored {what} `{key}`: {reason}")]
 pub struct DecodeError {
-    /// Which kind of record (`alert key`, `alert record`, `notification`).
+    /// Which kind of record (`alert key`, `outbox entry`).
     pub what: &'static str,
-    /// The stored key or a short prefix of the bytes.
+    /// The stored key (an alert key, or an outbox entry's id).
     pub key: String,
     /// Why.
     pub reason: String,

@@ -25,14 +25,17 @@ pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {
             .series_count(&format!("last_over_time({q}[1h])"))
             .await
         {
-            Err(e) => out.push(Finding::Problem(format!("{}: {e}", slo.id))),
+            Err(e) => {
+                // The same failure would repeat for every selector below.
+                out.push(Finding::Problem(e.to_string()));
+                return out;
+            }
             Ok(0) => {
                 let all =
                     format!("count by (le) (last_over_time({metric}_bucket{{{matchers}}}[1h]))");
                 let n = source.series_count(&all).await.unwrap_or(0);
                 out.push(Finding::Problem(format!(
-                    "{}: histogram `{metric}` has no `le=\"{}\"` bucket ({n} bucket boundaries exist); the threshold must be one of them",
-                    slo.id,
+                    "histogram `{metric}` has no `le=\"{}\"` bucket ({n} bucket boundaries exist); the threshold must be one of them",
                     le_label(*threshold)
                 )));
             }
@@ -53,11 +56,10 @@ pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {
     for (q, probe) in slo.counts.queries().iter().zip(probes) {
         match source.series_count(&probe).await {
             Ok(0) => out.push(Finding::Warning(format!(
-                "{}: `{q}` returned no series in the last hour",
-                slo.id
+                "`{q}` returned no series in the last hour"
             ))),
             Ok(_) => {}
-            Err(e) => out.push(Finding::Problem(format!("{}: {e}", slo.id))),
+            Err(e) => out.push(Finding::Problem(e.to_string())),
         }
     }
     out

@@ -1,0 +1,308 @@
+//! LogQL: which texts are log queries (a stream selector and a pipeline, counted per bucket as
+//! `sum(count_over_time(QUERY [BUCKET]))`) and which are metric expressions containing
+//! `$window`. Checked offline, with messages that say what to write instead; Loki itself has the
+//! last word through `validate --online`.
+
+/// Pipeline stages that take no argument or a string argument, as Loki's grammar names them.
+const STAGES: [&str; 11] = [
+    "json",
+    "logfmt",
+    "pattern",
+    "regexp",
+    "unpack",
+    "line_format",
+    "label_format",
+    "drop",
+    "keep",
+    "decolorize",
+    "unwrap",
+];
+
+/// Operators a label filter may use after a parser stage.
+const FILTER_OPS: [&str; 9] = ["=~", "!~", "!=", ">=", "<=", "==", "=", ">", "<"];
+
+/// A checked LogQL query of an SLI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LogQuery {
+    /// A stream selector and pipeline whose matching lines are the events.
+    Lines(String),
+    /// A metric expression yielding the events of `$window`, evaluated once per bucket.
+    Expression(String),
+}
+
+impl LogQuery {
+    /// The query as configured.
+    pub fn text(&self) -> &str {
+        match self {
+            LogQuery::Lines(s) | LogQuery::Expression(s) => s,
+        }
+    }
+
+    /// The metric query that counts this query's events over windows of `secs` seconds.
+    pub fn counting(&self, secs: i64) -> String {
+        match self {
+            LogQuery::Lines(q) => format!("sum(count_over_time({q} [{secs}s]))"),
+            LogQuery::Expression(e) => e.replace("$window", &format!("{secs}s")),
+        }
+    }
+}
+
+/// A log query (selector + pipeline) or, with `$window`, a metric expression.
+pub fn event_query(text: &str) -> Result<LogQuery, String> {
+    let text = text.trim().to_string();
+    balanced(&text)?;
+    if text.contains("$window") {
+        if !text.contains("[$window]") {
+            return Err(format!(
+                "`$window` must be a range, as in `sum(count_over_time({{app=\"api\"}} [$window]))` (in `{text}`)"
+            ));
+        }
+        let start = text
+            .find('{')
+            .ok_or_else(|| format!("no stream selector `{{…}}` in `{text}`"))?;
+        selector(&text[start..]).map_err(|e| format!("{e} (in `{text}`)"))?;
+        return Ok(LogQuery::Expression(text));
+    }
+    if !text.starts_with('{') {
+        return Err(format!(
+            "a log query starts with a stream selector, like `{{app=\"api\"}} | json | status >= 500`; for a metric expression use `$window` as its range (in `{text}`)"
+        ));
+    }
+    let rest = selector(&text).map_err(|e| format!("{e} (in `{text}`)"))?;
+    pipeline(rest).map_err(|e| format!("{e} (in `{text}`)"))?;
+    Ok(LogQuery::Lines(text))
+}
+
+/// Braces, parentheses and brackets close in order and every string ends.
+fn balanced(text: &str) -> Result<(), String> {
+    let mut stack: Vec<char> = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '`' => {
+                let mut closed = false;
+                while let Some(d) = chars.next() {
+                    if d == '\\' && c == '"' {
+                        chars.next();
+                    } else if d == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Err(format!("a {c} string is not closed in `{text}`"));
+                }
+            }
+            '{' | '(' | '[' => stack.push(c),
+            '}' | ')' | ']' => {
+                let want = match c {
+                    '}' => '{',
+                    ')' => '(',
+                    _ => '[',
+                };
+                if stack.pop() != Some(want) {
+                    return Err(format!("`{c}` does not close anything in `{text}`"));
+                }
+            }
+            _ => {}
+        }
+    }
+    match stack.last() {
+        Some(open) => Err(format!("`{open}` is not closed in `{text}`")),
+        None => Ok(()),
+    }
+}
+
+/// Reads a string literal at the start of `s` (double quotes with escapes, or backticks);
+/// returns the rest.
+fn string(s: &str) -> Option<&str> {
+    let q = s.chars().next().filter(|c| *c == '"' || *c == '`')?;
+    let mut escaped = false;
+    for (i, c) in s.char_indices().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' && q == '"' {
+            escaped = true;
+        } else if c == q {
+            return Some(&s[i + c.len_utf8()..]);
+        }
+    }
+    None
+}
+
+fn ident(s: &str) -> (&str, &str) {
+    let end = s
+        .char_indices()
+        .find(|(i, c)| !(c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit())))
+        .map_or(s.len(), |(i, _)| i);
+    (&s[..end], &s[end..])
+}
+
+/// `{name op "value", …}` with at least one matcher; returns what follows the selector.
+fn selector(s: &str) -> Result<&str, String> {
+    let mut rest = s
+        .strip_prefix('{')
+        .ok_or("a stream selector starts with `{`")?
+        .trim_start();
+    let mut matchers = 0;
+    loop {
+        if let Some(after) = rest.strip_prefix('}') {
+            if matchers == 0 {
+                return Err(
+                    "the stream selector needs at least one matcher, like `{app=\"api\"}`".into(),
+                );
+            }
+            return Ok(after);
+        }
+        let (name, after) = ident(rest);
+        if name.is_empty() {
+            return Err(format!(
+                "expected a label name in the stream selector at `{}`",
+                rest.chars().take(20).collect::<String>()
+            ));
+        }
+        let after = after.trim_start();
+        let op = ["=~", "!~", "!=", "="]
+            .into_iter()
+            .find(|op| after.starts_with(op))
+            .ok_or_else(|| format!("label `{name}` needs `=`, `!=`, `=~` or `!~` and a quoted value"))?;
+        let value = after[op.len()..].trim_start();
+        rest = string(value)
+            .ok_or_else(|| format!("the value of `{name}` must be a quoted string"))?
+            .trim_start();
+        matchers += 1;
+        if let Some(after) = rest.strip_prefix(',') {
+            rest = after.trim_start();
+        }
+    }
+}
+
+/// Line filters (`|= "x"`, `!= "x"`, `|~ "re"`, `!~ "re"`), parser and label-filter stages.
+/// `unwrap` belongs in metric expressions, not in a query whose lines are counted.
+fn pipeline(mut rest: &str) -> Result<(), String> {
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(());
+        }
+        if let Some(op) = ["|=", "|~", "!=", "!~"]
+            .into_iter()
+            .find(|op| rest.starts_with(op))
+        {
+            let after = rest[op.len()..].trim_start();
+            rest = string(after).ok_or_else(|| format!("line filter `{op}` needs a quoted string"))?;
+            continue;
+        }
+        let Some(after) = rest.strip_prefix('|') else {
+            return Err(format!(
+                "expected `|` and a stage at `{}`",
+                rest.chars().take(20).collect::<String>()
+            ));
+        };
+        let stage = after.trim_start();
+        let end = stage.find('|').unwrap_or(stage.len());
+        // A `|` inside a string belongs to the stage (e.g. `line_format "{{.a}}|{{.b}}"`).
+        let end = stage_end(stage).unwrap_or(end);
+        let (word, _) = ident(stage);
+        if word == "unwrap" {
+            return Err(
+                "`unwrap` makes a metric expression: write the whole expression with `[$window]`, e.g. `sum(sum_over_time({app=\"api\"} | json | unwrap bytes [$window]))`".into(),
+            );
+        }
+        if !STAGES.contains(&word) {
+            label_filter(stage[..end].trim())?;
+        }
+        rest = &stage[end..];
+    }
+}
+
+/// Where a stage ends: at the next `|` outside strings, or the end.
+fn stage_end(stage: &str) -> Option<usize> {
+    let mut rest = stage;
+    let mut offset = 0;
+    while !rest.is_empty() {
+        let c = rest.chars().next()?;
+        if c == '"' || c == '`' {
+            let after = string(rest)?;
+            offset += rest.len() - after.len();
+            rest = after;
+            continue;
+        }
+        if c == '|' {
+            return Some(offset);
+        }
+        offset += c.len_utf8();
+        rest = &rest[c.len_utf8()..];
+    }
+    Some(offset)
+}
+
+/// `name op value` clauses joined by `and`, `or` or `,` (e.g. `status >= 500 and route="/pay"`).
+fn label_filter(text: &str) -> Result<(), String> {
+    for clause in text
+        .split(" and ")
+        .flat_map(|c| c.split(" or "))
+        .flat_map(|c| c.split(','))
+    {
+        let clause = clause.trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let (name, after) = ident(clause);
+        let after = after.trim_start();
+        if name.is_empty() || !FILTER_OPS.iter().any(|op| after.starts_with(op)) {
+            return Err(format!(
+                "`{clause}` is neither a known stage ({}) nor a label filter like `status >= 500`",
+                STAGES[..10].join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_queries_are_counted_per_bucket() {
+        let q = event_query(r#"{app="backend"} | json | status >= 500"#).unwrap();
+        assert_eq!(
+            q.counting(60),
+            r#"sum(count_over_time({app="backend"} | json | status >= 500 [60s]))"#
+        );
+        let e = event_query(r#"sum(count_over_time({app="a"} |= "GET" [$window]))"#).unwrap();
+        assert!(matches!(e, LogQuery::Expression(_)));
+        assert_eq!(e.counting(10), r#"sum(count_over_time({app="a"} |= "GET" [10s]))"#);
+    }
+
+    #[test]
+    fn accepts_the_pipelines_slis_use() {
+        for ok in [
+            r#"{app="api", env!="dev"}"#,
+            r#"{app=~"api|web"} |= "GET" != "health" | logfmt | duration <= 200ms"#,
+            r#"{app="api"} | json | __error__="" | status >= 500 and route="/pay""#,
+            r#"{app="api"} | line_format "{{.a}}|{{.b}}" | json"#,
+            r#"{app="api"} | pattern "<ip> <_> <status>" | status="503""#,
+        ] {
+            assert!(event_query(ok).is_ok(), "{ok}: {:?}", event_query(ok));
+        }
+    }
+
+    #[test]
+    fn rejects_what_loki_would_with_the_fix() {
+        let cases = [
+            (r#"{} | json"#, "at least one matcher"),
+            (r#"{app} | json"#, "needs `=`"),
+            (r#"{app=api}"#, "quoted string"),
+            (r#"{app="api" | json"#, "is not closed"),
+            (r#"{app="api} | json"#, "string is not closed"),
+            (r#"{app="api"} | jsn"#, "neither a known stage"),
+            (r#"{app="api"} | json | unwrap ms"#, "metric expression"),
+            (r#"count_over_time({app="api"}[5m])"#, "starts with a stream selector"),
+            (r#"sum(count_over_time({app="api"} [$window])"#, "`(` is not closed"),
+            (r#"sum(count_over_time({app="api"}[5m])) * $window"#, "must be a range"),
+        ];
+        for (q, want) in cases {
+            let e = event_query(q).unwrap_err();
+            assert!(e.contains(want), "{q}: {e}");
+        }
+    }
+}
