@@ -165,7 +165,9 @@ fn selector(s: &str) -> Result<&str, String> {
         let op = ["=~", "!~", "!=", "="]
             .into_iter()
             .find(|op| after.starts_with(op))
-            .ok_or_else(|| format!("label `{name}` needs `=`, `!=`, `=~` or `!~` and a quoted value"))?;
+            .ok_or_else(|| {
+                format!("label `{name}` needs `=`, `!=`, `=~` or `!~` and a quoted value")
+            })?;
         let value = after[op.len()..].trim_start();
         rest = string(value)
             .ok_or_else(|| format!("the value of `{name}` must be a quoted string"))?
@@ -190,7 +192,8 @@ fn pipeline(mut rest: &str) -> Result<(), String> {
             .find(|op| rest.starts_with(op))
         {
             let after = rest[op.len()..].trim_start();
-            rest = string(after).ok_or_else(|| format!("line filter `{op}` needs a quoted string"))?;
+            rest =
+                string(after).ok_or_else(|| format!("line filter `{op}` needs a quoted string"))?;
             continue;
         }
         let Some(after) = rest.strip_prefix('|') else {
@@ -244,7 +247,11 @@ fn label_filter(text: &str) -> Result<(), String> {
         .flat_map(|c| c.split(" or "))
         .flat_map(|c| c.split(','))
     {
-        let clause = clause.trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let clause = clause
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
         let (name, after) = ident(clause);
         let after = after.trim_start();
         if name.is_empty() || !FILTER_OPS.iter().any(|op| after.starts_with(op)) {
@@ -270,7 +277,10 @@ mod tests {
         );
         let e = event_query(r#"sum(count_over_time({app="a"} |= "GET" [$window]))"#).unwrap();
         assert!(matches!(e, LogQuery::Expression(_)));
-        assert_eq!(e.counting(10), r#"sum(count_over_time({app="a"} |= "GET" [10s]))"#);
+        assert_eq!(
+            e.counting(10),
+            r#"sum(count_over_time({app="a"} |= "GET" [10s]))"#
+        );
     }
 
     #[test]
@@ -296,9 +306,18 @@ mod tests {
             (r#"{app="api} | json"#, "string is not closed"),
             (r#"{app="api"} | jsn"#, "neither a known stage"),
             (r#"{app="api"} | json | unwrap ms"#, "metric expression"),
-            (r#"count_over_time({app="api"}[5m])"#, "starts with a stream selector"),
-            (r#"sum(count_over_time({app="api"} [$window])"#, "`(` is not closed"),
-            (r#"sum(count_over_time({app="api"}[5m])) * $window"#, "must be a range"),
+            (
+                r#"count_over_time({app="api"}[5m])"#,
+                "starts with a stream selector",
+            ),
+            (
+                r#"sum(count_over_time({app="api"} [$window])"#,
+                "`(` is not closed",
+            ),
+            (
+                r#"sum(count_over_time({app="api"}[5m])) * $window"#,
+                "must be a range",
+            ),
         ];
         for (q, want) in cases {
             let e = event_query(q).unwrap_err();

@@ -3,6 +3,7 @@
 //! language knowledge here lets validation explain a query without a backend and lets a new
 //! language (LogQL) arrive beside PromQL without touching the validator's structure.
 
+pub mod logql;
 pub mod promql;
 
 use crate::duration::Dur;
