@@ -97,7 +97,7 @@ impl Counts {
     }
 }
 
-/// Why a query failed, with what a person needs to fix it; `source` names the backend
+/// Why a query failed, with what a person needs to fix it; `backend` names the source
 /// (`prometheus`, `loki`, `store`).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SourceError {
