@@ -42,14 +42,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn load(path: &Path, prometheus: &Option<String>) -> Result<Config, config::ConfigErrors> {
-    let mut cfg = config::load(path)?;
-    if let Some(url) = prometheus {
-        cfg.prometheus.url = url.clone();
-    }
-    Ok(cfg)
-}
-
 /// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).
 pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let cfg = load_or_report(&opts)?;
@@ -133,7 +125,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
 
 /// The config at start; every error is printed (and logged) before the daemon refuses to start.
 fn load_or_report(opts: &RunOptions) -> anyhow::Result<Config> {
-    load(&opts.config, &opts.prometheus).map_err(|errs| {
+    config::load_with(&opts.config, opts.prometheus.as_deref()).map_err(|errs| {
         for e in &errs.0 {
             error!(error = %e, "invalid config");
             eprintln!("{e}");
@@ -221,7 +213,7 @@ impl Reloader<'_> {
     /// failure shows in `slowburn_config_reload_success`.
     async fn reload(&self, engine: &mut Engine, why: &'static str) {
         let health = &self.shared.health;
-        let new = match load(&self.opts.config, &self.opts.prometheus) {
+        let new = match config::load_with(&self.opts.config, self.opts.prometheus.as_deref()) {
             Ok(new) => new,
             Err(errs) => {
                 health.reload_failed.store(true, Ordering::Relaxed);

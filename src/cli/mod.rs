@@ -177,19 +177,12 @@ pub fn parse_time(s: &str) -> anyhow::Result<i64> {
 /// Reads and validates the config, printing every error as `file:line:column: message`, and
 /// applies `--prometheus`.
 fn load(path: &std::path::Path, prometheus: Option<String>) -> anyhow::Result<Config> {
-    let mut cfg = match config::load(path) {
-        Ok(c) => c,
-        Err(errs) => {
-            for e in &errs.0 {
-                eprintln!("{e}");
-            }
-            return Err(anyhow!("{} has {} error(s)", path.display(), errs.0.len()));
+    config::load_with(path, prometheus.as_deref()).map_err(|errs| {
+        for e in &errs.0 {
+            eprintln!("{e}");
         }
-    };
-    if let Some(url) = prometheus {
-        cfg.prometheus.url = url;
-    }
-    Ok(cfg)
+        anyhow!("{} has {} error(s)", path.display(), errs.0.len())
+    })
 }
 
 /// Runs a parsed command; `Err` means exit code 1 (or 2 for [`GateError`]).

@@ -30,29 +30,47 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse_str(&text, &file, &secret)
 }
 
+/// [`load`], then `--prometheus` (or `SLOWBURN_PROMETHEUS_URL`) in place of `prometheus.url`: the
+/// one place the command-line override applies, for the daemon and every command alike.
+pub fn load_with(path: &Path, prometheus: Option<&str>) -> Result<Config, ConfigErrors> {
+    let mut cfg = load(path)?;
+    if let Some(url) = prometheus {
+        cfg.prometheus.url = url.to_string();
+    }
+    Ok(cfg)
+}
+
 /// Structural errors patched over before the loader gives up on finding more.
 const MAX_PATCHES: usize = 100;
 
-/// What kind of structural error serde stopped at, as far as patching it is concerned.
+/// What kind of structural error serde stopped at: read once, it gives both the message and
+/// how the loader may patch past it.
 enum Structural {
-    /// A key the schema does not have, with the nearest valid one.
-    Unknown { suggestion: Option<String> },
+    /// A key the schema does not have, and the keys valid there.
+    Unknown {
+        field: String,
+        expected: Vec<String>,
+    },
     /// A required key that is absent.
     Missing { field: String },
-    /// A value of the wrong type; `expected` is serde's description.
-    WrongType { expected: String },
+    /// A value of the wrong type; `expected` is serde's description, `scalar` the Rust type when
+    /// a scalar did not parse as one (`u32`).
+    WrongType {
+        expected: String,
+        scalar: Option<&'static str>,
+    },
     /// Anything else (YAML syntax, duplicate keys): not safe to patch.
     Other,
 }
 
 fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
-    let e = e.without_snippet();
     let backticked = |rest: &str| rest.split('`').nth(1).map(String::from);
-    match e {
+    match e.without_snippet() {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
         } => Structural::Unknown {
-            suggestion: error::nearest(field, expected).map(String::from),
+            field: field.clone(),
+            expected: expected.iter().map(|x| x.to_string()).collect(),
         },
         serde_saphyr::Error::SerdeMissingField { field, .. } => Structural::Missing {
             field: field.to_string(),
@@ -60,21 +78,21 @@ fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
         serde_saphyr::Error::SerdeInvalidType { expected, .. }
         | serde_saphyr::Error::SerdeInvalidValue { expected, .. } => Structural::WrongType {
             expected: expected.clone(),
+            scalar: None,
         },
         serde_saphyr::Error::InvalidScalar { ty, .. } => Structural::WrongType {
             expected: ty.to_string(),
+            scalar: Some(ty),
         },
         _ => {
             if let Some((field, expected)) = parse_unknown_field(plain) {
-                let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
-                Structural::Unknown {
-                    suggestion: error::nearest(&field, &expected).map(String::from),
-                }
+                Structural::Unknown { field, expected }
             } else if let Some(field) = plain.strip_prefix("missing field").and_then(backticked) {
                 Structural::Missing { field }
             } else if plain.starts_with("invalid type") || plain.starts_with("invalid value") {
                 Structural::WrongType {
                     expected: plain.rsplit("expected").next().unwrap_or("").to_string(),
+                    scalar: None,
                 }
             } else {
                 Structural::Other
@@ -126,8 +144,9 @@ impl Loader<'_> {
     /// Records a structural error and patches the text past it; `false` when parsing cannot go
     /// on safely (YAML syntax, a flow collection, a genuinely missing key).
     fn step(&mut self, e: &serde_saphyr::Error) -> bool {
-        let err = yaml_error(e, self.file);
         let plain = strip_position(&e.without_snippet().to_string());
+        let class = classify(e, &plain);
+        let err = yaml_error(e, &class, plain, self.file);
         if err.line == 0 {
             self.errors.push(err);
             return false;
@@ -140,7 +159,6 @@ impl Loader<'_> {
             return false;
         }
         let (line, column) = (err.line, err.column);
-        let class = classify(e, &plain);
         if let Structural::Missing { field } = &class {
             // A required key that a patch blanked under a misspelt name: read it under the name
             // it was nearest to. Only a patch in the same mapping counts (serde reports a missing
@@ -175,10 +193,12 @@ impl Loader<'_> {
                 }
                 return false;
             }
-            Structural::Unknown { suggestion } => {
+            Structural::Unknown { field, expected } => {
+                let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+                let suggestion = error::nearest(&field, &expected).map(String::from);
                 repair::remove_entry(&self.text, line, column).map(|p| (p, suggestion))
             }
-            Structural::WrongType { expected } => repair::placeholder(&expected)
+            Structural::WrongType { expected, .. } => repair::placeholder(&expected)
                 .and_then(|ph| repair::replace_value(&self.text, line, column, ph))
                 .or_else(|| repair::remove_entry(&self.text, line, column))
                 .map(|p| (p, None)),
@@ -275,18 +295,26 @@ pub fn parse_str(
     Err(ConfigErrors(errors))
 }
 
-/// Turns a serde-saphyr error into one positioned message, adding "did you mean" to unknown fields.
-fn yaml_error(e: &serde_saphyr::Error, file: &str) -> ConfigError {
+/// One positioned message for a serde-saphyr error as [`classify`] read it, adding "did you
+/// mean" to unknown fields and saying what to write for a scalar of the wrong type.
+fn yaml_error(
+    e: &serde_saphyr::Error,
+    class: &Structural,
+    plain: String,
+    file: &str,
+) -> ConfigError {
     let (line, column) = e
         .location()
         .map(|l| (l.line() as u32, l.column() as u32))
         .unwrap_or((0, 0));
-    let plain = strip_position(&e.without_snippet().to_string());
-    let message = match e.without_snippet() {
-        serde_saphyr::Error::SerdeUnknownField {
-            field, expected, ..
-        } => unknown_field(field, expected),
-        serde_saphyr::Error::InvalidScalar { ty, .. } => {
+    let message = match class {
+        Structural::Unknown { field, expected } => {
+            let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+            unknown_field(field, &expected)
+        }
+        Structural::WrongType {
+            scalar: Some(ty), ..
+        } => {
             let want = match *ty {
                 "bool" => "`true` or `false`",
                 t if t.starts_with('f') => "a number",
@@ -295,13 +323,7 @@ fn yaml_error(e: &serde_saphyr::Error, file: &str) -> ConfigError {
             };
             format!("invalid {ty}: write {want} here")
         }
-        _ => match parse_unknown_field(&plain) {
-            Some((field, expected)) => {
-                let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
-                unknown_field(&field, &expected)
-            }
-            None => plain,
-        },
+        _ => plain,
     };
     ConfigError {
         file: file.to_string(),

@@ -56,9 +56,9 @@ impl Engine {
             };
             let decisions = evaluate::decide(&input, |w| s.main.rolling.window(w));
             let mut updates = Vec::new();
-            for (d, key) in decisions.into_iter().zip(keys) {
+            for ((d, key), prior) in decisions.into_iter().zip(keys).zip(input.prior) {
                 seen.insert(key.clone());
-                if d.next != *self.alerts.get(&key).unwrap_or(&none)
+                if d.next != *prior
                     && let Err(e) = self.shared.store.put_alert(&key.encode(), &d.next.encode())
                 {
                     warn!(slo = %s.slo.id, error = %e, "cannot persist the alert state");

@@ -5,7 +5,7 @@
 use super::tracked::{Tracked, cold_bucket};
 use super::{Engine, ranges};
 use crate::budget::Bucket;
-use crate::source::{Ask, BucketRange, Counts};
+use crate::source::{Ask, BucketRange, Counts, Source};
 use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
@@ -103,7 +103,9 @@ impl Engine {
     async fn fetch(&self, jobs: &[Job]) -> Vec<Option<Counts>> {
         let width = self.width();
         let mut tasks = tokio::task::JoinSet::new();
-        let mut groups: BTreeMap<(String, i64, usize), Vec<usize>> = BTreeMap::new();
+        // Grouped by source name and range; the group keeps the source it was looked up with.
+        type Group = (Arc<dyn Source>, Vec<usize>);
+        let mut groups: BTreeMap<(String, i64, usize), Group> = BTreeMap::new();
         for (j, job) in jobs.iter().enumerate() {
             let range = BucketRange {
                 start: job.start,
@@ -125,14 +127,12 @@ impl Engine {
             } else {
                 groups
                     .entry((source.name().to_string(), job.start, job.count))
-                    .or_default()
+                    .or_insert_with(|| (Arc::clone(&source), Vec::new()))
+                    .1
                     .push(j);
             }
         }
-        for ((name, start, count), idx) in groups {
-            let Ok(source) = self.sources.get(&name).map(Arc::clone) else {
-                continue;
-            };
+        for ((_, start, count), (source, idx)) in groups {
             let asks: Vec<Ask> = idx
                 .iter()
                 .map(|j| self.tracked(&jobs[*j]).ask.clone())

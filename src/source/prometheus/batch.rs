@@ -6,7 +6,7 @@
 use super::{BASELINE_EDGES, Inner, edge_values};
 use crate::sli::{CountSpec, EventQuery};
 use crate::source::counts::{combine, counter_increases};
-use crate::source::{BucketRange, Counts, SourceError};
+use crate::source::{Ask, BucketRange, Counts, SourceError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -26,20 +26,20 @@ struct SelectorCounts {
 }
 
 impl Inner {
-    /// Counts of many specs over the same short range, for the daemon's tick. Counter selectors
+    /// Counts of many asks over the same short range, for the daemon's tick. Counter selectors
     /// are deduplicated and queried [`BATCH_SELECTORS`] at a time in one request (each wrapped
     /// in `label_replace` with a `__slowburn_q` index, joined by `or`). Other specs, and ranges
     /// too long for one request, are counted one by one, concurrently (the semaphore still
     /// bounds requests).
     pub(super) async fn counts_many(
         self: &Arc<Self>,
-        specs: &[CountSpec],
+        asks: &[Ask],
         range: BucketRange,
     ) -> Vec<Counts> {
         let short = range.count <= self.buckets_per_request();
-        let batchable: Vec<Option<[Option<String>; 3]>> = specs
+        let batchable: Vec<Option<[Option<String>; 3]>> = asks
             .iter()
-            .map(|s| if short { selectors(s) } else { None })
+            .map(|a| if short { selectors(&a.spec) } else { None })
             .collect();
         let mut uniq: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -51,9 +51,9 @@ impl Inner {
         }
         let per_selector = self.all_selectors(&uniq, range).await;
         let mut singles = JoinSet::new();
-        for (i, (spec, sides)) in specs.iter().zip(&batchable).enumerate() {
+        for (i, (ask, sides)) in asks.iter().zip(&batchable).enumerate() {
             if sides.is_none() {
-                let (me, spec) = (Arc::clone(self), spec.clone());
+                let (me, spec) = (Arc::clone(self), ask.spec.clone());
                 singles.spawn(async move { (i, me.counts(&spec, range).await) });
             }
         }
@@ -63,16 +63,15 @@ impl Inner {
                 single_results.insert(i, c);
             }
         }
-        specs
-            .iter()
+        asks.iter()
             .zip(&batchable)
             .enumerate()
-            .map(|(i, (spec, sides))| match sides {
+            .map(|(i, (ask, sides))| match sides {
                 None => single_results.remove(&i).unwrap_or_else(|| {
                     Counts::failed(
                         range,
                         SourceError::BadResult {
-                            query: spec.queries().join(", "),
+                            query: ask.spec.queries().join(", "),
                             message: "query task failed".into(),
                         },
                     )

@@ -97,10 +97,7 @@ impl Source for PrometheusSource {
         asks: &'a [Ask],
         range: BucketRange,
     ) -> BoxFuture<'a, Vec<Counts>> {
-        Box::pin(async move {
-            let specs: Vec<CountSpec> = asks.iter().map(|a| a.spec.clone()).collect();
-            self.inner.counts_many(&specs, range).await
-        })
+        Box::pin(self.inner.counts_many(asks, range))
     }
 
     fn counts<'a>(&'a self, ask: &'a Ask, range: BucketRange) -> BoxFuture<'a, Counts> {
