@@ -39,7 +39,7 @@ pub struct RunOptions {
 }
 
 fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    crate::time::now_secs()
 }
 
 /// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).

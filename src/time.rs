@@ -11,6 +11,11 @@ pub fn align(t: i64, bucket: Dur) -> i64 {
     t.div_euclid(w) * w
 }
 
+/// The wall clock in unix seconds: the one place the shell reads it.
+pub fn now_secs() -> i64 {
+    Utc::now().timestamp()
+}
+
 /// RFC 3339 (seconds, `Z`) of a unix time, as every JSON timestamp of slowburn is written; empty
 /// for a time chrono cannot represent.
 pub fn rfc3339(t: i64) -> String {

@@ -256,7 +256,11 @@ pub fn parse_str(
     };
     let mut exhausted = true;
     for _ in 0..MAX_PATCHES {
-        match serde_saphyr::from_str::<raw::RawConfig>(&loader.text) {
+        // YAML 1.2 booleans only: a query such as `y` or `on` stays a string where a field
+        // takes a string or a mapping (see `raw::RawQuery`).
+        let mut options = serde_saphyr::Options::default();
+        options.strict_booleans = true;
+        match serde_saphyr::from_str_with_options::<raw::RawConfig>(&loader.text, options) {
             Ok(raw) => {
                 let semantic = validate::from_raw(raw, file, env);
                 if loader.errors.is_empty() {

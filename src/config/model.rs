@@ -4,12 +4,17 @@
 //! queries parse. Code downstream never re-checks the file.
 
 use crate::duration::Dur;
-pub use crate::sli::{Compare, CountSpec, EventQuery};
+pub use crate::sli::logql::DurationUnit;
+pub use crate::sli::{Compare, CountSpec, EventQuery, Sided};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// The source an SLI reads from when it names none.
 pub const DEFAULT_SOURCE: &str = "prometheus";
+/// The source of log SLIs.
+pub const LOKI_SOURCE: &str = "loki";
+/// The `Slo::source` of an SLI whose sides come from different sources.
+pub const MIXED_SOURCE: &str = "mixed";
 
 /// A whole, valid `slo.yaml`.
 #[derive(Debug, Clone)]
@@ -18,6 +23,8 @@ pub struct Config {
     pub file: String,
     /// The Prometheus-compatible query endpoint.
     pub prometheus: PrometheusSettings,
+    /// The Loki query endpoint, when log SLIs are used.
+    pub loki: Option<LokiSettings>,
     /// Width of one stored bucket of counts.
     pub bucket: Dur,
     /// The daemon's schedule.
@@ -231,6 +238,56 @@ impl fmt::Debug for PrometheusSettings {
     }
 }
 
+/// How to reach Loki.
+#[derive(Clone, PartialEq)]
+pub struct LokiSettings {
+    /// Base URL.
+    pub url: String,
+    /// `X-Scope-OrgID`, when Loki runs with tenancy.
+    pub tenant: Option<String>,
+    /// Headers on every request; values may be secrets and are never printed.
+    pub headers: Vec<(String, String)>,
+    /// Basic auth user and password (a secret).
+    pub basic_auth: Option<(String, String)>,
+    /// Per-request timeout.
+    pub timeout: Dur,
+    /// Queries in flight at once.
+    pub max_concurrency: usize,
+    /// Retries of retriable failures (5xx, 429, timeouts, connection errors).
+    pub retries: u32,
+    /// Points per series per range query; at most Loki's 11,000.
+    pub max_points_per_query: u32,
+    /// How long Loki keeps logs; older buckets are missing.
+    pub retention: Option<Dur>,
+}
+
+impl fmt::Debug for LokiSettings {
+    /// Header values and the password may hold tokens, so Debug shows neither.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LokiSettings")
+            .field("url", &self.url)
+            .field("tenant", &self.tenant)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| (k.as_str(), "**REDACTED**"))
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "basic_auth",
+                &self.basic_auth.as_ref().map(|(u, _)| (u, "**REDACTED**")),
+            )
+            .field("timeout", &self.timeout)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("retries", &self.retries)
+            .field("max_points_per_query", &self.max_points_per_query)
+            .field("retention", &self.retention)
+            .finish()
+    }
+}
+
 /// One SLO.
 #[derive(Debug, Clone)]
 pub struct Slo {
@@ -250,7 +307,8 @@ pub struct Slo {
     pub labels: BTreeMap<String, String>,
     /// How the SLI was declared (kept for `--online` checks and the API).
     pub sli: SliKind,
-    /// The source its SLI reads from (`prometheus`), looked up by this name.
+    /// The source its SLI reads from (`prometheus`, `loki`, or [`MIXED_SOURCE`] when its sides
+    /// name their own), looked up by this name.
     pub source: String,
     /// How the source counts good and total events for this SLO.
     pub counts: CountSpec,
@@ -276,6 +334,24 @@ pub enum SliKind {
     },
     /// Good time slices.
     Timeslice,
+    /// Log lines with a duration field, good at or under the threshold.
+    LogLatency {
+        /// The log query whose lines are the requests.
+        logs: String,
+        /// The extracted field holding the duration.
+        field: String,
+        /// How the field is written.
+        unit: DurationUnit,
+        /// Threshold.
+        threshold: Dur,
+    },
+}
+
+impl Slo {
+    /// Whether this SLO reads from the source called `name` (for a mixed SLI: any side does).
+    pub fn reads(&self, name: &str) -> bool {
+        self.source == name || self.counts.side_sources().contains(&name)
+    }
 }
 
 /// An external commitment reported beside the budget.

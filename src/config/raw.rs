@@ -16,6 +16,8 @@ pub type SStr = Spanned<String>;
 pub struct RawConfig {
     /// Where SLIs are queried.
     pub prometheus: Option<Spanned<RawPrometheus>>,
+    /// Where log SLIs (`source: loki`) are queried.
+    pub loki: Option<Spanned<RawLoki>>,
     /// Defaults applied to every SLO.
     pub defaults: Option<RawDefaults>,
     /// How the daemon schedules its work.
@@ -82,6 +84,33 @@ pub struct RawPrometheus {
     pub retries: Option<Spanned<u32>>,
     /// Points per series per range query (Prometheus refuses more than 11,000).
     pub max_points_per_query: Option<Spanned<u32>>,
+}
+
+/// `loki:`: a Loki (or Grafana Cloud Logs, GEL) query endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoki {
+    /// Base URL, e.g. `http://127.0.0.1:3100`.
+    pub url: SStr,
+    /// Tenant, sent as `X-Scope-OrgID` (required by a Loki with `auth_enabled: true`).
+    pub tenant: Option<SStr>,
+    /// Extra headers on every request; values may use `${ENV}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, SStr>,
+    /// Basic auth user (Grafana Cloud: the instance id).
+    pub username: Option<SStr>,
+    /// Basic auth password or token; use `${ENV}` or `${file:…}`.
+    pub password: Option<SStr>,
+    /// Per-request timeout.
+    pub timeout: Option<SStr>,
+    /// Queries in flight at once.
+    pub max_concurrency: Option<Spanned<u32>>,
+    /// Retries after a 5xx, a 429 or a timeout.
+    pub retries: Option<Spanned<u32>>,
+    /// Points per series per range query (Loki refuses more than 11,000).
+    pub max_points_per_query: Option<Spanned<u32>>,
+    /// How long Loki keeps logs: older buckets are missing, not zero.
+    pub retention: Option<SStr>,
 }
 
 /// `engine:` (the daemon's schedule).
@@ -154,20 +183,80 @@ pub struct RawRatio {
     /// `prometheus` (default) or `loki`.
     pub source: Option<SStr>,
     /// Good events.
-    pub good: Option<SStr>,
+    pub good: Option<Spanned<RawQuery>>,
     /// Bad events.
-    pub errors: Option<SStr>,
+    pub errors: Option<Spanned<RawQuery>>,
     /// All events.
-    pub total: Option<SStr>,
+    pub total: Option<Spanned<RawQuery>>,
+}
+
+/// One side of a ratio: a query string, or `{query, source}` to read it from another source than
+/// the SLI's (a total from Prometheus, errors from Loki).
+#[derive(Debug)]
+pub enum RawQuery {
+    /// Just the query, in the SLI's source.
+    Text(String),
+    /// The query and its own source.
+    Sourced(RawSourcedQuery),
+}
+
+/// `{query: …, source: …}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSourcedQuery {
+    /// The query.
+    pub query: SStr,
+    /// The source that answers it.
+    pub source: Option<SStr>,
+}
+
+impl<'de> Deserialize<'de> for RawQuery {
+    /// A string or a mapping; written by hand because `#[serde(untagged)]` would lose the
+    /// positions inside the mapping and give "did not match any variant" instead of the field.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawQuery;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a query string, or a mapping with `query` and `source`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawQuery, E> {
+                Ok(RawQuery::Text(v.to_string()))
+            }
+            // A bare number is a valid query (`1`); YAML reads it as a number first.
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawQuery, E> {
+                Ok(RawQuery::Text(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawQuery, E> {
+                Ok(RawQuery::Text(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawQuery, E> {
+                Ok(RawQuery::Text(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RawQuery, A::Error> {
+                RawSourcedQuery::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(RawQuery::Sourced)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `sli.latency`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLatency {
+    /// `prometheus` (default, with `histogram`) or `loki` (with `logs` and `field`).
+    pub source: Option<SStr>,
     /// Histogram base name with optional matchers, e.g. `http_request_duration_seconds{service="api"}`.
-    pub histogram: SStr,
-    /// Threshold; must be one of the histogram's `le` boundaries.
+    pub histogram: Option<SStr>,
+    /// Loki: the log query whose lines are the requests, e.g. `{app="api"} | json`.
+    pub logs: Option<SStr>,
+    /// Loki: the extracted field holding each request's duration.
+    pub field: Option<SStr>,
+    /// Loki: how `field` is written: `ms` (default), `s` or `duration` (`"182ms"`).
+    pub unit: Option<SStr>,
+    /// Threshold; for a histogram, one of its `le` boundaries.
     pub threshold: SStr,
 }
 
@@ -175,7 +264,9 @@ pub struct RawLatency {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTimeslice {
-    /// PromQL returning one series.
+    /// `prometheus` (default) or `loki`.
+    pub source: Option<SStr>,
+    /// A PromQL or LogQL metric query returning one series.
     pub query: SStr,
     /// A slice is good when the value is below this.
     pub below: Option<Spanned<f64>>,

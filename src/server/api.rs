@@ -44,7 +44,7 @@ pub async fn list(State(st): State<AppState>) -> Json<Value> {
 fn definition(slo: &Slo, version: u64) -> Value {
     let kind = match &slo.sli {
         SliKind::Ratio => "ratio",
-        SliKind::Latency { .. } => "latency",
+        SliKind::Latency { .. } | SliKind::LogLatency { .. } => "latency",
         SliKind::Timeslice => "timeslice",
     };
     json!({

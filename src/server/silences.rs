@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    crate::time::now_secs()
 }
 
 /// Compares without an early exit, so response timing does not leak the token.

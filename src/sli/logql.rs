@@ -18,37 +18,25 @@ const STAGES: [&str; 11] = [
     "unwrap",
 ];
 
+use super::{CountSpec, EventQuery};
+use crate::duration::Dur;
+
 /// Operators a label filter may use after a parser stage.
 const FILTER_OPS: [&str; 9] = ["=~", "!~", "!=", ">=", "<=", "==", "=", ">", "<"];
 
-/// A checked LogQL query of an SLI.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum LogQuery {
-    /// A stream selector and pipeline whose matching lines are the events.
-    Lines(String),
-    /// A metric expression yielding the events of `$window`, evaluated once per bucket.
-    Expression(String),
-}
-
-impl LogQuery {
-    /// The query as configured.
-    pub fn text(&self) -> &str {
-        match self {
-            LogQuery::Lines(s) | LogQuery::Expression(s) => s,
-        }
-    }
-
-    /// The metric query that counts this query's events over windows of `secs` seconds.
-    pub fn counting(&self, secs: i64) -> String {
-        match self {
-            LogQuery::Lines(q) => format!("sum(count_over_time({q} [{secs}s]))"),
-            LogQuery::Expression(e) => e.replace("$window", &format!("{secs}s")),
-        }
+/// The metric query that counts an event query's lines over windows of `secs` seconds: a log
+/// query becomes `sum(count_over_time(QUERY [Ns]))`; an expression gets `$window` replaced and is
+/// wrapped in `sum` too, so it stays one series (Loki refuses more than 500).
+pub fn counting(q: &EventQuery, secs: i64) -> String {
+    match q {
+        EventQuery::Selector(q) => format!("sum(count_over_time({q} [{secs}s]))"),
+        EventQuery::Expression(e) => format!("sum({})", e.replace("$window", &format!("{secs}s"))),
     }
 }
 
-/// A log query (selector + pipeline) or, with `$window`, a metric expression.
-pub fn event_query(text: &str) -> Result<LogQuery, String> {
+/// A log query (selector + pipeline, [`EventQuery::Selector`]) or, with `$window`, a metric
+/// expression ([`EventQuery::Expression`]).
+pub fn event_query(text: &str) -> Result<EventQuery, String> {
     let text = text.trim().to_string();
     balanced(&text)?;
     if text.contains("$window") {
@@ -57,11 +45,8 @@ pub fn event_query(text: &str) -> Result<LogQuery, String> {
                 "`$window` must be a range, as in `sum(count_over_time({{app=\"api\"}} [$window]))` (in `{text}`)"
             ));
         }
-        let start = text
-            .find('{')
-            .ok_or_else(|| format!("no stream selector `{{…}}` in `{text}`"))?;
-        selector(&text[start..]).map_err(|e| format!("{e} (in `{text}`)"))?;
-        return Ok(LogQuery::Expression(text));
+        embedded_selector(&text)?;
+        return Ok(EventQuery::Expression(text));
     }
     if !text.starts_with('{') {
         return Err(format!(
@@ -70,7 +55,85 @@ pub fn event_query(text: &str) -> Result<LogQuery, String> {
     }
     let rest = selector(&text).map_err(|e| format!("{e} (in `{text}`)"))?;
     pipeline(rest).map_err(|e| format!("{e} (in `{text}`)"))?;
-    Ok(LogQuery::Lines(text))
+    Ok(EventQuery::Selector(text))
+}
+
+/// A time-slice query: a LogQL metric query (a range aggregation such as
+/// `quantile_over_time(0.95, {app="api"} | json | unwrap duration_ms [1m])`), evaluated at every
+/// bucket end. `$window`, when present, becomes the bucket.
+pub fn metric_query(text: &str) -> Result<String, String> {
+    let text = text.trim().to_string();
+    balanced(&text)?;
+    if text.starts_with('{') {
+        return Err(format!(
+            "a time-slice query must be a metric query, like `quantile_over_time(0.95, {{app=\"api\"}} | json | unwrap duration_ms [1m])`; `{text}` selects lines"
+        ));
+    }
+    if !text.contains('[') {
+        return Err(format!(
+            "a LogQL metric query needs a range such as `[1m]` or `[$window]` (in `{text}`)"
+        ));
+    }
+    embedded_selector(&text)?;
+    Ok(text)
+}
+
+/// The stream selector inside a metric expression is well formed.
+fn embedded_selector(text: &str) -> Result<(), String> {
+    let start = text
+        .find('{')
+        .ok_or_else(|| format!("no stream selector `{{…}}` in `{text}`"))?;
+    selector(&text[start..]).map_err(|e| format!("{e} (in `{text}`)"))?;
+    Ok(())
+}
+
+/// How a log line's duration field is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurationUnit {
+    /// A number of milliseconds (`"duration_ms": 182`).
+    Millis,
+    /// A number of seconds (`"duration": 0.182`).
+    Seconds,
+    /// A Go duration string (`"duration": "182ms"`), compared as a duration.
+    Duration,
+}
+
+impl DurationUnit {
+    /// The spelling in `slo.yaml`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ms" => Some(DurationUnit::Millis),
+            "s" => Some(DurationUnit::Seconds),
+            "duration" => Some(DurationUnit::Duration),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `name` can be a label filter's name (a field a parser stage extracted).
+pub fn is_field(name: &str) -> bool {
+    let (id, rest) = ident(name);
+    !id.is_empty() && rest.is_empty()
+}
+
+/// A latency SLI over logs: total = the lines, good = those whose `field` is at or under the
+/// threshold. `__error__=""` drops lines whose field is missing or not a number from the good
+/// side (Loki keeps such lines with an error label rather than dropping them), so they count as
+/// slow, not fast.
+pub fn latency_counts(lines: &str, field: &str, unit: DurationUnit, threshold: Dur) -> CountSpec {
+    let ms = threshold.as_millis();
+    let value = match unit {
+        DurationUnit::Millis => ms.to_string(),
+        DurationUnit::Seconds => format!("{}", ms as f64 / 1000.0),
+        DurationUnit::Duration => format!("{ms}ms"),
+    };
+    CountSpec::Events {
+        good: Some(EventQuery::Selector(format!(
+            "{lines} | {field} <= {value} | __error__=\"\""
+        ))),
+        bad: None,
+        total: Some(EventQuery::Selector(lines.to_string())),
+    }
 }
 
 /// Braces, parentheses and brackets close in order and every string ends.
@@ -272,14 +335,14 @@ mod tests {
     fn log_queries_are_counted_per_bucket() {
         let q = event_query(r#"{app="backend"} | json | status >= 500"#).unwrap();
         assert_eq!(
-            q.counting(60),
+            counting(&q, 60),
             r#"sum(count_over_time({app="backend"} | json | status >= 500 [60s]))"#
         );
         let e = event_query(r#"sum(count_over_time({app="a"} |= "GET" [$window]))"#).unwrap();
-        assert!(matches!(e, LogQuery::Expression(_)));
+        assert!(matches!(e, EventQuery::Expression(_)));
         assert_eq!(
-            e.counting(10),
-            r#"sum(count_over_time({app="a"} |= "GET" [10s]))"#
+            counting(&e, 10),
+            r#"sum(sum(count_over_time({app="a"} |= "GET" [10s])))"#
         );
     }
 
@@ -323,5 +386,42 @@ mod tests {
             let e = event_query(q).unwrap_err();
             assert!(e.contains(want), "{q}: {e}");
         }
+    }
+
+    #[test]
+    fn metric_queries_and_log_latency() {
+        assert!(
+            metric_query(r#"quantile_over_time(0.95, {app="a"} | json | unwrap ms [1m])"#).is_ok()
+        );
+        let e = metric_query(r#"{app="a"} | json"#).unwrap_err();
+        assert!(e.contains("must be a metric query"), "{e}");
+        let e = metric_query(r#"max_over_time({app="a"} | json | unwrap ms)"#).unwrap_err();
+        assert!(e.contains("needs a range"), "{e}");
+        let spec = latency_counts(
+            r#"{app="a"} | json"#,
+            "duration_ms",
+            DurationUnit::Millis,
+            Dur::from_millis(250),
+        );
+        let CountSpec::Events { good, total, .. } = spec else {
+            panic!("events")
+        };
+        assert_eq!(
+            good.unwrap().text(),
+            r#"{app="a"} | json | duration_ms <= 250 | __error__="""#
+        );
+        assert_eq!(total.unwrap().text(), r#"{app="a"} | json"#);
+        // The good query is itself a valid log query.
+        let d = latency_counts(
+            "{a=\"b\"}",
+            "d",
+            DurationUnit::Duration,
+            Dur::from_millis(1500),
+        );
+        let CountSpec::Events { good, .. } = d else {
+            panic!("events")
+        };
+        assert!(event_query(good.unwrap().text()).is_ok());
+        assert!(is_field("duration_ms") && !is_field("a b") && !is_field(""));
     }
 }

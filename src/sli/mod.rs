@@ -2,17 +2,22 @@
 //! these to validate `slo.yaml`; sources call them to build the queries they send. Keeping the
 //! language knowledge here lets validation explain a query without a backend and lets a new
 //! language (LogQL) arrive beside PromQL without touching the validator's structure.
+//!
+//! A [`CountSpec`] does not say which language its queries are in: the source that answers it
+//! does. Only [`CountSpec::Mixed`] names sources, one per side.
 
 pub mod logql;
 pub mod promql;
 
 use crate::duration::Dur;
 
-/// One event-count query: a counter selector, or an expression in which `$window` is the bucket.
+/// One event-count query: a counter selector (PromQL) or a log query (LogQL), or an expression in
+/// which `$window` is the bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventQuery {
     /// A plain counter selector: slowburn reads the counter at every bucket edge and differences it,
-    /// which is exact for any scrape interval and both range-selector semantics.
+    /// which is exact for any scrape interval and both range-selector semantics. For Loki, a stream
+    /// selector and pipeline whose matching lines are the events, counted per bucket.
     Selector(String),
     /// A user expression yielding the events of `$window`, evaluated once per bucket.
     Expression(String),
@@ -25,6 +30,15 @@ impl EventQuery {
             EventQuery::Selector(s) | EventQuery::Expression(s) => s,
         }
     }
+}
+
+/// One side of a [`CountSpec::Mixed`]: its query and the source that answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sided {
+    /// The source's name (`prometheus`, `loki`).
+    pub source: String,
+    /// The query, in that source's language.
+    pub query: EventQuery,
 }
 
 /// How a threshold is compared in a time-slice SLI.
@@ -58,9 +72,20 @@ pub enum CountSpec {
         /// All events.
         total: Option<EventQuery>,
     },
+    /// Two of good/bad/total, each from its own source (a total from Prometheus, errors from
+    /// Loki): the registry's mixed source asks each source for its side alone and combines them
+    /// with the same rules as [`CountSpec::Events`].
+    Mixed {
+        /// Good events.
+        good: Option<Sided>,
+        /// Bad events.
+        bad: Option<Sided>,
+        /// All events.
+        total: Option<Sided>,
+    },
     /// One slice per `slice`, good when `query` compares well.
     Timeslice {
-        /// PromQL returning one series.
+        /// A PromQL or LogQL metric query returning one series.
         query: String,
         /// The comparison that makes a slice good.
         good_when: Compare,
@@ -84,6 +109,13 @@ impl CountSpec {
             CountSpec::Events { good, bad, total } => {
                 format!("events|{}|{}|{}", q(good), q(bad), q(total))
             }
+            CountSpec::Mixed { good, bad, total } => {
+                let s = |x: &Option<Sided>| match x {
+                    None => "-".into(),
+                    Some(side) => format!("{}:{}", side.source, q(&Some(side.query.clone()))),
+                };
+                format!("mixed|{}|{}|{}", s(good), s(bad), s(total))
+            }
             CountSpec::Timeslice {
                 query,
                 good_when,
@@ -100,7 +132,25 @@ impl CountSpec {
                 .flatten()
                 .map(|q| q.text().to_string())
                 .collect(),
+            CountSpec::Mixed { good, bad, total } => [good, bad, total]
+                .into_iter()
+                .flatten()
+                .map(|s| s.query.text().to_string())
+                .collect(),
             CountSpec::Timeslice { query, .. } => vec![query.clone()],
         }
+    }
+
+    /// The sources a mixed spec reads, each once; empty for a spec of one source.
+    pub fn side_sources(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let CountSpec::Mixed { good, bad, total } = self {
+            for s in [good, bad, total].into_iter().flatten() {
+                if !out.contains(&s.source.as_str()) {
+                    out.push(&s.source);
+                }
+            }
+        }
+        out
     }
 }

@@ -103,6 +103,11 @@ pub fn event_sides(spec: &CountSpec) -> [(&'static str, bool); 3] {
             ("errors", bad.is_some()),
             ("total", total.is_some()),
         ],
+        CountSpec::Mixed { good, bad, total } => [
+            ("good", good.is_some()),
+            ("errors", bad.is_some()),
+            ("total", total.is_some()),
+        ],
         CountSpec::Timeslice { .. } => [("good", false), ("errors", false), ("total", false)],
     }
 }

@@ -8,6 +8,8 @@
 //! [`Bucket::Missing`] for its buckets, never zeros.
 
 pub mod counts;
+pub mod loki;
+pub mod mixed;
 pub mod prometheus;
 pub mod stats;
 pub mod store;
@@ -84,6 +86,9 @@ pub struct Counts {
     /// The `[start, end)` ranges (unix seconds) whose queries failed: worth asking again, unlike
     /// buckets that a successful query found empty.
     pub failed: Vec<(i64, i64)>,
+    /// The `[start, end)` ranges the source cannot know and that asking again will not change
+    /// (older than Loki's retention): missing, not zero, for every side of a mixed SLI too.
+    pub unknown: Vec<(i64, i64)>,
 }
 
 impl Counts {
@@ -93,6 +98,7 @@ impl Counts {
             buckets: vec![Bucket::Missing; range.count],
             errors: vec![error],
             failed: vec![(range.start, range.end())],
+            unknown: Vec::new(),
         }
     }
 }
@@ -193,6 +199,9 @@ pub trait Source: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Sources {
     list: Vec<Arc<dyn Source>>,
+    /// Counts mixed-source SLIs through the sources of `list`; not listed itself (it asks
+    /// nothing of its own, so it has no `slowburn_source_*` series).
+    mixed: Option<Arc<dyn Source>>,
     /// When set, every SLO reads from it whatever its `source:` says (a stopped daemon's store).
     only: Option<Arc<dyn Source>>,
 }
@@ -201,18 +210,30 @@ impl Sources {
     /// Builds every source the config declares: the one place settings become clients.
     pub fn from_config(cfg: &Config) -> Result<Self, SourceError> {
         let prometheus: Arc<dyn Source> = prometheus::PrometheusSource::new(&cfg.prometheus)?;
-        Ok(Sources::with(vec![prometheus]))
+        let mut list = vec![prometheus];
+        if let Some(l) = &cfg.loki {
+            let loki: Arc<dyn Source> = loki::LokiSource::new(l)?;
+            list.push(loki);
+        }
+        Ok(Sources::with(list))
     }
 
-    /// A registry of the given sources (tests pass scripted ones).
+    /// A registry of the given sources (tests pass scripted ones), with the mixed source that
+    /// counts SLIs whose sides name different ones of them.
     pub fn with(list: Vec<Arc<dyn Source>>) -> Self {
-        Sources { list, only: None }
+        let mixed: Arc<dyn Source> = Arc::new(mixed::MixedSource::new(list.clone()));
+        Sources {
+            list,
+            mixed: Some(mixed),
+            only: None,
+        }
     }
 
     /// A registry in which every SLO reads from `source`, whatever it names.
     pub fn only(source: Arc<dyn Source>) -> Self {
         Sources {
             list: vec![Arc::clone(&source)],
+            mixed: None,
             only: Some(source),
         }
     }
@@ -221,6 +242,11 @@ impl Sources {
     pub fn get(&self, name: &str) -> Result<&Arc<dyn Source>, SourceError> {
         if let Some(s) = &self.only {
             return Ok(s);
+        }
+        if name == crate::config::MIXED_SOURCE
+            && let Some(m) = &self.mixed
+        {
+            return Ok(m);
         }
         self.list.iter().find(|s| s.name() == name).ok_or_else(|| {
             let names: Vec<&str> = self.list.iter().map(|s| s.name()).collect();
@@ -244,7 +270,7 @@ impl Sources {
     /// Checks that every source the config uses answers; the error names the first that does not.
     pub async fn health(&self, cfg: &Config) -> Result<(), SourceError> {
         for source in &self.list {
-            let used = self.only.is_some() || cfg.slos.iter().any(|s| s.source == source.name());
+            let used = self.only.is_some() || cfg.slos.iter().any(|s| s.reads(source.name()));
             if used || cfg.slos.is_empty() {
                 source.health().await?;
             }
@@ -262,5 +288,32 @@ pub fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+/// Exponential backoff with jitter between retries of one request (250 ms, 500 ms, 1 s, …
+/// capped at 5 s), shared by every source so they pace a struggling backend alike.
+pub fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 250u64
+        .saturating_mul(1 << attempt.min(5).saturating_sub(1))
+        .min(5000);
+    let jitter = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0) as u64)
+        % (base / 2 + 1);
+    std::time::Duration::from_millis(base / 2 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(250));
+        assert!(backoff(10) <= Duration::from_millis(5000));
+        assert!(backoff(10) >= Duration::from_millis(2000));
     }
 }

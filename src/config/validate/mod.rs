@@ -1,6 +1,6 @@
 //! `RawConfig` → [`Config`], collecting every error with its position instead of stopping at the first.
 //!
-//! Split by concern: [`sources`] (`prometheus:`), [`defaults`] (bucket, periods, `engine:`),
+//! Split by concern: [`sources`] (`prometheus:`, `loki:`), [`defaults`] (bucket, periods, `engine:`),
 //! [`slo`] (SLOs, SLIs, SLAs), [`policy`] (alert policies), [`receivers`] and [`maintenance`].
 //! Each part reports into one [`Ctx`]; query-language knowledge lives in [`crate::sli`].
 
@@ -23,7 +23,7 @@ use super::model::*;
 use super::raw::*;
 use crate::alert::policy::{Policy, Rule, Severity};
 use crate::duration::{self, Dur};
-use crate::sli::promql;
+use crate::sli::{logql, promql};
 use serde_saphyr::{Location, Spanned};
 use std::collections::{BTreeMap, HashMap};
 
@@ -47,6 +47,8 @@ struct Ctx<'a> {
     file: &'a str,
     env: &'a dyn Fn(&str) -> Option<String>,
     errors: Vec<ConfigError>,
+    /// Whether a `loki:` section exists, so `source: loki` can say what is missing.
+    loki: bool,
 }
 
 impl Ctx<'_> {
@@ -141,8 +143,10 @@ pub fn from_raw(
         file,
         env,
         errors: Vec::new(),
+        loki: raw.loki.is_some(),
     };
     let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
+    let loki = loki_settings(&mut cx, raw.loki.as_ref());
     let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
     let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
     let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);
@@ -191,6 +195,7 @@ pub fn from_raw(
         Ok(Config {
             file: file.to_string(),
             prometheus,
+            loki,
             bucket,
             engine,
             slos,

@@ -42,7 +42,7 @@ pub(super) fn slo(
     if cx.errors.len() > before {
         return None;
     }
-    let (kind, counts) = sli?;
+    let (kind, counts, source) = sli?;
     let periods = periods?;
     let periods_first = periods[0];
     Some(Slo {
@@ -54,7 +54,7 @@ pub(super) fn slo(
         description: raw.description.clone(),
         labels: raw.labels.clone().into_iter().collect::<BTreeMap<_, _>>(),
         sli: kind,
-        source: DEFAULT_SOURCE.to_string(),
+        source,
         counts,
         sla,
         policy: Policy::builtin(periods_first, bucket),
@@ -66,7 +66,7 @@ pub(super) fn sli(
     raw: &Spanned<RawSli>,
     path: &str,
     bucket: Dur,
-) -> Option<(SliKind, CountSpec)> {
+) -> Option<(SliKind, CountSpec, String)> {
     let r = &raw.value;
     let given = [
         r.ratio.is_some(),
@@ -85,38 +85,78 @@ pub(super) fn sli(
         return None;
     }
     if let Some(ratio) = &r.ratio {
-        return ratio_sli(cx, ratio, &format!("{path}.ratio")).map(|c| (SliKind::Ratio, c));
+        return ratio_sli(cx, ratio, &format!("{path}.ratio"))
+            .map(|(c, source)| (SliKind::Ratio, c, source));
     }
     if let Some(lat) = &r.latency {
         return latency_sli(cx, lat, &format!("{path}.latency"));
     }
     let ts = r.timeslice.as_ref()?;
-    timeslice_sli(cx, ts, &format!("{path}.timeslice"), bucket).map(|c| (SliKind::Timeslice, c))
+    timeslice_sli(cx, ts, &format!("{path}.timeslice"), bucket)
+        .map(|(c, source)| (SliKind::Timeslice, c, source))
 }
 
-pub(super) fn ratio_sli(cx: &mut Ctx, raw: &Spanned<RawRatio>, path: &str) -> Option<CountSpec> {
-    let r = &raw.value;
-    if let Some(src) = &r.source {
-        match src.value.as_str() {
-            "prometheus" => {}
-            "loki" => {
-                cx.err(
-                    &src.referenced,
-                    format!("{path}.source"),
-                    "Loki SLIs are not supported by this version of slowburn yet; use a Prometheus counter",
-                );
-                return None;
-            }
-            other => {
-                cx.err(
-                    &src.referenced,
-                    format!("{path}.source"),
-                    format!("unknown source `{other}`; valid: prometheus"),
-                );
-                return None;
-            }
+/// The source a `source:` field names (the default when absent), checked against what exists.
+fn source_name(cx: &mut Ctx, s: Option<&SStr>, path: &str) -> Option<String> {
+    let Some(s) = s else {
+        return Some(DEFAULT_SOURCE.to_string());
+    };
+    match s.value.as_str() {
+        DEFAULT_SOURCE => Some(s.value.clone()),
+        LOKI_SOURCE if cx.loki => Some(s.value.clone()),
+        LOKI_SOURCE => {
+            cx.err(
+                &s.referenced,
+                path,
+                "`source: loki` needs a top-level `loki:` section, e.g. `loki: {url: http://127.0.0.1:3100}`",
+            );
+            None
+        }
+        other => {
+            cx.err(
+                &s.referenced,
+                path,
+                format!("unknown source `{other}`; valid: {DEFAULT_SOURCE}, {LOKI_SOURCE}"),
+            );
+            None
         }
     }
+}
+
+/// One side of a ratio as written, with the source it reads from.
+fn side(
+    cx: &mut Ctx,
+    raw: &Spanned<RawQuery>,
+    path: &str,
+    sli_source: Option<&str>,
+) -> Option<(String, EventQuery)> {
+    let (text, source) = match &raw.value {
+        RawQuery::Text(t) => (
+            Spanned::new(t.clone(), raw.referenced, raw.defined),
+            sli_source.map(str::to_string),
+        ),
+        RawQuery::Sourced(q) => {
+            let source = match &q.source {
+                Some(_) => source_name(cx, q.source.as_ref(), &format!("{path}.source")),
+                None => sli_source.map(str::to_string),
+            };
+            (q.query.clone(), source)
+        }
+    };
+    let source = source?;
+    let q = event_query(cx, &text, path, &source)?;
+    Some((source, q))
+}
+
+/// Good/errors/total, each from the SLI's source unless it names its own; returns the spec and
+/// the SLO's source ([`MIXED_SOURCE`] when the sides differ).
+pub(super) fn ratio_sli(
+    cx: &mut Ctx,
+    raw: &Spanned<RawRatio>,
+    path: &str,
+) -> Option<(CountSpec, String)> {
+    let r = &raw.value;
+    let sli_source = source_name(cx, r.source.as_ref(), &format!("{path}.source"));
     let present: Vec<&str> = [
         ("good", &r.good),
         ("errors", &r.errors),
@@ -138,23 +178,58 @@ pub(super) fn ratio_sli(cx: &mut Ctx, raw: &Spanned<RawRatio>, path: &str) -> Op
         );
         return None;
     }
-    let mut q = |v: &Option<SStr>, name: &str| {
+    let mut q = |v: &Option<Spanned<RawQuery>>, name: &str| {
         v.as_ref()
-            .and_then(|s| event_query(cx, s, &format!("{path}.{name}")))
+            .map(|s| side(cx, s, &format!("{path}.{name}"), sli_source.as_deref()))
     };
-    let good = q(&r.good, "good");
-    let bad = q(&r.errors, "errors");
-    let total = q(&r.total, "total");
-    let ok = [(&r.good, &good), (&r.errors, &bad), (&r.total, &total)]
-        .iter()
-        .all(|(raw, parsed)| raw.is_none() || parsed.is_some());
-    ok.then_some(CountSpec::Events { good, bad, total })
+    let sides = [
+        q(&r.good, "good"),
+        q(&r.errors, "errors"),
+        q(&r.total, "total"),
+    ];
+    if sides.iter().any(|s| matches!(s, Some(None))) {
+        return None;
+    }
+    let [good, bad, total] = sides.map(Option::flatten);
+    let mut sources: Vec<&String> = [&good, &bad, &total]
+        .into_iter()
+        .flatten()
+        .map(|(s, _)| s)
+        .collect();
+    sources.dedup();
+    if let [only] = sources[..] {
+        let only = only.clone();
+        let q = |x: Option<(String, EventQuery)>| x.map(|(_, q)| q);
+        return Some((
+            CountSpec::Events {
+                good: q(good),
+                bad: q(bad),
+                total: q(total),
+            },
+            only,
+        ));
+    }
+    let sided = |x: Option<(String, EventQuery)>| x.map(|(source, query)| Sided { source, query });
+    Some((
+        CountSpec::Mixed {
+            good: sided(good),
+            bad: sided(bad),
+            total: sided(total),
+        },
+        MIXED_SOURCE.to_string(),
+    ))
 }
 
-/// A counter selector, or an expression containing `$window` that parses once substituted.
-pub(super) fn event_query(cx: &mut Ctx, s: &SStr, path: &str) -> Option<EventQuery> {
+/// A counter selector or log query, or an expression containing `$window`, in the language of
+/// `source`.
+pub(super) fn event_query(cx: &mut Ctx, s: &SStr, path: &str, source: &str) -> Option<EventQuery> {
     let text = cx.string(s, path)?;
-    match promql::event_query(&text) {
+    let parsed = if source == LOKI_SOURCE {
+        logql::event_query(&text)
+    } else {
+        promql::event_query(&text)
+    };
+    match parsed {
         Ok(q) => Some(q),
         Err(e) => {
             cx.err(&s.referenced, path, e);
@@ -183,11 +258,23 @@ pub(super) fn latency_sli(
     cx: &mut Ctx,
     raw: &Spanned<RawLatency>,
     path: &str,
-) -> Option<(SliKind, CountSpec)> {
+) -> Option<(SliKind, CountSpec, String)> {
     let r = &raw.value;
-    let hpath = format!("{path}.histogram");
-    let text = cx.string(&r.histogram, &hpath)?;
+    let source = source_name(cx, r.source.as_ref(), &format!("{path}.source"))?;
     let threshold = threshold(cx, &r.threshold, &format!("{path}.threshold"));
+    if source == LOKI_SOURCE {
+        return log_latency(cx, raw, path, threshold?);
+    }
+    let hpath = format!("{path}.histogram");
+    let Some(hist) = &r.histogram else {
+        cx.err(
+            &raw.referenced,
+            &hpath,
+            "a Prometheus latency SLI needs `histogram`, e.g. `histogram: http_request_duration_seconds{service=\"api\"}` (for logs, set `source: loki` with `logs` and `field`)",
+        );
+        return None;
+    };
+    let text = cx.string(hist, &hpath)?;
     match promql::histogram(&text) {
         Ok((metric, matchers)) => {
             let threshold = threshold?;
@@ -199,13 +286,90 @@ pub(super) fn latency_sli(
                     threshold,
                 },
                 counts,
+                source,
             ))
         }
         Err(e) => {
-            cx.err(&r.histogram.referenced, &hpath, e);
+            cx.err(&hist.referenced, &hpath, e);
             None
         }
     }
+}
+
+/// A latency SLI over log lines: `logs` (a log query) and the `field` holding the duration.
+fn log_latency(
+    cx: &mut Ctx,
+    raw: &Spanned<RawLatency>,
+    path: &str,
+    threshold: Dur,
+) -> Option<(SliKind, CountSpec, String)> {
+    let r = &raw.value;
+    let (Some(logs), Some(field)) = (&r.logs, &r.field) else {
+        cx.err(
+            &raw.referenced,
+            path,
+            "a Loki latency SLI needs `logs` (the request lines, e.g. `{app=\"api\"} | json`) and `field` (the duration, e.g. `duration_ms`)",
+        );
+        return None;
+    };
+    let lpath = format!("{path}.logs");
+    let logs_text = match event_query(cx, logs, &lpath, LOKI_SOURCE)? {
+        EventQuery::Selector(q) => q,
+        EventQuery::Expression(_) => {
+            cx.err(
+                &logs.referenced,
+                &lpath,
+                "`logs` selects lines (no `$window`): slowburn counts them and the share at or under the threshold",
+            );
+            return None;
+        }
+    };
+    let fpath = format!("{path}.field");
+    let field_name = cx.string(field, &fpath)?;
+    if !logql::is_field(&field_name) {
+        cx.err(
+            &field.referenced,
+            &fpath,
+            format!("`{field_name}` is not a label name; use the field a parser extracted, e.g. `duration_ms`"),
+        );
+        return None;
+    }
+    let unit = match &r.unit {
+        None => DurationUnit::Millis,
+        Some(u) => match DurationUnit::parse(&u.value) {
+            Some(unit) => unit,
+            None => {
+                cx.err(
+                    &u.referenced,
+                    format!("{path}.unit"),
+                    format!(
+                        "unknown unit `{}`; valid: ms, s, duration (a string like \"182ms\")",
+                        u.value
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    if r.histogram.is_some() {
+        cx.err(
+            &raw.referenced,
+            format!("{path}.histogram"),
+            "`histogram` is for Prometheus; a Loki latency SLI uses `logs` and `field`",
+        );
+        return None;
+    }
+    let counts = logql::latency_counts(&logs_text, &field_name, unit, threshold);
+    Some((
+        SliKind::LogLatency {
+            logs: logs_text,
+            field: field_name,
+            unit,
+            threshold,
+        },
+        counts,
+        LOKI_SOURCE.to_string(),
+    ))
 }
 
 pub(super) fn timeslice_sli(
@@ -213,14 +377,21 @@ pub(super) fn timeslice_sli(
     raw: &Spanned<RawTimeslice>,
     path: &str,
     bucket: Dur,
-) -> Option<CountSpec> {
+) -> Option<(CountSpec, String)> {
     let r = &raw.value;
+    let source = source_name(cx, r.source.as_ref(), &format!("{path}.source"));
     let qpath = format!("{path}.query");
-    let query = cx.string(&r.query, &qpath);
-    if let Some(q) = &query
-        && let Err(e) = promql::expression(q)
-    {
-        cx.err(&r.query.referenced, &qpath, e);
+    let mut query = cx.string(&r.query, &qpath);
+    if let (Some(q), Some(src)) = (&query, &source) {
+        let checked = if src == LOKI_SOURCE {
+            logql::metric_query(q).map(|q| q.replace("$window", &format!("{}s", bucket.as_secs())))
+        } else {
+            promql::expression(q).map(|_| q.clone())
+        };
+        match checked {
+            Ok(q) => query = Some(q),
+            Err(e) => cx.err(&r.query.referenced, &qpath, e),
+        }
     }
     let good_when = match (&r.below, &r.above) {
         (Some(b), None) => Some(Compare::Below(b.value)),
@@ -249,11 +420,14 @@ pub(super) fn timeslice_sli(
         }),
         None => Some(bucket),
     };
-    Some(CountSpec::Timeslice {
-        query: query?,
-        good_when: good_when?,
-        slice: slice?,
-    })
+    Some((
+        CountSpec::Timeslice {
+            query: query?,
+            good_when: good_when?,
+            slice: slice?,
+        },
+        source?,
+    ))
 }
 
 pub(super) fn sla(
@@ -261,7 +435,7 @@ pub(super) fn sla(
     raw: &Spanned<RawSla>,
     path: &str,
     objective: Option<f64>,
-    sli: Option<&(SliKind, CountSpec)>,
+    sli: Option<&(SliKind, CountSpec, String)>,
 ) -> Option<Sla> {
     let r = &raw.value;
     let opath = format!("{path}.objective");
@@ -291,19 +465,27 @@ pub(super) fn sla(
                     threshold: slo_t,
                 },
                 _,
+                _,
             )),
         ) => {
-            let tpath = format!("{path}.threshold");
-            let t_val = threshold(cx, t, &tpath)?;
-            if t_val < *slo_t {
-                cx.err(
-                    &t.referenced,
-                    &tpath,
-                    format!("the SLA threshold ({t_val}) must be at or above the SLO's ({slo_t})"),
-                );
-                return None;
-            }
+            let t_val = sla_threshold(cx, t, path, *slo_t)?;
             Some(promql::latency_counts(metric, matchers, t_val))
+        }
+        (
+            Some(t),
+            Some((
+                SliKind::LogLatency {
+                    logs,
+                    field,
+                    unit,
+                    threshold: slo_t,
+                },
+                _,
+                _,
+            )),
+        ) => {
+            let t_val = sla_threshold(cx, t, path, *slo_t)?;
+            Some(logql::latency_counts(logs, field, *unit, t_val))
         }
         (Some(t), Some(_)) => {
             cx.err(
@@ -319,6 +501,21 @@ pub(super) fn sla(
         objective: sla_obj,
         counts,
     })
+}
+
+/// An SLA's own latency threshold: at or above the SLO's.
+fn sla_threshold(cx: &mut Ctx, t: &SStr, path: &str, slo_t: Dur) -> Option<Dur> {
+    let tpath = format!("{path}.threshold");
+    let t_val = threshold(cx, t, &tpath)?;
+    if t_val < slo_t {
+        cx.err(
+            &t.referenced,
+            &tpath,
+            format!("the SLA threshold ({t_val}) must be at or above the SLO's ({slo_t})"),
+        );
+        return None;
+    }
+    Some(t_val)
 }
 
 #[cfg(test)]
@@ -348,7 +545,53 @@ mod tests {
         let e = one("{timeslice: {query: up, below: 1, above: 0}}", "");
         assert!(e[0].contains("exactly one of `below` or `above`"), "{e:?}");
         let e = one("{ratio: {source: loki, errors: e, total: t}}", "");
-        assert!(e[0].contains("Loki SLIs are not supported"), "{e:?}");
+        assert!(e[0].contains("needs a top-level `loki:` section"), "{e:?}");
+        assert!(
+            e[0].starts_with("t.yaml:5:27: slos[0].sli.ratio.source"),
+            "{e:?}"
+        );
+    }
+
+    fn with_loki(sli: &str) -> Vec<String> {
+        errors_of(&format!(
+            "loki: {{url: \"http://l:3100\"}}\nslos:\n  - service: api\n    name: logs\n    objective: 99.9\n    sli:\n{sli}"
+        ))
+    }
+
+    #[test]
+    fn log_slis_are_checked_in_logql() {
+        let ok = [
+            "      ratio:\n        source: loki\n        errors: '{app=\"b\"} | json | status >= 500'\n        total: '{app=\"b\"}'\n",
+            "      ratio:\n        errors: {source: loki, query: '{app=\"b\"} | json | level=\"error\"'}\n        total: http_requests_total\n",
+            "      latency:\n        source: loki\n        logs: '{app=\"b\"} | json'\n        field: duration_ms\n        threshold: 200ms\n",
+            "      timeslice:\n        source: loki\n        query: 'quantile_over_time(0.95, {app=\"b\"} | json | unwrap duration_ms [$window])'\n        below: 300\n",
+        ];
+        for sli in ok {
+            assert!(with_loki(sli).is_empty(), "{sli}: {:?}", with_loki(sli));
+        }
+        let e = with_loki(
+            "      ratio:\n        source: loki\n        errors: '{app=\"b\" | json'\n        total: '{}'\n",
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with("t.yaml:9:17: slos[0].sli.ratio.errors"),
+            "{e:?}"
+        );
+        assert!(e[0].contains("is not closed"), "{e:?}");
+        assert!(e[1].contains("at least one matcher"), "{e:?}");
+        // A side in the wrong language for its source points at the side.
+        let e = with_loki(
+            "      ratio:\n        errors: {source: loki, query: 'http_errors_total'}\n        total: http_requests_total\n",
+        );
+        assert!(e[0].contains("starts with a stream selector"), "{e:?}");
+        let e = with_loki(
+            "      latency:\n        source: loki\n        logs: '{app=\"b\"}'\n        threshold: 200ms\n",
+        );
+        assert!(e[0].contains("needs `logs`"), "{e:?}");
+        let e = with_loki(
+            "      timeslice:\n        source: loki\n        query: '{app=\"b\"}'\n        below: 1\n",
+        );
+        assert!(e[0].contains("must be a metric query"), "{e:?}");
     }
 
     #[test]

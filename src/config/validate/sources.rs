@@ -1,6 +1,81 @@
-//! `prometheus:`: where SLIs are queried, with its limits and defaults.
+//! `prometheus:` and `loki:`: where SLIs are queried, with their limits and defaults.
 
 use super::*;
+
+/// Default points per Loki range query: one day of 1-minute buckets, so a 30-day backfill is 30
+/// requests that each stay well inside Loki's default one-minute query timeout.
+pub const DEFAULT_LOKI_MAX_POINTS: u32 = 1440;
+
+/// The limits both sources share, as written under `{section}.`.
+struct Limits<'a> {
+    timeout: &'a Option<SStr>,
+    max_concurrency: &'a Option<Spanned<u32>>,
+    retries: &'a Option<Spanned<u32>>,
+    max_points_per_query: &'a Option<Spanned<u32>>,
+}
+
+/// Checks the shared limits and writes the valid ones over the defaults given.
+fn limits(
+    cx: &mut Ctx,
+    section: &str,
+    raw: Limits,
+    (timeout, concurrency, retries, points): (&mut Dur, &mut usize, &mut u32, &mut u32),
+) {
+    if let Some(t) = raw.timeout
+        && let Some(d) = cx.dur(t, &format!("{section}.timeout"))
+    {
+        *timeout = d;
+    }
+    if let Some(c) = raw.max_concurrency {
+        if c.value == 0 || c.value > 64 {
+            cx.err(
+                &c.referenced,
+                format!("{section}.max_concurrency"),
+                "must be between 1 and 64",
+            );
+        } else {
+            *concurrency = c.value as usize;
+        }
+    }
+    if let Some(r) = raw.retries {
+        if r.value > 20 {
+            cx.err(
+                &r.referenced,
+                format!("{section}.retries"),
+                "must be at most 20",
+            );
+        } else {
+            *retries = r.value;
+        }
+    }
+    if let Some(m) = raw.max_points_per_query {
+        if m.value < 2 || m.value > 11_000 {
+            cx.err(
+                &m.referenced,
+                format!("{section}.max_points_per_query"),
+                format!("must be between 2 and 11000 ({section} refuses more than 11,000 points per series)"),
+            );
+        } else {
+            *points = m.value;
+        }
+    }
+}
+
+/// The base URL of a source, or an error with an example.
+fn base_url(cx: &mut Ctx, s: &SStr, path: &str, example: &str) -> Option<String> {
+    let url = cx.string(s, path)?;
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(url),
+        _ => {
+            cx.err(
+                &s.referenced,
+                path,
+                format!("`{url}` is not an http(s) URL; write e.g. {example}"),
+            );
+            None
+        }
+    }
+}
 
 pub(super) fn prometheus_settings(
     cx: &mut Ctx,
@@ -16,56 +91,94 @@ pub(super) fn prometheus_settings(
     };
     let Some(raw) = raw else { return p };
     let raw = &raw.value;
-    if let Some(url) = cx.string(&raw.url, "prometheus.url") {
-        match reqwest::Url::parse(&url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => p.url = url,
-            _ => cx.err(
-                &raw.url.referenced,
-                "prometheus.url",
-                format!("`{url}` is not an http(s) URL; write e.g. http://127.0.0.1:9090"),
-            ),
-        }
+    if let Some(url) = base_url(cx, &raw.url, "prometheus.url", "http://127.0.0.1:9090") {
+        p.url = url;
     }
-    for (name, value) in &raw.headers {
-        if let Some(v) = cx.string(value, &format!("prometheus.headers.{name}")) {
-            p.headers.push((name.clone(), v));
-        }
-    }
-    if let Some(t) = &raw.timeout
-        && let Some(d) = cx.dur(t, "prometheus.timeout")
-    {
-        p.timeout = d;
-    }
-    if let Some(c) = &raw.max_concurrency {
-        if c.value == 0 || c.value > 64 {
-            cx.err(
-                &c.referenced,
-                "prometheus.max_concurrency",
-                "must be between 1 and 64",
-            );
-        } else {
-            p.max_concurrency = c.value as usize;
-        }
-    }
-    if let Some(r) = &raw.retries {
-        if r.value > 20 {
-            cx.err(&r.referenced, "prometheus.retries", "must be at most 20");
-        } else {
-            p.retries = r.value;
-        }
-    }
-    if let Some(m) = &raw.max_points_per_query {
-        if m.value < 2 || m.value > 11_000 {
-            cx.err(
-                &m.referenced,
-                "prometheus.max_points_per_query",
-                "must be between 2 and 11000 (Prometheus refuses more than 11,000 points per series)",
-            );
-        } else {
-            p.max_points_per_query = m.value;
-        }
-    }
+    p.headers = header_values(cx, &raw.headers, "prometheus.headers");
+    let shared = Limits {
+        timeout: &raw.timeout,
+        max_concurrency: &raw.max_concurrency,
+        retries: &raw.retries,
+        max_points_per_query: &raw.max_points_per_query,
+    };
+    limits(
+        cx,
+        "prometheus",
+        shared,
+        (
+            &mut p.timeout,
+            &mut p.max_concurrency,
+            &mut p.retries,
+            &mut p.max_points_per_query,
+        ),
+    );
     p
+}
+
+pub(super) fn loki_settings(cx: &mut Ctx, raw: Option<&Spanned<RawLoki>>) -> Option<LokiSettings> {
+    let raw = &raw?.value;
+    let url = base_url(cx, &raw.url, "loki.url", "http://127.0.0.1:3100");
+    let mut l = LokiSettings {
+        url: url.unwrap_or_default(),
+        tenant: None,
+        headers: header_values(cx, &raw.headers, "loki.headers"),
+        basic_auth: None,
+        timeout: DEFAULT_TIMEOUT,
+        max_concurrency: DEFAULT_CONCURRENCY as usize,
+        retries: DEFAULT_RETRIES,
+        max_points_per_query: DEFAULT_LOKI_MAX_POINTS,
+        retention: None,
+    };
+    if let Some(t) = &raw.tenant
+        && let Some(v) = cx.string(t, "loki.tenant")
+    {
+        if v.is_empty() || v.len() > 150 {
+            cx.err(
+                &t.referenced,
+                "loki.tenant",
+                "a Loki tenant id is 1 to 150 bytes",
+            );
+        } else {
+            l.tenant = Some(v);
+        }
+    }
+    match (&raw.username, &raw.password) {
+        (Some(u), Some(p)) => {
+            if let (Some(u), Some(p)) = (
+                cx.string(u, "loki.username"),
+                cx.string(p, "loki.password"),
+            ) {
+                l.basic_auth = Some((u, p));
+            }
+        }
+        (None, None) => {}
+        (Some(s), None) | (None, Some(s)) => cx.err(
+            &s.referenced,
+            "loki",
+            "basic auth needs both `username` and `password` (put the password in `${ENV}` or `${file:…}`)",
+        ),
+    }
+    let shared = Limits {
+        timeout: &raw.timeout,
+        max_concurrency: &raw.max_concurrency,
+        retries: &raw.retries,
+        max_points_per_query: &raw.max_points_per_query,
+    };
+    limits(
+        cx,
+        "loki",
+        shared,
+        (
+            &mut l.timeout,
+            &mut l.max_concurrency,
+            &mut l.retries,
+            &mut l.max_points_per_query,
+        ),
+    );
+    if let Some(r) = &raw.retention {
+        l.retention = cx.dur(r, "loki.retention");
+    }
+    Some(l)
 }
 
 #[cfg(test)]
@@ -79,5 +192,18 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].starts_with("t.yaml:2:8: prometheus.url"), "{e:?}");
         assert!(e[1].contains("11,000 points"), "{e:?}");
+    }
+
+    #[test]
+    fn loki_settings_are_checked_where_written() {
+        assert!(errors_of("loki: {url: \"http://l:3100\", tenant: t, retention: 14d}").is_empty());
+        let e = errors_of("loki:\n  url: l:3100\n  username: u\n  max_concurrency: 0");
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e[0].starts_with("t.yaml:2:8: loki.url"), "{e:?}");
+        assert!(
+            e[1].contains("needs both `username` and `password`"),
+            "{e:?}"
+        );
+        assert!(e[2].contains("loki.max_concurrency"), "{e:?}");
     }
 }

@@ -217,8 +217,7 @@ fn assemble(
             let [g, b, t] = &vals;
             Counts {
                 buckets: combine(g.as_deref(), b.as_deref(), t.as_deref(), range.count),
-                errors: Vec::new(),
-                failed: Vec::new(),
+                ..Counts::default()
             }
         }
     }

@@ -11,7 +11,8 @@ use batch::NO_GOOD_SERIES;
 
 use super::counts::{combine, counter_increases, timeslices};
 use super::{
-    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, redact_url,
+    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, backoff,
+    redact_url,
 };
 use crate::budget::Bucket;
 use crate::config::{CountSpec, EventQuery, PrometheusSettings, Slo};
@@ -248,6 +249,7 @@ impl Inner {
             buckets,
             errors,
             failed,
+            unknown: Vec::new(),
         }
     }
 
@@ -275,6 +277,10 @@ impl Inner {
                 let [g, b, t] = &sides;
                 Ok(combine(g.as_deref(), b.as_deref(), t.as_deref(), r.count))
             }
+            CountSpec::Mixed { .. } => Err(SourceError::Setup(
+                "a mixed-source SLI is counted side by side by the mixed source, not by Prometheus"
+                    .into(),
+            )),
             CountSpec::Timeslice {
                 query,
                 good_when,
@@ -431,19 +437,6 @@ fn classify(e: &PromError) -> (bool, String) {
     }
 }
 
-/// Exponential backoff with jitter: 250 ms, 500 ms, 1 s, … capped at 5 s.
-fn backoff(attempt: u32) -> Duration {
-    let base = 250u64
-        .saturating_mul(1 << attempt.min(5).saturating_sub(1))
-        .min(5000);
-    let jitter = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0) as u64)
-        % (base / 2 + 1);
-    Duration::from_millis(base / 2 + jitter)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,12 +447,5 @@ mod tests {
         assert_eq!(bucket_index(90, 60, 60, 3), None);
         assert_eq!(bucket_index(240, 60, 60, 3), None);
         assert_eq!(bucket_index(0, 60, 60, 3), None);
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) <= Duration::from_millis(250));
-        assert!(backoff(10) <= Duration::from_millis(5000));
-        assert!(backoff(10) >= Duration::from_millis(2000));
     }
 }

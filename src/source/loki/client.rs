@@ -1,0 +1,362 @@
+//! Loki's query API over HTTP: form-encoded POSTs with nanosecond integer timestamps, retries
+//! on 429 and 5xx (never on 400), and Loki's plain-text errors kept word for word, because they
+//! say what to change (`the query time range exceeds the limit`, `no org id`).
+
+use super::NAME;
+use crate::config::LokiSettings;
+use crate::source::{QueryStats, SourceError, backoff, redact_url};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// One series of a metric result: labels and `(unix seconds, value)` points.
+pub type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
+
+/// Longest Loki error text kept in a message (the rest is noise, such as a stack of limits).
+const MAX_MESSAGE: usize = 600;
+/// Longest wait a `Retry-After` may ask for before slowburn retries anyway.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// A Loki endpoint with its credentials, concurrency bound and statistics.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    settings: LokiSettings,
+    permits: Semaphore,
+    pub stats: QueryStats,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    data: Option<Data>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+    stats: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct MatrixSeries {
+    #[serde(default)]
+    metric: HashMap<String, String>,
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
+struct VectorSample {
+    value: (f64, String),
+}
+
+/// Why one attempt failed, and whether another may succeed.
+struct Failure {
+    retriable: bool,
+    message: String,
+    wait: Option<Duration>,
+}
+
+impl Client {
+    /// Builds the HTTP client; header values and the password are marked sensitive and never
+    /// logged.
+    pub fn new(settings: &LokiSettings) -> Result<Self, SourceError> {
+        let bad = |message: String| SourceError::Setup(message);
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut all: Vec<(String, String)> = settings.headers.clone();
+        if let Some(t) = &settings.tenant {
+            all.push(("X-Scope-OrgID".into(), t.clone()));
+        }
+        for (k, v) in &all {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| bad(format!("invalid header name `{k}` in `loki:`")))?;
+            let mut value = reqwest::header::HeaderValue::from_str(v)
+                .map_err(|_| bad(format!("invalid value for header `{k}` in `loki:`")))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_millis(settings.timeout.as_millis()))
+            .build()
+            .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base: settings.url.trim_end_matches('/').to_string(),
+            settings: settings.clone(),
+            permits: Semaphore::new(settings.max_concurrency.max(1)),
+            stats: QueryStats::default(),
+        })
+    }
+
+    /// `query_range` of a metric query: points at `start`, `start + step`, … `end` (unix seconds).
+    pub async fn range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Matrix, SourceError> {
+        let params = [
+            ("query", query.to_string()),
+            ("start", nanos(start)),
+            ("end", nanos(end)),
+            ("step", format!("{step}s")),
+        ];
+        let data = self
+            .post("/loki/api/v1/query_range", query, &params)
+            .await?;
+        if data.result_type != "matrix" {
+            return Err(shape(query, &data.result_type, "matrix"));
+        }
+        let series: Vec<MatrixSeries> =
+            serde_json::from_value(data.result).map_err(|e| SourceError::BadResult {
+                query: query.to_string(),
+                message: format!("cannot read the matrix: {e}"),
+            })?;
+        Ok(series
+            .into_iter()
+            .map(|s| {
+                let pts = s
+                    .values
+                    .iter()
+                    .filter_map(|(ts, v)| Some((whole_seconds(*ts)?, finite(v)?)))
+                    .collect();
+                (s.metric, pts)
+            })
+            .collect())
+    }
+
+    /// An instant metric query at `time` (unix seconds): one window `(time − R, time]`.
+    pub async fn instant(&self, query: &str, time: i64) -> Result<Vec<f64>, SourceError> {
+        let params = [("query", query.to_string()), ("time", nanos(time))];
+        let data = self.post("/loki/api/v1/query", query, &params).await?;
+        match data.result_type.as_str() {
+            "vector" => {
+                let v: Vec<VectorSample> =
+                    serde_json::from_value(data.result).map_err(|e| SourceError::BadResult {
+                        query: query.to_string(),
+                        message: format!("cannot read the vector: {e}"),
+                    })?;
+                Ok(v.iter().filter_map(|s| finite(&s.value.1)).collect())
+            }
+            other => Err(shape(query, other, "vector")),
+        }
+    }
+
+    /// `GET /ready`: 200 once Loki serves queries.
+    pub async fn ready(&self) -> Result<(), SourceError> {
+        let url = format!("{}/ready", self.base);
+        let fail = |message: String| SourceError::Unavailable {
+            backend: NAME.into(),
+            url: redact_url(&self.base),
+            query: "GET /ready".into(),
+            attempts: 1,
+            message,
+        };
+        let resp = self
+            .authorized(self.http.get(&url))
+            .send()
+            .await
+            .map_err(|e| fail(transport(&e)))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = resp.text().await.unwrap_or_default();
+        Err(fail(format!("HTTP {status}: {}", clip(&body))))
+    }
+
+    fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.settings.basic_auth {
+            Some((u, p)) => req.basic_auth(u, Some(p)),
+            None => req,
+        }
+    }
+
+    /// One query with retries; the semaphore bounds requests in flight.
+    async fn post(
+        &self,
+        path: &str,
+        query: &str,
+        params: &[(&str, String)],
+    ) -> Result<Data, SourceError> {
+        let url = format!("{}{path}", self.base);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = {
+                let _permit = self.permits.acquire().await;
+                let t0 = Instant::now();
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let r = self.once(&url, query, params).await;
+                self.stats.observe(t0.elapsed());
+                r
+            };
+            let failure = match outcome {
+                Ok(data) => return Ok(data),
+                Err(f) => f,
+            };
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            if !failure.retriable {
+                return Err(SourceError::Rejected {
+                    backend: NAME.into(),
+                    query: query.to_string(),
+                    message: failure.message,
+                });
+            }
+            if attempt > self.settings.retries {
+                return Err(SourceError::Unavailable {
+                    backend: NAME.into(),
+                    url: redact_url(&self.base),
+                    query: query.to_string(),
+                    attempts: attempt,
+                    message: failure.message,
+                });
+            }
+            let wait = failure
+                .wait
+                .map(|w| w.min(MAX_RETRY_AFTER))
+                .unwrap_or_else(|| backoff(attempt));
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn once(
+        &self,
+        url: &str,
+        query: &str,
+        params: &[(&str, String)],
+    ) -> Result<Data, Failure> {
+        let resp = self
+            .authorized(self.http.post(url).form(params))
+            .send()
+            .await
+            .map_err(|e| Failure {
+                retriable: true,
+                message: transport(&e),
+                wait: None,
+            })?;
+        let status = resp.status();
+        let wait = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp.text().await.map_err(|e| Failure {
+            retriable: true,
+            message: transport(&e),
+            wait: None,
+        })?;
+        if !status.is_success() {
+            let code = status.as_u16();
+            let mut message = format!("HTTP {code}: {}", clip(&body));
+            if code == 401 && body.contains("no org id") {
+                message.push_str(" (this Loki runs with tenancy: set `loki.tenant`)");
+            }
+            return Err(Failure {
+                retriable: code == 429 || code == 408 || status.is_server_error(),
+                message,
+                wait,
+            });
+        }
+        let env: Envelope = serde_json::from_str(&body).map_err(|e| Failure {
+            retriable: false,
+            message: format!("not a Loki query response ({e}): {}", clip(&body)),
+            wait: None,
+        })?;
+        match (env.status.as_str(), env.data) {
+            ("success", Some(data)) => {
+                if let Some(lines) = data
+                    .stats
+                    .as_ref()
+                    .and_then(|s| s.pointer("/summary/totalLinesProcessed"))
+                    .and_then(|v| v.as_u64())
+                {
+                    self.stats.samples.fetch_add(lines, Ordering::Relaxed);
+                }
+                Ok(data)
+            }
+            _ => Err(Failure {
+                retriable: false,
+                message: env
+                    .error
+                    .unwrap_or_else(|| format!("status `{}` without data", env.status)),
+                wait: None,
+            }),
+        }
+        .map_err(|f| Failure {
+            message: format!("{} (query `{query}`)", f.message),
+            ..f
+        })
+    }
+}
+
+/// Unix seconds as the nanosecond integer Loki reads without ambiguity.
+pub fn nanos(secs: i64) -> String {
+    format!("{secs}000000000")
+}
+
+/// A point's timestamp when it is a whole second (bucket ends always are).
+fn whole_seconds(ts: f64) -> Option<i64> {
+    let r = ts.round();
+    ((ts - r).abs() < 1e-6).then_some(r as i64)
+}
+
+fn finite(v: &str) -> Option<f64> {
+    v.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+fn shape(query: &str, got: &str, want: &str) -> SourceError {
+    SourceError::BadResult {
+        query: query.to_string(),
+        message: format!(
+            "Loki answered with a `{got}` result, not a `{want}`; a log query must be counted (slowburn wraps plain log queries in count_over_time)"
+        ),
+    }
+}
+
+fn transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or unreachable".into()
+    } else {
+        format!("request failed: {e}")
+    }
+}
+
+fn clip(body: &str) -> String {
+    let t = body.trim();
+    match t.char_indices().nth(MAX_MESSAGE) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_nanosecond_integers_and_points_whole_seconds() {
+        assert_eq!(nanos(1_767_323_040), "1767323040000000000");
+        assert_eq!(whole_seconds(1_767_322_800.0), Some(1_767_322_800));
+        assert_eq!(whole_seconds(1_767_322_800.5), None);
+        assert_eq!(finite("12"), Some(12.0));
+        assert_eq!(finite("NaN"), None);
+    }
+
+    #[test]
+    fn long_errors_are_clipped() {
+        let long = "x".repeat(2000);
+        assert_eq!(clip(&long).chars().count(), MAX_MESSAGE + 1);
+        assert_eq!(clip(" short\n"), "short");
+    }
+}
