@@ -200,6 +200,14 @@ impl Default for EngineSettings {
     }
 }
 
+/// Header names with their values hidden, for the Debug of settings that hold secrets.
+fn redacted(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(k, _)| (k.as_str(), "**REDACTED**"))
+        .collect()
+}
+
 /// How to reach Prometheus (or Thanos, Mimir, Cortex).
 #[derive(Clone, PartialEq)]
 pub struct PrometheusSettings {
@@ -222,14 +230,7 @@ impl fmt::Debug for PrometheusSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PrometheusSettings")
             .field("url", &self.url)
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(k, _)| (k.as_str(), "**REDACTED**"))
-                    .collect::<Vec<_>>(),
-            )
+            .field("headers", &redacted(&self.headers))
             .field("timeout", &self.timeout)
             .field("max_concurrency", &self.max_concurrency)
             .field("retries", &self.retries)
@@ -267,14 +268,7 @@ impl fmt::Debug for LokiSettings {
         f.debug_struct("LokiSettings")
             .field("url", &self.url)
             .field("tenant", &self.tenant)
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(k, _)| (k.as_str(), "**REDACTED**"))
-                    .collect::<Vec<_>>(),
-            )
+            .field("headers", &redacted(&self.headers))
             .field(
                 "basic_auth",
                 &self.basic_auth.as_ref().map(|(u, _)| (u, "**REDACTED**")),

@@ -279,6 +279,24 @@ impl Sources {
     }
 }
 
+/// Default headers of a source's HTTP client, every value marked sensitive (tenant ids and
+/// tokens are never logged); `context` ends the error message (e.g. `` in `loki:` ``).
+pub fn secret_headers(
+    pairs: &[(String, String)],
+    context: &str,
+) -> Result<reqwest::header::HeaderMap, SourceError> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in pairs {
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| SourceError::Setup(format!("invalid header name `{k}`{context}")))?;
+        let mut value = reqwest::header::HeaderValue::from_str(v)
+            .map_err(|_| SourceError::Setup(format!("invalid value for header `{k}`{context}")))?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
 /// The URL with any `user:password@` removed, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match reqwest::Url::parse(url) {

@@ -67,19 +67,11 @@ impl Client {
     /// logged.
     pub fn new(settings: &LokiSettings) -> Result<Self, SourceError> {
         let bad = |message: String| SourceError::Setup(message);
-        let mut headers = reqwest::header::HeaderMap::new();
         let mut all: Vec<(String, String)> = settings.headers.clone();
         if let Some(t) = &settings.tenant {
             all.push(("X-Scope-OrgID".into(), t.clone()));
         }
-        for (k, v) in &all {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| bad(format!("invalid header name `{k}` in `loki:`")))?;
-            let mut value = reqwest::header::HeaderValue::from_str(v)
-                .map_err(|_| bad(format!("invalid value for header `{k}` in `loki:`")))?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
+        let headers = crate::source::secret_headers(&all, " in `loki:`")?;
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(Duration::from_millis(settings.timeout.as_millis()))

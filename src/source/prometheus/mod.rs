@@ -54,15 +54,7 @@ impl PrometheusSource {
     /// never logged).
     pub fn new(settings: &PrometheusSettings) -> Result<Arc<Self>, SourceError> {
         let bad = |message: String| SourceError::Setup(message);
-        let mut headers = reqwest::header::HeaderMap::new();
-        for (k, v) in &settings.headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| bad(format!("invalid header name `{k}`")))?;
-            let mut value = reqwest::header::HeaderValue::from_str(v)
-                .map_err(|_| bad(format!("invalid value for header `{k}`")))?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
+        let headers = super::secret_headers(&settings.headers, "")?;
         let http = reqwest::Client::builder()
             .default_headers(headers)
             // A margin over the query timeout, so Prometheus's own "query timed out" answer arrives
