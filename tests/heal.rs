@@ -21,7 +21,8 @@ const COVERAGE_5M: &str =
     "slo_coverage_ratio{service=\"svc15\",slo=\"availability\",window=\"5m\"} ";
 const REMAINING: &str =
     "slo_error_budget_remaining_ratio{service=\"svc15\",slo=\"availability\",period=\"1d\"} ";
-const ERRORS: &str = "slowburn_source_errors_total{slo=\"svc15/availability\"} ";
+const ERRORS: &str =
+    "slowburn_source_errors_total{slo=\"svc15/availability\",source=\"prometheus\"} ";
 
 #[test]
 fn an_outage_of_prometheus_becomes_missing_buckets_that_heal() {

@@ -303,9 +303,10 @@ fn unreachable_prometheus_exits_1_with_a_clear_message() {
     let (code, _, err) = slowburn(&["report", "-c", cfg.to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains(&format!(
-            "cannot query Prometheus at http://127.0.0.1:{port}"
-        )),
+        err.contains("cannot query a source the SLOs read")
+            && err
+                .to_lowercase()
+                .contains(&format!("prometheus at http://127.0.0.1:{port}")),
         "{err}"
     );
 }

@@ -13,7 +13,7 @@ mod validate;
 pub use gate::{GateBlocked, GateError};
 
 use crate::config::{self, Config};
-use crate::source::{Sources, redact_url};
+use crate::source::Sources;
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -243,15 +243,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The config's sources, each having answered one request: commands fail fast, with the URL
-/// (minus any credentials), when a source cannot be reached.
+/// The config's sources, each having answered one request: commands fail fast, naming the source
+/// and its URL (minus any credentials), when one the SLOs read cannot be reached.
 async fn connect(cfg: &Config) -> anyhow::Result<Sources> {
     let sources = Sources::from_config(cfg)?;
-    sources.health(cfg).await.with_context(|| {
-        format!(
-            "cannot query Prometheus at {}",
-            redact_url(&cfg.prometheus.url)
-        )
-    })?;
+    // The error names the source and its URL (minus any credentials).
+    sources
+        .health(cfg)
+        .await
+        .context("cannot query a source the SLOs read")?;
     Ok(sources)
 }

@@ -13,17 +13,17 @@ pub struct Health {
     pub reload_failed: AtomicBool,
     /// Unix seconds of the last completed evaluation.
     pub last_eval: AtomicI64,
-    /// Query failures per SLO id.
-    pub source_errors: Mutex<BTreeMap<String, u64>>,
+    /// Query failures per (SLO id, source name).
+    pub source_errors: Mutex<BTreeMap<(String, String), u64>>,
     /// Ticks completed.
     pub ticks: AtomicU64,
 }
 
 impl Health {
-    /// Counts a failed query of one SLO.
-    pub fn source_error(&self, slo: &str, n: u64) {
+    /// Counts a failed query of one SLO against one source.
+    pub fn source_error(&self, slo: &str, source: &str) {
         if let Ok(mut m) = self.source_errors.lock() {
-            *m.entry(slo.to_string()).or_default() += n;
+            *m.entry((slo.to_string(), source.to_string())).or_default() += 1;
         }
     }
 }

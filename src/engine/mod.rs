@@ -159,7 +159,7 @@ impl Engine {
                 self.slos = states;
                 let ids: Vec<&str> = self.slos.iter().map(|s| s.slo.id.as_str()).collect();
                 if let Ok(mut m) = self.shared.health.source_errors.lock() {
-                    m.retain(|id, _| ids.contains(&id.as_str()));
+                    m.retain(|(id, _), _| ids.contains(&id.as_str()));
                 }
                 self.publish(at);
                 Ok(())

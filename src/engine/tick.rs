@@ -232,10 +232,8 @@ impl Engine {
             let Some(counts) = &results[j] else { continue };
             if !counts.errors.is_empty() {
                 let id = self.slos[job.slo].slo.id.clone();
-                self.shared
-                    .health
-                    .source_error(&id, counts.errors.len() as u64);
                 for e in &counts.errors {
+                    self.shared.health.source_error(&id, e.backend());
                     warn!(slo = %id, error = %e, "query failed; its buckets are missing until healed");
                 }
                 errors

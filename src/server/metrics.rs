@@ -355,14 +355,14 @@ fn delivery_families(out: &mut String, shared: &Shared) {
         out,
         names::SOURCE_ERRORS,
         "counter",
-        "Failed source queries, by SLO; their buckets are missing until healed.",
+        "Failed source queries, by SLO and source; their buckets are missing until healed.",
     );
     if let Ok(m) = h.source_errors.lock() {
-        for (slo, n) in m.iter() {
+        for ((slo, source), n) in m.iter() {
             sample(
                 out,
                 names::SOURCE_ERRORS,
-                &[(names::LABEL_SLO, slo)],
+                &[(names::LABEL_SLO, slo), (names::LABEL_SOURCE, source)],
                 *n as f64,
             );
         }

@@ -116,10 +116,11 @@ pub fn is_field(name: &str) -> bool {
     !id.is_empty() && rest.is_empty()
 }
 
-/// A latency SLI over logs: total = the lines, good = those whose `field` is at or under the
-/// threshold. `__error__=""` drops lines whose field is missing or not a number from the good
-/// side (Loki keeps such lines with an error label rather than dropping them), so they count as
-/// slow, not fast.
+/// A latency SLI over logs: total = the lines a parser could read, good = those whose `field`
+/// is at or under the threshold. Both end in `| __error__=""` because Loki fails a whole metric
+/// query when one sample still carries an error label (one line that is not JSON would otherwise
+/// make every bucket missing). A line without the field is dropped by the filter and a line whose
+/// field is not a number gets an error label, so both count as slow, never as fast.
 pub fn latency_counts(lines: &str, field: &str, unit: DurationUnit, threshold: Dur) -> CountSpec {
     let ms = threshold.as_millis();
     let value = match unit {
@@ -132,7 +133,7 @@ pub fn latency_counts(lines: &str, field: &str, unit: DurationUnit, threshold: D
             "{lines} | {field} <= {value} | __error__=\"\""
         ))),
         bad: None,
-        total: Some(EventQuery::Selector(lines.to_string())),
+        total: Some(EventQuery::Selector(format!("{lines} | __error__=\"\""))),
     }
 }
 
@@ -410,7 +411,7 @@ mod tests {
             good.unwrap().text(),
             r#"{app="a"} | json | duration_ms <= 250 | __error__="""#
         );
-        assert_eq!(total.unwrap().text(), r#"{app="a"} | json"#);
+        assert_eq!(total.unwrap().text(), r#"{app="a"} | json | __error__="""#);
         // The good query is itself a valid log query.
         let d = latency_counts(
             "{a=\"b\"}",

@@ -144,6 +144,19 @@ pub enum SourceError {
     Setup(String),
 }
 
+impl SourceError {
+    /// The source that failed, for the `source` label of `slowburn_source_errors_total` (a
+    /// mixed SLI's errors come from whichever side failed).
+    pub fn backend(&self) -> &str {
+        match self {
+            SourceError::Rejected { backend, .. } | SourceError::Unavailable { backend, .. } => {
+                backend
+            }
+            SourceError::BadResult { .. } | SourceError::Setup(_) => "unknown",
+        }
+    }
+}
+
 /// What `validate --online` found about one SLO's queries (the caller names the SLO).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finding {

@@ -4,10 +4,14 @@
 //! to and including the end; the query frontend's move of start down and end up onto the step
 //! grid from the epoch; steps without lines left out and no series at all when nothing matched;
 //! the 11,000-point and 721h limits and the 500-series limit as Loki's plain-text 400s; the
-//! tenant header (401 `no org id`) when tenancy is on. It understands only the LogQL slowburn
-//! emits for event counts: `sum(…)` around `count_over_time(SELECTOR PIPELINE [R])`, with `=`
-//! and `!=` matchers, `|=` and `!=` line filters, `| json`, `| __error__=""` and label filters
-//! on strings and numbers. Anything else is a 400, so a query outside that shape fails loudly.
+//! tenant header (401 `no org id`) when tenancy is on. Pipelines follow Loki's rules: a line a
+//! parser could not read keeps going with `__error__` set, a numeric filter on a missing label
+//! drops the line, and a metric query whose samples still carry `__error__` fails with Loki's
+//! `pipeline error` 400. It understands only the LogQL slowburn emits and documents: an optional
+//! `sum(…)` or `max(…)` around `count_over_time`, `max_over_time` or `quantile_over_time` (with
+//! `| unwrap`, optionally `by (…)`), `=` and `!=` matchers, `|=` and `!=` line filters, `| json`,
+//! and label filters on strings, numbers and durations. Anything else is a 400, so a query
+//! outside that shape fails loudly.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -272,7 +276,7 @@ impl FakeLoki {
         ([("content-type", "application/json")], s).into_response()
     }
 
-    /// Per series (labels) the non-empty steps `(t, count)`.
+    /// Per series (labels) the non-empty steps `(t, value)`.
     fn evaluate(&self, p: &Parsed, steps: &[i64]) -> Result<Vec<Series>, String> {
         let lines = self.lines.read().map_err(|_| "lock".to_string())?;
         let mut out: BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> = BTreeMap::new();
@@ -280,15 +284,37 @@ impl FakeLoki {
             // (t − R, t]: first line after t − R up to the last at or before t.
             let lo = lines.partition_point(|l| l.ts <= t - p.range);
             let hi = lines.partition_point(|l| l.ts <= t);
-            let mut counts: BTreeMap<BTreeMap<String, String>, f64> = BTreeMap::new();
+            let mut groups: BTreeMap<BTreeMap<String, String>, Vec<f64>> = BTreeMap::new();
             for l in &lines[lo..hi] {
-                if let Some(labels) = p.matches(l) {
-                    let key = if p.sum { BTreeMap::new() } else { labels };
-                    *counts.entry(key).or_default() += 1.0;
+                let Some((labels, value)) = p.sample(l) else {
+                    continue;
+                };
+                // Loki fails a metric query when a sample still carries an error label.
+                if let Some(kind) = labels.get("__error__").filter(|e| !e.is_empty()) {
+                    return Err(pipeline_error(kind, &labels));
                 }
+                let key = match &p.by {
+                    Some(by) => labels.into_iter().filter(|(k, _)| by.contains(k)).collect(),
+                    None => labels,
+                };
+                groups.entry(key).or_default().push(value);
             }
-            for (k, c) in counts {
-                out.entry(k).or_default().push((t, c));
+            let mut points: BTreeMap<BTreeMap<String, String>, f64> = groups
+                .into_iter()
+                .map(|(k, vals)| (k, p.func.apply(vals)))
+                .collect();
+            if let Some(agg) = p.outer
+                && !points.is_empty()
+            {
+                let vals = points.values().copied();
+                let v = match agg {
+                    Agg::Sum => vals.sum(),
+                    Agg::Max => vals.fold(f64::NEG_INFINITY, f64::max),
+                };
+                points = BTreeMap::from([(BTreeMap::new(), v)]);
+            }
+            for (k, v) in points {
+                out.entry(k).or_default().push((t, v));
             }
             if out.len() > MAX_SERIES {
                 return Err(format!(
@@ -298,6 +324,18 @@ impl FakeLoki {
         }
         Ok(out.into_iter().collect())
     }
+}
+
+/// Loki's `PipelineError` text, byte for byte.
+fn pipeline_error(kind: &str, labels: &BTreeMap<String, String>) -> String {
+    let series: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!(
+        "pipeline error: '{kind}' for series: '{{{}}}'.\n\
+         Use a label filter to intentionally skip this error. (e.g | __error__!=\"{kind}\").\n\
+         To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n\
+         The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
+        series.join(", ")
+    )
 }
 
 type Series = (BTreeMap<String, String>, Vec<(i64, f64)>);
@@ -329,47 +367,112 @@ fn json_result(range: bool, series: Vec<Series>) -> serde_json::Value {
     })
 }
 
-/// A parsed `sum(count_over_time(SEL PIPE [R]))` (or without `sum`).
+/// A parsed `[sum|max](FUNC(SEL PIPE [R]) [by (…)])`, or a plain log query.
 struct Parsed {
-    sum: bool,
+    outer: Option<Agg>,
+    func: Func,
+    /// `by (…)` on the range function.
+    by: Option<Vec<String>>,
     matchers: Vec<(String, bool, String)>,
     stages: Vec<Stage>,
     /// Range in ns; 0 for a plain log query.
     range: i64,
 }
 
+#[derive(Clone, Copy)]
+enum Agg {
+    Sum,
+    Max,
+}
+
+enum Func {
+    Count,
+    MaxOver,
+    Quantile(f64),
+}
+
+impl Func {
+    fn apply(&self, mut vals: Vec<f64>) -> f64 {
+        match self {
+            Func::Count => vals.len() as f64,
+            Func::MaxOver => vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            // Prometheus's quantile, as Loki's quantile_over_time computes it.
+            Func::Quantile(q) => {
+                vals.sort_by(f64::total_cmp);
+                let rank = q * (vals.len() - 1) as f64;
+                let lo = rank.floor() as usize;
+                let hi = (lo + 1).min(vals.len() - 1);
+                let w = rank - lo as f64;
+                vals[lo] * (1.0 - w) + vals[hi] * w
+            }
+        }
+    }
+}
+
 enum Stage {
     Contains(bool, String),
     Json,
     Label(String, String, Value),
+    /// `unwrap name` (a float) or `unwrap duration(name)` (a Go duration, in seconds).
+    Unwrap(String, bool),
 }
 
 enum Value {
     Str(String),
     Num(f64),
+    /// A duration filter (`<= 250ms`), in seconds: the label must be a Go duration.
+    Dur(f64),
 }
 
 fn parse(q: &str) -> Result<Parsed, String> {
     let mut s = q.trim();
-    let mut sum = false;
-    while let Some(inner) = s.strip_prefix("sum(") {
-        s = inner
-            .strip_suffix(')')
-            .ok_or("unbalanced parentheses")?
-            .trim();
-        sum = true;
-    }
-    let (inner, range) = match s.strip_prefix("count_over_time(") {
-        Some(inner) => {
-            let inner = inner.strip_suffix(')').ok_or("unbalanced parentheses")?;
-            let open = inner.rfind('[').ok_or("count_over_time needs a range")?;
-            let r = inner[open + 1..]
-                .strip_suffix(']')
-                .ok_or("unclosed range")?;
-            (inner[..open].trim(), duration(r).ok_or("bad range")?)
+    let mut outer = None;
+    for (prefix, agg) in [("sum(", Agg::Sum), ("max(", Agg::Max)] {
+        if let Some(inner) = s.strip_prefix(prefix) {
+            s = inner
+                .strip_suffix(')')
+                .ok_or("unbalanced parentheses")?
+                .trim();
+            outer = Some(agg);
+            break;
         }
-        None if s.starts_with('{') && !sum => (s, 0),
-        None => return Err(format!("fake: unsupported query `{q}`")),
+    }
+    let mut by = None;
+    if let Some(i) = s.rfind(") by (") {
+        let labels = s[i + 6..].strip_suffix(')').ok_or("unclosed by")?;
+        by = Some(
+            labels
+                .split(',')
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect(),
+        );
+        s = &s[..i + 1];
+    }
+    let (func, inner) = if let Some(i) = s.strip_prefix("count_over_time(") {
+        (Func::Count, i)
+    } else if let Some(i) = s.strip_prefix("max_over_time(") {
+        (Func::MaxOver, i)
+    } else if let Some(i) = s.strip_prefix("quantile_over_time(") {
+        let (q, rest) = i.split_once(',').ok_or("quantile_over_time needs φ")?;
+        let q: f64 = q.trim().parse().map_err(|_| "bad quantile")?;
+        (Func::Quantile(q), rest.trim_start())
+    } else if s.starts_with('{') && outer.is_none() && by.is_none() {
+        (Func::Count, "")
+    } else {
+        return Err(format!("fake: unsupported query `{q}`"));
+    };
+    let (inner, range) = if inner.is_empty() {
+        (s, 0)
+    } else {
+        let inner = inner.strip_suffix(')').ok_or("unbalanced parentheses")?;
+        let open = inner
+            .rfind('[')
+            .ok_or("a range aggregation needs a range")?;
+        let r = inner[open + 1..]
+            .strip_suffix(']')
+            .ok_or("unclosed range")?;
+        (inner[..open].trim(), duration(r).ok_or("bad range")?)
     };
     let close = inner.find('}').ok_or("unclosed stream selector")?;
     let sel = inner[1..close].trim();
@@ -409,6 +512,14 @@ fn parse(q: &str) -> Result<Parsed, String> {
                 stages.push(Stage::Json);
                 continue;
             }
+            if let Some(name) = st.strip_prefix("unwrap ") {
+                let name = name.trim();
+                stages.push(match name.strip_prefix("duration(") {
+                    Some(n) => Stage::Unwrap(n.trim_end_matches(')').to_string(), true),
+                    None => Stage::Unwrap(name.to_string(), false),
+                });
+                continue;
+            }
             let op = [">=", "<=", "!=", "==", "=", ">", "<"]
                 .into_iter()
                 .find_map(|op| st.find(op).map(|i| (i, op)))
@@ -416,22 +527,67 @@ fn parse(q: &str) -> Result<Parsed, String> {
             let (name, value) = (st[..op.0].trim(), st[op.0 + op.1.len()..].trim());
             let value = if value.starts_with('"') {
                 Value::Str(unquote(value)?)
-            } else if let Some(d) = value.strip_suffix("ms").and_then(|v| v.parse::<f64>().ok()) {
-                Value::Num(d / 1000.0)
+            } else if let Ok(n) = value.parse::<f64>() {
+                Value::Num(n)
             } else {
-                Value::Num(value.parse().map_err(|_| format!("bad value `{value}`"))?)
+                Value::Dur(go_duration(value).ok_or_else(|| format!("bad value `{value}`"))?)
             };
             stages.push(Stage::Label(name.to_string(), op.1.to_string(), value));
         } else {
             return Err(format!("unexpected `{st}`"));
         }
     }
+    if range == 0 && stages.iter().any(|s| matches!(s, Stage::Unwrap(..))) {
+        return Err("unwrap needs a range aggregation".into());
+    }
+    let unwraps = stages.iter().any(|s| matches!(s, Stage::Unwrap(..)));
+    if unwraps == matches!(func, Func::Count) {
+        return Err(format!(
+            "fake: {} in `{q}`",
+            if unwraps {
+                "count_over_time takes no unwrap"
+            } else {
+                "an unwrapped range aggregation needs `| unwrap`"
+            }
+        ));
+    }
     Ok(Parsed {
-        sum,
+        outer,
+        func,
+        by,
         matchers,
         stages,
         range,
     })
+}
+
+/// A Go duration (`182ms`, `1.5s`, `1m30s`) in seconds; a bare number is not one.
+fn go_duration(s: &str) -> Option<f64> {
+    let mut rest = s.trim();
+    let mut total = 0.0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (num, tail) = rest.split_at(n);
+        let u = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(u);
+        let mult = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += num.parse::<f64>().ok()? * mult;
+        rest = tail;
+    }
+    Some(total)
 }
 
 fn unquote(v: &str) -> Result<String, String> {
@@ -471,8 +627,11 @@ fn split_stages(s: &str) -> Result<Vec<String>, String> {
 }
 
 impl Parsed {
-    /// The line's labels (stream plus extracted) when it passes the selector and pipeline.
-    fn matches(&self, l: &Line) -> Option<BTreeMap<String, String>> {
+    /// The line's labels (stream plus extracted) and value when it passes the selector and
+    /// pipeline, with Loki's rules: a line that failed a parser keeps going with `__error__`
+    /// set and passes numeric filters; a numeric filter on a missing label drops the line; one
+    /// on a value that is not a number keeps it with `__error__=LabelFilterErr`.
+    fn sample(&self, l: &Line) -> Option<(BTreeMap<String, String>, f64)> {
         for (k, neg, v) in &self.matchers {
             let got = l.stream.get(k).map(String::as_str).unwrap_or("");
             if (got == v) == *neg {
@@ -480,6 +639,7 @@ impl Parsed {
             }
         }
         let mut labels = l.stream.clone();
+        let mut value = 1.0;
         for st in &self.stages {
             match st {
                 Stage::Contains(yes, s) => {
@@ -494,7 +654,7 @@ impl Parsed {
                                 serde_json::Value::String(s) => s,
                                 other => other.to_string(),
                             };
-                            let k = if labels.contains_key(&k) && l.stream.contains_key(&k) {
+                            let k = if l.stream.contains_key(&k) {
                                 format!("{k}_extracted")
                             } else {
                                 k
@@ -506,17 +666,40 @@ impl Parsed {
                         labels.insert("__error__".into(), "JSONParserErr".into());
                     }
                 },
-                Stage::Label(name, op, value) => {
-                    let got = labels.get(name).cloned().unwrap_or_default();
-                    let keep = match value {
-                        Value::Str(v) => match op.as_str() {
-                            "=" | "==" => &got == v,
-                            "!=" => &got != v,
-                            _ => return None,
-                        },
-                        Value::Num(v) => {
-                            let Some(x) = number(&got) else {
-                                // Loki keeps the line with an error label.
+                Stage::Unwrap(name, dur) => {
+                    let got = labels.remove(name).unwrap_or_default();
+                    let v = if *dur {
+                        go_duration(&got)
+                    } else {
+                        got.parse::<f64>().ok()
+                    };
+                    match v {
+                        Some(v) => value = v,
+                        None => {
+                            labels.insert("__error__".into(), "SampleExtractionErr".into());
+                        }
+                    }
+                }
+                Stage::Label(name, op, want) => {
+                    let has_err = labels.get("__error__").is_some_and(|e| !e.is_empty());
+                    let got = labels.get(name).cloned();
+                    let keep = match want {
+                        Value::Str(v) => {
+                            let got = got.unwrap_or_default();
+                            match op.as_str() {
+                                "=" | "==" => &got == v,
+                                "!=" => &got != v,
+                                _ => return None,
+                            }
+                        }
+                        Value::Num(_) | Value::Dur(_) if has_err => true,
+                        Value::Num(v) | Value::Dur(v) => {
+                            let got = got?;
+                            let x = match want {
+                                Value::Dur(_) => go_duration(&got),
+                                _ => got.parse::<f64>().ok(),
+                            };
+                            let Some(x) = x else {
                                 labels.insert("__error__".into(), "LabelFilterErr".into());
                                 continue;
                             };
@@ -536,14 +719,6 @@ impl Parsed {
                 }
             }
         }
-        Some(labels)
+        Some((labels, value))
     }
-}
-
-fn number(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().or_else(|| {
-        s.strip_suffix("ms")
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|v| v / 1000.0)
-    })
 }

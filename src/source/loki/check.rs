@@ -14,7 +14,8 @@ pub(super) async fn check(client: &Client, slo: &Slo) -> Vec<Finding> {
             .flatten()
             .map(|q| logql::counting(q, 3600))
             .collect(),
-        CountSpec::Timeslice { query, .. } => vec![query.clone()],
+        // A slice's `$window` is the bucket; an hour asks the same question of the whole hour.
+        CountSpec::Timeslice { query, .. } => vec![query.replace("$window", "1h")],
         CountSpec::Mixed { .. } => Vec::new(),
     };
     let now = crate::time::now_secs();
