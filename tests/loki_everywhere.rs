@@ -590,3 +590,76 @@ slos:
         exact(&d) && coverage(&d, "svc15/mixed") == 1.0
     });
 }
+
+/// The daemon's per-tick cost for 100 log SLOs (200 distinct LogQL queries) against the fake:
+/// requests, response bytes and daemon CPU per tick. A benchmark, not a test: it asserts only
+/// that the ticks happened. `scripts/bench-loki.sh` runs it in release; figures in BENCHMARKS.md.
+#[test]
+#[ignore = "benchmark: scripts/bench-loki.sh"]
+fn bench_daemon_ticks_100_log_slos() {
+    let now = now_secs() / 10 * 10;
+    let mut lines = Vec::new();
+    // One day and ten minutes ahead, a line every five seconds spread over 100 routes.
+    for k in 0..(86400 + 600) / 5 {
+        let ts = (now - 86400 + k * 5) * NS + 123;
+        let status = if k % 97 == 0 { 503 } else { 200 };
+        lines.push(Line {
+            ts,
+            stream: BTreeMap::from([("app".to_string(), "backend".to_string())]),
+            body: format!(r#"{{"route":"/r{}","status":{status}}}"#, k % 100),
+        });
+    }
+    let loki = FakeLoki::new(lines, None);
+    let url = format!("http://127.0.0.1:{}", serve(loki.router()));
+    let mut cfg = format!(
+        "loki: {{url: \"{url}\", max_concurrency: 8}}\ndefaults: {{bucket: 10s, windows: [1d]}}\nengine: {{delay: 1s}}\nslos:\n"
+    );
+    for i in 0..100 {
+        cfg.push_str(&format!(
+            "  - {{service: backend, name: route{i}, objective: 99, sli: {{ratio: {{source: loki, errors: '{{app=\"backend\"}} | json | __error__=\"\" | route=\"/r{i}\" | status >= 500', total: '{{app=\"backend\"}} | json | __error__=\"\" | route=\"/r{i}\"'}}}}}}\n"
+        ));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_config(dir.path(), &cfg);
+    let started = std::time::Instant::now();
+    let mut d = Daemon::start(&path, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(600));
+    let ready = started.elapsed();
+    let backfill = loki.requests.load(Ordering::Relaxed);
+    let cpu = |d: &Daemon| -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", d.pid())).unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or("");
+        let f: Vec<f64> = after
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0.0))
+            .collect();
+        // utime and stime are fields 14 and 15; `after` starts at field 3.
+        (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+    };
+    eprintln!(
+        "bench: 100 log SLOs ready in {ready:.2?} after {backfill} backfill requests ({} bytes)",
+        loki.bytes.load(Ordering::Relaxed)
+    );
+    wait_ticks(&d, 1, 10);
+    for t in 1..=5 {
+        let (r0, b0, c0) = (
+            loki.requests.load(Ordering::Relaxed),
+            loki.bytes.load(Ordering::Relaxed),
+            cpu(&d),
+        );
+        wait_ticks(&d, 1, 10);
+        eprintln!(
+            "bench: tick {t}: {} requests, {} response bytes, daemon CPU {:.2} s",
+            loki.requests.load(Ordering::Relaxed) - r0,
+            loki.bytes.load(Ordering::Relaxed) - b0,
+            cpu(&d) - c0
+        );
+    }
+    let m = d.get("/metrics").1;
+    for l in m.lines().filter(|l| {
+        l.starts_with("slowburn_source_query_duration_seconds_sum{source=\"loki\"}")
+            || l.starts_with("slowburn_source_query_duration_seconds_count{source=\"loki\"}")
+    }) {
+        eprintln!("bench: {l}");
+    }
+}
