@@ -14,8 +14,8 @@ use fake::{FakeLoki, Line};
 use serde_json::Value;
 use slowburn::synth::{History, ServiceSpec};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 const NS: i64 = 1_000_000_000;
