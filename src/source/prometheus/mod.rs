@@ -363,11 +363,22 @@ impl Inner {
                 prometheus_http_query::response::Data::Scalar(_) => 1,
             }),
             Err(e) => {
-                let (_, message) = classify(&e);
-                Err(SourceError::Rejected {
-                    backend: NAME.into(),
-                    query: query.to_string(),
-                    message,
+                // An unreachable Prometheus is not one that refused the query: name its URL.
+                let (retriable, message) = classify(&e);
+                Err(if retriable {
+                    SourceError::Unavailable {
+                        backend: NAME.into(),
+                        url: redact_url(&self.url),
+                        query: query.to_string(),
+                        attempts: 1,
+                        message,
+                    }
+                } else {
+                    SourceError::Rejected {
+                        backend: NAME.into(),
+                        query: query.to_string(),
+                        message,
+                    }
                 })
             }
         }
