@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what slowburn's tests and demo need on Debian: Prometheus and promtool (Debian's
-# `prometheus` package), Alertmanager (`prometheus-alertmanager`), curl, and the aiosmtpd SMTP
-# server (pip). Idempotent; uses sudo when not root.
+# `prometheus` package), Alertmanager (`prometheus-alertmanager`), curl, the aiosmtpd SMTP
+# server and Grafana's typed dashboard models (grafana-foundation-sdk, pinned to its Grafana 11.6
+# line: a plain install gives the 10.1 types), both from pip. Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -15,12 +16,21 @@ if [ "${#PKGS[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
 fi
+pip_install() {
+  # A system Python that is "externally managed" (PEP 668) needs the explicit override.
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "$1" 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages "$1"
+}
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo ">> installing aiosmtpd (pip)"
-  # A system Python that is "externally managed" (PEP 668) needs the explicit override.
-  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore aiosmtpd 2>/dev/null \
-    || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages aiosmtpd
+  pip_install aiosmtpd
+fi
+GRAFANA_SDK='grafana_foundation_sdk==1769699379!11.6.0'
+if ! python3 -m pip show grafana_foundation_sdk 2>/dev/null | grep -q '^Version: 1769699379!11.6.0'; then
+  echo ">> installing $GRAFANA_SDK (pip)"
+  pip_install "$GRAFANA_SDK"
 fi
 prometheus --version 2>&1 | head -1
 prometheus-alertmanager --version 2>&1 | head -1
 python3 -c "import aiosmtpd; print('aiosmtpd', aiosmtpd.__version__)"
+python3 -m pip show grafana_foundation_sdk 2>/dev/null | grep '^Version' | sed 's/^/grafana-foundation-sdk /'

@@ -58,6 +58,12 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         receivers_rx,
         stop_rx.clone(),
     ));
+    let (grafana_tx, grafana_rx) = watch::channel(grafana_job(&cfg));
+    let provisioner = tokio::spawn(grafana_loop(
+        Arc::clone(&shared),
+        grafana_rx,
+        stop_rx.clone(),
+    ));
     let (reload_tx, mut reload_rx) = mpsc::channel::<&'static str>(4);
     spawn_signals(stop_tx.clone(), reload_tx.clone())?;
     let _watcher = watch_file(&opts.config, reload_tx.clone());
@@ -80,6 +86,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         shared: &shared,
         sources: &sources_cell,
         receivers: &receivers_tx,
+        grafana: &grafana_tx,
     };
     let mut failures = 0u32;
     loop {
@@ -120,7 +127,60 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), dispatcher).await;
+    provisioner.abort();
     Ok(())
+}
+
+/// What the provisioning task works on: the `grafana:` settings and the dashboards of a config.
+type GrafanaJob = Option<(
+    crate::config::GrafanaSettings,
+    Vec<crate::export::grafana::Dashboard>,
+)>;
+
+fn grafana_job(cfg: &Config) -> GrafanaJob {
+    let g = cfg.grafana.clone()?;
+    Some((g, crate::export::grafana::generate(cfg)))
+}
+
+/// Provisions the dashboards whenever the config gives new ones, off the evaluation path (a slow
+/// or down Grafana never delays a tick). A failure is logged, counted and retried every minute
+/// until it succeeds or the config changes.
+async fn grafana_loop(
+    shared: Arc<Shared>,
+    mut jobs: watch::Receiver<GrafanaJob>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let job = jobs.borrow_and_update().clone();
+        let mut retry = None;
+        if let Some((settings, boards)) = job {
+            let result = match crate::provision::Provisioner::new(&settings) {
+                Ok(p) => p.provision(&boards).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(done) => {
+                    for (uid, outcome) in &done {
+                        shared.health.provisioned(outcome.as_str());
+                        if *outcome != crate::provision::Outcome::Unchanged {
+                            info!(dashboard = %uid, result = outcome.as_str(), "dashboard provisioned");
+                        }
+                    }
+                }
+                Err(e) => {
+                    shared.health.provisioned("failed");
+                    warn!(error = %e, "dashboard provisioning failed; retrying in a minute");
+                    retry = Some(Duration::from_secs(60));
+                }
+            }
+        }
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => return,
+            changed = jobs.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(retry.unwrap_or(Duration::MAX / 4)), if retry.is_some() => {}
+        }
+    }
 }
 
 /// The config at start; every error is printed (and logged) before the daemon refuses to start.
@@ -206,6 +266,7 @@ struct Reloader<'a> {
     shared: &'a Arc<Shared>,
     sources: &'a Arc<std::sync::RwLock<Sources>>,
     receivers: &'a watch::Sender<Arc<Vec<crate::config::Receiver>>>,
+    grafana: &'a watch::Sender<GrafanaJob>,
 }
 
 impl Reloader<'_> {
@@ -223,7 +284,8 @@ impl Reloader<'_> {
                 return;
             }
         };
-        if new.prometheus != engine.config().prometheus {
+        let old = engine.config();
+        if new.prometheus != old.prometheus || new.loki != old.loki {
             match Sources::from_config(&new) {
                 Ok(s) => {
                     engine.set_sources(s.clone());
@@ -237,9 +299,11 @@ impl Reloader<'_> {
         let at = align(now() - new.engine.delay.as_secs() as i64, new.bucket);
         let n = new.slos.len();
         let receivers = Arc::new(new.receivers.clone());
+        let grafana = grafana_job(&new);
         match engine.reload(new, at).await {
             Ok(()) => {
                 let _ = self.receivers.send(receivers);
+                let _ = self.grafana.send(grafana);
                 health.reload_failed.store(false, Ordering::Relaxed);
                 info!(slos = n, trigger = why, "config reloaded");
             }

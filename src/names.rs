@@ -22,6 +22,9 @@ pub const SLO_ALERT_FIRING: &str = "slo_alert_firing";
 pub const SLO_SLA_OBJECTIVE: &str = "slo_sla_objective_ratio";
 /// The SLA's SLI over the first period.
 pub const SLO_SLA_SLI: &str = "slo_sla_sli_ratio";
+/// Always 1: the SLO's description, SLI kind, source, queries and own labels, as labels (the
+/// dashboards' filters and definition panel join on it).
+pub const SLO_INFO: &str = "slo_info";
 
 /// Always 1; the version is a label.
 pub const BUILD_INFO: &str = "slowburn_build_info";
@@ -43,6 +46,35 @@ pub const NOTIFICATIONS_PENDING: &str = "slowburn_notifications_pending";
 pub const SOURCE_QUERY_DURATION: &str = "slowburn_source_query_duration_seconds";
 /// Samples the source reported reading, by source.
 pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
+/// Dashboard provisioning outcomes by result (created, updated, unchanged, failed).
+pub const GRAFANA_PROVISIONS: &str = "slowburn_grafana_provisions_total";
+
+/// Every series name `/metrics` can carry (histograms by family name): the tests check that the
+/// dashboards query nothing else and that `/metrics` exports nothing unlisted.
+pub const EXPORTED: &[&str] = &[
+    SLO_OBJECTIVE,
+    SLO_SLI,
+    SLO_BURN_RATE,
+    SLO_EVENTS,
+    SLO_COVERAGE,
+    SLO_BUDGET_REMAINING,
+    SLO_BUDGET_EXHAUSTION,
+    SLO_ALERT_FIRING,
+    SLO_SLA_OBJECTIVE,
+    SLO_SLA_SLI,
+    SLO_INFO,
+    BUILD_INFO,
+    SLOS,
+    READY,
+    CONFIG_RELOAD_SUCCESS,
+    LAST_EVAL,
+    SOURCE_ERRORS,
+    NOTIFICATIONS,
+    NOTIFICATIONS_PENDING,
+    SOURCE_QUERY_DURATION,
+    SOURCE_SAMPLES_READ,
+    GRAFANA_PROVISIONS,
+];
 
 /// Label: the owning service.
 pub const LABEL_SERVICE: &str = "service";

@@ -119,6 +119,18 @@ fn metrics_pass_promtool_and_have_the_design_names() {
     ] {
         assert!(body.contains(name), "missing {name}");
     }
+    // Every family is in the names module the dashboards are generated from.
+    for family in body.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let name = family.split(' ').next().unwrap_or("");
+        assert!(
+            slowburn::names::EXPORTED.contains(&name),
+            "{name} is exported but not listed in names::EXPORTED"
+        );
+    }
+    assert!(
+        body.contains("slo_info{service=\"svc15\",slo=\"availability\""),
+        "slo_info"
+    );
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

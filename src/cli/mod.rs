@@ -4,6 +4,7 @@
 //! deploy the gate blocks; 2 bad command-line usage (clap) or a gate that cannot decide.
 
 mod backtest;
+mod dashboards;
 mod gate;
 mod notify_test;
 mod report;
@@ -62,6 +63,12 @@ pub enum Command {
         /// SLOWBURN_API_TOKEN. Without one, silences can be listed but not changed.
         #[arg(long)]
         api_token_file: Option<PathBuf>,
+    },
+    /// Grafana dashboards: write them (`generate`) or put them into a Grafana (`provision`).
+    Dashboards {
+        /// What to do.
+        #[command(subcommand)]
+        action: DashboardsCommand,
     },
     /// Replay history through the burn-rate rules and list what would have fired.
     Backtest {
@@ -148,6 +155,36 @@ pub enum Command {
     },
 }
 
+/// `slowburn dashboards …`.
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// Write the dashboards' JSON files (the repository commits them in `dashboards/`).
+    Generate {
+        /// The SLO file (its labels become filters, its policies the burn-rate lines).
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Folder to write into.
+        #[arg(long, default_value = "dashboards")]
+        out: PathBuf,
+    },
+    /// Create the folder and write every dashboard that differs, through Grafana's HTTP API.
+    /// The token comes from GRAFANA_TOKEN, --token-file or `grafana.token`.
+    Provision {
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Grafana's base URL (overrides `grafana.url`).
+        #[arg(long)]
+        grafana: Option<String>,
+        /// File holding a service-account token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Organisation id, sent as X-Grafana-Org-Id.
+        #[arg(long)]
+        org_id: Option<u64>,
+    },
+}
+
 /// Output formats of `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -206,6 +243,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = load(&config, prometheus)?;
             backtest::run(&cfg, from, to, data_dir, format).await
         }
+        Command::Dashboards { action } => match action {
+            DashboardsCommand::Generate { config, out } => {
+                let cfg = load(&config, None)?;
+                dashboards::generate(&cfg, &out)
+            }
+            DashboardsCommand::Provision {
+                config,
+                grafana,
+                token_file,
+                org_id,
+            } => {
+                let cfg = load(&config, None)?;
+                dashboards::provision(&cfg, grafana, token_file, org_id).await
+            }
+        },
         Command::NotifyTest { receiver, config } => {
             let cfg = load(&config, None)?;
             notify_test::run(&cfg, &config, &receiver).await

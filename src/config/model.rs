@@ -25,6 +25,8 @@ pub struct Config {
     pub prometheus: PrometheusSettings,
     /// The Loki query endpoint, when log SLIs are used.
     pub loki: Option<LokiSettings>,
+    /// Where the daemon provisions its dashboards (`grafana:`), if anywhere.
+    pub grafana: Option<GrafanaSettings>,
     /// Width of one stored bucket of counts.
     pub bucket: Dur,
     /// The daemon's schedule.
@@ -235,6 +237,40 @@ impl fmt::Debug for PrometheusSettings {
             .field("max_concurrency", &self.max_concurrency)
             .field("retries", &self.retries)
             .field("max_points_per_query", &self.max_points_per_query)
+            .finish()
+    }
+}
+
+/// Where the dashboards go and how to authenticate.
+#[derive(Clone, PartialEq)]
+pub struct GrafanaSettings {
+    /// Base URL, e.g. `http://grafana:3000`.
+    pub url: String,
+    /// Service-account token (`glsa_…`), sent as a bearer token.
+    pub token: Option<String>,
+    /// Basic auth instead of a token.
+    pub basic_auth: Option<(String, String)>,
+    /// `X-Grafana-Org-Id`; the token's org when unset.
+    pub org_id: Option<u64>,
+    /// The folder's uid (stable; created when missing).
+    pub folder_uid: String,
+    /// The folder's title when it is created.
+    pub folder_title: String,
+    /// Per request.
+    pub timeout: Dur,
+}
+
+impl std::fmt::Debug for GrafanaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token and password are never printed.
+        f.debug_struct("GrafanaSettings")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("basic_auth", &self.basic_auth.as_ref().map(|(u, _)| u))
+            .field("org_id", &self.org_id)
+            .field("folder_uid", &self.folder_uid)
+            .field("folder_title", &self.folder_title)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }

@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub prometheus: Option<Spanned<RawPrometheus>>,
     /// Where log SLIs (`source: loki`) are queried.
     pub loki: Option<Spanned<RawLoki>>,
+    /// Where the daemon provisions its dashboards.
+    pub grafana: Option<Spanned<RawGrafana>>,
     /// Defaults applied to every SLO.
     pub defaults: Option<RawDefaults>,
     /// How the daemon schedules its work.
@@ -111,6 +113,28 @@ pub struct RawLoki {
     pub max_points_per_query: Option<Spanned<u32>>,
     /// How long Loki keeps logs: older buckets are missing, not zero.
     pub retention: Option<SStr>,
+}
+
+/// `grafana:` (dashboard provisioning by API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrafana {
+    /// Base URL, e.g. `http://grafana:3000`.
+    pub url: SStr,
+    /// Service-account token; use `${GRAFANA_TOKEN}` or `${file:…}`.
+    pub token: Option<SStr>,
+    /// Basic auth user, instead of a token.
+    pub username: Option<SStr>,
+    /// Basic auth password; use `${ENV}` or `${file:…}`.
+    pub password: Option<SStr>,
+    /// `X-Grafana-Org-Id`.
+    pub org_id: Option<Spanned<u64>>,
+    /// The folder's uid (default `slowburn`).
+    pub folder_uid: Option<SStr>,
+    /// The folder's title when it is created (default `SLOs`).
+    pub folder_title: Option<SStr>,
+    /// Per-request timeout.
+    pub timeout: Option<SStr>,
 }
 
 /// `engine:` (the daemon's schedule).

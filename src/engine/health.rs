@@ -17,9 +17,18 @@ pub struct Health {
     pub source_errors: Mutex<BTreeMap<(String, String), u64>>,
     /// Ticks completed.
     pub ticks: AtomicU64,
+    /// Dashboard provisioning outcomes by result (`created`, `updated`, `unchanged`, `failed`).
+    pub provisions: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Health {
+    /// Counts one dashboard provisioning outcome.
+    pub fn provisioned(&self, result: &'static str) {
+        if let Ok(mut m) = self.provisions.lock() {
+            *m.entry(result).or_default() += 1;
+        }
+    }
+
     /// Counts a failed query of one SLO against one source.
     pub fn source_error(&self, slo: &str, source: &str) {
         if let Ok(mut m) = self.source_errors.lock() {

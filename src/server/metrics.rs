@@ -118,6 +118,42 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     window_families(out, &prepared);
     budget_families(out, &prepared);
     alert_and_sla_families(out, &prepared);
+    info_family(out, &prepared);
+}
+
+/// `slo_info`: what each SLO is, as labels, for the dashboards' filters and definition panel.
+fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
+    header(
+        out,
+        names::SLO_INFO,
+        "gauge",
+        "Always 1: the SLO's description, SLI kind, source, queries and own labels.",
+    );
+    for p in prepared {
+        let slo = &p.view.slo;
+        let kind = match slo.sli {
+            crate::config::SliKind::Ratio => "ratio",
+            crate::config::SliKind::Latency { .. } | crate::config::SliKind::LogLatency { .. } => {
+                "latency"
+            }
+            crate::config::SliKind::Timeslice => "timeslice",
+        };
+        let queries = slo.counts.queries().join(" ; ");
+        let mut labels: Vec<(&str, &str)> = vec![
+            (names::LABEL_SERVICE, &slo.service),
+            (names::LABEL_SLO, &slo.name),
+            ("description", slo.description.as_deref().unwrap_or("")),
+            ("sli", kind),
+            (names::LABEL_SOURCE, &slo.source),
+            ("queries", &queries),
+        ];
+        for (k, v) in &slo.labels {
+            if !crate::export::grafana::RESERVED_INFO_LABELS.contains(&k.as_str()) {
+                labels.push((k, v));
+            }
+        }
+        sample(out, names::SLO_INFO, &labels, 1.0);
+    }
 }
 
 /// Objective, SLI, burn rate and events per window.
@@ -363,6 +399,22 @@ fn delivery_families(out: &mut String, shared: &Shared) {
                 out,
                 names::SOURCE_ERRORS,
                 &[(names::LABEL_SLO, slo), (names::LABEL_SOURCE, source)],
+                *n as f64,
+            );
+        }
+    }
+    header(
+        out,
+        names::GRAFANA_PROVISIONS,
+        "counter",
+        "Dashboard provisioning outcomes: created, updated or unchanged per dashboard, failed per run.",
+    );
+    if let Ok(m) = h.provisions.lock() {
+        for (result, n) in m.iter() {
+            sample(
+                out,
+                names::GRAFANA_PROVISIONS,
+                &[("result", result)],
                 *n as f64,
             );
         }

@@ -5,6 +5,7 @@
 //! Each part reports into one [`Ctx`]; query-language knowledge lives in [`crate::sli`].
 
 mod defaults;
+mod grafana;
 mod maintenance;
 mod policy;
 mod receivers;
@@ -147,6 +148,7 @@ pub fn from_raw(
     };
     let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
     let loki = loki_settings(&mut cx, raw.loki.as_ref());
+    let grafana = grafana::grafana_settings(&mut cx, raw.grafana.as_ref());
     let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
     let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
     let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);
@@ -196,6 +198,7 @@ pub fn from_raw(
             file: file.to_string(),
             prometheus,
             loki,
+            grafana,
             bucket,
             engine,
             slos,

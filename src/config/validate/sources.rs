@@ -62,7 +62,7 @@ fn limits(
 }
 
 /// The base URL of a source, or an error with an example.
-fn base_url(cx: &mut Ctx, s: &SStr, path: &str, example: &str) -> Option<String> {
+pub(super) fn base_url(cx: &mut Ctx, s: &SStr, path: &str, example: &str) -> Option<String> {
     let url = cx.string(s, path)?;
     match reqwest::Url::parse(&url) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Some(url),
