@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 fn bench_metrics(c: &mut Criterion) {
-    let mut yaml = String::from("slos:\n");
+    let mut yaml = String::from("defaults: {windows: [30d, 7d]}\nslos:\n");
     for i in 0..10_000 {
         yaml.push_str(&format!(
             "  - {{service: svc{:03}, name: slo{i}, objective: 99.9, sla: {{objective: 99}}, sli: {{ratio: {{errors: 'x{{code=\"500\"}}', total: x}}}}}}\n",
@@ -40,6 +40,7 @@ fn bench_metrics(c: &mut Criterion) {
         at,
         width: 60,
         slos,
+        metrics: Default::default(),
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(slowburn::store::Store::open(dir.path()).expect("store"));
@@ -50,6 +51,29 @@ fn bench_metrics(c: &mut Criterion) {
         "/metrics for 10,000 SLOs: {} lines, {:.1} MiB",
         text.lines().count(),
         text.len() as f64 / 1048576.0
+    );
+    // Series per SLO (30d and 7d periods, an SLA, no alert firing) for each `metrics:` setting.
+    let per_slo = |m: slowburn::config::MetricsSettings| {
+        let one = Snapshot {
+            slos: snap.slos[..1].to_vec(),
+            metrics: m,
+            ..snap.clone()
+        };
+        let text = slowburn::server::metrics::render(&shared, &sources, &one);
+        text.lines()
+            .filter(|l| {
+                !l.starts_with('#')
+                    && (l.starts_with("slo") || l.starts_with("pyrra") || l.starts_with("ALERTS"))
+            })
+            .count()
+    };
+    let m = |full, sloth, pyrra| slowburn::config::MetricsSettings { full, sloth, pyrra };
+    println!(
+        "series per SLO: default {}, detail: full {}, compat sloth +{}, compat pyrra +{}",
+        per_slo(m(false, false, false)),
+        per_slo(m(true, false, false)),
+        per_slo(m(false, true, false)) - per_slo(m(false, false, false)),
+        per_slo(m(false, false, true)) - per_slo(m(false, false, false)),
     );
     c.bench_function("render /metrics, 10k SLOs", |b| {
         b.iter(|| black_box(slowburn::server::metrics::render(&shared, &sources, &snap)))

@@ -224,6 +224,7 @@ loki: {{url: "http://127.0.0.1:{loki_port}", retries: 0, timeout: 1s}}
 grafana: {{url: "{grafana_url}", token: glsa_t}}
 defaults: {{bucket: 10s, windows: [30d, 7d]}}
 engine: {{lag: 3, delay: 1s, heal_interval: 10s}}
+metrics: {{compat: [sloth, pyrra]}}
 receivers:
   - name: hook
     webhook: {{url: "{hook}"}}
@@ -354,7 +355,144 @@ fn live_every_panel_query_returns_data_and_the_budget_equals_report() {
             "{p}: dashboard {dash} vs report {want}"
         );
     }
+    compat_queries_answer_with_slowburns_values(&scraper.url);
+    // With the peers' series on, promtool's lint objects only to their recording-rule names (with
+    // colons), which are the peers' own and scrape fine (the queries above read them).
+    let body = d.get("/metrics").1;
+    assert!(body.contains("slo:sli_error:ratio_rate30d{") && body.contains("pyrra_window{"));
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(body.as_bytes()).expect("write");
+    }
+    let out = child.wait_with_output().expect("promtool");
+    let problems = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in problems.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            line.ends_with("metric names should not contain ':'")
+                && (line.starts_with("slo:") || line.starts_with("pyrra_")),
+            "promtool check metrics: {line:?}"
+        );
+    }
     drop(scraper);
+}
+
+/// The kinds of query Sloth's dashboards (14348, 14643) and Pyrra's (list, detail) make, as
+/// peers-sloth-pyrra.md section 4 lists them, answered by the compat series with slowburn's own
+/// values. Each comparison is one query, so both sides come from the same scrape.
+fn compat_queries_answer_with_slowburns_values(prom: &str) {
+    let one = |q: &str| -> f64 {
+        instant(prom, q)
+            .first()
+            .map(|x| x.1)
+            .unwrap_or_else(|| panic!("`{q}` returned nothing"))
+    };
+    let same = |compat: &str, own: &str| {
+        let d = one(&format!("({compat}) - on(instance) ({own})"));
+        assert!(d.abs() < 1e-9, "`{compat}` differs from `{own}` by {d}");
+    };
+    let own =
+        |m: &str, extra: &str| format!("{m}{{service=\"svc15\",slo=\"availability\"{extra}}}");
+    let ids = r#"sloth_service="svc15", sloth_slo="availability""#;
+    // Sloth 14348: variables, objective, SLI per window, current burn, remaining, alerts.
+    assert!(!instant(prom, "group by (sloth_service) (slo:objective:ratio)").is_empty());
+    assert!(
+        !instant(
+            prom,
+            r#"group by (sloth_slo) (slo:objective:ratio{sloth_service="svc15"})"#
+        )
+        .is_empty()
+    );
+    same(
+        &format!("slo:objective:ratio{{{ids}}}"),
+        &own(names::SLO_OBJECTIVE, ""),
+    );
+    same(
+        &format!("1 - (max(slo:sli_error:ratio_rate1h{{{ids}}}) OR on() vector(0))"),
+        &format!(
+            "1 - max({}) * (1 - max({}))",
+            own(names::SLO_BURN_RATE, ",window=\"1h\""),
+            own(names::SLO_OBJECTIVE, "")
+        ),
+    );
+    same(
+        &format!("slo:current_burn_rate:ratio{{{ids}}} or on() vector(0)"),
+        &own(names::SLO_BURN_RATE, ",window=\"5m\""),
+    );
+    same(
+        &format!("slo:period_error_budget_remaining:ratio{{{ids}}} or on() vector(1)"),
+        &own(names::SLO_BUDGET_REMAINING, ",period=\"30d\""),
+    );
+    same(
+        &format!("slo:sli_error:ratio_rate30d{{{ids}}}"),
+        &format!("1 - {}", own(names::SLO_SLI, ",window=\"30d\"")),
+    );
+    assert_eq!(
+        one(&format!(
+            r#"max(ALERTS{{{ids}, sloth_severity="page"}}) OR on() vector(0)"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        one(&format!(
+            r#"max(ALERTS{{{ids}, sloth_severity="ticket"}}) OR on() vector(0)"#
+        )),
+        0.0
+    );
+    assert!(
+        !instant(prom, "slo:current_burn_rate:ratio > 1").is_empty(),
+        "the exceeded-burn table"
+    );
+    // The month panel: its numerator and denominator joined on sloth_id (its 1h subquery step
+    // made 5s: this Prometheus holds minutes, not the 32 days the panel reads).
+    // `${__to:date:M}` is the month number Grafana substitutes.
+    let m = chrono::Datelike::month(&chrono::Utc::now());
+    let month = format!(
+        "1 - sum_over_time((slo:sli_error:ratio_rate1h{{{ids}}} * on() group_left() (month() == bool vector({m})))[32d:5s]) \
+         / on(sloth_id) group_left() (slo:error_budget:ratio{{{ids}}} * on() group_left() (24 * days_in_month()))"
+    );
+    assert!(one(&month).is_finite(), "{month}");
+    // Pyrra list and detail.
+    let slo = r#"slo="svc15-availability""#;
+    assert!(!instant(prom, "group by (slo) (pyrra_objective)").is_empty());
+    same(
+        &format!("pyrra_objective{{{slo}}}"),
+        &own(names::SLO_OBJECTIVE, ""),
+    );
+    assert_eq!(one(&format!("pyrra_window{{{slo}}}")), 30.0 * 86400.0);
+    same(
+        &format!(
+            "(pyrra_availability{{{slo}}} - pyrra_objective{{{slo}}}) / (1 - pyrra_objective{{{slo}}})"
+        ),
+        &own(names::SLO_BUDGET_REMAINING, ",period=\"30d\""),
+    );
+    same(
+        &format!("sum(pyrra_requests:rate5m{{{slo}}})"),
+        &format!(
+            "sum({}) / 300",
+            own(names::SLO_EVENTS, ",window=\"5m\",kind=\"total\"")
+        ),
+    );
+    same(
+        &format!("sum(pyrra_errors:rate5m{{{slo}}})"),
+        &format!(
+            "(sum({}) - sum({})) / 300",
+            own(names::SLO_EVENTS, ",window=\"5m\",kind=\"total\""),
+            own(names::SLO_EVENTS, ",window=\"5m\",kind=\"good\"")
+        ),
+    );
+    // Pyrra's own detail dashboard sums a range vector, which no Prometheus accepts.
+    assert!(parser::parse("sum(pyrra_requests:rate5m{slo=\"x\"}[5m])").is_err());
 }
 
 /// File provisioning: the compose stack mounts `dashboards/` where the provider YAML reads, into

@@ -17,8 +17,9 @@ fn gauge(d: &Daemon, prefix: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-const COVERAGE_5M: &str =
-    "slo_coverage_ratio{service=\"svc15\",slo=\"availability\",window=\"5m\"} ";
+/// Coverage of the 1-day period (the fast config's), which `/metrics` carries by default.
+const COVERAGE_1D: &str =
+    "slo_coverage_ratio{service=\"svc15\",slo=\"availability\",window=\"1d\"} ";
 const REMAINING: &str =
     "slo_error_budget_remaining_ratio{service=\"svc15\",slo=\"availability\",period=\"1d\"} ";
 const ERRORS: &str =
@@ -35,12 +36,12 @@ fn an_outage_of_prometheus_becomes_missing_buckets_that_heal() {
     let mut d = Daemon::start(&cfg, &root.path().join("data"), &[]);
     d.wait_ready(Duration::from_secs(120));
     wait_ticks(&d, 1, WIDTH);
-    assert_eq!(gauge(&d, COVERAGE_5M), Some(1.0));
+    assert_eq!(gauge(&d, COVERAGE_1D), Some(1.0));
     let before = gauge(&d, REMAINING).unwrap();
 
     prom.kill();
     wait_ticks(&d, 4, WIDTH);
-    let coverage = gauge(&d, COVERAGE_5M).unwrap();
+    let coverage = gauge(&d, COVERAGE_1D).unwrap();
     assert!(
         coverage < 1.0 && coverage > 0.0,
         "coverage during the outage: {coverage}"
@@ -57,7 +58,7 @@ fn an_outage_of_prometheus_becomes_missing_buckets_that_heal() {
 
     prom.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while gauge(&d, COVERAGE_5M) != Some(1.0) {
+    while gauge(&d, COVERAGE_1D) != Some(1.0) {
         assert!(
             Instant::now() < deadline,
             "missing buckets never healed: {}",

@@ -27,6 +27,8 @@ pub struct Config {
     pub loki: Option<LokiSettings>,
     /// Where the daemon provisions its dashboards (`grafana:`), if anywhere.
     pub grafana: Option<GrafanaSettings>,
+    /// Which series `/metrics` carries (`metrics:`).
+    pub metrics: MetricsSettings,
     /// Width of one stored bucket of counts.
     pub bucket: Dur,
     /// The daemon's schedule.
@@ -239,6 +241,19 @@ impl fmt::Debug for PrometheusSettings {
             .field("max_points_per_query", &self.max_points_per_query)
             .finish()
     }
+}
+
+/// Which series `/metrics` carries: by default only what the generated dashboards read (about
+/// half of all), `detail: full` for every window of every family, and the peers' series for
+/// teams that keep Sloth's or Pyrra's dashboards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// SLI, events and coverage for every window, not only the ones the dashboards read.
+    pub full: bool,
+    /// Also export Sloth's `slo:*` series and `sloth_*` labels (its Grafana dashboards 14348/14643).
+    pub sloth: bool,
+    /// Also export Pyrra's generic `pyrra_*` series (its list and detail dashboards).
+    pub pyrra: bool,
 }
 
 /// Where the dashboards go and how to authenticate.

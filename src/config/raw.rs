@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub loki: Option<Spanned<RawLoki>>,
     /// Where the daemon provisions its dashboards.
     pub grafana: Option<Spanned<RawGrafana>>,
+    /// Which series `/metrics` carries.
+    pub metrics: Option<RawMetrics>,
     /// Defaults applied to every SLO.
     pub defaults: Option<RawDefaults>,
     /// How the daemon schedules its work.
@@ -113,6 +115,17 @@ pub struct RawLoki {
     pub max_points_per_query: Option<Spanned<u32>>,
     /// How long Loki keeps logs: older buckets are missing, not zero.
     pub retention: Option<SStr>,
+}
+
+/// `metrics:` (what `/metrics` exports).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// `dashboards` (default) or `full`.
+    pub detail: Option<SStr>,
+    /// Peers whose series to export too: `sloth`, `pyrra`.
+    #[serde(default)]
+    pub compat: Vec<SStr>,
 }
 
 /// `grafana:` (dashboard provisioning by API).

@@ -215,6 +215,7 @@ impl Engine {
             at,
             width: self.width(),
             slos,
+            metrics: self.config.metrics,
         });
     }
 }

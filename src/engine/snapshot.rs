@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub width: i64,
     /// One entry per SLO, in config order.
     pub slos: Vec<SloView>,
+    /// Which series `/metrics` renders from it.
+    pub metrics: crate::config::MetricsSettings,
 }
 
 /// One SLO in a [`Snapshot`].

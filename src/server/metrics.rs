@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 /// The content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
@@ -31,7 +31,7 @@ fn value(out: &mut String, v: f64) {
 
 /// Writes one sample: `name{labels} value`. Label values of SLOs are restricted by validation to
 /// characters that need no escaping.
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
+pub(super) fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
     out.push_str(name);
     if !labels.is_empty() {
         out.push('{');
@@ -72,7 +72,30 @@ struct Prepared<'a> {
     /// `service="…",slo="…"` (names are validated to need no escaping).
     labels: String,
     /// Every window (burn windows, then periods not already among them) with its sums.
-    windows: Vec<(String, crate::budget::WindowSum)>,
+    windows: Vec<Window>,
+}
+
+/// One window of one SLO and which families carry it.
+struct Window {
+    /// `,window="5m"`.
+    label: String,
+    sum: crate::budget::WindowSum,
+    /// A budget period: its SLI and coverage are on the dashboards.
+    period: bool,
+    /// The shortest window: its events are the dashboards' event rates.
+    shortest: bool,
+}
+
+impl Window {
+    /// Whether the SLI and coverage families carry this window.
+    fn shown(&self, full: bool) -> bool {
+        full || self.period
+    }
+
+    /// Whether the events family carries it.
+    fn counted(&self, full: bool) -> bool {
+        full || self.shortest
+    }
 }
 
 /// Writes `name{labels,extra} value` without intermediate allocations.
@@ -91,15 +114,28 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         .slos
         .iter()
         .map(|s| {
-            let mut windows: Vec<(String, crate::budget::WindowSum)> = s
+            let is_period =
+                |d: &crate::duration::Dur| s.eval.periods.iter().any(|p| p.period == *d);
+            let mut windows: Vec<Window> = s
                 .eval
                 .burn
                 .iter()
-                .map(|(d, sum, _)| (format!(",{}=\"{d}\"", names::LABEL_WINDOW), *sum))
+                .enumerate()
+                .map(|(i, (d, sum, _))| Window {
+                    label: format!(",{}=\"{d}\"", names::LABEL_WINDOW),
+                    sum: *sum,
+                    period: is_period(d),
+                    shortest: i == 0,
+                })
                 .collect();
             for p in &s.eval.periods {
                 if !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
-                    windows.push((format!(",{}=\"{}\"", names::LABEL_WINDOW, p.period), p.sum));
+                    windows.push(Window {
+                        label: format!(",{}=\"{}\"", names::LABEL_WINDOW, p.period),
+                        sum: p.sum,
+                        period: true,
+                        shortest: false,
+                    });
                 }
             }
             Prepared {
@@ -115,10 +151,17 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             }
         })
         .collect();
-    window_families(out, &prepared);
-    budget_families(out, &prepared);
+    let full = snap.metrics.full;
+    window_families(out, &prepared, full);
+    budget_families(out, &prepared, full);
     alert_and_sla_families(out, &prepared);
     info_family(out, &prepared);
+    if snap.metrics.sloth {
+        super::compat::sloth(out, &prepared_views(&prepared));
+    }
+    if snap.metrics.pyrra {
+        super::compat::pyrra(out, &prepared_views(&prepared));
+    }
 }
 
 /// `slo_info`: what each SLO is, as labels, for the dashboards' filters and definition panel.
@@ -156,8 +199,12 @@ fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
     }
 }
 
+fn prepared_views<'a>(prepared: &[Prepared<'a>]) -> Vec<&'a crate::engine::SloView> {
+    prepared.iter().map(|p| p.view).collect()
+}
+
 /// Objective, SLI, burn rate and events per window.
-fn window_families(out: &mut String, prepared: &[Prepared<'_>]) {
+fn window_families(out: &mut String, prepared: &[Prepared<'_>], full: bool) {
     header(
         out,
         names::SLO_OBJECTIVE,
@@ -180,9 +227,9 @@ fn window_families(out: &mut String, prepared: &[Prepared<'_>]) {
         "Good events / total events over the window (absent without traffic).",
     );
     for p in prepared {
-        for (w, sum) in &p.windows {
-            if let Some(v) = sum.sli() {
-                line(out, names::SLO_SLI, &p.labels, w, v);
+        for w in p.windows.iter().filter(|w| w.shown(full)) {
+            if let Some(v) = w.sum.sli() {
+                line(out, names::SLO_SLI, &p.labels, &w.label, v);
             }
         }
     }
@@ -193,9 +240,9 @@ fn window_families(out: &mut String, prepared: &[Prepared<'_>]) {
         "Error ratio over the window divided by the error budget; 1 spends the budget in exactly one period.",
     );
     for p in prepared {
-        for (w, sum) in &p.windows {
-            if let Some(v) = sum.burn_rate(p.view.slo.objective) {
-                line(out, names::SLO_BURN_RATE, &p.labels, w, v);
+        for w in &p.windows {
+            if let Some(v) = w.sum.burn_rate(p.view.slo.objective) {
+                line(out, names::SLO_BURN_RATE, &p.labels, &w.label, v);
             }
         }
     }
@@ -206,25 +253,25 @@ fn window_families(out: &mut String, prepared: &[Prepared<'_>]) {
         "Events counted in the window's known buckets, by kind (good or total).",
     );
     for p in prepared {
-        for (w, sum) in &p.windows {
+        for w in p.windows.iter().filter(|w| w.counted(full)) {
             out.push_str(names::SLO_EVENTS);
             out.push('{');
             out.push_str(&p.labels);
-            out.push_str(w);
+            out.push_str(&w.label);
             out.push_str(",kind=\"good\"} ");
-            value(out, sum.good);
+            value(out, w.sum.good);
             out.push_str("\nslo_events{");
             out.push_str(&p.labels);
-            out.push_str(w);
+            out.push_str(&w.label);
             out.push_str(",kind=\"total\"} ");
-            value(out, sum.total);
+            value(out, w.sum.total);
             out.push('\n');
         }
     }
 }
 
 /// Coverage per window, remaining budget and time to exhaustion per period.
-fn budget_families(out: &mut String, prepared: &[Prepared<'_>]) {
+fn budget_families(out: &mut String, prepared: &[Prepared<'_>], full: bool) {
     header(
         out,
         names::SLO_COVERAGE,
@@ -232,8 +279,14 @@ fn budget_families(out: &mut String, prepared: &[Prepared<'_>]) {
         "Known buckets / buckets in the window; below 1 when the source was down or lacks history.",
     );
     for p in prepared {
-        for (w, sum) in &p.windows {
-            line(out, names::SLO_COVERAGE, &p.labels, w, sum.coverage());
+        for w in p.windows.iter().filter(|w| w.shown(full)) {
+            line(
+                out,
+                names::SLO_COVERAGE,
+                &p.labels,
+                &w.label,
+                w.sum.coverage(),
+            );
         }
     }
     header(

@@ -13,6 +13,7 @@
 //! a source. Layers, outermost first: panic → 500, request timeout, body size limit.
 
 pub mod api;
+mod compat;
 pub mod metrics;
 pub mod silences;
 

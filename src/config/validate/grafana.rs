@@ -1,9 +1,10 @@
-//! `grafana:`: where the daemon (and `slowburn dashboards provision`) puts the dashboards.
+//! `grafana:`: where the daemon (and `slowburn dashboards provision`) puts the dashboards; and
+//! `metrics:`, which series `/metrics` carries for them and for the peers' dashboards.
 
 use super::sources::base_url;
 use super::{Ctx, DEFAULT_TIMEOUT};
-use crate::config::model::GrafanaSettings;
-use crate::config::raw::RawGrafana;
+use crate::config::model::{GrafanaSettings, MetricsSettings};
+use crate::config::raw::{RawGrafana, RawMetrics};
 use crate::export::grafana::FOLDER_UID;
 use serde_saphyr::Spanned;
 
@@ -88,4 +89,65 @@ pub(super) fn grafana_settings(
         g.timeout = d;
     }
     Some(g)
+}
+
+pub(super) fn metrics_settings(cx: &mut Ctx, raw: Option<&RawMetrics>) -> MetricsSettings {
+    let mut m = MetricsSettings::default();
+    let Some(raw) = raw else { return m };
+    if let Some(d) = &raw.detail {
+        match d.value.as_str() {
+            "dashboards" => {}
+            "full" => m.full = true,
+            other => cx.err(
+                &d.referenced,
+                "metrics.detail",
+                format!(
+                    "unknown detail `{other}`: `dashboards` (the series the dashboards read) or `full` (every window)"
+                ),
+            ),
+        }
+    }
+    for c in &raw.compat {
+        match c.value.as_str() {
+            "sloth" => m.sloth = true,
+            "pyrra" => m.pyrra = true,
+            other => cx.err(
+                &c.referenced,
+                "metrics.compat",
+                format!("unknown peer `{other}`: `sloth` or `pyrra`"),
+            ),
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::errors_of;
+
+    #[test]
+    fn grafana_and_metrics_settings_are_checked_where_written() {
+        assert!(
+            errors_of("grafana: {url: \"http://g:3000\", token: glsa_x, folder_uid: slo-1}\nmetrics: {detail: full, compat: [sloth, pyrra]}")
+                .is_empty()
+        );
+        let e = errors_of(
+            "grafana:\n  url: g:3000\n  username: u\n  folder_uid: \"no spaces\"\nmetrics:\n  detail: most\n  compat: [nobl9]",
+        );
+        assert_eq!(e.len(), 5, "{e:?}");
+        assert!(e[0].starts_with("t.yaml:2:8: grafana.url"), "{e:?}");
+        assert!(
+            e[1].contains("needs both `username` and `password`"),
+            "{e:?}"
+        );
+        assert!(e[2].starts_with("t.yaml:4:15: grafana.folder_uid"), "{e:?}");
+        assert!(
+            e[3].starts_with("t.yaml:6:11: metrics.detail") && e[3].contains("`full`"),
+            "{e:?}"
+        );
+        assert!(
+            e[4].starts_with("t.yaml:7:12: metrics.compat") && e[4].contains("`sloth`"),
+            "{e:?}"
+        );
+    }
 }

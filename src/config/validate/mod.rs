@@ -149,6 +149,7 @@ pub fn from_raw(
     let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
     let loki = loki_settings(&mut cx, raw.loki.as_ref());
     let grafana = grafana::grafana_settings(&mut cx, raw.grafana.as_ref());
+    let metrics = grafana::metrics_settings(&mut cx, raw.metrics.as_ref());
     let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
     let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
     let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);
@@ -199,6 +200,7 @@ pub fn from_raw(
             prometheus,
             loki,
             grafana,
+            metrics,
             bucket,
             engine,
             slos,

@@ -80,7 +80,7 @@ pub(crate) struct Context {
     /// Distinct burn-rate factors of the SLOs' policies with the most severe severity using
     /// each, highest first: the threshold lines of the burn-rate panel.
     pub factors: Vec<(f64, Severity)>,
-    /// The shortest burn window (`5m` at a 30-day period) and its seconds: event rates.
+    /// The shortest exported window (`5m`) and its seconds: event rates.
     pub short_window: (String, u64),
     /// Every budget period any SLO has (`30d`, `7d`), longest first.
     pub periods: Vec<String>,
@@ -124,12 +124,8 @@ impl Context {
         }
         factors.sort_by(|a, b| b.0.total_cmp(&a.0));
         factors.dedup_by(|a, b| a.0 == b.0);
-        let short = cfg
-            .slos
-            .iter()
-            .flat_map(|s| s.policy.rules.iter().map(|r| r.short))
-            .min()
-            .unwrap_or(crate::duration::Dur::from_secs(300));
+        // The shortest window `/metrics` exports (a scaled policy's own windows are not).
+        let short = crate::budget::BURN_WINDOWS[0];
         let mut periods: Vec<crate::duration::Dur> = cfg
             .slos
             .iter()
