@@ -176,6 +176,34 @@ fn a_title_taken_by_another_dashboard_is_refused_not_overwritten() {
 }
 
 #[test]
+fn an_edit_racing_the_save_is_a_version_mismatch_not_a_lost_update() {
+    let (f, url) = grafana();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), SLOS);
+    let (code, _, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        &cfg,
+        SLOS.replace("{team: web}", "{team: web, tier: \"1\"}"),
+    )
+    .expect("write");
+    f.concurrent_edit.store(true, Ordering::Relaxed);
+    let (code, _, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("412 version-mismatch") && err.contains("run again"),
+        "{err}"
+    );
+    // The racing edit is kept; the next run (no race) writes slowburn's version over it.
+    assert_eq!(f.version("slowburn-overview"), Some(2));
+    f.concurrent_edit.store(false, Ordering::Relaxed);
+    let (code, out, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("slowburn-overview: updated"), "{out}");
+    assert_eq!(f.version("slowburn-overview"), Some(3));
+}
+
+#[test]
 fn a_grafana_that_is_down_or_slow_is_named() {
     let (f, url) = grafana();
     let dir = tempfile::tempdir().expect("tempdir");

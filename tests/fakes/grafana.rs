@@ -60,6 +60,8 @@ pub struct FakeGrafana {
     pub saves: AtomicU64,
     /// Requests received.
     pub requests: AtomicU64,
+    /// While set, someone saves each dashboard in the UI just before slowburn's save arrives.
+    pub concurrent_edit: AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -326,6 +328,12 @@ async fn save_dashboard(
             dash["id"] = old.dashboard["id"].clone();
             boards.insert(uid.clone(), old);
         }
+    }
+    if f.concurrent_edit.load(Ordering::Relaxed)
+        && let Some(d) = boards.get_mut(&uid)
+    {
+        let v = d.dashboard["version"].as_u64().unwrap_or(0);
+        d.dashboard["version"] = json!(v + 1);
     }
     let (version, id, mut messages) = match boards.get(&uid) {
         Some(old) => {
