@@ -75,7 +75,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     if !backfill(&mut engine, start_at, &mut stop).await? {
         info!("stopped during backfill; committed buckets are kept");
         let _ = stop_tx.send(true);
-        let _ = server.await;
+        // A graceful shutdown waits for open connections: bounded, as after the main loop.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, server).await;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, dispatcher).await;
+        provisioner.abort();
         return Ok(());
     }
     shared.health.ready.store(true, Ordering::Relaxed);
@@ -119,7 +122,19 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
             }
             Some(why) = reload_rx.recv() => {
                 while reload_rx.try_recv().is_ok() {}
-                reloader.reload(&mut engine, why).await;
+                // A reload backfills new SLOs; a stop must not wait for a stalled source.
+                let mut stop = stop_rx.clone();
+                tokio::select! {
+                    biased;
+                    () = reloader.reload(&mut engine, why) => {}
+                    _ = async {
+                        let _ = stop.wait_for(|s| *s).await;
+                        tokio::time::sleep(SHUTDOWN_GRACE).await;
+                    } => {
+                        warn!("reload still running after the shutdown grace period; stopping");
+                        break;
+                    }
+                }
             }
         }
     }
@@ -143,13 +158,16 @@ fn grafana_job(cfg: &Config) -> GrafanaJob {
 }
 
 /// Provisions the dashboards whenever the config gives new ones, off the evaluation path (a slow
-/// or down Grafana never delays a tick). A failure is logged, counted and retried every minute
-/// until it succeeds or the config changes.
+/// or down Grafana never delays a tick). A failure is logged, counted and retried with backoff
+/// (1 minute doubling to an hour) until it succeeds or the config changes.
 async fn grafana_loop(
     shared: Arc<Shared>,
     mut jobs: watch::Receiver<GrafanaJob>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Failures in a row for the current job: the retry waits 1, 2, 4 … minutes, at most an hour
+    // (a missing permission does not fix itself every minute).
+    let mut failures = 0u32;
     loop {
         let job = jobs.borrow_and_update().clone();
         let mut retry = None;
@@ -160,6 +178,7 @@ async fn grafana_loop(
             };
             match result {
                 Ok(done) => {
+                    failures = 0;
                     for (uid, outcome) in &done {
                         shared.health.provisioned(outcome.as_str());
                         if *outcome != crate::provision::Outcome::Unchanged {
@@ -169,15 +188,23 @@ async fn grafana_loop(
                 }
                 Err(e) => {
                     shared.health.provisioned("failed");
-                    warn!(error = %e, "dashboard provisioning failed; retrying in a minute");
-                    retry = Some(Duration::from_secs(60));
+                    let wait =
+                        Duration::from_secs(60 << failures.min(6)).min(Duration::from_secs(3600));
+                    failures += 1;
+                    warn!(error = %e, retry_in_s = wait.as_secs(), "dashboard provisioning failed");
+                    retry = Some(wait);
                 }
             }
         }
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => return,
-            changed = jobs.changed() => if changed.is_err() { return },
+            changed = jobs.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                failures = 0;
+            }
             _ = tokio::time::sleep(retry.unwrap_or(Duration::MAX / 4)), if retry.is_some() => {}
         }
     }
@@ -285,6 +312,17 @@ impl Reloader<'_> {
             }
         };
         let old = engine.config();
+        if new.slos.is_empty() && !old.slos.is_empty() {
+            // A truncated or emptied file (an editor's half-written save) would resolve every
+            // firing alert and stop every budget: not a change anyone makes by reloading.
+            health.reload_failed.store(true, Ordering::Relaxed);
+            error!(
+                trigger = why,
+                running = old.slos.len(),
+                "config reload rejected: the file has no SLOs; keeping the running config (restart the daemon to run with none)"
+            );
+            return;
+        }
         if new.prometheus != old.prometheus || new.loki != old.loki {
             match Sources::from_config(&new) {
                 Ok(s) => {
@@ -371,7 +409,8 @@ fn spawn_signals(
             tokio::select! {
                 _ = term.recv() => { info!("SIGTERM"); let _ = stop.send(true); }
                 _ = int.recv() => { info!("SIGINT"); let _ = stop.send(true); }
-                _ = hup.recv() => { info!("SIGHUP: reloading the config"); let _ = reload.send("SIGHUP").await; }
+                // One pending reload is enough: a full queue must never hold up SIGTERM.
+                _ = hup.recv() => { info!("SIGHUP: reloading the config"); let _ = reload.try_send("SIGHUP"); }
             }
         }
     });

@@ -89,7 +89,50 @@ pub const LABEL_SEVERITY: &str = "severity";
 /// Label: which source answered (`prometheus`, `loki`).
 pub const LABEL_SOURCE: &str = "source";
 
+/// An SLO label key as a Prometheus and Alertmanager label name: characters outside
+/// `[a-zA-Z0-9_]` become `_` and a leading digit gets a `_` before it (`team-name` → `team_name`,
+/// `app.kubernetes.io/part-of` → `app_kubernetes_io_part_of`), and a leading `__` (reserved)
+/// becomes one `_`. Prometheus refuses a scrape with any other name, and Alertmanager 0.25 (and
+/// any in classic mode) answers 400.
+pub fn label_name(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) || out.is_empty() {
+        out.insert(0, '_');
+    }
+    while out.starts_with("__") {
+        out.remove(0);
+    }
+    out
+}
+
 /// A histogram family's series names.
 pub fn bucket(family: &str) -> String {
     format!("{family}_bucket")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_name;
+
+    #[test]
+    fn label_keys_become_names_prometheus_and_alertmanager_accept() {
+        assert_eq!(label_name("team"), "team");
+        assert_eq!(label_name("team-name"), "team_name");
+        assert_eq!(
+            label_name("app.kubernetes.io/part-of"),
+            "app_kubernetes_io_part_of"
+        );
+        assert_eq!(label_name("1tier"), "_1tier");
+        assert_eq!(label_name("__name__"), "_name__");
+        assert_eq!(label_name(""), "_");
+    }
 }

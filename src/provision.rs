@@ -78,6 +78,14 @@ pub enum GrafanaError {
         /// What to do.
         hint: String,
     },
+    /// A write slowburn refuses to make (the dashboard is not its own).
+    #[error("slowburn will not {action}: {message}")]
+    NotOurs {
+        /// What was not done.
+        action: String,
+        /// Why, and what to do.
+        message: String,
+    },
     /// Any other refusal.
     #[error("Grafana answered HTTP {status} to {action}: {message}")]
     Rejected {
@@ -114,7 +122,25 @@ fn comparable(mut stored: Value) -> Value {
         m.remove("id");
         m.remove("version");
     }
-    stored
+    numbers_as_floats(stored)
+}
+
+/// Every number as a float: a store that writes `1.0` back as `1` must still compare equal,
+/// or every start would write a new version.
+fn numbers_as_floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n), Value::Number),
+        Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_floats).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, numbers_as_floats(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 impl Provisioner {
@@ -305,9 +331,25 @@ impl Provisioner {
         };
         let (version, outcome) = match &existing {
             Some(v) => {
-                let same_folder =
-                    v["meta"]["folderUid"].as_str() == Some(&self.settings.folder_uid);
-                if same_folder && comparable(v["dashboard"].clone()) == d.json {
+                let folder = v["meta"]["folderUid"].as_str().unwrap_or("");
+                if v["meta"]["provisioned"] == Value::Bool(true) {
+                    return Err(GrafanaError::NotOurs {
+                        action: format!("update dashboard `{}`", d.uid),
+                        message: "Grafana loads it from provisioning files; use either files (docker/grafana/provisioning) or the API, not both".into(),
+                    });
+                }
+                if folder != self.settings.folder_uid {
+                    // Someone's own copy (an import into General, say): not slowburn's to replace.
+                    return Err(GrafanaError::NotOurs {
+                        action: format!("update dashboard `{}`", d.uid),
+                        message: format!(
+                            "a dashboard with this uid already exists in folder `{}`, not in `{}`; delete or move it (slowburn does not overwrite dashboards it did not make)",
+                            if folder.is_empty() { "General" } else { folder },
+                            self.settings.folder_uid
+                        ),
+                    });
+                }
+                if comparable(v["dashboard"].clone()) == numbers_as_floats(d.json.clone()) {
                     return Ok(Outcome::Unchanged);
                 }
                 (v["dashboard"]["version"].clone(), Outcome::Updated)

@@ -373,6 +373,20 @@ fn reload_adds_removes_and_rejects_bad_files_keeping_the_running_config() {
         !d.get("/metrics").1.contains("svc15"),
         "removed SLO no longer exported"
     );
+    // An emptied file (a half-written save) is refused: the running SLO stays.
+    std::fs::write(&cfg, "").unwrap();
+    d.signal("HUP");
+    wait_for(&d, &|d| {
+        d.get("/metrics")
+            .1
+            .contains("slowburn_config_reload_success 0")
+    });
+    assert_eq!(ids(&d), ["svc30/availability"]);
+    assert!(
+        d.log_text().contains("the file has no SLOs"),
+        "{}",
+        d.log_text()
+    );
 }
 
 #[test]

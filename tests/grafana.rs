@@ -176,6 +176,29 @@ fn a_title_taken_by_another_dashboard_is_refused_not_overwritten() {
 }
 
 #[test]
+fn a_copy_of_the_dashboard_in_another_folder_is_not_taken_over() {
+    let (f, url) = grafana();
+    f.dashboards.lock().expect("lock").insert(
+        "slowburn-slo".into(),
+        fake::Stored {
+            dashboard: json!({"id": 7, "uid": "slowburn-slo", "title": "My SLO view", "version": 3}),
+            folder_uid: String::new(),
+            messages: Vec::new(),
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), SLOS);
+    let (code, _, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists in folder `General`"), "{err}");
+    let boards = f.dashboards.lock().expect("lock");
+    assert_eq!(
+        boards["slowburn-slo"].dashboard["title"], "My SLO view",
+        "untouched"
+    );
+}
+
+#[test]
 fn an_edit_racing_the_save_is_a_version_mismatch_not_a_lost_update() {
     let (f, url) = grafana();
     let dir = tempfile::tempdir().expect("tempdir");

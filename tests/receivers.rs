@@ -108,19 +108,33 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
     }
     let dir = tempfile::tempdir().unwrap();
 
-    // A real SMTP server writing a Maildir.
+    // A real SMTP server writing a Maildir, refusing one recipient as a real server refuses an
+    // unknown user (550 at RCPT, which aborts a multi-recipient transaction).
     let smtp_port = free_port();
     let maildir = dir.path().join("maildir");
+    std::fs::write(
+        dir.path().join("refusing.py"),
+        "from aiosmtpd.handlers import Mailbox\n\
+         class Refusing(Mailbox):\n\
+         \x20   async def handle_RCPT(self, server, session, envelope, address, rcpt_options):\n\
+         \x20       if address.startswith('nobody@'):\n\
+         \x20           return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address\n\
+         \x20       envelope.rcpt_tos.append(address)\n\
+         \x20       return '250 OK'\n",
+    )
+    .unwrap();
     let _smtp = spawn_server(
-        "python3",
+        "env",
         &[
+            format!("PYTHONPATH={}", dir.path().display()),
+            "python3".into(),
             "-m".into(),
             "aiosmtpd".into(),
             "-n".into(),
             "-l".into(),
             format!("127.0.0.1:{smtp_port}"),
             "-c".into(),
-            "aiosmtpd.handlers.Mailbox".into(),
+            "refusing.Refusing".into(),
             maildir.display().to_string(),
         ],
         &dir.path().join("smtpd.log"),
@@ -161,7 +175,7 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
     let cfg = format!(
         r#"{}receivers:
   - name: mail
-    email: {{host: 127.0.0.1, port: {smtp_port}, tls: none, from: "slowburn <slowburn@example.test>", to: [oncall@example.test]}}
+    email: {{host: 127.0.0.1, port: {smtp_port}, tls: none, from: "slowburn <slowburn@example.test>", to: [nobody@example.test, oncall@example.test]}}
     severities: [page]
   - name: am
     alertmanager: {{url: "{am}"}}
@@ -177,7 +191,11 @@ slos:
         fast_head(&prom.url),
         chrono_rfc3339(t - 7200),
         chrono_rfc3339(t + 7200),
-        slo("availability"),
+        // Label names a classic Alertmanager refuses: sent mapped (`team-name` → `team_name`).
+        slo("availability").replace(
+            "    objective: 99.9\n",
+            "    objective: 99.9\n    labels: {team-name: web, app.kubernetes.io/part-of: shop}\n"
+        ),
         slo("availability-copy"),
         slo("availability-maint"),
     );
@@ -228,7 +246,13 @@ slos:
             && mail.contains("text/html"),
         "{mail}"
     );
-    assert!(mail.contains("To: oncall@example.test"), "{mail}");
+    // The refused first recipient did not stop the second; the mail has a Message-ID.
+    assert!(mail.contains("oncall@example.test"), "{mail}");
+    assert!(
+        mail.lines()
+            .any(|l| l.starts_with("Message-ID: <slowburn.") && l.ends_with("@example.test>")),
+        "{mail}"
+    );
     wait_until(
         "Alertmanager's firing webhook",
         Duration::from_secs(60),
@@ -237,6 +261,8 @@ slos:
                 n["status"] == "firing"
                     && n["alerts"][0]["labels"]["slo"] == "svc15/availability"
                     && n["alerts"][0]["labels"]["alertname"] == "SLOErrorBudgetBurnPage"
+                    && n["alerts"][0]["labels"]["team_name"] == "web"
+                    && n["alerts"][0]["labels"]["app_kubernetes_io_part_of"] == "shop"
             })
         },
     );

@@ -340,3 +340,30 @@ fn a_missing_key_is_not_confused_with_a_misspelt_key_of_another_slo() {
     assert!(out.contains("missing field `objective`"), "{out}");
     assert!(!out.contains("duplicate"), "{out}");
 }
+
+/// Edges of the file itself: `.` and `..` as names, invalid UTF-8 with its position, and a file
+/// too large to be a config (reading stops at the cap instead of filling memory).
+#[test]
+fn names_encoding_and_size_are_refused_with_their_position() {
+    let (code, out) = validate(
+        "slos:\n  - {service: .., name: ok, objective: 99, sli: {ratio: {errors: x, total: y}}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slos[0].service") && out.contains("not `.` or `..`"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slo.yaml");
+    let mut bytes = b"slos:\n  - service: api\n    name: caf".to_vec();
+    bytes.extend([0xe9, b'\n']);
+    std::fs::write(&path, &bytes).unwrap();
+    let (code, out, err) = slowburn(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("slo.yaml:3:14: invalid UTF-8"), "{err}");
+    let big = format!("slos: []\n{}", "#".repeat(17 << 20));
+    std::fs::write(&path, big).unwrap();
+    let (code, _, err) = slowburn(&["validate", "-c", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+}

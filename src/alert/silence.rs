@@ -58,10 +58,20 @@ pub struct NewSilence {
     pub created_by: String,
 }
 
+/// Seconds of 10000-01-01T00:00:00Z: RFC 3339 has four-digit years, so a later time could be
+/// stored but not read back after a restart.
+const YEAR_10000: i64 = 253_402_300_800;
+
 fn parse_time(field: &str, s: &str) -> Result<i64, String> {
-    chrono::DateTime::parse_from_rfc3339(s)
+    let t = chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())
-        .map_err(|e| format!("`{field}`: `{s}` is not an RFC 3339 time ({e})"))
+        .map_err(|e| format!("`{field}`: `{s}` is not an RFC 3339 time ({e})"))?;
+    if !(0..YEAR_10000).contains(&t) {
+        return Err(format!(
+            "`{field}`: `{s}` is outside 1970–9999; give a time in four-digit years"
+        ));
+    }
+    Ok(t)
 }
 
 impl NewSilence {
@@ -232,6 +242,20 @@ mod tests {
                 .unwrap_err()
                 .contains("RFC 3339")
         );
+        // What is accepted is what a restart can read back.
+        for far in ["+10000-01-01T00:00:00Z", "9999-12-31T23:59:60Z"] {
+            let r = req(&format!(
+                r#"{{"slo": "a/b", "ends_at": "{far}", "comment": "x", "created_by": "y"}}"#
+            ));
+            if let Ok(s) = r.into_silence("a".into(), 0) {
+                let back = chrono::DateTime::parse_from_rfc3339(&rfc3339(s.ends_at));
+                assert!(back.is_ok(), "{far} was accepted but does not round-trip");
+            }
+        }
+        let max = req(r#"{"slo": "a/b", "ends_at": "9999-12-31T23:59:59Z", "comment": "x", "created_by": "y"}"#)
+            .into_silence("a".into(), 0)
+            .expect("the last second of 9999");
+        assert_eq!(rfc3339(max.ends_at), "9999-12-31T23:59:59Z");
         let no_comment = req(
             r#"{"slo": "a/b", "ends_at": "2100-01-01T00:00:00Z", "comment": " ", "created_by": "y"}"#,
         );

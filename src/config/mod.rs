@@ -18,17 +18,54 @@ use std::path::Path;
 /// Reads and validates a config file. A reload calls this and keeps the old config on `Err`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let whole = |message: String| {
         ConfigErrors(vec![ConfigError {
             file: file.clone(),
             line: 0,
             column: 0,
             path: String::new(),
-            message: format!("cannot read the file: {e}"),
+            message,
+        }])
+    };
+    // Read at most one byte past the cap: `/dev/zero` or a runaway generator must not fill memory.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, MAX_CONFIG_BYTES + 1),
+                &mut bytes,
+            )
+        })
+        .map_err(|e| whole(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(whole(format!(
+            "the file is larger than {} MiB; split it or remove generated SLOs",
+            MAX_CONFIG_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            line: line as u32,
+            column: column as u32,
+            path: String::new(),
+            message: "invalid UTF-8: save the file as UTF-8".into(),
         }])
     })?;
     parse_str(&text, &file, &secret)
 }
+
+/// The largest config file read: 16 MiB holds tens of thousands of SLOs.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 /// [`load`], then `--prometheus` (or `SLOWBURN_PROMETHEUS_URL`) in place of `prometheus.url`: the
 /// one place the command-line override applies, for the daemon and every command alike.

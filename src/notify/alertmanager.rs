@@ -22,7 +22,8 @@ pub fn body(n: &Notification, now: i64, hold: i64) -> Value {
     let d = &n.details;
     let mut labels = Map::new();
     for (k, v) in &d.labels {
-        labels.insert(k.clone(), json!(v));
+        // `team-name` is refused by a classic Alertmanager: sent as `team_name`.
+        labels.insert(crate::names::label_name(k), json!(v));
     }
     labels.insert("alertname".into(), json!(alertname(n)));
     labels.insert("slo".into(), json!(n.slo));
@@ -82,6 +83,7 @@ mod tests {
                 labels: [
                     ("team".to_string(), "payments".to_string()),
                     ("slo".to_string(), "spoofed".to_string()),
+                    ("app.kubernetes.io/part-of".to_string(), "shop".to_string()),
                 ]
                 .into(),
                 fired_at: Some("1970-01-12T13:46:40Z".into()),
@@ -94,6 +96,7 @@ mod tests {
         let a = &b[0];
         assert_eq!(a["labels"]["alertname"], "SLOErrorBudgetBurnPage");
         assert_eq!(a["labels"]["team"], "payments");
+        assert_eq!(a["labels"]["app_kubernetes_io_part_of"], "shop");
         assert_eq!(a["labels"]["slo"], "api/availability");
         assert_eq!(a["startsAt"], "1970-01-12T13:46:40Z");
         assert_eq!(a["endsAt"], rfc3339(1_000_360));

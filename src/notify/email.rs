@@ -78,7 +78,18 @@ fn rows(n: &Notification) -> Vec<(String, String)> {
 /// The message, or why it cannot be built (a bad address: fix the config).
 pub fn message(settings: &EmailSettings, n: &Notification) -> Result<Message, String> {
     let from: Mailbox = settings.from.parse().map_err(|e| format!("from: {e}"))?;
-    let mut b = Message::builder().from(from).subject(subject(n));
+    // Gmail and others bounce mail without a Message-ID (550-5.7.1). Stable per notification,
+    // so a retried send is recognisably the same mail.
+    let id = format!(
+        "<slowburn.{:016x}.{}@{}>",
+        super::fnv1a(format!("{}|{:?}", n.dedup_key(), n.action).as_bytes()),
+        n.created_at,
+        from.email.domain()
+    );
+    let mut b = Message::builder()
+        .from(from)
+        .subject(subject(n))
+        .message_id(Some(id));
     for to in &settings.to {
         b = b.to(to.parse().map_err(|e| format!("to `{to}`: {e}"))?);
     }
@@ -126,10 +137,35 @@ pub async fn send(settings: &EmailSettings, n: &Notification) -> Delivery {
     if let Some((user, pass)) = &settings.credentials {
         builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
     }
-    match builder.build().send(msg).await {
-        Ok(_) => Delivery::Delivered,
-        Err(e) if e.is_permanent() => Delivery::Rejected(format!("SMTP: {e}")),
-        Err(_) => Delivery::RetryLater(None),
+    let transport = builder.build();
+    let bytes = msg.formatted();
+    let from = msg.envelope().from().cloned();
+    // One transaction per recipient: a server that refuses one RCPT aborts the whole
+    // transaction, and one unknown address must not keep the page from everyone else.
+    let (mut delivered, mut refused, mut transient) = (0, Vec::new(), false);
+    for to in msg.envelope().to() {
+        let envelope = match lettre::address::Envelope::new(from.clone(), vec![to.clone()]) {
+            Ok(e) => e,
+            Err(e) => {
+                refused.push(format!("{to}: {e}"));
+                continue;
+            }
+        };
+        match transport.send_raw(&envelope, &bytes).await {
+            Ok(_) => delivered += 1,
+            Err(e) if e.is_permanent() => refused.push(format!("{to}: {e}")),
+            Err(_) => transient = true,
+        }
+    }
+    if delivered > 0 {
+        if !refused.is_empty() || transient {
+            tracing::warn!(refused = %refused.join("; "), transient, "email reached some recipients only");
+        }
+        Delivery::Delivered
+    } else if transient {
+        Delivery::RetryLater(None)
+    } else {
+        Delivery::Rejected(format!("SMTP: {}", refused.join("; ")))
     }
 }
 
@@ -169,6 +205,16 @@ mod tests {
         assert!(raw.contains("text/plain") && raw.contains("text/html"));
         assert!(raw.contains("api/&lt;avail&gt;"), "{raw}");
         assert!(raw.contains("Subject: [FIRING][page] api/<avail> burning at 16.0x"));
+        let id = raw
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: "))
+            .expect("a Message-ID header");
+        assert!(
+            id.starts_with("<slowburn.") && id.ends_with("@example.org>"),
+            "{id}"
+        );
+        let again = String::from_utf8(message(&settings, &n).unwrap().formatted()).unwrap();
+        assert!(again.contains(id), "stable across retries");
         let bad = EmailSettings {
             to: vec!["not an address".into()],
             ..settings

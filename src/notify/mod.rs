@@ -23,6 +23,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 use tracing::{error, info, warn};
 
+/// PagerDuty's Events API v2 limit on `dedup_key`, in bytes.
+pub const MAX_DEDUP_KEY: usize = 255;
+
+/// FNV-1a, 64 bits: a hash that never changes between builds, platforms or replicas.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Trigger or resolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -122,9 +132,19 @@ impl Notification {
         AlertKey::new(&self.slo, self.severity)
     }
 
-    /// Stable per (SLO, severity), so replicas and re-sends collapse into one incident.
+    /// Stable per (SLO, severity), so replicas and re-sends collapse into one incident. At most
+    /// [`MAX_DEDUP_KEY`] bytes (PagerDuty answers a longer one with 400): a long id keeps its
+    /// readable start and ends in a hash of the whole key, the same in every replica and release.
     pub fn dedup_key(&self) -> String {
-        format!("slowburn/{}/{}", self.slo, self.severity.as_str())
+        let key = format!("slowburn/{}/{}", self.slo, self.severity.as_str());
+        if key.len() <= MAX_DEDUP_KEY {
+            return key;
+        }
+        let mut cut = MAX_DEDUP_KEY - 17;
+        while !key.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}~{:016x}", &key[..cut], fnv1a(key.as_bytes()))
     }
 
     /// One line for people: what, how fast, how much budget is left.
@@ -553,6 +573,19 @@ mod tests {
         assert!(e.to_string().contains("outbox entry `7`"), "{e}");
         assert!(e.to_string().contains("unknown severity `critical`"), "{e}");
         assert_eq!(n.dedup_key(), "slowburn/api/availability/page");
+        // The longest valid id (128 + 128 characters) stays within PagerDuty's 255, distinct and stable.
+        let long = |last: char| {
+            let mut m = n.clone();
+            m.slo = format!("{}/{}{last}", "s".repeat(128), "n".repeat(127));
+            m.dedup_key()
+        };
+        assert!(long('a').len() <= MAX_DEDUP_KEY, "{}", long('a').len());
+        assert_ne!(long('a'), long('b'));
+        assert_eq!(long('a'), long('a'));
+        assert!(long('a').starts_with("slowburn/sss"));
+        // FNV-1a's published test vectors: the hash is the algorithm, not this build's.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(
             n.summary(),
             "[page] api/availability is burning its error budget: 1h/5m at 16.2x; 30d budget 73.4% left"

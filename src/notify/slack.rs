@@ -85,7 +85,8 @@ pub fn body(ns: &[Notification]) -> Value {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
             "text": cut(&format!("slowburn • severity={} • dedup={}", n.severity.as_str(), esc(&n.dedup_key())), 2000)}]}));
     }
-    json!({"text": cut(&text, 4000), "blocks": blocks})
+    // The top-level text is the notification's fallback and is parsed as mrkdwn too.
+    json!({"text": cut(&esc(&text), 4000), "blocks": blocks})
 }
 
 #[cfg(test)]
@@ -139,6 +140,13 @@ mod tests {
                 .contains("slo0&lt;&amp;&gt;")
         );
         assert!(body(&[n("a/b", Action::Resolve)])["blocks"][0]["text"]["text"] == "Resolved: a/b");
+        // `&`, `<` and `>` are escaped in the top-level text as in the blocks.
+        let b = body(&[n("a&b/<c>", Action::Trigger)]);
+        let text = b["text"].as_str().unwrap();
+        assert!(
+            text.contains("a&amp;b/&lt;c&gt;") && !text.contains("<c>"),
+            "{text}"
+        );
         let both = [n("a/b", Action::Resolve), n("c/d", Action::Resolve)];
         assert_eq!(
             body(&both)["blocks"][0]["text"]["text"],

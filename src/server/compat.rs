@@ -62,7 +62,8 @@ fn error_ratio(sum: &crate::budget::WindowSum) -> Option<f64> {
     sum.sli().map(|s| 1.0 - s)
 }
 
-/// Sloth's SLI, metadata and alert series.
+/// Sloth's SLI, metadata and alert series: `ratio_rate` for every window and every period;
+/// the `period_*` series follow the SLO's first period, which its policy follows too.
 pub fn sloth(out: &mut String, views: &[&SloView]) {
     // slo:sli_error:ratio_rate<W> for every burn window and the first period.
     let mut names: Vec<String> = Vec::new();
@@ -70,7 +71,7 @@ pub fn sloth(out: &mut String, views: &[&SloView]) {
         for (d, _, _) in &v.eval.burn {
             names.push(prometheus_duration(*d));
         }
-        if let Some(p) = v.eval.periods.first() {
+        for p in &v.eval.periods {
             names.push(prometheus_duration(p.period));
         }
     }
@@ -90,7 +91,7 @@ pub fn sloth(out: &mut String, views: &[&SloView]) {
                 .burn
                 .iter()
                 .map(|(d, s, _)| (*d, *s))
-                .chain(v.eval.periods.first().map(|p| (p.period, p.sum)));
+                .chain(v.eval.periods.iter().map(|p| (p.period, p.sum)));
             if let Some((_, sum)) = sums
                 .into_iter()
                 .find(|(d, _)| prometheus_duration(*d) == *w)

@@ -190,11 +190,13 @@ fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
             (names::LABEL_SOURCE, &slo.source),
             ("queries", &queries),
         ];
-        for (k, v) in &slo.labels {
-            if !crate::export::grafana::RESERVED_INFO_LABELS.contains(&k.as_str()) {
-                labels.push((k, v));
-            }
-        }
+        let own: Vec<(String, &str)> = slo
+            .labels
+            .iter()
+            .map(|(k, v)| (names::label_name(k), v.as_str()))
+            .filter(|(k, _)| !crate::export::grafana::RESERVED_INFO_LABELS.contains(&k.as_str()))
+            .collect();
+        labels.extend(own.iter().map(|(k, v)| (k.as_str(), *v)));
         sample(out, names::SLO_INFO, &labels, 1.0);
     }
 }

@@ -51,13 +51,6 @@ fn current(st: &AppState) -> Vec<Silence> {
     }
 }
 
-fn replace(st: &AppState, list: Vec<Silence>) {
-    match st.shared.silences.write() {
-        Ok(mut s) => *s = list,
-        Err(p) => *p.into_inner() = list,
-    }
-}
-
 /// `GET /api/v1/silences`: active, pending and recently expired silences.
 pub async fn list(State(st): State<AppState>) -> Json<Value> {
     let t = now();
@@ -96,9 +89,16 @@ pub async fn create(
             format!("no SLO `{slo}`; GET /api/v1/slos lists them"),
         ));
     }
-    let mut list: Vec<Silence> = current(&st)
-        .into_iter()
+    // One ordered path: the list is read, stored and replaced under its write lock (nothing in
+    // between awaits), so concurrent creates and deletes never overwrite each other's change.
+    let mut guard = match st.shared.silences.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let mut list: Vec<Silence> = guard
+        .iter()
         .filter(|s| s.ends_at + KEEP_EXPIRED > t)
+        .cloned()
         .collect();
     if list.len() >= MAX_SILENCES {
         return Err(ApiError(
@@ -119,7 +119,7 @@ pub async fn create(
     tracing::info!(id, slo = ?silence.slo, labels = ?silence.labels, by = %silence.created_by, comment = %silence.comment, "silence created");
     let out = silence.to_json(t);
     list.push(silence);
-    replace(&st, list);
+    *guard = list;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -130,7 +130,11 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     authorize(&st, &headers)?;
-    let mut list = current(&st);
+    let mut guard = match st.shared.silences.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let mut list = guard.clone();
     let before = list.len();
     list.retain(|s| s.id != id);
     if list.len() == before {
@@ -146,7 +150,7 @@ pub async fn delete(
         )
     })?;
     tracing::info!(id, "silence deleted");
-    replace(&st, list);
+    *guard = list;
     Ok(StatusCode::NO_CONTENT)
 }
 

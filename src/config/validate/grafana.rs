@@ -4,7 +4,7 @@
 use super::sources::base_url;
 use super::{Ctx, DEFAULT_TIMEOUT};
 use crate::config::model::{GrafanaSettings, MetricsSettings};
-use crate::config::raw::{RawGrafana, RawMetrics};
+use crate::config::raw::{RawGrafana, RawMetrics, RawSlo};
 use crate::export::grafana::FOLDER_UID;
 use serde_saphyr::Spanned;
 
@@ -119,6 +119,25 @@ pub(super) fn metrics_settings(cx: &mut Ctx, raw: Option<&RawMetrics>) -> Metric
         }
     }
     m
+}
+
+/// The peers name an SLO `<service>-<name>` (Sloth's `sloth_id`, Pyrra's `slo`): two SLOs that
+/// give the same one would export duplicate series, which Prometheus drops.
+pub(super) fn compat_ids(cx: &mut Ctx, slos: &[Spanned<RawSlo>]) {
+    let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for s in slos {
+        let (svc, name) = (&s.value.service.value, &s.value.name.value);
+        let id = format!("{svc}-{name}");
+        if let Some(other) = seen.insert(id.clone(), format!("{svc}/{name}")) {
+            cx.err(
+                &s.value.name.referenced,
+                "metrics.compat",
+                format!(
+                    "`{svc}/{name}` and `{other}` both become `{id}` in Sloth's and Pyrra's series; rename one"
+                ),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

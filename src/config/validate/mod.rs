@@ -150,6 +150,9 @@ pub fn from_raw(
     let loki = loki_settings(&mut cx, raw.loki.as_ref());
     let grafana = grafana::grafana_settings(&mut cx, raw.grafana.as_ref());
     let metrics = grafana::metrics_settings(&mut cx, raw.metrics.as_ref());
+    if metrics.sloth || metrics.pyrra {
+        grafana::compat_ids(&mut cx, &raw.slos);
+    }
     let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
     let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
     let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);

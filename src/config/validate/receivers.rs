@@ -136,12 +136,15 @@ fn receiver_kind(cx: &mut Ctx, r: &Spanned<RawReceiver>, path: &str) -> Option<R
     } else if let Some(pd) = &v.pagerduty {
         let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
         if let Some(k) = &key
-            && (k.is_empty() || k.len() > 64)
+            && (k.len() != 32 || !k.chars().all(|c| c.is_ascii_alphanumeric()))
         {
             cx.err(
                 &pd.routing_key.referenced,
                 format!("{path}.pagerduty.routing_key"),
-                "an integration key is 32 characters",
+                format!(
+                    "an Events API v2 integration key is 32 letters and digits, got {} characters; copy it from the service's Integrations tab",
+                    k.chars().count()
+                ),
             );
         }
         let url = match &pd.url {
@@ -205,6 +208,17 @@ pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Recei
             None => Some(Dur::from_secs(86400)),
         };
         let repeat_interval = match &v.repeat_interval {
+            Some(d)
+                if (d.value == "never" || d.value == "0")
+                    && matches!(kind, Some(ReceiverKind::Alertmanager { .. })) =>
+            {
+                cx.err(
+                    &d.referenced,
+                    format!("{path}.repeat_interval"),
+                    "Alertmanager resolves an alert that is not posted again before its endsAt, so slowburn re-posts firing alerts; give an interval such as 1m (the default), not `never`",
+                );
+                None
+            }
             Some(d) if d.value == "never" || d.value == "0" => Some(None),
             Some(d) => cx.dur(d, &format!("{path}.repeat_interval")).map(Some),
             None => Some(match &kind {
@@ -241,7 +255,25 @@ mod tests {
         assert!(errors_of(ok).is_empty(), "{:?}", errors_of(ok));
         let bad = "receivers:\n  - name: pd\n    pagerduty: {routing_key: \"\"}\n  - name: pd\n    slack: {webhook_url: \"https://hooks.slack.com/services/x\"}\n  - name: both";
         let e = errors_of(bad);
-        assert!(e.iter().any(|m| m.contains("32 characters")), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains("32 letters and digits, got 0")),
+            "{e:?}"
+        );
+        // A key pasted with its URL, or cut short, is caught before the first page is lost.
+        let short = errors_of(
+            "receivers:\n  - name: pd\n    pagerduty: {routing_key: 0123456789abcdef0123456789abcde}",
+        );
+        assert!(
+            short.iter().any(|m| m.contains("got 31 characters")),
+            "{short:?}"
+        );
+        let slash = errors_of(
+            "receivers:\n  - name: pd\n    pagerduty: {routing_key: \"0123456789abcdef/0123456789abcde\"}",
+        );
+        assert!(
+            slash.iter().any(|m| m.contains("32 letters and digits")),
+            "{slash:?}"
+        );
         assert!(e.iter().any(|m| m.contains("defined twice")), "{e:?}");
         assert!(
             e.iter().any(|m| m.contains("needs exactly one of")),
@@ -251,5 +283,15 @@ mod tests {
             "receivers:\n  - name: mail\n    email: {host: smtp, from: \"a@b\", to: [\"c@d\"], tls: none, username: u, password: p}",
         );
         assert!(e.iter().any(|m| m.contains("without TLS")), "{e:?}");
+        let e = errors_of(
+            "receivers:\n  - name: am\n    alertmanager: {url: \"http://am:9093\"}\n    repeat_interval: never",
+        );
+        assert!(
+            e.iter().any(
+                |m| m.starts_with("t.yaml:4:22: receivers[0].repeat_interval")
+                    && m.contains("not `never`")
+            ),
+            "{e:?}"
+        );
     }
 }

@@ -3,8 +3,11 @@
 use super::*;
 
 pub(super) fn valid_name(s: &str) -> bool {
+    // `.` and `..` would be path segments in `/api/v1/slos/{service}/{name}` and dashboard links.
     !s.is_empty()
         && s.len() <= 128
+        && s != "."
+        && s != ".."
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
@@ -23,7 +26,7 @@ pub(super) fn slo(
                 &v.referenced,
                 format!("{path}.{field}"),
                 format!(
-                    "`{}` is not a valid {field}: use 1-128 letters, digits, `-`, `_` or `.` (it becomes part of URLs and metric labels)",
+                    "`{}` is not a valid {field}: use 1-128 letters, digits, `-`, `_` or `.`, not `.` or `..` alone (it becomes part of URLs and metric labels)",
                     v.value
                 ),
             );

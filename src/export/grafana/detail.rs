@@ -22,10 +22,14 @@ fn now_row(cx: &Context) -> Vec<Value> {
     let severity = |s: &str| format!("{LABEL_SEVERITY}=\"{s}\"");
     let mut exhaustion = panel::stat(
         "Time to exhaustion",
-        "At the last hour's burn rate, how long until the period's budget is spent. Empty when the budget is not being spent faster than it accrues.",
+        "At the last hour's burn rate, how long until the period's budget is spent. Shows 'not burning' while the 1h burn rate is below 1 (the budget is not being spent faster than it accrues).",
         vec![panel::instant(
             "A",
-            &format!("min({})", sel(names::SLO_BUDGET_EXHAUSTION, "")),
+            &format!(
+                "min({}) and on() max({}) >= 1",
+                sel(names::SLO_BUDGET_EXHAUSTION, ""),
+                sel(names::SLO_BURN_RATE, &format!("{LABEL_WINDOW}=\"1h\""))
+            ),
             "",
         )],
         Field::unit("s").colored(panel::thresholds(
@@ -53,30 +57,35 @@ fn now_row(cx: &Context) -> Vec<Value> {
         grid(20, 1, 4, 4),
     );
     alert["fieldConfig"]["defaults"]["mappings"] = alert_mappings();
+    let mut objective = panel::stat(
+        "Objective",
+        "The share of good events the SLO promises over each period.",
+        vec![panel::instant(
+            "A",
+            &sel(names::SLO_OBJECTIVE, ""),
+            "objective",
+        )],
+        Field::unit("percentunit").decimals(3),
+        grid(0, 1, 4, 4),
+    );
+    let mut sli = panel::stat(
+        "SLI",
+        "Good events / all events over each budget period; compare with the objective (the budget panel colours how far it is).",
+        vec![panel::instant(
+            "A",
+            &sel(names::SLO_SLI, &periods),
+            "{{window}}",
+        )],
+        Field::unit("percentunit").decimals(3),
+        grid(4, 1, 4, 4),
+    );
+    // Plain numbers: a green background would call a breaching SLI good.
+    objective["options"]["colorMode"] = json!("none");
+    sli["options"]["colorMode"] = json!("none");
     vec![
         panel::row("Now", 0),
-        panel::stat(
-            "Objective",
-            "The share of good events the SLO promises over each period.",
-            vec![panel::instant(
-                "A",
-                &sel(names::SLO_OBJECTIVE, ""),
-                "objective",
-            )],
-            Field::unit("percentunit").decimals(3),
-            grid(0, 1, 4, 4),
-        ),
-        panel::stat(
-            "SLI",
-            "Good events / all events over each budget period.",
-            vec![panel::instant(
-                "A",
-                &sel(names::SLO_SLI, &periods),
-                "{{window}}",
-            )],
-            Field::unit("percentunit").decimals(3),
-            grid(4, 1, 4, 4),
-        ),
+        objective,
+        sli,
         panel::stat(
             "Error budget left",
             "The share of each period's error budget not yet spent: 100% untouched, 0 spent, negative overspent.",
@@ -165,7 +174,7 @@ fn burn_row(cx: &Context) -> Vec<Value> {
         panel::timeseries(
             "Burn rate per window",
             &format!(
-                "Error ratio over each window divided by the error budget ratio; 1 spends the budget in exactly one period. Dashed lines: the policy's factors ({}; red pages, orange tickets). A rule fires when both its long and its short window are at or above its factor.",
+                "Error ratio over each window divided by the error budget ratio; 1 spends the budget in exactly one period. Dashed lines: the burn-rate factors of the SLOs' policies ({}; red pages, orange tickets). A rule fires when both its long and its short window are at or above its factor; periods other than 30d scale the rules' windows, so those windows may lie between the ones drawn.",
                 factors.join(", ")
             ),
             vec![panel::range(

@@ -103,7 +103,7 @@ impl Context {
         let mut label_keys: Vec<String> = cfg
             .slos
             .iter()
-            .flat_map(|s| s.labels.keys().cloned())
+            .flat_map(|s| s.labels.keys().map(|k| names::label_name(k)))
             .filter(|k| !RESERVED_INFO_LABELS.contains(&k.as_str()) && k != "datasource")
             .collect();
         label_keys.sort();

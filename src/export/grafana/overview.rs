@@ -20,8 +20,10 @@ fn scoped(cx: &Context, metric: &str, extra: &str) -> String {
         .iter()
         .map(|k| format!("{k}=~\"${k}\""))
         .collect();
+    // `max by`: with two replicas scraped, `slo_info` has one series per instance, and a join
+    // on (service, slo) needs one per SLO on the right.
     format!(
-        "({sel} * on({LABEL_SERVICE}, {LABEL_SLO}) group_left() {}{{{LABEL_SERVICE}=~\"$service\",{}}})",
+        "({sel} * on({LABEL_SERVICE}, {LABEL_SLO}) group_left() max by ({LABEL_SERVICE}, {LABEL_SLO}) ({}{{{LABEL_SERVICE}=~\"$service\",{}}}))",
         names::SLO_INFO,
         filters.join(",")
     )
@@ -51,11 +53,11 @@ fn stats(cx: &Context) -> Vec<Value> {
     let firing = |sev: &str| {
         format!(
             "sum({}) or vector(0)",
-            scoped(
+            per_slo(&scoped(
                 cx,
                 names::SLO_ALERT_FIRING,
                 &format!("{LABEL_SEVERITY}=\"{sev}\"")
-            )
+            ))
         )
     };
     vec![
@@ -74,7 +76,7 @@ fn stats(cx: &Context) -> Vec<Value> {
                     "B",
                     &format!(
                         "count({}) or vector(0)",
-                        scoped(cx, names::SLO_OBJECTIVE, "")
+                        per_slo(&scoped(cx, names::SLO_OBJECTIVE, ""))
                     ),
                     "SLOs",
                 ),
@@ -125,27 +127,64 @@ fn slo_table(cx: &Context) -> Value {
         ),
     );
     let periods = cx.period_regex();
-    let targets = vec![
-        panel::table_query("A", &q(names::SLO_OBJECTIVE, "")),
-        panel::table_query("B", &q(names::SLO_SLI, &w("30d"))),
-        panel::table_query("C", &q(names::SLO_SLI, &w("7d"))),
-        panel::table_query("D", &q(names::SLO_BUDGET_REMAINING, &period("30d"))),
-        panel::table_query("E", &q(names::SLO_BUDGET_REMAINING, &period("7d"))),
-        panel::table_query("F", &q(names::SLO_BURN_RATE, &w("1h"))),
-        panel::table_query("G", &q(names::SLO_BURN_RATE, &w("6h"))),
-        panel::table_query("H", &per_slo(&firing)),
-        panel::table_query(
-            "I",
-            &format!(
-                "min by ({LABEL_SERVICE}, {LABEL_SLO}) ({})",
-                scoped(
-                    cx,
-                    names::SLO_COVERAGE,
-                    &format!("{LABEL_WINDOW}=~\"{periods}\"")
-                )
-            ),
+    // Columns: objective, SLI per period, budget left per period, burn 1h and 6h, alert, coverage.
+    let mut refs = (b'A'..=b'Z').map(|c| (c as char).to_string());
+    let mut next = || refs.next().unwrap_or_default();
+    let mut columns: Vec<(String, String, &str)> = Vec::new(); // (ref, display name, kind)
+    let mut targets = Vec::new();
+    let mut add = |expr: String, name: String, kind: &'static str, targets: &mut Vec<Value>| {
+        let r = next();
+        targets.push(panel::table_query(&r, &expr));
+        columns.push((r, name, kind));
+    };
+    add(
+        q(names::SLO_OBJECTIVE, ""),
+        "Objective".into(),
+        "pct",
+        &mut targets,
+    );
+    for p in &cx.periods {
+        add(
+            q(names::SLO_SLI, &w(p)),
+            format!("SLI {p}"),
+            "pct",
+            &mut targets,
+        );
+    }
+    for p in &cx.periods {
+        add(
+            q(names::SLO_BUDGET_REMAINING, &period(p)),
+            format!("Budget left {p}"),
+            "budget",
+            &mut targets,
+        );
+    }
+    add(
+        q(names::SLO_BURN_RATE, &w("1h")),
+        "Burn 1h".into(),
+        "burn",
+        &mut targets,
+    );
+    add(
+        q(names::SLO_BURN_RATE, &w("6h")),
+        "Burn 6h".into(),
+        "burn",
+        &mut targets,
+    );
+    add(per_slo(&firing), "Alert".into(), "alert", &mut targets);
+    add(
+        format!(
+            "min by ({LABEL_SERVICE}, {LABEL_SLO}) ({})",
+            scoped(
+                cx,
+                names::SLO_COVERAGE,
+                &format!("{LABEL_WINDOW}=~\"{periods}\"")
+            )
         ),
-    ];
+        "Coverage".into(),
+        "coverage",
+        &mut targets,
+    );
     let pct = |decimals: u32| {
         vec![
             ("unit", json!("percentunit")),
@@ -189,25 +228,23 @@ fn slo_table(cx: &Context) -> Value {
                 json!([{"title": "Open this SLO's dashboard", "url": link}]),
             )],
         ),
-        panel::column("Value #A", "Objective", pct(3)),
-        panel::column("Value #B", "SLI 30d", pct(3)),
-        panel::column("Value #C", "SLI 7d", pct(3)),
-        panel::column("Value #D", "Budget left 30d", budget_bar()),
-        panel::column("Value #E", "Budget left 7d", budget_bar()),
-        panel::column("Value #F", "Burn 1h", burn()),
-        panel::column("Value #G", "Burn 6h", burn()),
-        panel::column(
-            "Value #H",
-            "Alert",
-            vec![
+    ];
+    let mut overrides = overrides;
+    let mut index = serde_json::Map::new();
+    index.insert(LABEL_SERVICE.into(), json!(0));
+    index.insert(LABEL_SLO.into(), json!(1));
+    for (i, (r, name, kind)) in columns.iter().enumerate() {
+        let field = format!("Value #{r}");
+        index.insert(field.clone(), json!(i + 2));
+        let props = match *kind {
+            "pct" => pct(3),
+            "budget" => budget_bar(),
+            "burn" => burn(),
+            "alert" => vec![
                 ("mappings", alert_mappings()),
                 ("custom.cellOptions", json!({"type": "color-background"})),
             ],
-        ),
-        panel::column(
-            "Value #I",
-            "Coverage",
-            vec![
+            _ => vec![
                 ("unit", json!("percentunit")),
                 ("decimals", json!(1)),
                 (
@@ -216,20 +253,20 @@ fn slo_table(cx: &Context) -> Value {
                 ),
                 ("custom.cellOptions", json!({"type": "color-text"})),
             ],
-        ),
-    ];
+        };
+        overrides.push(panel::column(&field, name, props));
+    }
     let transformations = vec![
         json!({"id": "merge", "options": {}}),
         json!({"id": "organize", "options": {
             "excludeByName": {"Time": true},
-            "indexByName": {LABEL_SERVICE: 0, LABEL_SLO: 1, "Value #A": 2, "Value #B": 3, "Value #C": 4,
-                "Value #D": 5, "Value #E": 6, "Value #F": 7, "Value #G": 8, "Value #H": 9, "Value #I": 10},
+            "indexByName": index,
             "renameByName": {},
         }}),
     ];
     panel::table(
         "SLOs",
-        "Every SLO: its objective; the SLI and the share of error budget left over 30 and 7 days (an SLO without that period shows nothing); burn rates over 1h and 6h (1 spends the budget in exactly one period); the alert firing now; the share of buckets with data over its periods. Click an SLO for its dashboard.",
+        "Every SLO: its objective; the SLI and the share of error budget left over each budget period (an SLO without that period shows nothing there); burn rates over 1h and 6h (1 spends the budget in exactly one period); the alert firing now; the share of buckets with data over its periods. Click an SLO for its dashboard.",
         targets,
         overrides,
         transformations,

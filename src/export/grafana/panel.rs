@@ -170,10 +170,9 @@ pub fn timeseries(
         "drawStyle": "line", "lineWidth": 1, "fillOpacity": 0, "spanNulls": false,
         "thresholdsStyle": {"mode": if lines { "dashed" } else { "off" }},
     });
-    if lines {
-        // Lines keep their own palette; only the threshold lines use the threshold colours.
-        defaults["color"] = json!({"mode": "palette-classic"});
-    }
+    // Each series its own colour (thresholds mode would paint them all the base step's colour);
+    // threshold lines, when drawn, keep the threshold colours.
+    defaults["color"] = json!({"mode": "palette-classic"});
     p["targets"] = json!(targets);
     p["fieldConfig"] = json!({"defaults": defaults, "overrides": []});
     p["options"] = json!({

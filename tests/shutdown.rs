@@ -1,0 +1,100 @@
+//! Shutdown is bounded from any state (issue 11, item 11): SIGTERM during a backfill against a
+//! source that accepts connections and never answers, after a storm of SIGHUPs during that
+//! backfill, and during a reload whose backfill stalls, each exit 0 within 10 s.
+
+mod common;
+
+use common::*;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// A "Prometheus" that accepts every connection and never answers: every query hangs until the
+/// client's timeout.
+fn stalled_source() -> (String, std::thread::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", l.local_addr().expect("addr"));
+    let h = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    (url, h)
+}
+
+fn config(prom: &str, n: usize) -> String {
+    let mut s = format!(
+        "prometheus: {{url: \"{prom}\", timeout: 60s, retries: 0}}\nengine: {{delay: 1s}}\nslos:\n"
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "  - {{service: svc, name: s{i}, objective: 99, sli: {{ratio: {{errors: 'x{{code=\"500\"}}', total: x}}}}}}\n"
+        ));
+    }
+    s
+}
+
+fn exits_within(d: &mut Daemon, what: &str, limit: Duration) {
+    let t0 = Instant::now();
+    d.signal("TERM");
+    let code = d.wait_exit(limit + Duration::from_secs(5));
+    let took = t0.elapsed();
+    eprintln!("measured: {what}: exit {code:?} after {took:.2?}");
+    assert_eq!(code, Some(0), "{what}: log: {}", d.log_text());
+    assert!(took <= limit, "{what}: took {took:?}");
+}
+
+#[test]
+fn sigterm_during_a_stalled_backfill_exits_promptly() {
+    let (url, _h) = stalled_source();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), &config(&url, 3));
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    wait_until("the server", Duration::from_secs(10), || {
+        d.get("/healthz").0 == 200
+    });
+    assert_eq!(d.get("/readyz").0, 503, "still backfilling");
+    exits_within(&mut d, "SIGTERM during backfill", Duration::from_secs(10));
+}
+
+#[test]
+fn a_sighup_storm_during_backfill_does_not_hold_up_sigterm() {
+    let (url, _h) = stalled_source();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), &config(&url, 3));
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    wait_until("the server", Duration::from_secs(10), || {
+        d.get("/healthz").0 == 200
+    });
+    for _ in 0..20 {
+        d.signal("HUP");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    exits_within(
+        &mut d,
+        "SIGTERM after 20 SIGHUPs during backfill",
+        Duration::from_secs(10),
+    );
+}
+
+#[test]
+fn sigterm_during_a_reload_whose_backfill_stalls_exits_promptly() {
+    if !require_prometheus() {
+        return;
+    }
+    let prom = start_prometheus(&short_live_history());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), &fast_config(&prom.url));
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(60));
+    // The reload points at a source that never answers, with new SLOs to backfill.
+    let (url, _h) = stalled_source();
+    std::fs::write(&cfg, config(&url, 3)).expect("write");
+    d.signal("HUP");
+    std::thread::sleep(Duration::from_secs(2));
+    exits_within(
+        &mut d,
+        "SIGTERM during a stalled reload",
+        Duration::from_secs(10),
+    );
+}
