@@ -234,6 +234,11 @@ fn api_lists_slos_serves_one_with_definition_history_and_json_404() {
     assert_eq!(ids, ["svc15/availability", "svc60/latency"]);
     assert!(v["slos"][0]["periods"]["30d"]["error_budget_remaining"].is_number());
     assert!(v["slos"][0]["sla"]["met"].is_boolean());
+    // How old the numbers are, so a stalled evaluation is visible (a 1m bucket and its delay).
+    let age = v["evaluation_age_seconds"]
+        .as_i64()
+        .expect("evaluation age");
+    assert!((0..=180).contains(&age), "{age}");
 
     let (status, body) = d.get("/api/v1/slos/svc60/latency");
     assert_eq!(status, 200);

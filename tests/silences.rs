@@ -16,7 +16,7 @@ fn listed(d: &Daemon) -> Vec<String> {
         .and_then(|v| v["silences"].as_array().cloned())
         .unwrap_or_default()
         .iter()
-        .filter(|s| s["state"] != "expired")
+        .filter(|s| s["status"] != "expired")
         .filter_map(|s| s["id"].as_str().map(str::to_string))
         .collect()
 }

@@ -30,6 +30,13 @@ fn errors_of(last_error: &Option<String>) -> Vec<String> {
     last_error.iter().cloned().collect()
 }
 
+/// Seconds since the snapshot's evaluation: a stalled source or a stuck tick shows here (and as
+/// `time() - slowburn_last_eval_timestamp_seconds`), not as numbers that merely stop changing.
+/// `null` before the first evaluation.
+fn age(at: i64) -> Option<i64> {
+    (at > 0).then(|| (crate::time::now_secs() - at).max(0))
+}
+
 /// `GET /api/v1/slos`: the same shape as `report --format json`.
 pub async fn list(State(st): State<AppState>) -> Json<Value> {
     let snap = st.shared.snapshot();
@@ -38,7 +45,7 @@ pub async fn list(State(st): State<AppState>) -> Json<Value> {
         .iter()
         .map(|s| slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error)))
         .collect();
-    Json(json!({"at": rfc3339(snap.at), "slos": slos}))
+    Json(json!({"at": rfc3339(snap.at), "evaluation_age_seconds": age(snap.at), "slos": slos}))
 }
 
 fn definition(slo: &Slo, version: u64) -> Value {
@@ -78,6 +85,7 @@ pub async fn one(
     let s = find(&snap, &id)?;
     let mut v = slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error));
     v["at"] = json!(rfc3339(snap.at));
+    v["evaluation_age_seconds"] = json!(age(snap.at));
     let alert = |r: &crate::alert::state::Record| {
         json!({
             "firing": r.firing(),

@@ -66,6 +66,15 @@ impl Ctx<'_> {
     /// The string with `${ENV}` expanded, or an error at its position.
     fn string(&mut self, s: &SStr, path: &str) -> Option<String> {
         match super::env::expand(&s.value, self.env) {
+            Ok(v) if v.contains(['\n', '\r']) && !s.value.contains(['\n', '\r']) => {
+                // Caught here, not when `run` builds a header or a URL from it.
+                self.err(
+                    &s.referenced,
+                    path,
+                    "a `${…}` value contains a line break (a secret file with two lines, or an exported variable with one); headers, URLs and tokens cannot hold one",
+                );
+                None
+            }
             Ok(v) => Some(v),
             Err(missing) => {
                 let (files, vars): (Vec<String>, Vec<String>) =

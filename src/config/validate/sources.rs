@@ -195,6 +195,19 @@ mod tests {
     }
 
     #[test]
+    fn env_values_with_line_breaks_are_refused_by_validate() {
+        let text =
+            "prometheus:\n  url: http://p:9090\n  headers: {X-Scope-OrgID: \"${TWO}\"}\nslos: []\n";
+        let e = crate::config::parse_str(text, "t.yaml", &|k| (k == "TWO").then(|| "a\nb".into()))
+            .expect_err("a header value with a line break");
+        let msg = e.0[0].to_string();
+        assert!(
+            msg.starts_with("t.yaml:3:") && msg.contains("line break"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn loki_settings_are_checked_where_written() {
         assert!(errors_of("loki: {url: \"http://l:3100\", tenant: t, retention: 14d}").is_empty());
         let e = errors_of("loki:\n  url: l:3100\n  username: u\n  max_concurrency: 0");
