@@ -7,8 +7,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use slowburn::synth::History;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -131,27 +130,9 @@ fn metrics_pass_promtool_and_have_the_design_names() {
         body.contains("slo_info{service=\"svc15\",slo=\"availability\""),
         "slo_info"
     );
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let problems = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (passed, problems) = promtool_check_metrics(&body);
     assert!(
-        out.status.success() && problems.trim().is_empty(),
+        passed && problems.trim().is_empty(),
         "promtool check metrics: {problems}"
     );
 }

@@ -360,23 +360,7 @@ fn live_every_panel_query_returns_data_and_the_budget_equals_report() {
     // colons), which are the peers' own and scrape fine (the queries above read them).
     let body = d.get("/metrics").1;
     assert!(body.contains("slo:sli_error:ratio_rate30d{") && body.contains("pyrra_window{"));
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool");
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        stdin.write_all(body.as_bytes()).expect("write");
-    }
-    let out = child.wait_with_output().expect("promtool");
-    let problems = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, problems) = promtool_check_metrics(&body);
     for line in problems.lines().filter(|l| !l.trim().is_empty()) {
         assert!(
             line.ends_with("metric names should not contain ':'")

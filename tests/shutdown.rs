@@ -44,28 +44,28 @@ fn exits_within(d: &mut Daemon, what: &str, limit: Duration) {
     assert!(took <= limit, "{what}: took {took:?}");
 }
 
-#[test]
-fn sigterm_during_a_stalled_backfill_exits_promptly() {
+/// A daemon serving HTTP while its backfill waits on a source that never answers.
+fn backfilling_from_a_stalled_source() -> (tempfile::TempDir, Daemon) {
     let (url, _h) = stalled_source();
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(dir.path(), &config(&url, 3));
-    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    let d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
     wait_until("the server", Duration::from_secs(10), || {
         d.get("/healthz").0 == 200
     });
+    (dir, d)
+}
+
+#[test]
+fn sigterm_during_a_stalled_backfill_exits_promptly() {
+    let (_dir, mut d) = backfilling_from_a_stalled_source();
     assert_eq!(d.get("/readyz").0, 503, "still backfilling");
     exits_within(&mut d, "SIGTERM during backfill", Duration::from_secs(10));
 }
 
 #[test]
 fn a_sighup_storm_during_backfill_does_not_hold_up_sigterm() {
-    let (url, _h) = stalled_source();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(dir.path(), &config(&url, 3));
-    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
-    wait_until("the server", Duration::from_secs(10), || {
-        d.get("/healthz").0 == 200
-    });
+    let (_dir, mut d) = backfilling_from_a_stalled_source();
     for _ in 0..20 {
         d.signal("HUP");
         std::thread::sleep(Duration::from_millis(20));

@@ -392,6 +392,18 @@ pub enum SliKind {
     },
 }
 
+impl SliKind {
+    /// The kind as the API and `slo_info` name it: `ratio`, `latency` (metric or log) or
+    /// `timeslice`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SliKind::Ratio => "ratio",
+            SliKind::Latency { .. } | SliKind::LogLatency { .. } => "latency",
+            SliKind::Timeslice => "timeslice",
+        }
+    }
+}
+
 impl Slo {
     /// Whether this SLO reads from the source called `name` (for a mixed SLI: any side does).
     pub fn reads(&self, name: &str) -> bool {

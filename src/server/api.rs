@@ -2,7 +2,7 @@
 
 use super::AppState;
 use crate::budget::Series;
-use crate::config::{SliKind, Slo};
+use crate::config::Slo;
 use crate::duration::{self, Dur};
 use crate::report::slo_json;
 use crate::time::rfc3339;
@@ -49,11 +49,7 @@ pub async fn list(State(st): State<AppState>) -> Json<Value> {
 }
 
 fn definition(slo: &Slo, version: u64) -> Value {
-    let kind = match &slo.sli {
-        SliKind::Ratio => "ratio",
-        SliKind::Latency { .. } | SliKind::LogLatency { .. } => "latency",
-        SliKind::Timeslice => "timeslice",
-    };
+    let kind = slo.sli.name();
     json!({
         "description": slo.description,
         "labels": slo.labels,

@@ -174,13 +174,7 @@ fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
     );
     for p in prepared {
         let slo = &p.view.slo;
-        let kind = match slo.sli {
-            crate::config::SliKind::Ratio => "ratio",
-            crate::config::SliKind::Latency { .. } | crate::config::SliKind::LogLatency { .. } => {
-                "latency"
-            }
-            crate::config::SliKind::Timeslice => "timeslice",
-        };
+        let kind = slo.sli.name();
         let queries = slo.counts.queries().join(" ; ");
         let mut labels: Vec<(&str, &str)> = vec![
             (names::LABEL_SERVICE, &slo.service),

@@ -662,3 +662,25 @@ pub fn svc15_incident(from: i64, to: i64, ratio: f64, seed: u64) -> History {
     };
     History::generate(&[svc], &[incident], now - 4 * 86400, now + 1800, 0.3, seed)
 }
+
+/// `promtool check metrics` over an exposition: whether it passed, and its complaints, one per
+/// line (empty when clean).
+pub fn promtool_check_metrics(body: &str) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(body.as_bytes()).expect("write to promtool");
+    }
+    let out = child.wait_with_output().expect("promtool");
+    let problems = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), problems)
+}

@@ -113,6 +113,20 @@ impl FakeGrafana {
         }
     }
 
+    /// Passes an Editor; a Viewer gets Grafana's 403 naming `permission`, anyone else the 401.
+    fn editor(&self, h: &HeaderMap, permission: &str) -> Result<(), Box<Response>> {
+        match self.auth(h)? {
+            Role::Editor => Ok(()),
+            Role::Viewer => Err(Box::new(error(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "You'll need additional permissions to perform this action. Permissions needed: {permission}"
+                ),
+                None,
+            ))),
+        }
+    }
+
     /// The caller's role, or Grafana's 401.
     fn auth(&self, h: &HeaderMap) -> Result<Role, Box<Response>> {
         let token = h
@@ -183,16 +197,8 @@ async fn create_folder(
     body: Json<Value>,
 ) -> Response {
     f.enter().await;
-    match f.auth(&h) {
-        Err(r) => return *r,
-        Ok(Role::Viewer) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "You'll need additional permissions to perform this action. Permissions needed: folders:create",
-                None,
-            );
-        }
-        Ok(Role::Editor) => {}
+    if let Err(r) = f.editor(&h, "folders:create") {
+        return *r;
     }
     let (Some(uid), Some(title)) = (body["uid"].as_str(), body["title"].as_str()) else {
         return error(StatusCode::BAD_REQUEST, "bad request data", None);
@@ -256,16 +262,8 @@ async fn save_dashboard(
 ) -> Response {
     f.enter().await;
     f.saves.fetch_add(1, Ordering::Relaxed);
-    match f.auth(&h) {
-        Err(r) => return *r,
-        Ok(Role::Viewer) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "You'll need additional permissions to perform this action. Permissions needed: dashboards:create",
-                None,
-            );
-        }
-        Ok(Role::Editor) => {}
+    if let Err(r) = f.editor(&h, "dashboards:create") {
+        return *r;
     }
     let mut dash = body["dashboard"].clone();
     if !dash.is_object() {

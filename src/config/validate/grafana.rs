@@ -1,7 +1,7 @@
 //! `grafana:`: where the daemon (and `slowburn dashboards provision`) puts the dashboards; and
 //! `metrics:`, which series `/metrics` carries for them and for the peers' dashboards.
 
-use super::sources::base_url;
+use super::sources::{base_url, basic_auth};
 use super::{Ctx, DEFAULT_TIMEOUT};
 use crate::config::model::{GrafanaSettings, MetricsSettings};
 use crate::config::raw::{RawGrafana, RawMetrics, RawSlo};
@@ -42,22 +42,7 @@ pub(super) fn grafana_settings(
             );
         }
     }
-    match (&raw.username, &raw.password) {
-        (Some(u), Some(p)) => {
-            if let (Some(u), Some(p)) = (
-                cx.string(u, "grafana.username"),
-                cx.string(p, "grafana.password"),
-            ) {
-                g.basic_auth = Some((u, p));
-            }
-        }
-        (None, None) => {}
-        (Some(s), None) | (None, Some(s)) => cx.err(
-            &s.referenced,
-            "grafana",
-            "basic auth needs both `username` and `password` (put the password in `${ENV}` or `${file:…}`)",
-        ),
-    }
+    g.basic_auth = basic_auth(cx, &raw.username, &raw.password, "grafana");
     if g.token.is_some() && g.basic_auth.is_some() {
         cx.err(
             &raw.url.referenced,

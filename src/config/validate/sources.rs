@@ -115,6 +115,31 @@ pub(super) fn prometheus_settings(
     p
 }
 
+/// `username` and `password` of a section, both or neither; `section` prefixes the paths.
+pub(super) fn basic_auth(
+    cx: &mut Ctx,
+    username: &Option<SStr>,
+    password: &Option<SStr>,
+    section: &str,
+) -> Option<(String, String)> {
+    match (username, password) {
+        (Some(u), Some(p)) => {
+            let u = cx.string(u, &format!("{section}.username"));
+            let p = cx.string(p, &format!("{section}.password"));
+            u.zip(p)
+        }
+        (None, None) => None,
+        (Some(s), None) | (None, Some(s)) => {
+            cx.err(
+                &s.referenced,
+                section,
+                "basic auth needs both `username` and `password` (put the password in `${ENV}` or `${file:…}`)",
+            );
+            None
+        }
+    }
+}
+
 pub(super) fn loki_settings(cx: &mut Ctx, raw: Option<&Spanned<RawLoki>>) -> Option<LokiSettings> {
     let raw = &raw?.value;
     let url = base_url(cx, &raw.url, "loki.url", "http://127.0.0.1:3100");
@@ -142,22 +167,7 @@ pub(super) fn loki_settings(cx: &mut Ctx, raw: Option<&Spanned<RawLoki>>) -> Opt
             l.tenant = Some(v);
         }
     }
-    match (&raw.username, &raw.password) {
-        (Some(u), Some(p)) => {
-            if let (Some(u), Some(p)) = (
-                cx.string(u, "loki.username"),
-                cx.string(p, "loki.password"),
-            ) {
-                l.basic_auth = Some((u, p));
-            }
-        }
-        (None, None) => {}
-        (Some(s), None) | (None, Some(s)) => cx.err(
-            &s.referenced,
-            "loki",
-            "basic auth needs both `username` and `password` (put the password in `${ENV}` or `${file:…}`)",
-        ),
-    }
+    l.basic_auth = basic_auth(cx, &raw.username, &raw.password, "loki");
     let shared = Limits {
         timeout: &raw.timeout,
         max_concurrency: &raw.max_concurrency,
