@@ -46,6 +46,8 @@ pub const NOTIFICATIONS_PENDING: &str = "slowburn_notifications_pending";
 pub const SOURCE_QUERY_DURATION: &str = "slowburn_source_query_duration_seconds";
 /// Samples the source reported reading, by source.
 pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
+/// Source answers not believed (partial data, broken contract), by source and reason.
+pub const SOURCE_UNTRUSTED: &str = "slowburn_source_untrusted_answers_total";
 /// Dashboard provisioning outcomes by result (created, updated, unchanged, failed).
 pub const GRAFANA_PROVISIONS: &str = "slowburn_grafana_provisions_total";
 
@@ -73,6 +75,7 @@ pub const EXPORTED: &[&str] = &[
     NOTIFICATIONS_PENDING,
     SOURCE_QUERY_DURATION,
     SOURCE_SAMPLES_READ,
+    SOURCE_UNTRUSTED,
     GRAFANA_PROVISIONS,
 ];
 

@@ -191,6 +191,10 @@ pub struct EngineSettings {
     pub heal_interval: Dur,
     /// History kept in the store beyond the longest window.
     pub retention_margin: Dur,
+    /// How long one tick waits for its sources; what has not answered by then is missing (and
+    /// healed later), so a stalled source cannot freeze evaluation. Default: the bucket minus
+    /// the delay, the time until the next tick is due.
+    pub tick_deadline: Dur,
 }
 
 impl Default for EngineSettings {
@@ -200,6 +204,7 @@ impl Default for EngineSettings {
             delay: Dur::from_secs(10),
             heal_interval: Dur::from_secs(300),
             retention_margin: Dur::from_secs(2 * 86400),
+            tick_deadline: Dur::from_secs(50),
         }
     }
 }

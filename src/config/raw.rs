@@ -162,6 +162,8 @@ pub struct RawEngine {
     pub heal_interval: Option<SStr>,
     /// Stored history kept beyond the longest window.
     pub retention_margin: Option<SStr>,
+    /// How long a tick waits for its sources.
+    pub tick_deadline: Option<SStr>,
 }
 
 /// `defaults:`.

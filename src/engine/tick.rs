@@ -5,7 +5,7 @@
 use super::tracked::{Tracked, cold_bucket};
 use super::{Engine, ranges};
 use crate::budget::Bucket;
-use crate::source::{Ask, BucketRange, Counts, Source};
+use crate::source::{Ask, BucketRange, Counts, Source, SourceError};
 use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
@@ -99,9 +99,13 @@ impl Engine {
 
     /// Stage 2: everything concurrently (each source bounds its requests in flight). Jobs of one
     /// source over the same range (normally every SLO's lag window) share one batched call.
+    /// Whatever has not answered by `engine.tick_deadline` is missing (and healed later), so a
+    /// stalled source cannot freeze evaluation.
     /// Buckets in a maintenance window come back excluded, not good.
     async fn fetch(&self, jobs: &[Job]) -> Vec<Option<Counts>> {
         let width = self.width();
+        let deadline =
+            std::time::Duration::from_millis(self.config.engine.tick_deadline.as_millis());
         let mut tasks = tokio::task::JoinSet::new();
         // Grouped by source name and range; the group keeps the source it was looked up with.
         type Group = (Arc<dyn Source>, Vec<usize>);
@@ -123,7 +127,11 @@ impl Engine {
             };
             if job.heal {
                 let ask = self.tracked(job).ask.clone();
-                tasks.spawn(async move { vec![(j, source.counts(&ask, range).await)] });
+                tasks.spawn(async move {
+                    let counts =
+                        within(deadline, range, source.name(), source.counts(&ask, range)).await;
+                    vec![(j, counts)]
+                });
             } else {
                 groups
                     .entry((source.name().to_string(), job.start, job.count))
@@ -143,8 +151,14 @@ impl Engine {
                 width,
             };
             tasks.spawn(async move {
-                let counts = source.counts_many(&asks, range).await;
-                idx.into_iter().zip(counts).collect::<Vec<_>>()
+                let name = source.name().to_string();
+                match tokio::time::timeout(deadline, source.counts_many(&asks, range)).await {
+                    Ok(counts) => idx.into_iter().zip(counts).collect::<Vec<_>>(),
+                    Err(_) => idx
+                        .into_iter()
+                        .map(|j| (j, late(deadline, range, &name)))
+                        .collect(),
+                }
             });
         }
         let mut results: Vec<Option<Counts>> = (0..jobs.len()).map(|_| None).collect();
@@ -357,4 +371,34 @@ fn roll_series(
             recent.push(eff);
         }
     }
+}
+
+/// Counts of one call, or every bucket missing when it has not answered by `deadline`.
+async fn within(
+    deadline: std::time::Duration,
+    range: BucketRange,
+    source: &str,
+    call: impl std::future::Future<Output = Counts>,
+) -> Counts {
+    match tokio::time::timeout(deadline, call).await {
+        Ok(c) => c,
+        Err(_) => late(deadline, range, source),
+    }
+}
+
+/// What a call that missed the tick's deadline yields: its buckets missing, to heal.
+fn late(deadline: std::time::Duration, range: BucketRange, source: &str) -> Counts {
+    Counts::failed(
+        range,
+        SourceError::Unavailable {
+            backend: source.to_string(),
+            url: String::new(),
+            query: format!("{} buckets from {}", range.count, range.start),
+            attempts: 1,
+            message: format!(
+                "no answer within the tick's deadline ({} s, `engine.tick_deadline`); these buckets are missing until healed",
+                deadline.as_secs_f64()
+            ),
+        },
+    )
 }

@@ -549,4 +549,21 @@ fn source_families(out: &mut String, sources: &Sources) {
             source.stats().samples.load(Ordering::Relaxed) as f64,
         );
     }
+    header(
+        out,
+        names::SOURCE_UNTRUSTED,
+        "counter",
+        "Source answers not believed, by reason: `partial` (the answer carried warnings) or `contract` (duplicated or non-finite samples, instants never asked for). Their buckets stay missing until asked again.",
+    );
+    for source in sources.iter() {
+        let stats = source.stats();
+        for (reason, n) in [("partial", &stats.partial), ("contract", &stats.contract)] {
+            sample(
+                out,
+                names::SOURCE_UNTRUSTED,
+                &[(names::LABEL_SOURCE, source.name()), ("reason", reason)],
+                n.load(Ordering::Relaxed) as f64,
+            );
+        }
+    }
 }

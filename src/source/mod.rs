@@ -131,6 +131,18 @@ pub enum SourceError {
         /// Last error.
         message: String,
     },
+    /// The answer arrived but cannot be believed: it carried warnings (partial data) or broke
+    /// the API's contract (two samples at one instant, a NaN counter, instants never asked
+    /// for). Its buckets are missing and asked again, like an outage's.
+    #[error("{backend} answered `{query}` with data that cannot be trusted: {message}")]
+    Untrusted {
+        /// The source's name.
+        backend: String,
+        /// The query sent.
+        query: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
     /// The query answered with a shape slowburn cannot use.
     #[error("`{query}` returned an unusable result: {message}")]
     BadResult {
@@ -149,9 +161,9 @@ impl SourceError {
     /// mixed SLI's errors come from whichever side failed).
     pub fn backend(&self) -> &str {
         match self {
-            SourceError::Rejected { backend, .. } | SourceError::Unavailable { backend, .. } => {
-                backend
-            }
+            SourceError::Rejected { backend, .. }
+            | SourceError::Unavailable { backend, .. }
+            | SourceError::Untrusted { backend, .. } => backend,
             SourceError::BadResult { .. } | SourceError::Setup(_) => "unknown",
         }
     }

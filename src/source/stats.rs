@@ -16,6 +16,12 @@ pub struct QueryStats {
     pub failures: AtomicU64,
     /// Samples the backend reported reading (Prometheus `stats.samples.totalQueryableSamples`).
     pub samples: AtomicU64,
+    /// Answers that carried `warnings` (partial data: a failed store or remote read) and were
+    /// not believed; their buckets stay missing until asked again.
+    pub partial: AtomicU64,
+    /// Answers that broke the API's contract (two samples at one instant, a NaN counter,
+    /// instants never asked for); their buckets stay missing until asked again.
+    pub contract: AtomicU64,
     /// Sum of request durations in microseconds.
     pub busy_micros: AtomicU64,
     /// Request durations: cumulative counts per bound of [`QUERY_BUCKETS`].

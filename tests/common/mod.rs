@@ -336,6 +336,7 @@ pub fn standard_services() -> (Vec<ServiceSpec>, Vec<Incident>) {
 
 /// Writes a config file into `dir` and returns its path.
 pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("create the config's directory");
     let p = dir.join("slo.yaml");
     std::fs::write(&p, text).expect("write slo.yaml");
     p

@@ -8,6 +8,7 @@ pub(super) fn engine_settings(
     bucket: Dur,
 ) -> EngineSettings {
     let mut e = EngineSettings::default();
+    e.tick_deadline = until_next_tick(bucket, e.delay);
     let Some(raw) = raw else { return e };
     if let Some(l) = &raw.lag {
         if l.value > 60 {
@@ -39,7 +40,29 @@ pub(super) fn engine_settings(
     {
         e.retention_margin = v;
     }
+    let due = until_next_tick(bucket, e.delay);
+    e.tick_deadline = due;
+    if let Some(d) = &raw.tick_deadline
+        && let Some(v) = cx.dur(d, "engine.tick_deadline")
+    {
+        if v < Dur::from_secs(1) || v > due {
+            cx.err(
+                &d.referenced,
+                "engine.tick_deadline",
+                format!(
+                    "must be between 1s and the bucket minus the delay ({due}), so a tick ends before the next is due"
+                ),
+            );
+        } else {
+            e.tick_deadline = v;
+        }
+    }
     e
+}
+
+/// The bucket minus the delay (at least 1 s): how long a tick may take before the next is due.
+fn until_next_tick(bucket: Dur, delay: Dur) -> Dur {
+    Dur::from_millis(bucket.as_millis() - delay.as_millis().min(bucket.as_millis() - 1000))
 }
 
 pub(super) fn defaults(cx: &mut Ctx, raw: Option<&RawDefaults>) -> (Dur, Vec<Dur>) {

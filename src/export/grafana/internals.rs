@@ -94,7 +94,7 @@ fn source_row() -> Vec<Value> {
         ),
         panel::timeseries(
             "Requests and errors",
-            "Requests per second to each source, and failed queries per second (their buckets are missing until healed).",
+            "Requests per second to each source, failed queries per second (their buckets are missing until healed), and answers not believed: partial (they carried warnings) or breaking the API's contract (duplicated or non-finite samples); their buckets are missing too.",
             vec![
                 panel::range(
                     "A",
@@ -108,6 +108,14 @@ fn source_row() -> Vec<Value> {
                         names::SOURCE_ERRORS
                     ),
                     "errors {{source}}",
+                ),
+                panel::range(
+                    "C",
+                    &format!(
+                        "sum by ({LABEL_SOURCE}, reason) (rate({}[$__rate_interval]))",
+                        names::SOURCE_UNTRUSTED
+                    ),
+                    "untrusted {{source}} {{reason}}",
                 ),
             ],
             Field::unit("reqps"),

@@ -140,7 +140,9 @@ impl Inner {
             .join(" or ");
         let b = BASELINE_EDGES;
         let first = r.start - b as i64 * r.width;
-        let m = self.range(&query, first, r.end(), r.width).await?;
+        let m = self
+            .range(&query, first, r.end(), r.width, super::Values::Counter)
+            .await?;
         let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); group.len()];
         for (labels, pts) in &m {
             let Some(i) = labels

@@ -1,13 +1,16 @@
 //! The Prometheus adapter (also Thanos, Mimir, Cortex): range queries, chunking, retries, stats.
 //!
-//! Requests go through `prometheus-http-query` as POSTs with `partial_response=false` (Thanos) and
-//! `stats=all`, so the samples Prometheus read are counted. A semaphore bounds queries in flight.
+//! Requests are form POSTs with `partial_response=false` (Thanos) and `stats=all`, so the
+//! samples Prometheus read are counted; [`wire`] decodes the answers and refuses partial or
+//! contract-breaking ones. A semaphore bounds queries in flight.
 //! Every range is split so no request exceeds `max_points_per_query` points per series.
 
 mod batch;
 mod check;
+pub mod wire;
 
 use batch::NO_GOOD_SERIES;
+use wire::{Grid, Values};
 
 use super::counts::{combine, counter_increases, timeslices};
 use super::{
@@ -16,8 +19,6 @@ use super::{
 };
 use crate::budget::Bucket;
 use crate::config::{CountSpec, EventQuery, PrometheusSettings, Slo};
-use prometheus_http_query::{Client, Error as PromError};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -28,8 +29,7 @@ use tokio::task::JoinSet;
 /// fell in a failed scrape still has an earlier value to difference against.
 pub const BASELINE_EDGES: usize = 5;
 
-/// One series of a range result: labels and `(timestamp, value)` points.
-type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
+use wire::Matrix;
 
 /// The name SLIs use for this source and the `source` label of its metrics.
 pub const NAME: &str = crate::config::DEFAULT_SOURCE;
@@ -42,7 +42,7 @@ pub struct PrometheusSource {
 }
 
 struct Inner {
-    client: Client,
+    http: reqwest::Client,
     url: String,
     settings: PrometheusSettings,
     permits: Semaphore,
@@ -62,15 +62,15 @@ impl PrometheusSource {
             .timeout(Duration::from_millis(settings.timeout.as_millis() + 5000))
             .build()
             .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
-        let client = Client::from(http, &settings.url).map_err(|e| {
-            bad(format!(
+        if let Err(e) = reqwest::Url::parse(&settings.url) {
+            return Err(bad(format!(
                 "invalid Prometheus URL `{}`: {e}",
                 redact_url(&settings.url)
-            ))
-        })?;
+            )));
+        }
         Ok(Arc::new(PrometheusSource {
             inner: Arc::new(Inner {
-                client,
+                http,
                 url: settings.url.clone(),
                 settings: settings.clone(),
                 permits: Semaphore::new(settings.max_concurrency.max(1)),
@@ -115,14 +115,30 @@ impl Source for PrometheusSource {
 }
 
 impl Inner {
-    /// One range query with retries on retriable failures.
+    /// One range query with retries on retriable failures. An answer with `warnings` or one that
+    /// breaks the API's contract is an error for its whole range (not retried at once: the
+    /// engine heals failed ranges), counted in [`QueryStats::partial`] / [`QueryStats::contract`].
     async fn range(
         &self,
         query: &str,
         start: i64,
         end: i64,
         step: i64,
+        values: Values,
     ) -> Result<Matrix, SourceError> {
+        let grid = Grid { start, end, step };
+        let params = [
+            ("query", query.to_string()),
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("step", step.to_string()),
+            (
+                "timeout",
+                format!("{}ms", self.settings.timeout.as_millis()),
+            ),
+            ("stats", "all".to_string()),
+            ("partial_response", "false".to_string()),
+        ];
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -131,65 +147,110 @@ impl Inner {
                 let t0 = Instant::now();
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let r = self
-                    .client
-                    .query_range(query, start, end, step as f64)
-                    .timeout(self.settings.timeout.as_millis() as i64)
-                    .stats()
-                    .query("partial_response", "false")
-                    .post()
+                    .post("/api/v1/query_range", &params, |a| {
+                        wire::decode_range(a, grid, values)
+                    })
                     .await;
                 self.stats.observe(t0.elapsed());
                 r
             };
-            match result {
-                Ok(res) => {
-                    let (data, stats) = res.into_inner();
-                    if let Some(s) = stats {
-                        let n = s.samples().total_queryable_samples().max(0) as u64;
-                        self.stats.samples.fetch_add(n, Ordering::Relaxed);
+            let failure = match result {
+                Ok(answer) => {
+                    self.stats
+                        .samples
+                        .fetch_add(answer.samples, Ordering::Relaxed);
+                    if !answer.warnings.is_empty() {
+                        self.stats.partial.fetch_add(1, Ordering::Relaxed);
+                        return Err(SourceError::Untrusted {
+                            backend: NAME.into(),
+                            query: query.to_string(),
+                            message: format!(
+                                "warnings (the data may be partial, so these buckets stay missing): {}",
+                                answer.warnings.join("; ")
+                            ),
+                        });
                     }
-                    let Some(m) = data.into_matrix().ok() else {
+                    if answer.histogram_series > 0 && answer.matrix.is_empty() {
                         return Err(SourceError::BadResult {
                             query: query.to_string(),
-                            message: "expected a matrix".into(),
-                        });
-                    };
-                    return Ok(m
-                        .into_iter()
-                        .map(|rv| {
-                            let (labels, samples) = rv.into_inner();
-                            let pts = samples
-                                .iter()
-                                .filter(|s| s.value().is_finite())
-                                .map(|s| (s.timestamp().round() as i64, s.value()))
-                                .collect();
-                            (labels, pts)
-                        })
-                        .collect());
-                }
-                Err(e) => {
-                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    let (retriable, message) = classify(&e);
-                    if !retriable {
-                        return Err(SourceError::Rejected {
-                            backend: NAME.into(),
-                            query: query.to_string(),
-                            message,
+                            message: format!(
+                                "{} series hold native histograms only; count them with `histogram_count(...)` and `histogram_fraction(...)` in an expression",
+                                answer.histogram_series
+                            ),
                         });
                     }
-                    if attempt > self.settings.retries {
-                        return Err(SourceError::Unavailable {
-                            backend: NAME.into(),
-                            url: redact_url(&self.url),
-                            query: query.to_string(),
-                            attempts: attempt,
-                            message,
-                        });
-                    }
-                    tokio::time::sleep(backoff(attempt)).await;
+                    return Ok(answer.matrix);
                 }
+                Err(f) => f,
+            };
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+            if failure.contract {
+                self.stats.contract.fetch_add(1, Ordering::Relaxed);
+                return Err(SourceError::Untrusted {
+                    backend: NAME.into(),
+                    query: query.to_string(),
+                    message: failure.message,
+                });
             }
+            if !failure.retriable {
+                return Err(SourceError::Rejected {
+                    backend: NAME.into(),
+                    query: query.to_string(),
+                    message: failure.message,
+                });
+            }
+            if attempt > self.settings.retries {
+                return Err(SourceError::Unavailable {
+                    backend: NAME.into(),
+                    url: redact_url(&self.url),
+                    query: query.to_string(),
+                    attempts: attempt,
+                    message: failure.message,
+                });
+            }
+            tokio::time::sleep(failure.wait.unwrap_or_else(|| backoff(attempt))).await;
         }
+    }
+
+    /// One request (a form POST, or a GET without parameters) and its decoded answer; transport
+    /// failures are retriable.
+    async fn post<T>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        decode: impl FnOnce(wire::Answer<'_>) -> Result<T, wire::Failure>,
+    ) -> Result<T, wire::Failure> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let req = if params.is_empty() {
+            self.http.get(&url)
+        } else {
+            self.http.post(&url).form(params)
+        };
+        let transport = |e: reqwest::Error| wire::Failure {
+            retriable: true,
+            wait: None,
+            message: transport(&e),
+            contract: false,
+        };
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (content_type, retry_after) = (
+            header(reqwest::header::CONTENT_TYPE),
+            header(reqwest::header::RETRY_AFTER),
+        );
+        let body = resp.bytes().await.map_err(transport)?;
+        decode(wire::Answer {
+            status,
+            content_type: content_type.as_deref(),
+            retry_after: retry_after.as_deref(),
+            body: &body,
+        })
     }
 
     /// Buckets one range request may cover: the point limit minus the first edge and the
@@ -279,7 +340,7 @@ impl Inner {
                 slice,
             } => {
                 let m = self
-                    .range(query, r.start + r.width, r.end(), r.width)
+                    .range(query, r.start + r.width, r.end(), r.width, Values::Computed)
                     .await?;
                 let mut values = vec![Vec::new(); r.count];
                 for (_, pts) in &m {
@@ -317,7 +378,9 @@ impl Inner {
                 // earlier edges that serve only as baselines.
                 let b = BASELINE_EDGES;
                 let first = r.start - b as i64 * r.width;
-                let m = self.range(sel, first, r.end(), r.width).await?;
+                let m = self
+                    .range(sel, first, r.end(), r.width, Values::Counter)
+                    .await?;
                 if m.is_empty() && matches!(side, Side::Good) {
                     return Ok(None);
                 }
@@ -331,7 +394,7 @@ impl Inner {
             EventQuery::Expression(expr) => {
                 let text = expr.replace("$window", &format!("{}s", r.width));
                 let m = self
-                    .range(&text, r.start + r.width, r.end(), r.width)
+                    .range(&text, r.start + r.width, r.end(), r.width, Values::Computed)
                     .await?;
                 let mut out = vec![None; r.count];
                 for (_, pts) in &m {
@@ -349,39 +412,38 @@ impl Inner {
     /// Prometheus's `--storage.tsdb.retention.time`, when the backend exposes its flags (Thanos
     /// and Mimir do not): named in warnings when a period reaches past the data.
     async fn retention(&self) -> Option<String> {
-        let flags = self.client.flags().await.ok()?;
+        let flags = self
+            .post("/api/v1/status/flags", &[], wire::decode_flags)
+            .await
+            .ok()?;
         flags.get("storage.tsdb.retention.time").cloned()
     }
 
-    /// `GET /api/v1/query` for health and `validate --online`: the number of series an expression returns now.
+    /// `POST /api/v1/query` for health and `validate --online`: the number of series an
+    /// expression returns now.
     async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
         let _permit = self.permits.acquire().await;
-        match self.client.query(query).get().await {
-            Ok(res) => Ok(match res.data() {
-                prometheus_http_query::response::Data::Vector(v) => v.len(),
-                prometheus_http_query::response::Data::Matrix(m) => m.len(),
-                prometheus_http_query::response::Data::Scalar(_) => 1,
-            }),
-            Err(e) => {
+        let params = [("query", query.to_string())];
+        self.post("/api/v1/query", &params, wire::decode_instant_count)
+            .await
+            .map_err(|f| {
                 // An unreachable Prometheus is not one that refused the query: name its URL.
-                let (retriable, message) = classify(&e);
-                Err(if retriable {
+                if f.retriable {
                     SourceError::Unavailable {
                         backend: NAME.into(),
                         url: redact_url(&self.url),
                         query: query.to_string(),
                         attempts: 1,
-                        message,
+                        message: f.message,
                     }
                 } else {
                     SourceError::Rejected {
                         backend: NAME.into(),
                         query: query.to_string(),
-                        message,
+                        message: f.message,
                     }
-                })
-            }
-        }
+                }
+            })
     }
 }
 
@@ -409,34 +471,16 @@ fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {
     (d >= 0 && d % width == 0 && ((d / width) as usize) < n).then(|| (d / width) as usize)
 }
 
-/// Whether a failure is worth retrying, and a message that names the cause.
-fn classify(e: &PromError) -> (bool, String) {
-    match e {
-        PromError::Prometheus(p) => {
-            let retriable =
-                p.is_timeout() || p.is_internal() || p.is_unavailable() || p.is_canceled();
-            (retriable, format!("{}: {}", p.error_type(), p.message()))
-        }
-        PromError::Client(c) => match c.inner() {
-            Some(r) => {
-                let status = r.status();
-                let retriable = r.is_timeout()
-                    || r.is_connect()
-                    || r.is_request()
-                    || status.is_none_or(|s| {
-                        s.is_server_error() || s.as_u16() == 429 || s.as_u16() == 408
-                    });
-                let what = match status {
-                    Some(s) => format!("HTTP {s}"),
-                    None if r.is_timeout() => "timed out".to_string(),
-                    None if r.is_connect() => "connection refused or unreachable".to_string(),
-                    None => "request failed".to_string(),
-                };
-                (retriable, format!("{c}: {what}"))
-            }
-            None => (false, c.to_string()),
-        },
-        other => (false, other.to_string()),
+/// A transport failure in words (never the URL, which may hold credentials).
+fn transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or unreachable".into()
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off".into()
+    } else {
+        "request failed".into()
     }
 }
 

@@ -1,0 +1,495 @@
+//! Prometheus's JSON answers, decoded by slowburn's own types and believed only when whole.
+//!
+//! `prometheus-http-query` 0.9 drops `warnings` (so a partial answer of a Thanos store or a failed
+//! remote read counted as complete), fails a whole matrix that holds a native-histogram series,
+//! and turns an `errorType` it does not know (`not_acceptable`, Mimir's `too_many_requests`) into
+//! "failed to parse JSON", losing the HTTP status and `Retry-After`. Everything here is pure: the
+//! adapter hands in the status, headers and body, and gets back points or a [`Failure`] that says
+//! whether asking again can help and how long to wait first.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// One series of a range result: labels and `(timestamp, value)` points.
+pub type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
+
+/// Longest piece of a body kept in a message (an HTML error page says nothing after this).
+const MAX_MESSAGE: usize = 400;
+/// Longest wait a `Retry-After` may ask for before slowburn asks again anyway; the tick's deadline
+/// bounds it further.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// How a range answer's values must look: counters are never NaN or infinite (Prometheus stores
+/// them as floats but a counter sample that is not finite is a broken exporter or a broken
+/// backend, and counting it would burn or hide budget); expressions may be NaN (`0/0` of an
+/// idle service) and such points are simply absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Values {
+    /// Raw counter samples: every value finite and at least zero.
+    Counter,
+    /// Computed values: non-finite points are dropped.
+    Computed,
+}
+
+/// The instants a range query asked for: `start, start + step, …, ≤ end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    /// First instant (unix seconds).
+    pub start: i64,
+    /// Last instant asked for (inclusive).
+    pub end: i64,
+    /// Seconds between instants.
+    pub step: i64,
+}
+
+/// A range answer that kept the API's contract.
+#[derive(Debug, Default, PartialEq)]
+pub struct RangeAnswer {
+    /// Float series (native-histogram-only series are left out).
+    pub matrix: Matrix,
+    /// `warnings` of the envelope: non-empty means the data may be partial.
+    pub warnings: Vec<String>,
+    /// Series that carried only native histograms, which slowburn does not count.
+    pub histogram_series: usize,
+    /// `stats.samples.totalQueryableSamples`, when asked for.
+    pub samples: u64,
+}
+
+/// Why an answer cannot be used, and whether asking again may help.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Worth another attempt (5xx, 429, timeouts, network).
+    pub retriable: bool,
+    /// How long the server asked to wait (`Retry-After`), capped at [`MAX_RETRY_AFTER`].
+    pub wait: Option<Duration>,
+    /// What went wrong, in the backend's own words where it gave some.
+    pub message: String,
+    /// The answer arrived but broke the API's contract (duplicated or non-finite samples,
+    /// instants never asked for): the backend is wrong, not the query.
+    pub contract: bool,
+}
+
+impl Failure {
+    fn new(retriable: bool, message: String) -> Self {
+        Failure {
+            retriable,
+            wait: None,
+            message,
+            contract: false,
+        }
+    }
+    fn contract(message: String) -> Self {
+        Failure {
+            contract: true,
+            ..Failure::new(false, message)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RangeData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<RangeSeries>,
+    #[serde(default)]
+    stats: Option<Stats>,
+}
+
+#[derive(Deserialize)]
+struct RangeSeries {
+    #[serde(default)]
+    metric: HashMap<String, String>,
+    #[serde(default)]
+    values: Option<Vec<(f64, String)>>,
+    #[serde(default)]
+    histograms: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Stats {
+    #[serde(default)]
+    samples: Option<SampleStats>,
+}
+
+#[derive(Deserialize)]
+struct SampleStats {
+    #[serde(default, rename = "totalQueryableSamples")]
+    total: i64,
+}
+
+#[derive(Deserialize)]
+struct InstantData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+/// The parts of an HTTP answer the decoders read.
+#[derive(Clone, Copy, Debug)]
+pub struct Answer<'a> {
+    /// HTTP status code.
+    pub status: u16,
+    /// `Content-Type`, when present.
+    pub content_type: Option<&'a str>,
+    /// `Retry-After`, when present.
+    pub retry_after: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// Decodes a `query_range` answer and checks it against the grid that was asked for.
+pub fn decode_range(a: Answer<'_>, grid: Grid, values: Values) -> Result<RangeAnswer, Failure> {
+    let (data, warnings) = envelope(a)?;
+    let data: RangeData = serde_json::from_value(data)
+        .map_err(|e| Failure::new(false, format!("cannot read the range result: {e}")))?;
+    if data.result_type != "matrix" {
+        return Err(Failure::contract(format!(
+            "a range query answered with a `{}` result, not a `matrix`",
+            data.result_type
+        )));
+    }
+    let mut out = RangeAnswer {
+        warnings,
+        samples: data
+            .stats
+            .and_then(|s| s.samples)
+            .map(|s| s.total.max(0) as u64)
+            .unwrap_or(0),
+        ..RangeAnswer::default()
+    };
+    let mut seen: HashSet<Vec<(String, String)>> = HashSet::new();
+    for s in data.result {
+        let mut key: Vec<(String, String)> = s
+            .metric
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        key.sort_unstable();
+        if !seen.insert(key) {
+            return Err(Failure::contract(format!(
+                "two series with the same labels {}",
+                labels(&s.metric)
+            )));
+        }
+        let Some(raw) = s.values else {
+            if s.histograms.is_some() {
+                out.histogram_series += 1;
+            }
+            continue;
+        };
+        let pts = points(&raw, grid, values)
+            .map_err(|m| Failure::contract(format!("series {}: {m}", labels(&s.metric))))?;
+        out.matrix.push((s.metric, pts));
+    }
+    Ok(out)
+}
+
+/// The points of one series, checked: instants on the grid, strictly increasing (so never two
+/// samples at one instant), values as [`Values`] demands.
+fn points(raw: &[(f64, String)], grid: Grid, values: Values) -> Result<Vec<(i64, f64)>, String> {
+    let mut pts = Vec::with_capacity(raw.len());
+    let mut last: Option<i64> = None;
+    for (ts, v) in raw {
+        let t = ts.round();
+        if (ts - t).abs() > 1e-3 || t < grid.start as f64 || t > grid.end as f64 {
+            return Err(format!(
+                "a sample at {ts}, outside the range asked for ({}..={})",
+                grid.start, grid.end
+            ));
+        }
+        let t = t as i64;
+        if (t - grid.start) % grid.step != 0 {
+            return Err(format!(
+                "a sample at {t}, between the steps of {} s asked for",
+                grid.step
+            ));
+        }
+        if let Some(prev) = last
+            && t <= prev
+        {
+            return Err(if t == prev {
+                format!("two samples at {t}")
+            } else {
+                format!("samples out of order ({t} after {prev})")
+            });
+        }
+        last = Some(t);
+        let x: f64 = v
+            .parse()
+            .map_err(|_| format!("the value `{}` at {t} is not a number", clip(v)))?;
+        match values {
+            Values::Counter if !x.is_finite() || x < 0.0 => {
+                return Err(format!(
+                    "the counter value `{v}` at {t} (a counter is finite and never negative)"
+                ));
+            }
+            Values::Computed if !x.is_finite() => {}
+            _ => pts.push((t, x)),
+        }
+    }
+    Ok(pts)
+}
+
+/// Decodes an instant `query` answer into the number of series (or 1 for a scalar).
+pub fn decode_instant_count(a: Answer<'_>) -> Result<usize, Failure> {
+    let (data, _) = envelope(a)?;
+    let data: InstantData = serde_json::from_value(data)
+        .map_err(|e| Failure::new(false, format!("cannot read the result: {e}")))?;
+    Ok(match data.result_type.as_str() {
+        "vector" | "matrix" => data.result.as_array().map_or(0, Vec::len),
+        _ => 1,
+    })
+}
+
+/// Decodes `GET /api/v1/status/flags` (a map of flag names to string values).
+pub fn decode_flags(a: Answer<'_>) -> Result<HashMap<String, String>, Failure> {
+    let (data, _) = envelope(a)?;
+    serde_json::from_value(data).map_err(|e| Failure::new(false, format!("cannot read flags: {e}")))
+}
+
+/// The envelope's `data` and `warnings` on success; otherwise the failure, classified by the
+/// HTTP status and the `errorType` (known or not).
+fn envelope(a: Answer<'_>) -> Result<(serde_json::Value, Vec<String>), Failure> {
+    let json = a
+        .content_type
+        .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
+    let env: Option<Envelope> = if json {
+        serde_json::from_slice(a.body).ok()
+    } else {
+        None
+    };
+    let success = (200..300).contains(&a.status);
+    match env {
+        Some(e) if success && e.status == "success" => match e.data {
+            Some(d) => Ok((d, e.warnings.unwrap_or_default())),
+            None => Err(Failure::contract("a success without `data`".into())),
+        },
+        Some(e) => {
+            let kind = e.error_type.unwrap_or_default();
+            let text = e.error.unwrap_or_default();
+            let mut f = classify(a.status, &kind);
+            f.wait = retry_after(a.retry_after).filter(|_| f.retriable);
+            f.message = format!("HTTP {} {kind}: {}", a.status, clip(&text));
+            Err(f)
+        }
+        None if success => Err(Failure::contract(format!(
+            "HTTP {} with a body that is not Prometheus's JSON envelope: {}",
+            a.status,
+            clip(&String::from_utf8_lossy(a.body))
+        ))),
+        None => {
+            let mut f = classify(a.status, "");
+            f.wait = retry_after(a.retry_after).filter(|_| f.retriable);
+            f.message = format!(
+                "HTTP {}: {}",
+                a.status,
+                clip(&String::from_utf8_lossy(a.body))
+            );
+            Err(f)
+        }
+    }
+}
+
+/// Whether a failure is worth another attempt: overload, timeouts and server errors are; a query
+/// the server cannot or will not run (400, 406, 413, 422) is not. Unknown error types fall back
+/// on the HTTP status.
+pub fn classify(status: u16, error_type: &str) -> Failure {
+    let retriable = match error_type {
+        "timeout" | "internal" | "unavailable" | "canceled" | "too_many_requests" => true,
+        "bad_data" | "execution" | "not_found" | "not_acceptable" | "too_large_entry" => false,
+        _ => matches!(status, 408 | 429 | 499) || (500..600).contains(&status),
+    } && !matches!(status, 406 | 413);
+    Failure::new(retriable, String::new())
+}
+
+/// `Retry-After` as seconds (an HTTP date is read as "soon": one second), capped.
+fn retry_after(v: Option<&str>) -> Option<Duration> {
+    let v = v?.trim();
+    let secs = match v.parse::<u64>() {
+        Ok(s) => s,
+        Err(_) if chrono::DateTime::parse_from_rfc2822(v).is_ok() => {
+            let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+            (at.timestamp() - chrono::Utc::now().timestamp()).max(1) as u64
+        }
+        Err(_) => return None,
+    };
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+fn labels(m: &HashMap<String, String>) -> String {
+    let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    kv.sort_unstable();
+    format!("{{{}}}", kv.join(","))
+}
+
+fn clip(s: &str) -> String {
+    let t = s.trim();
+    match t.char_indices().nth(MAX_MESSAGE) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRID: Grid = Grid {
+        start: 600,
+        end: 1200,
+        step: 300,
+    };
+
+    fn ok(body: &str) -> Answer<'_> {
+        Answer {
+            status: 200,
+            content_type: Some("application/json"),
+            retry_after: None,
+            body: body.as_bytes(),
+        }
+    }
+
+    fn matrix(series: &str) -> String {
+        format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{series}]}}}}"#)
+    }
+
+    #[test]
+    fn a_whole_answer_reads_as_points_with_its_samples_count() {
+        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[600,"1"],[900,"2.5"],[1200,"4"]]}],"stats":{"samples":{"totalQueryableSamples":42}}}}"#;
+        let a = decode_range(ok(body), GRID, Values::Counter).unwrap();
+        assert_eq!(a.matrix[0].1, vec![(600, 1.0), (900, 2.5), (1200, 4.0)]);
+        assert_eq!(a.samples, 42);
+        assert!(a.warnings.is_empty());
+    }
+
+    #[test]
+    fn warnings_are_kept_so_a_partial_answer_is_not_believed() {
+        let body = r#"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["remote read: store 10.0.0.7 unavailable"],"infos":["x"]}"#;
+        let a = decode_range(ok(body), GRID, Values::Counter).unwrap();
+        assert_eq!(a.warnings, vec!["remote read: store 10.0.0.7 unavailable"]);
+    }
+
+    #[test]
+    fn native_histogram_series_are_counted_not_fatal() {
+        let body = matrix(
+            r#"{"metric":{"a":"1"},"histograms":[[600,{"count":"3","sum":"1","buckets":[]}]]},{"metric":{"a":"2"},"values":[[600,"1"]]}"#,
+        );
+        let a = decode_range(ok(&body), GRID, Values::Counter).unwrap();
+        assert_eq!(a.histogram_series, 1);
+        assert_eq!(a.matrix.len(), 1);
+    }
+
+    #[test]
+    fn contract_breaks_are_refused() {
+        for (series, why) in [
+            (
+                r#"{"metric":{},"values":[[600,"1"],[600,"1"]]}"#,
+                "two samples",
+            ),
+            (
+                r#"{"metric":{},"values":[[900,"1"],[600,"1"]]}"#,
+                "out of order",
+            ),
+            (r#"{"metric":{},"values":[[600,"NaN"]]}"#, "counter value"),
+            (r#"{"metric":{},"values":[[600,"+Inf"]]}"#, "counter value"),
+            (r#"{"metric":{},"values":[[600,"-1"]]}"#, "counter value"),
+            (r#"{"metric":{},"values":[[1500,"1"]]}"#, "outside"),
+            (r#"{"metric":{},"values":[[0,"1"]]}"#, "outside"),
+            (r#"{"metric":{},"values":[[700,"1"]]}"#, "between the steps"),
+            (r#"{"metric":{},"values":[[600.5,"1"]]}"#, "outside"),
+            (r#"{"metric":{},"values":[[600,"x"]]}"#, "not a number"),
+            (
+                r#"{"metric":{"a":"1"},"values":[]},{"metric":{"a":"1"},"values":[]}"#,
+                "same labels",
+            ),
+        ] {
+            let e = decode_range(ok(&matrix(series)), GRID, Values::Counter).unwrap_err();
+            assert!(e.contract && !e.retriable, "{series}: {e:?}");
+            assert!(e.message.contains(why), "{series}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn computed_values_may_be_nan_and_are_then_absent() {
+        let body = matrix(r#"{"metric":{},"values":[[600,"NaN"],[900,"2"]]}"#);
+        let a = decode_range(ok(&body), GRID, Values::Computed).unwrap();
+        assert_eq!(a.matrix[0].1, vec![(900, 2.0)]);
+    }
+
+    #[test]
+    fn unknown_error_types_keep_their_status_and_retry_after() {
+        let err = |status, kind: &str, retry: Option<&'static str>| {
+            let body = format!(r#"{{"status":"error","errorType":"{kind}","error":"slow down"}}"#);
+            let a = Answer {
+                status,
+                content_type: Some("application/json; charset=utf-8"),
+                retry_after: retry,
+                body: body.as_bytes(),
+            };
+            decode_range(a, GRID, Values::Counter).unwrap_err()
+        };
+        let f = err(429, "too_many_requests", Some("7"));
+        assert!(f.retriable && !f.contract);
+        assert_eq!(f.wait, Some(Duration::from_secs(7)));
+        assert!(f.message.contains("429") && f.message.contains("slow down"));
+        assert_eq!(
+            err(429, "something_new", Some("3600")).wait,
+            Some(MAX_RETRY_AFTER)
+        );
+        assert!(!err(413, "too_large_entry", None).retriable);
+        assert!(!err(406, "not_acceptable", None).retriable);
+        assert!(
+            !err(413, "internal", None).retriable,
+            "413 is never retried"
+        );
+        assert!(!err(400, "bad_data", None).retriable);
+        assert!(!err(422, "execution", None).retriable);
+        assert!(err(503, "timeout", None).retriable);
+        assert!(err(500, "brand_new", None).retriable);
+        assert!(!err(418, "brand_new", None).retriable);
+        assert_eq!(err(400, "bad_data", Some("5")).wait, None);
+    }
+
+    #[test]
+    fn non_json_bodies_are_reported_with_their_status() {
+        let a = Answer {
+            status: 502,
+            content_type: Some("text/html"),
+            retry_after: None,
+            body: b"<html>Bad Gateway</html>",
+        };
+        let f = decode_range(a, GRID, Values::Counter).unwrap_err();
+        assert!(f.retriable);
+        assert!(f.message.starts_with("HTTP 502: <html>Bad Gateway"));
+        let a = Answer {
+            status: 200,
+            content_type: Some("text/plain"),
+            retry_after: None,
+            body: b"ok",
+        };
+        assert!(decode_range(a, GRID, Values::Counter).unwrap_err().contract);
+    }
+
+    #[test]
+    fn instant_answers_count_series() {
+        let v = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]},{"metric":{"a":"b"},"histogram":[1,{}]}]}}"#;
+        assert_eq!(decode_instant_count(ok(v)).unwrap(), 2);
+        let s = r#"{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}"#;
+        assert_eq!(decode_instant_count(ok(s)).unwrap(), 1);
+    }
+}
