@@ -1,8 +1,8 @@
 //! Store size benchmark: `bench_store N_SLOS DAYS` writes N SLOs × DAYS of 1-minute buckets (about
 //! 600–1000 events a minute, a few errors, 0.5% missing) into a fresh store, one durable
 //! transaction per SLO-day (the backfill pattern), then 60 single-bucket ticks for every SLO (the
-//! steady-state pattern), and prints the file size per SLO before and after compaction, plus the
-//! time per write.
+//! steady-state pattern), and prints the file size per SLO before and after compaction, the
+//! time per write, and the cost of reopening (redb's integrity check) and of `store verify`.
 
 use slowburn::budget::Bucket;
 use slowburn::store::Store;
@@ -51,6 +51,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = std::fs::metadata(&file)?.len();
     store.compact()?;
     let after = std::fs::metadata(&file)?.len();
+    drop(store);
+    // Every open runs redb's integrity check (every page's checksum): its cost at start.
+    let t2 = Instant::now();
+    let store = Store::open(dir.path())?;
+    let open = t2.elapsed();
+    let t3 = Instant::now();
+    let v = store.verify(false)?;
+    let verify = t3.elapsed();
     let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
     println!("slos={n} days={days} buckets_per_slo={}", days * 1440 + 60);
     println!(
@@ -66,6 +74,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n * days,
         backfill.as_secs_f64() * 1000.0 / (n * days) as f64,
         steady.as_secs_f64() * 1000.0 / (60 * n) as f64
+    );
+    println!(
+        "reopen with integrity check: {:.3} s; verify (every checksum, {} chunks, {} damaged): {:.3} s",
+        open.as_secs_f64(),
+        v.rows[1],
+        v.damaged.len(),
+        verify.as_secs_f64()
     );
     Ok(())
 }

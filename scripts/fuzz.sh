@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Fuzzes slowburn's parsers of outside input with cargo fuzz (libFuzzer) on the nightly
 # toolchain: the config loader and validator, the store's chunk codec, outbox entries and
-# silence JSON. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] (default 60). Crashes are saved
+# silence JSON, Prometheus answers. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] (default 60). Crashes are saved
 # under fuzz/artifacts/<target>/ and fail the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-for t in config chunk_codec outbox_entry silence_json; do
+for t in config chunk_codec outbox_entry silence_json prometheus_answer; do
   echo ">> fuzzing $t for ${SECS}s"
-  cargo +nightly fuzz run "$t" -- -max_total_time="$SECS" -rss_limit_mb=2048 2>&1 \
+  # The working corpus grows in fuzz/corpus/<target>; committed seeds (valid inputs the fuzzer
+  # would take long to find) are read from fuzz/seeds/<target> when present.
+  mkdir -p "fuzz/corpus/$t"
+  dirs=("fuzz/corpus/$t")
+  if [ -d "fuzz/seeds/$t" ]; then dirs+=("fuzz/seeds/$t"); fi
+  cargo +nightly fuzz run "$t" "${dirs[@]}" -- -max_total_time="$SECS" -rss_limit_mb=2048 2>&1 \
     | grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs|ERROR|panicked|SUMMARY" || true
   if ls "fuzz/artifacts/$t"/crash-* >/dev/null 2>&1; then
     echo "!! $t crashed: fuzz/artifacts/$t"; exit 1

@@ -48,6 +48,8 @@ pub const SOURCE_QUERY_DURATION: &str = "slowburn_source_query_duration_seconds"
 pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
 /// Source answers not believed (partial data, broken contract), by source and reason.
 pub const SOURCE_UNTRUSTED: &str = "slowburn_source_untrusted_answers_total";
+/// Stored values found damaged (checksum mismatch) since start.
+pub const STORE_DAMAGED: &str = "slowburn_store_damaged_values_total";
 /// Dashboard provisioning outcomes by result (created, updated, unchanged, failed).
 pub const GRAFANA_PROVISIONS: &str = "slowburn_grafana_provisions_total";
 
@@ -76,6 +78,7 @@ pub const EXPORTED: &[&str] = &[
     SOURCE_QUERY_DURATION,
     SOURCE_SAMPLES_READ,
     SOURCE_UNTRUSTED,
+    STORE_DAMAGED,
     GRAFANA_PROVISIONS,
 ];
 

@@ -9,6 +9,7 @@ mod gate;
 mod notify_test;
 mod report;
 mod run;
+mod store;
 mod validate;
 
 pub use gate::{GateBlocked, GateError};
@@ -63,6 +64,12 @@ pub enum Command {
         /// SLOWBURN_API_TOKEN. Without one, silences can be listed but not changed.
         #[arg(long)]
         api_token_file: Option<PathBuf>,
+    },
+    /// The embedded store: `verify` it (and `--repair` it) with the daemon stopped.
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        action: StoreCommand,
     },
     /// Grafana dashboards: write them (`generate`) or put them into a Grafana (`provision`).
     Dashboards {
@@ -152,6 +159,22 @@ pub enum Command {
         /// Print query statistics (requests, samples read, time) to stderr.
         #[arg(long)]
         stats: bool,
+    },
+}
+
+/// `slowburn store …`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Check the store file (redb's integrity check and every value's checksum) with the
+    /// daemon stopped. Exit 0 when sound, 1 when damaged or unreadable.
+    Verify {
+        /// Directory of the embedded store.
+        #[arg(long, env = "SLOWBURN_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Delete the damaged values (their buckets are backfilled from the source at the next
+        /// start); exit 0 once removed.
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -258,6 +281,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dashboards::provision(&cfg, grafana, token_file, org_id).await
             }
         },
+        Command::Store {
+            action: StoreCommand::Verify { data_dir, repair },
+        } => store::verify(&data_dir, repair),
         Command::NotifyTest { receiver, config } => {
             let cfg = load(&config, None)?;
             notify_test::run(&cfg, &config, &receiver).await

@@ -431,6 +431,18 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
         &[],
         h.last_eval.load(Ordering::Relaxed) as f64,
     );
+    header(
+        out,
+        names::STORE_DAMAGED,
+        "counter",
+        "Stored values whose checksum failed since start: chunks read as missing (and queried again), other values skipped. Any increase deserves `slowburn store verify`.",
+    );
+    sample(
+        out,
+        names::STORE_DAMAGED,
+        &[],
+        shared.store.damaged() as f64,
+    );
 }
 
 /// Source errors per SLO and notification outcomes and backlog per receiver.

@@ -12,18 +12,26 @@
 //!   sent and removed when the receiver accepted them.
 //! - `silences` (`&str → bytes`): silence id → the silence (JSON).
 //!
+//! Every value carries a checksum ([`seal`]): a damaged one reads as missing (chunks, then
+//! queried again from the source) or is skipped (alerts, outbox, silences), logged and counted in
+//! [`Store::damaged`], never read as other data. The file's own structure is checked by redb's
+//! integrity check at every open, so a damaged file is refused with a message, not a panic.
+//!
 //! Every write is one durable transaction (redb's default `Durability::Immediate`): a bucket that
 //! `put` returned for survives `kill -9`. Missing buckets are simply absent, so writing a failed
 //! re-query never erases a known count.
 
 pub mod codec;
 pub mod keys;
+pub mod seal;
 
 pub use codec::CHUNK;
 
 use crate::budget::Bucket;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
@@ -32,8 +40,9 @@ const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
 
-/// The layout version this build writes; a different one on disk refuses to open.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The layout version this build writes. Version 1 (no checksums) is upgraded in place at open;
+/// any other refuses to open.
+pub const SCHEMA_VERSION: u64 = 2;
 /// redb's page cache. Its default (1 GiB) would hold the whole file after a backfill; the daemon
 /// reads old chunks once per window edge, so a small cache costs little and keeps RSS flat.
 pub const CACHE_BYTES: usize = 32 << 20;
@@ -63,6 +72,16 @@ pub enum StoreError {
         /// Version of this build.
         expected: u64,
     },
+    /// redb's integrity check failed and could not repair the file.
+    #[error(
+        "store {path} is damaged and cannot be repaired ({message}). `slowburn store verify --data-dir DIR` says more; to recover, move the data directory aside and start again: the daemon backfills every SLO's periods from the source (alert states and silences of the old store are lost)"
+    )]
+    Damaged {
+        /// The database file.
+        path: String,
+        /// redb's message.
+        message: String,
+    },
     /// A chunk failed to decode.
     #[error("store {path}: {source}")]
     Corrupt {
@@ -90,18 +109,32 @@ pub struct Write<'a> {
 pub struct Reader {
     chunks: redb::ReadOnlyTable<(u64, i64), &'static [u8]>,
     path: String,
+    damaged: Arc<AtomicU64>,
 }
 
 impl Reader {
-    /// The packed chunk of `series` starting at `chunk_start`, if stored.
+    /// The packed chunk of `series` starting at `chunk_start`, if stored; a damaged one is an
+    /// error (logged and counted), so the caller rebuilds from the source.
     pub fn chunk(&self, series: u64, chunk_start: i64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.chunks
+        let row = self
+            .chunks
             .get((series, chunk_start))
-            .map(|v| v.map(|g| g.value().to_vec()))
             .map_err(|e| StoreError::Db {
                 path: self.path.clone(),
                 message: e.to_string(),
-            })
+            })?;
+        let Some(row) = row else { return Ok(None) };
+        match seal::unseal(&seal::chunk_key(series, chunk_start), row.value()) {
+            Ok(v) => Ok(Some(v.to_vec())),
+            Err(e) => {
+                self.damaged.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(store = %self.path, series, chunk_start, error = %e, "damaged chunk read as missing");
+                Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    source: codec::CodecError("checksum mismatch"),
+                })
+            }
+        }
     }
 }
 
@@ -109,7 +142,22 @@ impl Reader {
 pub struct Store {
     db: Database,
     path: String,
+    damaged: Arc<AtomicU64>,
 }
+
+/// What [`Store::verify`] found, table by table.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Rows read per table, in [`TABLE_NAMES`] order.
+    pub rows: [u64; 5],
+    /// `(table, key)` of every row whose checksum or chunk encoding is wrong.
+    pub damaged: Vec<(&'static str, String)>,
+    /// Damaged rows deleted (with `repair`).
+    pub removed: u64,
+}
+
+/// The byte-valued tables, as [`Verification::rows`] lists them.
+pub const TABLE_NAMES: [&str; 5] = ["series", "chunks", "alerts", "outbox", "silences"];
 
 impl Store {
     /// Opens (or creates) `dir/slowburn.redb` and checks its schema version.
@@ -121,13 +169,40 @@ impl Store {
             message: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| db_err(&e))?;
+        // The integrity check at open verifies every page's checksum: a file damaged outside
+        // redb is refused with an error instead of a panic later.
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
+            .set_check_integrity_on_open(true)
             .create(&file)
-            .map_err(|e| db_err(&e))?;
-        let store = Store { db, path };
+            .map_err(|e| match e {
+                redb::DatabaseError::Storage(redb::StorageError::Corrupted(m)) => {
+                    StoreError::Damaged {
+                        path: path.clone(),
+                        message: m,
+                    }
+                }
+                e => db_err(&e),
+            })?;
+        let store = Store {
+            db,
+            path,
+            damaged: Arc::new(AtomicU64::new(0)),
+        };
         store.init()?;
         Ok(store)
+    }
+
+    /// Stored values found damaged since the store was opened (read as missing or skipped):
+    /// exported as `slowburn_store_damaged_values_total`.
+    pub fn damaged(&self) -> u64 {
+        self.damaged.load(Ordering::Relaxed)
+    }
+
+    /// A damaged value: logged and counted.
+    fn damaged_value(&self, table: &str, key: &dyn std::fmt::Display, e: impl std::fmt::Display) {
+        self.damaged.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(store = %self.path, table, key = %key, error = %e, "damaged stored value skipped");
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
@@ -146,6 +221,15 @@ impl Store {
                 .map_err(|e| self.err(e))?
                 .map(|v| v.value());
             match found {
+                Some(1) => {
+                    drop(meta);
+                    self.seal_all(&tx)?;
+                    tx.open_table(META)
+                        .map_err(|e| self.err(e))?
+                        .insert("schema_version", SCHEMA_VERSION)
+                        .map_err(|e| self.err(e))?;
+                    tracing::info!(store = %self.path, "store upgraded from schema 1 to 2 (checksums on every value)");
+                }
                 Some(v) if v != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
                         path: self.path.clone(),
@@ -202,7 +286,8 @@ impl Store {
             let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
             match value {
                 Some(v) => {
-                    t.insert(key, v).map_err(|e| self.err(e))?;
+                    let sealed = seal::seal(K::as_bytes(&key).as_ref(), v);
+                    t.insert(key, sealed.as_slice()).map_err(|e| self.err(e))?;
                 }
                 None => {
                     t.remove(key).map_err(|e| self.err(e))?;
@@ -225,7 +310,11 @@ impl Store {
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;
-            out.push((k.value().to_string(), v.value().to_vec()));
+            let key = k.value();
+            match seal::unseal(key.as_bytes(), v.value()) {
+                Ok(v) => out.push((key.to_string(), v.to_vec())),
+                Err(e) => self.damaged_value(table.name(), &key, e),
+            }
         }
         Ok(out)
     }
@@ -244,7 +333,8 @@ impl Store {
                 .unwrap_or(1);
             let mut t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
             for item in items {
-                t.insert(next, item.as_slice()).map_err(|e| self.err(e))?;
+                let sealed = seal::seal(&next.to_le_bytes(), item);
+                t.insert(next, sealed.as_slice()).map_err(|e| self.err(e))?;
                 ids.push(next);
                 next += 1;
             }
@@ -262,7 +352,11 @@ impl Store {
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;
-            out.push((k.value(), v.value().to_vec()));
+            let id = k.value();
+            match seal::unseal(&id.to_le_bytes(), v.value()) {
+                Ok(v) => out.push((id, v.to_vec())),
+                Err(e) => self.damaged_value("outbox", &id, e),
+            }
         }
         Ok(out)
     }
@@ -358,10 +452,11 @@ impl Store {
         while i < buckets.len() {
             let t = start + i as i64 * width;
             let chunk_start = t.div_euclid(span) * span;
+            let key = seal::chunk_key(series, chunk_start);
             let mut cur = match chunks.get((series, chunk_start)).map_err(|e| self.err(e))? {
-                Some(v) => codec::decode(v.value()).unwrap_or_else(|e| {
+                Some(v) => self.decode_chunk(&key, v.value()).unwrap_or_else(|e| {
                     // A damaged chunk is rewritten from what the source says now.
-                    tracing::warn!(store = %self.path, series, chunk_start, error = %e, "corrupt chunk replaced");
+                    self.damaged_value("chunks", &format!("{series}/{chunk_start}"), e);
                     [Bucket::Missing; CHUNK]
                 }),
                 None => [Bucket::Missing; CHUNK],
@@ -380,8 +475,9 @@ impl Store {
                 i += 1;
             }
             if changed {
+                let sealed = seal::seal(&key, &codec::encode(&cur));
                 chunks
-                    .insert((series, chunk_start), codec::encode(&cur).as_slice())
+                    .insert((series, chunk_start), sealed.as_slice())
                     .map_err(|e| self.err(e))?;
             }
         }
@@ -395,6 +491,7 @@ impl Store {
         Ok(Reader {
             chunks,
             path: self.path.clone(),
+            damaged: Arc::clone(&self.damaged),
         })
     }
 
@@ -419,10 +516,11 @@ impl Store {
             let (k, v) = row.map_err(|e| self.err(e))?;
             let chunk_start = k.value().1;
             // A damaged chunk reads as missing buckets (queried again), not as a dead daemon.
-            let decoded = match codec::decode(v.value()) {
+            let decoded = match self.decode_chunk(&seal::chunk_key(series, chunk_start), v.value())
+            {
                 Ok(d) => d,
                 Err(e) => {
-                    tracing::warn!(store = %self.path, series, chunk_start, error = %e, "corrupt chunk read as missing");
+                    self.damaged_value("chunks", &format!("{series}/{chunk_start}"), e);
                     continue;
                 }
             };
@@ -440,21 +538,152 @@ impl Store {
     pub fn last_known(&self, series: u64, width: i64) -> Result<Option<i64>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-        let mut rows = chunks
+        let rows = chunks
             .range((series, i64::MIN)..=(series, i64::MAX))
             .map_err(|e| self.err(e))?;
-        let Some(row) = rows.next_back() else {
-            return Ok(None);
-        };
-        let (k, v) = row.map_err(|e| self.err(e))?;
-        let decoded = codec::decode(v.value()).map_err(|source| StoreError::Corrupt {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(decoded
+        // Newest first; a damaged chunk is passed over (its buckets are missing).
+        for row in rows.rev() {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let chunk_start = k.value().1;
+            let Ok(decoded) = self.decode_chunk(&seal::chunk_key(series, chunk_start), v.value())
+            else {
+                continue;
+            };
+            if let Some(slot) = decoded
+                .iter()
+                .rposition(|b| matches!(b, Bucket::Known { .. }))
+            {
+                return Ok(Some(chunk_start + slot as i64 * width));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A stored chunk's buckets, when its checksum and encoding hold.
+    fn decode_chunk(&self, key: &[u8], stored: &[u8]) -> Result<[Bucket; CHUNK], String> {
+        let packed = seal::unseal(key, stored).map_err(|e| e.to_string())?;
+        codec::decode(packed).map_err(|e| e.to_string())
+    }
+
+    /// Adds checksums to every value of a schema-1 store, inside the opening transaction.
+    fn seal_all(&self, tx: &redb::WriteTransaction) -> Result<(), StoreError> {
+        let e = |e: &dyn std::fmt::Display| self.err(e);
+        {
+            let mut t = tx.open_table(CHUNKS).map_err(|x| e(&x))?;
+            let rows: Vec<((u64, i64), Vec<u8>)> = t
+                .iter()
+                .map_err(|x| e(&x))?
+                .filter_map(Result::ok)
+                .map(|(k, v)| (k.value(), v.value().to_vec()))
+                .collect();
+            for ((series, start), v) in rows {
+                let sealed = seal::seal(&seal::chunk_key(series, start), &v);
+                t.insert((series, start), sealed.as_slice())
+                    .map_err(|x| e(&x))?;
+            }
+        }
+        for table in [ALERTS, SILENCES] {
+            let mut t = tx.open_table(table).map_err(|x| e(&x))?;
+            let rows: Vec<(String, Vec<u8>)> = t
+                .iter()
+                .map_err(|x| e(&x))?
+                .filter_map(Result::ok)
+                .map(|(k, v)| (k.value().to_string(), v.value().to_vec()))
+                .collect();
+            for (k, v) in rows {
+                let sealed = seal::seal(k.as_bytes(), &v);
+                t.insert(k.as_str(), sealed.as_slice()).map_err(|x| e(&x))?;
+            }
+        }
+        let mut t = tx.open_table(OUTBOX).map_err(|x| e(&x))?;
+        let rows: Vec<(u64, Vec<u8>)> = t
             .iter()
-            .rposition(|b| matches!(b, Bucket::Known { .. }))
-            .map(|slot| k.value().1 + slot as i64 * width))
+            .map_err(|x| e(&x))?
+            .filter_map(Result::ok)
+            .map(|(k, v)| (k.value(), v.value().to_vec()))
+            .collect();
+        for (k, v) in rows {
+            let sealed = seal::seal(&k.to_le_bytes(), &v);
+            t.insert(k, sealed.as_slice()).map_err(|x| e(&x))?;
+        }
+        Ok(())
+    }
+
+    /// Reads every row of every table and checks its checksum (and a chunk's encoding); with
+    /// `repair`, deletes the damaged rows in one transaction (their buckets are backfilled from
+    /// the source at the next start; a damaged alert state, outbox entry or silence is lost).
+    pub fn verify(&self, repair: bool) -> Result<Verification, StoreError> {
+        let mut v = Verification::default();
+        let mut doomed_chunks = Vec::new();
+        let mut doomed_kv: Vec<(TableDefinition<&str, &[u8]>, String)> = Vec::new();
+        let mut doomed_outbox = Vec::new();
+        {
+            let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+            let series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
+            for row in series.iter().map_err(|e| self.err(e))? {
+                row.map_err(|e| self.err(e))?;
+                v.rows[0] += 1;
+            }
+            let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+            for row in chunks.iter().map_err(|e| self.err(e))? {
+                let (k, val) = row.map_err(|e| self.err(e))?;
+                let (s, start) = k.value();
+                v.rows[1] += 1;
+                if self
+                    .decode_chunk(&seal::chunk_key(s, start), val.value())
+                    .is_err()
+                {
+                    v.damaged
+                        .push(("chunks", format!("series {s} from {start}")));
+                    doomed_chunks.push((s, start));
+                }
+            }
+            for (i, (name, table)) in [("alerts", ALERTS), ("silences", SILENCES)]
+                .into_iter()
+                .enumerate()
+            {
+                let t = tx.open_table(table).map_err(|e| self.err(e))?;
+                for row in t.iter().map_err(|e| self.err(e))? {
+                    let (k, val) = row.map_err(|e| self.err(e))?;
+                    v.rows[if i == 0 { 2 } else { 4 }] += 1;
+                    let key = k.value();
+                    if seal::unseal(key.as_bytes(), val.value()).is_err() {
+                        v.damaged.push((name, key.to_string()));
+                        doomed_kv.push((table, key.to_string()));
+                    }
+                }
+            }
+            let t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
+            for row in t.iter().map_err(|e| self.err(e))? {
+                let (k, val) = row.map_err(|e| self.err(e))?;
+                v.rows[3] += 1;
+                let id = k.value();
+                if seal::unseal(&id.to_le_bytes(), val.value()).is_err() {
+                    v.damaged.push(("outbox", id.to_string()));
+                    doomed_outbox.push(id);
+                }
+            }
+        }
+        if repair && !v.damaged.is_empty() {
+            let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+            {
+                let mut t = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+                for k in &doomed_chunks {
+                    t.remove(*k).map_err(|e| self.err(e))?;
+                }
+                for (table, key) in &doomed_kv {
+                    let mut t = tx.open_table(*table).map_err(|e| self.err(e))?;
+                    t.remove(key.as_str()).map_err(|e| self.err(e))?;
+                }
+                let mut t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
+                for id in &doomed_outbox {
+                    t.remove(*id).map_err(|e| self.err(e))?;
+                }
+            }
+            tx.commit().map_err(|e| self.err(e))?;
+            v.removed = v.damaged.len() as u64;
+        }
+        Ok(v)
     }
 
     /// Deletes every chunk that ends at or before `cutoff` (retention), in one transaction, and
