@@ -2,13 +2,17 @@
 //! survives a `kill -9` while PagerDuty is failing, is retried after a 429, reaches PagerDuty once
 //! with a valid Events v2 body, and is followed by its resolve, in that order.
 //!
-//! `FakePagerDuty` is a fake: an in-test HTTP server that follows protocols.md §7 strictly and
-//! rejects what the real Events API v2 rejects (400 with PagerDuty's error body).
+//! The PagerDuty and Slack endpoints are FAKES (`tests/fakes/pagerduty.rs`, `tests/fakes/slack.rs`):
+//! in-test HTTP servers that check and limit what the real services check and limit.
 
 mod common;
+#[path = "fakes/pagerduty.rs"]
+mod pd;
+#[path = "fakes/slack.rs"]
+mod slack;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,67 +30,10 @@ struct FakeState {
     hooks: Vec<Value>,
     /// Slack messages accepted.
     slack: Vec<Value>,
-}
-
-/// What Slack's incoming webhooks check (protocols.md §6): JSON, a non-empty `text`, at most 50
-/// blocks, header text of at most 150 characters. Errors are plain-text codes.
-fn validate_slack(v: &Value) -> Result<(), &'static str> {
-    let text = v["text"].as_str().unwrap_or("");
-    if text.is_empty() {
-        return Err("no_text");
-    }
-    if let Some(blocks) = v.get("blocks") {
-        let blocks = blocks.as_array().ok_or("invalid_blocks_format")?;
-        if blocks.len() > 50 {
-            return Err("invalid_blocks");
-        }
-        for b in blocks {
-            match b["type"].as_str() {
-                Some("header") => {
-                    if b["text"]["type"] != "plain_text"
-                        || b["text"]["text"].as_str().unwrap_or("").chars().count() > 150
-                    {
-                        return Err("invalid_blocks");
-                    }
-                }
-                Some("section") | Some("context") | Some("divider") => {}
-                _ => return Err("invalid_blocks"),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// What the real Events API v2 checks (protocols.md §7.1).
-fn validate(v: &Value) -> Result<(), String> {
-    let key = v["routing_key"].as_str().ok_or("routing_key missing")?;
-    if key.len() != 32 {
-        return Err("routing_key must be a 32-character integration key".into());
-    }
-    let action = v["event_action"].as_str().ok_or("event_action missing")?;
-    if !["trigger", "acknowledge", "resolve"].contains(&action) {
-        return Err(format!("invalid event_action {action}"));
-    }
-    if let Some(d) = v["dedup_key"].as_str() {
-        if d.len() > 255 {
-            return Err("dedup_key longer than 255".into());
-        }
-    } else if action != "trigger" {
-        return Err("dedup_key is required for acknowledge and resolve".into());
-    }
-    if action == "trigger" {
-        let p = &v["payload"];
-        let summary = p["summary"].as_str().ok_or("payload.summary missing")?;
-        if summary.chars().count() > 1024 {
-            return Err("payload.summary longer than 1024".into());
-        }
-        p["source"].as_str().ok_or("payload.source missing")?;
-        let sev = p["severity"].as_str().ok_or("payload.severity missing")?;
-        if !["critical", "error", "warning", "info"].contains(&sev) {
-            return Err(format!("invalid payload.severity {sev}"));
-        }
-    }
-    Ok(())
+    /// PagerDuty's own limit per integration key.
+    pd_limit: pd::Limiter,
+    /// Slack's own pace per webhook.
+    slack_limit: slack::Limiter,
 }
 
 /// Starts the fake on a free port; returns its base URL and state.
@@ -94,6 +41,7 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
     use axum::Router;
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
     use axum::routing::post;
     let state = Arc::new(Mutex::new(FakeState::default()));
     let st = Arc::clone(&state);
@@ -106,42 +54,34 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
                 let st = Arc::clone(&st);
                 async move {
                     let mut s = st.lock().unwrap();
-                    let json_ct = headers
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.starts_with("application/json"));
-                    let parsed: Result<Value, _> = serde_json::from_slice(&body);
-                    let invalid = |s: &mut FakeState, why: String| {
-                        s.refused.push((400, why.clone()));
-                        (
-                            StatusCode::BAD_REQUEST,
-                            [("retry-after", "0")],
-                            json!({"status": "invalid event", "message": "Event object is invalid", "errors": [why]}).to_string(),
-                        )
+                    let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
+                    let v = match pd::check(ct, &body) {
+                        Ok(v) => v,
+                        Err((code, why)) => {
+                            s.refused.push((code, why.clone()));
+                            return (pd::status(code), pd::invalid(&why));
+                        }
                     };
-                    let Ok(v) = parsed else { return invalid(&mut s, "body is not JSON".into()) };
-                    if !json_ct {
-                        return invalid(&mut s, "Content-Type must be application/json".into());
-                    }
-                    if let Err(why) = validate(&v) {
-                        return invalid(&mut s, why);
-                    }
                     if s.failing {
                         s.refused.push((500, "failing".into()));
-                        return (StatusCode::INTERNAL_SERVER_ERROR, [("retry-after", "0")], "upstream trouble".to_string());
+                        return (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "upstream trouble".to_string(),
+                        );
                     }
-                    if s.throttle > 0 {
-                        s.throttle -= 1;
+                    let key = v["routing_key"].as_str().unwrap_or("").to_string();
+                    // Like PagerDuty: no Retry-After on a 429.
+                    if s.throttle > 0 || !s.pd_limit.admit(&key, Instant::now()) {
+                        s.throttle = s.throttle.saturating_sub(1);
                         s.refused.push((429, "throttled".into()));
-                        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "Request Limit Exceeded".to_string());
+                        return (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "Request Limit Exceeded".to_string(),
+                        );
                     }
                     let dedup = v["dedup_key"].as_str().unwrap_or("").to_string();
                     s.accepted.push(v);
-                    (
-                        StatusCode::ACCEPTED,
-                        [("retry-after", "0")],
-                        json!({"status": "success", "message": "Event processed", "dedup_key": dedup}).to_string(),
-                    )
+                    (StatusCode::ACCEPTED, pd::accepted(&dedup))
                 }
             }),
         )
@@ -150,22 +90,26 @@ fn fake_pagerduty() -> (String, Arc<Mutex<FakeState>>) {
             post(move |headers: HeaderMap, body: Bytes| {
                 let st = Arc::clone(&st);
                 async move {
-                    let json_ct = headers
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .is_some_and(|v| v.starts_with("application/json"));
-                    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-                        return (StatusCode::BAD_REQUEST, "invalid_payload");
+                    let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
+                    let mut s = st.lock().unwrap();
+                    let v = match slack::check(ct, &body) {
+                        Ok(v) => v,
+                        Err(code) => {
+                            s.refused.push((400, code.to_string()));
+                            return (StatusCode::BAD_REQUEST, code).into_response();
+                        }
                     };
-                    if !json_ct {
-                        return (StatusCode::BAD_REQUEST, "invalid_payload");
+                    if let Err(secs) = s.slack_limit.admit("/slack", Instant::now()) {
+                        s.refused.push((429, "rate_limited".into()));
+                        return (
+                            StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", secs.to_string())],
+                            r#"{"ok":false,"error":"rate_limited"}"#,
+                        )
+                            .into_response();
                     }
-                    if let Err(code) = validate_slack(&v) {
-                        st.lock().unwrap().refused.push((400, code.to_string()));
-                        return (StatusCode::BAD_REQUEST, code);
-                    }
-                    st.lock().unwrap().slack.push(v);
-                    (StatusCode::OK, "ok")
+                    s.slack.push(v);
+                    (StatusCode::OK, "ok").into_response()
                 }
             })
         })

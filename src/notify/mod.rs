@@ -252,6 +252,10 @@ pub async fn send_group(
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let retry_after = match (&receiver.kind, status, retry_after) {
+                (ReceiverKind::PagerDuty { .. }, 429, None) => Some(PAGERDUTY_THROTTLED),
+                (_, _, r) => r,
+            };
             let text = resp.text().await.unwrap_or_default();
             classify(status, retry_after, &text)
         }
@@ -270,37 +274,67 @@ fn count(counters: &Counters, receiver: &str, result: &str) {
     }
 }
 
-/// Least time between two requests to one receiver: PagerDuty's Events API takes 120 events a
-/// minute per integration key and a Slack webhook one message a second. Keeping to it by waiting
-/// (the notifications stay in the outbox) means nothing is dropped by the provider's limiter.
+/// Least time between two requests into one provider limit: PagerDuty's Events API takes 120
+/// events a minute per integration key (slowburn keeps to 100, a margin for clock skew and other
+/// senders on the key) and a Slack webhook one message a second. Keeping to it by waiting (the
+/// notifications stay in the outbox) means nothing is dropped by the provider's limiter.
 pub fn min_spacing(kind: &ReceiverKind) -> Duration {
     match kind {
-        ReceiverKind::PagerDuty { .. } => Duration::from_millis(500),
+        ReceiverKind::PagerDuty { .. } => Duration::from_millis(600),
         ReceiverKind::Slack { .. } => Duration::from_secs(1),
         _ => Duration::ZERO,
     }
 }
 
-/// When each receiver may be sent to next; lives as long as the dispatcher.
+/// How long PagerDuty's 429 asks to wait: it sends no `Retry-After` and suggests retries 30 s
+/// apart, so a 1-3 s backoff would only hit the limit again.
+pub const PAGERDUTY_THROTTLED: Duration = Duration::from_secs(30);
+
+/// The provider limit a receiver's requests count against: the integration key for PagerDuty,
+/// the webhook URL for Slack (two receivers with one key or URL share one pace), the receiver
+/// itself otherwise. Hashed, so the pacer holds no secret.
+pub fn pace_key(receiver: &Receiver) -> u64 {
+    match &receiver.kind {
+        ReceiverKind::PagerDuty { routing_key, url } => {
+            fnv1a(format!("pagerduty\n{url}\n{routing_key}").as_bytes())
+        }
+        ReceiverKind::Slack { url } => fnv1a(format!("slack\n{url}").as_bytes()),
+        _ => fnv1a(format!("receiver\n{}", receiver.name).as_bytes()),
+    }
+}
+
+/// When each provider limit ([`pace_key`]) may be sent into next; lives as long as the
+/// dispatcher.
 #[derive(Debug, Default)]
 pub struct Pacer {
-    next: std::collections::HashMap<String, std::time::Instant>,
+    next: std::collections::HashMap<u64, std::time::Instant>,
 }
 
 impl Pacer {
     /// How long to wait before `receiver` may get another request (zero: now).
-    pub fn wait(&self, receiver: &str) -> Duration {
-        self.next.get(receiver).map_or(Duration::ZERO, |t| {
-            t.saturating_duration_since(std::time::Instant::now())
-        })
+    pub fn wait(&self, receiver: &Receiver) -> Duration {
+        self.next
+            .get(&pace_key(receiver))
+            .map_or(Duration::ZERO, |t| {
+                t.saturating_duration_since(std::time::Instant::now())
+            })
     }
 
     /// Records a request to `receiver` now.
     pub fn sent(&mut self, receiver: &Receiver) {
         let spacing = min_spacing(&receiver.kind);
         if !spacing.is_zero() {
-            self.next
-                .insert(receiver.name.clone(), std::time::Instant::now() + spacing);
+            self.hold(receiver, spacing);
+        }
+    }
+
+    /// Nothing goes to `receiver`'s provider limit for `wait` (a 429 said so): every lane of
+    /// that key or webhook waits, not only the one that was refused.
+    pub fn hold(&mut self, receiver: &Receiver, wait: Duration) {
+        let until = std::time::Instant::now() + wait;
+        let slot = self.next.entry(pace_key(receiver)).or_insert(until);
+        if *slot < until {
+            *slot = until;
         }
     }
 }
@@ -484,7 +518,7 @@ pub async fn dispatch_once(
             blocked.insert(lane);
             continue;
         }
-        let wait = pacer.wait(&n.receiver);
+        let wait = pacer.wait(receiver);
         if !wait.is_zero() {
             // Later entries of this receiver wait too, so per-alert order holds.
             paced = Some(paced.map_or(wait, |p| p.min(wait)));
@@ -503,6 +537,9 @@ pub async fn dispatch_once(
         }
         let result = send_group(client, receiver, &batch, now).await;
         pacer.sent(receiver);
+        if let Delivery::RetryLater(Some(after)) = &result {
+            pacer.hold(receiver, *after);
+        }
         // The rest of the group shares the fate of the first.
         settle_group(store, counters, group, &result, now, &mut blocked);
         if settle(store, counters, receiver, id, n, result, now) {

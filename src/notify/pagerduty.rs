@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 /// PagerDuty's limit on `payload.summary`, in characters.
 pub const SUMMARY_LIMIT: usize = 1024;
+/// PagerDuty's body limit (512 KB); Alertmanager keeps under 512,000 bytes the same way.
+pub const MAX_BODY: usize = 512_000;
 
 /// The event body for a notification.
 pub fn body(routing_key: &str, n: &Notification) -> Value {
@@ -32,8 +34,20 @@ pub fn body(routing_key: &str, n: &Notification) -> Value {
                 },
                 "client": "slowburn",
             });
-            if let Some(link) = &n.details.dashboard {
+            // PagerDuty takes https links only; another dashboard URL stays in custom_details.
+            if let Some(link) = n
+                .details
+                .dashboard
+                .as_ref()
+                .filter(|l| l.starts_with("https://"))
+            {
                 v["links"] = json!([{"href": link, "text": "SLO dashboard"}]);
+            }
+            // Long labels or descriptions must not cost the page: over the limit, the details go.
+            if v.to_string().len() > MAX_BODY {
+                v["payload"]["custom_details"] = json!({
+                    "note": "details dropped: the event was over PagerDuty's 512 KB limit",
+                });
             }
             v
         }
