@@ -240,7 +240,7 @@ async fn serve(
     cfg: &Config,
     shared: &Arc<Shared>,
     sources: &Arc<std::sync::RwLock<Sources>>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
@@ -258,16 +258,7 @@ async fn serve(
         sources: Arc::clone(sources),
         token: opts.api_token.clone().map(Arc::from),
     });
-    Ok(tokio::spawn(async move {
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = r {
-            error!(error = %e, "HTTP server failed");
-        }
-    }))
+    Ok(tokio::spawn(server::listen::serve(listener, app, stop)))
 }
 
 /// One evaluation that finishes even if a stop is asked, but not for ever: its commit is

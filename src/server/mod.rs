@@ -14,6 +14,7 @@
 
 pub mod api;
 mod compat;
+pub mod listen;
 pub mod metrics;
 pub mod silences;
 

@@ -392,8 +392,10 @@ impl Daemon {
             .expect("daemon log");
         let err = out.try_clone().expect("daemon log");
         let me = std::process::id();
+        // `SB_TEST_ULIMIT_N` in `extra_env` starts the daemon under that open-file limit.
         let script = format!(
-            "\"$0\" \"$@\" & p=$!; echo $p > '{}'; trap 'kill -9 $p 2>/dev/null' TERM; \
+            "[ -n \"$SB_TEST_ULIMIT_N\" ] && ulimit -n \"$SB_TEST_ULIMIT_N\"; \
+             \"$0\" \"$@\" & p=$!; echo $p > '{}'; trap 'kill -9 $p 2>/dev/null' TERM; \
              while kill -0 {me} 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 0.2; done; \
              kill -0 $p 2>/dev/null && kill -9 $p; wait $p",
             pid_file.display()
