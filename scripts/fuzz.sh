@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Fuzzes slowburn's parsers of outside input with cargo fuzz (libFuzzer) on the nightly
 # toolchain: the config loader and validator, the store's chunk codec, outbox entries and
-# silence JSON, Prometheus answers. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] (default 60). Crashes are saved
+# silence JSON, Prometheus answers. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]
+# (default 60 s, every target). Crashes are saved
 # under fuzz/artifacts/<target>/ and fail the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-60}"
+shift || true
+TARGETS=("$@")
+if [ "${#TARGETS[@]}" -eq 0 ]; then
+  TARGETS=(config chunk_codec outbox_entry silence_json prometheus_answer)
+fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-for t in config chunk_codec outbox_entry silence_json prometheus_answer; do
+for t in "${TARGETS[@]}"; do
   echo ">> fuzzing $t for ${SECS}s"
   # The working corpus grows in fuzz/corpus/<target>; committed seeds (valid inputs the fuzzer
   # would take long to find) are read from fuzz/seeds/<target> when present.

@@ -33,14 +33,22 @@ impl Dur {
     }
 }
 
+/// The longest duration accepted: ten years (a period or window beyond it is a typo, and its
+/// milliseconds would overflow the arithmetic that follows).
+pub const MAX: Dur = Dur::from_secs(3650 * 86400);
+
 /// Why a duration string was rejected; the message names the accepted form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid duration `{input}`: expected a number followed by a unit (ms, s, m, h, d, w), e.g. `30d`, `1h30m`, `200ms`"
-)]
+#[error("{}", if *too_long {
+    format!("duration `{input}` is too long: at most {} (ten years) is accepted", MAX)
+} else {
+    format!("invalid duration `{input}`: expected a number followed by a unit (ms, s, m, h, d, w), e.g. `30d`, `1h30m`, `200ms`")
+})]
 pub struct DurationError {
     /// The text that failed to parse.
     pub input: String,
+    /// It parsed, but is longer than [`MAX`].
+    pub too_long: bool,
 }
 
 /// Parses `30d`, `1h30m`, `200ms`, `0.5s`. Fractions are allowed as long as the result is a whole
@@ -48,6 +56,7 @@ pub struct DurationError {
 pub fn parse(input: &str) -> Result<Dur, DurationError> {
     let err = || DurationError {
         input: input.to_string(),
+        too_long: false,
     };
     let s = input.trim();
     if s.is_empty() {
@@ -77,7 +86,13 @@ pub fn parse(input: &str) -> Result<Dur, DurationError> {
         };
         total_ms += number * unit_ms;
     }
-    if !total_ms.is_finite() || total_ms.fract().abs() > 1e-6 || total_ms > 1e15 {
+    if total_ms > MAX.0 as f64 {
+        return Err(DurationError {
+            input: input.to_string(),
+            too_long: true,
+        });
+    }
+    if !total_ms.is_finite() || total_ms.fract().abs() > 1e-6 {
         return Err(err());
     }
     Ok(Dur(total_ms.round() as u64))
@@ -124,6 +139,16 @@ mod tests {
     fn rejects_garbage() {
         for bad in ["", "30", "d", "5x", "1.2.3m", "-5m", "0.0001ms"] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn too_long_says_so_rather_than_bad_syntax() {
+        assert_eq!(parse("3650d").unwrap(), MAX);
+        for long in ["3651d", "100000000000d", "99999999999999999999999ms"] {
+            let e = parse(long).unwrap_err();
+            assert!(e.too_long, "{long}");
+            assert!(e.to_string().contains("too long: at most 3650d"), "{e}");
         }
     }
 

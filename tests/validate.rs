@@ -367,3 +367,33 @@ fn names_encoding_and_size_are_refused_with_their_position() {
     assert_eq!(code, 1);
     assert!(err.contains("larger than 16 MiB"), "{err}");
 }
+
+#[test]
+fn duplicate_keys_and_oversized_durations_are_said_in_slowburns_words() {
+    let (code, out) = validate(
+        "slos:\n  - service: api\n    name: a\n    objective: 99.9\n    objective: 99.5\n    sli: {ratio: {errors: x, total: y}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(":5:5: `objective` is given twice in this mapping; keep one"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("DuplicateKeyPolicy"),
+        "no library advice: {out}"
+    );
+    let (code, out) = validate(
+        "defaults: {windows: [100000000000d]}\nslos:\n  - {service: api, name: a, objective: 99, sli: {latency: {histogram: h, threshold: 99999999999999999999ms}}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            ":1:22: defaults.windows[0]: duration `100000000000d` is too long: at most 3650d"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("`99999999999999999999ms` is too long"),
+        "{out}"
+    );
+}

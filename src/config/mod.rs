@@ -364,7 +364,14 @@ fn yaml_error(
             };
             format!("invalid {ty}: write {want} here")
         }
-        _ => plain,
+        _ => match e.without_snippet() {
+            serde_saphyr::Error::DuplicateMappingKey { key, .. } => format!(
+                "{} is given twice in this mapping; keep one (slowburn refuses the file rather than guess which was meant)",
+                key.as_deref()
+                    .map_or_else(|| "a key".to_string(), |k| format!("`{k}`"))
+            ),
+            _ => plain,
+        },
     };
     ConfigError {
         file: file.to_string(),
