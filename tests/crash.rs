@@ -55,20 +55,28 @@ fn kill_9_anywhere_loses_nothing_and_double_counts_nothing() {
     drop(clean);
 
     // The killed run: kill -9 five times during backfill, then three times in steady state, stay
-    // down for three buckets once, then finish cleanly.
+    // down for three buckets once, then finish cleanly. `SLOWBURN_SOAK_KILLS=100` (the soak
+    // script) kills that many times, in the same 5:3 proportion.
+    let total: u64 = std::env::var("SLOWBURN_SOAK_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let during_backfill = total * 5 / 8;
     let dir = root.path().join("killed");
     let mut kills = 0;
-    for i in 0..5 {
+    for i in 0..during_backfill {
         let d = Daemon::start(&cfg, &dir, &[]);
         std::thread::sleep(Duration::from_millis(jitter_ms(50, 900, i)));
         d.signal("KILL");
         kills += 1;
         drop(d);
     }
-    for i in 0..3 {
+    for i in 0..total - during_backfill {
         let mut d = Daemon::start(&cfg, &dir, &[]);
         d.wait_ready(Duration::from_secs(120));
-        wait_ticks(&d, 1, WIDTH);
+        if i < 3 {
+            wait_ticks(&d, 1, WIDTH);
+        }
         std::thread::sleep(Duration::from_millis(jitter_ms(0, 9000, 100 + i)));
         d.signal("KILL");
         kills += 1;
@@ -119,7 +127,7 @@ fn kill_9_anywhere_loses_nothing_and_double_counts_nothing() {
     }
     last.signal("TERM");
     assert_eq!(last.wait_exit(Duration::from_secs(10)), Some(0));
-    assert_eq!(kills, 8);
+    assert_eq!(kills, total);
 
     // Compare over what both runs must hold: from the start of the last run's 3-day window (it
     // started after the clean run) to the clean run's last tick.
@@ -151,6 +159,11 @@ fn kill_9_anywhere_loses_nothing_and_double_counts_nothing() {
             );
         }
     }
+    eprintln!(
+        "{kills} kill -9s ({during_backfill} during backfill): {} series x {} buckets equal the clean run's",
+        a.len(),
+        (to - from) / WIDTH
+    );
 }
 
 /// `at` of the daemon's latest completed backfill, from its JSON log.

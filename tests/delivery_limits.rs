@@ -37,6 +37,10 @@ struct Fake {
     pd_limit: pd::Limiter,
     slack_limit: slack::Limiter,
     refused: Vec<String>,
+    /// `/hook` answers 503 while set (a receiver outage).
+    down: bool,
+    /// Bodies `/hook` accepted.
+    hooks: Vec<Value>,
 }
 
 async fn handle(
@@ -49,7 +53,18 @@ async fn handle(
     let path = uri.path().to_string();
     let now = Instant::now();
     let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
-    let (status, resp) = if path.starts_with("/v2/enqueue") {
+    let (status, resp) = if path == "/hook" {
+        if f.down {
+            (
+                503,
+                (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
+            )
+        } else {
+            f.hooks
+                .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+            (200, StatusCode::OK.into_response())
+        }
+    } else if path.starts_with("/v2/enqueue") {
         match pd::check(ct, &body) {
             Err((code, why)) => {
                 f.refused.push(why.clone());
@@ -397,4 +412,83 @@ fn what_slowburn_sends_passes_the_strict_fakes() {
     n.details.dashboard = Some("https://grafana.example.org/d/x".into());
     let v = slowburn::notify::pagerduty::body(KEY, &n);
     assert_eq!(v["links"][0]["href"], "https://grafana.example.org/d/x");
+}
+
+/// The receiver-outage part of the soak (issue 11, item 19), on a synthetic clock: a webhook down
+/// for an hour (`SLOWBURN_SOAK_RECEIVER_OUTAGE_S`, default 3600) while 40 SLOs fire and resolve;
+/// afterwards every notification arrives exactly once, each trigger before its resolve, and the
+/// outbox is empty.
+#[test]
+fn a_one_hour_receiver_outage_delivers_every_notification_once_afterwards() {
+    let outage: i64 = std::env::var("SLOWBURN_SOAK_RECEIVER_OUTAGE_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3600);
+    let (url, state) = fake();
+    state.lock().unwrap().down = true;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let receivers = vec![receiver(
+        "hook",
+        ReceiverKind::Webhook {
+            url: format!("{url}/hook"),
+            headers: Vec::new(),
+        },
+    )];
+    let (client, counters, mut pacer) = (
+        reqwest::Client::new(),
+        Counters::default(),
+        Pacer::default(),
+    );
+    let rt = runtime();
+    let slos = 40;
+    let mut now = 0;
+    let step = 10;
+    while now < outage + 900 {
+        if now == outage {
+            state.lock().unwrap().down = false;
+        }
+        // Each SLO fires at some point of the outage and resolves five minutes later.
+        for i in 0..slos {
+            let fired = i * (outage - 600).max(10) / slos;
+            for (at, action) in [(fired, Action::Trigger), (fired + 300, Action::Resolve)] {
+                if now <= at && at < now + step {
+                    let mut n = note("hook", &format!("svc/slo{i}"), at);
+                    n.action = action;
+                    store.outbox_push(&[n.encode()]).unwrap();
+                }
+            }
+        }
+        rt.block_on(dispatch_once(
+            &store, &receivers, &client, &counters, &mut pacer, now,
+        ));
+        now += step;
+    }
+    let f = state.lock().unwrap();
+    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for h in &f.hooks {
+        let (slo, status) = (
+            h["slo"].as_str().unwrap().to_string(),
+            h["status"].as_str().unwrap().to_string(),
+        );
+        *seen.entry((slo.clone(), status.clone())).or_default() += 1;
+        order.entry(slo).or_default().push(status);
+    }
+    assert_eq!(
+        f.hooks.len(),
+        2 * slos as usize,
+        "every trigger and resolve once"
+    );
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    assert!(
+        order.values().all(|o| o == &["firing", "resolved"]),
+        "each trigger before its resolve: {order:?}"
+    );
+    assert!(store.outbox().unwrap().is_empty());
+    let failed = f.log.iter().filter(|(_, _, s)| *s == 503).count();
+    eprintln!(
+        "receiver down for {outage} s: {failed} refused attempts, then {} notifications delivered once each, in order, outbox empty",
+        f.hooks.len()
+    );
 }

@@ -349,6 +349,54 @@ async fn failures_leave_buckets_missing_then_heal() {
     assert!(r.shared.snapshot().slos[0].last_error.is_none());
 }
 
+/// The source-outage part of the soak (issue 11, item 19): two hours down
+/// (`SLOWBURN_SOAK_OUTAGE_HOURS`), 120 buckets, more than the 64 the engine holds in memory; when
+/// the source is back every bucket heals to the truth and every window equals the stored sums.
+#[tokio::test(start_paused = true)]
+async fn a_long_outage_heals_beyond_the_buckets_held_in_memory() {
+    let hours: i64 = std::env::var("SLOWBURN_SOAK_OUTAGE_HOURS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let mut r = rig(config(&[slo("api", "avail", "errors_total")]));
+    r.start(T0).await;
+    let ask = r.ask("api/avail");
+    r.source.with(|s| s.down = true);
+    let n = hours * 3600 / W;
+    assert!(n > 64, "longer than the in-memory buckets");
+    for k in 1..=n {
+        r.tick(T0 + k * W).await;
+    }
+    let at = T0 + n * W;
+    assert_eq!(
+        r.stored("api/avail", T0, at),
+        vec![Bucket::Missing; n as usize]
+    );
+    assert_eq!(r.window("api/avail", H1).known, 0);
+    r.source.with(|s| s.down = false);
+    r.tick(at + W).await;
+    r.tick(at + 2 * W).await;
+    let end = at + 2 * W;
+    let stored = r.stored("api/avail", T0 - W, end);
+    let want = expected(&ask, T0 - W, end, None);
+    let len = stored.len();
+    assert_eq!(
+        stored[..len - 1],
+        want[..len - 1],
+        "healed bucket by bucket"
+    );
+    for (w, span) in [
+        (H1, 3600),
+        (Dur::from_secs(6 * 3600), 6 * 3600),
+        (D7, 7 * DAY),
+    ] {
+        let win = r.window("api/avail", w);
+        assert_eq!(win.coverage(), 1.0, "{w}");
+        let (g, t) = sum(&r.stored("api/avail", end - span, end));
+        assert_eq!((win.good, win.total), (g, t), "{w} equals the stored sums");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn reload_adds_changes_and_removes_slos() {
     let before = [

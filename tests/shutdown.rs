@@ -1,6 +1,8 @@
 //! Shutdown is bounded from any state (issue 11, item 11): SIGTERM during a backfill against a
 //! source that accepts connections and never answers, after a storm of SIGHUPs during that
-//! backfill, and during a reload whose backfill stalls, each exit 0 within 10 s.
+//! backfill, during a reload whose backfill stalls, and SIGINT in the moment the source stops
+//! (Ctrl-C on `scripts/demo.sh`, which stops Prometheus too), during backfill and in steady
+//! state: each exit 0 within 10 s.
 
 mod common;
 
@@ -35,8 +37,12 @@ fn config(prom: &str, n: usize) -> String {
 }
 
 fn exits_within(d: &mut Daemon, what: &str, limit: Duration) {
+    exits_on("TERM", d, what, limit);
+}
+
+fn exits_on(signal: &str, d: &mut Daemon, what: &str, limit: Duration) {
     let t0 = Instant::now();
-    d.signal("TERM");
+    d.signal(signal);
     let code = d.wait_exit(limit + Duration::from_secs(5));
     let took = t0.elapsed();
     eprintln!("measured: {what}: exit {code:?} after {took:.2?}");
@@ -95,6 +101,37 @@ fn sigterm_during_a_reload_whose_backfill_stalls_exits_promptly() {
     exits_within(
         &mut d,
         "SIGTERM during a stalled reload",
+        Duration::from_secs(10),
+    );
+}
+
+#[test]
+fn sigint_as_the_source_stops_exits_promptly_in_backfill_and_in_steady_state() {
+    if !require_prometheus() {
+        return;
+    }
+    let mut prom = start_prometheus(&short_live_history());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), &fast_config(&prom.url));
+    // In steady state: Prometheus and slowburn stopped in the same moment.
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(60));
+    prom.kill();
+    exits_on(
+        "INT",
+        &mut d,
+        "SIGINT as the source stops, steady state",
+        Duration::from_secs(10),
+    );
+    // During a backfill (a fresh store) from a source that has just stopped.
+    prom.restart();
+    let mut d = Daemon::start(&cfg, &dir.path().join("fresh"), &[]);
+    std::thread::sleep(Duration::from_millis(150));
+    prom.kill();
+    exits_on(
+        "INT",
+        &mut d,
+        "SIGINT as the source stops, backfill",
         Duration::from_secs(10),
     );
 }
