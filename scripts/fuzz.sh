@@ -12,6 +12,9 @@ TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
   TARGETS=(config chunk_codec outbox_entry silence_json prometheus_answer)
 fi
+if ! rustup toolchain list | grep -q '^nightly'; then
+  echo "!! the nightly toolchain is missing (cargo fuzz needs it): rustup toolchain install nightly"; exit 1
+fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 for t in "${TARGETS[@]}"; do
   echo ">> fuzzing $t for ${SECS}s"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs the real services the tests use, checks formatting
-# and lints, then runs every test. Tests that need a missing binary fail here instead of skipping.
+# and lints, runs every test, then a short smoke of every fuzz target (cargo fuzz on nightly).
+# Tests that need a missing binary fail here instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
@@ -11,3 +12,5 @@ echo ">> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 echo ">> cargo test"
 cargo test
+echo ">> fuzz smoke: every target for ${FUZZ_SMOKE_SECS:-10} s (scripts/fuzz.sh runs them longer)"
+scripts/fuzz.sh "${FUZZ_SMOKE_SECS:-10}"
