@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes slowburn's parsers of outside input with cargo fuzz (libFuzzer) on the nightly
 # toolchain: the config loader and validator, the store's chunk codec, outbox entries and
-# silence JSON, Prometheus answers. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]
+# silence JSON, Prometheus and Loki answers. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]
 # (default 60 s, every target). Crashes are saved
 # under fuzz/artifacts/<target>/ and fail the script.
 set -euo pipefail
@@ -10,7 +10,7 @@ SECS="${1:-60}"
 shift || true
 TARGETS=("$@")
 if [ "${#TARGETS[@]}" -eq 0 ]; then
-  TARGETS=(config chunk_codec outbox_entry silence_json prometheus_answer)
+  TARGETS=(config chunk_codec outbox_entry silence_json prometheus_answer loki_answer)
 fi
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "!! the nightly toolchain is missing (cargo fuzz needs it): rustup toolchain install nightly"; exit 1

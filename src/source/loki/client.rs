@@ -6,13 +6,12 @@ use super::NAME;
 use crate::config::LokiSettings;
 use crate::source::{QueryStats, SourceError, backoff, redact_url};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
-/// One series of a metric result: labels and `(unix seconds, value)` points.
-pub type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
+pub use super::wire::Matrix;
+use super::wire::{self, Data};
 
 /// Longest Loki error text kept in a message (the rest is noise, such as a stack of limits).
 const MAX_MESSAGE: usize = 600;
@@ -26,28 +25,6 @@ pub struct Client {
     settings: LokiSettings,
     permits: Semaphore,
     pub stats: QueryStats,
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    status: String,
-    data: Option<Data>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Data {
-    #[serde(rename = "resultType")]
-    result_type: String,
-    result: serde_json::Value,
-    stats: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct MatrixSeries {
-    #[serde(default)]
-    metric: HashMap<String, String>,
-    values: Vec<(f64, String)>,
 }
 
 #[derive(Deserialize)]
@@ -106,22 +83,14 @@ impl Client {
         if data.result_type != "matrix" {
             return Err(shape(query, &data.result_type, "matrix"));
         }
-        let series: Vec<MatrixSeries> =
-            serde_json::from_value(data.result).map_err(|e| SourceError::BadResult {
+        wire::matrix(data.result).map_err(|message| {
+            self.stats.contract.fetch_add(1, Ordering::Relaxed);
+            SourceError::Untrusted {
+                backend: NAME.into(),
                 query: query.to_string(),
-                message: format!("cannot read the matrix: {e}"),
-            })?;
-        Ok(series
-            .into_iter()
-            .map(|s| {
-                let pts = s
-                    .values
-                    .iter()
-                    .filter_map(|(ts, v)| Some((whole_seconds(*ts)?, finite(v)?)))
-                    .collect();
-                (s.metric, pts)
-            })
-            .collect())
+                message,
+            }
+        })
     }
 
     /// An instant metric query at `time` (unix seconds): one window `(time − R, time]`.
@@ -258,28 +227,21 @@ impl Client {
                 wait,
             });
         }
-        let env: Envelope = serde_json::from_str(&body).map_err(|e| Failure {
-            retriable: false,
-            message: format!("not a Loki query response ({e}): {}", clip(&body)),
-            wait: None,
-        })?;
-        match (env.status.as_str(), env.data) {
-            ("success", Some(data)) => {
-                if let Some(lines) = data
-                    .stats
-                    .as_ref()
-                    .and_then(|s| s.pointer("/summary/totalLinesProcessed"))
-                    .and_then(|v| v.as_u64())
-                {
+        match wire::body(&body) {
+            Ok(data) => {
+                if let Some(lines) = wire::lines_processed(&data) {
                     self.stats.samples.fetch_add(lines, Ordering::Relaxed);
                 }
                 Ok(data)
             }
-            _ => Err(Failure {
+            Err(message) => Err(Failure {
                 retriable: false,
-                message: env
-                    .error
-                    .unwrap_or_else(|| format!("status `{}` without data", env.status)),
+                // Loki's own error says it all; a body that is not Loki's JSON is shown.
+                message: if message.starts_with("not a Loki") {
+                    format!("{message}: {}", clip(&body))
+                } else {
+                    message
+                },
                 wait: None,
             }),
         }
@@ -293,12 +255,6 @@ impl Client {
 /// Unix seconds as the nanosecond integer Loki reads without ambiguity.
 pub fn nanos(secs: i64) -> String {
     format!("{secs}000000000")
-}
-
-/// A point's timestamp when it is a whole second (bucket ends always are).
-fn whole_seconds(ts: f64) -> Option<i64> {
-    let r = ts.round();
-    ((ts - r).abs() < 1e-6).then_some(r as i64)
 }
 
 fn finite(v: &str) -> Option<f64> {
@@ -339,8 +295,8 @@ mod tests {
     #[test]
     fn timestamps_are_nanosecond_integers_and_points_whole_seconds() {
         assert_eq!(nanos(1_767_323_040), "1767323040000000000");
-        assert_eq!(whole_seconds(1_767_322_800.0), Some(1_767_322_800));
-        assert_eq!(whole_seconds(1_767_322_800.5), None);
+        assert_eq!(wire::whole_seconds(1_767_322_800.0), Some(1_767_322_800));
+        assert_eq!(wire::whole_seconds(1_767_322_800.5), None);
         assert_eq!(finite("12"), Some(12.0));
         assert_eq!(finite("NaN"), None);
     }

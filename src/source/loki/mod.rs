@@ -12,6 +12,7 @@
 
 mod check;
 mod client;
+pub mod wire;
 
 use super::counts::{combine, timeslices};
 use super::{Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError};
