@@ -10,7 +10,7 @@ mod check;
 pub mod wire;
 
 use batch::NO_GOOD_SERIES;
-use wire::{Grid, Values};
+use wire::{Grid, Matrix, Values};
 
 use super::counts::{combine, counter_increases, timeslices};
 use super::{
@@ -28,8 +28,6 @@ use tokio::task::JoinSet;
 /// Extra bucket edges read before a counter range, only as baselines: a series whose first edge
 /// fell in a failed scrape still has an earlier value to difference against.
 pub const BASELINE_EDGES: usize = 5;
-
-use wire::Matrix;
 
 /// The name SLIs use for this source and the `source` label of its metrics.
 pub const NAME: &str = crate::config::DEFAULT_SOURCE;

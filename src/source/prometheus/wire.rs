@@ -317,16 +317,15 @@ pub fn classify(status: u16, error_type: &str) -> Failure {
     Failure::new(retriable, String::new())
 }
 
-/// `Retry-After` as seconds (an HTTP date is read as "soon": one second), capped.
+/// `Retry-After` as seconds or an HTTP date (at least one second away), capped.
 fn retry_after(v: Option<&str>) -> Option<Duration> {
     let v = v?.trim();
     let secs = match v.parse::<u64>() {
         Ok(s) => s,
-        Err(_) if chrono::DateTime::parse_from_rfc2822(v).is_ok() => {
+        Err(_) => {
             let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
             (at.timestamp() - chrono::Utc::now().timestamp()).max(1) as u64
         }
-        Err(_) => return None,
     };
     Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
@@ -463,6 +462,18 @@ mod tests {
         assert!(err(500, "brand_new", None).retriable);
         assert!(!err(418, "brand_new", None).retriable);
         assert_eq!(err(400, "bad_data", Some("5")).wait, None);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        assert_eq!(retry_after(Some(" 12 ")), Some(Duration::from_secs(12)));
+        assert_eq!(
+            retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::from_secs(1)),
+            "a date in the past: soon"
+        );
+        assert_eq!(retry_after(Some("soon")), None);
+        assert_eq!(retry_after(None), None);
     }
 
     #[test]
