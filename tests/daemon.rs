@@ -83,6 +83,25 @@ fn slo_of<'a>(rep: &'a Value, labels: &Value) -> &'a Value {
 }
 
 #[test]
+fn healthcheck_exits_0_against_the_daemon_and_1_without_one() {
+    let Some((d, _)) = shared() else { return };
+    let listen = d.url.trim_start_matches("http://");
+    let (code, out, err) = slowburn(&["healthcheck", "--listen", listen]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("/healthz: ok"), "{out}");
+    let port = listen.rsplit(':').next().unwrap();
+    let (code, _, err) = slowburn(&["healthcheck", "--listen", &format!("0.0.0.0:{port}")]);
+    assert_eq!(
+        code, 0,
+        "an unspecified address is probed on loopback: {err}"
+    );
+    let closed = format!("127.0.0.1:{}", free_port());
+    let (code, _, err) = slowburn(&["healthcheck", "--listen", &closed]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not answer"), "{err}");
+}
+
+#[test]
 fn metrics_pass_promtool_and_have_the_design_names() {
     let Some((d, _)) = shared() else { return };
     let out = Command::new("curl")

@@ -129,6 +129,14 @@ pub enum Command {
         #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
         prometheus: Option<String>,
     },
+    /// Probe a running daemon's /healthz: exit 0 when it answers, 1 when not. For container
+    /// health checks, which have no shell or curl in a distroless image.
+    Healthcheck {
+        /// The daemon's listen address (an unspecified address such as 0.0.0.0 is probed on
+        /// loopback).
+        #[arg(long, env = "SLOWBURN_LISTEN", default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+    },
     /// Check slo.yaml; print every error as FILE:LINE:COLUMN: message.
     Validate {
         /// The SLO file.
@@ -296,6 +304,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             prometheus,
         } => gate::run(&slo, &period, min_remaining, server, &config, prometheus).await,
+        Command::Healthcheck { listen } => healthcheck(listen).await,
         Command::Validate {
             config,
             online,
@@ -318,6 +327,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = load(&config, prometheus)?;
             report::run(&cfg, at, format, stats).await
         }
+    }
+}
+
+/// `GET /healthz` on the daemon's address, with a 3 s timeout.
+async fn healthcheck(mut listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    if listen.ip().is_unspecified() {
+        listen.set_ip(if listen.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let url = format!("http://{listen}/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    if resp.status().is_success() {
+        println!("{url}: ok");
+        Ok(())
+    } else {
+        Err(anyhow!("{url} answered HTTP {}", resp.status()))
     }
 }
 
