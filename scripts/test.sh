@@ -10,8 +10,9 @@ echo ">> cargo fmt --check"
 cargo fmt --all -- --check
 echo ">> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
-echo ">> hadolint docker/Dockerfile"
+echo ">> hadolint docker/Dockerfile; actionlint .github/workflows"
 hadolint docker/Dockerfile
+actionlint
 echo ">> cargo test"
 cargo test
 echo ">> fuzz smoke: every target for ${FUZZ_SMOKE_SECS:-10} s (scripts/fuzz.sh runs them longer)"
