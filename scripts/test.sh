@@ -10,9 +10,10 @@ echo ">> cargo fmt --check"
 cargo fmt --all -- --check
 echo ">> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
-echo ">> hadolint docker/Dockerfile; actionlint .github/workflows"
+echo ">> hadolint docker/Dockerfile; actionlint .github/workflows; promtool check rules"
 hadolint docker/Dockerfile
 actionlint
+promtool check rules docker/slowburn-rules.yml
 echo ">> cargo test"
 cargo test
 echo ">> fuzz smoke: every target for ${FUZZ_SMOKE_SECS:-10} s (scripts/fuzz.sh runs them longer)"
