@@ -334,6 +334,35 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The error a query ends with after `attempts`: a failure not worth retrying is
+/// [`SourceError::Rejected`] (named by its query), one that kept failing is
+/// [`SourceError::Unavailable`] (named by the backend's URL, credentials removed). One rule for
+/// every source.
+pub fn failed(
+    backend: &str,
+    url: &str,
+    query: &str,
+    attempts: u32,
+    retriable: bool,
+    message: String,
+) -> SourceError {
+    if retriable {
+        SourceError::Unavailable {
+            backend: backend.into(),
+            url: redact_url(url),
+            query: query.to_string(),
+            attempts,
+            message,
+        }
+    } else {
+        SourceError::Rejected {
+            backend: backend.into(),
+            query: query.to_string(),
+            message,
+        }
+    }
+}
+
 /// Exponential backoff with jitter between retries of one request (250 ms, 500 ms, 1 s, …
 /// capped at 5 s), shared by every source so they pace a struggling backend alike.
 pub fn backoff(attempt: u32) -> std::time::Duration {

@@ -4,7 +4,7 @@
 
 use super::NAME;
 use crate::config::LokiSettings;
-use crate::source::{QueryStats, SourceError, backoff, redact_url};
+use crate::source::{QueryStats, SourceError, backoff, failed, redact_url};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -164,21 +164,15 @@ impl Client {
                 Err(f) => f,
             };
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
-            if !failure.retriable {
-                return Err(SourceError::Rejected {
-                    backend: NAME.into(),
-                    query: query.to_string(),
-                    message: failure.message,
-                });
-            }
-            if attempt > self.settings.retries {
-                return Err(SourceError::Unavailable {
-                    backend: NAME.into(),
-                    url: redact_url(&self.base),
-                    query: query.to_string(),
-                    attempts: attempt,
-                    message: failure.message,
-                });
+            if !failure.retriable || attempt > self.settings.retries {
+                return Err(failed(
+                    NAME,
+                    &self.base,
+                    query,
+                    attempt,
+                    failure.retriable,
+                    failure.message,
+                ));
             }
             let wait = failure
                 .wait

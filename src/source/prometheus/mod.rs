@@ -14,7 +14,7 @@ use wire::{Grid, Matrix, Values};
 
 use super::counts::{combine, counter_increases, timeslices};
 use super::{
-    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, backoff,
+    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, backoff, failed,
     redact_url,
 };
 use crate::budget::Bucket;
@@ -190,21 +190,15 @@ impl Inner {
                     message: failure.message,
                 });
             }
-            if !failure.retriable {
-                return Err(SourceError::Rejected {
-                    backend: NAME.into(),
-                    query: query.to_string(),
-                    message: failure.message,
-                });
-            }
-            if attempt > self.settings.retries {
-                return Err(SourceError::Unavailable {
-                    backend: NAME.into(),
-                    url: redact_url(&self.url),
-                    query: query.to_string(),
-                    attempts: attempt,
-                    message: failure.message,
-                });
+            if !failure.retriable || attempt > self.settings.retries {
+                return Err(failed(
+                    NAME,
+                    &self.url,
+                    query,
+                    attempt,
+                    failure.retriable,
+                    failure.message,
+                ));
             }
             tokio::time::sleep(failure.wait.unwrap_or_else(|| backoff(attempt))).await;
         }
@@ -425,22 +419,8 @@ impl Inner {
         self.post("/api/v1/query", &params, wire::decode_instant_count)
             .await
             .map_err(|f| {
-                // An unreachable Prometheus is not one that refused the query: name its URL.
-                if f.retriable {
-                    SourceError::Unavailable {
-                        backend: NAME.into(),
-                        url: redact_url(&self.url),
-                        query: query.to_string(),
-                        attempts: 1,
-                        message: f.message,
-                    }
-                } else {
-                    SourceError::Rejected {
-                        backend: NAME.into(),
-                        query: query.to_string(),
-                        message: f.message,
-                    }
-                }
+                // One attempt: an unreachable Prometheus is named by its URL, a refusal by the query.
+                failed(NAME, &self.url, query, 1, f.retriable, f.message)
             })
     }
 }
