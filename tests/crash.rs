@@ -97,17 +97,7 @@ fn kill_9_anywhere_loses_nothing_and_double_counts_nothing() {
             break (api, at);
         }
     };
-    let (code, out, err) = slowburn(&[
-        "report",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--at",
-        &at.to_string(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rep = report_json(&cfg, at);
     for (a, r) in api["slos"]
         .as_array()
         .unwrap()

@@ -183,17 +183,7 @@ fn a_real_prometheus_scraping_the_daemon_shows_the_same_values_as_report() {
     };
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &config(&prom.url, ""));
-    let (code, out, err) = slowburn(&[
-        "report",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--at",
-        &eval_at.to_string(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rep: Value = serde_json::from_str(&out).unwrap();
+    let rep = report_json(&cfg, eval_at);
     let mut compared = 0;
     for (labels, v) in budgets {
         let period = labels["period"].as_str().unwrap();

@@ -327,17 +327,7 @@ fn live_every_panel_query_returns_data_and_the_budget_equals_report() {
     );
     let rdir = tempfile::tempdir().expect("tempdir");
     let rcfg = write_config(rdir.path(), &only);
-    let (code, out, err) = slowburn(&[
-        "report",
-        "-c",
-        rcfg.to_str().expect("utf-8"),
-        "--at",
-        &at.to_string(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rep: Value = serde_json::from_str(&out).expect("JSON");
+    let rep = report_json(&rcfg, at);
     let s = rep["slos"]
         .as_array()
         .expect("slos")

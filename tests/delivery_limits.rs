@@ -141,6 +141,16 @@ fn receiver(name: &str, kind: ReceiverKind) -> Receiver {
     }
 }
 
+fn pagerduty(name: &str, key: &str, url: &str) -> Receiver {
+    receiver(
+        name,
+        ReceiverKind::PagerDuty {
+            routing_key: key.into(),
+            url: url.into(),
+        },
+    )
+}
+
 fn note(receiver: &str, slo: &str, created_at: i64) -> Notification {
     Notification {
         receiver: receiver.into(),
@@ -172,20 +182,8 @@ fn two_receivers_with_one_integration_key_share_one_pace_under_pagerdutys_limit(
     let store = Store::open(dir.path()).unwrap();
     let enqueue = format!("{url}/v2/enqueue");
     let receivers = vec![
-        receiver(
-            "team-a",
-            ReceiverKind::PagerDuty {
-                routing_key: KEY.into(),
-                url: enqueue.clone(),
-            },
-        ),
-        receiver(
-            "team-b",
-            ReceiverKind::PagerDuty {
-                routing_key: KEY.into(),
-                url: enqueue,
-            },
-        ),
+        pagerduty("team-a", KEY, &enqueue),
+        pagerduty("team-b", KEY, &enqueue),
     ];
     let items: Vec<Vec<u8>> = (0..12)
         .map(|i| {
@@ -236,20 +234,8 @@ fn pagerdutys_429_without_retry_after_holds_every_lane_of_the_key_for_thirty_sec
     let store = Store::open(dir.path()).unwrap();
     let enqueue = format!("{url}/v2/enqueue");
     let receivers = vec![
-        receiver(
-            "team-a",
-            ReceiverKind::PagerDuty {
-                routing_key: KEY.into(),
-                url: enqueue.clone(),
-            },
-        ),
-        receiver(
-            "team-b",
-            ReceiverKind::PagerDuty {
-                routing_key: KEY.into(),
-                url: enqueue,
-            },
-        ),
+        pagerduty("team-a", KEY, &enqueue),
+        pagerduty("team-b", KEY, &enqueue),
     ];
     store
         .outbox_push(&[
@@ -282,12 +268,10 @@ fn pagerdutys_429_without_retry_after_holds_every_lane_of_the_key_for_thirty_sec
         "retried after PagerDuty's 30 s, not 1-3 s"
     );
     // Another key is not held.
-    let other = receiver(
+    let other = pagerduty(
         "team-c",
-        ReceiverKind::PagerDuty {
-            routing_key: "fedcba9876543210fedcba9876543210".into(),
-            url: format!("{url}/v2/enqueue"),
-        },
+        "fedcba9876543210fedcba9876543210",
+        &format!("{url}/v2/enqueue"),
     );
     assert_eq!(pacer.wait(&other), Duration::ZERO);
 }

@@ -379,30 +379,9 @@ fn report_config(dir: &std::path::Path, url: &str, retries: u32) -> std::path::P
             r#"prometheus: {{url: "{url}", retries: {retries}, timeout: 5s}}
 defaults: {{bucket: 1m, windows: [1d]}}
 slos:
-  - service: svc15
-    name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{{service="svc15",code=~"5.."}}
-        total: http_requests_total{{service="svc15"}}
-"#
+{SVC15_AVAILABILITY}"#
         ),
     )
-}
-
-fn report(cfg: &std::path::Path, at: i64) -> Value {
-    let (code, out, err) = slowburn(&[
-        "report",
-        "-c",
-        cfg.to_str().unwrap(),
-        "--at",
-        &at.to_string(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "report: {err}");
-    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
@@ -410,11 +389,11 @@ fn a_429_waits_its_retry_after_and_413_or_406_are_asked_once() {
     let Some(f) = fixture() else { return };
     let at = now_secs() / 60 * 60 - 600;
     let root = tempfile::tempdir().unwrap();
-    let direct = report(&report_config(&root.path().join("d"), &f.prom.url, 0), at);
+    let direct = report_json(&report_config(&root.path().join("d"), &f.prom.url, 0), at);
 
     let (proxy, url) = Proxy::start(&f.prom.url);
     proxy.too_many.store(1, Ordering::SeqCst);
-    let got = report(&report_config(&root.path().join("p"), &url, 2), at);
+    let got = report_json(&report_config(&root.path().join("p"), &url, 2), at);
     let seen = proxy.requests();
     assert!(seen.len() >= 2, "{} requests", seen.len());
     let gap = seen[1] - seen[0];
@@ -430,7 +409,7 @@ fn a_429_waits_its_retry_after_and_413_or_406_are_asked_once() {
     for (m, status) in [(Mode::TooLarge, "413"), (Mode::NotAcceptable, "406")] {
         let (proxy, url) = Proxy::start(&f.prom.url);
         proxy.set(m);
-        let r = report(&report_config(&root.path().join(status), &url, 3), at);
+        let r = report_json(&report_config(&root.path().join(status), &url, 3), at);
         let errors = r["slos"][0]["errors"].to_string();
         assert!(errors.contains(status), "{m:?}: {errors}");
         let requests = proxy.requests().len();
@@ -449,18 +428,18 @@ fn a_report_over_tampered_answers_has_no_data_rather_than_wrong_data() {
     let Some(f) = fixture() else { return };
     let at = now_secs() / 60 * 60 - 600;
     let root = tempfile::tempdir().unwrap();
-    let direct = report(&report_config(&root.path().join("d"), &f.prom.url, 0), at);
+    let direct = report_json(&report_config(&root.path().join("d"), &f.prom.url, 0), at);
     let (proxy, url) = Proxy::start(&f.prom.url);
     proxy.set(Mode::Histograms);
     let cfg = report_config(&root.path().join("p"), &url, 0);
     assert_eq!(
-        report(&cfg, at)["slos"],
+        report_json(&cfg, at)["slos"],
         direct["slos"],
         "histograms are read past"
     );
     for m in [Mode::Duplicate, Mode::Nan, Mode::Warnings] {
         proxy.set(m);
-        let r = report(&cfg, at);
+        let r = report_json(&cfg, at);
         let p = &r["slos"][0]["periods"]["1d"];
         assert_eq!(p["coverage"], json!(0.0), "{m:?}: {r}");
         assert!(

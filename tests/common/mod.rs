@@ -342,6 +342,21 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
     p
 }
 
+/// `slowburn report --at AT --format json` over a config file: the JSON, after asserting exit 0.
+pub fn report_json(cfg: &Path, at: i64) -> serde_json::Value {
+    let (code, out, err) = slowburn(&[
+        "report",
+        "-c",
+        cfg.to_str().expect("a UTF-8 path"),
+        "--at",
+        &at.to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "report: {err}");
+    serde_json::from_str(&out).expect("report's JSON")
+}
+
 /// Runs the slowburn binary and returns (exit code, stdout, stderr).
 pub fn slowburn(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_slowburn"))
@@ -578,19 +593,23 @@ pub fn short_live_history() -> History {
     History::generate(&services, &incidents, end - 4 * 86400 - 1200, end, 0.3, 11)
 }
 
+/// The `slos:` entry of svc15's availability (99.9%, 5xx of `http_requests_total`), which many
+/// tests' configs hold.
+pub const SVC15_AVAILABILITY: &str = r#"  - service: svc15
+    name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{service="svc15",code=~"5.."}
+        total: http_requests_total{service="svc15"}
+"#;
+
 /// A config with 10 s buckets, 1 s delay, fast heals and no retries, for daemon tests that need
 /// ticks within seconds.
 pub fn fast_config(prom_url: &str) -> String {
     format!(
         r#"{}slos:
-  - service: svc15
-    name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{{service="svc15",code=~"5.."}}
-        total: http_requests_total{{service="svc15"}}
-  - service: svc30
+{SVC15_AVAILABILITY}  - service: svc30
     name: latency
     objective: 95
     sli:
