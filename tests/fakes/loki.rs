@@ -1,5 +1,8 @@
 //! A FAKE Loki (no Loki runs here), strict where Loki is strict, per protocols.md section 4:
-//! `query_range`, `query` and `/ready`; timestamps read as Loki reads them (an integer is unix
+//! `query_range`, `query`, `/ready` and the JSON form of `/loki/api/v1/push` (204 on success;
+//! Loki's default validation: at least one stream label, nanosecond timestamps as strings,
+//! nothing older than 168h or newer than 10 minutes ahead, lines up to 256 KiB, each refusal a
+//! plain-text 400); timestamps read as Loki reads them (an integer is unix
 //! nanoseconds, a float is seconds); the metric windows `(t − R, t]`; steps from the start up
 //! to and including the end; the query frontend's move of start down and end up onto the step
 //! grid from the epoch; steps without lines left out and no series at all when nothing matched;
@@ -49,6 +52,8 @@ pub struct FakeLoki {
     pub fail_next: AtomicU32,
     /// Answer every query request with a 503 while set.
     pub down: AtomicBool,
+    /// Answer every push with a 503 while set (an ingester starting or stopping).
+    pub push_down: AtomicBool,
     /// Query requests received.
     pub requests: AtomicU64,
     /// Response body bytes sent.
@@ -74,8 +79,109 @@ impl FakeLoki {
             .route("/ready", get(|| async { "ready\n" }))
             .route("/loki/api/v1/query_range", get(range_get).post(range_post))
             .route("/loki/api/v1/query", get(instant_get).post(instant_post))
+            .route("/loki/api/v1/push", axum::routing::post(push))
             .with_state(Arc::clone(self))
     }
+
+    /// Lines received through the push API (and given to [`FakeLoki::new`]).
+    #[allow(dead_code)] // each test binary compiles the fake; only compose_loop reads it back
+    pub fn lines(&self) -> Vec<Line> {
+        self.lines.read().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+/// Loki's defaults for what an ingester takes.
+const REJECT_OLD_NS: i64 = 168 * 3600 * NS;
+const CREATION_GRACE_NS: i64 = 600 * NS;
+const MAX_LINE_BYTES: usize = 256 * 1024;
+
+/// `POST /loki/api/v1/push` with `Content-Type: application/json`: `{"streams": [{"stream":
+/// {labels}, "values": [["<ns>", "<line>"(, {metadata})?], …]}]}`. A body that is not JSON is read
+/// by Loki as snappy protobuf and fails; any refused entry fails the whole request.
+async fn push(State(f): State<Arc<FakeLoki>>, h: HeaderMap, body: Bytes) -> Response {
+    if let Some(t) = &f.tenant
+        && h.get("x-scope-orgid").and_then(|v| v.to_str().ok()) != Some(t.as_str())
+    {
+        return text(StatusCode::UNAUTHORIZED, "no org id\n");
+    }
+    if f.push_down.load(Ordering::Relaxed) {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Ingester is shutting down\n",
+        );
+    }
+    let json = h
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return text(StatusCode::BAD_REQUEST, "snappy: corrupt input\n");
+    }
+    let Ok(req) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "loghttp: cannot parse push request\n",
+        );
+    };
+    let Some(streams) = req.get("streams").and_then(|s| s.as_array()) else {
+        return text(StatusCode::BAD_REQUEST, "loghttp: no streams\n");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let mut taken = Vec::new();
+    for s in streams {
+        let labels: BTreeMap<String, String> = match s.get("stream").and_then(|l| l.as_object()) {
+            Some(m) => m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        if labels.is_empty() {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "error at least one label pair is required per stream\n",
+            );
+        }
+        for v in s
+            .get("values")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let pair = v.as_array().filter(|a| a.len() == 2 || a.len() == 3);
+            let ts = pair
+                .and_then(|a| a[0].as_str())
+                .and_then(|t| t.parse::<i64>().ok());
+            let line = pair.and_then(|a| a[1].as_str());
+            let (Some(ts), Some(line)) = (ts, line) else {
+                return text(StatusCode::BAD_REQUEST, format!("loghttp: bad entry {v}\n"));
+            };
+            if ts < now - REJECT_OLD_NS {
+                return text(StatusCode::BAD_REQUEST, "entry has timestamp too old\n");
+            }
+            if ts > now + CREATION_GRACE_NS {
+                return text(StatusCode::BAD_REQUEST, "entry has timestamp too new\n");
+            }
+            if line.len() > MAX_LINE_BYTES {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("Max entry size '{MAX_LINE_BYTES}' bytes exceeded\n"),
+                );
+            }
+            taken.push(Line {
+                ts,
+                stream: labels.clone(),
+                body: line.to_string(),
+            });
+        }
+    }
+    if let Ok(mut lines) = f.lines.write() {
+        lines.extend(taken);
+        lines.sort_by_key(|l| l.ts);
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 fn text(status: StatusCode, msg: impl Into<String>) -> Response {
