@@ -1,7 +1,5 @@
-//! The command line: one file per subcommand, and the exit codes scripts rely on.
-//!
-//! Exit codes: 0 success; 1 invalid config, an unreachable source, failed online checks or a
-//! deploy the gate blocks; 2 bad command-line usage (clap) or a gate that cannot decide.
+//! The command line: one file per subcommand, an example in every `--help`, and the exit codes
+//! scripts rely on ([`EXIT_CODES`], the same table as the README's).
 
 mod backtest;
 mod dashboards;
@@ -17,12 +15,52 @@ pub use gate::{GateBlocked, GateError};
 use crate::config::{self, Config};
 use crate::source::Sources;
 use anyhow::{Context, anyhow};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+/// The exit-code table, as a literal so `concat!` can put it into `--help`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes (every command):
+  0  done: valid, sound, healthy, sent; the gate lets the deploy go
+  1  the answer is no, or the work failed: an invalid config, a source or daemon that does not
+     answer, a damaged store, a receiver or Grafana that refused, a deploy the gate blocks
+  2  a bad flag or argument; the gate could not decide (daemon unreachable, unknown SLO)"
+    };
+}
+
+/// The top-level examples, shared by `-h` and `--help`.
+macro_rules! top_examples {
+    () => {
+        "Examples:
+  slowburn validate --config slo.yaml
+  slowburn run --config slo.yaml --data-dir /var/lib/slowburn
+  slowburn gate --slo api/availability --server http://127.0.0.1:9464
+"
+    };
+}
+
+/// The exit codes of every command, shown by `slowburn --help`: scripts and CI branch on them, so
+/// they are one table rather than a sentence per command (the README has the same table).
+pub const EXIT_CODES: &str = exit_codes!();
+
+/// `slowburn --version`: the crate version and the git revision it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("SLOWBURN_GIT_REVISION"),
+    ")"
+);
 
 /// slowburn: error budgets and burn rates from stored per-bucket event counts.
 #[derive(Debug, Parser)]
-#[command(name = "slowburn", version, about)]
+#[command(
+    name = "slowburn",
+    version = VERSION,
+    about,
+    after_help = concat!(top_examples!(), "\nEvery command's --help has examples; --help shows the exit codes."),
+    after_long_help = concat!(top_examples!(), "\n", exit_codes!())
+)]
 pub struct Cli {
     /// Log format: `auto` is JSON lines when stdout is not a terminal, human lines on a terminal.
     #[arg(long, global = true, env = "SLOWBURN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
@@ -47,6 +85,9 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: keep budgets current, serve /metrics and the API.
+    #[command(
+        after_help = "Examples:\n  slowburn run --config slo.yaml --data-dir /var/lib/slowburn\n  SLOWBURN_LISTEN=0.0.0.0:9464 slowburn run          # in a container: listen beyond loopback\n  slowburn run --api-token-file /run/secrets/slowburn-token"
+    )]
     Run {
         /// The SLO file (watched: edits are reloaded; SIGHUP reloads too).
         #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
@@ -65,19 +106,26 @@ pub enum Command {
         #[arg(long)]
         api_token_file: Option<PathBuf>,
     },
-    /// The embedded store: `verify` it (and `--repair` it) with the daemon stopped.
+    /// The embedded store: `backup` it (while the daemon runs), `verify` it (and `--repair` it).
+    #[command(after_help = "Examples:\n  slowburn store verify --data-dir /var/lib/slowburn")]
     Store {
         /// What to do.
         #[command(subcommand)]
         action: StoreCommand,
     },
     /// Grafana dashboards: write them (`generate`) or put them into a Grafana (`provision`).
+    #[command(
+        after_help = "Examples:\n  slowburn dashboards generate --config slo.yaml --out dashboards\n  GRAFANA_TOKEN=glsa_… slowburn dashboards provision --grafana http://grafana:3000"
+    )]
     Dashboards {
         /// What to do.
         #[command(subcommand)]
         action: DashboardsCommand,
     },
     /// Replay history through the burn-rate rules and list what would have fired.
+    #[command(
+        after_help = "Examples:\n  slowburn backtest --from 2026-11-01T00:00:00Z --to 2026-12-01T00:00:00Z\n  slowburn backtest --data-dir /backups/slowburn --format json"
+    )]
     Backtest {
         /// The SLO file.
         #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
@@ -100,6 +148,7 @@ pub enum Command {
         format: Format,
     },
     /// Send a clearly marked test notification (a trigger, then its resolve) to one receiver.
+    #[command(after_help = "Examples:\n  slowburn notify-test --receiver oncall --config slo.yaml")]
     NotifyTest {
         /// The receiver's name in slo.yaml.
         #[arg(long)]
@@ -109,6 +158,9 @@ pub enum Command {
         config: PathBuf,
     },
     /// Deploy gate: exit 0 when the SLO's budget allows a deploy, 1 when not; one line says why.
+    #[command(
+        after_help = "Examples:\n  slowburn gate --slo checkout/availability --min-remaining 0.10 --server http://slowburn:9464\n  slowburn gate --slo api/latency --period 7d --config slo.yaml   # no daemon: computes like report"
+    )]
     Gate {
         /// The SLO, as SERVICE/NAME.
         #[arg(long)]
@@ -131,13 +183,28 @@ pub enum Command {
     },
     /// Probe a running daemon's /healthz: exit 0 when it answers, 1 when not. For container
     /// health checks, which have no shell or curl in a distroless image.
+    #[command(
+        after_help = "Examples:\n  slowburn healthcheck                          # the daemon on SLOWBURN_LISTEN or 127.0.0.1:9464\n  slowburn healthcheck --listen 127.0.0.1:19100"
+    )]
     Healthcheck {
         /// The daemon's listen address (an unspecified address such as 0.0.0.0 is probed on
         /// loopback).
         #[arg(long, env = "SLOWBURN_LISTEN", default_value = "127.0.0.1:9464")]
         listen: std::net::SocketAddr,
     },
+    /// Print a completion script for a shell (subcommands, flags and their values).
+    #[command(
+        after_help = "Examples:\n  slowburn completions bash > ~/.local/share/bash-completion/completions/slowburn\n  slowburn completions zsh > \"${fpath[1]}/_slowburn\"\n  slowburn completions fish > ~/.config/fish/completions/slowburn.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Check slo.yaml; print every error as FILE:LINE:COLUMN: message.
+    #[command(
+        after_help = "Examples:\n  slowburn validate --config slo.yaml\n  slowburn validate --online --prometheus http://prometheus:9090"
+    )]
     Validate {
         /// The SLO file.
         #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
@@ -151,6 +218,9 @@ pub enum Command {
         prometheus: Option<String>,
     },
     /// Compute every SLO's budgets and burn rates once, straight from Prometheus.
+    #[command(
+        after_help = "Examples:\n  slowburn report --config slo.yaml\n  slowburn report --at 2026-12-01T00:00:00Z --format json | jq '.slos[].periods[\"30d\"].error_budget_remaining'"
+    )]
     Report {
         /// The SLO file.
         #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
@@ -173,8 +243,31 @@ pub enum Command {
 /// `slowburn store …`.
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
+    /// Save a consistent copy of the store as OUT/slowburn.redb: from a running daemon
+    /// (`--server`, with the API token; it keeps evaluating), or from `--data-dir` with the daemon
+    /// stopped. The copy is checked (integrity and every checksum) before this exits 0.
+    #[command(
+        after_help = "Examples:\n  SLOWBURN_API_TOKEN=… slowburn store backup --server http://127.0.0.1:9464 --out /backups/slowburn-$(date +%F)\n  slowburn store backup --data-dir /var/lib/slowburn --out /backups/slowburn   # daemon stopped\n  slowburn backtest --data-dir /backups/slowburn   # a backup is a store: replay it"
+    )]
+    Backup {
+        /// Directory to write `slowburn.redb` into (created; must not hold a store already).
+        #[arg(long)]
+        out: PathBuf,
+        /// A running daemon to copy from (e.g. http://127.0.0.1:9464).
+        #[arg(long)]
+        server: Option<String>,
+        /// File holding the daemon's API token; or set SLOWBURN_API_TOKEN.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The store to copy when no `--server` is given (the daemon must be stopped).
+        #[arg(long, env = "SLOWBURN_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Check the store file (redb's integrity check and every value's checksum) with the
     /// daemon stopped. Exit 0 when sound, 1 when damaged or unreadable.
+    #[command(
+        after_help = "Examples:\n  slowburn store verify --data-dir /var/lib/slowburn\n  slowburn store verify --data-dir /var/lib/slowburn --repair"
+    )]
     Verify {
         /// Directory of the embedded store.
         #[arg(long, env = "SLOWBURN_DATA_DIR", default_value = "data")]
@@ -190,6 +283,9 @@ pub enum StoreCommand {
 #[derive(Debug, Subcommand)]
 pub enum DashboardsCommand {
     /// Write the dashboards' JSON files (the repository commits them in `dashboards/`).
+    #[command(
+        after_help = "Examples:\n  slowburn dashboards generate --config slo.yaml --out dashboards"
+    )]
     Generate {
         /// The SLO file (its labels become filters, its policies the burn-rate lines).
         #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
@@ -200,6 +296,9 @@ pub enum DashboardsCommand {
     },
     /// Create the folder and write every dashboard that differs, through Grafana's HTTP API.
     /// The token comes from GRAFANA_TOKEN, --token-file or `grafana.token`.
+    #[command(
+        after_help = "Examples:\n  GRAFANA_TOKEN=glsa_… slowburn dashboards provision --grafana http://grafana:3000\n  slowburn dashboards provision --token-file /run/secrets/grafana --org-id 2"
+    )]
     Provision {
         /// The SLO file.
         #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
@@ -289,9 +388,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dashboards::provision(&cfg, grafana, token_file, org_id).await
             }
         },
-        Command::Store {
-            action: StoreCommand::Verify { data_dir, repair },
-        } => store::verify(&data_dir, repair),
+        Command::Store { action } => match action {
+            StoreCommand::Verify { data_dir, repair } => store::verify(&data_dir, repair),
+            StoreCommand::Backup {
+                out,
+                server,
+                token_file,
+                data_dir,
+            } => store::backup(&out, server, token_file, &data_dir).await,
+        },
         Command::NotifyTest { receiver, config } => {
             let cfg = load(&config, None)?;
             notify_test::run(&cfg, &config, &receiver).await
@@ -305,6 +410,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             prometheus,
         } => gate::run(&slo, &period, min_remaining, server, &config, prometheus).await,
         Command::Healthcheck { listen } => healthcheck(listen).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "slowburn",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::Validate {
             config,
             online,
@@ -366,4 +480,31 @@ async fn connect(cfg: &Config) -> anyhow::Result<Sources> {
         .await
         .context("cannot query a source the SLOs read")?;
     Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and subcommand shows at least one example: people learn a CLI from them.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = format!("{path} {}", sub.get_name());
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !(help.starts_with("Examples:\n  ") && help.contains(name.as_str())) {
+                    missing.push(name.clone());
+                }
+                walk(sub, &name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "slowburn", &mut missing);
+        assert!(missing.is_empty(), "no example in --help of: {missing:?}");
+        Cli::command().debug_assert();
+    }
 }

@@ -1,5 +1,7 @@
-//! `slowburn store verify`: is the store file sound? redb's integrity check runs at open; then
-//! every row of every table is read and its checksum checked. `--repair` deletes damaged rows.
+//! `slowburn store backup`: a verified copy of the store, taken through a running daemon or from
+//! a stopped one's directory. `slowburn store verify`: is the store file sound? redb's integrity
+//! check runs at open; then every row of every table is read and its checksum checked.
+//! `--repair` deletes damaged rows.
 
 use crate::store::{Store, TABLE_NAMES};
 use anyhow::{Context, anyhow};
@@ -38,4 +40,119 @@ pub(super) fn verify(data_dir: &Path, repair: bool) -> anyhow::Result<()> {
             "{n} damaged value(s); `slowburn store verify --repair` removes them (chunks are then backfilled from the source; a damaged alert state, outbox entry or silence is lost)"
         )),
     }
+}
+
+/// `slowburn store backup`: through the daemon's API, or straight from a stopped daemon's store;
+/// either way the copy is opened and verified before it is reported saved.
+pub(super) async fn backup(
+    out: &Path,
+    server: Option<String>,
+    token_file: Option<std::path::PathBuf>,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let file = out.join(crate::store::FILE_NAME);
+    if file.exists() {
+        return Err(anyhow!(
+            "{} already holds a store; back up into a new directory",
+            out.display()
+        ));
+    }
+    match server {
+        Some(server) => download(&server, token_file, out).await?,
+        None => {
+            let store = Store::open(data_dir).with_context(|| {
+                format!(
+                    "cannot open the store in {}; while the daemon runs, back up through it with --server",
+                    data_dir.display()
+                )
+            })?;
+            store.backup(out)?;
+        }
+    }
+    let copy = Store::open(out).context("the backup does not open")?;
+    let v = copy.verify(false)?;
+    if !v.damaged.is_empty() {
+        return Err(anyhow!(
+            "the backup in {} has {} damaged value(s); the source store needs `slowburn store verify`",
+            out.display(),
+            v.damaged.len()
+        ));
+    }
+    let rows: Vec<String> = TABLE_NAMES
+        .iter()
+        .zip(v.rows)
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect();
+    let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{}: {} bytes, {}; verified",
+        file.display(),
+        bytes,
+        rows.join(", ")
+    );
+    Ok(())
+}
+
+/// Streams `POST /api/v1/store/backup` into `out/slowburn.redb.partial`, checks its length, and
+/// renames it into place.
+async fn download(
+    server: &str,
+    token_file: Option<std::path::PathBuf>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let token = match token_file {
+        Some(f) => std::fs::read_to_string(&f)
+            .with_context(|| format!("cannot read the API token file {}", f.display()))?
+            .trim()
+            .to_string(),
+        None => std::env::var("SLOWBURN_API_TOKEN").unwrap_or_default(),
+    };
+    if token.is_empty() {
+        return Err(anyhow!(
+            "a backup through the daemon needs its API token: --token-file or SLOWBURN_API_TOKEN"
+        ));
+    }
+    let url = format!("{}/api/v1/store/backup", server.trim_end_matches('/'));
+    let mut resp = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        let msg = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or(body);
+        return Err(anyhow!("{url} answered HTTP {status}: {msg}"));
+    }
+    let expected = resp.content_length();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let partial = out.join(format!("{}.partial", crate::store::FILE_NAME));
+    let mut f = tokio::fs::File::create(&partial)
+        .await
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    let mut got = 0u64;
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .with_context(|| format!("the backup from {url} broke off after {got} bytes"))?
+    {
+        got += chunk.len() as u64;
+        f.write_all(&chunk).await?;
+    }
+    f.sync_all().await?;
+    drop(f);
+    if expected.is_some_and(|n| n != got) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(anyhow!(
+            "the backup from {url} is {got} bytes, {} were announced",
+            expected.unwrap_or(0)
+        ));
+    }
+    std::fs::rename(&partial, out.join(crate::store::FILE_NAME))?;
+    Ok(())
 }

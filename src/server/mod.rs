@@ -8,11 +8,13 @@
 //!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
 //! - `GET/POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` ([`silences`]; changes need the
 //!   API token).
+//! - `POST /api/v1/store/backup` ([`backup`]; the API token): a consistent copy of the store.
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
 //! a source. Layers, outermost first: panic → 500, request timeout, body size limit.
 
 pub mod api;
+pub mod backup;
 mod compat;
 pub mod listen;
 pub mod metrics;
@@ -24,7 +26,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -68,6 +70,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // After the timeout: copying a large store may take longer than a request should.
+        .route("/api/v1/store/backup", post(backup::backup))
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

@@ -24,11 +24,15 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorize(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// Checks `Authorization: Bearer <token>` for an endpoint that changes state or reads the whole
+/// store; `what` names the action in the 403 when no token is configured.
+pub(super) fn authorize(st: &AppState, headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
     let Some(token) = st.token.as_deref() else {
         return Err(ApiError(
             StatusCode::FORBIDDEN,
-            "changing silences needs an API token: start slowburn with SLOWBURN_API_TOKEN or --api-token-file".into(),
+            format!(
+                "{what} needs an API token: start slowburn with SLOWBURN_API_TOKEN or --api-token-file"
+            ),
         ));
     };
     let given = headers
@@ -68,7 +72,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    authorize(&st, &headers)?;
+    authorize(&st, &headers, "changing silences")?;
     let req: NewSilence = serde_json::from_slice(&body)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad silence: {e}")))?;
     static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -129,7 +133,7 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    authorize(&st, &headers)?;
+    authorize(&st, &headers, "changing silences")?;
     let mut guard = match st.shared.silences.write() {
         Ok(g) => g,
         Err(p) => p.into_inner(),

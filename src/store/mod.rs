@@ -21,11 +21,13 @@
 //! `put` returned for survives `kill -9`. Missing buckets are simply absent, so writing a failed
 //! re-query never erases a known count.
 
+mod backup;
 pub mod codec;
 mod integrity;
 pub mod keys;
 pub mod seal;
 
+pub use backup::BackupStats;
 pub use integrity::{TABLE_NAMES, Verification};
 
 pub use codec::CHUNK;
