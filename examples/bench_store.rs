@@ -2,7 +2,8 @@
 //! 600–1000 events a minute, a few errors, 0.5% missing) into a fresh store, one durable
 //! transaction per SLO-day (the backfill pattern), then 60 single-bucket ticks for every SLO (the
 //! steady-state pattern), and prints the file size per SLO before and after compaction, the
-//! time per write, and the cost of reopening (redb's integrity check) and of `store verify`.
+//! time per write, and the cost of reopening (redb's integrity check), of `store verify` and of
+//! `store backup`.
 
 use slowburn::budget::Bucket;
 use slowburn::store::Store;
@@ -59,6 +60,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t3 = Instant::now();
     let v = store.verify(false)?;
     let verify = t3.elapsed();
+    // `store backup`: the whole store copied through one read transaction.
+    let out = tempfile::tempdir()?;
+    let t4 = Instant::now();
+    let b = store.backup(out.path())?;
+    let backup = t4.elapsed();
     let mib = |b: u64| b as f64 / 1024.0 / 1024.0;
     println!("slos={n} days={days} buckets_per_slo={}", days * 1440 + 60);
     println!(
@@ -81,6 +87,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         v.rows[1],
         v.damaged.len(),
         verify.as_secs_f64()
+    );
+    println!(
+        "backup (one read transaction, {} rows): {:.3} s, {:.1} MiB",
+        b.rows,
+        backup.as_secs_f64(),
+        mib(b.bytes)
     );
     Ok(())
 }
