@@ -34,6 +34,7 @@ fn bench_metrics(c: &mut Criterion) {
             series: 1,
             last_error: None,
             alerts: Default::default(),
+            dashboard: None,
         })
         .collect();
     let snap = Snapshot {

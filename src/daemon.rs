@@ -295,7 +295,8 @@ impl Reloader<'_> {
         let new = match config::load_with(&self.opts.config, self.opts.prometheus.as_deref()) {
             Ok(new) => new,
             Err(errs) => {
-                health.reload_failed.store(true, Ordering::Relaxed);
+                let text: Vec<String> = errs.0.iter().map(ToString::to_string).collect();
+                health.reload_outcome(Some(text.join("\n")));
                 for e in &errs.0 {
                     error!(error = %e, trigger = why, "config reload rejected; keeping the running config");
                 }
@@ -306,7 +307,9 @@ impl Reloader<'_> {
         if new.slos.is_empty() && !old.slos.is_empty() {
             // A truncated or emptied file (an editor's half-written save) would resolve every
             // firing alert and stop every budget: not a change anyone makes by reloading.
-            health.reload_failed.store(true, Ordering::Relaxed);
+            health.reload_outcome(Some(
+                "the file has no SLOs; the running config is kept (restart the daemon to run with none)".into(),
+            ));
             error!(
                 trigger = why,
                 running = old.slos.len(),
@@ -333,11 +336,11 @@ impl Reloader<'_> {
             Ok(()) => {
                 let _ = self.receivers.send(receivers);
                 let _ = self.grafana.send(grafana);
-                health.reload_failed.store(false, Ordering::Relaxed);
+                health.reload_outcome(None);
                 info!(slos = n, trigger = why, "config reloaded");
             }
             Err(e) => {
-                health.reload_failed.store(true, Ordering::Relaxed);
+                health.reload_outcome(Some(format!("the store refused the new config: {e}")));
                 error!(error = %e, "config reload failed in the store");
             }
         }

@@ -11,6 +11,9 @@ pub struct Health {
     pub ready: AtomicBool,
     /// 1 when the last reload succeeded (or none happened), 0 after a bad file.
     pub reload_failed: AtomicBool,
+    /// Why the last reload was refused (every error, one per line), for the UI's page on the
+    /// daemon; cleared by a good reload.
+    pub last_reload_error: Mutex<Option<String>>,
     /// Unix seconds of the last completed evaluation.
     pub last_eval: AtomicI64,
     /// Query failures per (SLO id, source name).
@@ -22,6 +25,15 @@ pub struct Health {
 }
 
 impl Health {
+    /// Records a refused reload (or `None` after a good one) beside the 0/1 flag.
+    pub fn reload_outcome(&self, error: Option<String>) {
+        self.reload_failed
+            .store(error.is_some(), std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut e) = self.last_reload_error.lock() {
+            *e = error;
+        }
+    }
+
     /// Counts one dashboard provisioning outcome.
     pub fn provisioned(&self, result: &'static str) {
         if let Ok(mut m) = self.provisions.lock() {

@@ -208,6 +208,7 @@ impl Engine {
                     series: s.main.series,
                     last_error: s.last_error.clone(),
                     alerts: [alert(Severity::Page), alert(Severity::Ticket)],
+                    dashboard: self.config.dashboard_link(&s.slo),
                 }
             })
             .collect();

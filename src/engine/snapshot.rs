@@ -37,6 +37,8 @@ pub struct SloView {
     pub last_error: Option<String>,
     /// Alert state: page, then ticket.
     pub alerts: [Record; 2],
+    /// Its Grafana dashboard, when `alerting.dashboard_url` is set (for the web UI's link).
+    pub dashboard: Option<String>,
 }
 
 /// State shared between the engine, the HTTP server and the reloader.

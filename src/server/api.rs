@@ -1,9 +1,9 @@
 //! The JSON API: every SLO, one SLO with its definition, and one SLO's history for charts.
 
 use super::AppState;
-use crate::budget::Series;
 use crate::config::Slo;
 use crate::duration::{self, Dur};
+use crate::history;
 use crate::report::slo_json;
 use crate::time::rfc3339;
 use axum::Json;
@@ -102,12 +102,58 @@ pub async fn one(
 pub struct HistoryParams {
     /// Budget period to chart (one of the SLO's periods; default its first).
     pub period: Option<String>,
-    /// Spacing of points (default 1h).
+    /// Spacing of points (default: the fewest buckets that keep the period within
+    /// [`history::MAX_POINTS`]).
     pub step: Option<String>,
 }
 
-/// `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h`: for every step over the last
-/// period, the SLI of that step and the remaining budget of the period ending there, from the store.
+/// The windows a history reports burn rates for: every window of the SLO's policy rules.
+pub fn burn_windows(slo: &Slo) -> Vec<Dur> {
+    let mut w: Vec<Dur> = slo
+        .policy
+        .rules
+        .iter()
+        .flat_map(|r| [r.long, r.short])
+        .collect();
+    w.sort();
+    w.dedup();
+    w
+}
+
+/// Reads the buckets a history over `(at − range, at]` needs and computes its points, on a
+/// blocking thread and at most two at a time, whatever clients do.
+pub async fn load_history(
+    st: &AppState,
+    s: &crate::engine::SloView,
+    at: i64,
+    width: i64,
+    (range, step, period): (i64, i64, Dur),
+    windows: &[Dur],
+) -> Result<Vec<history::Point>, ApiError> {
+    let from = history::first_bucket(at, range, period, windows, width);
+    let n = ((at - from) / width).max(0) as usize;
+    let (store, series, objective) = (st.shared.store.clone(), s.series, s.slo.objective);
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let windows = windows.to_vec();
+    tokio::task::spawn_blocking(move || {
+        store.get(series, from, width, n).map(|b| {
+            history::points(
+                &b, from, width, objective, at, range, step, period, &windows,
+            )
+        })
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// `GET /api/v1/slos/{service}/{name}/history?period=30d[&step=1h]`: for every step over the last
+/// period, the SLI, event rates and coverage of that step, the burn rate over each policy window
+/// and the remaining budget of the period ending there, from the store.
 pub async fn history(
     State(st): State<AppState>,
     Path((service, name)): Path<(String, String)>,
@@ -128,12 +174,14 @@ pub async fn history(
             valid.join(", ")
         )));
     }
-    let step = match &p.step {
-        Some(t) => duration::parse(t).map_err(|e| bad(e.to_string()))?,
-        None => Dur::from_secs(3600),
-    };
     let width = snap.width.max(1);
-    let (ps, ss) = (period.as_secs() as i64, step.as_secs() as i64);
+    let ps = period.as_secs() as i64;
+    let ss = match &p.step {
+        Some(t) => duration::parse(t)
+            .map_err(|e| bad(e.to_string()))?
+            .as_secs() as i64,
+        None => history::auto_step(ps, width),
+    };
     if ss < width || ss % width != 0 {
         return Err(bad(format!(
             "step must be a whole number of buckets ({width}s)"
@@ -145,40 +193,33 @@ pub async fn history(
             ps / ss
         )));
     }
-    let at = snap.at;
-    // Windows ending inside the last period reach back up to two periods; older data may be
-    // gone (retention), which shows as coverage below 1.
-    let from = at - 2 * ps;
-    let n = ((at - from) / width) as usize;
-    let (store, series, objective) = (st.shared.store.clone(), s.series, s.slo.objective);
-    // Each request reads up to two periods of buckets: a few at a time, whatever clients do.
-    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-    let _permit = PERMITS
-        .acquire()
-        .await
-        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let buckets = tokio::task::spawn_blocking(move || store.get(series, from, width, n))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let sums = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
-    let mut points = Vec::new();
-    let mut t = at - ps + ss;
-    while t <= at {
-        let win = sums.window(t, period);
-        let slice = sums.window(t, step);
-        points.push(json!({
-            "time": t,
-            "sli": slice.sli(),
-            "error_budget_remaining": win.remaining(objective),
-            "coverage": win.coverage(),
-        }));
-        t += ss;
-    }
+    let windows = burn_windows(&s.slo);
+    let pts = load_history(&st, s, snap.at, width, (ps, ss, period), &windows).await?;
+    let points: Vec<Value> = pts
+        .iter()
+        .map(|p| {
+            let burn: serde_json::Map<String, Value> = windows
+                .iter()
+                .zip(&p.burn)
+                .map(|(w, b)| (w.to_string(), json!(b)))
+                .collect();
+            json!({
+                "time": p.time,
+                "sli": p.sli,
+                "error_budget_remaining": p.remaining,
+                "coverage": p.coverage,
+                "step_coverage": p.step_coverage,
+                "excluded_buckets": p.step_excluded,
+                "total_per_second": p.total_rate,
+                "bad_per_second": p.bad_rate,
+                "burn_rates": burn,
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "slo": id,
         "period": period.to_string(),
-        "step": step.to_string(),
+        "step": Dur::from_secs(ss as u64).to_string(),
         "points": points,
     })))
 }

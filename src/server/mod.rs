@@ -8,6 +8,8 @@
 //!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
 //! - `GET/POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` ([`silences`]; changes need the
 //!   API token).
+//! - `GET /`, `/slos/{service}/{name}`, `/silences`, `/internals`, `/ui/{style.css,app.js}`: the
+//!   web UI ([`ui`]; read-only, no token; the silences form calls the API).
 //! - `POST /api/v1/store/backup` ([`backup`]; the API token): a consistent copy of the store.
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
@@ -19,6 +21,7 @@ mod compat;
 pub mod listen;
 pub mod metrics;
 pub mod silences;
+pub mod ui;
 
 use crate::engine::Shared;
 use crate::source::Sources;
@@ -64,6 +67,11 @@ pub fn router(state: AppState) -> Router {
             get(silences::list).post(silences::create),
         )
         .route("/api/v1/silences/{id}", delete(silences::delete))
+        .route("/", get(ui::list_page))
+        .route("/slos/{service}/{name}", get(ui::detail_page))
+        .route("/silences", get(ui::silences_page))
+        .route("/internals", get(ui::internals_page))
+        .route("/ui/{file}", get(ui::asset))
         .fallback(|| async { api::ApiError(StatusCode::NOT_FOUND, "no such endpoint".into()) })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

@@ -1,0 +1,166 @@
+//! What a chart of one SLO over time needs, computed from its stored buckets: for every step, the
+//! remaining budget of the period ending there, the SLI, burn rates and event rates of the step,
+//! and whether its buckets were known or excluded. Pure; the API and the web UI both use it, so
+//! a chart and `GET …/history` can never disagree.
+
+use crate::budget::{Bucket, Series};
+use crate::duration::Dur;
+
+/// At most this many points per series, whatever the range: enough for any screen, small
+/// enough that 30 days of 1-minute buckets draw fast.
+pub const MAX_POINTS: i64 = 2000;
+
+/// One step of a history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// End of the step (unix seconds).
+    pub time: i64,
+    /// SLI of the step's events.
+    pub sli: Option<f64>,
+    /// Remaining budget of the period ending at `time`.
+    pub remaining: Option<f64>,
+    /// Coverage of that period.
+    pub coverage: f64,
+    /// Coverage of the step alone: below 1 marks a gap in the data.
+    pub step_coverage: f64,
+    /// Buckets of the step excluded by a maintenance window.
+    pub step_excluded: u64,
+    /// All events per second over the step.
+    pub total_rate: f64,
+    /// Bad events per second over the step.
+    pub bad_rate: f64,
+    /// Burn rate over each requested window ending at `time`.
+    pub burn: Vec<Option<f64>>,
+}
+
+/// The smallest whole number of buckets per step that keeps `range` within [`MAX_POINTS`].
+pub fn auto_step(range: i64, width: i64) -> i64 {
+    let width = width.max(1);
+    let buckets = (range / width).max(1);
+    let per = (buckets + MAX_POINTS - 1) / MAX_POINTS;
+    per.max(1) * width
+}
+
+/// Where the buckets a history needs begin: windows ending inside the last `range` reach back up
+/// to the longest of `period` and the burn windows.
+pub fn first_bucket(at: i64, range: i64, period: Dur, windows: &[Dur], width: i64) -> i64 {
+    let reach = windows
+        .iter()
+        .map(|w| w.as_secs() as i64)
+        .chain([period.as_secs() as i64])
+        .max()
+        .unwrap_or(0);
+    let from = at - range - reach;
+    from - from.rem_euclid(width.max(1))
+}
+
+/// The points of `(at − range, at]` every `step` seconds, from buckets starting at `from`.
+#[allow(clippy::too_many_arguments)]
+pub fn points(
+    buckets: &[Bucket],
+    from: i64,
+    width: i64,
+    objective: f64,
+    at: i64,
+    range: i64,
+    step: i64,
+    period: Dur,
+    windows: &[Dur],
+) -> Vec<Point> {
+    let sums = Series::from_buckets(from, Dur::from_secs(width.max(1) as u64), buckets);
+    let step_dur = Dur::from_secs(step.max(1) as u64);
+    let mut out = Vec::new();
+    let mut t = at - range + step;
+    while t <= at {
+        let win = sums.window(t, period);
+        let slice = sums.window(t, step_dur);
+        out.push(Point {
+            time: t,
+            sli: slice.sli(),
+            remaining: win.remaining(objective),
+            coverage: win.coverage(),
+            step_coverage: slice.coverage(),
+            step_excluded: slice.excluded,
+            total_rate: slice.total / step as f64,
+            bad_rate: slice.bad() / step as f64,
+            burn: windows
+                .iter()
+                .map(|w| sums.window(t, *w).burn_rate(objective))
+                .collect(),
+        });
+        t += step;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_step_keeps_any_range_within_the_cap() {
+        for (range, width) in [
+            (30 * 86_400, 60),
+            (7 * 86_400, 10),
+            (3600, 60),
+            (90 * 86_400, 60),
+        ] {
+            let step = auto_step(range, width);
+            assert_eq!(step % width, 0);
+            assert!(range / step <= MAX_POINTS, "{range} {width} {step}");
+            // The next smaller multiple would exceed the cap (or the step is one bucket).
+            assert!(step == width || range / (step - width) > MAX_POINTS);
+        }
+    }
+
+    #[test]
+    fn points_follow_the_buckets() {
+        // Four days of 60 s buckets: 100 events each, 1 bad, except a 1-hour outage of the data.
+        let width = 60;
+        let from = 0;
+        let n = 4 * 1440;
+        let buckets: Vec<Bucket> = (0..n)
+            .map(|i| {
+                if (3000..3060).contains(&i) {
+                    Bucket::Missing
+                } else {
+                    Bucket::known(99.0, 100.0)
+                }
+            })
+            .collect();
+        let at = n as i64 * width;
+        let pts = points(
+            &buckets,
+            from,
+            width,
+            0.99,
+            at,
+            86_400,
+            3600,
+            Dur::from_secs(86_400),
+            &[Dur::from_secs(3600)],
+        );
+        assert_eq!(pts.len(), 24);
+        for p in &pts {
+            assert!((p.sli.unwrap() - 0.99).abs() < 1e-12);
+            assert!(
+                p.remaining.unwrap().abs() < 1e-9,
+                "1% bad spends a 99% budget exactly"
+            );
+            assert!((p.burn[0].unwrap() - 1.0).abs() < 1e-9);
+            assert!((p.total_rate - 100.0 / 60.0).abs() < 1e-9);
+        }
+        let gap = points(
+            &buckets,
+            from,
+            width,
+            0.99,
+            3060 * 60,
+            3600,
+            3600,
+            Dur::from_secs(3600),
+            &[],
+        );
+        assert_eq!(gap[0].step_coverage, 0.0, "the missing hour is a gap");
+    }
+}

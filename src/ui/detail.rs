@@ -1,0 +1,392 @@
+//! One SLO: its numbers now, the burn-down of every period's budget, the SLI against the objective
+//! and the SLA, burn rates with the policy's factors, event rates and coverage (missing data and
+//! maintenance shaded), its alerts with who was told, its silences and its definition.
+
+use super::chart::{Chart, Line, Rule, spans_where};
+use super::list::Row;
+use super::{budget_bar, burn, esc, human_secs, pct};
+use crate::history::Point;
+use std::fmt::Write as _;
+
+/// One alert record as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// `page` or `ticket`.
+    pub severity: &'static str,
+    /// Firing now.
+    pub firing: bool,
+    /// The rule that fired (`1h/5m`, `budget`).
+    pub rule: Option<String>,
+    /// RFC 3339.
+    pub fired_at: Option<String>,
+    /// RFC 3339.
+    pub resolved_at: Option<String>,
+    /// Highest burn rate of the episode.
+    pub peak: Option<f64>,
+    /// Receivers told about the episode.
+    pub notified: Vec<String>,
+}
+
+/// A burn-rate rule of the SLO's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRule {
+    /// `page` or `ticket`.
+    pub severity: &'static str,
+    /// `1h`.
+    pub long: String,
+    /// `5m`.
+    pub short: String,
+    /// 14.4.
+    pub factor: f64,
+}
+
+/// Everything the detail page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    /// The same row as the list's.
+    pub row: Row,
+    /// Free text from slo.yaml.
+    pub description: Option<String>,
+    /// `ratio`, `latency`, `timeslice`.
+    pub sli: String,
+    /// `prometheus`, `loki`, `mixed`.
+    pub source: String,
+    /// The queries slowburn runs.
+    pub queries: Vec<String>,
+    /// Store definition version (a changed query starts a new one).
+    pub version: u64,
+    /// Time to exhaustion at the 1h burn per period, seconds.
+    pub exhaustion: Vec<(String, Option<f64>)>,
+    /// Page and ticket.
+    pub alerts: Vec<Alert>,
+    /// The policy's burn-rate rules.
+    pub rules: Vec<PolicyRule>,
+    /// The windows `burn` of every history point holds, in order.
+    pub windows: Vec<String>,
+    /// Per period: its history over the period (auto step).
+    pub histories: Vec<(String, i64, Vec<Point>)>,
+    /// Silences matching this SLO: id, comment, ends at, status.
+    pub silences: Vec<(String, String, String, String)>,
+    /// Grafana dashboard link, when `alerting.dashboard_url` is set.
+    pub dashboard: Option<String>,
+}
+
+fn series(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Vec<(i64, Option<f64>)> {
+    points.iter().map(|p| (p.time, f(p))).collect()
+}
+
+/// The detail page's body.
+pub fn render(d: &Detail) -> String {
+    let r = &d.row;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<p class="crumbs"><a href="/">SLOs</a> / <a href="/?service={}">{}</a></p><h1>{}</h1>"#,
+        super::url_enc(&r.service),
+        esc(&r.service),
+        esc(&r.id)
+    );
+    if let Some(desc) = &d.description {
+        let _ = write!(s, r#"<p class="description">{}</p>"#, esc(desc));
+    }
+    if let Some(e) = &r.error {
+        let _ = write!(s, r#"<p class="error-row">⚠ {}</p>"#, esc(e));
+    }
+    s.push_str(r#"<section class="now"><dl>"#);
+    let _ = write!(
+        s,
+        "<div><dt>Objective</dt><dd>{}</dd></div>",
+        pct(Some(r.objective))
+    );
+    for p in &r.periods {
+        let _ = write!(
+            s,
+            r#"<div><dt>SLI {0}</dt><dd class="sli" data-period="{0}">{1}</dd></div><div><dt>Budget left {0}</dt><dd class="remaining" data-period="{0}">{2}</dd></div><div><dt>Coverage {0}</dt><dd>{3}</dd></div>"#,
+            esc(&p.period),
+            pct(p.sli),
+            budget_bar(p.remaining),
+            pct(Some(p.coverage))
+        );
+    }
+    for (p, e) in &d.exhaustion {
+        let t = match e {
+            Some(0.0) => "spent".to_string(),
+            Some(x) => human_secs(*x),
+            None => "not burning".to_string(),
+        };
+        let _ = write!(
+            s,
+            "<div><dt>Exhausted in ({}, at the 1h burn)</dt><dd>{t}</dd></div>",
+            esc(p)
+        );
+    }
+    let _ = write!(
+        s,
+        "<div><dt>Burn 1h / 6h</dt><dd>{} / {}</dd></div>",
+        burn(r.burn_1h),
+        burn(r.burn_6h)
+    );
+    if let Some((o, sli, met)) = &r.sla {
+        let word = match met {
+            Some(true) => "met",
+            Some(false) => "missed",
+            None => "no data",
+        };
+        let _ = write!(
+            s,
+            r#"<div><dt>SLA {}</dt><dd class="sla-{word}">{word}: {}</dd></div>"#,
+            pct(Some(*o)),
+            pct(*sli)
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<div><dt>Deploy gate</dt><dd class="gate gate-{0}">{0}: {1}</dd></div>"#,
+        if r.gate.0 { "go" } else { "hold" },
+        esc(&r.gate.1)
+    );
+    s.push_str("</dl>");
+    if let Some(link) = &d.dashboard {
+        let _ = write!(
+            s,
+            r#"<p><a class="grafana" href="{}">Open in Grafana</a></p>"#,
+            esc(link)
+        );
+    }
+    s.push_str("</section>");
+
+    s.push_str(r#"<section><h2>Alerts</h2><table class="alerts"><thead><tr><th>Severity</th><th>State</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Sent to</th></tr></thead><tbody>"#);
+    for a in &d.alerts {
+        let _ = write!(
+            s,
+            r#"<tr><td class="alert-{sev}">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            if a.firing {
+                "firing"
+            } else if a.fired_at.is_some() {
+                "resolved"
+            } else {
+                "never fired"
+            },
+            esc(a.rule.as_deref().unwrap_or("–")),
+            esc(a.fired_at.as_deref().unwrap_or("–")),
+            esc(a.resolved_at.as_deref().unwrap_or("–")),
+            burn(a.peak),
+            if a.notified.is_empty() {
+                "–".to_string()
+            } else {
+                esc(&a.notified.join(", "))
+            },
+            sev = a.severity
+        );
+    }
+    s.push_str("</tbody></table>");
+    s.push_str(r#"<table class="rules"><thead><tr><th>Policy rule</th><th>Long</th><th>Short</th><th>Factor</th></tr></thead><tbody>"#);
+    for p in &d.rules {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.severity,
+            esc(&p.long),
+            esc(&p.short),
+            p.factor
+        );
+    }
+    s.push_str("</tbody></table></section>");
+
+    // The burn-down of every period, over its own length.
+    let classes = ["s0", "s1", "s2", "s3"];
+    let first = d.histories.first();
+    let spans = |pts: &[Point], step: i64| {
+        let times: Vec<i64> = pts.iter().map(|p| p.time).collect();
+        let mut v = spans_where(
+            &times,
+            step,
+            |i| pts[i].step_coverage < 1.0 && pts[i].step_excluded == 0,
+            "gap",
+        );
+        v.extend(spans_where(
+            &times,
+            step,
+            |i| pts[i].step_excluded > 0,
+            "maintenance",
+        ));
+        v
+    };
+    s.push_str("<section><h2>History</h2>");
+    let budget = Chart {
+        title: "Error budget left (burn-down)".into(),
+        id: "chart-budget".into(),
+        lines: d
+            .histories
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _, pts))| Line {
+                name: format!("{p} budget left"),
+                class: classes[i % classes.len()],
+                points: series(pts, |x| x.remaining),
+            })
+            .collect(),
+        rules: vec![
+            Rule {
+                y: 0.0,
+                label: "spent".into(),
+                class: "bad",
+            },
+            Rule {
+                y: 0.25,
+                label: "25%".into(),
+                class: "warn",
+            },
+        ],
+        spans: first
+            .map(|(_, step, pts)| spans(pts, *step))
+            .unwrap_or_default(),
+        format: |v| format!("{:.0}%", v * 100.0),
+        include: vec![1.0],
+    };
+    s.push_str(&budget.render());
+    if let Some((period, step, pts)) = first {
+        let mut rules = vec![Rule {
+            y: r.objective,
+            label: "objective".into(),
+            class: "objective",
+        }];
+        if let Some((o, _, _)) = r.sla {
+            rules.push(Rule {
+                y: o,
+                label: "SLA".into(),
+                class: "sla",
+            });
+        }
+        s.push_str(
+            &Chart {
+                title: format!("SLI per {} step, last {period}", human_secs(*step as f64)),
+                id: "chart-sli".into(),
+                lines: vec![Line {
+                    name: "SLI".into(),
+                    class: "s0",
+                    points: series(pts, |x| x.sli),
+                }],
+                rules,
+                spans: spans(pts, *step),
+                format: |v| format!("{:.2}%", v * 100.0),
+                include: vec![],
+            }
+            .render(),
+        );
+        let longs: Vec<&PolicyRule> = d.rules.iter().collect();
+        let mut lines = Vec::new();
+        for (i, w) in d.windows.iter().enumerate() {
+            if !longs.iter().any(|r| &r.long == w) {
+                continue;
+            }
+            lines.push(Line {
+                name: format!("burn {w}"),
+                class: classes[lines.len() % classes.len()],
+                points: series(pts, |x| x.burn.get(i).copied().flatten()),
+            });
+        }
+        s.push_str(
+            &Chart {
+                title: "Burn rate per alert window (dashed: the policy's factors)".into(),
+                id: "chart-burn".into(),
+                lines,
+                rules: d
+                    .rules
+                    .iter()
+                    .map(|p| Rule {
+                        y: p.factor,
+                        label: format!("{} {}×", p.severity, p.factor),
+                        class: if p.severity == "page" { "bad" } else { "warn" },
+                    })
+                    .collect(),
+                spans: spans(pts, *step),
+                format: |v| format!("{v:.1}×"),
+                include: vec![0.0],
+            }
+            .render(),
+        );
+        s.push_str(
+            &Chart {
+                title: "Events per second".into(),
+                id: "chart-events".into(),
+                lines: vec![
+                    Line {
+                        name: "all".into(),
+                        class: "s0",
+                        points: series(pts, |x| Some(x.total_rate)),
+                    },
+                    Line {
+                        name: "bad".into(),
+                        class: "bad",
+                        points: series(pts, |x| Some(x.bad_rate)),
+                    },
+                ],
+                rules: vec![],
+                spans: spans(pts, *step),
+                format: |v| format!("{v:.2}"),
+                include: vec![0.0],
+            }
+            .render(),
+        );
+        s.push_str(
+            &Chart {
+                title: format!("Coverage of the {period} period"),
+                id: "chart-coverage".into(),
+                lines: vec![Line {
+                    name: "coverage".into(),
+                    class: "s1",
+                    points: series(pts, |x| Some(x.coverage)),
+                }],
+                rules: vec![],
+                spans: spans(pts, *step),
+                format: |v| format!("{:.0}%", v * 100.0),
+                include: vec![0.0, 1.0],
+            }
+            .render(),
+        );
+    }
+    s.push_str("</section>");
+
+    s.push_str(r#"<section><h2>Silences</h2>"#);
+    if d.silences.is_empty() {
+        s.push_str(r#"<p>None. <a href="/silences">Create one</a>.</p>"#);
+    } else {
+        s.push_str("<ul>");
+        for (id, comment, ends, status) in &d.silences {
+            let _ = write!(
+                s,
+                "<li>{} until {} ({}): {}</li>",
+                esc(id),
+                esc(ends),
+                esc(status),
+                esc(comment)
+            );
+        }
+        s.push_str("</ul>");
+    }
+    s.push_str("</section>");
+
+    s.push_str(r#"<section><h2>Definition</h2><dl class="definition">"#);
+    let _ = write!(
+        s,
+        "<div><dt>SLI</dt><dd>{}</dd></div><div><dt>Source</dt><dd>{}</dd></div><div><dt>Version</dt><dd>{}</dd></div>",
+        esc(&d.sli),
+        esc(&d.source),
+        d.version
+    );
+    if !r.labels.is_empty() {
+        let l: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = write!(
+            s,
+            "<div><dt>Labels</dt><dd>{}</dd></div>",
+            esc(&l.join(", "))
+        );
+    }
+    s.push_str("</dl><ul class=\"queries\">");
+    for q in &d.queries {
+        let _ = write!(s, "<li><code>{}</code></li>", esc(q));
+    }
+    s.push_str("</ul></section>");
+    s
+}
