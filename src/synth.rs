@@ -275,6 +275,33 @@ impl History {
     }
 }
 
+/// The demo web API's history (`service="api"`), shared by `scripts/demo.sh` (through the
+/// `demo_history` example) and the browser tests, so the pages tested are the ones a newcomer
+/// sees: about 25 req/s scraped every 15 s with jitter, and incidents 3 days before `end` (2 h of
+/// 5% errors and slow responses), 12 days before (a 10-minute outage) and 40 minutes before (20
+/// minutes of 3% errors).
+pub fn demo(end: i64, days: i64) -> History {
+    let services = [ServiceSpec {
+        name: "api".into(),
+        interval: 15,
+        rps: 25.0,
+        base_error_ratio: 0.0002,
+    }];
+    let inc = |ago: i64, len: i64, ratio: f64, slow: bool| Incident {
+        service: "api".into(),
+        start: end - ago,
+        end: end - ago + len,
+        error_ratio: ratio,
+        slow,
+    };
+    let incidents = [
+        inc(3 * 86400, 7200, 0.05, true),
+        inc(12 * 86400, 600, 1.0, false),
+        inc(40 * 60, 20 * 60, 0.03, true),
+    ];
+    History::generate(&services, &incidents, end - days * 86400, end, 0.3, 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,10 +65,14 @@ impl Engine {
             reused.push((main, sla));
         }
         let mut fresh: HashMap<(usize, bool), Tracked> = HashMap::new();
+        let mut failed: HashMap<usize, String> = HashMap::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((i, is_sla, Ok(t))) => {
+                Ok((i, is_sla, Ok((t, error)))) => {
                     fresh.insert((i, is_sla), t);
+                    if let Some(e) = error {
+                        failed.insert(i, e);
+                    }
                 }
                 Ok((_, _, Err(e))) => return Err(e),
                 Err(e) => {
@@ -91,7 +95,7 @@ impl Engine {
                 slo: Arc::new(slo.clone()),
                 main,
                 sla,
-                last_error: None,
+                last_error: failed.remove(&i),
             });
         }
         for (service, n) in per_service {
@@ -121,7 +125,13 @@ impl Engine {
 }
 
 /// Loads one series' window from the store, queries its missing buckets and builds rolling sums.
-async fn prepare(store: &Store, plan: Plan, at: i64, width: i64) -> Result<Tracked, StoreError> {
+/// Also returns the last failed query's message, if any.
+async fn prepare(
+    store: &Store,
+    plan: Plan,
+    at: i64,
+    width: i64,
+) -> Result<(Tracked, Option<String>), StoreError> {
     let t0 = Instant::now();
     let slo_id = plan.ask.slo.as_str();
     let series = store.series_id(plan.key.as_str())?;
@@ -148,6 +158,7 @@ async fn prepare(store: &Store, plan: Plan, at: i64, width: i64) -> Result<Track
         fetched,
         writes,
         errors,
+        last_error,
     } = fill(&plan, holes, &mut stored, start, width).await;
     let w: Vec<Write<'_>> = writes
         .iter()
@@ -181,17 +192,20 @@ async fn prepare(store: &Store, plan: Plan, at: i64, width: i64) -> Result<Track
         took_ms = t0.elapsed().as_millis() as u64,
         "history loaded"
     );
-    Ok(Tracked {
-        key: plan.key,
-        series,
-        ask: plan.ask,
-        windows: plan.windows,
-        span,
-        rolling,
-        heal,
-        recent,
-        cold: Vec::new(),
-    })
+    Ok((
+        Tracked {
+            key: plan.key,
+            series,
+            ask: plan.ask,
+            windows: plan.windows,
+            span,
+            rolling,
+            heal,
+            recent,
+            cold: Vec::new(),
+        },
+        last_error,
+    ))
 }
 
 /// What [`fill`] fetched for one series' holes.
@@ -200,6 +214,8 @@ struct Fill {
     fetched: usize,
     writes: Vec<(i64, Vec<Bucket>)>,
     errors: usize,
+    /// The last failure's message, shown with the SLO until a tick succeeds.
+    last_error: Option<String>,
 }
 
 /// Asks the source for each hole of `stored` (which starts at `start`), masks maintenance, and
@@ -216,6 +232,7 @@ async fn fill(
     let mut fetched = 0usize;
     let mut writes: Vec<(i64, Vec<Bucket>)> = Vec::new();
     let mut errors = 0usize;
+    let mut last_error = None;
     for (s, e) in holes {
         let range = BucketRange {
             start: s,
@@ -241,6 +258,7 @@ async fn fill(
         errors += counts.errors.len();
         if let Some(e) = counts.errors.first() {
             warn!(slo = slo_id, error = %e, "backfill query failed; buckets stay missing until healed");
+            last_error = Some(e.to_string());
         }
         writes.push((s, counts.buckets));
     }
@@ -249,5 +267,6 @@ async fn fill(
         fetched,
         writes,
         errors,
+        last_error,
     }
 }

@@ -257,6 +257,11 @@ pub mod http {
         request("GET", url, &[], "")
     }
 
+    /// GET, returning the status and the response head (lower-cased), for header checks.
+    pub fn get_head(url: &str) -> Option<(u16, String)> {
+        exchange("GET", url, &[], "").map(|(s, head, _)| (s, head.to_ascii_lowercase()))
+    }
+
     /// Any method with extra headers and a body (JSON when not empty).
     pub fn request(
         method: &str,
@@ -264,6 +269,15 @@ pub mod http {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Option<(u16, String)> {
+        exchange(method, url, headers, body).map(|(s, _, b)| (s, b))
+    }
+
+    fn exchange(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String, String)> {
         let rest = url.strip_prefix("http://")?;
         let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let path = if path.is_empty() { "/" } else { path };
@@ -283,11 +297,8 @@ pub mod http {
         let mut buf = String::new();
         s.read_to_string(&mut buf).ok()?;
         let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-        let body = buf
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        Some((status, body))
+        let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
+        Some((status, head.to_string(), body.to_string()))
     }
 }
 

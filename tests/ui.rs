@@ -1,0 +1,428 @@
+//! The web UI in a real browser (issue 13): Debian's headless Chromium driven through
+//! chromedriver (`browser/webdriver.rs`) against a daemon over the demo's 31 days of history in a
+//! real Prometheus. The list's numbers equal the API's, the detail page draws the API's
+//! burn-down with the demo's incidents visible (its pixels checked), a silence is created from
+//! the page only with the token, and markup in an SLO's description or labels stays text.
+
+mod common;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use common::*;
+use serde_json::Value;
+use std::sync::OnceLock;
+use std::time::Duration;
+use webdriver::Browser;
+
+const TOKEN: &str = "ui-test-token";
+const XSS: &str = r#"<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">"#;
+
+struct Fixture {
+    d: Daemon,
+    _prom: Prometheus,
+    _dir: tempfile::TempDir,
+}
+
+/// One Prometheus with the demo's history and one daemon over the repository's slo.yaml, an SLO
+/// whose description is markup, and a log SLO whose Loki does not answer (an error row).
+fn fixture() -> Option<&'static Fixture> {
+    static F: OnceLock<Option<Fixture>> = OnceLock::new();
+    F.get_or_init(|| {
+        if !require_prometheus() {
+            return None;
+        }
+        if !webdriver::available() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium and chromedriver are needed in CI (scripts/install-test-deps.sh)"
+            );
+            eprintln!("SKIPPED: chromium or chromedriver missing");
+            return None;
+        }
+        let end = now_secs() / 60 * 60;
+        let prom = start_prometheus(&slowburn::synth::demo(end, 31));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/slo.yaml"))
+            .expect("slo.yaml");
+        let cfg = repo.replace("http://127.0.0.1:9090", &prom.url)
+            + &format!(
+                r#"
+  - service: web
+    name: markup
+    objective: 99
+    description: '{XSS}'
+    labels: {{ team: "<b>bold</b>" }}
+    sli:
+      ratio:
+        errors: http_requests_total{{service="api",code=~"5.."}}
+        total: http_requests_total{{service="api"}}
+  - service: web
+    name: broken
+    objective: 95
+    sli:
+      ratio:
+        source: loki
+        errors: '{{app="web"}} |= "error"'
+        total: '{{app="web"}}'
+"#
+            );
+        // The log SLO's Loki is a closed port: every query fails, so its row carries the error.
+        let cfg = cfg.replacen(
+            "slos:\n",
+            &format!(
+                "loki: {{url: \"http://127.0.0.1:{}\", timeout: 1s}}\nslos:\n",
+                free_port()
+            ),
+            1,
+        );
+        let path = write_config(dir.path(), &cfg);
+        let mut d = Daemon::start(
+            &path,
+            &dir.path().join("data"),
+            &[("SLOWBURN_API_TOKEN", TOKEN)],
+        );
+        d.wait_ready(Duration::from_secs(300));
+        Some(Fixture {
+            d,
+            _prom: prom,
+            _dir: dir,
+        })
+    })
+    .as_ref()
+}
+
+fn browser() -> Browser {
+    Browser::start(1400, 1000)
+}
+
+fn api(d: &Daemon, path: &str) -> Value {
+    let (status, body) = d.get(path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// The list page's rows as the DOM holds them: id, then per period SLI and budget (the exact
+/// numbers in `data-value`, the text people read), burn rates and alert.
+const READ_ROWS: &str = r#"
+return [...document.querySelectorAll("tr[data-slo]")].map(tr => ({
+  id: tr.dataset.slo,
+  cells: [...tr.querySelectorAll("td[data-period]")].map(td => ({
+    period: td.dataset.period, kind: td.className, value: td.dataset.value, text: td.textContent.trim()
+  })),
+  burn1h: tr.querySelector("td.burn1h").dataset.value,
+  alert: tr.querySelector("td.alert").textContent.trim(),
+  gate: tr.querySelector("td.gate").textContent.trim(),
+}));
+"#;
+
+#[test]
+fn the_list_shows_every_slo_with_the_apis_numbers() {
+    let Some(f) = fixture() else { return };
+    let b = browser();
+    // The page and the API read one snapshot; a tick between them changes numbers, so retry.
+    let (rows, list) = (0..5)
+        .find_map(|_| {
+            let before = api(&f.d, "/api/v1/slos");
+            b.goto(&f.d.url);
+            let rows = b.eval(READ_ROWS);
+            let after = api(&f.d, "/api/v1/slos");
+            (before["at"] == after["at"]).then_some((rows, after))
+        })
+        .expect("a quiet moment between ticks");
+    let slos = list["slos"].as_array().expect("slos");
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), slos.len(), "every SLO has a row");
+    let mut compared = 0;
+    for s in slos {
+        let id = s["id"].as_str().expect("id");
+        let row = rows
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} has no row"));
+        for (period, p) in s["periods"].as_object().expect("periods") {
+            for (kind, key) in [("sli", "sli"), ("remaining", "error_budget_remaining")] {
+                let cell = row["cells"]
+                    .as_array()
+                    .expect("cells")
+                    .iter()
+                    .find(|c| c["period"] == period.as_str() && c["kind"] == kind)
+                    .unwrap_or_else(|| panic!("{id} {period} {kind}"));
+                let dom: Option<f64> = cell["value"].as_str().and_then(|v| v.parse().ok());
+                assert_eq!(
+                    dom.is_some(),
+                    p[key].as_f64().is_some(),
+                    "{id} {period} {kind}"
+                );
+                if let (Some(a), Some(b)) = (dom, p[key].as_f64()) {
+                    // The same f64 printed twice; serde_json's default parser (which reads the
+                    // API's text here) may land one ulp beside the correctly rounded one.
+                    assert!(
+                        (a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1e-300),
+                        "{id} {period} {kind}: DOM {a} API {b}"
+                    );
+                }
+                if let Some(x) = p[key].as_f64() {
+                    let shown = slowburn::ui::pct(Some(x));
+                    assert!(
+                        cell["text"].as_str().expect("text").contains(&shown),
+                        "{cell} vs {shown}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        let burn: Option<f64> = row["burn1h"].as_str().and_then(|v| v.parse().ok());
+        let api_burn = s["burn_rates"]["1h"].as_f64();
+        assert_eq!(burn.is_some(), api_burn.is_some(), "{id} burn 1h");
+        if let (Some(a), Some(b)) = (burn, api_burn) {
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * b.abs(),
+                "{id} burn 1h: {a} vs {b}"
+            );
+        }
+        let gate = slowburn::gate::decide(
+            s,
+            s["periods"]
+                .as_object()
+                .expect("p")
+                .keys()
+                .next()
+                .expect("a period"),
+            0.0,
+        );
+        assert_eq!(row["gate"], if gate.allow { "go" } else { "hold" }, "{id}");
+    }
+    assert!(compared >= 6, "numbers compared: {compared}");
+    // The SLO whose query finds nothing shows its error in its row; the page is not empty.
+    let err = b.eval(r#"return document.querySelector("tr.error-row")?.textContent || """#);
+    let broken = slos
+        .iter()
+        .find(|s| s["id"] == "web/broken")
+        .expect("web/broken");
+    assert!(
+        err.as_str().expect("text").contains("web/broken"),
+        "{err}: {broken}"
+    );
+
+    // The URL keeps the view: filtered, sorted, grouped.
+    b.goto(&format!(
+        "{}/?label=team%3Dweb&sort=slo&order=desc&group=service",
+        f.d.url
+    ));
+    let ids: Vec<String> = b
+        .eval(r#"return [...document.querySelectorAll("tr[data-slo]")].map(t => t.dataset.slo)"#)
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(ids, ["api/latency", "api/availability"]);
+    let group = b.eval(r#"return document.querySelector("tr.group").textContent"#);
+    assert!(
+        group
+            .as_str()
+            .expect("group")
+            .contains("api · 2 SLO(s) · worst budget"),
+        "{group}"
+    );
+}
+
+/// Parses the `M x,y L x,y …` of an SVG path.
+fn path_points(d: &str) -> Vec<(f64, f64)> {
+    d.split(['M', 'L'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (x, y) = p.split_once(',').expect("x,y");
+            (x.parse().expect("x"), y.parse().expect("y"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_detail_page_draws_the_apis_burn_down_with_the_incidents() {
+    let Some(f) = fixture() else { return };
+    let b = browser();
+    let (chart, history) = (0..5)
+        .find_map(|_| {
+            let before = api(&f.d, "/api/v1/slos/api/availability");
+            b.goto(&format!("{}/slos/api/availability", f.d.url));
+            let chart = b.eval(
+                r##"const p = document.querySelector("#chart-budget path.line.s0");
+                   const r = document.querySelector("#chart-budget svg").getBoundingClientRect();
+                   window.scrollTo(0, r.top + window.scrollY - 20);
+                   const r2 = document.querySelector("#chart-budget svg").getBoundingClientRect();
+                   return {d: p.getAttribute("d"), n: +p.dataset.points, x: r2.left, y: r2.top, w: r2.width, h: r2.height};"##,
+            );
+            let history = api(&f.d, "/api/v1/slos/api/availability/history?period=30d");
+            let after = api(&f.d, "/api/v1/slos/api/availability");
+            (before["at"] == after["at"]).then_some((chart, history))
+        })
+        .expect("a quiet moment between ticks");
+    // The chart's line is the API's history: one vertex per point with a value, and each
+    // vertex's height a linear function of the API's remaining budget.
+    let values: Vec<f64> = history["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter_map(|p| p["error_budget_remaining"].as_f64())
+        .collect();
+    let verts = path_points(chart["d"].as_str().expect("path"));
+    assert_eq!(
+        chart["n"].as_u64(),
+        Some(history["points"].as_array().expect("p").len() as u64)
+    );
+    assert_eq!(verts.len(), values.len(), "one vertex per known point");
+    assert!(
+        values.len() > 1500,
+        "30 days within about 2,000 points: {}",
+        values.len()
+    );
+    let (i, j) = (0, values.len() - 1);
+    let scale = (verts[j].1 - verts[i].1) / (values[j] - values[i]);
+    for (v, (_, y)) in values.iter().zip(&verts) {
+        let expect = verts[i].1 + (v - values[i]) * scale;
+        assert!(
+            (expect - y).abs() < 0.15,
+            "y {y} for {v}, expected {expect}"
+        );
+    }
+    // The incidents 12 and 3 days ago each take a step out of the 30-day budget.
+    let pts = history["points"].as_array().expect("points");
+    let at = |ago: i64| -> f64 {
+        let t = pts.last().expect("last")["time"].as_i64().expect("t") - ago;
+        pts.iter()
+            .rev()
+            .find(|p| p["time"].as_i64().expect("t") <= t)
+            .and_then(|p| p["error_budget_remaining"].as_f64())
+            .expect("a value")
+    };
+    let outage = at(12 * 86400 - 3600) - at(12 * 86400 + 3600);
+    let errors = at(3 * 86400 - 3 * 3600) - at(3 * 86400 + 3600);
+    assert!(
+        outage < -0.05 && errors < -0.05,
+        "drops: outage {outage}, 5% errors {errors}"
+    );
+
+    // Pixels: the chart's area holds the line's colour and more than a plot frame.
+    let png = b.screenshot();
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let mut reader = decoder.read_info().expect("PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("frame");
+    let channels = info.color_type.samples();
+    let (x0, y0) = (
+        chart["x"].as_f64().expect("x") as usize,
+        chart["y"].as_f64().expect("y") as usize,
+    );
+    let (w, h) = (
+        chart["w"].as_f64().expect("w") as usize,
+        chart["h"].as_f64().expect("h") as usize,
+    );
+    let (mut ink, mut line) = (0, 0);
+    for y in y0..(y0 + h).min(info.height as usize) {
+        for x in x0..(x0 + w).min(info.width as usize) {
+            let o = (y * info.width as usize + x) * channels;
+            let (r, g, bl) = (buf[o], buf[o + 1], buf[o + 2]);
+            if (r, g, bl) != (255, 255, 255) {
+                ink += 1;
+            }
+            // --s0 in the light theme: #1f5fbf.
+            if (r as i32 - 0x1f).abs() < 40
+                && (g as i32 - 0x5f).abs() < 40
+                && (bl as i32 - 0xbf).abs() < 40
+            {
+                line += 1;
+            }
+        }
+    }
+    eprintln!(
+        "burn-down chart {w}×{h} px: {ink} non-background pixels, {line} in the 30d line's colour"
+    );
+    assert!(line > 500, "the line is drawn: {line} pixels");
+    assert!(ink > 2000, "axes, rules and lines: {ink} pixels");
+    std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/target/ui")).expect("dir");
+    let _ = std::fs::write(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/ui/detail.png"),
+        b.screenshot(),
+    );
+}
+
+#[test]
+fn a_silence_from_the_page_needs_the_token() {
+    let Some(f) = fixture() else { return };
+    let b = browser();
+    b.goto(&format!("{}/silences", f.d.url));
+    let fill = |comment: &str| {
+        b.type_into("input[name=comment]", comment);
+        b.type_into("input[name=created_by]", "ui-test");
+        b.click("#silence-form button[type=submit]");
+    };
+    fill("without a token");
+    let refused = b.wait_for(
+        r#"return document.getElementById("status").textContent"#,
+        10,
+    );
+    assert!(
+        refused.as_str().expect("status").contains("HTTP 401"),
+        "{refused}"
+    );
+    let none = api(&f.d, "/api/v1/silences");
+    assert!(
+        !none.to_string().contains("without a token"),
+        "no silence was made: {none}"
+    );
+    b.type_into("#token", TOKEN);
+    fill("from the page");
+    b.wait_for(
+        r#"return document.querySelector("tr[data-id]")?.textContent.includes("from the page")"#,
+        10,
+    );
+    let list = api(&f.d, "/api/v1/silences");
+    assert!(list.to_string().contains("from the page"), "{list}");
+    // The token lives in the tab's sessionStorage: never a cookie, never the URL.
+    let where_ = b.eval(
+        r#"return [document.cookie, location.href, sessionStorage.getItem("slowburn-token")]"#,
+    );
+    assert_eq!(where_[0], "");
+    assert!(!where_[1].as_str().expect("href").contains(TOKEN));
+    assert_eq!(where_[2], TOKEN);
+    // Expire it from the page.
+    b.click("button.expire");
+    b.wait_for(
+        r#"return document.getElementById("status").textContent.includes("expired")"#,
+        10,
+    );
+}
+
+#[test]
+fn markup_in_a_description_or_label_stays_text() {
+    let Some(f) = fixture() else { return };
+    let b = browser();
+    b.goto(&format!("{}/slos/web/markup", f.d.url));
+    let v = b.eval(
+        r#"return [window.pwned === undefined, document.querySelector(".description").textContent,
+                   document.querySelectorAll("main script, main img").length]"#,
+    );
+    assert_eq!(v[0], true, "no script ran");
+    assert_eq!(v[1], XSS, "the description reads as written");
+    assert_eq!(v[2], 0, "no element was made from it");
+    b.goto(&f.d.url);
+    let label = b.eval(
+        r#"return [...document.querySelectorAll("select[name=label] option")].map(o => o.textContent)"#,
+    );
+    assert!(label.to_string().contains("team=<b>bold</b>"), "{label}");
+    assert_eq!(
+        b.eval("return document.querySelectorAll('main b').length"),
+        0
+    );
+    // Every page carries the strict policy.
+    for path in ["/", "/slos/web/markup", "/silences", "/internals"] {
+        let (status, head) = http::get_head(&format!("{}{path}", f.d.url)).expect("answer");
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+            "{path}: {head}"
+        );
+        assert!(head.contains("x-content-type-options: nosniff"), "{path}");
+    }
+}
