@@ -142,6 +142,11 @@ impl Series {
         self.len() == 0
     }
 
+    /// Start (unix seconds) of the first bucket held.
+    pub fn start_time(&self) -> i64 {
+        self.start
+    }
+
     /// End (exclusive, unix seconds) of the last bucket held.
     pub fn end(&self) -> i64 {
         self.start + self.len() as i64 * self.width

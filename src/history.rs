@@ -93,6 +93,62 @@ pub fn points(
     out
 }
 
+/// One whole period of the stored history, for the table of past periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastPeriod {
+    /// End of the period (unix seconds).
+    pub end: i64,
+    /// SLI over it.
+    pub sli: Option<f64>,
+    /// Share of its budget spent (1 − remaining).
+    pub used: Option<f64>,
+    /// Known buckets / buckets.
+    pub coverage: f64,
+}
+
+/// The last `count` whole periods of `len` seconds ending at `at`, `at − len`, …, newest first.
+pub fn past_periods(
+    series: &Series,
+    objective: f64,
+    at: i64,
+    len: i64,
+    count: usize,
+) -> Vec<PastPeriod> {
+    (0..count as i64)
+        .map(|k| {
+            let end = at - k * len;
+            let w = series.window(end, Dur::from_secs(len.max(1) as u64));
+            PastPeriod {
+                end,
+                sli: w.sli(),
+                used: w.remaining(objective).map(|r| 1.0 - r),
+                coverage: w.coverage(),
+            }
+        })
+        .collect()
+}
+
+/// How long a burn ran before `fired_at`: back from it, the first bucket of the run of buckets
+/// whose own burn rate is at least 1 (the budget being spent faster than it accrues). `None`
+/// when the bucket before the fire was not burning.
+pub fn onset(series: &Series, objective: f64, fired_at: i64, width: i64) -> Option<i64> {
+    let one = Dur::from_secs(width.max(1) as u64);
+    let burning = |t: i64| {
+        series
+            .window(t, one)
+            .burn_rate(objective)
+            .is_some_and(|b| b >= 1.0)
+    };
+    let mut t = fired_at;
+    if !burning(t) {
+        return None;
+    }
+    while t - width > series.start_time() && burning(t - width) {
+        t -= width;
+    }
+    Some(t - width)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +218,44 @@ mod tests {
             &[],
         );
         assert_eq!(gap[0].step_coverage, 0.0, "the missing hour is a gap");
+    }
+
+    #[test]
+    fn past_periods_and_the_onset_of_a_burn() {
+        // Two weeks of 60 s buckets at 0.5% bad; the last week has a 30-minute burn at 50% bad.
+        let width = 60;
+        let n = 14 * 1440;
+        let burn = (n - 600)..(n - 570);
+        let buckets: Vec<Bucket> = (0..n)
+            .map(|i| {
+                if burn.contains(&i) {
+                    Bucket::known(50.0, 100.0)
+                } else {
+                    Bucket::known(99.5, 100.0)
+                }
+            })
+            .collect();
+        let s = Series::from_buckets(0, Dur::from_secs(60), &buckets);
+        let at = n as i64 * width;
+        let weeks = past_periods(&s, 0.99, at, 7 * 86_400, 3);
+        assert_eq!(weeks.len(), 3);
+        assert!(
+            (weeks[1].used.unwrap() - 0.5).abs() < 1e-9,
+            "0.5% of a 1% budget"
+        );
+        assert!(
+            weeks[0].used.unwrap() > weeks[1].used.unwrap(),
+            "the burn's week used more"
+        );
+        assert_eq!(weeks[2].coverage, 0.0, "before the history");
+        // A fire 10 minutes into the burn: it began 10 minutes earlier.
+        let start = (n as i64 - 600) * width;
+        let fired = start + 600;
+        assert_eq!(onset(&s, 0.99, fired, width), Some(start));
+        assert_eq!(
+            onset(&s, 0.99, start - 3600, width),
+            None,
+            "nothing burning then"
+        );
     }
 }

@@ -19,6 +19,7 @@ const XSS: &str = r#"<script>window.pwned = 1</script><img src=x onerror="window
 
 struct Fixture {
     d: Daemon,
+    cfg: std::path::PathBuf,
     _prom: Prometheus,
     _dir: tempfile::TempDir,
 }
@@ -84,6 +85,7 @@ fn fixture() -> Option<&'static Fixture> {
         d.wait_ready(Duration::from_secs(300));
         Some(Fixture {
             d,
+            cfg: path,
             _prom: prom,
             _dir: dir,
         })
@@ -340,6 +342,20 @@ fn the_detail_page_draws_the_apis_burn_down_with_the_incidents() {
     );
     assert!(line > 500, "the line is drawn: {line} pixels");
     assert!(ink > 2000, "axes, rules and lines: {ink} pixels");
+    // The current policy's episodes over the stored history and the past periods are listed.
+    let tables = b.eval(
+        r##"return [document.querySelectorAll("#episodes tbody tr").length,
+                   [...document.querySelectorAll("#past tbody tr")].map(tr => tr.children[0].textContent)]"##,
+    );
+    assert!(
+        tables[0].as_u64().expect("episodes") >= 2,
+        "the demo's incidents page: {tables}"
+    );
+    let past = tables[1].as_array().expect("past");
+    assert!(
+        past.iter().filter(|p| *p == "7d").count() >= 4 && past.contains(&"30d".into()),
+        "{tables}"
+    );
     std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/target/ui")).expect("dir");
     let _ = std::fs::write(
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/ui/detail.png"),
@@ -425,4 +441,127 @@ fn markup_in_a_description_or_label_stays_text() {
         );
         assert!(head.contains("x-content-type-options: nosniff"), "{path}");
     }
+}
+
+/// The episodes table of the try page: severity, rule, fired, resolved per row.
+const READ_EPISODES: &str = r##"
+const read = id => [...document.querySelectorAll("#" + id + " tbody tr")].map(tr =>
+  [...tr.querySelectorAll("td")].slice(0, 4).map(td => td.textContent.trim()));
+return {current: read("current"), tried: document.getElementById("tried") ? read("tried") : null,
+        errors: [...document.querySelectorAll("#rule-errors li")].map(li => li.textContent)};
+"##;
+
+#[test]
+fn trying_a_policy_replays_the_stored_history_as_backtest_does() {
+    let Some(f) = fixture() else { return };
+    let b = browser();
+    let try_url = |rules: &str| {
+        format!(
+            "{}/slos/api/availability/try?range=30d&rules={}",
+            f.d.url,
+            slowburn::ui::url_enc(rules)
+        )
+    };
+    let current_rules = "page 1h 5m 14.4\npage 6h 30m 6\nticket 1d 2h 3\nticket 3d 6h 1";
+    let root = tempfile::tempdir().expect("tempdir");
+    // The page's current-policy episodes against `slowburn backtest` over a backup of the same
+    // store, at one snapshot.
+    let (page, backtest) = (0..5)
+        .find_map(|k| {
+            let before = api(&f.d, "/api/v1/slos");
+            b.goto(&try_url(current_rules));
+            let page = b.eval(READ_EPISODES);
+            let span = b.eval(r#"return document.querySelector(".description").textContent"#);
+            let copy = root.path().join(format!("copy{k}"));
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+                .args([
+                    "store",
+                    "backup",
+                    "--server",
+                    &f.d.url,
+                    "--out",
+                    copy.to_str().expect("p"),
+                ])
+                .env("SLOWBURN_API_TOKEN", TOKEN)
+                .output()
+                .expect("backup");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let after = api(&f.d, "/api/v1/slos");
+            if before["at"] != after["at"] {
+                return None;
+            }
+            let text = span.as_str().expect("span").to_string();
+            let times: Vec<&str> = text
+                .split_whitespace()
+                .filter(|w| w.starts_with("20"))
+                .collect();
+            let (code, out, err) = slowburn(&[
+                "backtest",
+                "-c",
+                f.cfg.to_str().expect("p"),
+                "--data-dir",
+                copy.to_str().expect("p"),
+                "--from",
+                times[0],
+                "--to",
+                times[1],
+                "--format",
+                "json",
+            ]);
+            assert_eq!(code, 0, "{err}");
+            Some((
+                page,
+                serde_json::from_str::<Value>(&out).expect("backtest JSON"),
+            ))
+        })
+        .expect("a quiet moment between ticks");
+    let from_backtest: Vec<Vec<String>> = backtest["episodes"]
+        .as_array()
+        .expect("episodes")
+        .iter()
+        .filter(|e| e["slo"] == "api/availability")
+        .map(|e| {
+            vec![
+                e["severity"].as_str().expect("sev").to_string(),
+                e["rule"].as_str().expect("rule").to_string(),
+                e["fired_at"].as_str().expect("fired").to_string(),
+                e["resolved_at"]
+                    .as_str()
+                    .unwrap_or("still firing")
+                    .to_string(),
+            ]
+        })
+        .collect();
+    let on_page: Vec<Vec<String>> = serde_json::from_value(page["current"].clone()).expect("rows");
+    assert!(!on_page.is_empty(), "the demo's incidents fire");
+    assert_eq!(on_page, from_backtest, "the page replays as backtest does");
+    // The same rules tried: the same episodes.
+    assert_eq!(page["tried"], page["current"]);
+    // Factors nobody reaches: nothing pages, but the current policy still does.
+    b.goto(&try_url("page 1h 5m 900\nticket 3d 6h 900"));
+    let strict = b.eval(READ_EPISODES);
+    let pages = |v: &Value| {
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .filter(|r| r[0] == "page")
+            .count()
+    };
+    assert_eq!(pages(&strict["tried"]), 0, "{strict}");
+    assert!(pages(&strict["current"]) > 0);
+    // A bad rule says which line and what to write; nothing is replayed for it.
+    b.goto(&try_url("page 1h 5m 14.4\nurgent 1h 5m 2"));
+    let bad = b.eval(READ_EPISODES);
+    assert!(bad["tried"].is_null());
+    assert!(
+        bad["errors"][0]
+            .as_str()
+            .expect("error")
+            .starts_with("line 2:"),
+        "{bad}"
+    );
 }

@@ -120,8 +120,28 @@ pub fn burn_windows(slo: &Slo) -> Vec<Dur> {
     w
 }
 
-/// Reads the buckets a history over `(at − range, at]` needs and computes its points, on a
-/// blocking thread and at most two at a time, whatever clients do.
+/// Reads `n` buckets of a series from `from`, on a blocking thread and at most two requests at a
+/// time, whatever clients do.
+pub async fn load_buckets(
+    st: &AppState,
+    series: u64,
+    from: i64,
+    width: i64,
+    n: usize,
+) -> Result<Vec<crate::budget::Bucket>, ApiError> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let store = st.shared.store.clone();
+    tokio::task::spawn_blocking(move || store.get(series, from, width, n))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+/// The points of a history over `(at − range, at]` from the store.
 pub async fn load_history(
     st: &AppState,
     s: &crate::engine::SloView,
@@ -132,23 +152,11 @@ pub async fn load_history(
 ) -> Result<Vec<history::Point>, ApiError> {
     let from = history::first_bucket(at, range, period, windows, width);
     let n = ((at - from) / width).max(0) as usize;
-    let (store, series, objective) = (st.shared.store.clone(), s.series, s.slo.objective);
-    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-    let _permit = PERMITS
-        .acquire()
-        .await
-        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let windows = windows.to_vec();
-    tokio::task::spawn_blocking(move || {
-        store.get(series, from, width, n).map(|b| {
-            history::points(
-                &b, from, width, objective, at, range, step, period, &windows,
-            )
-        })
-    })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    let buckets = load_buckets(st, s.series, from, width, n).await?;
+    let objective = s.slo.objective;
+    Ok(history::points(
+        &buckets, from, width, objective, at, range, step, period, windows,
+    ))
 }
 
 /// `GET /api/v1/slos/{service}/{name}/history?period=30d[&step=1h]`: for every step over the last

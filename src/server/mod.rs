@@ -8,7 +8,7 @@
 //!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
 //! - `GET/POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` ([`silences`]; changes need the
 //!   API token).
-//! - `GET /`, `/slos/{service}/{name}`, `/silences`, `/internals`, `/ui/{style.css,app.js}`: the
+//! - `GET /`, `/slos/{service}/{name}` (and `…/try`), `/silences`, `/internals`, `/ui/{style.css,app.js}`: the
 //!   web UI ([`ui`]; read-only, no token; the silences form calls the API).
 //! - `POST /api/v1/store/backup` ([`backup`]; the API token): a consistent copy of the store.
 //!
@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/silences/{id}", delete(silences::delete))
         .route("/", get(ui::list_page))
         .route("/slos/{service}/{name}", get(ui::detail_page))
+        .route("/slos/{service}/{name}/try", get(ui::try_page))
         .route("/silences", get(ui::silences_page))
         .route("/internals", get(ui::internals_page))
         .route("/ui/{file}", get(ui::asset))

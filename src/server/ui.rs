@@ -3,10 +3,15 @@
 //! token; the silences form calls the API, which checks it.
 
 use super::AppState;
-use super::api::{ApiError, burn_windows, load_history};
+use super::api::{ApiError, burn_windows, load_buckets};
+use crate::alert::policy::Policy;
+use crate::budget::Series;
+use crate::config::Slo;
+use crate::duration::Dur;
 use crate::history;
 use crate::report::slo_json;
 use crate::time::rfc3339;
+use crate::ui::trial;
 use crate::ui::{self, Nav, detail, internals, list};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -94,10 +99,15 @@ pub async fn list_page(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let snap = st.shared.snapshot();
+    html(StatusCode::OK, list_html(&snap, &q))
+}
+
+/// The list page for a snapshot and a query string, without I/O.
+pub fn list_html(snap: &crate::engine::Snapshot, q: &BTreeMap<String, String>) -> String {
     let rows: Vec<list::Row> = snap.slos.iter().map(row).collect();
-    let view = list::View::from_query(&q);
+    let view = list::View::from_query(q);
     let body = list::render(&rows, &view, &rfc3339(snap.at), age(snap.at));
-    html(StatusCode::OK, ui::page("SLOs", Nav::Slos, &body))
+    ui::page("SLOs", Nav::Slos, &body)
 }
 
 /// `GET /slos/{service}/{name}`: one SLO's detail.
@@ -117,26 +127,105 @@ pub async fn detail_page(
             ui::page("Not found", Nav::Slos, &body),
         );
     };
-    let width = snap.width.max(1);
-    let windows = burn_windows(&s.slo);
-    let mut histories = Vec::new();
-    for p in &s.slo.periods {
-        let range = p.as_secs() as i64;
-        let step = history::auto_step(range, width);
-        match load_history(&st, s, snap.at, width, (range, step, *p), &windows).await {
-            Ok(pts) => histories.push((p.to_string(), step, pts)),
-            Err(ApiError(_, e)) => {
-                let body = format!(
-                    "<h1>{}</h1><p class=\"error-row\">The history cannot be read: {}</p>",
-                    ui::esc(&id),
-                    ui::esc(&e)
-                );
-                return html(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ui::page(&id, Nav::Slos, &body),
-                );
-            }
+    let (width, at) = (snap.width.max(1), snap.at);
+    let from = detail_from(s, at, width);
+    let n = ((at - from) / width).max(0) as usize;
+    let buckets = match load_buckets(&st, s.series, from, width, n).await {
+        Ok(b) => b,
+        Err(ApiError(_, e)) => {
+            let body = format!(
+                "<h1>{}</h1><p class=\"error-row\">The history cannot be read: {}</p>",
+                ui::esc(&id),
+                ui::esc(&e)
+            );
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ui::page(&id, Nav::Slos, &body),
+            );
         }
+    };
+    let silences = st.shared.silences();
+    let body = detail_html(s, at, width, from, &buckets, &silences);
+    html(StatusCode::OK, ui::page(&id, Nav::Slos, &body))
+}
+
+/// Where the detail page's one store read begins: the longest period, plus the windows its
+/// first point needs.
+pub fn detail_from(s: &crate::engine::SloView, at: i64, width: i64) -> i64 {
+    let longest = s
+        .slo
+        .periods
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Dur::from_secs(0));
+    history::first_bucket(
+        at,
+        longest.as_secs() as i64,
+        longest,
+        &burn_windows(&s.slo),
+        width,
+    )
+}
+
+/// The detail page's body from the SLO's buckets starting at `from`, without I/O: each period's
+/// history, the current policy's replay, past periods, alerts and silences.
+pub fn detail_html(
+    s: &crate::engine::SloView,
+    at: i64,
+    width: i64,
+    from: i64,
+    buckets: &[crate::budget::Bucket],
+    silences: &[crate::alert::silence::Silence],
+) -> String {
+    let windows = burn_windows(&s.slo);
+    let objective = s.slo.objective;
+    let longest = s
+        .slo
+        .periods
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Dur::from_secs(0));
+    let histories = s
+        .slo
+        .periods
+        .iter()
+        .map(|p| {
+            let range = p.as_secs() as i64;
+            let step = history::auto_step(range, width);
+            let pts = history::points(
+                buckets, from, width, objective, at, range, step, *p, &windows,
+            );
+            (p.to_string(), step, pts)
+        })
+        .collect();
+    let series = Series::from_buckets(from, Dur::from_secs(width as u64), buckets);
+    let reach = windows
+        .iter()
+        .map(|w| w.as_secs() as i64)
+        .max()
+        .unwrap_or(0);
+    let replay_from = (from + reach).max(at - longest.as_secs() as i64);
+    let episodes = replay(&s.slo, &s.slo.policy, &series, replay_from, at, width);
+    let mut past = Vec::new();
+    for (len, max) in [(7 * 86_400, 8usize), (30 * 86_400, 3)] {
+        let count = (((at - from) / len) as usize).clamp(1, max);
+        let rows = history::past_periods(&series, objective, at, len, count);
+        let pages: Vec<usize> = rows
+            .iter()
+            .map(|r| {
+                episodes
+                    .iter()
+                    .filter(|e| e.severity == "page")
+                    .filter(|e| {
+                        let t = parse_rfc3339(&e.fired_at);
+                        t > r.end - len && t <= r.end
+                    })
+                    .count()
+            })
+            .collect();
+        past.push((Dur::from_secs(len as u64).to_string(), rows, pages));
     }
     let alert = |severity: &'static str, r: &crate::alert::state::Record| detail::Alert {
         severity,
@@ -148,9 +237,7 @@ pub async fn detail_page(
         notified: r.sent.keys().cloned().collect(),
     };
     let now = crate::time::now_secs();
-    let silences = st
-        .shared
-        .silences()
+    let silences = silences
         .iter()
         .filter(|x| {
             x.ends_at > now
@@ -194,13 +281,12 @@ pub async fn detail_page(
             .collect(),
         windows: windows.iter().map(ToString::to_string).collect(),
         histories,
+        episodes,
+        past,
         silences,
         dashboard: s.dashboard.clone(),
     };
-    html(
-        StatusCode::OK,
-        ui::page(&id, Nav::Slos, &detail::render(&d)),
-    )
+    detail::render(&d)
 }
 
 /// `GET /silences`.
@@ -315,4 +401,129 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         body,
     )
         .into_response()
+}
+
+fn parse_rfc3339(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s).map_or(0, |t| t.timestamp())
+}
+
+/// Replays `policy` on the SLO's buckets over `[from, to]` through `backtest::replay`, with how
+/// long each burn ran before it fired.
+fn replay(
+    slo: &Slo,
+    policy: &Policy,
+    series: &Series,
+    from: i64,
+    to: i64,
+    width: i64,
+) -> Vec<trial::Shown> {
+    let subject = crate::backtest::Subject {
+        id: &slo.id,
+        objective: slo.objective,
+        periods: &slo.periods,
+        policy,
+    };
+    crate::backtest::replay(subject, series, from, to, width)
+        .into_iter()
+        .map(|e| trial::Shown {
+            severity: e.severity.as_str(),
+            rule: e.rule.clone(),
+            fired_at: rfc3339(e.fired_at),
+            resolved_at: e.resolved_at.map(rfc3339),
+            peak: e.peak_burn_rate,
+            detection: history::onset(series, slo.objective, e.fired_at, width)
+                .map(|o| e.fired_at - o),
+        })
+        .collect()
+}
+
+/// Query parameters of the try page.
+#[derive(Debug, serde::Deserialize)]
+pub struct TryParams {
+    /// Rules, one per line (`page 1h 5m 14.4`); absent: the current ones, nothing tried yet.
+    pub rules: Option<String>,
+    /// `1d`, `7d` or `30d` (default 7d, at most the stored history).
+    pub range: Option<String>,
+}
+
+/// `GET /slos/{service}/{name}/try?rules=…&range=7d`: read-only, so no token.
+pub async fn try_page(
+    State(st): State<AppState>,
+    Path((service, name)): Path<(String, String)>,
+    Query(p): Query<TryParams>,
+) -> Response {
+    let snap = st.shared.snapshot();
+    let id = format!("{service}/{name}");
+    let Some(s) = snap.slos.iter().find(|s| s.slo.id == id) else {
+        let body = format!(
+            r#"<h1>No SLO {}</h1><p><a href="/">All SLOs</a></p>"#,
+            ui::esc(&id)
+        );
+        return html(
+            StatusCode::NOT_FOUND,
+            ui::page("Not found", Nav::Slos, &body),
+        );
+    };
+    let range_text = p
+        .range
+        .as_deref()
+        .filter(|r| ["1d", "7d", "30d"].contains(r))
+        .unwrap_or("7d");
+    let range = crate::duration::parse(range_text).map_or(7 * 86_400, |d| d.as_secs() as i64);
+    let text = p
+        .rules
+        .clone()
+        .unwrap_or_else(|| trial::format_rules(&s.slo.policy.rules));
+    let parsed = p.rules.as_deref().map(trial::parse_rules);
+    let mut tried_policy = s.slo.policy.clone();
+    let mut errors = Vec::new();
+    match parsed {
+        Some(Ok(rules)) => tried_policy.rules = rules,
+        Some(Err(e)) => errors = e,
+        None => {}
+    }
+    let width = snap.width.max(1);
+    let at = snap.at;
+    let reach = s
+        .slo
+        .policy
+        .rules
+        .iter()
+        .chain(&tried_policy.rules)
+        .map(|r| r.long.as_secs() as i64)
+        .chain(s.slo.periods.iter().map(|p| p.as_secs() as i64))
+        .max()
+        .unwrap_or(0);
+    let from = at - range - reach;
+    let from = from - from.rem_euclid(width);
+    let n = ((at - from) / width).max(0) as usize;
+    let buckets = match load_buckets(&st, s.series, from, width, n).await {
+        Ok(b) => b,
+        Err(ApiError(_, e)) => {
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ui::page(&id, Nav::Slos, &ui::esc(&e)),
+            );
+        }
+    };
+    let series = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
+    let start = at - range + width;
+    let current = replay(&s.slo, &s.slo.policy, &series, start, at, width);
+    let tried = (p.rules.is_some() && errors.is_empty())
+        .then(|| replay(&s.slo, &tried_policy, &series, start, at, width));
+    let (from_text, to_text) = (rfc3339(start), rfc3339(at));
+    let body = trial::render(&trial::Page {
+        service: &service,
+        name: &name,
+        text: &text,
+        range: range_text,
+        errors: &errors,
+        current: &current,
+        tried: tried.as_deref(),
+        span: (&from_text, &to_text),
+    });
+    html(
+        StatusCode::OK,
+        ui::page(&format!("Try a policy: {id}"), Nav::Slos, &body),
+    )
 }

@@ -65,6 +65,12 @@ pub struct Detail {
     pub windows: Vec<String>,
     /// Per period: its history over the period (auto step).
     pub histories: Vec<(String, i64, Vec<Point>)>,
+    /// What the current policy fires on the stored history of the longest period (the replay
+    /// `backtest` runs): drawn on the time axis and listed.
+    pub episodes: Vec<super::trial::Shown>,
+    /// Past whole periods (`7d`, `30d`): each one's SLI, budget used and coverage, and the pages
+    /// the current policy fires in it.
+    pub past: Vec<(String, Vec<crate::history::PastPeriod>, Vec<usize>)>,
     /// Silences matching this SLO: id, comment, ends at, status.
     pub silences: Vec<(String, String, String, String)>,
     /// Grafana dashboard link, when `alerting.dashboard_url` is set.
@@ -347,6 +353,50 @@ pub fn render(d: &Detail) -> String {
         );
     }
     s.push_str("</section>");
+
+    let _ = write!(
+        s,
+        r#"<section><h2>Episodes in the stored history</h2><p class="description">What the current policy fires when the stored buckets are replayed through the daemon's decision (shaded on the burn-down). <a id="try" href="/slos/{}/{}/try">Try another policy on this history</a>.</p>"#,
+        super::url_enc(&r.service),
+        super::url_enc(&r.name)
+    );
+    s.push_str(r#"<table class="episodes" id="episodes"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"#);
+    for e in &d.episodes {
+        let _ = write!(
+            s,
+            r#"<tr><td class="alert-{sev}">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(&e.rule),
+            esc(&e.fired_at),
+            esc(e.resolved_at.as_deref().unwrap_or("still firing")),
+            burn(Some(e.peak)),
+            e.detection.map_or("–".into(), |x| human_secs(x as f64)),
+            sev = e.severity
+        );
+    }
+    s.push_str("</tbody></table></section>");
+
+    s.push_str(r#"<section><h2>Past periods</h2><table class="past" id="past"><thead><tr><th>Period</th><th>Ending</th><th>Attainment</th><th>Objective met</th><th>Budget used</th><th>Coverage</th><th>Pages</th></tr></thead><tbody>"#);
+    for (len, rows, pages) in &d.past {
+        for (p, pages) in rows.iter().zip(pages) {
+            let met = match p.sli {
+                Some(x) if x >= r.objective => "yes",
+                Some(_) => "no",
+                None => "no data",
+            };
+            let end = chrono::DateTime::from_timestamp(p.end, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            let _ = write!(
+                s,
+                r#"<tr><td>{}</td><td>{end}</td><td>{}</td><td class="met-{met}">{met}</td><td>{}</td><td>{}</td><td>{pages}</td></tr>"#,
+                esc(len),
+                pct(p.sli),
+                pct(p.used),
+                pct(Some(p.coverage))
+            );
+        }
+    }
+    s.push_str("</tbody></table></section>");
 
     s.push_str(r#"<section><h2>Silences</h2>"#);
     if d.silences.is_empty() {

@@ -12,6 +12,7 @@ pub mod detail;
 pub mod internals;
 pub mod list;
 pub mod silences;
+pub mod trial;
 
 use std::fmt::Write as _;
 
