@@ -63,7 +63,8 @@ fn bench_ui(c: &mut Criterion) {
     let from = slowburn::server::ui::detail_from(s, at, width);
     // The buckets start at 0: the read begins `from / width` buckets in.
     let start = (from / width) as usize;
-    let detail = slowburn::server::ui::detail_html(s, at, width, from, &buckets[start..], &[]);
+    let detail =
+        slowburn::server::ui::detail_html(s, at, width, from, &buckets[start..], &[], Vec::new());
     println!(
         "page weight: list of 1,000 SLOs {} bytes, detail (30d + 7d) {} bytes, style.css {} bytes, app.js {} bytes",
         list.len(),
@@ -86,6 +87,7 @@ fn bench_ui(c: &mut Criterion) {
                 from,
                 &buckets[start..],
                 &[],
+                Vec::new(),
             ))
         })
     });

@@ -145,7 +145,18 @@ pub async fn detail_page(
         }
     };
     let silences = st.shared.silences();
-    let body = detail_html(s, at, width, from, &buckets, &silences);
+    // The definitions the store holds for this SLO (a changed query is a new version).
+    let prefix = format!("{id}|");
+    let versions: Vec<(u64, String)> = st
+        .shared
+        .store
+        .series_keys()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with("|sla"))
+        .map(|(k, v)| (v, k[prefix.len()..].to_string()))
+        .collect();
+    let body = detail_html(s, at, width, from, &buckets, &silences, versions);
     html(StatusCode::OK, ui::page(&id, Nav::Slos, &body))
 }
 
@@ -177,6 +188,7 @@ pub fn detail_html(
     from: i64,
     buckets: &[crate::budget::Bucket],
     silences: &[crate::alert::silence::Silence],
+    versions: Vec<(u64, String)>,
 ) -> String {
     let windows = burn_windows(&s.slo);
     let objective = s.slo.objective;
@@ -260,6 +272,7 @@ pub fn detail_html(
         source: s.slo.source.clone(),
         queries: s.slo.counts.queries(),
         version: s.series,
+        versions,
         exhaustion: s
             .eval
             .periods

@@ -55,6 +55,9 @@ pub struct Detail {
     pub queries: Vec<String>,
     /// Store definition version (a changed query starts a new one).
     pub version: u64,
+    /// Every definition the store holds for this SLO: version and its key (the queries it
+    /// counted), the current one included.
+    pub versions: Vec<(u64, String)>,
     /// Time to exhaustion at the 1h burn per period, seconds.
     pub exhaustion: Vec<(String, Option<f64>)>,
     /// Page and ticket.
@@ -437,6 +440,19 @@ pub fn render(d: &Detail) -> String {
     for q in &d.queries {
         let _ = write!(s, "<li><code>{}</code></li>", esc(q));
     }
-    s.push_str("</ul></section>");
+    s.push_str("</ul>");
+    if !d.versions.is_empty() {
+        s.push_str(r#"<h3>Versions in the store</h3><table class="versions" id="versions"><thead><tr><th>Version</th><th>What it counted</th></tr></thead><tbody>"#);
+        for (v, key) in &d.versions {
+            let current = if *v == d.version { " (current)" } else { "" };
+            let _ = write!(
+                s,
+                "<tr><td>{v}{current}</td><td><code>{}</code></td></tr>",
+                esc(key)
+            );
+        }
+        s.push_str("</tbody></table>");
+    }
+    s.push_str("</section>");
     s
 }

@@ -70,8 +70,12 @@ pub struct Row {
 }
 
 impl Row {
-    fn first_remaining(&self) -> Option<f64> {
-        self.periods.first().and_then(|p| p.remaining)
+    /// The lowest remaining budget over the SLO's periods: what needs a look first.
+    fn worst_remaining(&self) -> Option<f64> {
+        self.periods
+            .iter()
+            .filter_map(|p| p.remaining)
+            .min_by(f64::total_cmp)
     }
     fn worst_coverage(&self) -> f64 {
         self.periods.iter().map(|p| p.coverage).fold(1.0, f64::min)
@@ -98,7 +102,7 @@ pub struct View {
     pub label: Option<(String, String)>,
     /// Only `page`, `ticket`, `ok` or `error`.
     pub state: Option<String>,
-    /// Column to sort by (default `budget`, worst first).
+    /// Column to sort by (default `budget`: the worst of an SLO's periods, worst first).
     pub sort: String,
     /// Descending.
     pub desc: bool,
@@ -194,7 +198,7 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
             "coverage" => r.worst_coverage(),
             "gate" => f64::from(u8::from(r.gate.0)),
             // No data sorts with the worst: it needs a look.
-            _ => n(r.first_remaining()),
+            _ => n(r.worst_remaining()),
         }
     };
     out.sort_by(|a, b| {
@@ -209,7 +213,7 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
 }
 
 /// Rows grouped by the view's grouping (one group with an empty name when there is none), each
-/// with its worst first-period budget.
+/// with the worst budget left of any of its SLOs' periods.
 pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<(String, Option<f64>, Vec<&'a Row>)> {
     let mut map: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
     for r in rows {
@@ -227,7 +231,7 @@ pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<(String, Option<f64>, Vec<&
         .map(|(g, rs)| {
             let worst = rs
                 .iter()
-                .filter_map(|r| r.first_remaining())
+                .filter_map(|r| r.worst_remaining())
                 .min_by(f64::total_cmp);
             (g, worst, rs)
         })
