@@ -431,6 +431,17 @@ fn markup_in_a_description_or_label_stays_text() {
         b.eval("return document.querySelectorAll('main b').length"),
         0
     );
+    // Light and dark follow the browser's setting.
+    let bg = || b.eval("return getComputedStyle(document.body).backgroundColor");
+    b.color_scheme("light");
+    assert_eq!(bg(), "rgb(255, 255, 255)");
+    b.color_scheme("dark");
+    assert_eq!(bg(), "rgb(18, 21, 28)", "the dark theme");
+    let text = b.eval("return getComputedStyle(document.body).color");
+    assert_eq!(
+        text, "rgb(227, 231, 238)",
+        "light text on the dark background"
+    );
     // Every page carries the strict policy.
     for path in ["/", "/slos/web/markup", "/silences", "/internals"] {
         let (status, head) = http::get_head(&format!("{}{path}", f.d.url)).expect("answer");

@@ -197,6 +197,11 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
             "alert" => r.alert as u8 as f64,
             "coverage" => r.worst_coverage(),
             "gate" => f64::from(u8::from(r.gate.0)),
+            // How far the SLA's SLI is above its objective; no SLA sorts last-but-no-data.
+            "sla" => r
+                .sla
+                .and_then(|(o, sli, _)| sli.map(|x| x - o))
+                .unwrap_or(f64::NEG_INFINITY),
             // No data sorts with the worst: it needs a look.
             _ => n(r.worst_remaining()),
         }
@@ -358,7 +363,7 @@ pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> String {
     ] {
         s.push_str(&th(k, t));
     }
-    s.push_str("<th>SLA</th>");
+    s.push_str(&th("sla", "SLA"));
     s.push_str(&th("gate", "Gate"));
     s.push_str("</tr></thead>");
     let cols = 8 + 2 * periods.len();

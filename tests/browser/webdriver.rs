@@ -194,6 +194,16 @@ impl Browser {
         }
     }
 
+    /// Emulates `prefers-color-scheme` (Chrome DevTools through chromedriver's CDP bridge).
+    pub fn color_scheme(&self, scheme: &str) {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.setEmulatedMedia",
+                        "params": {"features": [{"name": "prefers-color-scheme", "value": scheme}]}})),
+        );
+    }
+
     /// A PNG screenshot of the viewport.
     pub fn screenshot(&self) -> Vec<u8> {
         let v = self.cmd("GET", "/screenshot", None);
