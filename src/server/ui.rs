@@ -156,8 +156,19 @@ pub async fn detail_page(
         .filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with("|sla"))
         .map(|(k, v)| (v, k[prefix.len()..].to_string()))
         .collect();
-    let body = detail_html(s, at, width, from, &buckets, &silences, versions);
-    html(StatusCode::OK, ui::page(&id, Nav::Slos, &body))
+    // Tens of milliseconds of arithmetic for a month of minutes: off the async workers.
+    let view = s.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        detail_html(&view, at, width, from, &buckets, &silences, versions)
+    })
+    .await;
+    match rendered {
+        Ok(body) => html(StatusCode::OK, ui::page(&id, Nav::Slos, &body)),
+        Err(e) => html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
+        ),
+    }
 }
 
 /// Where the detail page's one store read begins: the longest period, plus the windows its
@@ -519,11 +530,26 @@ pub async fn try_page(
             );
         }
     };
-    let series = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
     let start = at - range + width;
-    let current = replay(&s.slo, &s.slo.policy, &series, start, at, width);
-    let tried = (p.rules.is_some() && errors.is_empty())
-        .then(|| replay(&s.slo, &tried_policy, &series, start, at, width));
+    let want_tried = p.rules.is_some() && errors.is_empty();
+    let slo = std::sync::Arc::clone(&s.slo);
+    // Up to a month of evaluations per policy: off the async workers.
+    let replays = tokio::task::spawn_blocking(move || {
+        let series = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
+        let current = replay(&slo, &slo.policy, &series, start, at, width);
+        let tried = want_tried.then(|| replay(&slo, &tried_policy, &series, start, at, width));
+        (current, tried)
+    })
+    .await;
+    let (current, tried) = match replays {
+        Ok(r) => r,
+        Err(e) => {
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
+            );
+        }
+    };
     let (from_text, to_text) = (rfc3339(start), rfc3339(at));
     let body = trial::render(&trial::Page {
         service: &service,
