@@ -352,8 +352,14 @@ pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> String {
     s.push_str(r#"<table class="slos"><thead><tr>"#);
     s.push_str(&th("slo", "SLO"));
     s.push_str(&th("objective", "Objective"));
-    for p in &periods {
-        let _ = write!(s, "<th>SLI {0}</th><th>Budget left {0}</th>", esc(p));
+    for (i, p) in periods.iter().enumerate() {
+        // The first period's SLI and every budget column sort (the budget by an SLO's worst).
+        if i == 0 {
+            s.push_str(&th("sli", &format!("SLI {}", esc(p))));
+        } else {
+            let _ = write!(s, "<th>SLI {}</th>", esc(p));
+        }
+        s.push_str(&th("budget", &format!("Budget left {}", esc(p))));
     }
     for (k, t) in [
         ("burn1h", "Burn 1h"),
