@@ -60,6 +60,11 @@ pub(super) async fn backup(
     match server {
         Some(server) => download(&server, token_file, out).await?,
         None => {
+            // Opening creates a store: a mistyped directory must not back up an empty one.
+            let source = data_dir.join(crate::store::FILE_NAME);
+            if !source.exists() {
+                return Err(anyhow!("no store at {}", source.display()));
+            }
             let store = Store::open(data_dir).with_context(|| {
                 format!(
                     "cannot open the store in {}; while the daemon runs, back up through it with --server",
@@ -69,9 +74,19 @@ pub(super) async fn backup(
             store.backup(out)?;
         }
     }
-    let copy = Store::open(out).context("the backup does not open")?;
-    let v = copy.verify(false)?;
+    // A copy that does not verify is removed: it must not sit there looking like a store.
+    let checked = Store::open(out)
+        .context("the backup does not open")
+        .and_then(|copy| Ok(copy.verify(false)?));
+    let v = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(e);
+        }
+    };
     if !v.damaged.is_empty() {
+        let _ = std::fs::remove_file(&file);
         return Err(anyhow!(
             "the backup in {} has {} damaged value(s); the source store needs `slowburn store verify`",
             out.display(),
@@ -100,7 +115,6 @@ async fn download(
     token_file: Option<std::path::PathBuf>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use tokio::io::AsyncWriteExt;
     let token = match token_file {
         Some(f) => std::fs::read_to_string(&f)
             .with_context(|| format!("cannot read the API token file {}", f.display()))?
@@ -132,7 +146,29 @@ async fn download(
     let expected = resp.content_length();
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let partial = out.join(format!("{}.partial", crate::store::FILE_NAME));
-    let mut f = tokio::fs::File::create(&partial)
+    let got = save(&mut resp, &partial, &url).await;
+    let got = match got {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    if expected.is_some_and(|n| n != got) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(anyhow!(
+            "the backup from {url} is {got} bytes, {} were announced",
+            expected.unwrap_or(0)
+        ));
+    }
+    std::fs::rename(&partial, out.join(crate::store::FILE_NAME))?;
+    Ok(())
+}
+
+/// Streams the answer's body into `partial`, returning its length.
+async fn save(resp: &mut reqwest::Response, partial: &Path, url: &str) -> anyhow::Result<u64> {
+    use tokio::io::AsyncWriteExt;
+    let mut f = tokio::fs::File::create(partial)
         .await
         .with_context(|| format!("cannot write {}", partial.display()))?;
     let mut got = 0u64;
@@ -146,13 +182,5 @@ async fn download(
     }
     f.sync_all().await?;
     drop(f);
-    if expected.is_some_and(|n| n != got) {
-        let _ = std::fs::remove_file(&partial);
-        return Err(anyhow!(
-            "the backup from {url} is {got} bytes, {} were announced",
-            expected.unwrap_or(0)
-        ));
-    }
-    std::fs::rename(&partial, out.join(crate::store::FILE_NAME))?;
-    Ok(())
+    Ok(got)
 }

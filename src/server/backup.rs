@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// Header with the number of rows the backup holds, so the client can check what it received.
+/// Header with the number of rows the backup holds (all tables), for logs and scripts.
 pub const ROWS_HEADER: &str = "x-slowburn-backup-rows";
 
 /// Makes the copy on a blocking thread, then streams it; the temporary file is already unlinked,

@@ -233,7 +233,11 @@ pub fn detail_html(
     let episodes = replay(&s.slo, &s.slo.policy, &series, replay_from, at, width);
     let mut past = Vec::new();
     for (len, max) in [(7 * 86_400, 8usize), (30 * 86_400, 3)] {
-        let count = (((at - from) / len) as usize).clamp(1, max);
+        // Only whole periods the replay covered, so each row's pages are counted.
+        let count = (((at - replay_from) / len).max(0) as usize).min(max);
+        if count == 0 {
+            continue;
+        }
         let rows = history::past_periods(&series, objective, at, len, count);
         let pages: Vec<usize> = rows
             .iter()
@@ -501,11 +505,32 @@ pub async fn try_page(
     let parsed = p.rules.as_deref().map(trial::parse_rules);
     let mut tried_policy = s.slo.policy.clone();
     let mut errors = Vec::new();
+    let longest = s
+        .slo
+        .periods
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(Dur::from_secs(0));
     match parsed {
+        // A long window beyond the SLO's longest period would read history it does not keep.
+        Some(Ok(rules)) if rules.iter().any(|r| r.long > longest) => {
+            errors = vec![format!(
+                "a long window may be at most the SLO's longest period ({longest})"
+            )];
+        }
         Some(Ok(rules)) => tried_policy.rules = rules,
         Some(Err(e)) => errors = e,
         None => {}
     }
+    // One replay at a time: a month of evaluations per policy is the heaviest page there is.
+    static REPLAYS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let Ok(_replaying) = REPLAYS.acquire().await else {
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ui::page(&id, Nav::Slos, "shutting down"),
+        );
+    };
     let width = snap.width.max(1);
     let at = snap.at;
     let reach = s

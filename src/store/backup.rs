@@ -54,22 +54,31 @@ impl Store {
         }
         std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
         let _ = std::fs::remove_file(&partial);
-        let rows = {
+        let copied = (|| {
             let out = Database::builder()
                 .set_cache_size(CACHE_BYTES)
                 .create(&partial)
                 .map_err(|e| err(&e))?;
             let rx = self.db.begin_read().map_err(|e| self.err(e))?;
             let tx = out.begin_write().map_err(|e| err(&e))?;
+            // A failure here may be either side's (a full destination disk, a damaged page):
+            // name the copy, which is what the person is making.
             let mut rows = 0;
-            rows += copy(&rx, &tx, META).map_err(|e| self.err(e))?;
-            rows += copy(&rx, &tx, SERIES).map_err(|e| self.err(e))?;
-            rows += copy(&rx, &tx, CHUNKS).map_err(|e| self.err(e))?;
-            rows += copy(&rx, &tx, ALERTS).map_err(|e| self.err(e))?;
-            rows += copy(&rx, &tx, OUTBOX).map_err(|e| self.err(e))?;
-            rows += copy(&rx, &tx, SILENCES).map_err(|e| self.err(e))?;
+            rows += copy(&rx, &tx, META).map_err(|e| err(&e))?;
+            rows += copy(&rx, &tx, SERIES).map_err(|e| err(&e))?;
+            rows += copy(&rx, &tx, CHUNKS).map_err(|e| err(&e))?;
+            rows += copy(&rx, &tx, ALERTS).map_err(|e| err(&e))?;
+            rows += copy(&rx, &tx, OUTBOX).map_err(|e| err(&e))?;
+            rows += copy(&rx, &tx, SILENCES).map_err(|e| err(&e))?;
             tx.commit().map_err(|e| err(&e))?;
-            rows
+            Ok(rows)
+        })();
+        let rows = match copied {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
         };
         std::fs::rename(&partial, &file).map_err(|e| err(&e))?;
         let bytes = std::fs::metadata(&file).map_err(|e| err(&e))?.len();

@@ -175,6 +175,13 @@ impl Store {
                 }
                 e => db_err(&e),
             })?;
+        // A backup the API was streaming when the process died leaves its directory behind; redb's lock
+        // is held now, so no other process is making one.
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(".backup-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
         let store = Store {
             db,
             path,

@@ -247,9 +247,25 @@ pub fn render(d: &Detail) -> String {
                 class: "warn",
             },
         ],
-        spans: first
-            .map(|(_, step, pts)| spans(pts, *step))
-            .unwrap_or_default(),
+        spans: {
+            let mut v = first
+                .map(|(_, step, pts)| spans(pts, *step))
+                .unwrap_or_default();
+            // The current policy's episodes on the stored history, on the time axis.
+            let t = |x: &str| chrono::DateTime::parse_from_rfc3339(x).map_or(0, |t| t.timestamp());
+            for e in &d.episodes {
+                v.push(super::chart::Span {
+                    from: t(&e.fired_at),
+                    to: e.resolved_at.as_deref().map_or(i64::MAX, t),
+                    class: if e.severity == "page" {
+                        "page"
+                    } else {
+                        "ticket"
+                    },
+                });
+            }
+            v
+        },
         format: |v| format!("{:.0}%", v * 100.0),
         include: vec![1.0],
     };

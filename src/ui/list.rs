@@ -111,7 +111,7 @@ pub struct View {
 }
 
 /// The columns one can sort by.
-pub const SORTS: [&str; 9] = [
+pub const SORTS: [&str; 10] = [
     "slo",
     "objective",
     "sli",
@@ -120,6 +120,7 @@ pub const SORTS: [&str; 9] = [
     "burn6h",
     "alert",
     "coverage",
+    "sla",
     "gate",
 ];
 
@@ -185,7 +186,15 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
                 .as_ref()
                 .is_none_or(|(k, val)| r.labels.get(k) == Some(val))
         })
-        .filter(|r| v.state.as_ref().is_none_or(|s| r.state() == s))
+        .filter(|r| {
+            v.state.as_ref().is_none_or(|s| match s.as_str() {
+                // A source error is shown beside the alert, so a paging SLO with an error is
+                // still found under `page`.
+                "error" => r.error.is_some(),
+                "ok" => r.alert == AlertState::None && r.error.is_none(),
+                _ => r.alert.word() == s,
+            })
+        })
         .collect();
     let key = |r: &Row| -> f64 {
         let n = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
@@ -535,6 +544,28 @@ mod tests {
         assert!(
             html.contains(r#"href="/?group=label%3Ateam&amp;sort=slo""#),
             "{html}"
+        );
+    }
+
+    #[test]
+    fn sla_sorts_and_a_paging_slo_with_an_error_is_still_a_page() {
+        let mut a = row("a/x", "web", Some(0.5), AlertState::Page);
+        a.error = Some("source down".into());
+        a.sla = Some((0.99, Some(0.995), Some(true)));
+        let mut b = row("b/x", "web", Some(0.5), AlertState::None);
+        b.sla = Some((0.99, Some(0.9999), Some(true)));
+        let rows = vec![a, b];
+        let v = View::from_query(&q(&[("sort", "sla")]));
+        assert_eq!(v.sort, "sla");
+        let ids: Vec<&str> = select(&rows, &v).iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a/x", "b/x"], "smallest SLA margin first");
+        for state in ["page", "error"] {
+            let v = View::from_query(&q(&[("state", state)]));
+            assert_eq!(select(&rows, &v).len(), 1, "{state}");
+        }
+        assert_eq!(
+            select(&rows, &View::from_query(&q(&[("state", "ok")]))).len(),
+            1
         );
     }
 
