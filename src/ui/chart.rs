@@ -60,10 +60,94 @@ const RIGHT: f64 = 110.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 24.0;
 
-fn date(t: i64) -> String {
+/// Vertical room one rule label needs, in SVG units (the axis font is 11 px).
+const LABEL_GAP: f64 = 11.0;
+
+/// A time-axis label: the date alone once ticks are whole days apart, the time of day too below.
+fn date(t: i64, step: i64) -> String {
+    let f = if step >= DAY { "%m-%d" } else { "%m-%d %H:%M" };
     chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%m-%d %H:%M").to_string())
+        .map(|d| d.format(f).to_string())
         .unwrap_or_default()
+}
+
+const DAY: i64 = 86_400;
+
+/// Value-axis ticks a person can read at a glance: multiples of 1, 2, 2.5 or 5 times a power of ten,
+/// about `n` steps of them, inside `[lo, hi]` (the plotted range is not widened to them).
+fn value_ticks(lo: f64, hi: f64, n: u32) -> Vec<f64> {
+    let raw = (hi - lo) / f64::from(n.max(1));
+    if !(raw.is_finite() && raw > 0.0) {
+        return vec![lo];
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    // The round step nearest `raw` on a log scale, so the count stays near `n`.
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .min_by(|a, b| (a / raw).ln().abs().total_cmp(&(b / raw).ln().abs()))
+        .unwrap_or(mag);
+    let first = (lo / step).ceil();
+    (0..=2 * n)
+        .map(|k| (first + f64::from(k)) * step)
+        .take_while(|v| *v <= hi + step * 1e-9)
+        // -0 prints as "-0%".
+        .map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v })
+        .collect()
+}
+
+/// Time-axis ticks on round UTC times (whole minutes, hours or days), at most `max` of them, and
+/// the step chosen.
+fn time_ticks(t0: i64, t1: i64, max: i64) -> (Vec<i64>, i64) {
+    const STEPS: [i64; 14] = [
+        60,
+        300,
+        900,
+        1800,
+        3600,
+        3 * 3600,
+        6 * 3600,
+        12 * 3600,
+        DAY,
+        2 * DAY,
+        7 * DAY,
+        14 * DAY,
+        28 * DAY,
+        91 * DAY,
+    ];
+    let span = (t1 - t0).max(1);
+    let step = STEPS
+        .into_iter()
+        .find(|s| span / s < max)
+        .unwrap_or_else(|| span / max.max(1) + 1);
+    let first = t0.div_euclid(step) * step + if t0.rem_euclid(step) == 0 { 0 } else { step };
+    let ticks = (0..=max)
+        .map(|k| first + k * step)
+        .take_while(|t| *t <= t1)
+        .collect();
+    (ticks, step)
+}
+
+/// Label positions at least `gap` apart, in the order given, none below `bottom`: a label that
+/// would overlap the one above moves down, and the run moves up if that pushes it off the plot.
+fn spread(ys: &[f64], gap: f64, bottom: f64) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..ys.len()).collect();
+    order.sort_by(|a, b| ys[*a].total_cmp(&ys[*b]));
+    let mut placed: Vec<f64> = order.iter().map(|i| ys[*i]).collect();
+    for k in 1..placed.len() {
+        placed[k] = placed[k].max(placed[k - 1] + gap);
+    }
+    if let Some(last) = placed.last_mut() {
+        *last = last.min(bottom);
+    }
+    for k in (0..placed.len().saturating_sub(1)).rev() {
+        placed[k] = placed[k].min(placed[k + 1] - gap);
+    }
+    let mut out = vec![0.0; ys.len()];
+    for (i, y) in order.into_iter().zip(placed) {
+        out[i] = y;
+    }
+    out
 }
 
 impl Chart<'_> {
@@ -117,8 +201,7 @@ impl Chart<'_> {
                 );
             }
         }
-        for k in 0..=4 {
-            let v = lo + (hi - lo) * f64::from(k) / 4.0;
+        for v in value_ticks(lo, hi, 4) {
             let _ = write!(
                 s,
                 r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
@@ -129,25 +212,29 @@ impl Chart<'_> {
                 yy = y(v)
             );
         }
-        for k in 0..=4 {
-            let t = t0 + (t1 - t0) * k / 4;
+        let (times, step) = time_ticks(t0, t1, 6);
+        for t in times {
             let _ = write!(
                 s,
                 r#"<text class="axis" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
                 x(t),
                 H - 6.0,
-                date(t)
+                date(t, step)
             );
         }
-        for r in &self.rules {
+        let label_ys = spread(
+            &self.rules.iter().map(|r| y(r.y) + 4.0).collect::<Vec<_>>(),
+            LABEL_GAP,
+            H - BOTTOM + 4.0,
+        );
+        for (r, ly) in self.rules.iter().zip(label_ys) {
             let _ = write!(
                 s,
-                r#"<line class="rule {}" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="rule-label {}" x="{}" y="{:.1}">{}</text>"#,
+                r#"<line class="rule {}" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="rule-label {}" x="{}" y="{ly:.1}">{}</text>"#,
                 r.class,
                 W - RIGHT,
                 r.class,
                 W - RIGHT + 4.0,
-                y(r.y) + 4.0,
                 esc(&r.label),
                 yy = y(r.y)
             );
@@ -177,17 +264,14 @@ impl Chart<'_> {
         for l in &self.lines {
             let _ = write!(s, r#"<li class="{}">{}</li>"#, l.class, esc(&l.name));
         }
-        for sp in ["gap", "maintenance"] {
+        for (sp, text) in [
+            ("gap", "data missing"),
+            ("maintenance", "maintenance"),
+            ("page", "page firing"),
+            ("ticket", "ticket firing"),
+        ] {
             if self.spans.iter().any(|x| x.class == sp) {
-                let _ = write!(
-                    s,
-                    r#"<li class="span-{sp}">{}</li>"#,
-                    if sp == "gap" {
-                        "data missing"
-                    } else {
-                        "maintenance"
-                    }
-                );
+                let _ = write!(s, r#"<li class="span-{sp}">{text}</li>"#);
             }
         }
         s.push_str("</ul></figure>");
@@ -224,6 +308,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn value_ticks_are_round_and_inside_the_range() {
+        assert_eq!(value_ticks(-0.05, 1.05, 4), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(value_ticks(-8.7, 182.5, 4), vec![0.0, 50.0, 100.0, 150.0]);
+        let t = value_ticks(0.5254, 1.0224, 4);
+        assert_eq!(t.len(), 5, "{t:?}");
+        assert!(
+            (t[0] - 0.6).abs() < 1e-12 && (t[4] - 1.0).abs() < 1e-12,
+            "{t:?}"
+        );
+        assert_eq!(value_ticks(-0.5, 0.5, 4), vec![-0.5, -0.25, 0.0, 0.25, 0.5]);
+        assert_eq!(value_ticks(3.0, 3.0, 4), vec![3.0]);
+    }
+
+    #[test]
+    fn time_ticks_fall_on_round_utc_times() {
+        let t0 = 1_796_292_540 - 30 * DAY;
+        let (ticks, step) = time_ticks(t0, 1_796_292_540, 6);
+        assert_eq!(step, 7 * DAY);
+        assert!(ticks.len() >= 4 && ticks.len() <= 6, "{ticks:?}");
+        assert!(ticks.iter().all(|t| t % step == 0 && *t >= t0));
+        let (ticks, step) = time_ticks(0, 3600, 6);
+        assert_eq!((step, ticks.len()), (900, 5));
+        assert_eq!(date(DAY * 20_000, DAY), "10-04");
+    }
+
+    #[test]
+    fn rule_labels_do_not_overlap() {
+        // Burn factors 14.4, 6, 3 and 1 on a 0-180 axis land within a few units of each other.
+        let ys = [180.0, 183.0, 185.0, 186.0];
+        let out = spread(&ys, LABEL_GAP, 196.0);
+        let mut sorted = out.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert!(
+            sorted.windows(2).all(|w| w[1] - w[0] >= LABEL_GAP - 1e-9),
+            "{out:?}"
+        );
+        assert!(sorted[3] <= 196.0, "{out:?}");
+        assert!(out[0] < out[1] && out[1] < out[2], "order kept: {out:?}");
+        assert_eq!(spread(&[10.0, 100.0], LABEL_GAP, 196.0), vec![10.0, 100.0]);
+    }
+
+    #[test]
     fn draws_lines_with_gaps_rules_and_spans() {
         let c = Chart {
             title: "Budget <left>".into(),
@@ -243,7 +369,15 @@ mod tests {
                 label: "spent".into(),
                 class: "zero",
             }],
-            spans: spans_where(&[60, 120, 180], 60, |i| i < 2, "gap"),
+            spans: {
+                let mut v = spans_where(&[60, 120, 180], 60, |i| i < 2, "gap");
+                v.push(Span {
+                    from: 120,
+                    to: 180,
+                    class: "page",
+                });
+                v
+            },
             format: |v| format!("{v:.1}"),
             include: vec![],
         };
@@ -264,5 +398,10 @@ mod tests {
             "adjacent steps merge"
         );
         assert!(svg.contains("data missing"));
+        assert!(svg.contains(r#"<li class="span-page">page firing</li>"#));
+        assert!(
+            !svg.contains("span-maintenance"),
+            "no legend for a span not drawn"
+        );
     }
 }

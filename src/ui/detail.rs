@@ -164,7 +164,7 @@ pub fn render(d: &Detail) -> String {
     }
     s.push_str("</section>");
 
-    s.push_str(r#"<section><h2>Alerts</h2><table class="alerts"><thead><tr><th>Severity</th><th>State</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Sent to</th></tr></thead><tbody>"#);
+    s.push_str(r#"<section><h2>Alerts</h2><p class="description">The daemon's live state: what it has fired and sent since it began evaluating (a backfill of older history sends nothing; the episodes that history holds are further down).</p><table class="alerts"><thead><tr><th>Severity</th><th>State</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Sent to</th></tr></thead><tbody>"#);
     for a in &d.alerts {
         let _ = write!(
             s,
