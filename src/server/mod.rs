@@ -13,11 +13,13 @@
 //! - `POST /api/v1/store/backup` ([`backup`]; the API token): a consistent copy of the store.
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
-//! a source. Layers, outermost first: panic → 500, request timeout, body size limit.
+//! a source. Layers, outermost first: panic → 500, gzip when asked ([`gzip`]), request timeout, body
+//! size limit; the store backup has only the first.
 
 pub mod api;
 pub mod backup;
 mod compat;
+pub mod gzip;
 pub mod listen;
 pub mod metrics;
 pub mod silences;
@@ -79,6 +81,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(axum::middleware::from_fn(gzip::compress))
         // After the timeout: copying a large store may take longer than a request should.
         .route("/api/v1/store/backup", post(backup::backup))
         .layer(CatchPanicLayer::new())

@@ -387,9 +387,10 @@ pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> String {
         if v.group.is_some() {
             let _ = write!(
                 s,
-                r#"<tr class="group"><th colspan="{cols}" scope="rowgroup">{} · {} SLO(s) · worst budget {}</th></tr>"#,
+                r#"<tr class="group"><th colspan="{cols}" scope="rowgroup">{} · {} SLO{} · worst budget {}</th></tr>"#,
                 esc(&g),
                 rs.len(),
+                if rs.len() == 1 { "" } else { "s" },
                 budget_bar(worst)
             );
         }

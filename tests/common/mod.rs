@@ -278,6 +278,22 @@ pub mod http {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Option<(u16, String, String)> {
+        exchange_bytes(method, url, headers, body)
+            .map(|(s, h, b)| (s, h, String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// GET with extra headers, returning the status, the head (lower-cased) and the body's
+    /// bytes as sent (a gzip body stays compressed).
+    pub fn get_bytes(url: &str, headers: &[(&str, &str)]) -> Option<(u16, String, Vec<u8>)> {
+        exchange_bytes("GET", url, headers, "").map(|(s, h, b)| (s, h.to_ascii_lowercase(), b))
+    }
+
+    fn exchange_bytes(
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String, Vec<u8>)> {
         let rest = url.strip_prefix("http://")?;
         let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let path = if path.is_empty() { "/" } else { path };
@@ -294,11 +310,16 @@ pub mod http {
             ));
         }
         write!(s, "{head}\r\n{body}").ok()?;
-        let mut buf = String::new();
-        s.read_to_string(&mut buf).ok()?;
-        let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-        let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
-        Some((status, head.to_string(), body.to_string()))
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(buf.len());
+        let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+        let body = buf.get(split + 4..).unwrap_or_default().to_vec();
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        Some((status, head, body))
     }
 }
 
