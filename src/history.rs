@@ -54,7 +54,8 @@ pub fn first_bucket(at: i64, range: i64, period: Dur, windows: &[Dur], width: i6
     from - from.rem_euclid(width.max(1))
 }
 
-/// The points of `(at − range, at]` every `step` seconds, from buckets starting at `from`.
+/// The points of `(at − range, at]` every `step` seconds back from `at`, from buckets starting at
+/// `from`.
 #[allow(clippy::too_many_arguments)]
 pub fn points(
     buckets: &[Bucket],
@@ -69,9 +70,12 @@ pub fn points(
 ) -> Vec<Point> {
     let sums = Series::from_buckets(from, Dur::from_secs(width.max(1) as u64), buckets);
     let step_dur = Dur::from_secs(step.max(1) as u64);
-    let mut out = Vec::new();
-    let mut t = at - range + step;
-    while t <= at {
+    let step = step.max(1);
+    // The newest point is `at` itself, so a chart ends on the number beside it even when the step
+    // does not divide the range (30 days in 22-minute steps); older points follow every `step`.
+    let n = (range / step).max(1);
+    let mut out = Vec::with_capacity(n as usize);
+    for t in (0..n).rev().map(|k| at - k * step) {
         let win = sums.window(t, period);
         let slice = sums.window(t, step_dur);
         out.push(Point {
@@ -88,7 +92,6 @@ pub fn points(
                 .map(|w| sums.window(t, *w).burn_rate(objective))
                 .collect(),
         });
-        t += step;
     }
     out
 }
@@ -218,6 +221,45 @@ mod tests {
             &[],
         );
         assert_eq!(gap[0].step_coverage, 0.0, "the missing hour is a gap");
+    }
+
+    #[test]
+    fn the_last_point_is_now_when_the_step_does_not_divide_the_range() {
+        // 30 days of 60 s buckets: the automatic step is 22 minutes, which leaves 840 s over.
+        let (width, range) = (60, 30 * 86_400);
+        let step = auto_step(range, width);
+        assert_eq!(step, 1320);
+        assert_ne!(range % step, 0);
+        let at = range + 7200;
+        let buckets = vec![Bucket::known(99.0, 100.0); ((range + 7200) / width) as usize];
+        let pts = points(
+            &buckets,
+            0,
+            width,
+            0.99,
+            at,
+            range,
+            step,
+            Dur::from_secs(86_400),
+            &[],
+        );
+        assert_eq!(pts.last().map(|p| p.time), Some(at));
+        assert!(pts.first().is_some_and(|p| p.time > at - range));
+        assert!(pts.windows(2).all(|w| w[1].time - w[0].time == step));
+        assert_eq!(pts.len() as i64, range / step);
+        // A step longer than the range still gives the point at `at`.
+        let one = points(
+            &buckets,
+            0,
+            width,
+            0.99,
+            at,
+            600,
+            3600,
+            Dur::from_secs(600),
+            &[],
+        );
+        assert_eq!(one.iter().map(|p| p.time).collect::<Vec<_>>(), [at]);
     }
 
     #[test]

@@ -130,15 +130,19 @@ pub async fn load_buckets(
     n: usize,
 ) -> Result<Vec<crate::budget::Bucket>, ApiError> {
     static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-    let _permit = PERMITS
+    let permit = PERMITS
         .acquire()
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let store = st.shared.store.clone();
-    tokio::task::spawn_blocking(move || store.get(series, from, width, n))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    tokio::task::spawn_blocking(move || {
+        // Held by the read, not the request: a timed-out request leaves its read running.
+        let _permit = permit;
+        store.get(series, from, width, n)
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 /// The points of a history over `(at − range, at]` from the store.
@@ -154,9 +158,15 @@ pub async fn load_history(
     let n = ((at - from) / width).max(0) as usize;
     let buckets = load_buckets(st, s.series, from, width, n).await?;
     let objective = s.slo.objective;
-    Ok(history::points(
-        &buckets, from, width, objective, at, range, step, period, windows,
-    ))
+    let windows = windows.to_vec();
+    // A month of minutes and a burn rate per policy window at every step: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        history::points(
+            &buckets, from, width, objective, at, range, step, period, &windows,
+        )
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
 }
 
 /// `GET /api/v1/slos/{service}/{name}/history?period=30d[&step=1h]`: for every step over the last

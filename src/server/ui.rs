@@ -156,9 +156,18 @@ pub async fn detail_page(
         .filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with("|sla"))
         .map(|(k, v)| (v, k[prefix.len()..].to_string()))
         .collect();
-    // Tens of milliseconds of arithmetic for a month of minutes: off the async workers.
+    // Tens of milliseconds of arithmetic for a month of minutes (the current policy replayed over
+    // the longest period): off the async workers, and as many at once as RENDERS allows.
+    let Ok(rendering) = RENDERS.acquire().await else {
+        return html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ui::page(&id, Nav::Slos, "shutting down"),
+        );
+    };
     let view = s.clone();
     let rendered = tokio::task::spawn_blocking(move || {
+        // Held by the work, not the request: a timed-out request leaves its render running.
+        let _rendering = rendering;
         detail_html(&view, at, width, from, &buckets, &silences, versions)
     })
     .await;
@@ -170,6 +179,12 @@ pub async fn detail_page(
         ),
     }
 }
+
+/// Tried policies replayed at once: one, as each is up to a month of evaluations per policy.
+static REPLAYS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+/// SLO pages rendered at once (each replays the current policy over its longest period): two,
+/// so a client requesting many cannot fill the blocking pool with arithmetic.
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Where the detail page's one store read begins: the longest period, plus the windows its
 /// first point needs.
@@ -502,7 +517,8 @@ pub async fn try_page(
         .rules
         .clone()
         .unwrap_or_else(|| trial::format_rules(&s.slo.policy.rules));
-    let parsed = p.rules.as_deref().map(trial::parse_rules);
+    let bucket = Dur::from_secs(snap.width.max(1) as u64);
+    let parsed = p.rules.as_deref().map(|t| trial::parse_rules(t, bucket));
     let mut tried_policy = s.slo.policy.clone();
     let mut errors = Vec::new();
     let longest = s
@@ -524,8 +540,7 @@ pub async fn try_page(
         None => {}
     }
     // One replay at a time: a month of evaluations per policy is the heaviest page there is.
-    static REPLAYS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-    let Ok(_replaying) = REPLAYS.acquire().await else {
+    let Ok(replaying) = REPLAYS.acquire().await else {
         return html(
             StatusCode::SERVICE_UNAVAILABLE,
             ui::page(&id, Nav::Slos, "shutting down"),
@@ -560,6 +575,8 @@ pub async fn try_page(
     let slo = std::sync::Arc::clone(&s.slo);
     // Up to a month of evaluations per policy: off the async workers.
     let replays = tokio::task::spawn_blocking(move || {
+        // Held by the work, not the request: a timed-out request leaves its replay running.
+        let _replaying = replaying;
         let series = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
         let current = replay(&slo, &slo.policy, &series, start, at, width);
         let tried = want_tried.then(|| replay(&slo, &tried_policy, &series, start, at, width));

@@ -176,8 +176,24 @@ impl View {
     }
 }
 
+/// The periods the table has a column for: every SLO's, in the order first met, so SLOs with
+/// different periods share a page.
+pub fn columns(rows: &[Row]) -> Vec<String> {
+    let mut p: Vec<String> = Vec::new();
+    for r in rows {
+        for c in &r.periods {
+            if !p.contains(&c.period) {
+                p.push(c.period.clone());
+            }
+        }
+    }
+    p
+}
+
 /// The rows this view shows, in its order.
 pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
+    // The sortable SLI column is the first column's period, which is not every SLO's first.
+    let sli_period = columns(rows).into_iter().next();
     let mut out: Vec<&Row> = rows
         .iter()
         .filter(|r| v.service.as_ref().is_none_or(|s| &r.service == s))
@@ -200,17 +216,23 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
         let n = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
         match v.sort.as_str() {
             "objective" => r.objective,
-            "sli" => n(r.periods.first().and_then(|p| p.sli)),
+            "sli" => n(r
+                .periods
+                .iter()
+                .find(|p| Some(&p.period) == sli_period.as_ref())
+                .and_then(|p| p.sli)),
             "burn1h" => n(r.burn_1h),
             "burn6h" => n(r.burn_6h),
             "alert" => r.alert as u8 as f64,
             "coverage" => r.worst_coverage(),
             "gate" => f64::from(u8::from(r.gate.0)),
-            // How far the SLA's SLI is above its objective; no SLA sorts last-but-no-data.
-            "sla" => r
-                .sla
-                .and_then(|(o, sli, _)| sli.map(|x| x - o))
-                .unwrap_or(f64::NEG_INFINITY),
+            // How far the SLA's SLI is above its objective: an SLA with no data first (it needs
+            // a look), an SLO without an SLA after every SLA (nothing to breach).
+            "sla" => match r.sla {
+                Some((o, Some(sli), _)) => sli - o,
+                Some((_, None, _)) => f64::NEG_INFINITY,
+                None => f64::INFINITY,
+            },
             // No data sorts with the worst: it needs a look.
             _ => n(r.worst_remaining()),
         }
@@ -270,17 +292,7 @@ fn options(name: &str, current: Option<&str>, all: &[String], label: &str) -> St
 pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> String {
     let mut s = String::new();
     let shown = select(rows, v);
-    let periods: Vec<String> = {
-        let mut p: Vec<String> = Vec::new();
-        for r in rows {
-            for c in &r.periods {
-                if !p.contains(&c.period) {
-                    p.push(c.period.clone());
-                }
-            }
-        }
-        p
-    };
+    let periods = columns(rows);
     let services: Vec<String> = {
         let mut x: Vec<String> = rows.iter().map(|r| r.service.clone()).collect();
         x.sort();
@@ -568,6 +580,41 @@ mod tests {
             select(&rows, &View::from_query(&q(&[("state", "ok")]))).len(),
             1
         );
+        // An SLO without an SLA has nothing to breach: after every SLA; one with no data first.
+        let mut rows = rows;
+        rows.push(row("c/x", "web", Some(0.5), AlertState::None));
+        let mut d = row("d/x", "web", Some(0.5), AlertState::None);
+        d.sla = Some((0.99, None, None));
+        rows.push(d);
+        let ids: Vec<&str> = select(&rows, &v).iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["d/x", "a/x", "b/x", "c/x"]);
+    }
+
+    #[test]
+    fn the_sli_column_sorts_by_the_period_it_shows() {
+        // The column reads "SLI 30d" (the first SLO's first period); b lists 7d first.
+        let mut a = row("a/x", "web", Some(0.5), AlertState::None);
+        a.periods[0].sli = Some(0.99);
+        let mut b = row("b/x", "web", Some(0.5), AlertState::None);
+        b.periods = vec![
+            PeriodCell {
+                period: "7d".into(),
+                sli: Some(0.5),
+                remaining: Some(0.5),
+                coverage: 1.0,
+            },
+            PeriodCell {
+                period: "30d".into(),
+                sli: Some(0.999),
+                remaining: Some(0.5),
+                coverage: 1.0,
+            },
+        ];
+        let rows = vec![a, b];
+        assert_eq!(columns(&rows), ["30d", "7d"]);
+        let v = View::from_query(&q(&[("sort", "sli")]));
+        let ids: Vec<&str> = select(&rows, &v).iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a/x", "b/x"], "by the 30d SLI, not b's first period");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{burn, esc, human_secs, url_enc};
 use crate::alert::policy::Rule;
 use crate::alert::policy::Severity;
-use crate::duration;
+use crate::duration::{self, Dur};
 use std::fmt::Write as _;
 
 /// Most rules a tried policy may have.
@@ -46,8 +46,10 @@ pub fn format_rules(rules: &[Rule]) -> String {
         .join("\n")
 }
 
-/// Reads the form's rules; every bad line is reported with its number.
-pub fn parse_rules(text: &str) -> Result<Vec<Rule>, Vec<String>> {
+/// Reads the form's rules; every bad line is reported with its number. Windows must be whole
+/// buckets of `bucket`, as `slo.yaml`'s are: a replay over part of a bucket would count a bucket
+/// twice or none, and show episodes the daemon could never fire.
+pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
@@ -81,6 +83,14 @@ pub fn parse_rules(text: &str) -> Result<Vec<Rule>, Vec<String>> {
         if short >= long || long.as_secs() > 90 * 86_400 || short.as_secs() == 0 {
             errors.push(format!(
                 "line {n}: the short window must be shorter than the long one (at most 90d)"
+            ));
+            continue;
+        }
+        let whole =
+            |d: Dur| bucket.as_millis() > 0 && d.as_millis().is_multiple_of(bucket.as_millis());
+        if !whole(long) || !whole(short) {
+            errors.push(format!(
+                "line {n}: windows must be whole buckets ({bucket}), as in slo.yaml"
             ));
             continue;
         }
@@ -217,13 +227,22 @@ mod tests {
     #[test]
     fn rules_round_trip_and_bad_lines_say_which() {
         let text = "page 1h 5m 14.4\nticket 3d 6h 1\n";
-        let rules = parse_rules(text).unwrap();
+        let minute = Dur::from_secs(60);
+        let rules = parse_rules(text, minute).unwrap();
         assert_eq!(rules.len(), 2);
         assert_eq!(format_rules(&rules), text.trim());
-        let err =
-            parse_rules("page 1h 5m\nurgent 1h 5m 2\npage 5m 1h 2\npage 1h 5m -1").unwrap_err();
+        let err = parse_rules(
+            "page 1h 5m\nurgent 1h 5m 2\npage 5m 1h 2\npage 1h 5m -1",
+            minute,
+        )
+        .unwrap_err();
         assert_eq!(err.len(), 4);
         assert!(err[1].starts_with("line 2:") && err[1].contains("urgent"));
-        assert!(parse_rules("").is_err());
+        assert!(parse_rules("", minute).is_err());
+        // Parts of a bucket: the replay would read a 90 s window as two buckets.
+        let err = parse_rules("page 90s 30s 14.4\npage 1h 1500ms 2", minute).unwrap_err();
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert!(err[0].contains("whole buckets (1m)"), "{err:?}");
+        assert!(parse_rules("page 90s 30s 14.4", Dur::from_secs(30)).is_ok());
     }
 }
