@@ -80,6 +80,96 @@ pub struct Detail {
     pub dashboard: Option<String>,
 }
 
+/// A stored definition key (`events|-|sel:…|sel:…|60`, see `CountSpec::fingerprint`) as a
+/// person reads it: each side with its query, then the bucket width. A key this version cannot
+/// split (a query holding the separator where a side could start) is shown whole.
+pub fn describe_version(key: &str) -> Vec<(String, Option<String>)> {
+    let whole = || vec![("definition".to_string(), Some(key.to_string()))];
+    let Some((fp, width)) = key
+        .rsplit_once('|')
+        .and_then(|(f, w)| w.parse::<u64>().ok().map(|w| (f, w)))
+    else {
+        return whole();
+    };
+    let bucket = format!("{} buckets", crate::duration::Dur::from_secs(width));
+    let Some((kind, rest)) = fp.split_once('|') else {
+        return whole();
+    };
+    // Where a side begins: `-`, `sel:`/`expr:`, or (mixed) `source:sel:`/`source:expr:`.
+    let starts = |t: &str| {
+        let t = t.split_once(':').map_or(t, |(src, q)| {
+            if kind == "mixed"
+                && !src.is_empty()
+                && src.bytes().all(|b| b.is_ascii_lowercase())
+                && (q.starts_with("sel:") || q.starts_with("expr:"))
+            {
+                q
+            } else {
+                t
+            }
+        });
+        t == "-" || t.starts_with("sel:") || t.starts_with("expr:")
+    };
+    let mut out = Vec::new();
+    match kind {
+        "events" | "mixed" => {
+            let mut sides: Vec<String> = Vec::new();
+            for tok in rest.split('|') {
+                match sides.last_mut() {
+                    Some(last) if !starts(tok) => {
+                        last.push('|');
+                        last.push_str(tok);
+                    }
+                    _ => sides.push(tok.to_string()),
+                }
+            }
+            if sides.len() != 3 {
+                return whole();
+            }
+            for (name, side) in ["good", "bad", "total"].into_iter().zip(sides) {
+                if side == "-" {
+                    continue;
+                }
+                let (src, q) = match side.split_once(":sel:").or(side.split_once(":expr:")) {
+                    Some((src, q)) if kind == "mixed" => (format!(" ({src})"), q.to_string()),
+                    _ => (
+                        String::new(),
+                        side.strip_prefix("sel:")
+                            .or(side.strip_prefix("expr:"))
+                            .unwrap_or(&side)
+                            .to_string(),
+                    ),
+                };
+                out.push((format!("{name}{src}"), Some(q)));
+            }
+        }
+        "timeslice" => {
+            let mut parts = rest.rsplitn(3, '|');
+            let (Some(slice), Some(cmp), Some(query)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return whole();
+            };
+            out.push(("query".into(), Some(query.to_string())));
+            // `Compare`'s Debug spelling: `Above(0.9)` or `Below(0.25)`.
+            let cmp = cmp
+                .strip_suffix(')')
+                .and_then(|c| {
+                    c.strip_prefix("Above(")
+                        .map(|t| format!("above {t}"))
+                        .or(c.strip_prefix("Below(").map(|t| format!("below {t}")))
+                })
+                .unwrap_or_else(|| cmp.to_string());
+            out.push((
+                format!("a {slice} slice is good when the value is {cmp}"),
+                None,
+            ));
+        }
+        _ => return whole(),
+    }
+    out.push((bucket, None));
+    out
+}
+
 fn series(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Vec<(i64, Option<f64>)> {
     points.iter().map(|p| (p.time, f(p))).collect()
 }
@@ -461,14 +551,64 @@ pub fn render(d: &Detail) -> String {
         s.push_str(r#"<h3>Versions in the store</h3><table class="versions" id="versions"><thead><tr><th>Version</th><th>What it counted</th></tr></thead><tbody>"#);
         for (v, key) in &d.versions {
             let current = if *v == d.version { " (current)" } else { "" };
+            let what: Vec<String> = describe_version(key)
+                .into_iter()
+                .map(|(k, q)| match q {
+                    Some(q) => format!("{} <code>{}</code>", esc(&k), esc(&q)),
+                    None => esc(&k),
+                })
+                .collect();
             let _ = write!(
                 s,
-                "<tr><td>{v}{current}</td><td><code>{}</code></td></tr>",
-                esc(key)
+                "<tr><td>{v}{current}</td><td>{}</td></tr>",
+                what.join("<br>")
             );
         }
         s.push_str("</tbody></table>");
     }
     s.push_str("</section>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_definitions_read_as_their_queries() {
+        let v = describe_version(r#"events|-|sel:x{code=~"5.."}|sel:x|60"#);
+        assert_eq!(
+            v,
+            [
+                ("bad".to_string(), Some(r#"x{code=~"5.."}"#.to_string())),
+                ("total".to_string(), Some("x".to_string())),
+                ("1m buckets".to_string(), None),
+            ]
+        );
+        // LogQL's pipes stay inside their query.
+        let v = describe_version(
+            r#"mixed|-|loki:sel:{app="web"} |= "error" | json|prometheus:expr:sum(rate(x[5m]))|30"#,
+        );
+        assert_eq!(
+            v[0],
+            (
+                "bad (loki)".to_string(),
+                Some(r#"{app="web"} |= "error" | json"#.to_string())
+            )
+        );
+        assert_eq!(
+            v[1],
+            (
+                "total (prometheus)".to_string(),
+                Some("sum(rate(x[5m]))".to_string())
+            )
+        );
+        assert_eq!(v[2].0, "30s buckets");
+        let v = describe_version("timeslice|avg(up)|Above(0.9)|5m|60");
+        assert_eq!(v[0], ("query".to_string(), Some("avg(up)".to_string())));
+        assert_eq!(v[1].0, "a 5m slice is good when the value is above 0.9");
+        // What this version cannot split is shown whole.
+        assert_eq!(describe_version("something|else")[0].0, "definition");
+        assert_eq!(describe_version("events|a|b|60")[0].0, "definition");
+    }
 }
