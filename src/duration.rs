@@ -31,6 +31,11 @@ impl Dur {
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1000.0
     }
+    /// Whether this is a whole number of `bucket`s: windows, periods and no-data timeouts must
+    /// be, or a window would count part of a bucket. False for a zero bucket, never a panic.
+    pub const fn is_whole_buckets(self, bucket: Dur) -> bool {
+        bucket.0 > 0 && self.0.is_multiple_of(bucket.0)
+    }
 }
 
 /// The longest duration accepted: ten years (a period or window beyond it is a typo, and its
@@ -125,6 +130,15 @@ impl fmt::Display for Dur {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_buckets() {
+        let minute = Dur::from_secs(60);
+        assert!(Dur::from_secs(3600).is_whole_buckets(minute));
+        assert!(!Dur::from_secs(90).is_whole_buckets(minute));
+        assert!(!Dur::from_millis(1500).is_whole_buckets(Dur::from_secs(1)));
+        assert!(!Dur::from_secs(60).is_whole_buckets(Dur::from_secs(0)));
+    }
 
     #[test]
     fn parses_units_and_compounds() {

@@ -86,9 +86,7 @@ pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
             ));
             continue;
         }
-        let whole =
-            |d: Dur| bucket.as_millis() > 0 && d.as_millis().is_multiple_of(bucket.as_millis());
-        if !whole(long) || !whole(short) {
+        if !long.is_whole_buckets(bucket) || !short.is_whole_buckets(bucket) {
             errors.push(format!(
                 "line {n}: windows must be whole buckets ({bucket}), as in slo.yaml"
             ));

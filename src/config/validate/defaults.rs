@@ -120,7 +120,7 @@ pub(super) fn periods(
                 );
                 ok = false;
             }
-            Some(d) if d.as_millis() % bucket.as_millis() != 0 => {
+            Some(d) if !d.is_whole_buckets(bucket) => {
                 cx.err(
                     &w.referenced,
                     &p,

@@ -76,9 +76,7 @@ pub(super) fn rules(
                         ),
                     );
                     ok = false;
-                } else if long.as_millis() % bucket.as_millis() != 0
-                    || short.as_millis() % bucket.as_millis() != 0
-                {
+                } else if !long.is_whole_buckets(bucket) || !short.is_whole_buckets(bucket) {
                     cx.err(
                         &r.referenced,
                         &p,
@@ -159,7 +157,7 @@ pub(super) fn patch_fields(
         if n.value == "none" {
             patch.no_data_after = Some(None);
         } else if let Some(d) = cx.dur(n, &format!("{path}.no_data_after")) {
-            if d.as_millis() % bucket.as_millis() == 0 {
+            if d.is_whole_buckets(bucket) {
                 patch.no_data_after = Some(Some(d));
             } else {
                 cx.err(
