@@ -6,6 +6,7 @@
 //! A [`CountSpec`] does not say which language its queries are in: the source that answers it
 //! does. Only [`CountSpec::Mixed`] names sources, one per side.
 
+pub mod fingerprint;
 pub mod logql;
 pub mod promql;
 

@@ -5,7 +5,11 @@
 use super::chart::{Chart, Line, Rule, spans_where};
 use super::list::Row;
 use super::{budget_bar, burn, esc, human_secs, pct};
+use crate::duration::Dur;
 use crate::history::Point;
+use crate::sli::fingerprint::Counted;
+use crate::sli::{Compare, CountSpec};
+use crate::store::keys::SeriesKey;
 use std::fmt::Write as _;
 
 /// One alert record as the page shows it.
@@ -80,93 +84,51 @@ pub struct Detail {
     pub dashboard: Option<String>,
 }
 
-/// A stored definition key (`events|-|sel:…|sel:…|60`, see `CountSpec::fingerprint`) as a
-/// person reads it: each side with its query, then the bucket width. A key this version cannot
-/// split (a query holding the separator where a side could start) is shown whole.
+/// A stored definition key (`events|-|sel:…|sel:…|60`: the fingerprint, then the bucket width)
+/// as a person reads it: each side with its query, then the bucket width. A key that cannot be
+/// read back is shown whole.
 pub fn describe_version(key: &str) -> Vec<(String, Option<String>)> {
     let whole = || vec![("definition".to_string(), Some(key.to_string()))];
-    let Some((fp, width)) = key
-        .rsplit_once('|')
-        .and_then(|(f, w)| w.parse::<u64>().ok().map(|w| (f, w)))
-    else {
+    let stored = SeriesKey::from_stored(key.to_string());
+    let (Some(width), Some((fp, _))) = (stored.width(), key.rsplit_once('|')) else {
         return whole();
     };
-    let bucket = format!("{} buckets", crate::duration::Dur::from_secs(width));
-    let Some((kind, rest)) = fp.split_once('|') else {
+    let Some(counted) = CountSpec::read_fingerprint(fp) else {
         return whole();
     };
-    // Where a side begins: `-`, `sel:`/`expr:`, or (mixed) `source:sel:`/`source:expr:`.
-    let starts = |t: &str| {
-        let t = t.split_once(':').map_or(t, |(src, q)| {
-            if kind == "mixed"
-                && !src.is_empty()
-                && src.bytes().all(|b| b.is_ascii_lowercase())
-                && (q.starts_with("sel:") || q.starts_with("expr:"))
-            {
-                q
-            } else {
-                t
-            }
-        });
-        t == "-" || t.starts_with("sel:") || t.starts_with("expr:")
-    };
-    let mut out = Vec::new();
-    match kind {
-        "events" | "mixed" => {
-            let mut sides: Vec<String> = Vec::new();
-            for tok in rest.split('|') {
-                match sides.last_mut() {
-                    Some(last) if !starts(tok) => {
-                        last.push('|');
-                        last.push_str(tok);
-                    }
-                    _ => sides.push(tok.to_string()),
-                }
-            }
-            if sides.len() != 3 {
-                return whole();
-            }
-            for (name, side) in ["good", "bad", "total"].into_iter().zip(sides) {
-                if side == "-" {
-                    continue;
-                }
-                let (src, q) = match side.split_once(":sel:").or(side.split_once(":expr:")) {
-                    Some((src, q)) if kind == "mixed" => (format!(" ({src})"), q.to_string()),
-                    _ => (
-                        String::new(),
-                        side.strip_prefix("sel:")
-                            .or(side.strip_prefix("expr:"))
-                            .unwrap_or(&side)
-                            .to_string(),
-                    ),
+    let mut out: Vec<(String, Option<String>)> = match counted {
+        Counted::Events(sides) => sides
+            .into_iter()
+            .map(|s| {
+                let name = match s.source {
+                    Some(src) => format!("{} ({src})", s.role),
+                    None => s.role.to_string(),
                 };
-                out.push((format!("{name}{src}"), Some(q)));
-            }
-        }
-        "timeslice" => {
-            let mut parts = rest.rsplitn(3, '|');
-            let (Some(slice), Some(cmp), Some(query)) = (parts.next(), parts.next(), parts.next())
-            else {
-                return whole();
+                (name, Some(s.query))
+            })
+            .collect(),
+        Counted::Timeslice {
+            query,
+            good_when,
+            slice,
+        } => {
+            let cmp = match good_when {
+                Compare::Above(t) => format!("above {t}"),
+                Compare::Below(t) => format!("below {t}"),
             };
-            out.push(("query".into(), Some(query.to_string())));
-            // `Compare`'s Debug spelling: `Above(0.9)` or `Below(0.25)`.
-            let cmp = cmp
-                .strip_suffix(')')
-                .and_then(|c| {
-                    c.strip_prefix("Above(")
-                        .map(|t| format!("above {t}"))
-                        .or(c.strip_prefix("Below(").map(|t| format!("below {t}")))
-                })
-                .unwrap_or_else(|| cmp.to_string());
-            out.push((
-                format!("a {slice} slice is good when the value is {cmp}"),
-                None,
-            ));
+            vec![
+                ("query".into(), Some(query)),
+                (
+                    format!("a {slice} slice is good when the value is {cmp}"),
+                    None,
+                ),
+            ]
         }
-        _ => return whole(),
-    }
-    out.push((bucket, None));
+    };
+    out.push((
+        format!("{} buckets", Dur::from_secs(width.max(0) as u64)),
+        None,
+    ));
     out
 }
 
