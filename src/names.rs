@@ -50,6 +50,8 @@ pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
 pub const SOURCE_UNTRUSTED: &str = "slowburn_source_untrusted_answers_total";
 /// Stored values found damaged (checksum mismatch) since start.
 pub const STORE_DAMAGED: &str = "slowburn_store_damaged_values_total";
+/// Times the store was closed and reopened after an I/O error (a full disk).
+pub const STORE_REOPENS: &str = "slowburn_store_reopens_total";
 /// Dashboard provisioning outcomes by result (created, updated, unchanged, failed).
 pub const GRAFANA_PROVISIONS: &str = "slowburn_grafana_provisions_total";
 
@@ -79,6 +81,7 @@ pub const EXPORTED: &[&str] = &[
     SOURCE_SAMPLES_READ,
     SOURCE_UNTRUSTED,
     STORE_DAMAGED,
+    STORE_REOPENS,
     GRAFANA_PROVISIONS,
 ];
 

@@ -16,6 +16,10 @@ pub struct Health {
     pub last_reload_error: Mutex<Option<String>>,
     /// Unix seconds of the last completed evaluation.
     pub last_eval: AtomicI64,
+    /// Wall-clock unix seconds of the engine's last sign of progress: an evaluation published
+    /// or an SLO's history loaded. `/healthz` fails when it is older than [`STALL_BUCKETS`]
+    /// buckets, so a supervisor restarts a daemon whose store or loop is wedged.
+    pub heartbeat: AtomicI64,
     /// Query failures per (SLO id, source name).
     pub source_errors: Mutex<BTreeMap<(String, String), u64>>,
     /// Ticks completed.
@@ -24,7 +28,29 @@ pub struct Health {
     pub provisions: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// Buckets without progress after which `/healthz` fails: a few ticks, so one slow tick or a
+/// source past its deadline never restarts the daemon, a wedged one does.
+pub const STALL_BUCKETS: i64 = 5;
+/// Least stall that fails `/healthz`, for small buckets.
+pub const STALL_MIN_SECS: i64 = 60;
+
 impl Health {
+    /// Records progress now (wall clock).
+    pub fn beat(&self) {
+        self.heartbeat.store(
+            crate::time::now_secs(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Seconds since the last progress when that is longer than a daemon with `width`-second
+    /// buckets may go without any; `None` while healthy or before the first progress.
+    pub fn stalled_for(&self, width: i64, now: i64) -> Option<i64> {
+        let last = self.heartbeat.load(std::sync::atomic::Ordering::Relaxed);
+        let limit = (STALL_BUCKETS * width.max(1)).max(STALL_MIN_SECS);
+        (last > 0 && now - last > limit).then_some(now - last)
+    }
+
     /// Records a refused reload (or `None` after a good one) beside the 0/1 flag.
     pub fn reload_outcome(&self, error: Option<String>) {
         self.reload_failed
@@ -46,5 +72,30 @@ impl Health {
         if let Ok(mut m) = self.source_errors.lock() {
             *m.entry((slo.to_string(), source.to_string())).or_default() += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stall_is_a_few_buckets_without_progress() {
+        let h = Health::default();
+        assert_eq!(
+            h.stalled_for(60, 1_000_000),
+            None,
+            "no progress yet: starting"
+        );
+        h.heartbeat
+            .store(1_000_000, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            h.stalled_for(60, 1_000_300),
+            None,
+            "five minute buckets is the limit"
+        );
+        assert_eq!(h.stalled_for(60, 1_000_301), Some(301));
+        assert_eq!(h.stalled_for(10, 1_000_059), None, "at least a minute");
+        assert_eq!(h.stalled_for(10, 1_000_061), Some(61));
     }
 }

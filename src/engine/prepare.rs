@@ -69,6 +69,8 @@ impl Engine {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok((i, is_sla, Ok((t, error)))) => {
+                    // A long backfill is progress, not a stall: `/healthz` stays green through it.
+                    self.shared.health.beat();
                     fresh.insert((i, is_sla), t);
                     if let Some(e) = error {
                         failed.insert(i, e);

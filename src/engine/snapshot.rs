@@ -93,6 +93,7 @@ impl Shared {
         use std::sync::atomic::Ordering::Relaxed;
         self.health.last_eval.store(at, Relaxed);
         self.health.ticks.fetch_add(1, Relaxed);
+        self.health.beat();
     }
 
     /// The silences as they stand (a poisoned lock still yields its data).

@@ -443,6 +443,18 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
         &[],
         shared.store.damaged() as f64,
     );
+    header(
+        out,
+        names::STORE_REOPENS,
+        "counter",
+        "Times the store was reopened after an I/O error such as a full disk; evaluation resumes once it reopens.",
+    );
+    sample(
+        out,
+        names::STORE_REOPENS,
+        &[],
+        shared.store.reopens() as f64,
+    );
 }
 
 /// Source errors per SLO and notification outcomes and backlog per receiver.

@@ -2,7 +2,8 @@
 //!
 //! Routes:
 //! - `GET /metrics`: Prometheus text format ([`metrics`]).
-//! - `GET /healthz`: liveness, always 200 while the process serves.
+//! - `GET /healthz`: liveness: 200 while the engine makes progress, 503 after a few buckets
+//!   without.
 //! - `GET /readyz`: 200 once the startup backfill is done, 503 before.
 //! - `GET /api/v1/slos`, `GET /api/v1/slos/{service}/{name}`,
 //!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
@@ -16,6 +17,7 @@
 //! a source. Layers, outermost first: panic → 500, gzip when asked ([`gzip`]), request timeout, body
 //! size limit; the store backup has only the first.
 
+pub mod admission;
 pub mod api;
 pub mod backup;
 mod compat;
@@ -59,7 +61,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/slos", get(api::list))
         .route("/api/v1/slos/{service}/{name}", get(api::one))
@@ -86,6 +88,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/store/backup", post(backup::backup))
         .layer(CatchPanicLayer::new())
         .with_state(state)
+}
+
+/// Liveness: 200 while the engine makes progress, 503 once it has gone [`STALL_BUCKETS`]
+/// buckets without (a store that fails every write, a wedged loop), so a supervisor restarts it.
+///
+/// [`STALL_BUCKETS`]: crate::engine::health::STALL_BUCKETS
+async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
+    let width = st.shared.snapshot().width;
+    match st.shared.health.stalled_for(width, crate::time::now_secs()) {
+        None => (StatusCode::OK, "ok\n".to_string()),
+        Some(s) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("stalled: no evaluation for {s} s\n"),
+        ),
+    }
 }
 
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {

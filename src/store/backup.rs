@@ -59,7 +59,7 @@ impl Store {
                 .set_cache_size(CACHE_BYTES)
                 .create(&partial)
                 .map_err(|e| err(&e))?;
-            let rx = self.db.begin_read().map_err(|e| self.err(e))?;
+            let rx = self.db()?.begin_read().map_err(|e| self.err(e))?;
             let tx = out.begin_write().map_err(|e| err(&e))?;
             // A failure here may be either side's (a full destination disk, a damaged page):
             // name the copy, which is what the person is making.

@@ -71,7 +71,7 @@ impl Store {
         let mut doomed_kv: Vec<(TableDefinition<&str, &[u8]>, String)> = Vec::new();
         let mut doomed_outbox = Vec::new();
         {
-            let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+            let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
             let series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
             for row in series.iter().map_err(|e| self.err(e))? {
                 row.map_err(|e| self.err(e))?;
@@ -118,7 +118,7 @@ impl Store {
             }
         }
         if repair && !v.damaged.is_empty() {
-            let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+            let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
             {
                 let mut t = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
                 for k in &doomed_chunks {
@@ -148,7 +148,7 @@ impl Store {
         width_of: impl Fn(u64) -> i64,
     ) -> Result<usize, StoreError> {
         let ids: Vec<u64> = self.series_keys()?.into_iter().map(|(_, id)| id).collect();
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         let mut deleted = 0;
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;

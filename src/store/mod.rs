@@ -34,9 +34,10 @@ pub use codec::CHUNK;
 
 use crate::budget::Bucket;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
-use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
@@ -145,9 +146,48 @@ impl Reader {
 
 /// An open store.
 pub struct Store {
-    db: Database,
+    /// The open database; `None` while it is being reopened after an I/O error.
+    db: RwLock<Option<Arc<Database>>>,
+    file: PathBuf,
     path: String,
     damaged: Arc<AtomicU64>,
+    /// Set by an I/O error. After one failed write (a full disk) redb answers every later
+    /// transaction with "Previous I/O error occurred", even once space is back: the next use
+    /// closes and reopens the file, so the daemon heals by itself instead of failing every tick.
+    poisoned: AtomicBool,
+    /// When the last reopen was tried, so a disk that stays full is not reopened on every call.
+    last_reopen: Mutex<Option<Instant>>,
+    /// Reopens that succeeded, exported as `slowburn_store_reopens_total`.
+    reopens: AtomicU64,
+}
+
+/// The least time between two attempts to reopen a poisoned store.
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+/// Whether redb's message means the handle is unusable until it is reopened (an I/O error, or
+/// the one redb gives for every call after it). Matched on redb's text because the error
+/// arrives through five different error types.
+fn needs_reopen(message: &str) -> bool {
+    message.contains("I/O error") || message.contains("Poisoned internal lock")
+}
+
+/// Opens (or creates) the database file with the page cache and the integrity check at open:
+/// a file damaged outside redb is refused with an error instead of a panic later.
+fn open_database(file: &Path, path: &str) -> Result<Database, StoreError> {
+    Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .set_check_integrity_on_open(true)
+        .create(file)
+        .map_err(|e| match e {
+            redb::DatabaseError::Storage(redb::StorageError::Corrupted(m)) => StoreError::Damaged {
+                path: path.to_string(),
+                message: m,
+            },
+            e => StoreError::Db {
+                path: path.to_string(),
+                message: e.to_string(),
+            },
+        })
 }
 
 impl Store {
@@ -160,21 +200,7 @@ impl Store {
             message: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(|e| db_err(&e))?;
-        // The integrity check at open verifies every page's checksum: a file damaged outside
-        // redb is refused with an error instead of a panic later.
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .set_check_integrity_on_open(true)
-            .create(&file)
-            .map_err(|e| match e {
-                redb::DatabaseError::Storage(redb::StorageError::Corrupted(m)) => {
-                    StoreError::Damaged {
-                        path: path.clone(),
-                        message: m,
-                    }
-                }
-                e => db_err(&e),
-            })?;
+        let db = open_database(&file, &path)?;
         // A backup the API was streaming when the process died leaves its directory behind; redb's lock
         // is held now, so no other process is making one.
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -183,9 +209,13 @@ impl Store {
             }
         }
         let store = Store {
-            db,
+            db: RwLock::new(Some(Arc::new(db))),
+            file,
             path,
             damaged: Arc::new(AtomicU64::new(0)),
+            poisoned: AtomicBool::new(false),
+            last_reopen: Mutex::new(None),
+            reopens: AtomicU64::new(0),
         };
         store.init()?;
         Ok(store)
@@ -204,14 +234,71 @@ impl Store {
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        let message = e.to_string();
+        if needs_reopen(&message) && !self.poisoned.swap(true, Ordering::SeqCst) {
+            tracing::error!(store = %self.path, error = %message, "store I/O failed; it is reopened before its next use");
+        }
         StoreError::Db {
             path: self.path.clone(),
-            message: e.to_string(),
+            message,
         }
     }
 
+    /// The database handle, reopened first when an I/O error poisoned it.
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            self.reopen();
+        }
+        let slot = self.db.read().unwrap_or_else(|p| p.into_inner());
+        slot.clone().ok_or_else(|| StoreError::Db {
+            path: self.path.clone(),
+            message: "closed after an I/O error and not reopened yet (is the disk full?)".into(),
+        })
+    }
+
+    /// Closes the poisoned handle and opens the file again, at most once per [`REOPEN_EVERY`].
+    /// Nothing committed is lost: a transaction that failed was never committed, and redb
+    /// recovers the file at open.
+    fn reopen(&self) {
+        {
+            let mut last = self.last_reopen.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
+        if !self.poisoned.load(Ordering::SeqCst) {
+            return;
+        }
+        // The old handle closes when its last user lets go; until then the open below answers
+        // "already open" and the next call tries again.
+        *slot = None;
+        match open_database(&self.file, &self.path) {
+            Ok(db) => {
+                *slot = Some(Arc::new(db));
+                self.poisoned.store(false, Ordering::SeqCst);
+                self.reopens.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(store = %self.path, "store reopened after an I/O error");
+            }
+            Err(e) => {
+                tracing::warn!(store = %self.path, error = %e, "store still cannot be reopened; trying again");
+            }
+        }
+    }
+
+    /// Times the store was reopened after an I/O error since the daemon started.
+    pub fn reopens(&self) -> u64 {
+        self.reopens.load(Ordering::Relaxed)
+    }
+
+    /// Whether the last I/O failed and the store has not been reopened since.
+    pub fn poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
     fn init(&self) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
             let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
             let found = meta
@@ -279,7 +366,7 @@ impl Store {
         key: K::SelfType<'k>,
         value: Option<&[u8]>,
     ) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
             let mut t = tx.open_table(table).map_err(|e| self.err(e))?;
             match value {
@@ -299,7 +386,7 @@ impl Store {
         &self,
         table: TableDefinition<&str, &[u8]>,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = match tx.open_table(table) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -320,7 +407,7 @@ impl Store {
     /// Appends notifications to the outbox in one durable transaction (before anything is sent)
     /// and returns their ids, which also order them.
     pub fn outbox_push(&self, items: &[Vec<u8>]) -> Result<Vec<u64>, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         let mut ids = Vec::new();
         {
             let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
@@ -345,7 +432,7 @@ impl Store {
 
     /// Every notification not yet accepted by its receiver, oldest first.
     pub fn outbox(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
@@ -373,7 +460,7 @@ impl Store {
     /// The series id of a definition, created on first use. `key` should contain the SLO id, the
     /// count fingerprint and the bucket width.
     pub fn series_id(&self, key: &str) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         let id = {
             let mut series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
             let existing = series.get(key).map_err(|e| self.err(e))?.map(|v| v.value());
@@ -399,7 +486,7 @@ impl Store {
 
     /// Every definition key with its series id, for tools and tests that compare stores.
     pub fn series_keys(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in series.iter().map_err(|e| self.err(e))? {
@@ -429,7 +516,7 @@ impl Store {
     /// Several [`Store::put`]s in one durable transaction: the daemon commits a whole tick at once,
     /// so a crash leaves either all of a tick or none of it.
     pub fn put_many(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
             for w in writes {
@@ -484,7 +571,7 @@ impl Store {
 
     /// A consistent read view for many lookups (one per daemon tick).
     pub fn reader(&self) -> Result<Reader, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
         Ok(Reader {
             chunks,
@@ -504,7 +591,7 @@ impl Store {
         let span = width * CHUNK as i64;
         let mut out = vec![Bucket::Missing; count];
         let end = start + count as i64 * width;
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
         let first = start.div_euclid(span) * span;
         for row in chunks
@@ -534,7 +621,7 @@ impl Store {
 
     /// The start of the newest known bucket of a series, to resume after a restart.
     pub fn last_known(&self, series: u64, width: i64) -> Result<Option<i64>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
         let rows = chunks
             .range((series, i64::MIN)..=(series, i64::MAX))
@@ -565,7 +652,17 @@ impl Store {
 
     /// Returns freed pages to the file system.
     pub fn compact(&mut self) -> Result<(), StoreError> {
-        self.db.compact().map_err(|e| self.err(e))?;
+        let slot = self.db.get_mut().unwrap_or_else(|p| p.into_inner());
+        let Some(db) = slot.as_mut().and_then(Arc::get_mut) else {
+            return Err(StoreError::Db {
+                path: self.path.clone(),
+                message: "cannot compact while the store is in use".into(),
+            });
+        };
+        db.compact().map_err(|e| StoreError::Db {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
         Ok(())
     }
 }
@@ -629,7 +726,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            let tx = store.db.begin_write().unwrap();
+            let tx = store.db().unwrap().begin_write().unwrap();
             tx.open_table(META)
                 .unwrap()
                 .insert("schema_version", 99)
