@@ -1,6 +1,7 @@
 //! The JSON API: every SLO, one SLO with its definition, and one SLO's history for charts.
 
 use super::AppState;
+use super::admission;
 use crate::config::Slo;
 use crate::duration::{self, Dur};
 use crate::history;
@@ -8,7 +9,7 @@ use crate::report::slo_json;
 use crate::time::rfc3339;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -120,55 +121,6 @@ pub fn burn_windows(slo: &Slo) -> Vec<Dur> {
     w
 }
 
-/// Reads `n` buckets of a series from `from`, on a blocking thread and at most two requests at a
-/// time, whatever clients do.
-pub async fn load_buckets(
-    st: &AppState,
-    series: u64,
-    from: i64,
-    width: i64,
-    n: usize,
-) -> Result<Vec<crate::budget::Bucket>, ApiError> {
-    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-    let permit = PERMITS
-        .acquire()
-        .await
-        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let store = st.shared.store.clone();
-    tokio::task::spawn_blocking(move || {
-        // Held by the read, not the request: a timed-out request leaves its read running.
-        let _permit = permit;
-        store.get(series, from, width, n)
-    })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-/// The points of a history over `(at − range, at]` from the store.
-pub async fn load_history(
-    st: &AppState,
-    s: &crate::engine::SloView,
-    at: i64,
-    width: i64,
-    (range, step, period): (i64, i64, Dur),
-    windows: &[Dur],
-) -> Result<Vec<history::Point>, ApiError> {
-    let from = history::first_bucket(at, range, period, windows, width);
-    let n = ((at - from) / width).max(0) as usize;
-    let buckets = load_buckets(st, s.series, from, width, n).await?;
-    let objective = s.slo.objective;
-    let windows = windows.to_vec();
-    // A month of minutes and a burn rate per policy window at every step: off the async workers.
-    tokio::task::spawn_blocking(move || {
-        history::points(
-            &buckets, from, width, objective, at, range, step, period, &windows,
-        )
-    })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
 /// `GET /api/v1/slos/{service}/{name}/history?period=30d[&step=1h]`: for every step over the last
 /// period, the SLI, event rates and coverage of that step, the burn rate over each policy window
 /// and the remaining budget of the period ending there, from the store.
@@ -176,7 +128,7 @@ pub async fn history(
     State(st): State<AppState>,
     Path((service, name)): Path<(String, String)>,
     Query(p): Query<HistoryParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let snap = st.shared.snapshot();
     let id = format!("{service}/{name}");
     let s = find(&snap, &id)?;
@@ -212,7 +164,43 @@ pub async fn history(
         )));
     }
     let windows = burn_windows(&s.slo);
-    let pts = load_history(&st, s, snap.at, width, (ps, ss, period), &windows).await?;
+    // The permit comes before any work (a month of buckets each), then the store read, the
+    // arithmetic and the JSON are built off the async workers that serve `/metrics`.
+    let permit = match admission::admit(&admission::HISTORIES).await {
+        Ok(p) => p,
+        Err(why) => return Ok(admission::busy_json(why)),
+    };
+    let at = snap.at;
+    let (store, series) = (st.shared.store.clone(), s.series);
+    let objective = s.slo.objective;
+    let step = Dur::from_secs(ss as u64).to_string();
+    let built = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let from = history::first_bucket(at, ps, period, &windows, width);
+        let n = ((at - from) / width).max(0) as usize;
+        let buckets = store.get(series, from, width, n)?;
+        let pts = history::points(
+            &buckets, from, width, objective, at, ps, ss, period, &windows,
+        );
+        let body = history_json(&id, period, &step, &windows, &pts);
+        Ok::<_, crate::store::StoreError>(serde_json::to_vec(&body).unwrap_or_default())
+    })
+    .await;
+    let internal = |e: String| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e);
+    let body = built
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The history endpoint's JSON for computed points.
+fn history_json(
+    id: &str,
+    period: Dur,
+    step: &str,
+    windows: &[Dur],
+    pts: &[history::Point],
+) -> Value {
     let points: Vec<Value> = pts
         .iter()
         .map(|p| {
@@ -234,10 +222,10 @@ pub async fn history(
             })
         })
         .collect();
-    Ok(Json(json!({
+    json!({
         "slo": id,
         "period": period.to_string(),
-        "step": Dur::from_secs(ss as u64).to_string(),
+        "step": step,
         "points": points,
-    })))
+    })
 }

@@ -3,7 +3,8 @@
 //! token; the silences form calls the API, which checks it.
 
 use super::AppState;
-use super::api::{ApiError, burn_windows, load_buckets};
+use super::admission;
+use super::api::burn_windows;
 use crate::alert::policy::Policy;
 use crate::budget::Series;
 use crate::config::Slo;
@@ -127,52 +128,51 @@ pub async fn detail_page(
             ui::page("Not found", Nav::Slos, &body),
         );
     };
+    // The permit comes before any work: a month of buckets waiting for a render is what a
+    // thousand concurrent requests would otherwise hold at once.
+    let rendering = match admission::admit(&admission::RENDERS).await {
+        Ok(p) => p,
+        Err(why) => return busy_page(&id, why),
+    };
     let (width, at) = (snap.width.max(1), snap.at);
     let from = detail_from(s, at, width);
     let n = ((at - from) / width).max(0) as usize;
-    let buckets = match load_buckets(&st, s.series, from, width, n).await {
-        Ok(b) => b,
-        Err(ApiError(_, e)) => {
-            let body = format!(
-                "<h1>{}</h1><p class=\"error-row\">The history cannot be read: {}</p>",
-                ui::esc(&id),
-                ui::esc(&e)
-            );
-            return html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ui::page(&id, Nav::Slos, &body),
-            );
-        }
-    };
     let silences = st.shared.silences();
-    // The definitions the store holds for this SLO (a changed query is a new version).
-    let prefix = format!("{id}|");
-    let versions: Vec<(u64, String)> = st
-        .shared
-        .store
-        .series_keys()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with("|sla"))
-        .map(|(k, v)| (v, k[prefix.len()..].to_string()))
-        .collect();
-    // Tens of milliseconds of arithmetic for a month of minutes (the current policy replayed over
-    // the longest period): off the async workers, and as many at once as RENDERS allows.
-    let Ok(rendering) = RENDERS.acquire().await else {
-        return html(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ui::page(&id, Nav::Slos, "shutting down"),
-        );
-    };
+    let store = st.shared.store.clone();
     let view = s.clone();
+    let prefix = format!("{id}|");
+    // One store read and tens of milliseconds of arithmetic for a month of minutes (the current
+    // policy replayed over the longest period): off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
         // Held by the work, not the request: a timed-out request leaves its render running.
         let _rendering = rendering;
-        detail_html(&view, at, width, from, &buckets, &silences, versions)
+        let buckets = store.get(view.series, from, width, n)?;
+        // The definitions the store holds for this SLO (a changed query is a new version).
+        let versions: Vec<(u64, String)> = store
+            .series_keys()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with("|sla"))
+            .map(|(k, v)| (v, k[prefix.len()..].to_string()))
+            .collect();
+        Ok::<_, crate::store::StoreError>(detail_html(
+            &view, at, width, from, &buckets, &silences, versions,
+        ))
     })
     .await;
     match rendered {
-        Ok(body) => html(StatusCode::OK, ui::page(&id, Nav::Slos, &body)),
+        Ok(Ok(body)) => html(StatusCode::OK, ui::page(&id, Nav::Slos, &body)),
+        Ok(Err(e)) => {
+            let body = format!(
+                "<h1>{}</h1><p class=\"error-row\">The history cannot be read: {}</p>",
+                ui::esc(&id),
+                ui::esc(&e.to_string())
+            );
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ui::page(&id, Nav::Slos, &body),
+            )
+        }
         Err(e) => html(
             StatusCode::INTERNAL_SERVER_ERROR,
             ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
@@ -180,11 +180,18 @@ pub async fn detail_page(
     }
 }
 
-/// Tried policies replayed at once: one, as each is up to a month of evaluations per policy.
-static REPLAYS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-/// SLO pages rendered at once (each replays the current policy over its longest period): two,
-/// so a client requesting many cannot fill the blocking pool with arithmetic.
-static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// A page's 503 with `Retry-After` when its kind of work is at its limit.
+fn busy_page(id: &str, why: admission::Refused) -> Response {
+    let body = format!(
+        "<h1>{}</h1><p class=\"error-row\">{}</p>",
+        ui::esc(id),
+        admission::message(why)
+    );
+    admission::retry_later(html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ui::page(id, Nav::Slos, &body),
+    ))
+}
 
 /// Where the detail page's one store read begins: the longest period, plus the windows its
 /// first point needs.
@@ -540,11 +547,9 @@ pub async fn try_page(
         None => {}
     }
     // One replay at a time: a month of evaluations per policy is the heaviest page there is.
-    let Ok(replaying) = REPLAYS.acquire().await else {
-        return html(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ui::page(&id, Nav::Slos, "shutting down"),
-        );
+    let replaying = match admission::admit(&admission::REPLAYS).await {
+        Ok(p) => p,
+        Err(why) => return busy_page(&id, why),
     };
     let width = snap.width.max(1);
     let at = snap.at;
@@ -561,30 +566,29 @@ pub async fn try_page(
     let from = at - range - reach;
     let from = from - from.rem_euclid(width);
     let n = ((at - from) / width).max(0) as usize;
-    let buckets = match load_buckets(&st, s.series, from, width, n).await {
-        Ok(b) => b,
-        Err(ApiError(_, e)) => {
-            return html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ui::page(&id, Nav::Slos, &ui::esc(&e)),
-            );
-        }
-    };
     let start = at - range + width;
     let want_tried = p.rules.is_some() && errors.is_empty();
     let slo = std::sync::Arc::clone(&s.slo);
-    // Up to a month of evaluations per policy: off the async workers.
+    let (store, series_id) = (st.shared.store.clone(), s.series);
+    // One store read and up to a month of evaluations per policy: off the async workers.
     let replays = tokio::task::spawn_blocking(move || {
         // Held by the work, not the request: a timed-out request leaves its replay running.
         let _replaying = replaying;
+        let buckets = store.get(series_id, from, width, n)?;
         let series = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
         let current = replay(&slo, &slo.policy, &series, start, at, width);
         let tried = want_tried.then(|| replay(&slo, &tried_policy, &series, start, at, width));
-        (current, tried)
+        Ok::<_, crate::store::StoreError>((current, tried))
     })
     .await;
     let (current, tried) = match replays {
-        Ok(r) => r,
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
+            );
+        }
         Err(e) => {
             return html(
                 StatusCode::INTERNAL_SERVER_ERROR,
