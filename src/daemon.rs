@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub prometheus: Option<String>,
     /// Bearer token for the API endpoints that change state (silences).
     pub api_token: Option<String>,
+    /// Host names the HTTP server answers besides IP literals and localhost.
+    pub allowed_hosts: Vec<String>,
 }
 
 fn now() -> i64 {
@@ -257,6 +259,7 @@ async fn serve(
         shared: Arc::clone(shared),
         sources: Arc::clone(sources),
         token: opts.api_token.clone().map(Arc::from),
+        allowed_hosts: server::guard::AllowedHosts::new(&opts.allowed_hosts),
     });
     Ok(tokio::spawn(server::listen::serve(listener, app, stop)))
 }

@@ -105,6 +105,11 @@ pub enum Command {
         /// SLOWBURN_API_TOKEN. Without one, silences can be listed but not changed.
         #[arg(long)]
         api_token_file: Option<PathBuf>,
+        /// A host name clients may reach the server by, besides IP addresses and localhost
+        /// (a Service or compose name; repeat or comma-separate; `*` allows any). Other names
+        /// are refused, so a page on another site cannot read the UI through DNS rebinding.
+        #[arg(long, env = "SLOWBURN_ALLOW_HOSTS", value_delimiter = ',')]
+        allow_host: Vec<String>,
     },
     /// The embedded store: `backup` it (while the daemon runs), `verify` it (and `--repair` it).
     #[command(after_help = "Examples:\n  slowburn store verify --data-dir /var/lib/slowburn")]
@@ -361,7 +366,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             prometheus,
             api_token_file,
-        } => run::run(config, data_dir, listen, prometheus, api_token_file).await,
+            allow_host,
+        } => {
+            run::run(
+                config,
+                data_dir,
+                listen,
+                prometheus,
+                api_token_file,
+                allow_host,
+            )
+            .await
+        }
         Command::Backtest {
             config,
             prometheus,

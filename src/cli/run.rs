@@ -12,6 +12,7 @@ pub(super) async fn run(
     listen: SocketAddr,
     prometheus: Option<String>,
     api_token_file: Option<PathBuf>,
+    allowed_hosts: Vec<String>,
 ) -> anyhow::Result<()> {
     let api_token = match api_token_file {
         Some(f) => Some(
@@ -29,6 +30,7 @@ pub(super) async fn run(
         listen,
         prometheus,
         api_token,
+        allowed_hosts,
     })
     .await
 }

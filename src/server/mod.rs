@@ -15,12 +15,14 @@
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
 //! a source. Layers, outermost first: panic → 500, gzip when asked ([`gzip`]), request timeout, body
-//! size limit; the store backup has only the first.
+//! size limit; the store backup has only the first. Outside all of them, [`guard`]: the `Host`
+//! check against DNS rebinding, `nosniff` on every answer and error answers as JSON.
 
 pub mod admission;
 pub mod api;
 pub mod backup;
 mod compat;
+pub mod guard;
 pub mod gzip;
 pub mod listen;
 pub mod metrics;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub sources: Arc<std::sync::RwLock<Sources>>,
     /// Bearer token for endpoints that change state; `None` refuses them.
     pub token: Option<Arc<str>>,
+    /// Host names served besides IP literals and localhost (DNS rebinding protection).
+    pub allowed_hosts: guard::AllowedHosts,
 }
 
 /// Builds the router.
@@ -87,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         // After the timeout: copying a large store may take longer than a request should.
         .route("/api/v1/store/backup", post(backup::backup))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            state.allowed_hosts.clone(),
+            guard::guard,
+        ))
         .with_state(state)
 }
 
