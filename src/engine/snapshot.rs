@@ -53,8 +53,8 @@ pub struct Shared {
     pub outbox_wake: tokio::sync::Notify,
     /// Notification outcomes per receiver.
     pub notifications: crate::notify::Counters,
-    /// Notifications waiting in the outbox per receiver when the dispatcher's latest pass began
-    /// (at most about a second old).
+    /// Notifications waiting in the outbox per receiver when the dispatcher's latest pass began;
+    /// its keys are the configured receivers. Readers want [`Shared::pending_now`].
     pub pending: std::sync::Mutex<BTreeMap<String, u64>>,
     /// Silences, as stored; the API edits both.
     pub silences: RwLock<Vec<crate::alert::silence::Silence>>,
@@ -94,6 +94,16 @@ impl Shared {
         self.health.last_eval.store(at, Relaxed);
         self.health.ticks.fetch_add(1, Relaxed);
         self.health.beat();
+    }
+
+    /// Notifications waiting per receiver as the outbox holds them at this moment (configured
+    /// receivers at 0 included); `None` when the store cannot be read.
+    pub fn pending_now(&self) -> Option<BTreeMap<String, u64>> {
+        let known = match self.pending.lock() {
+            Ok(m) => m.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        crate::notify::pending_now(&self.store, &known)
     }
 
     /// The silences as they stand (a poisoned lock still yields its data).

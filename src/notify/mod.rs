@@ -373,6 +373,25 @@ fn read_outbox(store: &Store) -> Option<Vec<(u64, Notification)>> {
     Some(decoded)
 }
 
+/// What waits in the outbox per receiver as the store holds it now: the receivers of `known`
+/// (the configured ones, from the last dispatcher pass) at 0, plus every receiver an entry
+/// names. Read at scrape time, so `slowburn_notifications_pending` is true when it is read, not
+/// when the last pass ended. `None` when the outbox cannot be read.
+pub fn pending_now(store: &Store, known: &BTreeMap<String, u64>) -> Option<BTreeMap<String, u64>> {
+    #[derive(serde::Deserialize)]
+    struct Addressed {
+        receiver: String,
+    }
+    let entries = store.outbox().ok()?;
+    let mut pending: BTreeMap<String, u64> = known.keys().map(|k| (k.clone(), 0)).collect();
+    for (_, bytes) in entries {
+        if let Ok(a) = serde_json::from_slice::<Addressed>(&bytes) {
+            *pending.entry(a.receiver).or_default() += 1;
+        }
+    }
+    Some(pending)
+}
+
 /// The other entries due for `n`'s Slack webhook from the same tick, up to a message's worth.
 fn slack_group(
     decoded: &[(u64, Notification)],

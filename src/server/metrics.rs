@@ -510,7 +510,7 @@ fn delivery_families(out: &mut String, shared: &Shared) {
         "gauge",
         "Notifications stored in the outbox and not yet accepted, by receiver.",
     );
-    if let Ok(m) = shared.pending.lock() {
+    if let Some(m) = shared.pending_now() {
         for (receiver, n) in m.iter() {
             sample(
                 out,

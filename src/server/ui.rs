@@ -392,12 +392,7 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
         .lock()
         .map(|m| m.clone())
         .unwrap_or_default();
-    let pending = st
-        .shared
-        .pending
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
+    let pending = st.shared.pending_now().unwrap_or_default();
     let mut receivers: BTreeMap<String, (u64, Vec<(String, u64)>)> = BTreeMap::new();
     for (r, n) in &pending {
         receivers.entry(r.clone()).or_default().0 = *n;
