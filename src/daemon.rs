@@ -85,6 +85,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     }
     shared.health.ready.store(true, Ordering::Relaxed);
     info!(at = start_at, "backfill done; ready");
+    // Backups start once the store holds the history: a copy of a half-filled store helps nobody.
+    let (backup_tx, backup_rx) = watch::channel(engine.config().backup.clone());
+    let backups = tokio::spawn(crate::backups::schedule(
+        Arc::clone(&shared),
+        backup_rx,
+        stop_rx.clone(),
+    ));
 
     let reloader = Reloader {
         opts: &opts,
@@ -92,6 +99,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         sources: &sources_cell,
         receivers: &receivers_tx,
         grafana: &grafana_tx,
+        backup: &backup_tx,
     };
     let mut failures = 0u32;
     loop {
@@ -145,6 +153,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
     let _ = tokio::time::timeout(Duration::from_secs(3), dispatcher).await;
     provisioner.abort();
+    backups.abort();
     Ok(())
 }
 
@@ -288,6 +297,7 @@ struct Reloader<'a> {
     sources: &'a Arc<std::sync::RwLock<Sources>>,
     receivers: &'a watch::Sender<Arc<Vec<crate::config::Receiver>>>,
     grafana: &'a watch::Sender<GrafanaJob>,
+    backup: &'a watch::Sender<Option<crate::config::BackupSettings>>,
 }
 
 impl Reloader<'_> {
@@ -335,10 +345,16 @@ impl Reloader<'_> {
         let n = new.slos.len();
         let receivers = Arc::new(new.receivers.clone());
         let grafana = grafana_job(&new);
+        let backup = new.backup.clone();
         match engine.reload(new, at).await {
             Ok(()) => {
                 let _ = self.receivers.send(receivers);
                 let _ = self.grafana.send(grafana);
+                self.backup.send_if_modified(|b| {
+                    let changed = *b != backup;
+                    *b = backup;
+                    changed
+                });
                 health.reload_outcome(None);
                 info!(slos = n, trigger = why, "config reloaded");
             }

@@ -16,6 +16,7 @@
 
 pub mod alert;
 pub mod backtest;
+pub mod backups;
 pub mod budget;
 pub mod cli;
 pub mod config;

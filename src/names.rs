@@ -50,6 +50,10 @@ pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
 pub const SOURCE_UNTRUSTED: &str = "slowburn_source_untrusted_answers_total";
 /// Stored values found damaged (checksum mismatch) since start.
 pub const STORE_DAMAGED: &str = "slowburn_store_damaged_values_total";
+/// Unix seconds of the newest verified store backup (0: none).
+pub const BACKUP_LAST_SUCCESS: &str = "slowburn_backup_last_success_timestamp_seconds";
+/// Scheduled store backups by result (ok, failed).
+pub const BACKUPS: &str = "slowburn_backups_total";
 /// Times the store was closed and reopened after an I/O error (a full disk).
 pub const STORE_REOPENS: &str = "slowburn_store_reopens_total";
 /// Dashboard provisioning outcomes by result (created, updated, unchanged, failed).
@@ -82,6 +86,8 @@ pub const EXPORTED: &[&str] = &[
     SOURCE_UNTRUSTED,
     STORE_DAMAGED,
     STORE_REOPENS,
+    BACKUP_LAST_SUCCESS,
+    BACKUPS,
     GRAFANA_PROVISIONS,
 ];
 

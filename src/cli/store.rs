@@ -75,24 +75,7 @@ pub(super) async fn backup(
         }
     }
     // A copy that does not verify is removed: it must not sit there looking like a store.
-    let checked = Store::open(out)
-        .context("the backup does not open")
-        .and_then(|copy| Ok(copy.verify(false)?));
-    let v = match checked {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_file(&file);
-            return Err(e);
-        }
-    };
-    if !v.damaged.is_empty() {
-        let _ = std::fs::remove_file(&file);
-        return Err(anyhow!(
-            "the backup in {} has {} damaged value(s); the source store needs `slowburn store verify`",
-            out.display(),
-            v.damaged.len()
-        ));
-    }
+    let v = crate::store::verify_copy(out).context("the backup does not verify")?;
     let rows: Vec<String> = TABLE_NAMES
         .iter()
         .zip(v.rows)

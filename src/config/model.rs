@@ -41,6 +41,20 @@ pub struct Config {
     pub maintenance: Vec<crate::maintenance::Maintenance>,
     /// Link template for notifications (`{service}`, `{name}`, `{slo}` replaced).
     pub dashboard_url: Option<String>,
+    /// Scheduled store backups (`backup:`), if any.
+    pub backup: Option<BackupSettings>,
+}
+
+/// `backup:`: the daemon copies its store on a schedule, as `slowburn store backup` does, into
+/// `to/slowburn-<UTC time>/` and keeps the newest `keep`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// How often a copy is taken.
+    pub every: Dur,
+    /// The directory the copies go into.
+    pub to: std::path::PathBuf,
+    /// Copies kept; older ones are removed after a new one verified.
+    pub keep: u32,
 }
 
 /// A destination for notifications.

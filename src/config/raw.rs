@@ -37,6 +37,20 @@ pub struct RawConfig {
     /// Planned downtime: alerts muted and buckets excluded from the budget.
     #[serde(default)]
     pub maintenance: Vec<Spanned<RawMaintenance>>,
+    /// Scheduled copies of the store.
+    pub backup: Option<Spanned<RawBackup>>,
+}
+
+/// `backup:` (verified copies of the store on a schedule).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackup {
+    /// How often (`24h`).
+    pub every: SStr,
+    /// The directory the copies go into, one subdirectory each.
+    pub to: SStr,
+    /// How many copies to keep (default 7).
+    pub keep: Option<Spanned<u32>>,
 }
 
 /// One maintenance window: one-off (`start` + `end`) or weekly (`weekly`).

@@ -24,6 +24,13 @@ pub struct Health {
     pub source_errors: Mutex<BTreeMap<(String, String), u64>>,
     /// Ticks completed.
     pub ticks: AtomicU64,
+    /// Unix seconds of the newest verified store backup (a scheduled one, or the newest copy
+    /// found in `backup.to` at start); 0 when there is none.
+    pub last_backup: AtomicI64,
+    /// Where scheduled backups go (`backup.to`), `None` without `backup:`.
+    pub backup_to: Mutex<Option<String>>,
+    /// Scheduled backup outcomes by result (`ok`, `failed`).
+    pub backups: Mutex<BTreeMap<&'static str, u64>>,
     /// Dashboard provisioning outcomes by result (`created`, `updated`, `unchanged`, `failed`).
     pub provisions: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -57,6 +64,13 @@ impl Health {
             .store(error.is_some(), std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut e) = self.last_reload_error.lock() {
             *e = error;
+        }
+    }
+
+    /// Counts one scheduled backup's outcome.
+    pub fn backup_outcome(&self, result: &'static str) {
+        if let Ok(mut m) = self.backups.lock() {
+            *m.entry(result).or_default() += 1;
         }
     }
 

@@ -455,6 +455,30 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
         &[],
         shared.store.reopens() as f64,
     );
+    header(
+        out,
+        names::BACKUP_LAST_SUCCESS,
+        "gauge",
+        "When the newest verified store backup was taken (unix seconds; 0: none). Alert on time() minus this.",
+    );
+    sample(
+        out,
+        names::BACKUP_LAST_SUCCESS,
+        &[],
+        h.last_backup.load(Ordering::Relaxed) as f64,
+    );
+    header(
+        out,
+        names::BACKUPS,
+        "counter",
+        "Scheduled store backups (`backup:` in slo.yaml) by result.",
+    );
+    if let Ok(m) = h.backups.lock() {
+        for result in ["ok", "failed"] {
+            let n = m.get(result).copied().unwrap_or(0);
+            sample(out, names::BACKUPS, &[("result", result)], n as f64);
+        }
+    }
 }
 
 /// Source errors per SLO and notification outcomes and backlog per receiver.

@@ -423,11 +423,21 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
             })
             .collect(),
         damaged: st.shared.store.damaged(),
+        backup: snap_backup(&st, h.last_backup.load(Ordering::Relaxed)),
     };
     html(
         StatusCode::OK,
         ui::page("slowburn", Nav::Internals, &internals::render(&i)),
     )
+}
+
+/// The backups line of the internals page: the configured directory and the newest copy.
+fn snap_backup(st: &AppState, last: i64) -> Option<(String, Option<(String, i64)>)> {
+    let to = st.shared.health.backup_to.lock().ok()?.clone()?;
+    Some((
+        to,
+        (last > 0).then(|| (rfc3339(last), age(last).unwrap_or(0))),
+    ))
 }
 
 /// `GET /ui/style.css` and `/ui/app.js`: embedded, cacheable for an hour.

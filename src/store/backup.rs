@@ -85,6 +85,14 @@ impl Store {
         Ok(BackupStats { rows, bytes })
     }
 
+    /// Takes a copy into `dir` ([`Store::backup`]) and verifies it ([`verify_copy`]): what
+    /// `slowburn store backup` does from a stopped store and the daemon's scheduled backups do.
+    pub fn backup_verified(&self, dir: &Path) -> Result<(BackupStats, Verification), StoreError> {
+        let stats = self.backup(dir)?;
+        let v = verify_copy(dir)?;
+        Ok((stats, v))
+    }
+
     /// A backup as an open, already unlinked file for the API to stream: written into a fresh
     /// directory next to the store (same filesystem, same permissions), which is removed before
     /// this returns, so an interrupted download leaves nothing behind.
@@ -106,4 +114,30 @@ impl Store {
         let _ = std::fs::remove_dir_all(&tmp);
         done
     }
+}
+
+/// Opens the copy in `dir` and reads every value against its checksum. A copy that does not open
+/// or holds a damaged value is removed (it must not sit there looking like a store) and the
+/// error says which.
+pub fn verify_copy(dir: &Path) -> Result<Verification, StoreError> {
+    let file = dir.join(FILE_NAME);
+    let checked = Store::open(dir).and_then(|copy| copy.verify(false));
+    let v = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(e);
+        }
+    };
+    if !v.damaged.is_empty() {
+        let _ = std::fs::remove_file(&file);
+        return Err(StoreError::Db {
+            path: file.display().to_string(),
+            message: format!(
+                "the copy has {} damaged value(s); the source store needs `slowburn store verify`",
+                v.damaged.len()
+            ),
+        });
+    }
+    Ok(v)
 }

@@ -27,7 +27,7 @@ mod integrity;
 pub mod keys;
 pub mod seal;
 
-pub use backup::BackupStats;
+pub use backup::{BackupStats, verify_copy};
 pub use integrity::{TABLE_NAMES, Verification};
 
 pub use codec::CHUNK;

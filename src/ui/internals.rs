@@ -38,6 +38,9 @@ pub struct Internals {
     pub receivers: Vec<Receiver>,
     /// Stored values found damaged since start.
     pub damaged: u64,
+    /// Scheduled backups: where they go, and the newest verified copy (RFC 3339, age in
+    /// seconds); `None` when `backup:` is not configured.
+    pub backup: Option<(String, Option<(String, i64)>)>,
 }
 
 /// The page's body.
@@ -61,7 +64,26 @@ pub fn render(i: &Internals) -> String {
         i.slos,
         i.damaged
     );
-    s.push_str("</dl></section><section><h2>Last reload</h2>");
+    s.push_str("</dl></section><section><h2>Backups</h2>");
+    match &i.backup {
+        None => s.push_str(r#"<p id="backup">No scheduled backups (`backup:` in slo.yaml); `slowburn store backup` takes one by hand.</p>"#),
+        Some((to, None)) => {
+            let _ = write!(
+                s,
+                r#"<p class="warn" id="backup">No verified backup in {} yet.</p>"#,
+                esc(to)
+            );
+        }
+        Some((to, Some((t, age)))) => {
+            let _ = write!(
+                s,
+                r#"<p class="ok" id="backup">Last good backup {} ({age} s ago) in {}.</p>"#,
+                esc(t),
+                esc(to)
+            );
+        }
+    }
+    s.push_str("</section><section><h2>Last reload</h2>");
     match &i.reload_error {
         None => s.push_str(r#"<p class="ok" id="reload">The running config is the file's.</p>"#),
         Some(e) => {

@@ -4,6 +4,7 @@
 //! [`slo`] (SLOs, SLIs, SLAs), [`policy`] (alert policies), [`receivers`] and [`maintenance`].
 //! Each part reports into one [`Ctx`]; query-language knowledge lives in [`crate::sli`].
 
+mod backup;
 mod defaults;
 mod grafana;
 mod maintenance;
@@ -206,6 +207,7 @@ pub fn from_raw(
         .as_ref()
         .and_then(|a| a.dashboard_url.as_ref())
         .and_then(|u| http_url(&mut cx, u, "alerting.dashboard_url"));
+    let backup = backup::backup_settings(&mut cx, raw.backup.as_ref());
     if cx.errors.is_empty() {
         Ok(Config {
             file: file.to_string(),
@@ -219,6 +221,7 @@ pub fn from_raw(
             receivers,
             maintenance,
             dashboard_url,
+            backup,
         })
     } else {
         cx.errors.sort_by_key(|e| (e.line, e.column));
