@@ -47,7 +47,7 @@ fn now() -> i64 {
 /// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).
 pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let cfg = load_or_report(&opts)?;
-    let store = Arc::new(Store::open(&opts.data_dir).context("cannot open the store")?);
+    let store = Arc::new(open_store(&opts, &cfg)?);
     let sources = Sources::from_config(&cfg)?;
     let shared = Shared::new(Arc::clone(&store));
     server::silences::load(&shared);
@@ -218,6 +218,31 @@ async fn grafana_loop(
             }
             _ = tokio::time::sleep(retry.unwrap_or(Duration::MAX / 4)), if retry.is_some() => {}
         }
+    }
+}
+
+/// Opens the store; when it is damaged and `backup:` keeps copies, the error names the newest
+/// one and how to put it in place.
+fn open_store(opts: &RunOptions, cfg: &Config) -> anyhow::Result<Store> {
+    match Store::open(&opts.data_dir) {
+        Ok(s) => Ok(s),
+        Err(e @ crate::store::StoreError::Damaged { .. }) => {
+            let newest = cfg
+                .backup
+                .as_ref()
+                .and_then(|b| crate::backups::newest(&b.to));
+            let e = anyhow::Error::new(e).context("cannot open the store");
+            Err(match newest {
+                Some((copy, at)) => e.context(format!(
+                    "the newest verified backup was taken at {}: restore it with `mv {data} {data}.damaged && cp -r {copy} {data}`",
+                    crate::time::rfc3339(at),
+                    data = opts.data_dir.display(),
+                    copy = copy.display()
+                )),
+                None => e,
+            })
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("cannot open the store")),
     }
 }
 

@@ -265,4 +265,34 @@ fn scheduled_backups_are_verified_pruned_and_reported() {
     wait_until("the newest copy reported", Duration::from_secs(10), || {
         metric(&d, "slowburn_backup_last_success_timestamp_seconds ") >= on_disk
     });
+
+    // Item 11: a store redb refuses names the newest copy and how to put it in place.
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));
+    let file = data.join(slowburn::store::FILE_NAME);
+    let mut bytes = std::fs::read(&file).expect("store");
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b = !*b;
+    }
+    std::fs::write(&file, &bytes).expect("damage");
+    let (code, _, err) = slowburn(&[
+        "run",
+        "--config",
+        cfg.to_str().expect("UTF-8"),
+        "--data-dir",
+        data.to_str().expect("UTF-8"),
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let newest = slowburn::backups::newest(&to).expect("a copy").0;
+    assert!(err.contains("newest verified backup"), "{err}");
+    assert!(err.contains(&newest.display().to_string()), "{err}");
+    std::fs::rename(&data, root.path().join("data.damaged")).expect("aside");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::copy(newest.join(slowburn::store::FILE_NAME), &file).expect("restore");
+    let mut d = Daemon::start(&cfg, &data, &[]);
+    d.wait_ready(Duration::from_secs(120));
+    assert_eq!(d.get("/healthz").0, 200, "restored from the copy");
 }

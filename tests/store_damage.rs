@@ -267,6 +267,7 @@ fn a_damaged_file_is_refused_at_start_with_the_way_to_recover() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains(FILE_NAME), "{err}");
     assert!(err.contains("is damaged"), "{err}");
+    assert!(err.contains("--repair"), "{err}");
     assert!(err.contains("move the data directory aside"), "{err}");
 }
 
@@ -360,4 +361,94 @@ fn a_schema_1_store_is_upgraded_in_place() {
     );
     assert_eq!(store.damaged(), 0);
     assert!(store.verify(false).unwrap().damaged.is_empty());
+}
+
+/// One flipped bit refuses the whole file (issue 22, item 11); `store verify --repair` salvages
+/// what still reads. Over damaged copies that redb refuses, every salvage either says why it
+/// cannot or leaves a store that opens, verifies clean and reads a subset of what was written
+/// (never other data), and most keep every silence, alert state and outbox entry.
+#[test]
+fn a_refused_store_is_salvaged_keeping_what_reads_and_nothing_else() {
+    let root = tempfile::tempdir().unwrap();
+    let clean = root.path().join("clean");
+    let want = populate(&clean);
+    let bytes = std::fs::read(clean.join(FILE_NAME)).unwrap();
+    let (mut refused, mut salvaged, mut failed, mut kept_all_state) = (0, 0, 0, 0);
+    for seed in 0..400u64 {
+        let mut damaged = bytes.clone();
+        let r = mix(seed + 7_000);
+        let at = (r % damaged.len() as u64) as usize;
+        damaged[at] ^= 1 << (r >> 60 & 7);
+        let dir = root.path().join(format!("v{seed}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(FILE_NAME), &damaged).unwrap();
+        if Store::open(&dir).is_ok() {
+            std::fs::remove_dir_all(&dir).unwrap();
+            continue;
+        }
+        refused += 1;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            slowburn::store::salvage::salvage(&dir).map_err(|e| e.to_string())
+        }));
+        match outcome {
+            Err(_) => panic!("seed {seed}: the salvage panicked"),
+            Ok(Err(message)) => {
+                assert!(message.contains(FILE_NAME), "seed {seed}: {message}");
+                failed += 1;
+            }
+            Ok(Ok(s)) => {
+                let store = Store::open(&dir)
+                    .unwrap_or_else(|e| panic!("seed {seed}: the salvaged store: {e}"));
+                let v = store.verify(false).unwrap();
+                assert!(v.damaged.is_empty(), "seed {seed}: {:?}", v.damaged);
+                let got = read_all(&store).unwrap();
+                if let Err(e) = subset_of(&got, &want) {
+                    panic!("seed {seed}: {e}");
+                }
+                assert!(s.aside.exists(), "seed {seed}: the damaged file is kept");
+                salvaged += 1;
+                if got.silences == want.silences
+                    && got.alerts == want.alerts
+                    && got.outbox == want.outbox
+                {
+                    kept_all_state += 1;
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    eprintln!(
+        "{refused} single-bit flips refused by redb: {salvaged} salvaged ({kept_all_state} with every silence, alert state and outbox entry), {failed} not salvageable"
+    );
+    assert!(refused > 0, "some flips must be refused");
+    assert!(
+        salvaged * 2 > refused,
+        "most refused stores are salvaged: {salvaged} of {refused}"
+    );
+    assert!(kept_all_state > 0, "silences and alert states survive");
+}
+
+#[test]
+fn verify_repair_salvages_a_store_redb_refuses() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let want = populate(&dir);
+    let file = dir.join(FILE_NAME);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b = !*b;
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let data = dir.to_str().unwrap();
+    let (code, out, err) = slowburn(&["store", "verify", "--data-dir", data, "--repair"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("salvaging what still reads"), "{out}");
+    assert!(out.contains("damaged file is kept as"), "{out}");
+    let (code, out, err) = slowburn(&["store", "verify", "--data-dir", data]);
+    assert_eq!(code, 0, "sound after the salvage: {out}{err}");
+    let got = read_all(&Store::open(&dir).unwrap()).unwrap();
+    subset_of(&got, &want).unwrap();
+    assert_eq!(got.silences, want.silences, "the silences survive");
+    assert_eq!(got.alerts, want.alerts, "the alert states survive");
 }

@@ -14,7 +14,13 @@ pub(super) fn verify(data_dir: &Path, repair: bool) -> anyhow::Result<()> {
     if !file.exists() {
         return Err(anyhow!("no store at {}", file.display()));
     }
-    let store = Store::open(data_dir).context("the store does not open")?;
+    let store = match Store::open(data_dir) {
+        Ok(s) => s,
+        Err(crate::store::StoreError::Damaged { message, .. }) if repair => {
+            return salvage(data_dir, &message);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("the store does not open")),
+    };
     let v = store.verify(repair)?;
     let rows: Vec<String> = TABLE_NAMES
         .iter()
@@ -40,6 +46,39 @@ pub(super) fn verify(data_dir: &Path, repair: bool) -> anyhow::Result<()> {
             "{n} damaged value(s); `slowburn store verify --repair` removes them (chunks are then backfilled from the source; a damaged alert state, outbox entry or silence is lost)"
         )),
     }
+}
+
+/// `--repair` on a file redb refuses: keep every row that still reads and passes its checksum.
+fn salvage(data_dir: &Path, why: &str) -> anyhow::Result<()> {
+    println!("redb refuses the file ({why}); salvaging what still reads");
+    let s = crate::store::salvage::salvage(data_dir).context("the salvage failed")?;
+    let rows: Vec<String> = TABLE_NAMES
+        .iter()
+        .zip(s.rows)
+        .map(|(t, n)| format!("{n} {t}"))
+        .collect();
+    println!("kept {}", rows.join(", "));
+    if s.dropped > 0 {
+        println!("dropped {} row(s) whose checksum failed", s.dropped);
+    }
+    if !s.incomplete.is_empty() {
+        println!(
+            "not read whole (rows in the damaged pages are lost): {}",
+            s.incomplete.join(", ")
+        );
+    }
+    println!(
+        "the damaged file is kept as {}; lost chunks are backfilled from the source at the next start",
+        s.aside.display()
+    );
+    let v = Store::open(data_dir)
+        .context("the salvaged store does not open")?
+        .verify(false)?;
+    if !v.damaged.is_empty() {
+        return Err(anyhow!("the salvaged store still has damaged values"));
+    }
+    println!("sound: the salvaged store passes redb's integrity check and every checksum holds");
+    Ok(())
 }
 
 /// `slowburn store backup`: through the daemon's API, or straight from a stopped daemon's store;

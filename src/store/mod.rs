@@ -25,6 +25,7 @@ mod backup;
 pub mod codec;
 mod integrity;
 pub mod keys;
+pub mod salvage;
 pub mod seal;
 
 pub use backup::{BackupStats, verify_copy};
@@ -80,7 +81,7 @@ pub enum StoreError {
     },
     /// redb's integrity check failed and could not repair the file.
     #[error(
-        "store {path} is damaged and cannot be repaired ({message}). `slowburn store verify --data-dir DIR` says more; to recover, move the data directory aside and start again: the daemon backfills every SLO's periods from the source (alert states and silences of the old store are lost)"
+        "store {path} is damaged and redb cannot open it ({message}). To recover, with the daemon stopped: `slowburn store verify --data-dir DIR --repair` keeps every row that still reads (silences, alert states, outbox; lost counts are backfilled from the source), or restore the newest copy from `backup.to` (`slowburn-<time>/slowburn.redb`), or move the data directory aside and start again: the daemon backfills every SLO's periods from the source"
     )]
     Damaged {
         /// The database file.
