@@ -397,3 +397,42 @@ fn duplicate_keys_and_oversized_durations_are_said_in_slowburns_words() {
         "{out}"
     );
 }
+
+/// LogQL as Loki parses it: a selector whose every matcher matches the empty string is refused
+/// with Loki's reason at the query's position, in a log query and inside a `$window`
+/// expression, and so is `count_over_time(…) by (…)`; pattern filters and `| label != "x"` pass.
+#[test]
+fn logql_is_checked_as_loki_parses_it() {
+    let (code, out) = validate(
+        r#"loki: {url: "http://127.0.0.1:3100"}
+slos:
+  - service: api
+    name: logs
+    objective: 99.9
+    sli:
+      ratio:
+        source: loki
+        errors: '{env!="dev"} |= "error"'
+        total: 'sum(count_over_time({app=~".*"} [$window]))'
+  - service: api
+    name: grouped
+    objective: 99.9
+    sli:
+      ratio:
+        source: loki
+        errors: 'sum(count_over_time({app="api"} |> "<_> 500 <_>" [$window]) by (pod))'
+        total: '{app="api"} !> "<_> health <_>" | json | level != "debug"'
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        r#"slo.yaml:9:17: slos[0].sli.ratio.errors: every matcher of `{env!="dev"}`"#,
+        r#"slo.yaml:10:16: slos[0].sli.ratio.total: every matcher of `{app=~".*"}`"#,
+        "slo.yaml:17:17: slos[1].sli.ratio.errors: Loki refuses `count_over_time(…) by (…)`",
+        "queries require at least one regexp or equality matcher that does not have an empty-compatible value",
+        "sum by (x) (count_over_time(…))",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert!(out.contains("has 3 error(s)"), "{out}");
+}
