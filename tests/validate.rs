@@ -436,3 +436,21 @@ slos:
     }
     assert!(out.contains("has 3 error(s)"), "{out}");
 }
+
+/// Label keys that become one Prometheus label name (`team-name`, `team.name`) are refused at
+/// the second, naming both: `slo_info` would repeat the name and Prometheus refuse the scrape.
+#[test]
+fn label_keys_that_collide_after_mapping_are_refused() {
+    let (code, out) = validate(
+        "slos:\n  - service: api\n    name: a\n    objective: 99.9\n    labels:\n      team-name: web\n      team.name: shop\n      service: checkout\n    sli: {ratio: {errors: x, total: y}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slo.yaml:7:7: slos[0].labels.team.name: label keys `team-name` (line 6) and `team.name` both become the label name `team_name`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("slo.yaml:8:7: slos[0].labels.service: label key `service` becomes `service`, a label slowburn sets itself"),
+        "{out}"
+    );
+}

@@ -1,11 +1,13 @@
 //! `RawConfig` → [`Config`], collecting every error with its position instead of stopping at the first.
 //!
 //! Split by concern: [`sources`] (`prometheus:`, `loki:`), [`defaults`] (bucket, periods, `engine:`),
-//! [`slo`] (SLOs, SLIs, SLAs), [`policy`] (alert policies), [`receivers`] and [`maintenance`].
+//! [`slo`] (SLOs, SLIs, SLAs), [`labels`] (an SLO's label keys), [`policy`] (alert policies),
+//! [`receivers`] and [`maintenance`].
 //! Each part reports into one [`Ctx`]; query-language knowledge lives in [`crate::sli`].
 
 mod defaults;
 mod grafana;
+mod labels;
 mod maintenance;
 mod policy;
 mod receivers;
@@ -13,6 +15,7 @@ mod slo;
 mod sources;
 
 use defaults::*;
+use labels::*;
 use maintenance::*;
 use policy::*;
 use receivers::*;

@@ -16,14 +16,18 @@ pub(super) fn http_url(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
     }
 }
 
-pub(super) fn header_values(
-    cx: &mut Ctx,
-    raw: &BTreeMap<String, SStr>,
-    path: &str,
-) -> Vec<(String, String)> {
-    raw.iter()
-        .filter_map(|(k, hv)| Some((k.clone(), cx.string(hv, &format!("{path}.{k}"))?)))
-        .collect()
+pub(super) fn header_values(cx: &mut Ctx, raw: &Keyed<SStr>, path: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = raw
+        .0
+        .iter()
+        .filter_map(|(k, hv)| {
+            let k = &k.value;
+            Some((k.clone(), cx.string(hv, &format!("{path}.{k}"))?))
+        })
+        .collect();
+    // In name order, as when they were read into a map.
+    out.sort();
+    out
 }
 
 /// A mailbox as lettre parses it (`Name <a@b>` or `a@b`).
