@@ -361,11 +361,11 @@ fn names_encoding_and_size_are_refused_with_their_position() {
     let (code, out, err) = slowburn(&["validate", "-c", path.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(err.contains("slo.yaml:3:14: invalid UTF-8"), "{err}");
-    let big = format!("slos: []\n{}", "#".repeat(17 << 20));
+    let big = format!("slos: []\n{}", "#".repeat(65 << 20));
     std::fs::write(&path, big).unwrap();
     let (code, _, err) = slowburn(&["validate", "-c", path.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("larger than 16 MiB"), "{err}");
+    assert!(err.contains("larger than 64 MiB"), "{err}");
 }
 
 #[test]
