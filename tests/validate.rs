@@ -298,7 +298,7 @@ slos:
     );
     assert_eq!(code, 1, "{out}");
     for want in [
-        "slo.yaml:2:8: invalid u32: write a whole number here",
+        "slo.yaml:2:8: engine.lag: invalid u32: write a whole number here",
         "slo.yaml:6:5: unknown field `descripton`; did you mean `description`?",
         "slo.yaml:7:16: slos[0].objective: must be a percentage between 0 and 100",
         "slo.yaml:10:17: slos[0].sli.ratio.errors: PromQL does not parse",
@@ -453,4 +453,48 @@ fn label_keys_that_collide_after_mapping_are_refused() {
         out.contains("slo.yaml:8:7: slos[0].labels.service: label key `service` becomes `service`, a label slowburn sets itself"),
         "{out}"
     );
+}
+
+/// `validate` refuses what `run` would: a header name that is not an HTTP token, one given twice
+/// in two cases, a header value or a token with a line break. And a `loki:` block with six
+/// values of the wrong type shows all six, each with its key path.
+#[test]
+fn what_run_refuses_validate_refuses_and_every_type_error_has_its_path() {
+    let (code, out) = validate(
+        r#"loki:
+  url: http://127.0.0.1:3100
+  timeout: [30s]
+  max_concurrency: many
+  retries: -1
+  max_points_per_query: 1.5
+  headers: [X-Token]
+  tenant: [x]
+prometheus:
+  url: http://127.0.0.1:9090
+  headers:
+    X Scope OrgID: tenant
+    X-Token: "a\nb"
+    x-token: c
+grafana:
+  url: http://127.0.0.1:3000
+  token: "glsa_abc\n"
+slos: []
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "slo.yaml:3:12: loki.timeout: expected a single value here",
+        "slo.yaml:4:20: loki.max_concurrency: invalid u32: write a whole number here",
+        "slo.yaml:5:12: loki.retries: invalid u32",
+        "slo.yaml:6:25: loki.max_points_per_query: invalid u32",
+        "slo.yaml:7:12: loki.headers: expected a mapping",
+        "slo.yaml:8:11: loki.tenant: expected a single value here",
+        "slo.yaml:12:5: prometheus.headers.X Scope OrgID: `X Scope OrgID` is not a header name",
+        "slo.yaml:13:14: prometheus.headers.X-Token: the value holds a line break",
+        "slo.yaml:14:5: prometheus.headers.x-token: header `x-token` is given twice (also as `X-Token`)",
+        "slo.yaml:17:10: grafana.token: the value holds a line break",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert!(out.contains("has 10 error(s)"), "{out}");
 }

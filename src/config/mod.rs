@@ -147,6 +147,18 @@ enum Structural {
     Other,
 }
 
+/// What serde-saphyr says it expected when a node has the wrong shape (its `Unexpected` error).
+const SHAPES: [&str; 4] = ["string scalar", "scalar", "mapping start", "sequence start"];
+
+/// The message for a node of the wrong shape, by what was expected there.
+fn shape_message(expected: &str) -> String {
+    match expected {
+        "mapping start" => "expected a mapping (`key: value` entries) here".into(),
+        "sequence start" => "expected a list here, like `[a, b]`".into(),
+        _ => "expected a single value here (a string), not a list or a mapping".into(),
+    }
+}
+
 fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
     let backticked = |rest: &str| rest.split('`').nth(1).map(String::from);
     match e.without_snippet() {
@@ -168,6 +180,14 @@ fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
             expected: ty.to_string(),
             scalar: Some(ty),
         },
+        // A list or mapping where a string goes, or the reverse (`timeout: [30s]`,
+        // `headers: [X-Token]`): a wrong type like any other, patched past so the rest is read.
+        serde_saphyr::Error::Unexpected { expected, .. } if SHAPES.contains(expected) => {
+            Structural::WrongType {
+                expected: expected.to_string(),
+                scalar: None,
+            }
+        }
         _ => {
             if let Some((field, expected)) = parse_unknown_field(plain) {
                 Structural::Unknown { field, expected }
@@ -230,7 +250,7 @@ impl Loader<'_> {
     fn step(&mut self, e: &serde_saphyr::Error) -> bool {
         let plain = strip_position(&e.without_snippet().to_string());
         let class = classify(e, &plain);
-        let err = yaml_error(e, &class, plain, self.file);
+        let err = yaml_error(e, &class, plain, self.file, &self.text);
         if err.line == 0 {
             self.errors.push(err);
             return false;
@@ -381,12 +401,14 @@ pub fn parse_str(
 }
 
 /// One positioned message for a serde-saphyr error as [`classify`] read it, adding "did you
-/// mean" to unknown fields and saying what to write for a scalar of the wrong type.
+/// mean" to unknown fields and saying what to write for a value of the wrong type, with the key
+/// path of that value read from `text` (serde's own message has none).
 fn yaml_error(
     e: &serde_saphyr::Error,
     class: &Structural,
     plain: String,
     file: &str,
+    text: &str,
 ) -> ConfigError {
     let (line, column) = e
         .location()
@@ -409,6 +431,9 @@ fn yaml_error(
             format!("invalid {ty}: write {want} here")
         }
         _ => match e.without_snippet() {
+            serde_saphyr::Error::Unexpected { expected, .. } if SHAPES.contains(expected) => {
+                shape_message(expected)
+            }
             serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
             serde_saphyr::Error::DuplicateMappingKey { key, .. } => format!(
                 "{} is given twice in this mapping; keep one (slowburn refuses the file rather than guess which was meant)",
@@ -418,11 +443,15 @@ fn yaml_error(
             _ => plain,
         },
     };
+    let path = match class {
+        Structural::WrongType { .. } => repair::key_path(text, line, column).unwrap_or_default(),
+        _ => String::new(),
+    };
     ConfigError {
         file: file.to_string(),
         line,
         column,
-        path: String::new(),
+        path,
         message,
     }
 }
@@ -525,7 +554,7 @@ mod tests {
             serde_saphyr::from_str_with_options::<raw::RawConfig>(&text, yaml_options(MAX_SLOS))
                 .expect_err("past the budget");
         let plain = strip_position(&e.without_snippet().to_string());
-        let err = yaml_error(&e, &classify(&e, &plain), plain, "t.yaml");
+        let err = yaml_error(&e, &classify(&e, &plain), plain, "t.yaml", &text);
         assert!(err.line > 1, "{err}");
         assert!(
             err.to_string().contains(

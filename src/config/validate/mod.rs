@@ -113,6 +113,29 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Ctx::string`] for a value sent in an HTTP header (a header value, a token, a tenant, a
+    /// password): one holding a line break or another control character, as a `|` block or a
+    /// `"…\n"` leaves, is refused here at its position, not when `run` builds the request.
+    fn header_text(&mut self, s: &SStr, path: &str) -> Option<String> {
+        let v = self.string(s, path)?;
+        let Some(c) = v.chars().find(|c| c.is_ascii_control() && *c != '\t') else {
+            return Some(v);
+        };
+        let what = if matches!(c, '\n' | '\r') {
+            "a line break"
+        } else {
+            "a control character"
+        };
+        self.err(
+            &s.referenced,
+            path,
+            format!(
+                "the value holds {what}, which an HTTP header cannot carry; write it on one line (a `|` or `>` block ends in a line break)"
+            ),
+        );
+        None
+    }
+
     fn dur(&mut self, s: &SStr, path: &str) -> Option<Dur> {
         let text = self.string(s, path)?;
         match duration::parse(&text) {
