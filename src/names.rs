@@ -104,6 +104,20 @@ pub const LABEL_SEVERITY: &str = "severity";
 /// Label: which source answered (`prometheus`, `loki`).
 pub const LABEL_SOURCE: &str = "source";
 
+/// Label names slowburn sets itself on `slo_info` and on the alerts it posts to Alertmanager: an
+/// SLO label whose key maps to one of them would be dropped or overwritten there, so `validate`
+/// refuses it.
+pub const RESERVED_LABELS: [&str; 8] = [
+    LABEL_SERVICE,
+    LABEL_SLO,
+    "description",
+    "sli",
+    LABEL_SOURCE,
+    "queries",
+    "alertname",
+    LABEL_SEVERITY,
+];
+
 /// An SLO label key as a Prometheus and Alertmanager label name: characters outside
 /// `[a-zA-Z0-9_]` become `_` and a leading digit gets a `_` before it (`team-name` → `team_name`,
 /// `app.kubernetes.io/part-of` → `app_kubernetes_io_part_of`), and a leading `__` (reserved)

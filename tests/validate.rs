@@ -298,7 +298,7 @@ slos:
     );
     assert_eq!(code, 1, "{out}");
     for want in [
-        "slo.yaml:2:8: invalid u32: write a whole number here",
+        "slo.yaml:2:8: engine.lag: invalid u32: write a whole number here",
         "slo.yaml:6:5: unknown field `descripton`; did you mean `description`?",
         "slo.yaml:7:16: slos[0].objective: must be a percentage between 0 and 100",
         "slo.yaml:10:17: slos[0].sli.ratio.errors: PromQL does not parse",
@@ -361,11 +361,11 @@ fn names_encoding_and_size_are_refused_with_their_position() {
     let (code, out, err) = slowburn(&["validate", "-c", path.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(err.contains("slo.yaml:3:14: invalid UTF-8"), "{err}");
-    let big = format!("slos: []\n{}", "#".repeat(17 << 20));
+    let big = format!("slos: []\n{}", "#".repeat(65 << 20));
     std::fs::write(&path, big).unwrap();
     let (code, _, err) = slowburn(&["validate", "-c", path.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("larger than 16 MiB"), "{err}");
+    assert!(err.contains("larger than 64 MiB"), "{err}");
 }
 
 #[test]
@@ -396,4 +396,105 @@ fn duplicate_keys_and_oversized_durations_are_said_in_slowburns_words() {
         out.contains("`99999999999999999999ms` is too long"),
         "{out}"
     );
+}
+
+/// LogQL as Loki parses it: a selector whose every matcher matches the empty string is refused
+/// with Loki's reason at the query's position, in a log query and inside a `$window`
+/// expression, and so is `count_over_time(…) by (…)`; pattern filters and `| label != "x"` pass.
+#[test]
+fn logql_is_checked_as_loki_parses_it() {
+    let (code, out) = validate(
+        r#"loki: {url: "http://127.0.0.1:3100"}
+slos:
+  - service: api
+    name: logs
+    objective: 99.9
+    sli:
+      ratio:
+        source: loki
+        errors: '{env!="dev"} |= "error"'
+        total: 'sum(count_over_time({app=~".*"} [$window]))'
+  - service: api
+    name: grouped
+    objective: 99.9
+    sli:
+      ratio:
+        source: loki
+        errors: 'sum(count_over_time({app="api"} |> "<_> 500 <_>" [$window]) by (pod))'
+        total: '{app="api"} !> "<_> health <_>" | json | level != "debug"'
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        r#"slo.yaml:9:17: slos[0].sli.ratio.errors: every matcher of `{env!="dev"}`"#,
+        r#"slo.yaml:10:16: slos[0].sli.ratio.total: every matcher of `{app=~".*"}`"#,
+        "slo.yaml:17:17: slos[1].sli.ratio.errors: Loki refuses `count_over_time(…) by (…)`",
+        "queries require at least one regexp or equality matcher that does not have an empty-compatible value",
+        "sum by (x) (count_over_time(…))",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert!(out.contains("has 3 error(s)"), "{out}");
+}
+
+/// Label keys that become one Prometheus label name (`team-name`, `team.name`) are refused at
+/// the second, naming both: `slo_info` would repeat the name and Prometheus refuse the scrape.
+#[test]
+fn label_keys_that_collide_after_mapping_are_refused() {
+    let (code, out) = validate(
+        "slos:\n  - service: api\n    name: a\n    objective: 99.9\n    labels:\n      team-name: web\n      team.name: shop\n      service: checkout\n    sli: {ratio: {errors: x, total: y}}\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slo.yaml:7:7: slos[0].labels.team.name: label keys `team-name` (line 6) and `team.name` both become the label name `team_name`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("slo.yaml:8:7: slos[0].labels.service: label key `service` becomes `service`, a label slowburn sets itself"),
+        "{out}"
+    );
+}
+
+/// `validate` refuses what `run` would: a header name that is not an HTTP token, one given twice
+/// in two cases, a header value or a token with a line break. And a `loki:` block with six
+/// values of the wrong type shows all six, each with its key path.
+#[test]
+fn what_run_refuses_validate_refuses_and_every_type_error_has_its_path() {
+    let (code, out) = validate(
+        r#"loki:
+  url: http://127.0.0.1:3100
+  timeout: [30s]
+  max_concurrency: many
+  retries: -1
+  max_points_per_query: 1.5
+  headers: [X-Token]
+  tenant: [x]
+prometheus:
+  url: http://127.0.0.1:9090
+  headers:
+    X Scope OrgID: tenant
+    X-Token: "a\nb"
+    x-token: c
+grafana:
+  url: http://127.0.0.1:3000
+  token: "glsa_abc\n"
+slos: []
+"#,
+    );
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "slo.yaml:3:12: loki.timeout: expected a single value here",
+        "slo.yaml:4:20: loki.max_concurrency: invalid u32: write a whole number here",
+        "slo.yaml:5:12: loki.retries: invalid u32",
+        "slo.yaml:6:25: loki.max_points_per_query: invalid u32",
+        "slo.yaml:7:12: loki.headers: expected a mapping",
+        "slo.yaml:8:11: loki.tenant: expected a single value here",
+        "slo.yaml:12:5: prometheus.headers.X Scope OrgID: `X Scope OrgID` is not a header name",
+        "slo.yaml:13:14: prometheus.headers.X-Token: the value holds a line break",
+        "slo.yaml:14:5: prometheus.headers.x-token: header `x-token` is given twice (also as `X-Token`)",
+        "slo.yaml:17:10: grafana.token: the value holds a line break",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in:\n{out}");
+    }
+    assert!(out.contains("has 10 error(s)"), "{out}");
 }

@@ -137,13 +137,8 @@ async fn download(
     token_file: Option<std::path::PathBuf>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let token = match token_file {
-        Some(f) => std::fs::read_to_string(&f)
-            .with_context(|| format!("cannot read the API token file {}", f.display()))?
-            .trim()
-            .to_string(),
-        None => std::env::var("SLOWBURN_API_TOKEN").unwrap_or_default(),
-    };
+    // Read and trimmed as the daemon reads its own (a variable's trailing newline included).
+    let token = super::run::api_token(token_file.as_deref())?.unwrap_or_default();
     if token.is_empty() {
         return Err(anyhow!(
             "a backup through the daemon needs its API token: --token-file or SLOWBURN_API_TOKEN"

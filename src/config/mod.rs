@@ -64,8 +64,55 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse_str(&text, &file, &secret)
 }
 
-/// The largest config file read: 16 MiB holds tens of thousands of SLOs.
-pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+/// How many SLOs one file may hold: the size cap and the parser's budget are set for this many,
+/// each with a description, a few labels, a ratio SLI and an SLA.
+pub const MAX_SLOS: usize = 100_000;
+
+/// The largest config file read: 64 MiB holds [`MAX_SLOS`] SLOs of about 360 bytes with room
+/// for longer queries (16 MiB held about 46,000 of them).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
+
+/// YAML nodes (each key, value, list and mapping) read at most: 50 per SLO, where one with a
+/// description, three labels, a ratio SLI and an SLA takes 29. serde-saphyr's default of 250,000
+/// stopped a file at about 11,900 such SLOs.
+pub const MAX_YAML_NODES: usize = 50 * MAX_SLOS;
+
+/// Parser events read at most: each node, and the end of each list and mapping.
+const MAX_YAML_EVENTS: usize = 2 * MAX_YAML_NODES + 16;
+
+/// The parser's options: YAML 1.2 booleans only, so a query such as `y` or `on` stays a string
+/// where a field takes a string or a mapping (see `raw::RawQuery`); and a budget sized for
+/// [`MAX_SLOS`] instead of serde-saphyr's default. `share` divides the budget, so a test can
+/// show with a part of the SLOs that the whole fits.
+fn yaml_options(share: usize) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = MAX_YAML_NODES / share;
+    budget.max_events = MAX_YAML_EVENTS / share;
+    budget.max_total_scalar_bytes = budget
+        .max_total_scalar_bytes
+        .max(MAX_CONFIG_BYTES as usize / share);
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options.budget = Some(budget);
+    options
+}
+
+/// A parser budget reached, in slowburn's words: the limit, and what it means in SLOs.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let larger = |what: String| {
+        format!(
+            "the file is larger than slowburn reads: more than {what} (about {MAX_SLOS} SLOs); split its SLOs between slowburn instances or remove generated ones"
+        )
+    };
+    match breach {
+        B::Nodes { .. } => larger(format!("{MAX_YAML_NODES} YAML nodes")),
+        B::Events { .. } => larger(format!("{MAX_YAML_EVENTS} YAML events")),
+        B::ScalarBytes { .. } => larger(format!("{} MiB of values", MAX_CONFIG_BYTES >> 20)),
+        B::Depth { depth } => format!("the YAML nests deeper than slowburn reads ({depth} levels)"),
+        other => format!("the YAML goes past a limit of slowburn's reader: {other:?}"),
+    }
+}
 
 /// [`load`], then `--prometheus` (or `SLOWBURN_PROMETHEUS_URL`) in place of `prometheus.url`: the
 /// one place the command-line override applies, for the daemon and every command alike.
@@ -100,6 +147,18 @@ enum Structural {
     Other,
 }
 
+/// What serde-saphyr says it expected when a node has the wrong shape (its `Unexpected` error).
+const SHAPES: [&str; 4] = ["string scalar", "scalar", "mapping start", "sequence start"];
+
+/// The message for a node of the wrong shape, by what was expected there.
+fn shape_message(expected: &str) -> String {
+    match expected {
+        "mapping start" => "expected a mapping (`key: value` entries) here".into(),
+        "sequence start" => "expected a list here, like `[a, b]`".into(),
+        _ => "expected a single value here (a string), not a list or a mapping".into(),
+    }
+}
+
 fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
     let backticked = |rest: &str| rest.split('`').nth(1).map(String::from);
     match e.without_snippet() {
@@ -121,6 +180,14 @@ fn classify(e: &serde_saphyr::Error, plain: &str) -> Structural {
             expected: ty.to_string(),
             scalar: Some(ty),
         },
+        // A list or mapping where a string goes, or the reverse (`timeout: [30s]`,
+        // `headers: [X-Token]`): a wrong type like any other, patched past so the rest is read.
+        serde_saphyr::Error::Unexpected { expected, .. } if SHAPES.contains(expected) => {
+            Structural::WrongType {
+                expected: expected.to_string(),
+                scalar: None,
+            }
+        }
         _ => {
             if let Some((field, expected)) = parse_unknown_field(plain) {
                 Structural::Unknown { field, expected }
@@ -183,7 +250,7 @@ impl Loader<'_> {
     fn step(&mut self, e: &serde_saphyr::Error) -> bool {
         let plain = strip_position(&e.without_snippet().to_string());
         let class = classify(e, &plain);
-        let err = yaml_error(e, &class, plain, self.file);
+        let err = yaml_error(e, &class, plain, self.file, &self.text);
         if err.line == 0 {
             self.errors.push(err);
             return false;
@@ -293,10 +360,7 @@ pub fn parse_str(
     };
     let mut exhausted = true;
     for _ in 0..MAX_PATCHES {
-        // YAML 1.2 booleans only: a query such as `y` or `on` stays a string where a field
-        // takes a string or a mapping (see `raw::RawQuery`).
-        let mut options = serde_saphyr::Options::default();
-        options.strict_booleans = true;
+        let options = yaml_options(1);
         match serde_saphyr::from_str_with_options::<raw::RawConfig>(&loader.text, options) {
             Ok(raw) => {
                 let semantic = validate::from_raw(raw, file, env);
@@ -337,12 +401,14 @@ pub fn parse_str(
 }
 
 /// One positioned message for a serde-saphyr error as [`classify`] read it, adding "did you
-/// mean" to unknown fields and saying what to write for a scalar of the wrong type.
+/// mean" to unknown fields and saying what to write for a value of the wrong type, with the key
+/// path of that value read from `text` (serde's own message has none).
 fn yaml_error(
     e: &serde_saphyr::Error,
     class: &Structural,
     plain: String,
     file: &str,
+    text: &str,
 ) -> ConfigError {
     let (line, column) = e
         .location()
@@ -365,6 +431,10 @@ fn yaml_error(
             format!("invalid {ty}: write {want} here")
         }
         _ => match e.without_snippet() {
+            serde_saphyr::Error::Unexpected { expected, .. } if SHAPES.contains(expected) => {
+                shape_message(expected)
+            }
+            serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
             serde_saphyr::Error::DuplicateMappingKey { key, .. } => format!(
                 "{} is given twice in this mapping; keep one (slowburn refuses the file rather than guess which was meant)",
                 key.as_deref()
@@ -373,11 +443,15 @@ fn yaml_error(
             _ => plain,
         },
     };
+    let path = match class {
+        Structural::WrongType { .. } => repair::key_path(text, line, column).unwrap_or_default(),
+        _ => String::new(),
+    };
     ConfigError {
         file: file.to_string(),
         line,
         column,
-        path: String::new(),
+        path,
         message,
     }
 }
@@ -433,5 +507,61 @@ pub fn secret(name: &str) -> Option<String> {
             .ok()
             .map(|v| v.trim_end_matches(['\r', '\n']).to_string()),
         None => std::env::var(name).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` SLOs as generated files write them: a description, three labels, a ratio SLI and an
+    /// SLA.
+    fn slos(n: usize) -> String {
+        let mut text = String::from("slos:\n");
+        for i in 0..n {
+            text.push_str(&format!(
+                "  - service: svc-{i}\n    name: availability\n    objective: 99.9\n    description: Share of requests answered without a 5xx.\n    labels: {{team: team-{t}, tier: \"1\", owner: payments}}\n    sli:\n      ratio:\n        errors: http_requests_total{{service=\"svc-{i}\",code=~\"5..\"}}\n        total: http_requests_total{{service=\"svc-{i}\"}}\n    sla:\n      objective: 99.5\n",
+                t = i % 50
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn a_hundred_thousand_slos_fit_the_size_cap_and_the_parser_budget() {
+        // A tenth of them against a tenth of the budget: the cost of each SLO is the same, and
+        // reading all of them takes too long in a debug build.
+        let share = 10;
+        let text = slos(MAX_SLOS / share);
+        assert!(
+            text.len() as u64 * share as u64 <= MAX_CONFIG_BYTES,
+            "{} bytes",
+            text.len()
+        );
+        let raw: raw::RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(share))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(raw.slos.len(), MAX_SLOS / share);
+        // And the SLOs that are read validate (a few: the checks are per SLO).
+        let cfg = parse_str(&slos(20), "t.yaml", &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.slos.len(), 20);
+    }
+
+    #[test]
+    fn a_file_past_the_budget_is_refused_in_slowburns_words() {
+        // A hundred-thousandth of the budget: 50 nodes, reached in the second SLO.
+        let text = slos(3);
+        let e =
+            serde_saphyr::from_str_with_options::<raw::RawConfig>(&text, yaml_options(MAX_SLOS))
+                .expect_err("past the budget");
+        let plain = strip_position(&e.without_snippet().to_string());
+        let err = yaml_error(&e, &classify(&e, &plain), plain, "t.yaml", &text);
+        assert!(err.line > 1, "{err}");
+        assert!(
+            err.to_string().contains(
+                "the file is larger than slowburn reads: more than 5000000 YAML nodes (about 100000 SLOs)"
+            ),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("budget"), "{err}");
     }
 }

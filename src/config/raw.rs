@@ -10,6 +10,42 @@ use std::collections::BTreeMap;
 /// A string field with its position; most error messages point at one of these.
 pub type SStr = Spanned<String>;
 
+/// A mapping whose keys keep their positions, in file order: SLO label keys and header names,
+/// so that a key refused for its spelling (two label keys that map to one Prometheus name, a
+/// header name that is not an HTTP token) is pointed at, not just its mapping.
+#[derive(Debug)]
+pub struct Keyed<V>(pub Vec<(SStr, V)>);
+
+impl<V> Default for Keyed<V> {
+    fn default() -> Self {
+        Keyed(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Keyed<V> {
+    /// Reads a mapping entry by entry; the YAML layer has already refused a key given twice.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
+            type Value = Keyed<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of names to values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Keyed<V>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = m.next_entry::<SStr, V>()? {
+                    entries.push(entry);
+                }
+                Ok(Keyed(entries))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +129,7 @@ pub struct RawPrometheus {
     pub url: SStr,
     /// Extra headers on every request (tenant ids, auth); values may use `${ENV}`.
     #[serde(default)]
-    pub headers: BTreeMap<String, SStr>,
+    pub headers: Keyed<SStr>,
     /// Per-request timeout.
     pub timeout: Option<SStr>,
     /// Queries in flight at once.
@@ -114,7 +150,7 @@ pub struct RawLoki {
     pub tenant: Option<SStr>,
     /// Extra headers on every request; values may use `${ENV}`.
     #[serde(default)]
-    pub headers: BTreeMap<String, SStr>,
+    pub headers: Keyed<SStr>,
     /// Basic auth user (Grafana Cloud: the instance id).
     pub username: Option<SStr>,
     /// Basic auth password or token; use `${ENV}` or `${file:…}`.
@@ -208,7 +244,7 @@ pub struct RawSlo {
     pub description: Option<String>,
     /// Labels for routing and grouping.
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    pub labels: Keyed<String>,
     /// How good and total events are counted.
     pub sli: Spanned<RawSli>,
     /// An external commitment, looser than the objective.
@@ -444,7 +480,7 @@ pub struct RawWebhook {
     pub url: SStr,
     /// Extra headers (secrets via `${ENV}`).
     #[serde(default)]
-    pub headers: BTreeMap<String, SStr>,
+    pub headers: Keyed<SStr>,
 }
 
 /// `slack:` of a receiver.
@@ -483,5 +519,5 @@ pub struct RawAlertmanager {
     pub url: SStr,
     /// Extra headers (e.g. `X-Scope-OrgID` for Mimir, or a bearer token via `${ENV}`).
     #[serde(default)]
-    pub headers: BTreeMap<String, SStr>,
+    pub headers: Keyed<SStr>,
 }

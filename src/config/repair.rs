@@ -164,6 +164,109 @@ pub fn rename(text: &str, patch: &Patch, to: &str) -> String {
     lines.join("\n")
 }
 
+/// What opens on a block row, left to right: its `- ` list markers (`None`) and then its key
+/// (`Some`), each with its column.
+fn openers(row: &str) -> Vec<(usize, Option<&str>)> {
+    let mut out = Vec::new();
+    let mut col = indent(row);
+    while row[col..].starts_with("- ") || &row[col..] == "-" {
+        out.push((col, None));
+        col += 1;
+        col += row[col..].len() - row[col..].trim_start().len();
+    }
+    if let Some((key_col, key)) = entry_key(row) {
+        out.push((key_col, Some(key)));
+    }
+    out
+}
+
+/// Whether the entry `key` at `col` on `row` has nothing after its colon but a comment: its
+/// value is on the rows below.
+fn bare(row: &str, col: usize, key: &str) -> bool {
+    row.get(col + key.len()..)
+        .and_then(|rest| rest.trim_start().strip_prefix(':'))
+        .is_some_and(|v| v.trim().is_empty() || v.trim_start().starts_with('#'))
+}
+
+/// Which item of its list the `- ` at `col` on row `r` is: the items before it are the rows
+/// above with a marker at that column, up to the row that holds the list.
+fn item_index(lines: &[String], r: usize, col: usize) -> usize {
+    let mut n = 0;
+    for row in lines[..r].iter().rev() {
+        let t = row.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let item = openers(row).iter().any(|(c, k)| *c == col && k.is_none());
+        n += usize::from(item);
+        if indent(row) < col || (indent(row) == col && !item) {
+            break;
+        }
+    }
+    n
+}
+
+/// The key path (`loki.max_concurrency`, `slos[2].sli.ratio.total`) of what is at `line:column`
+/// (1-based), read from the keys and list markers left of it on its row and on the rows above;
+/// `None` where that is not plain block YAML (a quoted key or a flow collection on the way up).
+/// Inside a flow collection the path ends at the block entry that holds it.
+pub fn key_path(text: &str, line: u32, column: u32) -> Option<String> {
+    let lines = split_lines(text);
+    let at = (line as usize).checked_sub(1)?;
+    // Only what opens left of this column can hold the position (0-based columns below it).
+    let mut want = column as usize;
+    // The column of the list marker last taken: the key that holds that list may sit at the
+    // same column (`slos:` over `- service: …`).
+    let mut item_at = None;
+    let mut segments: Vec<String> = Vec::new();
+    for r in (0..=at).rev() {
+        let row = lines.get(r)?;
+        let t = row.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if t.starts_with("---") {
+            break;
+        }
+        let mut took = false;
+        for &(col, key) in openers(row).iter().rev() {
+            let holds_list = item_at == Some(col) && key.is_some_and(|k| bare(row, col, k));
+            if col >= want && !holds_list {
+                continue;
+            }
+            match key {
+                Some(k) => {
+                    segments.push(k.to_string());
+                    item_at = None;
+                }
+                None => {
+                    segments.push(format!("[{}]", item_index(&lines, r, col)));
+                    item_at = Some(col);
+                }
+            }
+            want = col;
+            took = true;
+        }
+        if !took && r != at && indent(row) < want {
+            return None;
+        }
+        if want == 0 && item_at.is_none() {
+            break;
+        }
+    }
+    if want != 0 || segments.is_empty() {
+        return None;
+    }
+    let mut path = String::new();
+    for s in segments.iter().rev() {
+        if !path.is_empty() && !s.starts_with('[') {
+            path.push('.');
+        }
+        path.push_str(s);
+    }
+    Some(path)
+}
+
 /// A value of the type serde said it expected, for [`replace_value`]; `None` when unsure.
 pub fn placeholder(expected: &str) -> Option<&'static str> {
     let e = expected.to_ascii_lowercase();
@@ -237,6 +340,25 @@ mod tests {
         assert_eq!(t, "\n\n\n\nreceivers: []\n");
         let (t, _) = remove_entry("a: 1\r\nb:\r\n  c: 2\r\nd: 3\r\n", 2, 1).unwrap();
         assert_eq!(t, "a: 1\n\n\nd: 3\n");
+    }
+
+    #[test]
+    fn key_paths_are_read_from_the_rows_above() {
+        let doc = "loki:\n  url: http://l\n  timeout: [5]\nslos:  # the SLOs\n  - service: a\n    sli:\n      ratio:\n        total: t\n\n  # a comment\n  - service: b\n    sli: {ratio: {total: [x]}}\nlist: # items\n- a: 1\n- - b: 2\n  - c: [3]\n";
+        assert_eq!(key_path(doc, 3, 12).as_deref(), Some("loki.timeout"));
+        assert_eq!(key_path(doc, 3, 3).as_deref(), Some("loki.timeout"));
+        assert_eq!(
+            key_path(doc, 8, 16).as_deref(),
+            Some("slos[0].sli.ratio.total")
+        );
+        assert_eq!(key_path(doc, 11, 14).as_deref(), Some("slos[1].service"));
+        // Inside a flow collection: the block entry that holds it.
+        assert_eq!(key_path(doc, 12, 26).as_deref(), Some("slos[1].sli"));
+        assert_eq!(key_path(doc, 16, 9).as_deref(), Some("list[1][1].c"));
+        assert_eq!(key_path(doc, 1, 1).as_deref(), Some("loki"));
+        // A quoted key on the way up: not plain block YAML, no path rather than a wrong one.
+        assert_eq!(key_path("\"a b\":\n  c: [1]\n", 2, 6), None);
+        assert_eq!(key_path(doc, 99, 1), None);
     }
 
     #[test]

@@ -24,6 +24,15 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The credentials of an `Authorization` value in the `Bearer` scheme. The scheme's name is
+/// case-insensitive (RFC 7235 §2.1: `bearer t0k` is as good as `Bearer t0k`), and whitespace
+/// around the scheme and the token is not part of either.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Checks `Authorization: Bearer <token>` for an endpoint that changes state or reads the whole
 /// store; `what` names the action in the 403 when no token is configured.
 pub(super) fn authorize(st: &AppState, headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
@@ -38,9 +47,9 @@ pub(super) fn authorize(st: &AppState, headers: &HeaderMap, what: &str) -> Resul
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer);
     match given {
-        Some(g) if same(g.trim().as_bytes(), token.as_bytes()) => Ok(()),
+        Some(g) if same(g.as_bytes(), token.as_bytes()) => Ok(()),
         _ => Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "missing or wrong `Authorization: Bearer <token>`".into(),
@@ -180,6 +189,29 @@ pub fn load(shared: &crate::engine::Shared) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case_and_spacing() {
+        for v in [
+            "Bearer t0k",
+            "bearer t0k",
+            "BEARER t0k",
+            "  Bearer   t0k  ",
+            "bEaReR\tt0k",
+        ] {
+            assert_eq!(super::bearer(v), Some("t0k"), "{v:?}");
+        }
+        for v in [
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+            "Bearer   ",
+            "Bearert0k",
+            "t0k",
+            "",
+        ] {
+            assert_eq!(super::bearer(v), None, "{v:?}");
+        }
+    }
+
     #[test]
     fn token_comparison_needs_every_byte() {
         assert!(super::same(b"abc", b"abc"));

@@ -18,8 +18,13 @@ const STAGES: [&str; 11] = [
     "unwrap",
 ];
 
+mod grouping;
+mod stream;
+
 use super::{CountSpec, EventQuery};
 use crate::duration::Dur;
+use grouping::range_grouping;
+use stream::selector;
 
 /// Operators a label filter may use after a parser stage.
 const FILTER_OPS: [&str; 9] = ["=~", "!~", "!=", ">=", "<=", "==", "=", ">", "<"];
@@ -46,6 +51,7 @@ pub fn event_query(text: &str) -> Result<EventQuery, String> {
             ));
         }
         embedded_selector(&text)?;
+        range_grouping(&text)?;
         return Ok(EventQuery::Expression(text));
     }
     if !text.starts_with('{') {
@@ -75,16 +81,30 @@ pub fn metric_query(text: &str) -> Result<String, String> {
         ));
     }
     embedded_selector(&text)?;
+    range_grouping(&text)?;
     Ok(text)
 }
 
-/// The stream selector inside a metric expression is well formed.
+/// Every stream selector inside a metric expression is well formed (a `{` inside a string, as
+/// in `line_format "{{.a}}"`, is not one).
 fn embedded_selector(text: &str) -> Result<(), String> {
-    let start = text
-        .find('{')
-        .ok_or_else(|| format!("no stream selector `{{…}}` in `{text}`"))?;
-    selector(&text[start..]).map_err(|e| format!("{e} (in `{text}`)"))?;
-    Ok(())
+    let mut rest = text;
+    let mut found = false;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' || c == '`' {
+            rest = string(rest).unwrap_or("");
+        } else if c == '{' {
+            rest = selector(rest).map_err(|e| format!("{e} (in `{text}`)"))?;
+            found = true;
+        } else {
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(format!("no stream selector `{{…}}` in `{text}`"))
+    }
 }
 
 /// How a log line's duration field is written.
@@ -202,48 +222,8 @@ fn ident(s: &str) -> (&str, &str) {
     (&s[..end], &s[end..])
 }
 
-/// `{name op "value", …}` with at least one matcher; returns what follows the selector.
-fn selector(s: &str) -> Result<&str, String> {
-    let mut rest = s
-        .strip_prefix('{')
-        .ok_or("a stream selector starts with `{`")?
-        .trim_start();
-    let mut matchers = 0;
-    loop {
-        if let Some(after) = rest.strip_prefix('}') {
-            if matchers == 0 {
-                return Err(
-                    "the stream selector needs at least one matcher, like `{app=\"api\"}`".into(),
-                );
-            }
-            return Ok(after);
-        }
-        let (name, after) = ident(rest);
-        if name.is_empty() {
-            return Err(format!(
-                "expected a label name in the stream selector at `{}`",
-                rest.chars().take(20).collect::<String>()
-            ));
-        }
-        let after = after.trim_start();
-        let op = ["=~", "!~", "!=", "="]
-            .into_iter()
-            .find(|op| after.starts_with(op))
-            .ok_or_else(|| {
-                format!("label `{name}` needs `=`, `!=`, `=~` or `!~` and a quoted value")
-            })?;
-        let value = after[op.len()..].trim_start();
-        rest = string(value)
-            .ok_or_else(|| format!("the value of `{name}` must be a quoted string"))?
-            .trim_start();
-        matchers += 1;
-        if let Some(after) = rest.strip_prefix(',') {
-            rest = after.trim_start();
-        }
-    }
-}
-
-/// Line filters (`|= "x"`, `!= "x"`, `|~ "re"`, `!~ "re"`), parser and label-filter stages.
+/// Line filters (`|= "x"`, `!= "x"`, `|~ "re"`, `!~ "re"`, and the patterns `|> "<_> x"` and
+/// `!> "…"`), parser and label-filter stages.
 /// `unwrap` belongs in metric expressions, not in a query whose lines are counted.
 fn pipeline(mut rest: &str) -> Result<(), String> {
     loop {
@@ -251,7 +231,7 @@ fn pipeline(mut rest: &str) -> Result<(), String> {
         if rest.is_empty() {
             return Ok(());
         }
-        if let Some(op) = ["|=", "|~", "!=", "!~"]
+        if let Some(op) = ["|=", "|~", "|>", "!=", "!~", "!>"]
             .into_iter()
             .find(|op| rest.starts_with(op))
         {
@@ -276,10 +256,12 @@ fn pipeline(mut rest: &str) -> Result<(), String> {
                 "`unwrap` makes a metric expression: write the whole expression with `[$window]`, e.g. `sum(sum_over_time({app=\"api\"} | json | unwrap bytes [$window]))`".into(),
             );
         }
-        if !STAGES.contains(&word) {
-            label_filter(stage[..end].trim())?;
+        if STAGES.contains(&word) {
+            rest = &stage[end..];
+        } else {
+            // A line filter may follow the label filter in the same stage: `| a="b" != "c"`.
+            rest = &stage[label_filter(&stage[..end])?..];
         }
-        rest = &stage[end..];
     }
 }
 
@@ -304,28 +286,95 @@ fn stage_end(stage: &str) -> Option<usize> {
     Some(offset)
 }
 
-/// `name op value` clauses joined by `and`, `or` or `,` (e.g. `status >= 500 and route="/pay"`).
-fn label_filter(text: &str) -> Result<(), String> {
-    for clause in text
-        .split(" and ")
-        .flat_map(|c| c.split(" or "))
-        .flat_map(|c| c.split(','))
-    {
-        let clause = clause
-            .trim()
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .trim();
-        let (name, after) = ident(clause);
-        let after = after.trim_start();
-        if name.is_empty() || !FILTER_OPS.iter().any(|op| after.starts_with(op)) {
-            return Err(format!(
-                "`{clause}` is neither a known stage ({}) nor a label filter like `status >= 500`",
-                STAGES[..10].join(", ")
-            ));
+/// `name op value` predicates joined by `and`, `or`, `,` or a space, in parentheses or not
+/// (e.g. `status >= 500 and route="/pay"`, `level != "a, b"`); a value is a quoted string, a
+/// number, a duration (`200ms`), a size (`20KB`) or `ip("…")`. Returns where the filter ends in
+/// `text`: its end, or a line filter (`!= "x"`) that follows a complete predicate.
+fn label_filter(text: &str) -> Result<usize, String> {
+    let mut rest = text.trim_start();
+    // Whether a predicate (or `(`) comes next: at the start and after a connective.
+    let mut want = true;
+    while !rest.is_empty() {
+        if want {
+            if let Some(after) = rest.strip_prefix('(') {
+                rest = after.trim_start();
+                continue;
+            }
+            rest = predicate(rest, text)?.trim_start();
+            want = false;
+            continue;
+        }
+        if ["!=", "!~", "!>"]
+            .into_iter()
+            .any(|op| rest.starts_with(op))
+        {
+            return Ok(text.len() - rest.len());
+        }
+        if let Some(after) = rest.strip_prefix(')').or_else(|| rest.strip_prefix(',')) {
+            want = rest.starts_with(',');
+            rest = after.trim_start();
+            continue;
+        }
+        match ident(rest) {
+            ("and" | "or", after) => {
+                rest = after.trim_start();
+                want = true;
+            }
+            // Two predicates side by side: Loki reads a space as `and`.
+            _ => want = true,
         }
     }
-    Ok(())
+    if want {
+        return Err(format!(
+            "`{}` is neither a known stage ({}) nor a label filter like `status >= 500`",
+            text.trim(),
+            STAGES[..10].join(", ")
+        ));
+    }
+    Ok(text.len())
+}
+
+/// One `name op value` at the start of `s`; returns what follows it. `stage` is the whole
+/// stage, for the message.
+fn predicate<'a>(s: &'a str, stage: &str) -> Result<&'a str, String> {
+    let (name, after) = ident(s);
+    let after = after.trim_start();
+    let Some(op) = FILTER_OPS.into_iter().find(|op| after.starts_with(op)) else {
+        return Err(format!(
+            "`{}` is neither a known stage ({}) nor a label filter like `status >= 500`",
+            stage.trim(),
+            STAGES[..10].join(", ")
+        ));
+    };
+    if name.is_empty() {
+        return Err(format!(
+            "a label filter needs a label name before `{op}` (in `{}`)",
+            stage.trim()
+        ));
+    }
+    let value = after[op.len()..].trim_start();
+    if value.starts_with(['"', '`']) {
+        return string(value)
+            .ok_or_else(|| format!("the value of `{name}` is not a closed string"));
+    }
+    if let ("ip", args) = ident(value)
+        && let Some(args) = args.trim_start().strip_prefix('(')
+    {
+        let after = string(args.trim_start())
+            .and_then(|a| a.trim_start().strip_prefix(')'))
+            .ok_or_else(|| format!("`{name} {op} ip(…)` takes a quoted address or range"))?;
+        return Ok(after);
+    }
+    let end = value
+        .char_indices()
+        .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '.' | '-' | '+')))
+        .map_or(value.len(), |(i, _)| i);
+    if end == 0 {
+        return Err(format!(
+            "`{name} {op}` needs a value: a quoted string, a number, a duration like `200ms` or a size like `20KB`"
+        ));
+    }
+    Ok(&value[end..])
 }
 
 #[cfg(test)]
@@ -387,6 +436,51 @@ mod tests {
             let e = event_query(q).unwrap_err();
             assert!(e.contains(want), "{q}: {e}");
         }
+    }
+
+    #[test]
+    fn pattern_and_label_filters_read_as_loki_reads_them() {
+        for ok in [
+            r#"{app="api"} |> "<_> error <_>""#,
+            r#"{app="api"} !> "<_> debug <_>" |= "x""#,
+            r#"{app="api"} | level != "debug""#,
+            r#"{app="api"} |= "x" | level != "debug""#,
+            r#"{app="api"} | json | level!="a, b" and msg != "x or y""#,
+            r#"{app="api"} | json | (status >= 500 or level="error"), route != "/health""#,
+            r#"{app="api"} | logfmt | duration > 1.5s size <= 20KB"#,
+            r#"{app="api"} | logfmt | addr = ip("10.0.0.0/8")"#,
+            r#"{app="api"} | json | level="x" != "debug" |~ "a|b" | status >= 500"#,
+        ] {
+            assert!(event_query(ok).is_ok(), "{ok}: {:?}", event_query(ok));
+        }
+        for (q, want) in [
+            (r#"{app="api"} | level !="#, "needs a value"),
+            (
+                r#"{app="api"} | json | level = "a" and"#,
+                "neither a known stage",
+            ),
+            (r#"{app="api"} | != "x""#, "needs a label name"),
+            (r#"{app="api"} |> 5"#, "needs a quoted string"),
+            (r#"{env!="dev"} | json"#, "empty-compatible value"),
+        ] {
+            let e = event_query(q).unwrap_err();
+            assert!(e.contains(want), "{q}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_selector_of_an_expression_is_checked() {
+        let e = event_query(r#"sum(count_over_time({app=~".*"} [$window]))"#).unwrap_err();
+        assert!(e.contains("empty-compatible value"), "{e}");
+        let e = metric_query(
+            r#"max_over_time({a="b"} | unwrap x [1m]) / max_over_time({env!="dev"} | unwrap x [1m])"#,
+        )
+        .unwrap_err();
+        assert!(e.contains(r#"`{env!="dev"}`"#), "{e}");
+        let q = r#"sum(count_over_time({app="a"} | line_format "{{.a}}" [$window]))"#;
+        assert!(event_query(q).is_ok(), "{:?}", event_query(q));
+        let e = metric_query(r#"rate(x [1m])"#).unwrap_err();
+        assert!(e.contains("no stream selector"), "{e}");
     }
 
     #[test]

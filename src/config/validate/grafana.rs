@@ -33,7 +33,7 @@ pub(super) fn grafana_settings(
         timeout: DEFAULT_TIMEOUT,
     };
     if let Some(t) = &raw.token {
-        g.token = cx.string(t, "grafana.token").filter(|t| !t.is_empty());
+        g.token = cx.header_text(t, "grafana.token").filter(|t| !t.is_empty());
         if g.token.is_none() && cx.errors.is_empty() {
             cx.err(
                 &t.referenced,

@@ -1,12 +1,14 @@
 //! `RawConfig` → [`Config`], collecting every error with its position instead of stopping at the first.
 //!
 //! Split by concern: [`sources`] (`prometheus:`, `loki:`), [`defaults`] (bucket, periods, `engine:`),
-//! [`slo`] (SLOs, SLIs, SLAs), [`policy`] (alert policies), [`receivers`] and [`maintenance`].
+//! [`slo`] (SLOs, SLIs, SLAs), [`labels`] (an SLO's label keys), [`policy`] (alert policies),
+//! [`receivers`] and [`maintenance`].
 //! Each part reports into one [`Ctx`]; query-language knowledge lives in [`crate::sli`].
 
 mod backup;
 mod defaults;
 mod grafana;
+mod labels;
 mod maintenance;
 mod policy;
 mod receivers;
@@ -14,6 +16,7 @@ mod slo;
 mod sources;
 
 use defaults::*;
+use labels::*;
 use maintenance::*;
 use policy::*;
 use receivers::*;
@@ -109,6 +112,29 @@ impl Ctx<'_> {
                 None
             }
         }
+    }
+
+    /// [`Ctx::string`] for a value sent in an HTTP header (a header value, a token, a tenant, a
+    /// password): one holding a line break or another control character, as a `|` block or a
+    /// `"…\n"` leaves, is refused here at its position, not when `run` builds the request.
+    fn header_text(&mut self, s: &SStr, path: &str) -> Option<String> {
+        let v = self.string(s, path)?;
+        let Some(c) = v.chars().find(|c| c.is_ascii_control() && *c != '\t') else {
+            return Some(v);
+        };
+        let what = if matches!(c, '\n' | '\r') {
+            "a line break"
+        } else {
+            "a control character"
+        };
+        self.err(
+            &s.referenced,
+            path,
+            format!(
+                "the value holds {what}, which an HTTP header cannot carry; write it on one line (a `|` or `>` block ends in a line break)"
+            ),
+        );
+        None
     }
 
     fn dur(&mut self, s: &SStr, path: &str) -> Option<Dur> {

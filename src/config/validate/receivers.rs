@@ -16,14 +16,50 @@ pub(super) fn http_url(cx: &mut Ctx, s: &SStr, path: &str) -> Option<String> {
     }
 }
 
-pub(super) fn header_values(
-    cx: &mut Ctx,
-    raw: &BTreeMap<String, SStr>,
-    path: &str,
-) -> Vec<(String, String)> {
-    raw.iter()
-        .filter_map(|(k, hv)| Some((k.clone(), cx.string(hv, &format!("{path}.{k}"))?)))
-        .collect()
+/// An HTTP field name (RFC 9110 `token`): what a request can carry.
+fn header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Extra headers of a source or receiver, checked as `run` would build them: names that are
+/// HTTP tokens, given once (names ignore case, so a second spelling would replace the first),
+/// and values on one line. Returned in name order.
+pub(super) fn header_values(cx: &mut Ctx, raw: &Keyed<SStr>, path: &str) -> Vec<(String, String)> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in &raw.0 {
+        let name = k.value.as_str();
+        let hpath = format!("{path}.{name}");
+        if !header_name(name) {
+            cx.err(
+                &k.referenced,
+                &hpath,
+                format!(
+                    "`{name}` is not a header name: write letters, digits and `-` (or one of !#$%&'*+.^_|~), without spaces or `:`"
+                ),
+            );
+            continue;
+        }
+        if let Some(first) = seen.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+            cx.err(
+                &k.referenced,
+                &hpath,
+                format!(
+                    "header `{name}` is given twice (also as `{first}`): header names ignore case, so one would replace the other; keep one"
+                ),
+            );
+            continue;
+        }
+        seen.push(name);
+        if let Some(value) = cx.header_text(v, &hpath) {
+            out.push((name.to_string(), value));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// A mailbox as lettre parses it (`Name <a@b>` or `a@b`).
@@ -66,11 +102,11 @@ pub(super) fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSetti
     let password = e
         .password
         .as_ref()
-        .and_then(|p| cx.string(p, &format!("{path}.password")));
+        .and_then(|p| cx.header_text(p, &format!("{path}.password")));
     let username = e
         .username
         .as_ref()
-        .and_then(|u| cx.string(u, &format!("{path}.username")));
+        .and_then(|u| cx.header_text(u, &format!("{path}.username")));
     let credentials = match (username, password) {
         (Some(u), Some(p)) => Some((u, p)),
         (None, None) => None,
@@ -248,6 +284,27 @@ pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Recei
 #[cfg(test)]
 mod tests {
     use super::super::errors_of;
+
+    #[test]
+    fn headers_are_checked_as_a_request_carries_them() {
+        let e = errors_of(
+            "receivers:\n  - name: hook\n    webhook:\n      url: http://h\n      headers:\n        Bad Name: x\n        X-Ok: \"a\\rb\"\n        x-ok: y\n        X-Fine: \"tab\\tok\"\n",
+        );
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(
+            e[0].starts_with(
+                "t.yaml:6:9: receivers[0].webhook.headers.Bad Name: `Bad Name` is not a header name"
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e[1].starts_with(
+                "t.yaml:7:15: receivers[0].webhook.headers.X-Ok: the value holds a line break"
+            ),
+            "{e:?}"
+        );
+        assert!(e[2].contains("given twice (also as `X-Ok`)"), "{e:?}");
+    }
 
     #[test]
     fn receivers_need_one_kind_valid_secrets_and_unique_names() {

@@ -38,6 +38,7 @@ pub(super) fn slo(
         None => Some(default_periods.to_vec()),
     };
     let sli = sli(cx, &raw.sli, &format!("{path}.sli"), bucket);
+    let labels = slo_labels(cx, &raw.labels, &format!("{path}.labels"));
     let sla = raw
         .sla
         .as_ref()
@@ -55,7 +56,7 @@ pub(super) fn slo(
         objective: objective?,
         periods,
         description: raw.description.clone(),
-        labels: raw.labels.clone().into_iter().collect::<BTreeMap<_, _>>(),
+        labels,
         sli: kind,
         source,
         counts,

@@ -124,8 +124,8 @@ pub(super) fn basic_auth(
 ) -> Option<(String, String)> {
     match (username, password) {
         (Some(u), Some(p)) => {
-            let u = cx.string(u, &format!("{section}.username"));
-            let p = cx.string(p, &format!("{section}.password"));
+            let u = cx.header_text(u, &format!("{section}.username"));
+            let p = cx.header_text(p, &format!("{section}.password"));
             u.zip(p)
         }
         (None, None) => None,
@@ -155,7 +155,7 @@ pub(super) fn loki_settings(cx: &mut Ctx, raw: Option<&Spanned<RawLoki>>) -> Opt
         retention: None,
     };
     if let Some(t) = &raw.tenant
-        && let Some(v) = cx.string(t, "loki.tenant")
+        && let Some(v) = cx.header_text(t, "loki.tenant")
     {
         if v.is_empty() || v.len() > 150 {
             cx.err(
@@ -215,6 +215,31 @@ mod tests {
             msg.starts_with("t.yaml:3:") && msg.contains("line break"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn every_wrong_type_in_loki_is_reported_with_its_path() {
+        let e = errors_of(
+            "loki:\n  url: http://l:3100\n  timeout: [30s]\n  max_concurrency: many\n  retries: -1\n  max_points_per_query: 1.5\n  headers: [X-Token]\n  tenant: [x]\n  password: \"p\\n\"\n  username: u",
+        );
+        let paths = [
+            "loki.timeout",
+            "loki.max_concurrency",
+            "loki.retries",
+            "loki.max_points_per_query",
+            "loki.headers",
+            "loki.tenant",
+            "loki.password",
+        ];
+        assert_eq!(e.len(), paths.len(), "{e:?}");
+        for (i, path) in paths.iter().enumerate() {
+            let at = format!("t.yaml:{}:", i + 3);
+            assert!(
+                e[i].starts_with(&at) && e[i].contains(&format!(": {path}: ")),
+                "{path}: {e:?}"
+            );
+        }
+        assert!(e[6].contains("line break"), "{e:?}");
     }
 
     #[test]
