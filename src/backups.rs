@@ -97,63 +97,6 @@ pub fn take(store: &Store, s: &BackupSettings, at: i64) -> Result<Taken, StoreEr
     Ok(Taken { dir, stats, pruned })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_and_sort_by_time() {
-        let at = 1_796_400_123;
-        assert_eq!(name(at), "slowburn-20261204T160203Z");
-        assert_eq!(taken_at(&name(at)), Some(at));
-        assert_eq!(taken_at("slowburn-latest"), None);
-        assert_eq!(taken_at("other-20261204T163523Z"), None);
-        assert!(name(at) < name(at + 1));
-    }
-
-    #[test]
-    fn the_schedule_follows_the_newest_copy() {
-        assert_eq!(due(None, 86_400), None, "none yet: take one now");
-        assert_eq!(due(Some(1000), 86_400), Some(87_400));
-    }
-
-    #[test]
-    fn pruning_keeps_the_newest() {
-        assert_eq!(to_prune(vec![5, 1, 4, 2, 3], 3), vec![1, 2]);
-        assert_eq!(to_prune(vec![1, 2], 3), Vec::<i64>::new());
-        assert_eq!(to_prune(vec![3, 1, 2], 1), vec![1, 2]);
-    }
-
-    #[test]
-    fn a_copy_is_verified_and_the_oldest_go() {
-        let root = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&root.path().join("data")).expect("store");
-        let id = store.series_id("svc/a|x|60").expect("series");
-        let buckets = vec![crate::budget::Bucket::known(9.0, 10.0); 5];
-        store
-            .put_many(&[crate::store::Write {
-                series: id,
-                start: 0,
-                width: 60,
-                buckets: &buckets,
-            }])
-            .expect("put");
-        let s = BackupSettings {
-            every: crate::duration::Dur::from_secs(60),
-            to: root.path().join("backups"),
-            keep: 2,
-        };
-        for at in [1000, 2000, 3000] {
-            take(&store, &s, at).expect("backup");
-        }
-        assert_eq!(existing(&s.to).len(), 2);
-        let (dir, t) = newest(&s.to).expect("newest");
-        assert_eq!(t, 3000);
-        let copy = Store::open(&dir).expect("the copy opens");
-        assert_eq!(copy.get(id, 0, 60, 5).expect("read"), buckets);
-    }
-}
-
 /// Least wait before a failed backup is tried again.
 const RETRY_MIN_SECS: i64 = 10;
 /// Most wait before a failed backup is tried again.
@@ -224,5 +167,62 @@ pub async fn schedule(
             }
             _ = tokio::time::sleep(sleep), if wait.is_some() => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_sort_by_time() {
+        let at = 1_796_400_123;
+        assert_eq!(name(at), "slowburn-20261204T160203Z");
+        assert_eq!(taken_at(&name(at)), Some(at));
+        assert_eq!(taken_at("slowburn-latest"), None);
+        assert_eq!(taken_at("other-20261204T163523Z"), None);
+        assert!(name(at) < name(at + 1));
+    }
+
+    #[test]
+    fn the_schedule_follows_the_newest_copy() {
+        assert_eq!(due(None, 86_400), None, "none yet: take one now");
+        assert_eq!(due(Some(1000), 86_400), Some(87_400));
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest() {
+        assert_eq!(to_prune(vec![5, 1, 4, 2, 3], 3), vec![1, 2]);
+        assert_eq!(to_prune(vec![1, 2], 3), Vec::<i64>::new());
+        assert_eq!(to_prune(vec![3, 1, 2], 1), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_copy_is_verified_and_the_oldest_go() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&root.path().join("data")).expect("store");
+        let id = store.series_id("svc/a|x|60").expect("series");
+        let buckets = vec![crate::budget::Bucket::known(9.0, 10.0); 5];
+        store
+            .put_many(&[crate::store::Write {
+                series: id,
+                start: 0,
+                width: 60,
+                buckets: &buckets,
+            }])
+            .expect("put");
+        let s = BackupSettings {
+            every: crate::duration::Dur::from_secs(60),
+            to: root.path().join("backups"),
+            keep: 2,
+        };
+        for at in [1000, 2000, 3000] {
+            take(&store, &s, at).expect("backup");
+        }
+        assert_eq!(existing(&s.to).len(), 2);
+        let (dir, t) = newest(&s.to).expect("newest");
+        assert_eq!(t, 3000);
+        let copy = Store::open(&dir).expect("the copy opens");
+        assert_eq!(copy.get(id, 0, 60, 5).expect("read"), buckets);
     }
 }
