@@ -452,7 +452,7 @@ mod tests {
         let body = r#"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["remote read: store 10.0.0.7 unavailable"],"infos":["x"]}"#;
         let a = decode_range(ok(body), GRID, Values::Counter).unwrap();
         assert_eq!(a.warnings, vec!["remote read: store 10.0.0.7 unavailable"]);
-        assert_eq!(a.annotations, vec!["x"], "every `infos` entry is an annotation");
+        assert_eq!(a.annotations, vec!["x"], "infos are annotations");
     }
 
     #[test]
