@@ -45,6 +45,7 @@ fn bench_ui(c: &mut Criterion) {
             sla_sli: Some(0.995),
             series: 1,
             last_error: None,
+            notice: None,
             alerts: Default::default(),
             dashboard: None,
         })

@@ -2,7 +2,9 @@
 //! protocols.md section 4 strictly: per-bucket counts equal the log lines exactly (random
 //! sub-second times and lines exactly on bucket edges), empty steps are zero, failed requests are
 //! missing and heal when asked again, long ranges are split under Loki's limits, tenancy and
-//! retention behave as documented. With `LOKI_URL` set, one test also asks a real Loki.
+//! retention behave as documented. With `LOKI_URL` set, one test also asks a real Loki. The
+//! histories here hold a line from before the range, so Loki holds every bucket; ranges that
+//! begin before Loki's data are `loki_retention.rs`.
 
 mod common;
 #[path = "fakes/loki.rs"]
@@ -53,8 +55,10 @@ fn ask() -> Ask {
 }
 
 /// Deterministic lines over `[start, start + buckets·W)`: random sub-second times, some exactly
-/// on bucket edges, some minutes empty, one stream of another app that must not count. Returns the
-/// lines and the true `(errors, total)` per bucket `(s, s + W]`.
+/// on bucket edges, some minutes empty, one stream of another app that must not count, and one
+/// line in the minute before `start` (Loki holds the app's lines from before the range, so its
+/// first buckets are known even when empty). Returns the lines and the true `(errors, total)`
+/// per bucket `(s, s + W]`.
 fn history(start: i64, buckets: usize, seed: u64) -> (Vec<Line>, Vec<(f64, f64)>) {
     let mut rng = seed.max(1);
     let mut next = move || {
@@ -64,7 +68,11 @@ fn history(start: i64, buckets: usize, seed: u64) -> (Vec<Line>, Vec<(f64, f64)>
         rng
     };
     let stream = |app: &str| BTreeMap::from([("app".to_string(), app.to_string())]);
-    let mut lines = Vec::new();
+    let mut lines = vec![Line {
+        ts: (start - W / 2) * NS,
+        stream: stream("backend"),
+        body: r#"{"level":"info","status":200,"duration_ms":1}"#.into(),
+    }];
     let mut truth = vec![(0.0, 0.0); buckets];
     for i in 0..buckets {
         // Every 7th minute has no line at all.
@@ -185,7 +193,13 @@ async fn failed_requests_are_missing_and_heal() {
 async fn long_ranges_split_under_the_query_length_and_a_400_is_not_retried() {
     // 40 days of 10-minute buckets: 5,760 points would fit 11,000 but span more than 721h.
     let start = 1_767_225_600;
-    let f = FakeLoki::new(Vec::new(), None);
+    // One line just before the range: Loki holds the app's lines from before it.
+    let before = Line {
+        ts: (start - 300) * NS,
+        stream: BTreeMap::from([("app".to_string(), "backend".to_string())]),
+        body: r#"{"status":200}"#.into(),
+    };
+    let f = FakeLoki::new(vec![before], None);
     let port = common::serve(f.router());
     let src = LokiSource::new(&settings(port, None, 11_000)).expect("source");
     let r = BucketRange {
@@ -195,7 +209,7 @@ async fn long_ranges_split_under_the_query_length_and_a_400_is_not_retried() {
     };
     let c = src.counts(&ask(), r).await;
     assert!(c.errors.is_empty(), "{:?}", c.errors);
-    // No line at all: every bucket is a known zero, not missing.
+    // No line in the range but one before it: every bucket is a known zero, not missing.
     assert!(c.buckets.iter().all(|b| *b == Bucket::known(0.0, 0.0)));
     let n = f.requests.load(Ordering::Relaxed);
     // A query the fake (like Loki) cannot parse is rejected once, with its plain-text message.
@@ -217,7 +231,9 @@ async fn long_ranges_split_under_the_query_length_and_a_400_is_not_retried() {
     let e = c.errors[0].to_string();
     assert!(e.contains("HTTP 400") && e.contains("regex"), "{e}");
     assert!(e.contains(r#"{app=~"x.*"}"#), "the query is named: {e}");
-    assert_eq!(f.requests.load(Ordering::Relaxed), n + 2, "400 not retried");
+    // One request: the search for where `{app=~"x.*"}`'s lines begin is refused and not
+    // retried, and an SLI whose start cannot be known sends no counting query.
+    assert_eq!(f.requests.load(Ordering::Relaxed), n + 1, "400 not retried");
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 //! samples, turns counter values into NaN, adds `warnings` or a native-histogram series, or
 //! answers with error types the old client did not know. Untrusted answers become missing
 //! buckets, counted by reason, that heal to exactly what a daemon reading Prometheus directly
-//! stored; 429 waits its `Retry-After`, 413 and 406 are not retried.
+//! stored; 429 waits its `Retry-After`, 413 and 406 are not retried. PromQL annotations
+//! (`PromQL warning: …`, `PromQL info: …`, issue 22 item 1) are not partial data: an answer that
+//! carries only them is counted, the annotation is logged and shown by `validate --online`.
 
 mod common;
 
@@ -38,7 +40,15 @@ enum Mode {
     NotAcceptable,
     /// No answer at all (a hung backend: the connection open, nothing sent back).
     Stall,
+    /// A `PromQL warning:` and a `PromQL info:` annotation added to every answer, instant ones
+    /// too, as Prometheus ≥ 2.46 sends about the query itself (its data is whole).
+    Annotations,
 }
+
+/// The annotation the proxy adds (Prometheus's `MixedFloatsHistogramsWarning` with its position).
+const ANNOTATION: &str = r#"PromQL warning: encountered a mix of histograms and floats for metric name "http_requests_total" (1:1)"#;
+/// The info the proxy adds (Prometheus's `PossibleNonCounterInfo`).
+const INFO: &str = r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "http_requests" (1:1)"#;
 
 #[derive(Clone)]
 struct Proxy {
@@ -82,6 +92,7 @@ fn mode(v: u8) -> Mode {
         Mode::TooLarge,
         Mode::NotAcceptable,
         Mode::Stall,
+        Mode::Annotations,
     ][v as usize]
 }
 
@@ -89,6 +100,8 @@ async fn forward(State(p): State<Proxy>, uri: Uri, headers: HeaderMap, body: Byt
     let path = uri.path().to_string();
     let range = path.ends_with("/api/v1/query_range");
     let m = mode(p.mode.load(Ordering::SeqCst));
+    // Annotations come with instant answers too; every other tampering is of ranges only.
+    let tampered = range || (m == Mode::Annotations && path.ends_with("/api/v1/query"));
     if range {
         p.seen.lock().unwrap().push(Instant::now());
         let refuse = p
@@ -139,7 +152,7 @@ async fn forward(State(p): State<Proxy>, uri: Uri, headers: HeaderMap, body: Byt
     let status = resp.status().as_u16();
     let bytes = resp.bytes().await.unwrap_or_default();
     let mut out = bytes.to_vec();
-    if range && status == 200 && m != Mode::Pass {
+    if tampered && status == 200 && m != Mode::Pass {
         let mut v: Value = serde_json::from_slice(&bytes).unwrap();
         tamper(&mut v, m);
         out = serde_json::to_vec(&v).unwrap();
@@ -153,6 +166,11 @@ async fn forward(State(p): State<Proxy>, uri: Uri, headers: HeaderMap, body: Byt
 }
 
 fn tamper(v: &mut Value, m: Mode) {
+    if m == Mode::Annotations {
+        v["warnings"] = json!([ANNOTATION]);
+        v["infos"] = json!([INFO]);
+        return;
+    }
     let result = v["data"]["result"].as_array_mut().unwrap();
     match m {
         Mode::Duplicate => {
@@ -449,4 +467,47 @@ fn a_report_over_tampered_answers_has_no_data_rather_than_wrong_data() {
             "{m:?}: {r}"
         );
     }
+}
+
+/// Issue 22 item 1: an answer whose only remarks are PromQL annotations is whole. Through a
+/// proxy that adds a `PromQL warning:` and a `PromQL info:` to every answer, `report` equals the
+/// direct one (it counted 0 events of millions before), the annotation is logged, and
+/// `validate --online` shows it; a warning that is not an annotation still leaves the buckets
+/// missing.
+#[test]
+fn promql_annotations_are_counted_and_other_warnings_are_not() {
+    let Some(f) = fixture() else { return };
+    let at = now_secs() / 60 * 60 - 600;
+    let root = tempfile::tempdir().unwrap();
+    let direct = report_json(&report_config(&root.path().join("d"), &f.prom.url, 0), at);
+    let day = &direct["slos"][0]["periods"]["1d"];
+    let total = day["total"].as_f64().unwrap_or(0.0);
+    assert!(total > 0.0, "the direct report counts events: {direct}");
+    let (proxy, url) = Proxy::start(&f.prom.url);
+    proxy.set(Mode::Annotations);
+    let cfg = report_config(&root.path().join("p"), &url, 0);
+    let path = cfg.to_str().unwrap();
+    let at_s = at.to_string();
+    let (code, out, err) = slowburn(&["report", "-c", path, "--at", &at_s, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let annotated: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(annotated["slos"], direct["slos"], "counted");
+    let p = &annotated["slos"][0]["periods"]["1d"];
+    assert_eq!(p["coverage"], json!(1.0));
+    // Logged, once per query (errors and total: one range query each), not once per answer.
+    let logged = err.matches("mix of histograms and floats").count();
+    assert!((1..=2).contains(&logged), "logged {logged} times: {err}");
+
+    let (code, out, err) = slowburn(&["validate", "-c", path, "--online"]);
+    assert_eq!(code, 0, "warnings, not problems: {out}{err}");
+    assert!(
+        err.contains("svc15/availability: warning:") && err.contains(ANNOTATION),
+        "{err}"
+    );
+    assert!(err.contains(INFO), "{err}");
+
+    // A warning that is not an annotation (a failed remote read) is still partial data.
+    proxy.set(Mode::Warnings);
+    let r = report_json(&cfg, at);
+    assert_eq!(r["slos"][0]["periods"]["1d"]["coverage"], json!(0.0), "{r}");
 }

@@ -4,7 +4,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use slowburn::source::prometheus::wire::{
-    Answer, Grid, Values, decode_flags, decode_instant_count, decode_range,
+    Answer, Grid, Values, decode_flags, decode_instant, decode_instant_count, decode_range,
 };
 
 const STATUSES: [u16; 8] = [200, 400, 406, 413, 422, 429, 500, 503];
@@ -43,5 +43,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = decode_instant_count(a);
+    if let Ok(i) = decode_instant(a) {
+        // A `PromQL warning:` is an annotation about the query, never partial data.
+        assert!(i.warnings.iter().all(|w| !w.starts_with("PromQL warning:")));
+    }
     let _ = decode_flags(a);
 });

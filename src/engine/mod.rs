@@ -200,6 +200,8 @@ impl Engine {
                         .cloned()
                         .unwrap_or_default()
                 };
+                let sla_unknown = s.sla.as_ref().and_then(|t| t.unknown_until);
+                let notice = data_notice(s.main.unknown_until.max(sla_unknown), at - s.main.span);
                 use crate::alert::policy::Severity;
                 SloView {
                     slo: Arc::clone(&s.slo),
@@ -207,6 +209,7 @@ impl Engine {
                     sla_sli,
                     series: s.main.series,
                     last_error: s.last_error.clone(),
+                    notice,
                     alerts: [alert(Severity::Page), alert(Severity::Ticket)],
                     dashboard: self.config.dashboard_link(&s.slo),
                 }
@@ -218,5 +221,29 @@ impl Engine {
             slos,
             metrics: self.config.metrics,
         });
+    }
+}
+
+/// The notice of an SLO whose source holds no data before `until` while that lies inside its
+/// longest window (from `window_start`): its budgets cover less than their periods, which is
+/// not a failure. Gone once those buckets leave the window.
+fn data_notice(until: Option<i64>, window_start: i64) -> Option<String> {
+    let until = until.filter(|u| *u > window_start)?;
+    Some(format!(
+        "its source holds no data of this SLI before {}: the buckets before are missing, not zero, so its budgets cover less than their periods until those buckets leave the window",
+        crate::time::rfc3339(until)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_notice_lasts_while_the_unknown_buckets_are_in_the_window() {
+        assert_eq!(data_notice(None, 1000), None);
+        assert_eq!(data_notice(Some(1000), 1000), None, "left the window");
+        let n = data_notice(Some(3600), 0).unwrap_or_default();
+        assert!(n.contains("before 1970-01-01T01:00:00Z") && n.contains("missing, not zero"));
     }
 }

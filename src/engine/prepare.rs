@@ -161,6 +161,7 @@ async fn prepare(
         writes,
         errors,
         last_error,
+        unknown_until,
     } = fill(&plan, holes, &mut stored, start, width).await;
     let w: Vec<Write<'_>> = writes
         .iter()
@@ -205,6 +206,7 @@ async fn prepare(
             heal,
             recent,
             cold: Vec::new(),
+            unknown_until,
         },
         last_error,
     ))
@@ -218,6 +220,8 @@ struct Fill {
     errors: usize,
     /// The last failure's message, shown with the SLO until a tick succeeds.
     last_error: Option<String>,
+    /// End of the newest range the source cannot know (before the data it holds).
+    unknown_until: Option<i64>,
 }
 
 /// Asks the source for each hole of `stored` (which starts at `start`), masks maintenance, and
@@ -235,6 +239,7 @@ async fn fill(
     let mut writes: Vec<(i64, Vec<Bucket>)> = Vec::new();
     let mut errors = 0usize;
     let mut last_error = None;
+    let mut unknown_until: Option<i64> = None;
     for (s, e) in holes {
         let range = BucketRange {
             start: s,
@@ -257,6 +262,8 @@ async fn fill(
         for &(fs, fe) in &counts.failed {
             super::ranges::add(&mut heal, fs, fe, CHUNK as i64 * width);
         }
+        let newest_unknown = counts.unknown.iter().map(|r| r.1).max();
+        unknown_until = unknown_until.max(newest_unknown);
         errors += counts.errors.len();
         if let Some(e) = counts.errors.first() {
             warn!(slo = slo_id, error = %e, "backfill query failed; buckets stay missing until healed");
@@ -270,5 +277,6 @@ async fn fill(
         writes,
         errors,
         last_error,
+        unknown_until,
     }
 }

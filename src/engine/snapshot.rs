@@ -35,6 +35,10 @@ pub struct SloView {
     pub series: u64,
     /// The last query error, if the last tick had one.
     pub last_error: Option<String>,
+    /// Why its budgets cover less than their periods although nothing failed: its source holds
+    /// no data before some time inside its window (Loki's retention). Shown in its row as a
+    /// notice, not an error: asking again will not change it.
+    pub notice: Option<String>,
     /// Alert state: page, then ticket.
     pub alerts: [Record; 2],
     /// Its Grafana dashboard, when `alerting.dashboard_url` is set (for the web UI's link).

@@ -256,7 +256,9 @@ impl Engine {
                     .extend(counts.errors.iter().map(|e| e.to_string()));
             }
             let stored_old = olds[j].take();
+            let newest_unknown = counts.unknown.iter().map(|r| r.1).max();
             let t = self.tracked_mut(job);
+            t.unknown_until = t.unknown_until.max(newest_unknown);
             if job.heal {
                 ranges::remove(&mut t.heal, job.start, job.start + job.count as i64 * width);
             }

@@ -29,6 +29,9 @@ pub(super) struct Tracked {
     pub recent: Recent,
     /// Packed store chunks at the trailing edges of long windows, reused for 64 ticks each.
     pub cold: Vec<(i64, Vec<u8>)>,
+    /// End of the newest range its source said it cannot know (older than the data it holds,
+    /// [`crate::source::Counts::unknown`]): while inside the window, the SLO's row says so.
+    pub unknown_until: Option<i64>,
 }
 
 /// The last [`RECENT`] buckets before `end`, oldest first.

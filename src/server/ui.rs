@@ -87,6 +87,7 @@ fn row(s: &crate::engine::SloView) -> list::Row {
         }),
         gate: (verdict.allow, verdict.reason),
         error: s.last_error.clone(),
+        notice: s.notice.clone(),
     }
 }
 

@@ -157,6 +157,32 @@ pub fn latency_counts(lines: &str, field: &str, unit: DurationUnit, threshold: D
     }
 }
 
+/// The stream selectors (`{…}`) of a LogQL text, in order and each once: where Loki keeps the
+/// lines a query reads, whatever its pipeline keeps of them (the Loki source asks where those
+/// lines begin). A `{` inside a string, such as a `line_format` template, is not a selector.
+pub fn stream_selectors(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' || c == '`' {
+            rest = string(rest).unwrap_or("");
+            continue;
+        }
+        if c == '{'
+            && let Ok(after) = selector(rest)
+        {
+            let found = rest[..rest.len() - after.len()].to_string();
+            if !out.contains(&found) {
+                out.push(found);
+            }
+            rest = after;
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// Braces, parentheses and brackets close in order and every string ends.
 fn balanced(text: &str) -> Result<(), String> {
     let mut stack: Vec<char> = Vec::new();
@@ -394,6 +420,17 @@ mod tests {
             counting(&e, 10),
             r#"sum(sum(count_over_time({app="a"} |= "GET" [10s])))"#
         );
+    }
+
+    #[test]
+    fn stream_selectors_are_found_outside_strings() {
+        assert_eq!(
+            stream_selectors(r#"{app="api", env!="dev"} | json | status >= 500"#),
+            vec![r#"{app="api", env!="dev"}"#]
+        );
+        let expr = r#"sum(count_over_time({app="a"} | line_format "{{.b}}" [$window])) - sum(count_over_time({app="b"} [$window])) + sum(count_over_time({app="a"} [$window]))"#;
+        assert_eq!(stream_selectors(expr), vec![r#"{app="a"}"#, r#"{app="b"}"#]);
+        assert!(stream_selectors("up").is_empty());
     }
 
     #[test]

@@ -87,7 +87,8 @@ pub struct Counts {
     /// buckets that a successful query found empty.
     pub failed: Vec<(i64, i64)>,
     /// The `[start, end)` ranges the source cannot know and that asking again will not change
-    /// (older than Loki's retention): missing, not zero, for every side of a mixed SLI too.
+    /// (older than what Loki holds: `loki.retention`, or before the first line of the SLI's
+    /// streams): missing, not zero, for every side of a mixed SLI too; the SLO's row says so.
     pub unknown: Vec<(i64, i64)>,
 }
 

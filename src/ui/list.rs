@@ -67,6 +67,9 @@ pub struct Row {
     pub gate: (bool, String),
     /// The last query error, shown in the row instead of hiding it.
     pub error: Option<String>,
+    /// Why its budgets cover less than their periods although nothing failed (its source holds
+    /// no older data): shown under the row, apart from errors and the `error` filter.
+    pub notice: Option<String>,
 }
 
 impl Row {
@@ -476,6 +479,14 @@ pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> String {
                     esc(e)
                 );
             }
+            if let Some(n) = &r.notice {
+                let _ = write!(
+                    s,
+                    r#"<tr class="notice-row"><td colspan="{cols}">ℹ {}: {}</td></tr>"#,
+                    esc(&r.id),
+                    esc(n)
+                );
+            }
         }
         s.push_str("</tbody>");
     }
@@ -510,6 +521,7 @@ mod tests {
             sla: None,
             gate: (true, "ok".into()),
             error: None,
+            notice: None,
         }
     }
 
@@ -626,5 +638,10 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(!html.contains("<b>web"));
         assert!(html.contains("error-row"));
+        let mut r = row("api/y", "web", Some(0.5), AlertState::None);
+        r.notice = Some("no data before <then>".into());
+        let html = render(&[r], &View::from_query(&q(&[])), "now", None);
+        assert!(html.contains("notice-row") && html.contains("no data before &lt;then&gt;"));
+        assert!(html.contains("state-ok"), "a notice is not an error");
     }
 }

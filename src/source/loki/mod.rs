@@ -8,10 +8,13 @@
 //!
 //! The trap that differs from Prometheus: Loki leaves out steps without lines, and a query that
 //! matches nothing returns no series. A step of a query that *succeeded* is therefore zero lines;
-//! a step of a query that *failed* is missing, and so is a bucket older than `loki.retention`.
+//! a step of a query that *failed* is missing, and so is a bucket older than what Loki holds:
+//! before `loki.retention` when it is set, otherwise before the first line Loki still holds of
+//! the SLI's streams ([`horizon`]), since Loki answers an empty 200 for data it no longer has.
 
 mod check;
 mod client;
+mod horizon;
 pub mod wire;
 
 use super::counts::{combine, timeslices};
@@ -20,8 +23,8 @@ use crate::budget::Bucket;
 use crate::config::{CountSpec, LokiSettings, Slo};
 use crate::sli::logql;
 use client::Client;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use tokio::task::JoinSet;
 
 /// The name SLIs use for this source and the `source` label of its metrics.
@@ -37,7 +40,13 @@ pub struct LokiSource {
 struct Inner {
     client: Client,
     settings: LokiSettings,
+    /// Where each stream selector's lines begin, searched once per daemon start (and again when
+    /// a range needs it), one search per selector at a time.
+    horizons: Mutex<HashMap<String, SharedHorizon>>,
 }
+
+/// One selector's cached [`horizon::Horizon`], locked while it is searched.
+type SharedHorizon = Arc<tokio::sync::Mutex<Option<horizon::Horizon>>>;
 
 /// What one query said about one bucket.
 #[derive(Debug, Clone)]
@@ -46,7 +55,8 @@ enum Answer {
     Values(Vec<f64>),
     /// The request for this bucket failed: missing, worth asking again.
     Failed,
-    /// Older than Loki's retention: missing, and asking again will not help.
+    /// Before the data Loki holds (`loki.retention`, or the first line of the SLI's streams):
+    /// missing, and asking again will not help.
     Unknown,
 }
 
@@ -56,7 +66,6 @@ struct PerBucket {
     answers: Vec<Answer>,
     errors: Vec<SourceError>,
     failed: Vec<(i64, i64)>,
-    unknown: Vec<(i64, i64)>,
 }
 
 impl LokiSource {
@@ -66,6 +75,7 @@ impl LokiSource {
             inner: Arc::new(Inner {
                 client: Client::new(settings)?,
                 settings: settings.clone(),
+                horizons: Mutex::new(HashMap::new()),
             }),
         }))
     }
@@ -102,7 +112,7 @@ impl Source for LokiSource {
     }
 
     fn check<'a>(&'a self, slo: &'a Slo) -> BoxFuture<'a, Vec<Finding>> {
-        Box::pin(check::check(&self.inner.client, slo))
+        Box::pin(check::check(&self.inner, slo))
     }
 }
 
@@ -121,6 +131,22 @@ fn queries(spec: &CountSpec, width: i64) -> Vec<String> {
     }
 }
 
+/// The stream selectors of a spec's queries, each once: where Loki keeps the lines it counts.
+fn selectors(spec: &CountSpec) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if matches!(spec, CountSpec::Mixed { .. }) {
+        return out;
+    }
+    for q in spec.queries() {
+        for s in logql::stream_selectors(&q) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 impl Inner {
     /// Buckets per request: within `max_points_per_query` and Loki's query length.
     fn buckets_per_request(&self, width: i64) -> usize {
@@ -130,22 +156,27 @@ impl Inner {
             .max(1)
     }
 
-    /// Counts of many asks over one range. Each distinct metric query is asked once, however
-    /// many SLOs share it (a common `total`), all concurrently under the client's bound.
+    /// Counts of many asks over one range. Each ask first learns how many of its leading
+    /// buckets Loki cannot know ([`Inner::data_starts`]); an ask whose search failed is missing
+    /// as a whole. Each distinct metric query is then asked once, however many SLOs share it (a
+    /// common `total`), from the first bucket any of them needs, all concurrently under the
+    /// client's bound.
     async fn counts_many(self: &Arc<Self>, asks: &[Ask], range: BucketRange) -> Vec<Counts> {
-        let mut uniq: Vec<String> = Vec::new();
-        for ask in asks {
+        let now = crate::time::now_secs();
+        let starts = self.data_starts(asks, range, now).await;
+        let mut skip: HashMap<String, usize> = HashMap::new();
+        for (ask, start) in asks.iter().zip(&starts) {
+            let Ok(prefix) = start else { continue };
             for q in queries(&ask.spec, range.width) {
-                if !uniq.contains(&q) {
-                    uniq.push(q);
-                }
+                let s = skip.entry(q).or_insert(*prefix);
+                *s = (*s).min(*prefix);
             }
         }
         let mut tasks = JoinSet::new();
-        for q in uniq {
+        for (q, n) in skip {
             let me = Arc::clone(self);
             tasks.spawn(async move {
-                let answers = me.per_bucket(&q, range).await;
+                let answers = me.per_bucket(&q, range, n).await;
                 (q, answers)
             });
         }
@@ -156,32 +187,81 @@ impl Inner {
             }
         }
         asks.iter()
-            .map(|ask| assemble(&ask.spec, &answers, range))
+            .zip(starts)
+            .map(|(ask, start)| match start {
+                Ok(prefix) => assemble(&ask.spec, &answers, range, prefix),
+                Err(e) => Counts::failed(range, e),
+            })
             .collect()
     }
 
-    /// One metric query's answers per bucket: buckets older than the retention are not asked,
-    /// the rest in requests of at most [`Inner::buckets_per_request`] steps.
-    async fn per_bucket(self: &Arc<Self>, query: &str, range: BucketRange) -> PerBucket {
+    /// How many leading buckets of `range` each ask cannot know: those older than
+    /// `loki.retention` when it is set, otherwise those before the first line Loki holds of any
+    /// of the ask's stream selectors ([`horizon`]); an error when a selector's search failed.
+    async fn data_starts(
+        self: &Arc<Self>,
+        asks: &[Ask],
+        range: BucketRange,
+        now: i64,
+    ) -> Vec<Result<usize, SourceError>> {
+        if let Some(keep) = self.settings.retention {
+            let prefix = horizon::missing_before(range, now - keep.as_secs() as i64);
+            return asks.iter().map(|_| Ok(prefix)).collect();
+        }
+        let per_ask: Vec<Vec<String>> = asks.iter().map(|a| selectors(&a.spec)).collect();
+        let uniq: HashSet<&String> = per_ask.iter().flatten().collect();
+        let mut tasks = JoinSet::new();
+        for sel in uniq {
+            let (me, sel) = (Arc::clone(self), sel.clone());
+            tasks.spawn(async move {
+                let held = me.held_from(&sel, range, now).await;
+                (sel, held)
+            });
+        }
+        let mut held: HashMap<String, Result<i64, SourceError>> = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((sel, h)) = joined {
+                held.insert(sel, h);
+            }
+        }
+        per_ask
+            .iter()
+            .map(|sels| {
+                let mut first: Option<i64> = None;
+                for s in sels {
+                    match held.get(s) {
+                        Some(Ok(t)) => first = Some(first.map_or(*t, |f| f.min(*t))),
+                        Some(Err(e)) => return Err(e.clone()),
+                        None => {
+                            return Err(SourceError::BadResult {
+                                query: s.clone(),
+                                message: "the search for where its lines begin failed".into(),
+                            });
+                        }
+                    }
+                }
+                Ok(first.map_or(0, |t| horizon::missing_before(range, t)))
+            })
+            .collect()
+    }
+
+    /// One metric query's answers per bucket: the first `skip` buckets, which Loki cannot
+    /// know, are not asked; the rest in requests of at most [`Inner::buckets_per_request`]
+    /// steps.
+    async fn per_bucket(
+        self: &Arc<Self>,
+        query: &str,
+        range: BucketRange,
+        skip: usize,
+    ) -> PerBucket {
         let w = range.width;
         let mut out = PerBucket {
             answers: vec![Answer::Values(Vec::new()); range.count],
             ..PerBucket::default()
         };
-        let live = match self.settings.retention {
-            Some(keep) => {
-                let oldest = crate::time::now_secs() - keep.as_secs() as i64;
-                // A bucket is known only when all of it lies inside the retention.
-                let behind = (oldest - range.start).max(0);
-                let first = ((behind + w - 1) / w) as usize;
-                first.min(range.count)
-            }
-            None => 0,
-        };
+        let live = skip.min(range.count);
         if live > 0 {
             out.answers[..live].fill(Answer::Unknown);
-            out.unknown
-                .push((range.start, range.start + live as i64 * w));
         }
         let per = self.buckets_per_request(w);
         let mut tasks = JoinSet::new();
@@ -232,8 +312,14 @@ impl Inner {
 }
 
 /// One spec's buckets from the answers of its queries. A bucket any query failed or could not
-/// know is missing; otherwise an absent point is zero lines.
-fn assemble(spec: &CountSpec, answers: &HashMap<String, PerBucket>, range: BucketRange) -> Counts {
+/// know is missing, and so are the first `prefix` buckets (before the data Loki holds, in
+/// [`Counts::unknown`]); otherwise an absent point is zero lines.
+fn assemble(
+    spec: &CountSpec,
+    answers: &HashMap<String, PerBucket>,
+    range: BucketRange,
+    prefix: usize,
+) -> Counts {
     let qs = queries(spec, range.width);
     let Some(parts) = qs
         .iter()
@@ -303,8 +389,9 @@ fn assemble(spec: &CountSpec, answers: &HashMap<String, PerBucket>, range: Bucke
             combine(g, b, t, range.count)
         }
     };
+    let prefix = prefix.min(range.count);
     for (i, b) in buckets.iter_mut().enumerate() {
-        if !known(i) {
+        if i < prefix || !known(i) {
             *b = Bucket::Missing;
         }
     }
@@ -315,11 +402,14 @@ fn assemble(spec: &CountSpec, answers: &HashMap<String, PerBucket>, range: Bucke
     for p in &parts {
         counts.errors.extend(p.errors.iter().cloned());
         counts.failed.extend(p.failed.iter().copied());
-        counts.unknown.extend(p.unknown.iter().copied());
     }
     counts.failed.sort_unstable();
     counts.failed.dedup();
-    counts.unknown.dedup();
+    if prefix > 0 {
+        counts
+            .unknown
+            .push((range.start, range.start + prefix as i64 * range.width));
+    }
     counts
 }
 

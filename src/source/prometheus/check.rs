@@ -1,8 +1,10 @@
 //! `validate --online` for Prometheus SLIs: every selector has series now, and every latency
 //! threshold is one of its histogram's `le` boundaries (a threshold between buckets would count
-//! nothing as good).
+//! nothing as good). PromQL annotations on a query (`PromQL warning: …`) are shown, since the
+//! daemon counts such answers and logs the annotation only once.
 
 use super::Inner;
+use super::wire::InstantAnswer;
 use crate::config::{CountSpec, EventQuery, SliKind, Slo};
 use crate::sli::promql::{le_label, le_matcher};
 use crate::source::Finding;
@@ -56,13 +58,56 @@ pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {
         CountSpec::Mixed { .. } => Vec::new(),
     };
     for (q, probe) in slo.counts.queries().iter().zip(probes) {
-        match source.series_count(&probe).await {
-            Ok(0) => out.push(Finding::Warning(format!(
-                "`{q}` returned no series in the last hour"
-            ))),
-            Ok(_) => {}
+        match source.instant(&probe).await {
+            Ok(a) => out.extend(remarks(q, &a)),
             Err(e) => out.push(Finding::Problem(e.to_string())),
         }
     }
     out
+}
+
+/// What an instant answer says about the query `q`: no series, PromQL annotations (counted, but
+/// worth reading), and warnings that make its buckets missing while they last.
+fn remarks(q: &str, a: &InstantAnswer) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if a.series == 0 {
+        out.push(Finding::Warning(format!("`{q}` returned no series in the last hour")));
+    }
+    for n in &a.annotations {
+        out.push(Finding::Warning(format!(
+            "`{q}`: Prometheus annotates it: {n} (the data is whole and counted)"
+        )));
+    }
+    if !a.warnings.is_empty() {
+        out.push(Finding::Warning(format!(
+            "`{q}`: Prometheus answered with warnings, so its data may be partial and such buckets stay missing until an answer without them: {}",
+            a.warnings.join("; ")
+        )));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_and_partial_warnings_are_shown_apart() {
+        let a = InstantAnswer {
+            series: 2,
+            warnings: vec!["remote read: store down".into()],
+            annotations: vec!["PromQL info: metric might not be a counter".into()],
+        };
+        let f = remarks("rate(x[5m])", &a);
+        let [Finding::Warning(info), Finding::Warning(partial)] = &f[..] else {
+            panic!("{f:?}");
+        };
+        assert!(info.contains("PromQL info: metric might not") && info.contains("counted"));
+        assert!(partial.contains("store down") && partial.contains("partial"));
+        let none = remarks("x", &InstantAnswer::default());
+        let [Finding::Warning(m)] = &none[..] else {
+            panic!("{none:?}");
+        };
+        assert!(m.contains("no series"), "{m}");
+    }
 }

@@ -2,7 +2,9 @@
 //!
 //! Requests are form POSTs with `partial_response=false` (Thanos) and `stats=all`, so the
 //! samples Prometheus read are counted; [`wire`] decodes the answers and refuses partial or
-//! contract-breaking ones. A semaphore bounds queries in flight.
+//! contract-breaking ones. PromQL annotations (`PromQL warning: …`) are not partial data: such an
+//! answer is counted and each annotation logged once per query. A semaphore bounds queries in
+//! flight.
 //! Every range is split so no request exceeds `max_points_per_query` points per series.
 
 mod batch;
@@ -19,8 +21,10 @@ use super::{
 };
 use crate::budget::Bucket;
 use crate::config::{CountSpec, EventQuery, PrometheusSettings, Slo};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -31,6 +35,9 @@ pub const BASELINE_EDGES: usize = 5;
 
 /// The name SLIs use for this source and the `source` label of its metrics.
 pub const NAME: &str = crate::config::DEFAULT_SOURCE;
+/// (query, annotation) pairs remembered as logged; past this the set starts over (and each is
+/// logged once more), so thousands of changing queries cannot grow it without bound.
+const MAX_ANNOTATIONS_LOGGED: usize = 10_000;
 
 /// A Prometheus query client with the settings of `slo.yaml`; cheap to clone (the tasks it
 /// spawns share one client, one semaphore and one set of statistics).
@@ -45,6 +52,9 @@ struct Inner {
     settings: PrometheusSettings,
     permits: Semaphore,
     stats: QueryStats,
+    /// Hashes of the (query, annotation) pairs already logged: an annotation comes back with
+    /// every answer, every tick, and one log line per tick would bury everything else.
+    annotations_logged: Mutex<HashSet<u64>>,
 }
 
 impl PrometheusSource {
@@ -73,6 +83,7 @@ impl PrometheusSource {
                 settings: settings.clone(),
                 permits: Semaphore::new(settings.max_concurrency.max(1)),
                 stats: QueryStats::default(),
+                annotations_logged: Mutex::new(HashSet::new()),
             }),
         }))
     }
@@ -113,9 +124,10 @@ impl Source for PrometheusSource {
 }
 
 impl Inner {
-    /// One range query with retries on retriable failures. An answer with `warnings` or one that
-    /// breaks the API's contract is an error for its whole range (not retried at once: the
-    /// engine heals failed ranges), counted in [`QueryStats::partial`] / [`QueryStats::contract`].
+    /// One range query with retries on retriable failures. An answer with `warnings` (other than
+    /// PromQL annotations, which are logged once and counted) or one that breaks the API's
+    /// contract is an error for its whole range (not retried at once: the engine heals failed
+    /// ranges), counted in [`QueryStats::partial`] / [`QueryStats::contract`].
     async fn range(
         &self,
         query: &str,
@@ -168,6 +180,7 @@ impl Inner {
                             ),
                         });
                     }
+                    self.log_annotations(query, &answer.annotations);
                     if answer.histogram_series > 0 && answer.matrix.is_empty() {
                         return Err(SourceError::BadResult {
                             query: query.to_string(),
@@ -201,6 +214,33 @@ impl Inner {
                 ));
             }
             tokio::time::sleep(failure.wait.unwrap_or_else(|| backoff(attempt))).await;
+        }
+    }
+
+    /// Logs each PromQL annotation of `query` the first time it is seen: the answer's data is
+    /// whole and counted, but the annotation may say the SLI is wrong (a metric that might not be
+    /// a counter, a histogram without `le`), which a person should read once.
+    fn log_annotations(&self, query: &str, annotations: &[String]) {
+        if annotations.is_empty() {
+            return;
+        }
+        let mut seen = match self.annotations_logged.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for a in annotations {
+            let mut h = std::hash::DefaultHasher::new();
+            (query, a.as_str()).hash(&mut h);
+            if seen.len() >= MAX_ANNOTATIONS_LOGGED {
+                seen.clear();
+            }
+            if seen.insert(h.finish()) {
+                tracing::warn!(
+                    query,
+                    annotation = %a,
+                    "Prometheus annotated the query; its data is whole and counted, but the annotation may mean the SLI is not what it should be (logged once per query)"
+                );
+            }
         }
     }
 
@@ -414,9 +454,15 @@ impl Inner {
     /// `POST /api/v1/query` for health and `validate --online`: the number of series an
     /// expression returns now.
     async fn series_count(&self, query: &str) -> Result<usize, SourceError> {
+        self.instant(query).await.map(|a| a.series)
+    }
+
+    /// `POST /api/v1/query` now: the number of series, with the answer's warnings and PromQL
+    /// annotations for `validate --online` to show.
+    async fn instant(&self, query: &str) -> Result<wire::InstantAnswer, SourceError> {
         let _permit = self.permits.acquire().await;
         let params = [("query", query.to_string())];
-        self.post("/api/v1/query", &params, wire::decode_instant_count)
+        self.post("/api/v1/query", &params, wire::decode_instant)
             .await
             .map_err(|f| {
                 // One attempt: an unreachable Prometheus is named by its URL, a refusal by the query.

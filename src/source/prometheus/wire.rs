@@ -6,6 +6,12 @@
 //! "failed to parse JSON", losing the HTTP status and `Retry-After`. Everything here is pure: the
 //! adapter hands in the status, headers and body, and gets back points or a [`Failure`] that says
 //! whether asking again can help and how long to wait first.
+//!
+//! Not every warning means partial data: since Prometheus 2.46, `warnings` and `infos` also carry
+//! PromQL annotations about the query itself (`PromQL warning: …`, `PromQL info: …`: a bucket
+//! without `le`, a metric that might not be a counter), whose data is whole. [`split_remarks`]
+//! keeps those apart, so such an SLI is counted; every other warning (a failed remote read, a
+//! Thanos store that did not answer) still makes the answer partial.
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -17,6 +23,9 @@ pub type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
 
 /// Longest piece of a body kept in a message (an HTML error page says nothing after this).
 const MAX_MESSAGE: usize = 400;
+/// How PromQL's annotations begin (`util/annotations/annotations.go`): they describe the query,
+/// not missing data.
+const ANNOTATION_PREFIXES: [&str; 2] = ["PromQL warning:", "PromQL info:"];
 /// Longest wait a `Retry-After` may ask for before slowburn asks again anyway; the tick's deadline
 /// bounds it further.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -49,8 +58,11 @@ pub struct Grid {
 pub struct RangeAnswer {
     /// Float series (native-histogram-only series are left out).
     pub matrix: Matrix,
-    /// `warnings` of the envelope: non-empty means the data may be partial.
+    /// `warnings` of the envelope that are not PromQL annotations: non-empty means the data may
+    /// be partial.
     pub warnings: Vec<String>,
+    /// PromQL annotations from `warnings` and `infos`: they describe the query, its data is whole.
+    pub annotations: Vec<String>,
     /// Series that carried only native histograms, which slowburn does not count.
     pub histogram_series: usize,
     /// `stats.samples.totalQueryableSamples`, when asked for.
@@ -99,6 +111,26 @@ struct Envelope {
     error: Option<String>,
     #[serde(default)]
     warnings: Option<Vec<String>>,
+    #[serde(default)]
+    infos: Option<Vec<String>>,
+}
+
+/// A successful envelope: its `data`, and its remarks split by [`split_remarks`].
+struct Said {
+    data: serde_json::Value,
+    warnings: Vec<String>,
+    annotations: Vec<String>,
+}
+
+/// An instant answer as the health check and `validate --online` read it.
+#[derive(Debug, Default, PartialEq)]
+pub struct InstantAnswer {
+    /// Series in the result (1 for a scalar or a string).
+    pub series: usize,
+    /// Warnings that are not PromQL annotations: the data may be partial.
+    pub warnings: Vec<String>,
+    /// PromQL annotations about the query (its data is whole), shown by `validate --online`.
+    pub annotations: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -154,8 +186,8 @@ pub struct Answer<'a> {
 
 /// Decodes a `query_range` answer and checks it against the grid that was asked for.
 pub fn decode_range(a: Answer<'_>, grid: Grid, values: Values) -> Result<RangeAnswer, Failure> {
-    let (data, warnings) = envelope(a)?;
-    let data: RangeData = serde_json::from_value(data)
+    let said = envelope(a)?;
+    let data: RangeData = serde_json::from_value(said.data)
         .map_err(|e| Failure::new(false, format!("cannot read the range result: {e}")))?;
     if data.result_type != "matrix" {
         return Err(Failure::contract(format!(
@@ -164,7 +196,8 @@ pub fn decode_range(a: Answer<'_>, grid: Grid, values: Values) -> Result<RangeAn
         )));
     }
     let mut out = RangeAnswer {
-        warnings,
+        warnings: said.warnings,
+        annotations: said.annotations,
         samples: data
             .stats
             .and_then(|s| s.samples)
@@ -245,26 +278,54 @@ fn points(raw: &[(f64, String)], grid: Grid, values: Values) -> Result<Vec<(i64,
     Ok(pts)
 }
 
+/// Decodes an instant `query` answer: its number of series (or 1 for a scalar) and remarks.
+pub fn decode_instant(a: Answer<'_>) -> Result<InstantAnswer, Failure> {
+    let said = envelope(a)?;
+    let data: InstantData = serde_json::from_value(said.data)
+        .map_err(|e| Failure::new(false, format!("cannot read the result: {e}")))?;
+    Ok(InstantAnswer {
+        series: match data.result_type.as_str() {
+            "vector" | "matrix" => data.result.as_array().map_or(0, Vec::len),
+            _ => 1,
+        },
+        warnings: said.warnings,
+        annotations: said.annotations,
+    })
+}
+
 /// Decodes an instant `query` answer into the number of series (or 1 for a scalar).
 pub fn decode_instant_count(a: Answer<'_>) -> Result<usize, Failure> {
-    let (data, _) = envelope(a)?;
-    let data: InstantData = serde_json::from_value(data)
-        .map_err(|e| Failure::new(false, format!("cannot read the result: {e}")))?;
-    Ok(match data.result_type.as_str() {
-        "vector" | "matrix" => data.result.as_array().map_or(0, Vec::len),
-        _ => 1,
-    })
+    decode_instant(a).map(|i| i.series)
 }
 
 /// Decodes `GET /api/v1/status/flags` (a map of flag names to string values).
 pub fn decode_flags(a: Answer<'_>) -> Result<HashMap<String, String>, Failure> {
-    let (data, _) = envelope(a)?;
-    serde_json::from_value(data).map_err(|e| Failure::new(false, format!("cannot read flags: {e}")))
+    let said = envelope(a)?;
+    serde_json::from_value(said.data)
+        .map_err(|e| Failure::new(false, format!("cannot read flags: {e}")))
 }
 
-/// The envelope's `data` and `warnings` on success; otherwise the failure, classified by the
+/// Whether a `warnings` entry is a PromQL annotation about the query rather than a sign of
+/// partial data. Past ten warnings Prometheus adds "N more warning annotations omitted"; what it
+/// left out may be a failed remote read, so that line is not an annotation.
+pub fn is_annotation(warning: &str) -> bool {
+    let w = warning.trim_start();
+    ANNOTATION_PREFIXES.iter().any(|p| w.starts_with(p))
+}
+
+/// An answer's `warnings` and `infos` as (partial-data warnings, annotations). Every `infos`
+/// entry is an annotation: Prometheus files only PromQL infos there (and its "more info
+/// annotations omitted" line), never a storage failure.
+pub fn split_remarks(warnings: Vec<String>, infos: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let (mut annotations, partial): (Vec<String>, Vec<String>) =
+        warnings.into_iter().partition(|w| is_annotation(w));
+    annotations.extend(infos);
+    (partial, annotations)
+}
+
+/// The envelope's `data` and remarks on success; otherwise the failure, classified by the
 /// HTTP status and the `errorType` (known or not).
-fn envelope(a: Answer<'_>) -> Result<(serde_json::Value, Vec<String>), Failure> {
+fn envelope(a: Answer<'_>) -> Result<Said, Failure> {
     let json = a
         .content_type
         .is_some_and(|c| c.to_ascii_lowercase().contains("json"));
@@ -276,7 +337,17 @@ fn envelope(a: Answer<'_>) -> Result<(serde_json::Value, Vec<String>), Failure> 
     let success = (200..300).contains(&a.status);
     match env {
         Some(e) if success && e.status == "success" => match e.data {
-            Some(d) => Ok((d, e.warnings.unwrap_or_default())),
+            Some(data) => {
+                let (warnings, annotations) = split_remarks(
+                    e.warnings.unwrap_or_default(),
+                    e.infos.unwrap_or_default(),
+                );
+                Ok(Said {
+                    data,
+                    warnings,
+                    annotations,
+                })
+            }
             None => Err(Failure::contract("a success without `data`".into())),
         },
         Some(e) => {
@@ -381,6 +452,53 @@ mod tests {
         let body = r#"{"status":"success","data":{"resultType":"matrix","result":[]},"warnings":["remote read: store 10.0.0.7 unavailable"],"infos":["x"]}"#;
         let a = decode_range(ok(body), GRID, Values::Counter).unwrap();
         assert_eq!(a.warnings, vec!["remote read: store 10.0.0.7 unavailable"]);
+        assert_eq!(a.annotations, vec!["x"], "infos are annotations");
+    }
+
+    #[test]
+    fn promql_annotations_are_not_partial_data() {
+        let warn = r#"PromQL warning: bucket label \"le\" is missing or has a malformed value of \"\" for metric name \"x\" (1:6)"#;
+        let info = r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"up\" (1:10)"#;
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[[600,"1"]]}}]}},"warnings":["{warn}"],"infos":["{info}"]}}"#
+        );
+        let a = decode_range(ok(&body), GRID, Values::Counter).unwrap();
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        assert_eq!(a.annotations.len(), 2);
+        assert!(a.annotations[0].starts_with("PromQL warning: bucket label"));
+        assert!(a.annotations[1].starts_with("PromQL info: metric might not"));
+        assert_eq!(a.matrix[0].1, vec![(600, 1.0)], "the data is counted");
+    }
+
+    #[test]
+    fn only_annotations_are_set_apart_from_partial_warnings() {
+        let (partial, annotations) = split_remarks(
+            vec![
+                "PromQL warning: vector contains a mix of classic and native histograms".into(),
+                "remote_read: connection refused".into(),
+                "3 more warning annotations omitted".into(),
+                "promql warning: lower case is not Prometheus's spelling".into(),
+            ],
+            vec!["2 more info annotations omitted".into()],
+        );
+        assert_eq!(
+            partial,
+            vec![
+                "remote_read: connection refused",
+                "3 more warning annotations omitted",
+                "promql warning: lower case is not Prometheus's spelling",
+            ],
+            "what Prometheus left out may be a failed remote read"
+        );
+        assert_eq!(
+            annotations,
+            vec![
+                "PromQL warning: vector contains a mix of classic and native histograms",
+                "2 more info annotations omitted",
+            ]
+        );
+        assert!(is_annotation("PromQL info: ignored histogram in sum"));
+        assert!(!is_annotation("PromQL warning"), "the prefix has its colon");
     }
 
     #[test]
@@ -502,5 +620,10 @@ mod tests {
         assert_eq!(decode_instant_count(ok(v)).unwrap(), 2);
         let s = r#"{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}"#;
         assert_eq!(decode_instant_count(ok(s)).unwrap(), 1);
+        let annotated = r#"{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["PromQL warning: sort is ineffective for range queries since results are always ordered by labels","store gateway down"],"infos":["PromQL info: metric might not be a counter"]}"#;
+        let a = decode_instant(ok(annotated)).unwrap();
+        assert_eq!(a.series, 0);
+        assert_eq!(a.warnings, vec!["store gateway down"]);
+        assert_eq!(a.annotations.len(), 2);
     }
 }
