@@ -71,7 +71,9 @@ pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {
 fn remarks(q: &str, a: &InstantAnswer) -> Vec<Finding> {
     let mut out = Vec::new();
     if a.series == 0 {
-        out.push(Finding::Warning(format!("`{q}` returned no series in the last hour")));
+        out.push(Finding::Warning(format!(
+            "`{q}` returned no series in the last hour"
+        )));
     }
     for n in &a.annotations {
         out.push(Finding::Warning(format!(

@@ -338,10 +338,8 @@ fn envelope(a: Answer<'_>) -> Result<Said, Failure> {
     match env {
         Some(e) if success && e.status == "success" => match e.data {
             Some(data) => {
-                let (warnings, annotations) = split_remarks(
-                    e.warnings.unwrap_or_default(),
-                    e.infos.unwrap_or_default(),
-                );
+                let (warnings, annotations) =
+                    split_remarks(e.warnings.unwrap_or_default(), e.infos.unwrap_or_default());
                 Ok(Said {
                     data,
                     warnings,
