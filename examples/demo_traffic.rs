@@ -93,7 +93,9 @@ async fn set_incident(State(c): State<Shared>, on: bool) -> &'static str {
 }
 
 /// Pushes the pending lines once a second as one stream; Loki answers 204. A 4xx other than 429
-/// means Loki will never take these lines (too old, malformed): they are dropped, not retried.
+/// means Loki will never take these lines (too old, malformed): they are counted as dropped and
+/// not sent again. A 400 may still have taken part of the batch (Loki keeps the valid entries of
+/// a push and lists the refused ones), and sending it again would only repeat those.
 async fn push_lines(shared: Shared, loki: String) {
     let url = format!("{}/loki/api/v1/push", loki.trim_end_matches('/'));
     let client = match reqwest::Client::builder()

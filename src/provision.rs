@@ -1,15 +1,20 @@
-//! Dashboards into Grafana over its HTTP API (protocols.md 5.1–5.3): the folder is made once
-//! (stable uid), then each dashboard is read back and written only when it differs, so a second
-//! run with nothing changed adds no dashboard version. Writes use `overwrite: false` with the
-//! version just read: a dashboard someone else owns under the same title is refused (412
-//! `name-exists`) instead of silently replaced, and a concurrent edit is a clear 412, not a lost
-//! update. Every failure says what to fix.
+//! Dashboards into Grafana over its HTTP API (protocols.md 5.1–5.3 and section 9): the folder is
+//! made once (stable uid), then each dashboard is read back and written only when it differs, so
+//! a second run with nothing changed adds no dashboard version. Writes use `overwrite: false`
+//! with the version just read, so a concurrent edit is a clear 412, not a lost update.
+//!
+//! slowburn owns its dashboards by uid. Since Grafana 11.3 titles need not be unique in a folder
+//! (PR #90687), so before creating a dashboard the folder is searched for one with the same title:
+//! another uid is left alone, and a warning names both, since the folder then lists two. Grafana
+//! before 11.3 refuses the second title itself (412 `name-exists`), which is reported with the
+//! title to rename. Every failure says what to fix.
 
 pub use crate::config::GrafanaSettings;
 use crate::export::grafana::Dashboard;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
+use tracing::warn;
 
 /// What one dashboard's provisioning did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +50,14 @@ pub enum GrafanaError {
         message: String,
     },
     /// 401: no credentials or bad ones.
-    #[error(
-        "Grafana at {url} rejected the credentials (401: {message}); set GRAFANA_TOKEN (or `grafana.token`) to a service-account token (glsa_…) of this Grafana"
-    )]
+    #[error("Grafana at {url} rejected the credentials (401: {message}); {fix}")]
     Unauthorized {
         /// Base URL.
         url: String,
         /// Grafana's message.
         message: String,
+        /// What to change, for the kind of credentials used.
+        fix: &'static str,
     },
     /// 403: valid credentials without the permission.
     #[error(
@@ -66,7 +71,8 @@ pub enum GrafanaError {
         /// Grafana's message.
         message: String,
     },
-    /// 412: the dashboard changed meanwhile or its title belongs to another dashboard.
+    /// 412: the dashboard changed meanwhile or, before Grafana 11.3, its title belongs to
+    /// another dashboard in the folder.
     #[error("Grafana refused dashboard `{uid}` (412 {status}: {message}); {hint}")]
     Precondition {
         /// The dashboard's uid.
@@ -213,6 +219,7 @@ impl Provisioner {
         match status {
             StatusCode::UNAUTHORIZED => GrafanaError::Unauthorized {
                 url: self.shown_url(),
+                fix: self.credentials_fix(&message),
                 message,
             },
             StatusCode::FORBIDDEN => GrafanaError::Forbidden {
@@ -229,6 +236,17 @@ impl Provisioner {
                 status: s.as_u16(),
                 message,
             },
+        }
+    }
+
+    /// What to change after a 401, for the credentials in use and Grafana's message.
+    fn credentials_fix(&self, message: &str) -> &'static str {
+        if message.contains("does not belong to the requested organization") {
+            "the token belongs to another organization: set `grafana.org_id` (or --org-id) to the token's, or leave it out"
+        } else if self.settings.basic_auth.is_some() {
+            "check `grafana.username` and `grafana.password` (a Grafana user with the Editor role; basic auth must be enabled in Grafana)"
+        } else {
+            "set GRAFANA_TOKEN (or `grafana.token`) to a service-account token (glsa_…) of this Grafana"
         }
     }
 
@@ -277,7 +295,8 @@ impl Provisioner {
             return Ok(());
         }
         if status == StatusCode::CONFLICT {
-            // Either made meanwhile (fine) or another folder has the title: check which.
+            // Made meanwhile (fine), or, before Grafana 11.3 only, another folder has the title
+            // (newer ones take a folder title twice): check which.
             let (again, _) = self
                 .send(self.http.get(format!("{}/api/folders/{uid}", self.base)))
                 .await?;
@@ -332,10 +351,12 @@ impl Provisioner {
         let (version, outcome) = match &existing {
             Some(v) => {
                 let folder = v["meta"]["folderUid"].as_str().unwrap_or("");
+                // True only for a file-provisioned dashboard whose provider has
+                // `allowUiUpdates: false`; with `true`, Grafana takes saves through the API.
                 if v["meta"]["provisioned"] == Value::Bool(true) {
                     return Err(GrafanaError::NotOurs {
                         action: format!("update dashboard `{}`", d.uid),
-                        message: "Grafana loads it from provisioning files; use either files (docker/grafana/provisioning) or the API, not both".into(),
+                        message: "Grafana loads it from provisioning files and refuses saves through the API; use either files (docker/grafana/provisioning) or the API, not both (or set `allowUiUpdates: true` on the file provider, and slowburn's saves last until the file changes)".into(),
                     });
                 }
                 if folder != self.settings.folder_uid {
@@ -354,7 +375,10 @@ impl Provisioner {
                 }
                 (v["dashboard"]["version"].clone(), Outcome::Updated)
             }
-            None => (Value::Null, Outcome::Created),
+            None => {
+                self.warn_same_title(d).await;
+                (Value::Null, Outcome::Created)
+            }
         };
         let mut dashboard = d.json.clone();
         dashboard["id"] = Value::Null;
@@ -381,6 +405,7 @@ impl Provisioner {
             let (message, kind) = grafana_message(&body);
             let title = d.json["title"].as_str().unwrap_or("");
             let hint = match kind.as_str() {
+                // Only Grafana before 11.3 keeps titles unique in a folder.
                 "name-exists" => format!(
                     "another dashboard in folder `{}` is titled `{title}`; rename or move it (slowburn does not overwrite dashboards it did not make)",
                     self.settings.folder_uid
@@ -404,6 +429,56 @@ impl Provisioner {
             status,
             &body,
         ))
+    }
+
+    /// Before `d` is created: other dashboards in the folder with its title (Grafana's search
+    /// matches titles by substring, so the exact title and folder are checked here). They are
+    /// left alone, since slowburn only writes its own uids; the warning names both so that one
+    /// can be renamed or deleted. The search only informs: when it fails, creating goes on.
+    async fn warn_same_title(&self, d: &Dashboard) {
+        let Some(title) = d.json["title"].as_str() else {
+            return;
+        };
+        let folder = self.settings.folder_uid.as_str();
+        let query = [
+            ("query", title),
+            ("type", "dash-db"),
+            ("folderUIDs", folder),
+        ];
+        let url = format!("{}/api/search", self.base);
+        let req = self.http.get(url).query(&query);
+        let (status, body) = match self.send(req).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                warn!(dashboard = d.uid, error = %e,
+                    "cannot search Grafana for a dashboard with the same title; creating it");
+                return;
+            }
+        };
+        if !status.is_success() {
+            let message = grafana_message(&body).0;
+            warn!(dashboard = d.uid, %status, %message,
+                "cannot search Grafana for a dashboard with the same title; creating it");
+            return;
+        }
+        let hits = match serde_json::from_str::<Value>(&body) {
+            Ok(Value::Array(hits)) => hits,
+            _ => Vec::new(),
+        };
+        let others = hits
+            .iter()
+            .filter(|h| h["title"].as_str() == Some(title))
+            .filter(|h| h["folderUid"].as_str() == Some(folder))
+            .filter_map(|h| h["uid"].as_str())
+            .filter(|uid| *uid != d.uid);
+        for other in others {
+            warn!(
+                dashboard = d.uid,
+                other,
+                "folder `{folder}` already has a dashboard titled `{title}` (uid `{other}`); slowburn creates its own (uid `{}`) beside it and leaves `{other}` alone, so the folder lists two: rename or delete one",
+                d.uid
+            );
+        }
     }
 
     /// Checks Grafana's health, makes the folder, then writes each dashboard that differs.

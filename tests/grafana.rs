@@ -1,9 +1,12 @@
 //! Provisioning by API against a FAKE Grafana (`fakes/grafana.rs`; no Grafana runs here) that
-//! follows protocols.md section 5: the folder and the three dashboards are created, a second run
-//! writes nothing, a changed config writes only what changed, and 401, 403, 412 (a title taken
-//! by someone else's dashboard), a Grafana that is down and one that is slow each give a message
-//! that says what to fix. The daemon provisions at start and after a reload, without blocking
-//! evaluation, and counts outcomes in `slowburn_grafana_provisions_total`.
+//! follows protocols.md section 5 and its corrections in section 9 (Grafana 11.3 and later): the
+//! folder and the three dashboards are created, a second run writes nothing, a changed config
+//! writes only what changed; a dashboard of someone else with the same title is left alone and
+//! named (before 11.3, Grafana's 412 `name-exists` is reported instead); a file-provisioned
+//! dashboard is saved only when its provider allows UI updates; tokens and basic auth work, and
+//! 401, 403, a Grafana that is down and one that is slow each give a message that says what to
+//! fix. The daemon provisions at start and after a reload, without blocking evaluation, and
+//! counts outcomes in `slowburn_grafana_provisions_total`.
 
 mod common;
 #[path = "fakes/grafana.rs"]
@@ -43,13 +46,25 @@ fn provision(
     token: &str,
     extra: &[&str],
 ) -> (i32, String, String) {
+    provision_with(cfg, url, token, extra, &[])
+}
+
+/// [`provision`] with extra environment variables.
+fn provision_with(
+    cfg: &std::path::Path,
+    url: &str,
+    token: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"));
     cmd.args(["dashboards", "provision", "-c"])
         .arg(cfg)
         .args(["--grafana", url])
         .args(extra)
         .env_remove("SLOWBURN_CONFIG")
-        .env_remove("GRAFANA_TOKEN");
+        .env_remove("GRAFANA_TOKEN")
+        .envs(env.iter().copied());
     if !token.is_empty() {
         cmd.env("GRAFANA_TOKEN", token);
     }
@@ -126,7 +141,8 @@ fn credentials_and_permissions_are_explained() {
     );
     let (code, _, err) = provision(&cfg, &url, "glsa_wrong", &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("invalid API key"), "{err}");
+    // Grafana's own text (section 9 of protocols.md); the fake said "invalid API key" before.
+    assert!(err.contains("Invalid API key"), "{err}");
     let (code, _, err) = provision(&cfg, &url, VIEWER, &[]);
     assert_eq!(code, 1);
     assert!(
@@ -140,28 +156,77 @@ fn credentials_and_permissions_are_explained() {
     let tf = token_file.to_str().expect("utf-8");
     let (code, _, err) = provision(&cfg, &url, "", &["--token-file", tf, "--org-id", "2"]);
     assert_eq!(code, 1);
-    assert!(err.contains("not a member"), "{err}");
+    // Grafana's text for a token of another org (the fake said "not a member" before).
+    assert!(
+        err.contains("API key does not belong to the requested organization")
+            && err.contains("grafana.org_id"),
+        "{err}"
+    );
     let (code, out, err) = provision(&cfg, &url, "", &["--token-file", tf]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.matches(": created").count(), 3, "{out}");
     assert_eq!(f.folders.lock().expect("lock").len(), 1);
 }
 
-#[test]
-fn a_title_taken_by_another_dashboard_is_refused_not_overwritten() {
-    let (f, url) = grafana();
+/// Someone's "SLO detail" in slowburn's folder.
+fn theirs(f: &FakeGrafana) {
     f.folders
         .lock()
         .expect("lock")
         .insert("slowburn".into(), "SLOs".into());
     f.dashboards.lock().expect("lock").insert(
         "theirs".into(),
-        fake::Stored {
-            dashboard: json!({"id": 99, "uid": "theirs", "title": "SLO detail", "version": 4}),
-            folder_uid: "slowburn".into(),
-            messages: Vec::new(),
-        },
+        fake::Stored::new(
+            json!({"id": 99, "uid": "theirs", "title": "SLO detail", "version": 4}),
+            "slowburn",
+        ),
     );
+}
+
+/// Grafana 11.3 and later let titles repeat in a folder (protocols.md section 9), so nothing
+/// refuses the second "SLO detail" any more (this test expected the 412 `name-exists` before):
+/// slowburn finds the other one by search, leaves it alone and says that there are two.
+#[test]
+fn a_same_titled_dashboard_is_left_alone_and_named() {
+    let (f, url) = grafana();
+    theirs(&f);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), SLOS);
+    let (code, out, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches(": created").count(), 3, "{out}");
+    assert!(
+        err.contains("already has a dashboard titled `SLO detail` (uid `theirs`)")
+            && err.contains("(uid `slowburn-slo`)"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("already has a dashboard titled").count(),
+        1,
+        "{err}"
+    );
+    {
+        let boards = f.dashboards.lock().expect("lock");
+        assert_eq!(boards["theirs"].dashboard["version"], 4, "theirs untouched");
+        assert_eq!(boards["slowburn-slo"].dashboard["title"], "SLO detail");
+        assert_eq!(boards["slowburn-slo"].folder_uid, "slowburn");
+    }
+    // Searched before each creation only: the next run finds its own by uid and says nothing.
+    assert_eq!(f.searches.load(Ordering::Relaxed), 3);
+    let (code, out, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches(": unchanged").count(), 3, "{out}");
+    assert!(!err.contains("theirs"), "{err}");
+    assert_eq!(f.searches.load(Ordering::Relaxed), 3);
+}
+
+/// Grafana before 11.3 kept titles unique in a folder: its 412 `name-exists` is reported with
+/// the title to rename, and the other dashboard is not overwritten (the fallback slowburn keeps).
+#[test]
+fn before_grafana_11_3_a_taken_title_is_refused_not_overwritten() {
+    let (f, url) = grafana();
+    f.unique_titles.store(true, Ordering::Relaxed);
+    theirs(&f);
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(dir.path(), SLOS);
     let (code, _, err) = provision(&cfg, &url, TOKEN, &[]);
@@ -175,16 +240,150 @@ fn a_title_taken_by_another_dashboard_is_refused_not_overwritten() {
     assert!(!boards.contains_key("slowburn-slo"));
 }
 
+/// A dashboard Grafana loads from a provisioning file: `meta.provisioned` is true only when its
+/// provider has `allowUiUpdates: false`, and then slowburn says why it does not write; with
+/// `true`, Grafana takes the save and slowburn updates it like its own.
+#[test]
+fn a_file_provisioned_dashboard_is_saved_only_when_its_provider_allows_it() {
+    let (f, url) = grafana();
+    f.folders
+        .lock()
+        .expect("lock")
+        .insert("slowburn".into(), "SLOs".into());
+    let mut file = fake::Stored::new(
+        json!({"id": 5, "uid": "slowburn-slo", "title": "SLO detail (file)", "version": 1}),
+        "slowburn",
+    );
+    file.provisioned = Some(false);
+    f.dashboards
+        .lock()
+        .expect("lock")
+        .insert("slowburn-slo".into(), file);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(dir.path(), SLOS);
+    let (code, _, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("provisioning files") && err.contains("allowUiUpdates: true"),
+        "{err}"
+    );
+    assert_eq!(f.version("slowburn-slo"), Some(1));
+    if let Some(d) = f.dashboards.lock().expect("lock").get_mut("slowburn-slo") {
+        d.provisioned = Some(true);
+    }
+    let (code, out, err) = provision(&cfg, &url, TOKEN, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("slowburn-slo: updated"), "{out}");
+    assert_eq!(
+        f.dashboards.lock().expect("lock")["slowburn-slo"].dashboard["title"],
+        "SLO detail"
+    );
+}
+
+/// Basic auth (`grafana.username`/`password`, the password from the environment) instead of a
+/// token; a wrong password is Grafana's 401 with what to check, and is never printed.
+#[test]
+fn basic_auth_provisions_and_a_wrong_password_is_named() {
+    let (f, url) = grafana();
+    f.users
+        .lock()
+        .expect("lock")
+        .insert("slowburn".into(), ("s3cret-pass".into(), Role::Editor));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "grafana: {{url: \"{url}\", username: slowburn, password: \"${{SB_TEST_GRAFANA_PASSWORD}}\"}}\n{SLOS}"
+        ),
+    );
+    let env = |p: &'static str| [("SB_TEST_GRAFANA_PASSWORD", p)];
+    let (code, _, err) = provision_with(&cfg, &url, "", &[], &env("wrong-pass"));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("401: Invalid username or password") && err.contains("grafana.password"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong-pass"),
+        "the password is never printed: {err}"
+    );
+    let (code, out, err) = provision_with(&cfg, &url, "", &[], &env("s3cret-pass"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches(": created").count(), 3, "{out}");
+    assert!(!err.contains("s3cret-pass"), "{err}");
+}
+
+/// What the fake refuses and takes, as Grafana 11.3 and later do (protocols.md section 9):
+/// folder uids `general` and `sharedwithme`, a dashboard uid over 40 characters; a second
+/// folder and a second dashboard with a title already used; a Basic credential.
+#[test]
+fn the_fake_refuses_and_takes_what_grafana_does() {
+    let (f, url) = grafana();
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = [("Authorization", bearer.as_str())];
+    let post = |path: &str, body: serde_json::Value| {
+        common::http::request("POST", &format!("{url}{path}"), &auth, &body.to_string())
+            .expect("the fake answers")
+    };
+    for uid in ["general", "sharedwithme"] {
+        let (status, body) = post("/api/folders", json!({"uid": uid, "title": "Mine"}));
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("invalid uid for folder provided"), "{body}");
+    }
+    for uid in ["a", "b"] {
+        let (status, body) = post("/api/folders", json!({"uid": uid, "title": "Same"}));
+        assert_eq!(status, 200, "folder titles repeat: {body}");
+    }
+    let (status, body) = post("/api/folders", json!({"uid": "a", "title": "Other"}));
+    assert_eq!(status, 409, "{body}");
+    let long = "x".repeat(41);
+    let (status, body) = post(
+        "/api/dashboards/db",
+        json!({"dashboard": {"uid": long, "title": "T"}, "folderUid": "a"}),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("uid too long, max 40 characters"), "{body}");
+    for uid in ["one", "two"] {
+        let (status, body) = post(
+            "/api/dashboards/db",
+            json!({"dashboard": {"uid": uid, "title": "Twice"}, "folderUid": "a"}),
+        );
+        assert_eq!(status, 200, "dashboard titles repeat: {body}");
+    }
+    let search = format!("{url}/api/search?query=twice&type=dash-db&folderUIDs=a");
+    let (status, body) = common::http::get(&search).expect("the fake answers");
+    assert_eq!(status, 401, "search needs credentials too: {body}");
+    // `slowburn:s3cret` in base64.
+    let basic = [("Authorization", "Basic c2xvd2J1cm46czNjcmV0")];
+    let (status, body) =
+        common::http::request("GET", &search, &basic, "").expect("the fake answers");
+    assert_eq!(status, 401, "an unknown user: {body}");
+    f.users
+        .lock()
+        .expect("lock")
+        .insert("slowburn".into(), ("s3cret".into(), Role::Viewer));
+    let (status, body) =
+        common::http::request("GET", &search, &basic, "").expect("the fake answers");
+    assert_eq!(status, 200, "{body}");
+    let hits: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let uids: Vec<&str> = hits
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter_map(|h| h["uid"].as_str())
+        .collect();
+    assert_eq!(uids, ["one", "two"]);
+}
+
 #[test]
 fn a_copy_of_the_dashboard_in_another_folder_is_not_taken_over() {
     let (f, url) = grafana();
     f.dashboards.lock().expect("lock").insert(
         "slowburn-slo".into(),
-        fake::Stored {
-            dashboard: json!({"id": 7, "uid": "slowburn-slo", "title": "My SLO view", "version": 3}),
-            folder_uid: String::new(),
-            messages: Vec::new(),
-        },
+        fake::Stored::new(
+            json!({"id": 7, "uid": "slowburn-slo", "title": "My SLO view", "version": 3}),
+            "",
+        ),
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(dir.path(), SLOS);

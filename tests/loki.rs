@@ -212,11 +212,13 @@ async fn long_ranges_split_under_the_query_length_and_a_400_is_not_retried() {
     // No line in the range but one before it: every bucket is a known zero, not missing.
     assert!(c.buckets.iter().all(|b| *b == Bucket::known(0.0, 0.0)));
     let n = f.requests.load(Ordering::Relaxed);
-    // A query the fake (like Loki) cannot parse is rejected once, with its plain-text message.
+    // A query Loki refuses is refused once, with Loki's plain-text message. (This was
+    // `{app=~"x.*"}` while the fake knew no regex matchers; it reads them as Loki does now, so
+    // the refused query is the one Loki refuses: a selector that every stream matches.)
     let bad = Ask {
         spec: CountSpec::Events {
             good: None,
-            bad: Some(EventQuery::Selector(r#"{app=~"x.*"}"#.into())),
+            bad: Some(EventQuery::Selector(r#"{app=~".*"}"#.into())),
             total: Some(EventQuery::Selector(r#"{app="backend"}"#.into())),
         },
         ..ask()
@@ -229,11 +231,14 @@ async fn long_ranges_split_under_the_query_length_and_a_400_is_not_retried() {
     let c = src.counts(&bad, r).await;
     assert!(c.buckets.iter().all(|b| *b == Bucket::Missing));
     let e = c.errors[0].to_string();
-    assert!(e.contains("HTTP 400") && e.contains("regex"), "{e}");
-    assert!(e.contains(r#"{app=~"x.*"}"#), "the query is named: {e}");
-    // One request: the search for where `{app=~"x.*"}`'s lines begin is refused and not
-    // retried, and an SLI whose start cannot be known sends no counting query.
-    assert_eq!(f.requests.load(Ordering::Relaxed), n + 1, "400 not retried");
+    assert!(
+        e.contains("HTTP 400") && e.contains("empty-compatible value"),
+        "{e}"
+    );
+    assert!(e.contains(r#"{app=~".*"}"#), "the query is named: {e}");
+    // Two requests: the search for where each selector's lines begin, the refused one not
+    // retried; an SLI whose start cannot be known sends no counting query.
+    assert_eq!(f.requests.load(Ordering::Relaxed), n + 2, "400 not retried");
 }
 
 #[tokio::test]
@@ -270,6 +275,227 @@ async fn tenancy_and_retention() {
     );
     assert_eq!(c.unknown, vec![(r.start, r.start + missing as i64 * W)]);
     assert!(c.failed.is_empty(), "not worth asking again");
+}
+
+/// Loki's refusal of a selector that every stream matches (`pkg/logql/syntax/parser.go`).
+const EMPTY_COMPATIBLE: &str = "queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~\".*\" does not meet this requirement, but app=~\".+\" will";
+
+/// Percent-encodes a URL query parameter.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One metric range query straight to the fake at `port` (seconds, step in seconds): the
+/// status and the body.
+fn range_query(port: u16, query: &str, start: i64, end: i64, step: i64) -> (u16, String) {
+    let url = format!(
+        "http://127.0.0.1:{port}/loki/api/v1/query_range?query={}&start={}&end={}&step={step}s",
+        enc(query),
+        start * NS,
+        end * NS
+    );
+    common::http::get(&url).expect("the fake answers")
+}
+
+/// The values of a matrix answer's only series, oldest first (none without a series).
+fn values(body: &str) -> Vec<f64> {
+    let v: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    let result = v["data"]["result"].as_array().expect("a result");
+    assert!(result.len() <= 1, "one series at most: {body}");
+    let Some(series) = result.first() else {
+        return Vec::new();
+    };
+    series["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(|p| p[1].as_str().and_then(|x| x.parse().ok()))
+        .collect::<Option<Vec<f64>>>()
+        .expect("numbers")
+}
+
+/// The fake's pipelines are Loki 3.x's (protocols.md section 9): a numeric filter drops a line
+/// that lacks its label, so a plain-text line in a JSON stream no longer fails the query;
+/// `unwrap` skips such lines; `| json` flattens nested keys and skips arrays and nulls; the
+/// pattern filters `|>` and `!>` work. A value a filter cannot read still fails a metric query,
+/// as counting lines `| json` could not read does; selectors every stream matches and a grouped
+/// `count_over_time` are Loki's parse errors.
+#[test]
+fn pipelines_follow_loki_3() {
+    let t0 = 1_767_225_600;
+    let line = |s: i64, app: &str, body: &str| Line {
+        ts: (t0 + s) * NS,
+        stream: BTreeMap::from([("app".to_string(), app.to_string())]),
+        body: body.to_string(),
+    };
+    let f = FakeLoki::new(
+        vec![
+            line(10, "backend", r#"{"status":503,"duration_ms":120}"#),
+            line(20, "backend", "worker pool started"),
+            line(30, "backend", r#"{"status":200}"#),
+            line(
+                40,
+                "backend",
+                r#"{"req":{"status":500,"route":"/pay"},"tags":["a"],"user":null}"#,
+            ),
+            line(50, "edge", r#"{"status":"n/a"}"#),
+        ],
+        None,
+    );
+    let port = common::serve(f.router());
+    // One step at t0 + 60: the window (t0, t0 + 60] holds every line.
+    let get = |q: &str| range_query(port, q, t0 + 60, t0 + 60, 60);
+    let counted = |q: &str| -> Vec<f64> {
+        let (status, body) = get(q);
+        assert_eq!(status, 200, "{q}: {body}");
+        values(&body)
+    };
+    let refused = |q: &str| -> String {
+        let (status, body) = get(q);
+        assert_eq!(status, 400, "{q}: {body}");
+        body
+    };
+    assert_eq!(
+        counted(r#"sum(count_over_time({app="backend"} | json | status >= 500 [60s]))"#),
+        [1.0],
+        "the plain-text line is dropped, not an error"
+    );
+    assert_eq!(
+        counted(
+            r#"sum(count_over_time({app="backend"} | json | req_status = 500 | req_route = "/pay" | tags = "" | user = "" [60s]))"#
+        ),
+        [1.0],
+        "nested keys flattened, arrays and nulls no labels"
+    );
+    assert_eq!(
+        counted(r#"sum(max_over_time({app="backend"} | json | unwrap duration_ms [60s]))"#),
+        [120.0],
+        "lines without the field are skipped"
+    );
+    assert_eq!(
+        counted(r#"sum(count_over_time({app="backend"} |> "worker <_>" [60s]))"#),
+        [1.0]
+    );
+    assert_eq!(
+        counted(
+            r#"sum(count_over_time({app="backend"} !> "worker <_>" | json | __error__="" [60s]))"#
+        ),
+        [3.0]
+    );
+    assert_eq!(
+        counted(r#"sum(count_over_time({app=~"back.*"} |~ "pool|route" [60s]))"#),
+        [2.0]
+    );
+    let e = refused(r#"sum(count_over_time({app="backend"} | json [60s]))"#);
+    assert!(e.starts_with("pipeline error: 'JSONParserErr'"), "{e}");
+    let e = refused(r#"sum(count_over_time({app="edge"} | json | status >= 500 [60s]))"#);
+    assert!(e.starts_with("pipeline error: 'LabelFilterErr'"), "{e}");
+    for sel in [r#"{app=~".*"}"#, r#"{env!="dev"}"#, r#"{app=""}"#] {
+        let e = refused(&format!("sum(count_over_time({sel} [60s]))"));
+        assert_eq!(e, format!("parse error : {EMPTY_COMPATIBLE}\n"), "{sel}");
+    }
+    assert_eq!(
+        refused(r#"count_over_time({app="backend"} [60s]) by (app)"#),
+        "parse error : grouping not allowed for count_over_time aggregation\n"
+    );
+}
+
+/// Loki's distributor keeps the valid entries of a push and answers 400 listing the refused
+/// ones (protocols.md section 9); the fake refused the whole push before.
+#[test]
+fn a_push_keeps_its_valid_entries_and_lists_the_refused_ones() {
+    let f = FakeLoki::new(Vec::new(), None);
+    let port = common::serve(f.router());
+    let now = slowburn::time::now_secs() * NS;
+    let old = now - 200 * 3600 * NS;
+    let body = serde_json::json!({"streams": [
+        {"stream": {"app": "backend"}, "values": [
+            [now.to_string(), "kept"],
+            [old.to_string(), "too old"],
+            [(now + 1).to_string(), "kept too"],
+        ]},
+        {"stream": {}, "values": [[now.to_string(), "no labels"]]},
+    ]});
+    let url = format!("http://127.0.0.1:{port}/loki/api/v1/push");
+    let (status, text) =
+        common::http::request("POST", &url, &[], &body.to_string()).expect("the fake answers");
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("entry for stream '{app=\"backend\"}' has timestamp too old")
+            && text.contains("error at least one label pair is required per stream")
+            && text.starts_with("1 errors like: "),
+        "{text}"
+    );
+    let kept: Vec<String> = f.lines().into_iter().map(|l| l.body).collect();
+    assert_eq!(kept, ["kept", "kept too"]);
+    // All valid: 204.
+    let body = serde_json::json!({"streams": [
+        {"stream": {"app": "backend"}, "values": [[(now + 2).to_string(), "third"]]},
+    ]});
+    let (status, _) =
+        common::http::request("POST", &url, &[], &body.to_string()).expect("the fake answers");
+    assert_eq!(status, 204);
+    assert_eq!(f.lines().len(), 3);
+}
+
+/// `max_query_lookback` (off by default): a range that ends before it answers an empty 200 (a
+/// matrix without series) and nothing older is read within a longer range, so data out of reach
+/// looks like no lines at all, as in Loki (protocols.md section 9).
+#[test]
+fn ranges_before_max_query_lookback_answer_empty() {
+    let now = slowburn::time::now_secs() / W * W;
+    let app = BTreeMap::from([("app".to_string(), "backend".to_string())]);
+    let at = |ago: i64| Line {
+        ts: (now - ago) * NS + 1,
+        stream: app.clone(),
+        body: "ok".into(),
+    };
+    let f = FakeLoki::new(vec![at(7200), at(600)], None);
+    f.max_query_lookback_secs.store(3600, Ordering::Relaxed);
+    let port = common::serve(f.router());
+    let q = r#"sum(count_over_time({app="backend"} [60s]))"#;
+    let (status, body) = range_query(port, q, now - 3 * 3600, now - 5400, W);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(v["data"]["resultType"], "matrix", "{body}");
+    assert_eq!(v["data"]["result"], serde_json::json!([]), "{body}");
+    let (status, body) = range_query(port, q, now - 3 * 3600, now, W);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(values(&body), [1.0], "only the line within the lookback");
+    f.max_query_lookback_secs.store(0, Ordering::Relaxed);
+    let (_, body) = range_query(port, q, now - 3 * 3600, now, W);
+    assert_eq!(values(&body), [1.0, 1.0], "both lines with the limit off");
+}
+
+/// A test can make the fake answer as a loaded Loki does: the querier's 504 past
+/// `query_timeout` and the frontend's 429 when its queue is full, each with Loki's text, one
+/// answer per count; then queries succeed again.
+#[test]
+fn a_timeout_and_a_full_queue_answer_with_lokis_texts() {
+    let f = FakeLoki::new(Vec::new(), None);
+    let port = common::serve(f.router());
+    let q = r#"sum(count_over_time({app="backend"} [60s]))"#;
+    let t = 1_767_225_600;
+    f.timeout_next.store(1, Ordering::Relaxed);
+    let (status, body) = range_query(port, q, t, t + 600, W);
+    assert_eq!(status, 504);
+    assert_eq!(
+        body,
+        "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed"
+    );
+    f.busy_next.store(1, Ordering::Relaxed);
+    assert_eq!(
+        range_query(port, q, t, t + 600, W),
+        (429, "too many outstanding requests".to_string())
+    );
+    assert_eq!(range_query(port, q, t, t + 600, W).0, 200);
 }
 
 /// Backfill of one log SLO over 30 days at 1-minute buckets: the figure in BENCHMARKS.md.

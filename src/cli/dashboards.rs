@@ -30,7 +30,9 @@ pub(super) fn generate(cfg: &Config, out: &Path) -> anyhow::Result<()> {
 }
 
 /// Where `provision` goes: `--grafana` over the file's `grafana.url`; the token from
-/// `GRAFANA_TOKEN`, `--token-file` or the file's `grafana.token`, in that order.
+/// `GRAFANA_TOKEN`, `--token-file` or the file's `grafana.token`, in that order. A token from
+/// the environment or a file replaces the file's `username`/`password`: Grafana would read only
+/// one `Authorization` header, and the one given on the command line is the one meant.
 fn settings(
     cfg: &Config,
     url: Option<String>,
@@ -65,10 +67,12 @@ fn settings(
         && !t.trim().is_empty()
     {
         s.token = Some(t.trim().to_string());
+        s.basic_auth = None;
     } else if let Some(f) = token_file {
         let t = std::fs::read_to_string(&f)
             .with_context(|| format!("cannot read the token file {}", f.display()))?;
         s.token = Some(t.trim().to_string());
+        s.basic_auth = None;
     }
     if org_id.is_some() {
         s.org_id = org_id;

@@ -1,20 +1,29 @@
-//! A FAKE Loki (no Loki runs here), strict where Loki is strict, per protocols.md section 4:
-//! `query_range`, `query`, `/ready` and the JSON form of `/loki/api/v1/push` (204 on success;
-//! Loki's default validation: at least one stream label, nanosecond timestamps as strings,
-//! nothing older than 168h or newer than 10 minutes ahead, lines up to 256 KiB, each refusal a
-//! plain-text 400); timestamps read as Loki reads them (an integer is unix
-//! nanoseconds, a float is seconds); the metric windows `(t − R, t]`; steps from the start up
-//! to and including the end; the query frontend's move of start down and end up onto the step
-//! grid from the epoch; steps without lines left out and no series at all when nothing matched;
-//! the 11,000-point and 721h limits and the 500-series limit as Loki's plain-text 400s; the
-//! tenant header (401 `no org id`) when tenancy is on. Pipelines follow Loki's rules: a line a
-//! parser could not read keeps going with `__error__` set, a numeric filter on a missing label
-//! drops the line, and a metric query whose samples still carry `__error__` fails with Loki's
-//! `pipeline error` 400. It understands only the LogQL slowburn emits and documents: an optional
-//! `sum(…)` or `max(…)` around `count_over_time`, `max_over_time` or `quantile_over_time` (with
-//! `| unwrap`, optionally `by (…)`), `=` and `!=` matchers, `|=` and `!=` line filters, `| json`,
-//! and label filters on strings, numbers and durations. Anything else is a 400, so a query
-//! outside that shape fails loudly.
+//! A FAKE Loki (no Loki runs here) that answers as Loki 3.x does, per protocols.md section 4 and
+//! the corrections of its section 9, read from Loki's code:
+//! - `query_range` and `query`: timestamps read as Loki reads them (an integer is unix
+//!   nanoseconds, a float is seconds); metric windows `(t − R, t]`; steps from the start up to
+//!   and including the end, moved onto the step grid from the epoch as the query frontend does;
+//!   steps without lines left out and no series at all when nothing matched; log (stream)
+//!   queries over `[start, end)` with `limit` and `direction`; a metric query whose samples still
+//!   carry `__error__` fails with Loki's `pipeline error` 400;
+//! - Loki's limits with its texts: 11,000 points, the 721h query length, 500 series, 5,000
+//!   entries; the tenant header (401 `no org id`) when tenancy is on;
+//! - `max_query_lookback` ([`FakeLoki::max_query_lookback_secs`]): a range that ends before it
+//!   answers an empty 200 and an older start is moved up to it, so older lines are never read;
+//! - faults a test asks for: 503s (`fail_next`, `down`), the querier's 504 timeout
+//!   (`timeout_next`) and the frontend's 429 `too many outstanding requests` (`busy_next`);
+//! - the JSON form of `/loki/api/v1/push` with Loki's default validation (at least one stream
+//!   label, nanosecond timestamps as strings, nothing older than 168h or newer than 10 minutes
+//!   ahead, lines up to 256 KiB): the distributor keeps the valid entries and answers 400 listing
+//!   the refused ones (204 when all were taken).
+//!
+//! The LogQL it understands, with Loki 3.x's pipeline rules, is in `loki_logql.rs`.
+
+// Shared by three test binaries, each of which uses part of it.
+#![allow(dead_code)]
+
+#[path = "loki_logql.rs"]
+mod logql;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -22,14 +31,23 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use logql::Parsed;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 const NS: i64 = 1_000_000_000;
 const MAX_POINTS: i64 = 11_000;
 const MAX_QUERY_LENGTH_NS: i64 = 721 * 3600 * NS;
 const MAX_SERIES: usize = 500;
+const MAX_ENTRIES: usize = 5000;
+/// The querier's answer to a query past `query_timeout` (`pkg/util/server/error.go`).
+const DEADLINE_EXCEEDED: &str = "request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed";
+/// The query frontend's answer when its queue for the tenant is full (`pkg/queue`).
+const TOO_MANY_OUTSTANDING: &str = "too many outstanding requests";
+
+/// Labels of a stream or a series.
+type Labels = BTreeMap<String, String>;
 
 /// One log line of one stream.
 #[derive(Clone, Debug)]
@@ -52,13 +70,22 @@ pub struct FakeLoki {
     pub fail_next: AtomicU32,
     /// Answer every query request with a 503 while set.
     pub down: AtomicBool,
+    /// Answer this many next query requests with Loki's 504 (a query past `query_timeout`).
+    pub timeout_next: AtomicU32,
+    /// Answer this many next query requests with the frontend's 429 (its queue is full).
+    pub busy_next: AtomicU32,
+    /// Loki's `max_query_lookback` in seconds; 0, Loki's default, is off. Loki says nothing when
+    /// data is out of reach: a range that ends before now − lookback answers an empty 200 and
+    /// an older start is moved up to it (`pkg/querier/queryrange/limits.go`), so a client sees
+    /// "no lines", never an error.
+    pub max_query_lookback_secs: AtomicI64,
     /// Answer every push with a 503 while set (an ingester starting or stopping).
     pub push_down: AtomicBool,
     /// Query requests received.
     pub requests: AtomicU64,
     /// Response body bytes sent.
     pub bytes: AtomicU64,
-    /// The `(start, end, step)` (ns) of every range request, as received.
+    /// The `(start, end, step)` (ns) of every metric range request, as received.
     pub ranges: RwLock<Vec<(i64, i64, i64)>>,
 }
 
@@ -84,20 +111,42 @@ impl FakeLoki {
     }
 
     /// Lines received through the push API (and given to [`FakeLoki::new`]).
-    #[allow(dead_code)] // each test binary compiles the fake; only compose_loop reads it back
     pub fn lines(&self) -> Vec<Line> {
         self.lines.read().map(|l| l.clone()).unwrap_or_default()
     }
+
+    /// The oldest timestamp a query may read (ns): now − `max_query_lookback`, or no bound.
+    fn oldest(&self) -> i64 {
+        match self.max_query_lookback_secs.load(Ordering::Relaxed) {
+            s if s <= 0 => i64::MIN,
+            s => now_ns() - s * NS,
+        }
+    }
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Takes one from a fault counter; whether there was one.
+fn take(n: &AtomicU32) -> bool {
+    n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 /// Loki's defaults for what an ingester takes.
 const REJECT_OLD_NS: i64 = 168 * 3600 * NS;
 const CREATION_GRACE_NS: i64 = 600 * NS;
 const MAX_LINE_BYTES: usize = 256 * 1024;
+const MISSING_LABELS: &str = "error at least one label pair is required per stream";
 
 /// `POST /loki/api/v1/push` with `Content-Type: application/json`: `{"streams": [{"stream":
 /// {labels}, "values": [["<ns>", "<line>"(, {metadata})?], …]}]}`. A body that is not JSON is read
-/// by Loki as snappy protobuf and fails; any refused entry fails the whole request.
+/// by Loki as snappy protobuf and fails; an entry of the wrong shape makes the body unreadable.
+/// Otherwise, as Loki's distributor does, the valid entries are kept and the refused ones are
+/// listed in a 400 (`pkg/distributor/distributor.go`, `pkg/validation/validate.go`).
 async fn push(State(f): State<Arc<FakeLoki>>, h: HeaderMap, body: Bytes) -> Response {
     if let Some(t) = &f.tenant
         && h.get("x-scope-orgid").and_then(|v| v.to_str().ok()) != Some(t.as_str())
@@ -123,27 +172,91 @@ async fn push(State(f): State<Arc<FakeLoki>>, h: HeaderMap, body: Bytes) -> Resp
             "loghttp: cannot parse push request\n",
         );
     };
-    let Some(streams) = req.get("streams").and_then(|s| s.as_array()) else {
-        return text(StatusCode::BAD_REQUEST, "loghttp: no streams\n");
+    let streams = match push_streams(&req) {
+        Ok(s) => s,
+        Err(e) => return text(StatusCode::BAD_REQUEST, e),
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
+    if streams.is_empty() {
+        return text(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error at least one valid stream is required for ingestion\n",
+        );
+    }
+    let now = now_ns();
     let mut taken = Vec::new();
-    for s in streams {
-        let labels: BTreeMap<String, String> = match s.get("stream").and_then(|l| l.as_object()) {
-            Some(m) => m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect(),
-            None => BTreeMap::new(),
-        };
-        if labels.is_empty() {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "error at least one label pair is required per stream\n",
-            );
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    for (labels, entries) in streams {
+        if entries.is_empty() {
+            continue;
         }
+        if labels.is_empty() {
+            *refused.entry(MISSING_LABELS.to_string()).or_default() += 1;
+            continue;
+        }
+        let shown = prom_labels(&labels);
+        for (ts, line) in entries {
+            let problem = if ts < now - REJECT_OLD_NS {
+                Some(format!(
+                    "entry for stream '{shown}' has timestamp too old: {}, oldest acceptable timestamp is: {}",
+                    rfc3339(ts),
+                    rfc3339(now - REJECT_OLD_NS)
+                ))
+            } else if ts > now + CREATION_GRACE_NS {
+                Some(format!(
+                    "entry for stream '{shown}' has timestamp too new: {}",
+                    rfc3339(ts)
+                ))
+            } else if line.len() > MAX_LINE_BYTES {
+                Some(format!(
+                    "max entry size '{MAX_LINE_BYTES}' bytes exceeded for stream '{shown}' while adding an entry with length '{}' bytes",
+                    line.len()
+                ))
+            } else {
+                None
+            };
+            match problem {
+                Some(p) => *refused.entry(p).or_default() += 1,
+                None => taken.push(Line {
+                    ts,
+                    stream: labels.clone(),
+                    body: line,
+                }),
+            }
+        }
+    }
+    if let Ok(mut lines) = f.lines.write() {
+        lines.extend(taken);
+        lines.sort_by_key(|l| l.ts);
+    }
+    if refused.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    text(StatusCode::BAD_REQUEST, format!("{}\n", grouped(&refused)))
+}
+
+/// Each stream's labels and `(ns, line)` entries; an entry that is not `["<ns>", "<line>"]`
+/// (with optional metadata) is Loki's decoding error for the whole body.
+/// A pushed stream: its labels and its entries (nanosecond time, line).
+type Pushed = (Labels, Vec<(i64, String)>);
+
+fn push_streams(req: &serde_json::Value) -> Result<Vec<Pushed>, String> {
+    let mut out = Vec::new();
+    for s in req
+        .get("streams")
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let labels: Labels = s
+            .get("stream")
+            .and_then(|l| l.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut entries = Vec::new();
         for v in s
             .get("values")
             .and_then(|v| v.as_array())
@@ -156,32 +269,45 @@ async fn push(State(f): State<Arc<FakeLoki>>, h: HeaderMap, body: Bytes) -> Resp
                 .and_then(|t| t.parse::<i64>().ok());
             let line = pair.and_then(|a| a[1].as_str());
             let (Some(ts), Some(line)) = (ts, line) else {
-                return text(StatusCode::BAD_REQUEST, format!("loghttp: bad entry {v}\n"));
+                return Err(format!("loghttp: bad entry {v}\n"));
             };
-            if ts < now - REJECT_OLD_NS {
-                return text(StatusCode::BAD_REQUEST, "entry has timestamp too old\n");
-            }
-            if ts > now + CREATION_GRACE_NS {
-                return text(StatusCode::BAD_REQUEST, "entry has timestamp too new\n");
-            }
-            if line.len() > MAX_LINE_BYTES {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    format!("Max entry size '{MAX_LINE_BYTES}' bytes exceeded\n"),
-                );
-            }
-            taken.push(Line {
-                ts,
-                stream: labels.clone(),
-                body: line.to_string(),
-            });
+            entries.push((ts, line.to_string()));
         }
+        out.push((labels, entries));
     }
-    if let Ok(mut lines) = f.lines.write() {
-        lines.extend(taken);
-        lines.sort_by_key(|l| l.ts);
-    }
-    StatusCode::NO_CONTENT.into_response()
+    Ok(out)
+}
+
+/// Loki's `GroupedErrors` text: each distinct message once, joined by `; `, with `N errors
+/// like: ` before it when there is more than one message or more than one of it.
+fn grouped(errors: &BTreeMap<String, usize>) -> String {
+    let several = errors.len() > 1;
+    errors
+        .iter()
+        .map(|(msg, n)| {
+            if several || *n > 1 {
+                format!("{n} errors like: {msg}")
+            } else {
+                msg.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Labels as Prometheus prints them: `{app="api", env="prod"}`.
+fn prom_labels(labels: &Labels) -> String {
+    let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// Go's `time.RFC3339` of a UTC instant, as Loki's push errors print timestamps.
+fn rfc3339(ns: i64) -> String {
+    let t = chrono::DateTime::from_timestamp(ns.div_euclid(NS), ns.rem_euclid(NS) as u32);
+    t.map_or_else(
+        || ns.to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 fn text(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -279,6 +405,22 @@ fn duration(s: &str) -> Option<i64> {
     Some((n * mult) as i64)
 }
 
+/// Go's `time.Duration` text of a whole number of seconds of an hour or more (`960h0m0s`).
+fn go_hours(ns: i64) -> String {
+    let s = ns / NS;
+    format!("{}h{}m{}s", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// A refusal: its status and plain-text body.
+type Refusal = (StatusCode, String);
+
+/// A query's JSON answer, or its refusal.
+type Answer = Result<serde_json::Value, Refusal>;
+
+fn bad(msg: &str) -> Refusal {
+    (StatusCode::BAD_REQUEST, msg.to_string())
+}
+
 impl FakeLoki {
     fn answer(&self, h: &HeaderMap, q: &HashMap<String, String>, range: bool) -> Response {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -289,91 +431,31 @@ impl FakeLoki {
                 Some(_) => {}
             }
         }
-        if self.down.load(Ordering::Relaxed)
-            || self
-                .fail_next
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok()
-        {
+        if self.down.load(Ordering::Relaxed) || take(&self.fail_next) {
             return text(StatusCode::SERVICE_UNAVAILABLE, "fake: injected failure\n");
+        }
+        if take(&self.timeout_next) {
+            return text(StatusCode::GATEWAY_TIMEOUT, DEADLINE_EXCEEDED);
+        }
+        if take(&self.busy_next) {
+            return text(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_OUTSTANDING);
         }
         let Some(query) = q.get("query") else {
             return text(StatusCode::BAD_REQUEST, "query parameter is missing\n");
         };
-        let parsed = match parse(query) {
+        let parsed = match logql::parse(query) {
             Ok(p) => p,
             Err(e) => return text(StatusCode::BAD_REQUEST, format!("parse error : {e}\n")),
         };
-        let steps: Vec<i64> = if range {
-            let (Some(start), Some(end)) = (
-                q.get("start").and_then(|s| timestamp(s)),
-                q.get("end").and_then(|s| timestamp(s)),
-            ) else {
-                return text(StatusCode::BAD_REQUEST, "invalid start or end\n");
-            };
-            let Some(step) = q.get("step").and_then(|s| duration(s)) else {
-                return text(StatusCode::BAD_REQUEST, "invalid step\n");
-            };
-            if let Ok(mut r) = self.ranges.write() {
-                r.push((start, end, step));
-            }
-            if step <= 0 {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "zero or negative query resolution step widths are not accepted. Try a positive integer\n",
-                );
-            }
-            if end < start {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "end timestamp must not be before or equal to start time\n",
-                );
-            }
-            if (end - start) / step > MAX_POINTS {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter\n",
-                );
-            }
-            if end - start > MAX_QUERY_LENGTH_NS {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "the query time range exceeds the limit (query length: {}h, limit: 721h)\n",
-                        (end - start) / (3600 * NS)
-                    ),
-                );
-            }
-            // The query frontend's split moves the range onto the step grid from the epoch.
-            let start = start.div_euclid(step) * step;
-            let end = (end + step - 1).div_euclid(step) * step;
-            (0..)
-                .map(|k| start + k * step)
-                .take_while(|t| *t <= end)
-                .collect()
+        let answer = if range {
+            self.range(&parsed, q)
         } else {
-            if parsed.range == 0 {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "log queries are not supported as an instant query type, please change your query to a range query type\n",
-                );
-            }
-            match q.get("time").map(|s| timestamp(s)) {
-                Some(Some(t)) => vec![t],
-                _ => return text(StatusCode::BAD_REQUEST, "invalid time\n"),
-            }
+            self.instant(&parsed, q)
         };
-        if parsed.range == 0 {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "fake: log (stream) queries are not served; slowburn counts with count_over_time\n",
-            );
+        match answer {
+            Ok(v) => self.body(v),
+            Err((status, msg)) => text(status, msg),
         }
-        let series = match self.evaluate(&parsed, &steps) {
-            Ok(s) => s,
-            Err(e) => return text(StatusCode::BAD_REQUEST, e),
-        };
-        self.body(json_result(range, series))
     }
 
     fn body(&self, v: serde_json::Value) -> Response {
@@ -382,15 +464,146 @@ impl FakeLoki {
         ([("content-type", "application/json")], s).into_response()
     }
 
-    /// Per series (labels) the non-empty steps `(t, value)`.
-    fn evaluate(&self, p: &Parsed, steps: &[i64]) -> Result<Vec<Series>, String> {
+    /// `query_range`: a metric query's matrix, or a log query's streams.
+    fn range(&self, p: &Parsed, q: &HashMap<String, String>) -> Answer {
+        let (Some(start), Some(end)) = (
+            q.get("start").and_then(|s| timestamp(s)),
+            q.get("end").and_then(|s| timestamp(s)),
+        ) else {
+            return Err(bad("invalid start or end\n"));
+        };
+        if p.range == 0 {
+            return self.streams(p, q, start, end);
+        }
+        let Some(step) = q.get("step").and_then(|s| duration(s)) else {
+            return Err(bad("invalid step\n"));
+        };
+        if let Ok(mut r) = self.ranges.write() {
+            r.push((start, end, step));
+        }
+        if step <= 0 {
+            return Err(bad(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer\n",
+            ));
+        }
+        if end < start {
+            return Err(bad(
+                "end timestamp must not be before or equal to start time\n",
+            ));
+        }
+        if (end - start) / step > MAX_POINTS {
+            return Err(bad(
+                "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter\n",
+            ));
+        }
+        // The frontend's limits: a range wholly out of reach is an empty answer, an older
+        // start moves up to the lookback, and only then is the query length checked.
+        let oldest = self.oldest();
+        if end < oldest {
+            return Ok(json_result(true, Vec::new()));
+        }
+        let start = start.max(oldest);
+        if end - start > MAX_QUERY_LENGTH_NS {
+            return Err(bad(&format!(
+                "the query time range exceeds the limit (query length: {}, limit: 30d1h)\n",
+                go_hours(end - start)
+            )));
+        }
+        // The query frontend's split moves the range onto the step grid from the epoch.
+        let start = start.div_euclid(step) * step;
+        let end = (end + step - 1).div_euclid(step) * step;
+        let steps: Vec<i64> = (0..)
+            .map(|k| start + k * step)
+            .take_while(|t| *t <= end)
+            .collect();
+        let series = self.evaluate(p, &steps, oldest).map_err(|e| bad(&e))?;
+        Ok(json_result(true, series))
+    }
+
+    /// `query`: one window `(t − R, t]` of a metric query.
+    fn instant(&self, p: &Parsed, q: &HashMap<String, String>) -> Answer {
+        if p.range == 0 {
+            return Err(bad(
+                "log queries are not supported as an instant query type, please change your query to a range query type\n",
+            ));
+        }
+        let Some(t) = q.get("time").and_then(|s| timestamp(s)) else {
+            return Err(bad("invalid time\n"));
+        };
+        let oldest = self.oldest();
+        if t < oldest {
+            return Ok(json_result(false, Vec::new()));
+        }
+        let series = self.evaluate(p, &[t], oldest).map_err(|e| bad(&e))?;
+        Ok(json_result(false, series))
+    }
+
+    /// A log query: the lines in `[start, end)`, newest first unless `direction=forward`, at
+    /// most `limit` of them (default 100), grouped by their labels.
+    fn streams(&self, p: &Parsed, q: &HashMap<String, String>, start: i64, end: i64) -> Answer {
+        let limit = match q.get("limit") {
+            None => 100,
+            Some(l) => l.parse::<usize>().map_err(|_| bad("invalid limit\n"))?,
+        };
+        if limit > MAX_ENTRIES {
+            return Err(bad(&format!(
+                "max entries limit per query exceeded, limit > max_entries_limit_per_query ({limit} > {MAX_ENTRIES})\n"
+            )));
+        }
+        if end < start {
+            return Err(bad(
+                "end timestamp must not be before or equal to start time\n",
+            ));
+        }
+        let forward = q
+            .get("direction")
+            .is_some_and(|d| d.eq_ignore_ascii_case("forward"));
+        let from = start.max(self.oldest());
+        let lines = self.lines.read().map_err(|_| bad("lock\n"))?;
+        let lo = lines.partition_point(|l| l.ts < from);
+        let hi = lines.partition_point(|l| l.ts < end).max(lo);
+        let mut picked: Vec<(&Line, Labels)> = lines[lo..hi]
+            .iter()
+            .filter_map(|l| p.sample(l).map(|(labels, _)| (l, labels)))
+            .collect();
+        if !forward {
+            picked.reverse();
+        }
+        picked.truncate(limit);
+        let mut streams: BTreeMap<Labels, Vec<serde_json::Value>> = BTreeMap::new();
+        for (l, labels) in picked {
+            streams
+                .entry(labels)
+                .or_default()
+                .push(serde_json::json!([l.ts.to_string(), l.body]));
+        }
+        let mut result = Vec::new();
+        for (stream, values) in streams {
+            result.push(serde_json::json!({"stream": stream, "values": values}));
+        }
+        Ok(serde_json::json!({
+            "status": "success",
+            "data": {
+                "resultType": "streams",
+                "result": result,
+                "stats": {"summary": {"totalLinesProcessed": 0}},
+            }
+        }))
+    }
+
+    /// Per series (labels) the non-empty steps `(t, value)`; lines before `oldest` are not read.
+    fn evaluate(&self, p: &Parsed, steps: &[i64], oldest: i64) -> Result<Vec<Series>, String> {
         let lines = self.lines.read().map_err(|_| "lock".to_string())?;
-        let mut out: BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> = BTreeMap::new();
+        let visible = lines.partition_point(|l| l.ts < oldest);
+        let mut out: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
         for &t in steps {
             // (t − R, t]: first line after t − R up to the last at or before t.
-            let lo = lines.partition_point(|l| l.ts <= t - p.range);
             let hi = lines.partition_point(|l| l.ts <= t);
-            let mut groups: BTreeMap<BTreeMap<String, String>, Vec<f64>> = BTreeMap::new();
+            let lo = lines
+                .partition_point(|l| l.ts <= t - p.range)
+                .max(visible)
+                .min(hi);
+            let mut groups: BTreeMap<Labels, Vec<f64>> = BTreeMap::new();
             for l in &lines[lo..hi] {
                 let Some((labels, value)) = p.sample(l) else {
                     continue;
@@ -405,26 +618,30 @@ impl FakeLoki {
                 };
                 groups.entry(key).or_default().push(value);
             }
-            let mut points: BTreeMap<BTreeMap<String, String>, f64> = groups
+            let mut points: BTreeMap<Labels, f64> = groups
                 .into_iter()
                 .map(|(k, vals)| (k, p.func.apply(vals)))
                 .collect();
-            if let Some(agg) = p.outer
-                && !points.is_empty()
-            {
-                let vals = points.values().copied();
-                let v = match agg {
-                    Agg::Sum => vals.sum(),
-                    Agg::Max => vals.fold(f64::NEG_INFINITY, f64::max),
-                };
-                points = BTreeMap::from([(BTreeMap::new(), v)]);
+            if let Some((agg, by)) = &p.outer {
+                let mut grouped: BTreeMap<Labels, f64> = BTreeMap::new();
+                for (k, v) in points {
+                    let key: Labels = k
+                        .into_iter()
+                        .filter(|(name, _)| by.contains(name))
+                        .collect();
+                    grouped
+                        .entry(key)
+                        .and_modify(|acc| *acc = agg.fold(*acc, v))
+                        .or_insert(v);
+                }
+                points = grouped;
             }
             for (k, v) in points {
                 out.entry(k).or_default().push((t, v));
             }
             if out.len() > MAX_SERIES {
                 return Err(format!(
-                    "maximum of series ({MAX_SERIES}) reached for a single query\n"
+                    "maximum number of series ({MAX_SERIES}) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()\n"
                 ));
             }
         }
@@ -433,18 +650,17 @@ impl FakeLoki {
 }
 
 /// Loki's `PipelineError` text, byte for byte.
-fn pipeline_error(kind: &str, labels: &BTreeMap<String, String>) -> String {
-    let series: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+fn pipeline_error(kind: &str, labels: &Labels) -> String {
     format!(
-        "pipeline error: '{kind}' for series: '{{{}}}'.\n\
+        "pipeline error: '{kind}' for series: '{}'.\n\
          Use a label filter to intentionally skip this error. (e.g | __error__!=\"{kind}\").\n\
          To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n\
          The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
-        series.join(", ")
+        prom_labels(labels)
     )
 }
 
-type Series = (BTreeMap<String, String>, Vec<(i64, f64)>);
+type Series = (Labels, Vec<(i64, f64)>);
 
 fn json_result(range: bool, series: Vec<Series>) -> serde_json::Value {
     let secs = |t: i64| serde_json::json!(t as f64 / NS as f64);
@@ -471,360 +687,4 @@ fn json_result(range: bool, series: Vec<Series>) -> serde_json::Value {
             "stats": {"summary": {"totalLinesProcessed": 0}},
         }
     })
-}
-
-/// A parsed `[sum|max](FUNC(SEL PIPE [R]) [by (…)])`, or a plain log query.
-struct Parsed {
-    outer: Option<Agg>,
-    func: Func,
-    /// `by (…)` on the range function.
-    by: Option<Vec<String>>,
-    matchers: Vec<(String, bool, String)>,
-    stages: Vec<Stage>,
-    /// Range in ns; 0 for a plain log query.
-    range: i64,
-}
-
-#[derive(Clone, Copy)]
-enum Agg {
-    Sum,
-    Max,
-}
-
-enum Func {
-    Count,
-    MaxOver,
-    Quantile(f64),
-}
-
-impl Func {
-    fn apply(&self, mut vals: Vec<f64>) -> f64 {
-        match self {
-            Func::Count => vals.len() as f64,
-            Func::MaxOver => vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            // Prometheus's quantile, as Loki's quantile_over_time computes it.
-            Func::Quantile(q) => {
-                vals.sort_by(f64::total_cmp);
-                let rank = q * (vals.len() - 1) as f64;
-                let lo = rank.floor() as usize;
-                let hi = (lo + 1).min(vals.len() - 1);
-                let w = rank - lo as f64;
-                vals[lo] * (1.0 - w) + vals[hi] * w
-            }
-        }
-    }
-}
-
-enum Stage {
-    Contains(bool, String),
-    Json,
-    Label(String, String, Value),
-    /// `unwrap name` (a float) or `unwrap duration(name)` (a Go duration, in seconds).
-    Unwrap(String, bool),
-}
-
-enum Value {
-    Str(String),
-    Num(f64),
-    /// A duration filter (`<= 250ms`), in seconds: the label must be a Go duration.
-    Dur(f64),
-}
-
-fn parse(q: &str) -> Result<Parsed, String> {
-    let mut s = q.trim();
-    let mut outer = None;
-    for (prefix, agg) in [("sum(", Agg::Sum), ("max(", Agg::Max)] {
-        if let Some(inner) = s.strip_prefix(prefix) {
-            s = inner
-                .strip_suffix(')')
-                .ok_or("unbalanced parentheses")?
-                .trim();
-            outer = Some(agg);
-            break;
-        }
-    }
-    let mut by = None;
-    if let Some(i) = s.rfind(") by (") {
-        let labels = s[i + 6..].strip_suffix(')').ok_or("unclosed by")?;
-        by = Some(
-            labels
-                .split(',')
-                .map(|l| l.trim().to_string())
-                .filter(|l| !l.is_empty())
-                .collect(),
-        );
-        s = &s[..i + 1];
-    }
-    let (func, inner) = if let Some(i) = s.strip_prefix("count_over_time(") {
-        (Func::Count, i)
-    } else if let Some(i) = s.strip_prefix("max_over_time(") {
-        (Func::MaxOver, i)
-    } else if let Some(i) = s.strip_prefix("quantile_over_time(") {
-        let (q, rest) = i.split_once(',').ok_or("quantile_over_time needs φ")?;
-        let q: f64 = q.trim().parse().map_err(|_| "bad quantile")?;
-        (Func::Quantile(q), rest.trim_start())
-    } else if s.starts_with('{') && outer.is_none() && by.is_none() {
-        (Func::Count, "")
-    } else {
-        return Err(format!("fake: unsupported query `{q}`"));
-    };
-    let (inner, range) = if inner.is_empty() {
-        (s, 0)
-    } else {
-        let inner = inner.strip_suffix(')').ok_or("unbalanced parentheses")?;
-        let open = inner
-            .rfind('[')
-            .ok_or("a range aggregation needs a range")?;
-        let r = inner[open + 1..]
-            .strip_suffix(']')
-            .ok_or("unclosed range")?;
-        (inner[..open].trim(), duration(r).ok_or("bad range")?)
-    };
-    let close = inner.find('}').ok_or("unclosed stream selector")?;
-    let sel = inner[1..close].trim();
-    let mut matchers = Vec::new();
-    for m in sel.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        let (k, neg, v) = if let Some((k, v)) = m.split_once("!=") {
-            (k, true, v)
-        } else if let Some((k, v)) = m.split_once('=') {
-            if k.ends_with('!') || v.starts_with('~') {
-                return Err("fake: regex matchers are not supported".into());
-            }
-            (k, false, v)
-        } else {
-            return Err(format!("bad matcher `{m}`"));
-        };
-        let v = v.trim().strip_prefix('"').and_then(|v| v.strip_suffix('"'));
-        matchers.push((
-            k.trim().to_string(),
-            neg,
-            v.ok_or("unquoted value")?.to_string(),
-        ));
-    }
-    if matchers.is_empty() {
-        return Err("queries require at least one regexp or equality matcher that does not have an empty-compatible value".into());
-    }
-    let mut stages = Vec::new();
-    let rest = inner[close + 1..].trim();
-    for raw in split_stages(rest)? {
-        let st = raw.trim();
-        if let Some(v) = st.strip_prefix("|=") {
-            stages.push(Stage::Contains(true, unquote(v)?));
-        } else if let Some(v) = st.strip_prefix("!=") {
-            stages.push(Stage::Contains(false, unquote(v)?));
-        } else if let Some(st) = st.strip_prefix('|') {
-            let st = st.trim();
-            if st == "json" {
-                stages.push(Stage::Json);
-                continue;
-            }
-            if let Some(name) = st.strip_prefix("unwrap ") {
-                let name = name.trim();
-                stages.push(match name.strip_prefix("duration(") {
-                    Some(n) => Stage::Unwrap(n.trim_end_matches(')').to_string(), true),
-                    None => Stage::Unwrap(name.to_string(), false),
-                });
-                continue;
-            }
-            let op = [">=", "<=", "!=", "==", "=", ">", "<"]
-                .into_iter()
-                .find_map(|op| st.find(op).map(|i| (i, op)))
-                .ok_or_else(|| format!("fake: unsupported stage `{st}`"))?;
-            let (name, value) = (st[..op.0].trim(), st[op.0 + op.1.len()..].trim());
-            let value = if value.starts_with('"') {
-                Value::Str(unquote(value)?)
-            } else if let Ok(n) = value.parse::<f64>() {
-                Value::Num(n)
-            } else {
-                Value::Dur(go_duration(value).ok_or_else(|| format!("bad value `{value}`"))?)
-            };
-            stages.push(Stage::Label(name.to_string(), op.1.to_string(), value));
-        } else {
-            return Err(format!("unexpected `{st}`"));
-        }
-    }
-    if range == 0 && stages.iter().any(|s| matches!(s, Stage::Unwrap(..))) {
-        return Err("unwrap needs a range aggregation".into());
-    }
-    let unwraps = stages.iter().any(|s| matches!(s, Stage::Unwrap(..)));
-    if unwraps == matches!(func, Func::Count) {
-        return Err(format!(
-            "fake: {} in `{q}`",
-            if unwraps {
-                "count_over_time takes no unwrap"
-            } else {
-                "an unwrapped range aggregation needs `| unwrap`"
-            }
-        ));
-    }
-    Ok(Parsed {
-        outer,
-        func,
-        by,
-        matchers,
-        stages,
-        range,
-    })
-}
-
-/// A Go duration (`182ms`, `1.5s`, `1m30s`) in seconds; a bare number is not one.
-fn go_duration(s: &str) -> Option<f64> {
-    let mut rest = s.trim();
-    let mut total = 0.0;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let (num, tail) = rest.split_at(n);
-        let u = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(u);
-        let mult = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += num.parse::<f64>().ok()? * mult;
-        rest = tail;
-    }
-    Some(total)
-}
-
-fn unquote(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    v.strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .map(|v| v.replace("\\\"", "\""))
-        .ok_or_else(|| format!("expected a quoted string at `{v}`"))
-}
-
-/// Splits `| a | b |= "x"` into stages, keeping `|` inside strings.
-fn split_stages(s: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_str = false;
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' && (i == 0 || chars[i - 1] != '\\') {
-            in_str = !in_str;
-        }
-        let starts = !in_str && (c == '|' || (c == '!' && chars.get(i + 1) == Some(&'=')));
-        if starts && !cur.trim().is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        cur.push(c);
-        i += 1;
-    }
-    if in_str {
-        return Err("unclosed string".into());
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur);
-    }
-    Ok(out)
-}
-
-impl Parsed {
-    /// The line's labels (stream plus extracted) and value when it passes the selector and
-    /// pipeline, with Loki's rules: a line that failed a parser keeps going with `__error__`
-    /// set and passes numeric filters; a numeric filter on a missing label drops the line; one
-    /// on a value that is not a number keeps it with `__error__=LabelFilterErr`.
-    fn sample(&self, l: &Line) -> Option<(BTreeMap<String, String>, f64)> {
-        for (k, neg, v) in &self.matchers {
-            let got = l.stream.get(k).map(String::as_str).unwrap_or("");
-            if (got == v) == *neg {
-                return None;
-            }
-        }
-        let mut labels = l.stream.clone();
-        let mut value = 1.0;
-        for st in &self.stages {
-            match st {
-                Stage::Contains(yes, s) => {
-                    if l.body.contains(s.as_str()) != *yes {
-                        return None;
-                    }
-                }
-                Stage::Json => match serde_json::from_str::<serde_json::Value>(&l.body) {
-                    Ok(serde_json::Value::Object(m)) => {
-                        for (k, v) in m {
-                            let v = match v {
-                                serde_json::Value::String(s) => s,
-                                other => other.to_string(),
-                            };
-                            let k = if l.stream.contains_key(&k) {
-                                format!("{k}_extracted")
-                            } else {
-                                k
-                            };
-                            labels.insert(k, v);
-                        }
-                    }
-                    _ => {
-                        labels.insert("__error__".into(), "JSONParserErr".into());
-                    }
-                },
-                Stage::Unwrap(name, dur) => {
-                    let got = labels.remove(name).unwrap_or_default();
-                    let v = if *dur {
-                        go_duration(&got)
-                    } else {
-                        got.parse::<f64>().ok()
-                    };
-                    match v {
-                        Some(v) => value = v,
-                        None => {
-                            labels.insert("__error__".into(), "SampleExtractionErr".into());
-                        }
-                    }
-                }
-                Stage::Label(name, op, want) => {
-                    let has_err = labels.get("__error__").is_some_and(|e| !e.is_empty());
-                    let got = labels.get(name).cloned();
-                    let keep = match want {
-                        Value::Str(v) => {
-                            let got = got.unwrap_or_default();
-                            match op.as_str() {
-                                "=" | "==" => &got == v,
-                                "!=" => &got != v,
-                                _ => return None,
-                            }
-                        }
-                        Value::Num(_) | Value::Dur(_) if has_err => true,
-                        Value::Num(v) | Value::Dur(v) => {
-                            let got = got?;
-                            let x = match want {
-                                Value::Dur(_) => go_duration(&got),
-                                _ => got.parse::<f64>().ok(),
-                            };
-                            let Some(x) = x else {
-                                labels.insert("__error__".into(), "LabelFilterErr".into());
-                                continue;
-                            };
-                            match op.as_str() {
-                                ">=" => x >= *v,
-                                "<=" => x <= *v,
-                                ">" => x > *v,
-                                "<" => x < *v,
-                                "=" | "==" => x == *v,
-                                _ => x != *v,
-                            }
-                        }
-                    };
-                    if !keep {
-                        return None;
-                    }
-                }
-            }
-        }
-        Some((labels, value))
-    }
 }

@@ -8,13 +8,25 @@ use crate::config::raw::{RawGrafana, RawMetrics, RawSlo};
 use crate::export::grafana::FOLDER_UID;
 use serde_saphyr::Spanned;
 
-/// Grafana's folder uids: at most 40 characters of `[a-zA-Z0-9_-]`.
-pub(crate) fn valid_folder_uid(uid: &str) -> bool {
-    !uid.is_empty()
+/// Why Grafana would refuse `uid` for a folder, if it would: a uid is 1 to 40 characters of
+/// `[a-zA-Z0-9_-]`, and `general` and `sharedwithme` name Grafana's own views (the root and
+/// "Shared with me"), which it refuses with `invalid uid for folder provided` (protocols.md
+/// section 9).
+pub(crate) fn folder_uid_problem(uid: &str) -> Option<&'static str> {
+    let legal = !uid.is_empty()
         && uid.len() <= 40
         && uid
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !legal {
+        return Some("a Grafana folder uid is 1 to 40 characters of letters, digits, `-` and `_`");
+    }
+    if uid == "general" || uid == "sharedwithme" {
+        return Some(
+            "`general` and `sharedwithme` are Grafana's own root and \"Shared with me\" views, which Grafana refuses as a folder uid; choose another",
+        );
+    }
+    None
 }
 
 pub(super) fn grafana_settings(
@@ -53,14 +65,9 @@ pub(super) fn grafana_settings(
     if let Some(u) = &raw.folder_uid
         && let Some(v) = cx.string(u, "grafana.folder_uid")
     {
-        if valid_folder_uid(&v) {
-            g.folder_uid = v;
-        } else {
-            cx.err(
-                &u.referenced,
-                "grafana.folder_uid",
-                "a Grafana folder uid is 1 to 40 characters of letters, digits, `-` and `_`",
-            );
+        match folder_uid_problem(&v) {
+            None => g.folder_uid = v,
+            Some(why) => cx.err(&u.referenced, "grafana.folder_uid", why),
         }
     }
     if let Some(t) = &raw.folder_title
@@ -153,5 +160,16 @@ mod tests {
             e[4].starts_with("t.yaml:7:12: metrics.compat") && e[4].contains("`sloth`"),
             "{e:?}"
         );
+        // Grafana's own views are not folders it lets anyone make.
+        for uid in ["general", "sharedwithme"] {
+            let e = errors_of(&format!(
+                "grafana: {{url: \"http://g:3000\", token: glsa_x, folder_uid: {uid}}}"
+            ));
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(
+                e[0].contains("grafana.folder_uid") && e[0].contains("Grafana's own"),
+                "{e:?}"
+            );
+        }
     }
 }
