@@ -16,6 +16,9 @@ command -v docker-compose >/dev/null || PKGS+=(docker-compose)
 command -v systemd-analyze >/dev/null || PKGS+=(systemd)
 command -v chromium >/dev/null || PKGS+=(chromium)
 command -v chromedriver >/dev/null || PKGS+=(chromium-driver)
+# Coverage: the llvm-cov and llvm-profdata of rustc's own LLVM major version (scripts/coverage.sh).
+LLVM_MAJOR="$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
+[ -x "/usr/lib/llvm-${LLVM_MAJOR}/bin/llvm-profdata" ] || PKGS+=("llvm-${LLVM_MAJOR}")
 if [ "${#PKGS[@]}" -gt 0 ]; then
   echo ">> installing Debian packages: ${PKGS[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -42,6 +45,10 @@ fi
 if ! command -v kubernetes-validate >/dev/null; then
   echo ">> installing kubernetes-validate (pip; carries the Kubernetes 1.37 schemas)"
   pip_install kubernetes-validate==1.37.0
+fi
+if ! command -v cargo-llvm-cov >/dev/null; then
+  echo ">> installing cargo-llvm-cov (cargo install)"
+  cargo install -q --locked cargo-llvm-cov
 fi
 GRAFANA_SDK='grafana_foundation_sdk==1769699379!11.6.0'
 if ! python3 -m pip show grafana_foundation_sdk 2>/dev/null | grep -q '^Version: 1769699379!11.6.0'; then

@@ -13,20 +13,29 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// The example binary, built here so `cargo test --test compose_loop` alone works too.
+/// The example binary, built here so `cargo test --test compose_loop` alone works too. Its path
+/// is what cargo reports (the `executable` of its artifact message), so it is found wherever cargo
+/// put it: `target/debug`, or the target directory a coverage run builds in.
 fn demo_traffic() -> std::path::PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "--example", "demo_traffic"])
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "--example",
+            "demo_traffic",
+            "--message-format=json",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
+        .stderr(Stdio::inherit())
+        .output()
         .expect("cargo build --example demo_traffic");
-    assert!(status.success());
-    let exe = std::env::current_exe().expect("test binary path");
-    // target/debug/deps/compose_loop-… → target/debug/examples/demo_traffic
-    exe.parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .join("examples/demo_traffic")
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["target"]["name"] == "demo_traffic")
+        .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .expect("cargo named the demo_traffic executable")
 }
 
 struct Killed(Child);
