@@ -334,10 +334,11 @@ impl Reloader<'_> {
             Ok(new) => new,
             Err(errs) => {
                 let text: Vec<String> = errs.0.iter().map(ToString::to_string).collect();
-                health.reload_outcome(Some(text.join("\n")));
+                // Logged before the gauge moves: whoever sees the gauge finds the reason logged.
                 for e in &errs.0 {
                     error!(error = %e, trigger = why, "config reload rejected; keeping the running config");
                 }
+                health.reload_outcome(Some(text.join("\n")));
                 return;
             }
         };
@@ -345,14 +346,14 @@ impl Reloader<'_> {
         if new.slos.is_empty() && !old.slos.is_empty() {
             // A truncated or emptied file (an editor's half-written save) would resolve every
             // firing alert and stop every budget: not a change anyone makes by reloading.
-            health.reload_outcome(Some(
-                "the file has no SLOs; the running config is kept (restart the daemon to run with none)".into(),
-            ));
             error!(
                 trigger = why,
                 running = old.slos.len(),
                 "config reload rejected: the file has no SLOs; keeping the running config (restart the daemon to run with none)"
             );
+            health.reload_outcome(Some(
+                "the file has no SLOs; the running config is kept (restart the daemon to run with none)".into(),
+            ));
             return;
         }
         if new.prometheus != old.prometheus || new.loki != old.loki {
@@ -384,8 +385,8 @@ impl Reloader<'_> {
                 info!(slos = n, trigger = why, "config reloaded");
             }
             Err(e) => {
-                health.reload_outcome(Some(format!("the store refused the new config: {e}")));
                 error!(error = %e, "config reload failed in the store");
+                health.reload_outcome(Some(format!("the store refused the new config: {e}")));
             }
         }
     }

@@ -228,6 +228,9 @@ fn scheduled_backups_are_verified_pruned_and_reported() {
     );
     let page = d.get("/internals").1;
     assert!(page.contains("Last good backup"), "{page}");
+    // Stopped, so no copy is being taken or pruned while the directory is read.
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));
     let mut copies: Vec<_> = std::fs::read_dir(&to)
         .expect("backup dir")
         .flatten()
@@ -257,8 +260,6 @@ fn scheduled_backups_are_verified_pruned_and_reported() {
         "the copy holds the SLO's series: {keys:?}"
     );
 
-    d.signal("TERM");
-    assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));
     let on_disk = slowburn::backups::newest(&to).expect("a copy").1 as f64;
     let mut d = Daemon::start(&cfg, &data, &[]);
     d.wait_ready(Duration::from_secs(120));

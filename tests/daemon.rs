@@ -351,8 +351,13 @@ fn reload_adds_removes_and_rejects_bad_files_keeping_the_running_config() {
     let new = "  - service: svc30\n    name: availability\n    objective: 99\n    windows: [7d]\n    sli: {ratio: {errors: 'http_requests_total{service=\"svc30\",code=\"500\"}', total: 'http_requests_total{service=\"svc30\"}'}}\n";
     std::fs::write(&cfg, config(&prom.url, new)).unwrap();
     wait_for(&d, &|d| ids(d).len() == 3);
+    // The new list is published a moment before the reload is recorded as a success.
+    wait_for(&d, &|d| {
+        d.get("/metrics")
+            .1
+            .contains("slowburn_config_reload_success 1")
+    });
     let metrics = d.get("/metrics").1;
-    assert!(metrics.contains("slowburn_config_reload_success 1"));
     assert!(metrics.contains(
         "slo_error_budget_remaining_ratio{service=\"svc30\",slo=\"availability\",period=\"7d\"}"
     ));

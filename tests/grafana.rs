@@ -504,7 +504,13 @@ fn the_daemon_provisions_at_start_and_after_reload() {
         Duration::from_secs(30),
         || metric(&d, "updated") == 1.0,
     );
-    assert_eq!(metric(&d, "unchanged"), 2.0);
+    // The file watch may reload once more after the HUP: that round finds nothing to write.
+    assert!(metric(&d, "unchanged") >= 2.0);
+    assert_eq!(
+        metric(&d, "updated"),
+        1.0,
+        "only the overview changed, once"
+    );
     assert_eq!(f.version("slowburn-overview"), Some(2));
     // Grafana slow: evaluation goes on.
     f.delay_ms.store(20_000, Ordering::Relaxed);

@@ -555,18 +555,25 @@ slos:
             && p["good"].as_f64() == Some(total - bad)
             && p["total"].as_f64() == Some(total)
     };
-    assert!(
-        exact(&d),
-        "{}",
-        d.get("/api/v1/slos/backend/log-availability").1
-    );
-    let (_, mixed) = d.get("/api/v1/slos/svc15/mixed");
-    let v: Value = serde_json::from_str(&mixed).expect("JSON");
-    assert_eq!(
-        v["periods"]["1d"]["coverage"].as_f64(),
-        Some(1.0),
-        "{mixed}"
-    );
+    // Exact at once, or after a heal when a query timed out on a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !exact(&d) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            d.get("/api/v1/slos/backend/log-availability").1
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mixed_whole = |d: &Daemon| {
+        serde_json::from_str::<Value>(&d.get("/api/v1/slos/svc15/mixed").1)
+            .ok()
+            .and_then(|v| v["periods"]["1d"]["coverage"].as_f64())
+            == Some(1.0)
+    };
+    wait_until("the mixed SLO's day whole", Duration::from_secs(60), || {
+        mixed_whole(&d)
+    });
     let metrics = d.get("/metrics").1;
     assert!(
         metrics.contains(r#"slowburn_source_query_duration_seconds_count{source="loki"}"#),

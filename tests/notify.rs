@@ -198,7 +198,6 @@ slos:
     wait_until("an empty outbox", Duration::from_secs(30), || {
         pending(&d) == 0.0
     });
-    let t0 = Instant::now();
     wait_until("the resolve", Duration::from_secs(240), || {
         state
             .lock()
@@ -260,7 +259,6 @@ slos:
             .unwrap()
             .contains("http_requests_total")
     );
-    assert!(t0.elapsed() < Duration::from_secs(240));
     // The webhook receiver got the documented body for the same page.
     let hook = s
         .hooks

@@ -278,11 +278,19 @@ fn untrusted_answers_become_missing_buckets_that_heal_to_a_clean_runs_counts() {
     clean.wait_ready(Duration::from_secs(120));
     tampered.wait_ready(Duration::from_secs(120));
     wait_ticks(&tampered, 1, WIDTH);
-    assert_eq!(metric(&tampered, COVERAGE_1D), 1.0);
+    wait_until("the day fully known", Duration::from_secs(60), || {
+        metric(&tampered, COVERAGE_1D) == 1.0
+    });
 
     // A native-histogram series next to the float ones is read past, not fatal.
     proxy.set(Mode::Histograms);
     wait_ticks(&tampered, 2, WIDTH);
+    // Whole again at once or after a heal (a slow machine may time a query out).
+    wait_until(
+        "the day whole beside histograms",
+        Duration::from_secs(60),
+        || metric(&tampered, COVERAGE_1D) == 1.0,
+    );
     assert_eq!(
         metric(&tampered, COVERAGE_1D),
         1.0,

@@ -301,6 +301,12 @@ fn a_daemon_queries_a_damaged_chunks_buckets_again() {
 
     let mut d = Daemon::start(&cfg, &data, &[]);
     d.wait_ready(Duration::from_secs(120));
+    // Whole once the damaged chunk's buckets were queried again (at once, or after a heal).
+    wait_until("the day fully known", Duration::from_secs(60), || {
+        d.get("/metrics").1.contains(
+            "slo_coverage_ratio{service=\"svc15\",slo=\"availability\",window=\"1d\"} 1\n",
+        )
+    });
     let metrics = d.get("/metrics").1;
     // Read once at load, and once more when the re-queried buckets are merged into it.
     let damaged: f64 = metrics

@@ -425,12 +425,9 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
         "gauge",
         "Bucket boundary of the last completed evaluation (unix seconds).",
     );
-    sample(
-        out,
-        names::LAST_EVAL,
-        &[],
-        h.last_eval.load(Ordering::Relaxed) as f64,
-    );
+    // The snapshot's own time, so it always pairs with the budgets rendered beside it (a tick
+    // publishing during the render cannot mix two evaluations).
+    sample(out, names::LAST_EVAL, &[], snap.at as f64);
     header(
         out,
         names::STORE_DAMAGED,
