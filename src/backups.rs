@@ -41,15 +41,21 @@ pub fn to_prune(mut taken: Vec<i64>, keep: u32) -> Vec<i64> {
     taken
 }
 
-/// The copies in `dir` that hold a store, by the time their names give.
-pub fn existing(dir: &Path) -> Vec<i64> {
+/// The copies in `dir` that hold a store: the time each name gives, and its directory. Only
+/// names exactly as [`name`] writes them count, so nothing else in `dir` is ever pruned.
+pub fn existing(dir: &Path) -> Vec<(i64, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .flatten()
         .filter(|e| e.path().join(crate::store::FILE_NAME).is_file())
-        .filter_map(|e| taken_at(&e.file_name().to_string_lossy()))
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            taken_at(&n)
+                .filter(|t| name(*t) == n)
+                .map(|t| (t, e.path()))
+        })
         .collect()
 }
 
@@ -57,8 +63,25 @@ pub fn existing(dir: &Path) -> Vec<i64> {
 pub fn newest(dir: &Path) -> Option<(PathBuf, i64)> {
     existing(dir)
         .into_iter()
-        .max()
-        .map(|t| (dir.join(name(t)), t))
+        .max_by_key(|(t, _)| *t)
+        .map(|(t, p)| (p, t))
+}
+
+/// Where a copy is made before it is verified: a hidden directory renamed into place only once
+/// the copy verified, so a copy cut short by a kill never looks like a backup.
+fn work_dir(to: &Path, at: i64) -> PathBuf {
+    to.join(format!(".{}.partial", name(at)))
+}
+
+/// Removes copies a kill cut short (hidden `.slowburn-….partial` directories); one daemon per
+/// `backup.to`, so none of them is another's work in progress.
+pub fn remove_partials(dir: &Path) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&format!(".{PREFIX}")) && n.ends_with(".partial") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// What one scheduled backup did.
@@ -72,21 +95,44 @@ pub struct Taken {
     pub pruned: Vec<PathBuf>,
 }
 
-/// Takes and verifies a copy at `at`, then prunes the oldest beyond `keep`. A copy that fails
-/// is removed and prunes nothing, so the last good ones stay.
+/// Takes and verifies a copy at `at` in a hidden directory, renames it into place, then prunes
+/// the oldest beyond `keep`. A copy that fails is removed and prunes nothing, so the last good
+/// ones stay; an existing copy is never touched.
 pub fn take(store: &Store, s: &BackupSettings, at: i64) -> Result<Taken, StoreError> {
     let dir = s.to.join(name(at));
-    if let Err(e) = store.backup_verified(&dir) {
-        let _ = std::fs::remove_dir_all(&dir);
+    let work = work_dir(&s.to, at);
+    let fs_err = |what: &str, e: std::io::Error| StoreError::Db {
+        path: dir.display().to_string(),
+        message: format!("{what}: {e}"),
+    };
+    std::fs::create_dir_all(&s.to).map_err(|e| fs_err("cannot create the backup directory", e))?;
+    if dir.exists() {
+        return Err(fs_err(
+            "a copy of that time is already there",
+            std::io::ErrorKind::AlreadyExists.into(),
+        ));
+    }
+    // Ours alone from here: an existing directory is another copy's, and left as it is.
+    std::fs::create_dir(&work).map_err(|e| fs_err("cannot start the copy", e))?;
+    if let Err(e) = store.backup_verified(&work) {
+        let _ = std::fs::remove_dir_all(&work);
         return Err(e);
+    }
+    if let Err(e) = std::fs::rename(&work, &dir) {
+        let _ = std::fs::remove_dir_all(&work);
+        return Err(fs_err("cannot put the verified copy in place", e));
     }
     let stats = BackupStats {
         rows: 0,
         bytes: std::fs::metadata(dir.join(crate::store::FILE_NAME)).map_or(0, |m| m.len()),
     };
+    let copies = existing(&s.to);
+    let doomed = to_prune(copies.iter().map(|(t, _)| *t).collect(), s.keep);
     let mut pruned = Vec::new();
-    for t in to_prune(existing(&s.to), s.keep) {
-        let old = s.to.join(name(t));
+    for (t, old) in copies {
+        if !doomed.contains(&t) {
+            continue;
+        }
         match std::fs::remove_dir_all(&old) {
             Ok(()) => pruned.push(old),
             Err(e) => {
@@ -117,6 +163,13 @@ pub async fn schedule(
         if let Ok(mut to) = health.backup_to.lock() {
             *to = current.as_ref().map(|s| s.to.display().to_string());
         }
+        match &current {
+            Some(s) => {
+                let to = s.to.clone();
+                let _ = tokio::task::spawn_blocking(move || remove_partials(&to)).await;
+            }
+            None => health.last_backup.store(0, Ordering::Relaxed),
+        }
         let mut wait: Option<i64> = None;
         if let Some(s) = current {
             let every = s.every.as_secs() as i64;
@@ -125,9 +178,10 @@ pub async fn schedule(
                 .await
                 .ok()
                 .flatten();
-            if let Some((_, t)) = &newest {
-                health.last_backup.fetch_max(*t, Ordering::Relaxed);
-            }
+            // What the configured directory holds: a changed `backup.to` reports its own copies.
+            health
+                .last_backup
+                .store(newest.as_ref().map_or(0, |(_, t)| *t), Ordering::Relaxed);
             let now = crate::time::now_secs();
             match due(newest.map(|(_, t)| t), every) {
                 Some(t) if t > now => wait = Some(t - now),
@@ -137,7 +191,7 @@ pub async fn schedule(
                     let taken = tokio::task::spawn_blocking(move || take(&store, &s2, now)).await;
                     match taken {
                         Ok(Ok(t)) => {
-                            health.last_backup.fetch_max(now, Ordering::Relaxed);
+                            health.last_backup.store(now, Ordering::Relaxed);
                             health.backup_outcome("ok");
                             tracing::info!(dir = %t.dir.display(), bytes = t.stats.bytes, pruned = t.pruned.len(), "store backed up and verified");
                             wait = Some(every);

@@ -4,7 +4,7 @@
 //! `max_query_lookback` does. A 30-day range reads its buckets before the first line as missing
 //! (coverage below 1, not asked again), and from the bucket of the first line on exactly the
 //! lines; an errors filter that matched nothing yet does not move the start; a selector Loki
-//! holds nothing of is missing throughout. `validate --online` and the daemon's SLO row say where
+//! holds no line of at all counts zero (nothing tells retention from silence). `validate --online` and the daemon's SLO row say where
 //! the lines begin. What only a real Loki can confirm: that its retention and lookback answer
 //! empty as the fake does (protocols.md section 9).
 
@@ -142,7 +142,8 @@ async fn buckets_before_lokis_first_line_are_missing_not_zero() {
     let asked = f.requests.load(Ordering::Relaxed) - requests;
     assert_eq!(asked, 2 * 6, "two queries, 6 one-day requests each");
 
-    // A selector Loki holds nothing of: every bucket missing, none asked for counts.
+    // A selector Loki holds no line of at all (an errors-only stream, a quiet service): nothing
+    // tells retention from silence, so its buckets are zero, as without the search.
     let gone = Ask {
         spec: CountSpec::Events {
             good: None,
@@ -154,8 +155,8 @@ async fn buckets_before_lokis_first_line_are_missing_not_zero() {
     let day = BucketRange::ending_at(end, 1440, W);
     let c = src.counts(&gone, day).await;
     assert!(c.errors.is_empty(), "{:?}", c.errors);
-    assert!(c.buckets.iter().all(|b| *b == Bucket::Missing));
-    assert_eq!(c.unknown, vec![(day.start, day.end())]);
+    assert!(c.buckets.iter().all(|b| *b == Bucket::known(0.0, 0.0)));
+    assert!(c.unknown.is_empty(), "{:?}", c.unknown);
 }
 
 #[test]

@@ -72,9 +72,14 @@ pub async fn guard(State(allowed): State<AllowedHosts>, req: Request, next: Next
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| req.uri().host());
-    if let Some(host) = host
-        && !allowed.admits(host)
-    {
+    let Some(host) = host else {
+        // Fail closed: every browser and client sends Host; without one nothing can be checked.
+        return nosniff(json_error(
+            StatusCode::BAD_REQUEST,
+            "a Host header is required".into(),
+        ));
+    };
+    if !allowed.admits(host) {
         tracing::warn!(
             host,
             "request refused: host not allowed (DNS rebinding protection)"

@@ -127,6 +127,11 @@ async fn metrics_handler(State(st): State<AppState>) -> impl IntoResponse {
         Ok(s) => s.clone(),
         Err(p) => p.into_inner().clone(),
     };
-    let body = metrics::render(&st.shared, &sources, &snap);
+    // Rendering (100 ms for 10,000 SLOs) and the outbox read behind the pending gauge run on a
+    // blocking thread: a slow store (one reopening after a full disk) never holds an async worker.
+    let shared = Arc::clone(&st.shared);
+    let body = tokio::task::spawn_blocking(move || metrics::render(&shared, &sources, &snap))
+        .await
+        .unwrap_or_default();
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body)
 }

@@ -393,7 +393,12 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
         .lock()
         .map(|m| m.clone())
         .unwrap_or_default();
-    let pending = st.shared.pending_now().unwrap_or_default();
+    let shared = std::sync::Arc::clone(&st.shared);
+    let pending = tokio::task::spawn_blocking(move || shared.pending_now())
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let mut receivers: BTreeMap<String, (u64, Vec<(String, u64)>)> = BTreeMap::new();
     for (r, n) in &pending {
         receivers.entry(r.clone()).or_default().0 = *n;

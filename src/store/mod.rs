@@ -156,7 +156,8 @@ pub struct Store {
     /// transaction with "Previous I/O error occurred", even once space is back: the next use
     /// closes and reopens the file, so the daemon heals by itself instead of failing every tick.
     poisoned: AtomicBool,
-    /// When the last reopen was tried, so a disk that stays full is not reopened on every call.
+    /// When the last reopen was tried, so a disk that stays full is not reopened on every call;
+    /// held while one runs, so only one caller reopens.
     last_reopen: Mutex<Option<Instant>>,
     /// Reopens that succeeded, exported as `slowburn_store_reopens_total`.
     reopens: AtomicU64,
@@ -261,23 +262,23 @@ impl Store {
     /// Nothing committed is lost: a transaction that failed was never committed, and redb
     /// recovers the file at open.
     fn reopen(&self) {
+        // One caller reopens; the others go on at once (and find the store closed meanwhile).
+        let Ok(mut last) = self.last_reopen.try_lock() else {
+            return;
+        };
+        if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) || !self.poisoned.load(Ordering::SeqCst)
         {
-            let mut last = self.last_reopen.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
-                return;
-            }
-            *last = Some(Instant::now());
-        }
-        let mut slot = self.db.write().unwrap_or_else(|p| p.into_inner());
-        if !self.poisoned.load(Ordering::SeqCst) {
             return;
         }
-        // The old handle closes when its last user lets go; until then the open below answers
-        // "already open" and the next call tries again.
-        *slot = None;
+        *last = Some(Instant::now());
+        // Only the swap happens under the lock: opening checks the whole file and may take long,
+        // and no reader may wait on the lock meanwhile. The old handle closes when its last
+        // user lets go; until then the open answers "already open" and a later call tries again.
+        let old = self.db.write().unwrap_or_else(|p| p.into_inner()).take();
+        drop(old);
         match open_database(&self.file, &self.path) {
             Ok(db) => {
-                *slot = Some(Arc::new(db));
+                *self.db.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(db));
                 self.poisoned.store(false, Ordering::SeqCst);
                 self.reopens.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(store = %self.path, "store reopened after an I/O error");

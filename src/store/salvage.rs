@@ -3,10 +3,10 @@
 //! silences, alert states and outbox, which no source can give back. What still reads is kept:
 //! the file is opened without the integrity check, every table is read forwards until the damage
 //! and backwards from its end, and only rows whose own checksum ([`seal`]) holds are copied into
-//! a new file. A row that reads but fails its checksum is never kept, so damage can lose rows
-//! but never turn into other data. The damaged file is kept beside it as
-//! `slowburn.redb.damaged-<unix time>`; chunks lost are backfilled from the source at the next
-//! start.
+//! a new file. A row that reads but fails its checksum is never kept, nor a chunk whose
+//! definition was lost, so damage can lose rows but never turn into other data. A copy of the
+//! damaged file, as it was, is kept beside it as `slowburn.redb.damaged-<unix time>`; chunks lost
+//! are backfilled from the source at the next start.
 
 use super::*;
 use redb::{AccessGuard, Key, ReadTransaction, Value};
@@ -74,6 +74,9 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
         path: path.clone(),
         message: m,
     };
+    // The damaged file is kept as it was: opening it may repair and rewrite its header.
+    let aside = dir.join(format!("{FILE_NAME}.damaged-{}", crate::time::now_secs()));
+    std::fs::copy(&file, &aside).map_err(|e| err(format!("cannot keep a copy aside: {e}")))?;
     let opened = catch_unwind(AssertUnwindSafe(|| {
         Database::builder()
             .set_cache_size(CACHE_BYTES)
@@ -104,6 +107,8 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
     check("meta", whole);
     let (series, whole) = rows(&tx, SERIES, |k, v| (k.value().to_string(), v.value()));
     check("series", whole);
+    // Every id ever seen, kept or not: a new definition must never get one of them.
+    let mut highest = series.values().copied().max().unwrap_or(0);
     // A series key that does not read as one, or an id two keys claim, cannot be trusted.
     let mut ids: BTreeMap<u64, u32> = BTreeMap::new();
     for id in series.values() {
@@ -119,12 +124,17 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
         .collect();
     let (chunks, whole) = rows(&tx, CHUNKS, |k, v| (k.value(), v.value().to_vec()));
     check("chunks", whole);
+    highest = highest.max(chunks.keys().map(|(s, _)| *s).max().unwrap_or(0));
+    // A chunk is kept only beside the definition it belongs to: its checksum covers its id and
+    // start, not what the id meant, so an orphan could be read as another SLO's history.
+    let kept_ids: std::collections::BTreeSet<u64> = series.values().copied().collect();
     let chunks: BTreeMap<(u64, i64), Vec<u8>> = chunks
         .into_iter()
         .filter(|((s, start), v)| {
-            let ok = seal::unseal(&seal::chunk_key(*s, *start), v)
-                .ok()
-                .is_some_and(|p| codec::decode(p).is_ok());
+            let ok = kept_ids.contains(s)
+                && seal::unseal(&seal::chunk_key(*s, *start), v)
+                    .ok()
+                    .is_some_and(|p| codec::decode(p).is_ok());
             dropped += u64::from(!ok);
             ok
         })
@@ -157,7 +167,7 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
     drop(db);
 
     // The counters must stay ahead of every id kept, whatever the meta table said.
-    let next_series = series.values().max().map_or(1, |m| m + 1);
+    let next_series = highest + 1;
     let next_outbox = outbox.keys().max().map_or(1, |m| m + 1);
     let meta_get = |k: &str| meta.get(k).copied().unwrap_or(0);
     let fresh = dir.join(format!("{FILE_NAME}.salvage"));
@@ -204,8 +214,6 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
         let _ = std::fs::remove_file(&fresh);
         return Err(err(format!("the salvaged copy could not be written: {e}")));
     }
-    let aside = dir.join(format!("{FILE_NAME}.damaged-{}", crate::time::now_secs()));
-    std::fs::rename(&file, &aside).map_err(|e| err(format!("cannot move it aside: {e}")))?;
     std::fs::rename(&fresh, &file)
         .map_err(|e| err(format!("cannot put the copy in place: {e}")))?;
     Ok(Salvaged {

@@ -79,7 +79,16 @@ fn data_start_finding(
     period: &str,
     selectors: &str,
 ) -> Option<Finding> {
-    let first = found.iter().map(|h| h.held_from).min()?;
+    if !found.is_empty() && found.iter().all(|h| !h.found) {
+        return Some(Finding::Warning(format!(
+            "Loki holds no line of this query ({selectors}) in the last {period}; its buckets count as zero (no traffic). If Loki's retention dropped them, set `loki.retention` so older buckets read missing"
+        )));
+    }
+    let first = found
+        .iter()
+        .filter(|h| h.found)
+        .map(|h| h.held_from)
+        .min()?;
     if first <= range.start {
         return None;
     }

@@ -98,7 +98,8 @@ pub(super) fn first_line_bucket(m: &Matrix, start: i64, count: usize, w: i64) ->
 }
 
 impl Inner {
-    /// Where the lines of `selector` begin, as far as a range from `range.start` needs to know:
+    /// Where the lines of `selector` begin (`None`: no line at all), as far as a range from
+    /// `range.start` needs to know:
     /// from the cache, or searched. One search per selector at a time; an SLO that shares the
     /// selector waits for it and reads the result.
     pub(super) async fn held_from(
@@ -106,7 +107,7 @@ impl Inner {
         selector: &str,
         range: BucketRange,
         now: i64,
-    ) -> Result<i64, SourceError> {
+    ) -> Result<Option<i64>, SourceError> {
         let slot = {
             let mut map = match self.horizons.lock() {
                 Ok(g) => g,
@@ -127,7 +128,7 @@ impl Inner {
                 h
             }
         };
-        Ok(h.held_from)
+        Ok(h.found.then_some(h.held_from))
     }
 
     /// Searches forward from a day before `range` to now for the first bucket holding a line of
@@ -159,9 +160,12 @@ impl Inner {
             start = end;
             k = k.saturating_add(1);
         }
+        // No line at all since a day before the range: nothing tells retention from a quiet
+        // stream (an errors-only stream, a service that stopped logging), so its buckets count
+        // as zero, as they did before the search existed; `validate --online` says so.
         Ok(Horizon {
             from,
-            held_from: to,
+            held_from: from,
             found: false,
             asked_at: now,
         })

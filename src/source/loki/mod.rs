@@ -218,7 +218,7 @@ impl Inner {
                 (sel, held)
             });
         }
-        let mut held: HashMap<String, Result<i64, SourceError>> = HashMap::new();
+        let mut held: HashMap<String, Result<Option<i64>, SourceError>> = HashMap::new();
         while let Some(joined) = tasks.join_next().await {
             if let Ok((sel, h)) = joined {
                 held.insert(sel, h);
@@ -230,7 +230,9 @@ impl Inner {
                 let mut first: Option<i64> = None;
                 for s in sels {
                     match held.get(s) {
-                        Some(Ok(t)) => first = Some(first.map_or(*t, |f| f.min(*t))),
+                        // A selector with no line at all does not decide: the others' starts do.
+                        Some(Ok(None)) => {}
+                        Some(Ok(Some(t))) => first = Some(first.map_or(*t, |f| f.min(*t))),
                         Some(Err(e)) => return Err(e.clone()),
                         None => {
                             return Err(SourceError::BadResult {
