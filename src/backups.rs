@@ -114,18 +114,17 @@ pub fn take(store: &Store, s: &BackupSettings, at: i64) -> Result<Taken, StoreEr
     }
     // Ours alone from here: an existing directory is another copy's, and left as it is.
     std::fs::create_dir(&work).map_err(|e| fs_err("cannot start the copy", e))?;
-    if let Err(e) = store.backup_verified(&work) {
-        let _ = std::fs::remove_dir_all(&work);
-        return Err(e);
-    }
+    let stats = match store.backup_verified(&work) {
+        Ok((stats, _)) => stats,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&work);
+            return Err(e);
+        }
+    };
     if let Err(e) = std::fs::rename(&work, &dir) {
         let _ = std::fs::remove_dir_all(&work);
         return Err(fs_err("cannot put the verified copy in place", e));
     }
-    let stats = BackupStats {
-        rows: 0,
-        bytes: std::fs::metadata(dir.join(crate::store::FILE_NAME)).map_or(0, |m| m.len()),
-    };
     let copies = existing(&s.to);
     let doomed = to_prune(copies.iter().map(|(t, _)| *t).collect(), s.keep);
     let mut pruned = Vec::new();

@@ -182,13 +182,9 @@ fn a_backup_of_a_running_daemon_is_consistent_and_the_daemon_keeps_ticking() {
     assert_eq!(code, 0, "{out}{err}");
 }
 
+/// A `/metrics` value, 0 when absent.
 fn metric(d: &Daemon, prefix: &str) -> f64 {
-    d.get("/metrics")
-        .1
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
+    common::metric(d, prefix).unwrap_or(0.0)
 }
 
 /// Scheduled backups (issue 22, item 13): `backup: {every: 10s, to: DIR, keep: 2}` takes a

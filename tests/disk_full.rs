@@ -35,14 +35,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn metric(d: &Daemon, prefix: &str) -> Option<f64> {
-    d.get("/metrics")
-        .1
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Writes a file until the file system is full.
 fn fill(path: &Path) {
     use std::io::Write;

@@ -9,14 +9,6 @@ use std::time::{Duration, Instant};
 
 const WIDTH: i64 = 10;
 
-fn gauge(d: &Daemon, prefix: &str) -> Option<f64> {
-    d.get("/metrics")
-        .1
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Coverage of the 1-day period (the fast config's), which `/metrics` carries by default.
 const COVERAGE_1D: &str =
     "slo_coverage_ratio{service=\"svc15\",slo=\"availability\",window=\"1d\"} ";
@@ -38,22 +30,22 @@ fn an_outage_of_prometheus_becomes_missing_buckets_that_heal() {
     wait_ticks(&d, 1, WIDTH);
     // A query that timed out on a loaded machine heals within a heal interval.
     wait_until("the day fully known", Duration::from_secs(60), || {
-        gauge(&d, COVERAGE_1D) == Some(1.0)
+        metric(&d, COVERAGE_1D) == Some(1.0)
     });
-    let before = gauge(&d, REMAINING).unwrap();
+    let before = metric(&d, REMAINING).unwrap();
 
     prom.kill();
     wait_ticks(&d, 4, WIDTH);
-    let coverage = gauge(&d, COVERAGE_1D).unwrap();
+    let coverage = metric(&d, COVERAGE_1D).unwrap();
     assert!(
         coverage < 1.0 && coverage > 0.0,
         "coverage during the outage: {coverage}"
     );
     assert!(
-        gauge(&d, ERRORS).unwrap_or(0.0) >= 3.0,
+        metric(&d, ERRORS).unwrap_or(0.0) >= 3.0,
         "source errors are counted"
     );
-    let during = gauge(&d, REMAINING).unwrap();
+    let during = metric(&d, REMAINING).unwrap();
     assert!(
         (during - before).abs() < 0.05,
         "an outage of the source does not burn budget: {before} -> {during}"
@@ -61,7 +53,7 @@ fn an_outage_of_prometheus_becomes_missing_buckets_that_heal() {
 
     prom.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while gauge(&d, COVERAGE_1D) != Some(1.0) {
+    while metric(&d, COVERAGE_1D) != Some(1.0) {
         assert!(
             Instant::now() < deadline,
             "missing buckets never healed: {}",

@@ -218,13 +218,9 @@ fn fixture() -> Option<&'static Fixture> {
     .as_ref()
 }
 
+/// A `/metrics` value, 0 when absent.
 fn metric(d: &Daemon, prefix: &str) -> f64 {
-    d.get("/metrics")
-        .1
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
+    common::metric(d, prefix).unwrap_or(0.0)
 }
 
 const COVERAGE_1D: &str =

@@ -677,14 +677,19 @@ pub fn burn_only_slo(service: &str, name: &str, objective: f64) -> String {
     )
 }
 
-/// The `slowburn_last_eval_timestamp_seconds` a daemon reports (0 when unreachable).
-pub fn last_eval(d: &Daemon) -> i64 {
+/// The value of the first `/metrics` line that starts with `prefix` (a series name with its
+/// labels and the space before the value); `None` when absent or unreachable.
+pub fn metric(d: &Daemon, prefix: &str) -> Option<f64> {
     d.get("/metrics")
         .1
         .lines()
-        .find_map(|l| l.strip_prefix("slowburn_last_eval_timestamp_seconds "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(0.0) as i64
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The `slowburn_last_eval_timestamp_seconds` a daemon reports (0 when unreachable).
+pub fn last_eval(d: &Daemon) -> i64 {
+    metric(d, "slowburn_last_eval_timestamp_seconds ").unwrap_or(0.0) as i64
 }
 
 /// Waits until the daemon has evaluated `n` more buckets.
