@@ -7,7 +7,7 @@ use crate::budget::WindowSum;
 use crate::duration::Dur;
 
 /// How urgent an alert is. Ordered: a page supersedes a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Someone looks at it during working hours.
