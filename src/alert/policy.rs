@@ -7,7 +7,9 @@ use crate::budget::WindowSum;
 use crate::duration::Dur;
 
 /// How urgent an alert is. Ordered: a page supersedes a ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Someone looks at it during working hours.
@@ -53,6 +55,24 @@ impl Rule {
     /// `1h/5m`, the name used in notifications and `backtest`.
     pub fn name(&self) -> String {
         format!("{}/{}", self.long, self.short)
+    }
+
+    /// The long window's burn rate when the rule holds over these sums (both burn rates at or
+    /// above the factor, and at least `min_events` events in the long window), else `None`.
+    /// The one test of a rule: alerting ([`holding`]) and the status the gate reads both call it,
+    /// so "a page-level burn" cannot mean two things.
+    pub fn holds(
+        &self,
+        objective: f64,
+        min_events: f64,
+        long: &WindowSum,
+        short: &WindowSum,
+    ) -> Option<f64> {
+        if long.total < min_events {
+            return None;
+        }
+        let (lb, sb) = (long.burn_rate(objective)?, short.burn_rate(objective)?);
+        (lb >= self.factor && sb >= self.factor).then_some(lb)
     }
 }
 
@@ -147,13 +167,7 @@ pub fn holding(
     let mut hits = Vec::new();
     for r in &policy.rules {
         let (l, s) = (sum(r.long), sum(r.short));
-        if l.total < policy.min_events {
-            continue;
-        }
-        if let (Some(lb), Some(sb)) = (l.burn_rate(objective), s.burn_rate(objective))
-            && lb >= r.factor
-            && sb >= r.factor
-        {
+        if let Some(lb) = r.holds(objective, policy.min_events, &l, &s) {
             hits.push(Hit {
                 severity: r.severity,
                 name: r.name(),
