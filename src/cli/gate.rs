@@ -3,10 +3,11 @@
 
 use super::{connect, load};
 use crate::source::redact_url;
+use crate::status::SloStatus;
 use crate::time::align;
 use anyhow::anyhow;
 
-/// `gate`: fetch the SLO's JSON from a daemon or compute it, then decide.
+/// `gate`: fetch the SLO's status from a daemon or compute it, then decide.
 pub(super) async fn run(
     slo: &str,
     period: &str,
@@ -22,10 +23,10 @@ pub(super) async fn run(
     let period = crate::duration::parse(period)
         .map_err(|e| GateError(anyhow!("--period: {e}")))?
         .to_string();
-    let json = gate_fetch(service, name, slo, server, config, prometheus)
+    let status = gate_fetch(service, name, slo, server, config, prometheus)
         .await
         .map_err(GateError)?;
-    let verdict = crate::gate::decide(&json, &period, min_remaining);
+    let verdict = crate::gate::decide(&status, &period, min_remaining);
     println!("{}", verdict.reason);
     if verdict.allow {
         Ok(())
@@ -34,7 +35,7 @@ pub(super) async fn run(
     }
 }
 
-/// The SLO's JSON, from a running daemon or computed like `report`.
+/// The SLO's typed status, from a running daemon or computed like `report`.
 async fn gate_fetch(
     service: &str,
     name: &str,
@@ -42,8 +43,8 @@ async fn gate_fetch(
     server: Option<String>,
     config: &std::path::Path,
     prometheus: Option<String>,
-) -> anyhow::Result<serde_json::Value> {
-    Ok(match server {
+) -> anyhow::Result<SloStatus> {
+    match server {
         Some(base) => {
             let url = format!(
                 "{}/api/v1/slos/{service}/{name}",
@@ -58,17 +59,19 @@ async fn gate_fetch(
                 .await
                 .map_err(|_| anyhow!("cannot reach the slowburn daemon at {shown}"))?;
             let status = resp.status();
-            let body: serde_json::Value = resp
-                .json()
+            let body = resp
+                .text()
                 .await
-                .map_err(|_| anyhow!("{shown} did not answer JSON"))?;
+                .map_err(|_| anyhow!("{shown} did not answer"))?;
             if !status.is_success() {
-                return Err(anyhow!(
-                    "{shown}: HTTP {status}: {}",
-                    body["error"].as_str().unwrap_or("")
-                ));
+                let error = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(String::from))
+                    .unwrap_or_default();
+                return Err(anyhow!("{shown}: HTTP {status}: {error}"));
             }
-            body
+            serde_json::from_str::<SloStatus>(&body)
+                .map_err(|e| anyhow!("{shown} did not answer an SLO's status: {e}"))
         }
         None => {
             let mut cfg = load(config, prometheus)?;
@@ -79,9 +82,12 @@ async fn gate_fetch(
             let sources = connect(&cfg).await?;
             let at = align(chrono::Utc::now().timestamp(), cfg.bucket);
             let rep = crate::report::build(&cfg, &sources, at).await;
-            crate::report::to_json(&rep)["slos"][0].clone()
+            rep.slos
+                .first()
+                .map(|r| r.status())
+                .ok_or_else(|| anyhow!("no SLO `{slo}` in the report"))
         }
-    })
+    }
 }
 
 /// The gate said no: exit 1 without an extra error line (the verdict was printed).

@@ -1,20 +1,23 @@
 //! `slowburn report`: one evaluation of every SLO at one instant, as JSON (a contract for scripts)
 //! or as a table (for people).
 //!
-//! JSON shape: `{"at", "slos": [{"id", "service", "name", "objective", "periods": {"30d": {"good",
-//! "total", "sli", "error_budget_remaining", "coverage", "time_to_exhaustion_seconds"}}, "burn_rates":
-//! {"5m", …, "3d"}, "coverage": {"5m", …}, "sla": {"objective", "sli", "met"}, "errors": […]}]}`.
-//! Counts are events; undefined values (no traffic, no data) are `null`.
+//! JSON shape: `{"at", "slos": [SloStatus]}` ([`crate::status::SloStatus`]: `{"id", "service",
+//! "name", "objective", "periods": {"30d": {"good", "total", "sli", "error_budget_remaining",
+//! "coverage", "excluded_buckets", "time_to_exhaustion_seconds"}}, "burn_rates": {"5m", …, "3d"},
+//! "coverage": {"5m", …}, "rules": [{"severity", "name", "long", "short", "factor", …, "holds"}],
+//! "sla": {"objective", "sli", "met"}, "errors": […]}`). Counts are events; undefined values (no
+//! traffic, no data) are `null`.
 
 pub mod render;
 
-pub use render::{slo_json, to_json, to_table};
+pub use render::{ReportJson, to_json, to_table};
 
 use crate::budget::{self, Evaluation, Series};
 use crate::config::{Config, Slo};
 use crate::duration::Dur;
 use crate::maintenance::Maintenance;
 use crate::source::{Ask, BucketRange, Source, Sources};
+use crate::status::{self, RuleStatus, SloStatus};
 use crate::store::keys::Role;
 use std::sync::Arc;
 
@@ -27,8 +30,26 @@ pub struct SloReport {
     pub eval: Evaluation,
     /// SLI over the first period for the SLA's own counts (or the SLO's), if an SLA is set.
     pub sla_sli: Option<f64>,
+    /// The SLO's own burn-rate rules evaluated over the fetched history: what the gate reads as
+    /// "a page-level burn", by the same test the daemon alerts with.
+    pub rules: Vec<RuleStatus>,
     /// Query failures that left buckets missing.
     pub errors: Vec<String>,
+}
+
+impl SloReport {
+    /// The typed status of this SLO (no alerts: `report` tracks none), the contract of
+    /// `report --format json` and what the gate decides on.
+    pub fn status(&self) -> SloStatus {
+        status::build(
+            &self.slo,
+            &self.eval,
+            self.rules.clone(),
+            self.sla_sli,
+            self.errors.clone(),
+            None,
+        )
+    }
 }
 
 /// The whole report.
@@ -70,22 +91,21 @@ pub async fn build(config: &Config, sources: &Sources, at: i64) -> Report {
         .zip(&config.slos)
         .enumerate()
         .map(|(i, (r, slo))| {
-            r.unwrap_or_else(|| SloReport {
-                slo: slo.clone(),
-                eval: budget::evaluate(
-                    &Series::new(at, config.bucket),
-                    slo.objective,
-                    &slo.periods,
-                    at,
-                ),
-                sla_sli: None,
-                errors: vec![
-                    unsourced
-                        .iter()
-                        .find(|(k, _)| *k == i)
-                        .map(|(_, e)| e.clone())
-                        .unwrap_or_else(|| "internal error while evaluating this SLO".into()),
-                ],
+            r.unwrap_or_else(|| {
+                let empty = Series::new(at, config.bucket);
+                SloReport {
+                    slo: slo.clone(),
+                    eval: budget::evaluate(&empty, slo.objective, &slo.periods, at),
+                    sla_sli: None,
+                    rules: status::rules(&slo.policy, slo.objective, |w| empty.window(at, w)),
+                    errors: vec![
+                        unsourced
+                            .iter()
+                            .find(|(k, _)| *k == i)
+                            .map(|(_, e)| e.clone())
+                            .unwrap_or_else(|| "internal error while evaluating this SLO".into()),
+                    ],
+                }
             })
         })
         .collect();
@@ -122,6 +142,7 @@ async fn evaluate_one(
     };
     let (series, errs) = fetch(Ask::slo(&slo)).await;
     let eval = budget::evaluate(&series, slo.objective, &slo.periods, at);
+    let rules = status::rules(&slo.policy, slo.objective, |w| series.window(at, w));
     let mut errors: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
     let sla_sli = match slo.sla.as_ref().map(|s| s.counts.clone()) {
         None => None,
@@ -141,6 +162,7 @@ async fn evaluate_one(
         slo,
         eval,
         sla_sli,
+        rules,
         errors,
     }
 }

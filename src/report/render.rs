@@ -1,69 +1,27 @@
-//! The pure renderers of a [`Report`]: the JSON contract (shared with the daemon's API, so
-//! scripts and `slowburn gate` read both the same way) and the table for people.
+//! The pure renderers of a [`Report`]: the JSON contract (the typed status the daemon's API
+//! serves too, so scripts and `slowburn gate` read both the same way) and the table for people.
 
 use super::Report;
-use crate::budget::Evaluation;
-use crate::config::Slo;
+use crate::status::SloStatus;
 use crate::time::rfc3339;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-fn num(v: Option<f64>) -> Value {
-    v.filter(|x| x.is_finite())
-        .map_or(Value::Null, |x| json!(x))
-}
-
-/// One SLO as JSON: the shape shared by `report --format json` and the daemon's API, so scripts
-/// (and `slowburn gate`) read both the same way.
-pub fn slo_json(slo: &Slo, eval: &Evaluation, sla_sli: Option<f64>, errors: &[String]) -> Value {
-    let mut periods = serde_json::Map::new();
-    for p in &eval.periods {
-        periods.insert(
-            p.period.to_string(),
-            json!({
-                "good": p.sum.good,
-                "total": p.sum.total,
-                "sli": num(p.sli),
-                "error_budget_remaining": num(p.remaining),
-                "coverage": p.sum.coverage(),
-                "excluded_buckets": p.sum.excluded,
-                "time_to_exhaustion_seconds": {"1h": num(p.exhaustion_1h), "6h": num(p.exhaustion_6h)},
-            }),
-        );
-    }
-    let mut burn = serde_json::Map::new();
-    let mut coverage = serde_json::Map::new();
-    for (w, sum, rate) in &eval.burn {
-        burn.insert(w.to_string(), num(*rate));
-        coverage.insert(w.to_string(), json!(sum.coverage()));
-    }
-    let mut o = json!({
-        "id": slo.id,
-        "service": slo.service,
-        "name": slo.name,
-        "objective": slo.objective,
-        "periods": periods,
-        "burn_rates": burn,
-        "coverage": coverage,
-        "errors": errors,
-    });
-    if let Some(sla) = &slo.sla {
-        o["sla"] = json!({
-            "objective": sla.objective,
-            "sli": num(sla_sli),
-            "met": sla_sli.map(|s| s >= sla.objective),
-        });
-    }
-    o
+/// The JSON contract of `report`: the instant and every SLO's typed status, serialized by serde,
+/// so the report and the daemon's API cannot drift apart field by field.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportJson {
+    /// Evaluation instant (RFC 3339).
+    pub at: String,
+    /// One status per SLO, in config order.
+    pub slos: Vec<SloStatus>,
 }
 
 /// The JSON contract of `report`.
-pub fn to_json(report: &Report) -> Value {
-    let slos: Vec<Value> = report
-        .slos
-        .iter()
-        .map(|r| slo_json(&r.slo, &r.eval, r.sla_sli, &r.errors))
-        .collect();
-    json!({"at": rfc3339(report.at), "slos": slos})
+pub fn to_json(report: &Report) -> ReportJson {
+    ReportJson {
+        at: rfc3339(report.at),
+        slos: report.slos.iter().map(|r| r.status()).collect(),
+    }
 }
 
 fn pct(v: Option<f64>, digits: usize) -> String {
