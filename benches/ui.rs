@@ -47,6 +47,7 @@ fn bench_ui(c: &mut Criterion) {
             last_error: None,
             notice: None,
             alerts: Default::default(),
+            rules: Vec::new(),
             dashboard: None,
         })
         .collect();

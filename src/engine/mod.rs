@@ -211,6 +211,10 @@ impl Engine {
                     last_error: s.last_error.clone(),
                     notice,
                     alerts: [alert(Severity::Page), alert(Severity::Ticket)],
+                    // The same window sums the alert stage judged this tick.
+                    rules: crate::status::rules(&s.slo.policy, s.slo.objective, |w| {
+                        s.main.rolling.window(w)
+                    }),
                     dashboard: self.config.dashboard_link(&s.slo),
                 }
             })

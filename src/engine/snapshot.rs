@@ -2,9 +2,11 @@
 //! latest evaluation, behind the [`Shared`] state (health, store, outbox wake-up, silences).
 
 use super::health::Health;
+use crate::alert::policy::Severity;
 use crate::alert::state::Record;
 use crate::budget::Evaluation;
 use crate::config::Slo;
+use crate::status::{self, AlertStatus, Alerts, RuleStatus, SloStatus};
 use crate::store::Store;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -39,10 +41,39 @@ pub struct SloView {
     /// no data before some time inside its window (Loki's retention). Shown in its row as a
     /// notice, not an error: asking again will not change it.
     pub notice: Option<String>,
-    /// Alert state: page, then ticket.
+    /// Alert state: page, then ticket (read it with [`SloView::alert`]).
     pub alerts: [Record; 2],
+    /// Its policy's burn-rate rules over the window sums the alert stage judged: what the gate
+    /// and the status read as "a page-level burn".
+    pub rules: Vec<RuleStatus>,
     /// Its Grafana dashboard, when `alerting.dashboard_url` is set (for the web UI's link).
     pub dashboard: Option<String>,
+}
+
+impl SloView {
+    /// The alert record of one severity, so no reader depends on the array's order.
+    pub fn alert(&self, severity: Severity) -> &Record {
+        match severity {
+            Severity::Page => &self.alerts[0],
+            Severity::Ticket => &self.alerts[1],
+        }
+    }
+
+    /// The typed status of this SLO with its alerts and last error: what the API serves, the gate
+    /// decides on and the web UI shows.
+    pub fn status(&self) -> SloStatus {
+        status::build(
+            &self.slo,
+            &self.eval,
+            self.rules.clone(),
+            self.sla_sli,
+            self.last_error.iter().cloned().collect(),
+            Some(Alerts {
+                page: AlertStatus::of(self.alert(Severity::Page)),
+                ticket: AlertStatus::of(self.alert(Severity::Ticket)),
+            }),
+        )
+    }
 }
 
 /// State shared between the engine, the HTTP server and the reloader.

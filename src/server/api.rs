@@ -5,14 +5,15 @@ use super::admission;
 use crate::config::Slo;
 use crate::duration::{self, Dur};
 use crate::history;
-use crate::report::slo_json;
+use crate::status::SloStatus;
 use crate::time::rfc3339;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Most points one history request may ask for.
 pub const MAX_HISTORY_POINTS: i64 = 5000;
@@ -27,10 +28,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn errors_of(last_error: &Option<String>) -> Vec<String> {
-    last_error.iter().cloned().collect()
-}
-
 /// Seconds since the snapshot's evaluation: a stalled source or a stuck tick shows here (and as
 /// `time() - slowburn_last_eval_timestamp_seconds`), not as numbers that merely stop changing.
 /// `null` before the first evaluation.
@@ -38,27 +35,76 @@ fn age(at: i64) -> Option<i64> {
     (at > 0).then(|| (crate::time::now_secs() - at).max(0))
 }
 
-/// `GET /api/v1/slos`: the same shape as `report --format json`.
-pub async fn list(State(st): State<AppState>) -> Json<Value> {
-    let snap = st.shared.snapshot();
-    let slos: Vec<Value> = snap
-        .slos
-        .iter()
-        .map(|s| slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error)))
-        .collect();
-    Json(json!({"at": rfc3339(snap.at), "evaluation_age_seconds": age(snap.at), "slos": slos}))
+/// `GET /api/v1/slos`: the same shape as `report --format json`, plus the evaluation's age.
+#[derive(Debug, Serialize)]
+pub struct SloList {
+    /// Evaluation instant (RFC 3339).
+    pub at: String,
+    /// Seconds since then; `null` before the first evaluation.
+    pub evaluation_age_seconds: Option<i64>,
+    /// Every SLO's status (without alerts, as `report` has none; one SLO's answer has them).
+    pub slos: Vec<SloStatus>,
 }
 
-fn definition(slo: &Slo, version: u64) -> Value {
-    let kind = slo.sli.name();
-    json!({
-        "description": slo.description,
-        "labels": slo.labels,
-        "periods": slo.periods.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-        "sli": kind,
-        "queries": slo.counts.queries(),
-        "version": version,
+/// `GET /api/v1/slos`: the same shape as `report --format json`.
+pub async fn list(State(st): State<AppState>) -> Json<SloList> {
+    let snap = st.shared.snapshot();
+    let slos = snap
+        .slos
+        .iter()
+        .map(|s| SloStatus {
+            alerts: None,
+            ..s.status()
+        })
+        .collect();
+    Json(SloList {
+        at: rfc3339(snap.at),
+        evaluation_age_seconds: age(snap.at),
+        slos,
     })
+}
+
+/// What an SLO is, beside its numbers: the `definition` of one SLO's answer.
+#[derive(Debug, Serialize)]
+pub struct Definition {
+    /// The SLO's description.
+    pub description: Option<String>,
+    /// Its own labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its budget periods, canonical spelling.
+    pub periods: Vec<String>,
+    /// The SLI kind (`ratio`, `latency`, …).
+    pub sli: &'static str,
+    /// The queries it sends its source.
+    pub queries: Vec<String>,
+    /// Store series id of the definition: a changed query gets a new one.
+    pub version: u64,
+}
+
+fn definition(slo: &Slo, version: u64) -> Definition {
+    Definition {
+        description: slo.description.clone(),
+        labels: slo.labels.clone(),
+        periods: slo.periods.iter().map(|p| p.to_string()).collect(),
+        sli: slo.sli.name(),
+        queries: slo.counts.queries(),
+        version,
+    }
+}
+
+/// `GET /api/v1/slos/{service}/{name}`: the SLO's status (with its alerts) plus when it was
+/// evaluated and its definition.
+#[derive(Debug, Serialize)]
+pub struct SloAnswer {
+    /// The status, its fields at the top level.
+    #[serde(flatten)]
+    pub status: SloStatus,
+    /// Evaluation instant (RFC 3339).
+    pub at: String,
+    /// Seconds since then; `null` before the first evaluation.
+    pub evaluation_age_seconds: Option<i64>,
+    /// What the SLO is.
+    pub definition: Definition,
 }
 
 /// The SLO with this id in the snapshot, or a JSON 404.
@@ -76,26 +122,16 @@ fn find<'a>(
 pub async fn one(
     State(st): State<AppState>,
     Path((service, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SloAnswer>, ApiError> {
     let snap = st.shared.snapshot();
     let id = format!("{service}/{name}");
     let s = find(&snap, &id)?;
-    let mut v = slo_json(&s.slo, &s.eval, s.sla_sli, &errors_of(&s.last_error));
-    v["at"] = json!(rfc3339(snap.at));
-    v["evaluation_age_seconds"] = json!(age(snap.at));
-    let alert = |r: &crate::alert::state::Record| {
-        json!({
-            "firing": r.firing(),
-            "rule": r.rule,
-            "fired_at": r.fired_at.map(rfc3339),
-            "resolved_at": r.resolved_at.map(rfc3339),
-            "peak_burn_rate": r.peak_burn_rate,
-            "notified": r.sent.keys().collect::<Vec<_>>(),
-        })
-    };
-    v["alerts"] = json!({"page": alert(&s.alerts[0]), "ticket": alert(&s.alerts[1])});
-    v["definition"] = definition(&s.slo, s.series);
-    Ok(Json(v))
+    Ok(Json(SloAnswer {
+        status: s.status(),
+        at: rfc3339(snap.at),
+        evaluation_age_seconds: age(snap.at),
+        definition: definition(&s.slo, s.series),
+    }))
 }
 
 /// Query parameters of the history endpoint.
@@ -193,39 +229,59 @@ pub async fn history(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// The history endpoint's answer.
+#[derive(Debug, Serialize)]
+struct HistoryJson<'a> {
+    slo: &'a str,
+    period: String,
+    step: &'a str,
+    points: Vec<HistoryPoint>,
+}
+
+/// One point of a history.
+#[derive(Debug, Serialize)]
+struct HistoryPoint {
+    time: i64,
+    sli: Option<f64>,
+    error_budget_remaining: Option<f64>,
+    coverage: f64,
+    step_coverage: f64,
+    excluded_buckets: u64,
+    total_per_second: f64,
+    bad_per_second: f64,
+    burn_rates: BTreeMap<String, Option<f64>>,
+}
+
 /// The history endpoint's JSON for computed points.
-fn history_json(
-    id: &str,
+fn history_json<'a>(
+    id: &'a str,
     period: Dur,
-    step: &str,
+    step: &'a str,
     windows: &[Dur],
     pts: &[history::Point],
-) -> Value {
-    let points: Vec<Value> = pts
+) -> HistoryJson<'a> {
+    let points = pts
         .iter()
-        .map(|p| {
-            let burn: serde_json::Map<String, Value> = windows
+        .map(|p| HistoryPoint {
+            time: p.time,
+            sli: p.sli,
+            error_budget_remaining: p.remaining,
+            coverage: p.coverage,
+            step_coverage: p.step_coverage,
+            excluded_buckets: p.step_excluded,
+            total_per_second: p.total_rate,
+            bad_per_second: p.bad_rate,
+            burn_rates: windows
                 .iter()
                 .zip(&p.burn)
-                .map(|(w, b)| (w.to_string(), json!(b)))
-                .collect();
-            json!({
-                "time": p.time,
-                "sli": p.sli,
-                "error_budget_remaining": p.remaining,
-                "coverage": p.coverage,
-                "step_coverage": p.step_coverage,
-                "excluded_buckets": p.step_excluded,
-                "total_per_second": p.total_rate,
-                "bad_per_second": p.bad_rate,
-                "burn_rates": burn,
-            })
+                .map(|(w, b)| (w.to_string(), *b))
+                .collect(),
         })
         .collect();
-    json!({
-        "slo": id,
-        "period": period.to_string(),
-        "step": step,
-        "points": points,
-    })
+    HistoryJson {
+        slo: id,
+        period: period.to_string(),
+        step,
+        points,
+    }
 }
