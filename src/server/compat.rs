@@ -5,7 +5,9 @@
 //! `peers-sloth-pyrra.md` section 4; the values are slowburn's own, computed from stored counts,
 //! so they are exact where the rules they replace average averages.
 
-use super::metrics::{header, sample};
+use super::exposition::{header, sample};
+use crate::alert::policy::Severity;
+use crate::budget::WindowSum;
 use crate::duration::Dur;
 use crate::engine::SloView;
 
@@ -45,12 +47,15 @@ fn sloth_ids(v: &SloView) -> [(&'static str, String); 3] {
 /// One family: its name, help and value per SLO (absent when `None`).
 type Family = (&'static str, &'static str, fn(&SloView) -> Option<f64>);
 
+/// The shortest burn window (5m) with its sums and burn rate, chosen by its length rather than
+/// its place in the evaluation.
+fn shortest(v: &SloView) -> Option<&(Dur, WindowSum, Option<f64>)> {
+    v.eval.burn.iter().min_by_key(|(d, _, _)| *d)
+}
+
 /// Seconds and sums of the shortest window (5m).
-fn short(v: &SloView) -> Option<(f64, crate::budget::WindowSum)> {
-    v.eval
-        .burn
-        .first()
-        .map(|(d, s, _)| (d.as_secs() as f64, *s))
+fn short(v: &SloView) -> Option<(f64, WindowSum)> {
+    shortest(v).map(|(d, s, _)| (d.as_secs() as f64, *s))
 }
 
 fn refs<'a>(labels: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -58,7 +63,7 @@ fn refs<'a>(labels: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
 }
 
 /// The error ratio (bad / total) of a window, when it had traffic.
-fn error_ratio(sum: &crate::budget::WindowSum) -> Option<f64> {
+fn error_ratio(sum: &WindowSum) -> Option<f64> {
     sum.sli().map(|s| 1.0 - s)
 }
 
@@ -122,7 +127,7 @@ pub fn sloth(out: &mut String, views: &[&SloView]) {
         (
             "slo:current_burn_rate:ratio",
             "Sloth-compatible burn rate over the shortest window (5m).",
-            |v| v.eval.burn.first().and_then(|(_, _, b)| *b),
+            |v| shortest(v).and_then(|(_, _, b)| *b),
         ),
         (
             "slo:period_burn_rate:ratio",
@@ -176,12 +181,12 @@ pub fn sloth(out: &mut String, views: &[&SloView]) {
         "Prometheus-style alert series for Sloth's dashboards: 1 while slowburn's page or ticket fires.",
     );
     for v in views {
-        for (sev, rec) in ["page", "ticket"].iter().zip(&v.alerts) {
-            if rec.firing() {
+        for sev in [Severity::Page, Severity::Ticket] {
+            if v.alert(sev).firing() {
                 let mut l = sloth_ids(v).to_vec();
                 l.insert(0, ("alertname", "SlowburnErrorBudgetBurn".into()));
                 l.insert(1, ("alertstate", "firing".into()));
-                l.push(("sloth_severity", (*sev).into()));
+                l.push(("sloth_severity", sev.as_str().into()));
                 sample(out, "ALERTS", &refs(&l), 1.0);
             }
         }

@@ -5,58 +5,14 @@
 //! ~40 series per SLO directly keeps 10,000 SLOs well under 100 ms. `promtool check metrics` is
 //! run against this output in the tests.
 
+use super::exposition::{header, sample, value};
 use crate::engine::{Shared, Snapshot};
 use crate::names;
 use crate::source::{QUERY_BUCKETS, Sources};
-use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 /// The content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-pub(super) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn value(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-    } else {
-        let _ = write!(out, "{v}");
-    }
-}
-
-/// Writes one sample: `name{labels} value`. Label values of SLOs are restricted by validation to
-/// characters that need no escaping.
-pub(super) fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], v: f64) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (k, val)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(k);
-            out.push_str("=\"");
-            for c in val.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
-        out.push('}');
-    }
-    out.push(' ');
-    value(out, v);
-    out.push('\n');
-}
 
 /// Renders every family.
 pub fn render(shared: &Shared, sources: &Sources, snap: &Snapshot) -> String {

@@ -22,6 +22,7 @@ pub mod admission;
 pub mod api;
 pub mod backup;
 mod compat;
+mod exposition;
 pub mod guard;
 pub mod gzip;
 pub mod listen;
