@@ -104,7 +104,9 @@ fn the_gate_follows_each_slos_own_page_rules() {
     assert_eq!(rules(&slos[0]), [("1h/5m".to_string(), 3.0, true)]);
     assert_eq!(rules(&slos[1]), [("1h/5m".to_string(), 30.0, false)]);
     assert_eq!(rules(&slos[2]), [("1h/5m".to_string(), 3.0, false)]);
-    let burn = slos[0]["rules"][0]["long_burn_rate"].as_f64().unwrap_or(0.0);
+    let burn = slos[0]["rules"][0]["long_burn_rate"]
+        .as_f64()
+        .unwrap_or(0.0);
     assert!((15.0..25.0).contains(&burn), "1h burn near 20: {burn}");
     assert!(
         slos[0]["periods"]["30d"]["error_budget_remaining"]
