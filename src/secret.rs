@@ -64,7 +64,10 @@ mod tests {
         let s = Secret::new("glsa_token_123");
         assert_eq!(format!("{s:?}"), REDACTED);
         assert_eq!(format!("{s}"), REDACTED);
-        assert_eq!(format!("{:?}", Some((1, s.clone()))), "Some((1, **REDACTED**))");
+        assert_eq!(
+            format!("{:?}", Some((1, s.clone()))),
+            "Some((1, **REDACTED**))"
+        );
         assert_eq!(s.expose(), "glsa_token_123");
     }
 }

@@ -10,7 +10,6 @@ use crate::budget::Series;
 use crate::config::Slo;
 use crate::duration::Dur;
 use crate::history;
-use crate::report::slo_json;
 use crate::time::rfc3339;
 use crate::ui::trial;
 use crate::ui::{self, Nav, detail, internals, list};
@@ -34,23 +33,18 @@ fn html(status: StatusCode, body: String) -> Response {
 /// The list's row of one SLO: the API's JSON, its alert state and the gate's answer on its first
 /// period (minimum 0, as `slowburn gate` decides by default).
 fn row(s: &crate::engine::SloView) -> list::Row {
-    let v = slo_json(
-        &s.slo,
-        &s.eval,
-        s.sla_sli,
-        &s.last_error.iter().cloned().collect::<Vec<_>>(),
-    );
+    let st = s.status();
     let periods = s
         .slo
         .periods
         .iter()
         .map(|p| {
-            let j = &v["periods"][p.to_string()];
+            let j = st.periods.get(&p.to_string());
             list::PeriodCell {
                 period: p.to_string(),
-                sli: j["sli"].as_f64(),
-                remaining: j["error_budget_remaining"].as_f64(),
-                coverage: j["coverage"].as_f64().unwrap_or(0.0),
+                sli: j.and_then(|j| j.sli),
+                remaining: j.and_then(|j| j.error_budget_remaining),
+                coverage: j.map_or(0.0, |j| j.coverage),
             }
         })
         .collect();
@@ -67,7 +61,7 @@ fn row(s: &crate::engine::SloView) -> list::Row {
         .first()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let verdict = crate::gate::decide(&v, &first, 0.0);
+    let verdict = crate::gate::decide(&st, &first, 0.0);
     list::Row {
         id: s.slo.id.clone(),
         service: s.slo.service.clone(),
@@ -75,16 +69,10 @@ fn row(s: &crate::engine::SloView) -> list::Row {
         objective: s.slo.objective,
         labels: s.slo.labels.clone(),
         periods,
-        burn_1h: v["burn_rates"]["1h"].as_f64(),
-        burn_6h: v["burn_rates"]["6h"].as_f64(),
+        burn_1h: st.burn_rates.get("1h").copied().flatten(),
+        burn_6h: st.burn_rates.get("6h").copied().flatten(),
         alert,
-        sla: s.slo.sla.as_ref().map(|sla| {
-            (
-                sla.objective,
-                v["sla"]["sli"].as_f64(),
-                v["sla"]["met"].as_bool(),
-            )
-        }),
+        sla: st.sla.map(|x| (x.objective, x.sli, x.met)),
         gate: (verdict.allow, verdict.reason),
         error: s.last_error.clone(),
         notice: s.notice.clone(),
