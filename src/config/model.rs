@@ -5,11 +5,9 @@
 
 use crate::duration::Dur;
 pub use crate::sli::logql::DurationUnit;
-pub use crate::sli::{Compare, CountSpec, EventQuery, Sided};
+pub use crate::sli::{Compare, CountSpec, EventQuery, Sided, SourceKind};
 use std::collections::BTreeMap;
 use std::fmt;
-
-pub use crate::source::{SourceKind, SourceSettings};
 
 /// A whole, valid `slo.yaml`.
 #[derive(Debug, Clone)]

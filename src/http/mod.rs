@@ -9,8 +9,9 @@
 //! `errorType`s and Loki's plain-text errors keep their own rules.
 
 pub mod retry_after;
+pub mod stats;
 
-use crate::source::QueryStats;
+use stats::QueryStats;
 use reqwest::header::HeaderMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};

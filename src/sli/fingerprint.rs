@@ -147,11 +147,11 @@ mod tests {
         let mixed = CountSpec::Mixed {
             good: None,
             bad: Some(Sided {
-                source: crate::source::SourceKind::Loki,
+                source: crate::sli::SourceKind::Loki,
                 query: EventQuery::Selector(logql.into()),
             }),
             total: Some(Sided {
-                source: crate::source::SourceKind::Prometheus,
+                source: crate::sli::SourceKind::Prometheus,
                 query: EventQuery::Selector("x".into()),
             }),
         };

@@ -7,11 +7,13 @@
 //! does. Only [`CountSpec::Mixed`] names sources, one per side.
 
 pub mod fingerprint;
+mod kind;
 pub mod logql;
 pub mod promql;
 
+pub use kind::SourceKind;
+
 use crate::duration::Dur;
-use crate::source::SourceKind;
 
 /// One event-count query: a counter selector (PromQL) or a log query (LogQL), or an expression in
 /// which `$window` is the bucket.

@@ -14,11 +14,10 @@ pub mod kind;
 pub mod loki;
 pub mod mixed;
 pub mod prometheus;
-pub mod stats;
 pub mod store;
 
 pub use kind::{SourceKind, SourceSettings};
-pub use stats::{QUERY_BUCKETS, QueryStats};
+pub use crate::http::stats::{QUERY_BUCKETS, QueryStats};
 
 use crate::budget::Bucket;
 use crate::config::{Config, CountSpec, Slo};
