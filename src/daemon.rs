@@ -8,7 +8,7 @@
 use crate::config::{self, Config};
 use crate::engine::{Engine, Shared};
 use crate::server::{self, AppState};
-use crate::source::{Sources, redact_url};
+use crate::source::{SourceSettings, Sources, redact_url};
 use crate::store::Store;
 use crate::time::align;
 use anyhow::Context;
@@ -356,7 +356,7 @@ impl Reloader<'_> {
             ));
             return;
         }
-        if new.prometheus != old.prometheus || new.loki != old.loki {
+        if SourceSettings::of(&new) != SourceSettings::of(&old) {
             match Sources::from_config(&new) {
                 Ok(s) => {
                     engine.set_sources(s.clone());

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod export;
 pub mod gate;
 pub mod history;
+pub mod http;
 pub mod maintenance;
 pub mod names;
 pub mod notify;

@@ -10,7 +10,7 @@ use slowburn::duration::Dur;
 use slowburn::engine::{Engine, Shared};
 use slowburn::notify::{Action, Notification};
 use slowburn::source::{
-    Ask, BoxFuture, BucketRange, Counts, QueryStats, Source, SourceError, Sources,
+    Ask, BoxFuture, BucketRange, Counts, QueryStats, Source, SourceError, SourceKind, Sources,
 };
 use slowburn::store::Store;
 use slowburn::store::keys::{Role, SeriesKey};
@@ -168,7 +168,10 @@ fn rig(cfg: Config) -> Rig {
     let shared = Shared::new(Arc::clone(&store));
     let source = Scripted::new();
     source.with(|s| s.late = true);
-    let sources = Sources::with(vec![Arc::clone(&source) as Arc<dyn Source>]);
+    let sources = Sources::with(vec![(
+        SourceKind::Prometheus,
+        Arc::clone(&source) as Arc<dyn Source>,
+    )]);
     let engine = Engine::new(cfg, sources, Arc::clone(&shared));
     Rig {
         _dir: dir,

@@ -40,7 +40,8 @@ pub(super) async fn run(
             );
         }
     }
-    let mut retention: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut retention: std::collections::HashMap<crate::source::SourceKind, Option<String>> =
+        Default::default();
     for r in &rep.slos {
         let gaps: Vec<_> = r
             .eval
@@ -56,7 +57,7 @@ pub(super) async fn run(
                 Ok(source) => source.retention().await,
                 Err(_) => None,
             };
-            retention.insert(r.slo.source.clone(), keep);
+            retention.insert(r.slo.source, keep);
         }
         let cause = match retention.get(&r.slo.source).cloned().flatten() {
             Some(keep) => format!(

@@ -5,16 +5,9 @@
 
 use crate::duration::Dur;
 pub use crate::sli::logql::DurationUnit;
-pub use crate::sli::{Compare, CountSpec, EventQuery, Sided};
+pub use crate::sli::{Compare, CountSpec, EventQuery, Sided, SourceKind};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// The source an SLI reads from when it names none.
-pub const DEFAULT_SOURCE: &str = "prometheus";
-/// The source of log SLIs.
-pub const LOKI_SOURCE: &str = "loki";
-/// The `Slo::source` of an SLI whose sides come from different sources.
-pub const MIXED_SOURCE: &str = "mixed";
 
 /// A whole, valid `slo.yaml`.
 #[derive(Debug, Clone)]
@@ -223,21 +216,13 @@ impl Default for EngineSettings {
     }
 }
 
-/// Header names with their values hidden, for the Debug of settings that hold secrets.
-fn redacted(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers
-        .iter()
-        .map(|(k, _)| (k.as_str(), "**REDACTED**"))
-        .collect()
-}
-
 /// How to reach Prometheus (or Thanos, Mimir, Cortex).
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PrometheusSettings {
     /// Base URL.
     pub url: String,
     /// Headers on every request; values may be secrets and are never printed.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, crate::secret::Secret)>,
     /// Per-request timeout.
     pub timeout: Dur,
     /// Queries in flight at once.
@@ -246,20 +231,6 @@ pub struct PrometheusSettings {
     pub retries: u32,
     /// Points per series per range query; below Prometheus's 11,000 limit.
     pub max_points_per_query: u32,
-}
-
-impl fmt::Debug for PrometheusSettings {
-    /// Header values may hold tokens, so Debug shows only their names.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrometheusSettings")
-            .field("url", &self.url)
-            .field("headers", &redacted(&self.headers))
-            .field("timeout", &self.timeout)
-            .field("max_concurrency", &self.max_concurrency)
-            .field("retries", &self.retries)
-            .field("max_points_per_query", &self.max_points_per_query)
-            .finish()
-    }
 }
 
 /// Which series `/metrics` carries: by default only what the generated dashboards read (about
@@ -310,16 +281,16 @@ impl std::fmt::Debug for GrafanaSettings {
 }
 
 /// How to reach Loki.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LokiSettings {
     /// Base URL.
     pub url: String,
     /// `X-Scope-OrgID`, when Loki runs with tenancy.
     pub tenant: Option<String>,
     /// Headers on every request; values may be secrets and are never printed.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(String, crate::secret::Secret)>,
     /// Basic auth user and password (a secret).
-    pub basic_auth: Option<(String, String)>,
+    pub basic_auth: Option<(String, crate::secret::Secret)>,
     /// Per-request timeout.
     pub timeout: Dur,
     /// Queries in flight at once.
@@ -330,26 +301,6 @@ pub struct LokiSettings {
     pub max_points_per_query: u32,
     /// How long Loki keeps logs; older buckets are missing.
     pub retention: Option<Dur>,
-}
-
-impl fmt::Debug for LokiSettings {
-    /// Header values and the password may hold tokens, so Debug shows neither.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LokiSettings")
-            .field("url", &self.url)
-            .field("tenant", &self.tenant)
-            .field("headers", &redacted(&self.headers))
-            .field(
-                "basic_auth",
-                &self.basic_auth.as_ref().map(|(u, _)| (u, "**REDACTED**")),
-            )
-            .field("timeout", &self.timeout)
-            .field("max_concurrency", &self.max_concurrency)
-            .field("retries", &self.retries)
-            .field("max_points_per_query", &self.max_points_per_query)
-            .field("retention", &self.retention)
-            .finish()
-    }
 }
 
 /// One SLO.
@@ -371,9 +322,8 @@ pub struct Slo {
     pub labels: BTreeMap<String, String>,
     /// How the SLI was declared (kept for `--online` checks and the API).
     pub sli: SliKind,
-    /// The source its SLI reads from (`prometheus`, `loki`, or [`MIXED_SOURCE`] when its sides
-    /// name their own), looked up by this name.
-    pub source: String,
+    /// The source its SLI reads from ([`SourceKind::Mixed`] when its sides name their own).
+    pub source: SourceKind,
     /// How the source counts good and total events for this SLO.
     pub counts: CountSpec,
     /// The external commitment, if any.
@@ -424,9 +374,9 @@ impl SliKind {
 }
 
 impl Slo {
-    /// Whether this SLO reads from the source called `name` (for a mixed SLI: any side does).
-    pub fn reads(&self, name: &str) -> bool {
-        self.source == name || self.counts.side_sources().contains(&name)
+    /// Whether this SLO reads from the source `kind` (for a mixed SLI: any side does).
+    pub fn reads(&self, kind: SourceKind) -> bool {
+        self.source == kind || self.counts.side_sources().contains(&kind)
     }
 }
 

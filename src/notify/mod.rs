@@ -246,12 +246,12 @@ pub async fn send_group(
     match req.send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            // A wait past the receiver's `give_up_after` would only give up later.
+            let retry_after = crate::http::retry_after::from_headers(
+                resp.headers(),
+                std::time::SystemTime::now(),
+                Duration::from_secs(receiver.give_up_after.as_secs()),
+            );
             let retry_after = match (&receiver.kind, status, retry_after) {
                 (ReceiverKind::PagerDuty { .. }, 429, None) => Some(PAGERDUTY_THROTTLED),
                 (_, _, r) => r,

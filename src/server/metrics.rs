@@ -137,7 +137,7 @@ fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
             (names::LABEL_SLO, &slo.name),
             ("description", slo.description.as_deref().unwrap_or("")),
             ("sli", kind),
-            (names::LABEL_SOURCE, &slo.source),
+            (names::LABEL_SOURCE, slo.source.name()),
             ("queries", &queries),
         ];
         let own: Vec<(String, &str)> = slo

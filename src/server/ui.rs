@@ -295,7 +295,7 @@ pub fn detail_html(
         row: row(s),
         description: s.slo.description.clone(),
         sli: s.slo.sli.name().to_string(),
-        source: s.slo.source.clone(),
+        source: s.slo.source.name().to_string(),
         queries: s.slo.counts.queries(),
         version: s.series,
         versions,

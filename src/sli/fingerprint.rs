@@ -147,11 +147,11 @@ mod tests {
         let mixed = CountSpec::Mixed {
             good: None,
             bad: Some(Sided {
-                source: "loki".into(),
+                source: crate::sli::SourceKind::Loki,
                 query: EventQuery::Selector(logql.into()),
             }),
             total: Some(Sided {
-                source: "prometheus".into(),
+                source: crate::sli::SourceKind::Prometheus,
                 query: EventQuery::Selector("x".into()),
             }),
         };

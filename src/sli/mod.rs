@@ -7,8 +7,11 @@
 //! does. Only [`CountSpec::Mixed`] names sources, one per side.
 
 pub mod fingerprint;
+mod kind;
 pub mod logql;
 pub mod promql;
+
+pub use kind::SourceKind;
 
 use crate::duration::Dur;
 
@@ -36,8 +39,8 @@ impl EventQuery {
 /// One side of a [`CountSpec::Mixed`]: its query and the source that answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Sided {
-    /// The source's name (`prometheus`, `loki`).
-    pub source: String,
+    /// The source that answers it (`prometheus`, `loki` in `slo.yaml`).
+    pub source: SourceKind,
     /// The query, in that source's language.
     pub query: EventQuery,
 }
@@ -143,12 +146,12 @@ impl CountSpec {
     }
 
     /// The sources a mixed spec reads, each once; empty for a spec of one source.
-    pub fn side_sources(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
+    pub fn side_sources(&self) -> Vec<SourceKind> {
+        let mut out: Vec<SourceKind> = Vec::new();
         if let CountSpec::Mixed { good, bad, total } = self {
             for s in [good, bad, total].into_iter().flatten() {
-                if !out.contains(&s.source.as_str()) {
-                    out.push(&s.source);
+                if !out.contains(&s.source) {
+                    out.push(s.source);
                 }
             }
         }

@@ -8,33 +8,36 @@
 //! does not exist yet) is zero, as in a one-source ratio.
 
 use super::counts::combine;
-use super::{Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError};
+use super::{
+    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, SourceKind,
+};
 use crate::budget::Bucket;
-use crate::config::{CountSpec, MIXED_SOURCE, Sided, Slo};
+use crate::config::{CountSpec, Sided, Slo};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
 /// Routes each side of a mixed SLI to the source it names.
 pub struct MixedSource {
-    sources: Vec<Arc<dyn Source>>,
+    sources: Vec<(SourceKind, Arc<dyn Source>)>,
     stats: QueryStats,
 }
 
 impl MixedSource {
-    /// A mixed source over the registry's sources.
-    pub fn new(sources: Vec<Arc<dyn Source>>) -> Self {
+    /// A mixed source over the registry's sources, each under its kind.
+    pub fn new(sources: Vec<(SourceKind, Arc<dyn Source>)>) -> Self {
         MixedSource {
             sources,
             stats: QueryStats::default(),
         }
     }
 
-    fn source(&self, name: &str) -> Result<&Arc<dyn Source>, SourceError> {
+    fn source(&self, kind: SourceKind) -> Result<&Arc<dyn Source>, SourceError> {
         self.sources
             .iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| SourceError::Setup(format!("no source `{name}` is configured")))
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s)
+            .ok_or_else(|| SourceError::Setup(format!("no source `{kind}` is configured")))
     }
 }
 
@@ -71,7 +74,7 @@ fn covers(ranges: &[(i64, i64)], start: i64) -> bool {
 
 impl Source for MixedSource {
     fn name(&self) -> &str {
-        MIXED_SOURCE
+        SourceKind::Mixed.name()
     }
 
     fn counts_many<'a>(
@@ -81,12 +84,12 @@ impl Source for MixedSource {
     ) -> BoxFuture<'a, Vec<Counts>> {
         Box::pin(async move {
             // Group every side by its source: one counts_many per source.
-            let mut groups: HashMap<String, Vec<(Slot, Ask)>> = HashMap::new();
+            let mut groups: HashMap<SourceKind, Vec<(Slot, Ask)>> = HashMap::new();
             for (i, ask) in asks.iter().enumerate() {
                 for (k, side) in sides(&ask.spec).into_iter().flatten().enumerate() {
                     if let Some(side) = side {
                         groups
-                            .entry(side.source.clone())
+                            .entry(side.source)
                             .or_default()
                             .push(((i, k), side_ask(ask, side)));
                     }
@@ -94,9 +97,9 @@ impl Source for MixedSource {
             }
             let mut tasks = JoinSet::new();
             let mut answers: HashMap<(usize, usize), Counts> = HashMap::new();
-            for (name, group) in groups {
+            for (kind, group) in groups {
                 let (slots, sub): (Vec<_>, Vec<Ask>) = group.into_iter().unzip();
-                match self.source(&name) {
+                match self.source(kind) {
                     Ok(source) => {
                         let source = Arc::clone(source);
                         tasks.spawn(async move { (slots, source.counts_many(&sub, range).await) });
@@ -137,9 +140,9 @@ impl Source for MixedSource {
             let ask = Ask::slo(slo);
             for side in list.into_iter().flatten() {
                 let mut one = slo.clone();
-                one.source = side.source.clone();
+                one.source = side.source;
                 one.counts = side_ask(&ask, side).spec;
-                match self.source(&side.source) {
+                match self.source(side.source) {
                     // Both queries of the one-side spec are the same: report it once.
                     Ok(s) => {
                         let mut found = s.check(&one).await;
@@ -267,9 +270,9 @@ mod tests {
         }
     }
 
-    fn mixed(bad: &str, total: &str) -> Ask {
-        let side = |s: &str, q: &str| Sided {
-            source: s.into(),
+    fn mixed(bad: SourceKind, total: SourceKind) -> Ask {
+        let side = |s: SourceKind, q: &str| Sided {
+            source: s,
             query: EventQuery::Selector(q.into()),
         };
         Ask {
@@ -285,24 +288,26 @@ mod tests {
 
     #[tokio::test]
     async fn sides_come_from_their_sources_and_failures_stay_missing() {
-        let src = |name, n, failed| -> Arc<dyn Source> {
-            Arc::new(Fixed {
-                name,
+        let src = |kind: SourceKind, n, failed| -> (SourceKind, Arc<dyn Source>) {
+            let source: Arc<dyn Source> = Arc::new(Fixed {
+                name: kind.name(),
                 n,
                 failed,
                 stats: QueryStats::default(),
-            })
+            });
+            (kind, source)
         };
+        let (prometheus, loki) = (SourceKind::Prometheus, SourceKind::Loki);
         let m = MixedSource::new(vec![
-            src("prometheus", 100.0, None),
-            src("loki", 3.0, Some((120, 180))),
+            src(prometheus, 100.0, None),
+            src(loki, 3.0, Some((120, 180))),
         ]);
         let r = BucketRange {
             start: 60,
             count: 3,
             width: 60,
         };
-        let c = m.counts(&mixed("loki", "prometheus"), r).await;
+        let c = m.counts(&mixed(loki, prometheus), r).await;
         assert_eq!(
             c.buckets,
             vec![
@@ -314,14 +319,14 @@ mod tests {
         assert_eq!(c.failed, vec![(120, 180)]);
         // An errors side that found nothing (no failure) is zero errors, not missing.
         let m = MixedSource::new(vec![
-            src("prometheus", 100.0, None),
-            src("loki", -1.0, None),
+            src(prometheus, 100.0, None),
+            src(loki, -1.0, None),
         ]);
-        let c = m.counts(&mixed("loki", "prometheus"), r).await;
+        let c = m.counts(&mixed(loki, prometheus), r).await;
         assert_eq!(c.buckets, vec![Bucket::known(100.0, 100.0); 3]);
         // A side naming a source that is not configured is missing with the reason.
-        let m = MixedSource::new(vec![src("prometheus", 100.0, None)]);
-        let c = m.counts(&mixed("loki", "prometheus"), r).await;
+        let m = MixedSource::new(vec![src(prometheus, 100.0, None)]);
+        let c = m.counts(&mixed(loki, prometheus), r).await;
         assert_eq!(c.buckets, vec![Bucket::Missing; 3]);
         assert!(
             c.errors[0].to_string().contains("no source `loki`"),

@@ -1,23 +1,27 @@
 //! Sources turn an SLI's [`CountSpec`] into per-bucket counts, behind one [`Source`] interface.
 //!
 //! Everything above this module (engine, `report`, `backtest`, the server, the CLI) holds sources
-//! as `Arc<dyn Source>` in a [`Sources`] registry and looks them up by the name an SLO refers to;
-//! only `prometheus/` knows the Prometheus client, and [`store::StoreSource`] replays a stopped
-//! daemon's store through the same interface. [`counts`] holds the pure arithmetic (counter
-//! differences, reset handling, combining good/bad/total). A failed query yields
-//! [`Bucket::Missing`] for its buckets, never zeros.
+//! as `Arc<dyn Source>` in a [`Sources`] registry and looks them up by the [`SourceKind`] an SLO
+//! reads; each source's settings build its client ([`SourceSettings::build`]). Only
+//! `prometheus/` knows the Prometheus client (and `loki/` Loki's), both sending through the
+//! shared [`crate::http::HttpLayer`], and [`store::StoreSource`] replays a stopped daemon's store
+//! through the same interface. [`counts`] holds the pure arithmetic (counter differences, reset
+//! handling, combining good/bad/total). A failed query yields [`Bucket::Missing`] for its
+//! buckets, never zeros.
 
 pub mod counts;
+pub mod kind;
 pub mod loki;
 pub mod mixed;
 pub mod prometheus;
-pub mod stats;
 pub mod store;
 
-pub use stats::{QUERY_BUCKETS, QueryStats};
+pub use kind::{SourceKind, SourceSettings};
+pub use crate::http::stats::{QUERY_BUCKETS, QueryStats};
 
 use crate::budget::Bucket;
 use crate::config::{Config, CountSpec, Slo};
+use crate::secret::Secret;
 use crate::store::keys::Role;
 use std::future::Future;
 use std::pin::Pin;
@@ -221,10 +225,10 @@ pub trait Source: Send + Sync {
     }
 }
 
-/// The sources of one config, looked up by the name an SLO refers to.
+/// The sources of one config, looked up by the kind an SLO refers to.
 #[derive(Clone, Default)]
 pub struct Sources {
-    list: Vec<Arc<dyn Source>>,
+    list: Vec<(SourceKind, Arc<dyn Source>)>,
     /// Counts mixed-source SLIs through the sources of `list`; not listed itself (it asks
     /// nothing of its own, so it has no `slowburn_source_*` series).
     mixed: Option<Arc<dyn Source>>,
@@ -235,18 +239,17 @@ pub struct Sources {
 impl Sources {
     /// Builds every source the config declares: the one place settings become clients.
     pub fn from_config(cfg: &Config) -> Result<Self, SourceError> {
-        let prometheus: Arc<dyn Source> = prometheus::PrometheusSource::new(&cfg.prometheus)?;
-        let mut list = vec![prometheus];
-        if let Some(l) = &cfg.loki {
-            let loki: Arc<dyn Source> = loki::LokiSource::new(l)?;
-            list.push(loki);
-        }
+        let list = SourceSettings::of(cfg)
+            .iter()
+            .map(|s| -> Result<_, SourceError> { Ok((s.kind(), s.build()?)) })
+            .collect::<Result<Vec<_>, SourceError>>()?;
         Ok(Sources::with(list))
     }
 
-    /// A registry of the given sources (tests pass scripted ones), with the mixed source that
-    /// counts SLIs whose sides name different ones of them.
-    pub fn with(list: Vec<Arc<dyn Source>>) -> Self {
+    /// A registry of the given sources, each under the kind SLOs name it by (tests pass
+    /// scripted ones), with the mixed source that counts SLIs whose sides name different ones
+    /// of them.
+    pub fn with(list: Vec<(SourceKind, Arc<dyn Source>)>) -> Self {
         let mixed: Arc<dyn Source> = Arc::new(mixed::MixedSource::new(list.clone()));
         Sources {
             list,
@@ -258,26 +261,28 @@ impl Sources {
     /// A registry in which every SLO reads from `source`, whatever it names.
     pub fn only(source: Arc<dyn Source>) -> Self {
         Sources {
-            list: vec![Arc::clone(&source)],
+            // Listed for its health and statistics; `get` answers it whatever kind is asked.
+            list: vec![(SourceKind::DEFAULT, Arc::clone(&source))],
             mixed: None,
             only: Some(source),
         }
     }
 
-    /// The source called `name`.
-    pub fn get(&self, name: &str) -> Result<&Arc<dyn Source>, SourceError> {
+    /// The source of kind `kind`.
+    pub fn get(&self, kind: SourceKind) -> Result<&Arc<dyn Source>, SourceError> {
         if let Some(s) = &self.only {
             return Ok(s);
         }
-        if name == crate::config::MIXED_SOURCE
-            && let Some(m) = &self.mixed
-        {
-            return Ok(m);
-        }
-        self.list.iter().find(|s| s.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = self.list.iter().map(|s| s.name()).collect();
+        let found = match kind {
+            SourceKind::Mixed => self.mixed.as_ref(),
+            SourceKind::Prometheus | SourceKind::Loki => {
+                self.list.iter().find(|(k, _)| *k == kind).map(|(_, s)| s)
+            }
+        };
+        found.ok_or_else(|| {
+            let names: Vec<&str> = self.list.iter().map(|(k, _)| k.name()).collect();
             SourceError::Setup(format!(
-                "no source `{name}` is configured (configured: {})",
+                "no source `{kind}` is configured (configured: {})",
                 names.join(", ")
             ))
         })
@@ -285,18 +290,18 @@ impl Sources {
 
     /// The source an SLO's SLI reads from.
     pub fn for_slo(&self, slo: &Slo) -> Result<&Arc<dyn Source>, SourceError> {
-        self.get(&slo.source)
+        self.get(slo.source)
     }
 
     /// Every source, for health checks and `/metrics`.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Source>> {
-        self.list.iter()
+        self.list.iter().map(|(_, s)| s)
     }
 
     /// Checks that every source the config uses answers; the error names the first that does not.
     pub async fn health(&self, cfg: &Config) -> Result<(), SourceError> {
-        for source in &self.list {
-            let used = self.only.is_some() || cfg.slos.iter().any(|s| s.reads(source.name()));
+        for (kind, source) in &self.list {
+            let used = self.only.is_some() || cfg.slos.iter().any(|s| s.reads(*kind));
             if used || cfg.slos.is_empty() {
                 source.health().await?;
             }
@@ -308,14 +313,14 @@ impl Sources {
 /// Default headers of a source's HTTP client, every value marked sensitive (tenant ids and
 /// tokens are never logged); `context` ends the error message (e.g. `` in `loki:` ``).
 pub fn secret_headers(
-    pairs: &[(String, String)],
+    pairs: &[(String, Secret)],
     context: &str,
 ) -> Result<reqwest::header::HeaderMap, SourceError> {
     let mut headers = reqwest::header::HeaderMap::new();
     for (k, v) in pairs {
         let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| SourceError::Setup(format!("invalid header name `{k}`{context}")))?;
-        let mut value = reqwest::header::HeaderValue::from_str(v)
+        let mut value = reqwest::header::HeaderValue::from_str(v.expose())
             .map_err(|_| SourceError::Setup(format!("invalid value for header `{k}`{context}")))?;
         value.set_sensitive(true);
         headers.insert(name, value);
@@ -361,32 +366,5 @@ pub fn failed(
             query: query.to_string(),
             message,
         }
-    }
-}
-
-/// Exponential backoff with jitter between retries of one request (250 ms, 500 ms, 1 s, …
-/// capped at 5 s), shared by every source so they pace a struggling backend alike.
-pub fn backoff(attempt: u32) -> std::time::Duration {
-    let base = 250u64
-        .saturating_mul(1 << attempt.min(5).saturating_sub(1))
-        .min(5000);
-    let jitter = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0) as u64)
-        % (base / 2 + 1);
-    std::time::Duration::from_millis(base / 2 + jitter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) <= Duration::from_millis(250));
-        assert!(backoff(10) <= Duration::from_millis(5000));
-        assert!(backoff(10) >= Duration::from_millis(2000));
     }
 }

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// Why a query cannot be read as `mixed`: each query is in one source's language. Validation
+/// never gets here (`source_kind` refuses the name), but the match on the kind says so.
+const MIXED_QUERY: &str =
+    "`mixed` is not a source a query can be written for; name `prometheus` or `loki`";
+
 pub(super) fn valid_name(s: &str) -> bool {
     // `.` and `..` would be path segments in `/api/v1/slos/{service}/{name}` and dashboard links.
     !s.is_empty()
@@ -70,7 +75,7 @@ pub(super) fn sli(
     raw: &Spanned<RawSli>,
     path: &str,
     bucket: Dur,
-) -> Option<(SliKind, CountSpec, String)> {
+) -> Option<(SliKind, CountSpec, SourceKind)> {
     let r = &raw.value;
     let given = [
         r.ratio.is_some(),
@@ -101,14 +106,14 @@ pub(super) fn sli(
 }
 
 /// The source a `source:` field names (the default when absent), checked against what exists.
-fn source_name(cx: &mut Ctx, s: Option<&SStr>, path: &str) -> Option<String> {
+fn source_kind(cx: &mut Ctx, s: Option<&SStr>, path: &str) -> Option<SourceKind> {
     let Some(s) = s else {
-        return Some(DEFAULT_SOURCE.to_string());
+        return Some(SourceKind::DEFAULT);
     };
-    match s.value.as_str() {
-        DEFAULT_SOURCE => Some(s.value.clone()),
-        LOKI_SOURCE if cx.loki => Some(s.value.clone()),
-        LOKI_SOURCE => {
+    match SourceKind::parse(&s.value) {
+        Some(SourceKind::Prometheus) => Some(SourceKind::Prometheus),
+        Some(SourceKind::Loki) if cx.loki => Some(SourceKind::Loki),
+        Some(SourceKind::Loki) => {
             cx.err(
                 &s.referenced,
                 path,
@@ -116,11 +121,17 @@ fn source_name(cx: &mut Ctx, s: Option<&SStr>, path: &str) -> Option<String> {
             );
             None
         }
-        other => {
+        // `mixed` is what an SLO becomes when its sides differ, not a source one can name.
+        Some(SourceKind::Mixed) | None => {
+            let valid: Vec<&str> = SourceKind::CONFIGURABLE.iter().map(|k| k.name()).collect();
             cx.err(
                 &s.referenced,
                 path,
-                format!("unknown source `{other}`; valid: {DEFAULT_SOURCE}, {LOKI_SOURCE}"),
+                format!(
+                    "unknown source `{}`; valid: {}",
+                    s.value,
+                    valid.join(", ")
+                ),
             );
             None
         }
@@ -132,35 +143,35 @@ fn side(
     cx: &mut Ctx,
     raw: &Spanned<RawQuery>,
     path: &str,
-    sli_source: Option<&str>,
-) -> Option<(String, EventQuery)> {
+    sli_source: Option<SourceKind>,
+) -> Option<(SourceKind, EventQuery)> {
     let (text, source) = match &raw.value {
         RawQuery::Text(t) => (
             Spanned::new(t.clone(), raw.referenced, raw.defined),
-            sli_source.map(str::to_string),
+            sli_source,
         ),
         RawQuery::Sourced(q) => {
             let source = match &q.source {
-                Some(_) => source_name(cx, q.source.as_ref(), &format!("{path}.source")),
-                None => sli_source.map(str::to_string),
+                Some(_) => source_kind(cx, q.source.as_ref(), &format!("{path}.source")),
+                None => sli_source,
             };
             (q.query.clone(), source)
         }
     };
     let source = source?;
-    let q = event_query(cx, &text, path, &source)?;
+    let q = event_query(cx, &text, path, source)?;
     Some((source, q))
 }
 
 /// Good/errors/total, each from the SLI's source unless it names its own; returns the spec and
-/// the SLO's source ([`MIXED_SOURCE`] when the sides differ).
+/// the SLO's source ([`SourceKind::Mixed`] when the sides differ).
 pub(super) fn ratio_sli(
     cx: &mut Ctx,
     raw: &Spanned<RawRatio>,
     path: &str,
-) -> Option<(CountSpec, String)> {
+) -> Option<(CountSpec, SourceKind)> {
     let r = &raw.value;
-    let sli_source = source_name(cx, r.source.as_ref(), &format!("{path}.source"));
+    let sli_source = source_kind(cx, r.source.as_ref(), &format!("{path}.source"));
     let present: Vec<&str> = [
         ("good", &r.good),
         ("errors", &r.errors),
@@ -184,7 +195,7 @@ pub(super) fn ratio_sli(
     }
     let mut q = |v: &Option<Spanned<RawQuery>>, name: &str| {
         v.as_ref()
-            .map(|s| side(cx, s, &format!("{path}.{name}"), sli_source.as_deref()))
+            .map(|s| side(cx, s, &format!("{path}.{name}"), sli_source))
     };
     let sides = [
         q(&r.good, "good"),
@@ -195,15 +206,14 @@ pub(super) fn ratio_sli(
         return None;
     }
     let [good, bad, total] = sides.map(Option::flatten);
-    let mut sources: Vec<&String> = [&good, &bad, &total]
+    let mut sources: Vec<SourceKind> = [&good, &bad, &total]
         .into_iter()
         .flatten()
-        .map(|(s, _)| s)
+        .map(|(s, _)| *s)
         .collect();
     sources.dedup();
     if let [only] = sources[..] {
-        let only = only.clone();
-        let q = |x: Option<(String, EventQuery)>| x.map(|(_, q)| q);
+        let q = |x: Option<(SourceKind, EventQuery)>| x.map(|(_, q)| q);
         return Some((
             CountSpec::Events {
                 good: q(good),
@@ -213,25 +223,31 @@ pub(super) fn ratio_sli(
             only,
         ));
     }
-    let sided = |x: Option<(String, EventQuery)>| x.map(|(source, query)| Sided { source, query });
+    let sided =
+        |x: Option<(SourceKind, EventQuery)>| x.map(|(source, query)| Sided { source, query });
     Some((
         CountSpec::Mixed {
             good: sided(good),
             bad: sided(bad),
             total: sided(total),
         },
-        MIXED_SOURCE.to_string(),
+        SourceKind::Mixed,
     ))
 }
 
 /// A counter selector or log query, or an expression containing `$window`, in the language of
 /// `source`.
-pub(super) fn event_query(cx: &mut Ctx, s: &SStr, path: &str, source: &str) -> Option<EventQuery> {
+pub(super) fn event_query(
+    cx: &mut Ctx,
+    s: &SStr,
+    path: &str,
+    source: SourceKind,
+) -> Option<EventQuery> {
     let text = cx.string(s, path)?;
-    let parsed = if source == LOKI_SOURCE {
-        logql::event_query(&text)
-    } else {
-        promql::event_query(&text)
+    let parsed = match source {
+        SourceKind::Prometheus => promql::event_query(&text),
+        SourceKind::Loki => logql::event_query(&text),
+        SourceKind::Mixed => Err(MIXED_QUERY.to_string()),
     };
     match parsed {
         Ok(q) => Some(q),
@@ -262,12 +278,17 @@ pub(super) fn latency_sli(
     cx: &mut Ctx,
     raw: &Spanned<RawLatency>,
     path: &str,
-) -> Option<(SliKind, CountSpec, String)> {
+) -> Option<(SliKind, CountSpec, SourceKind)> {
     let r = &raw.value;
-    let source = source_name(cx, r.source.as_ref(), &format!("{path}.source"))?;
+    let source = source_kind(cx, r.source.as_ref(), &format!("{path}.source"))?;
     let threshold = threshold(cx, &r.threshold, &format!("{path}.threshold"));
-    if source == LOKI_SOURCE {
-        return log_latency(cx, raw, path, threshold?);
+    match source {
+        SourceKind::Loki => return log_latency(cx, raw, path, threshold?),
+        SourceKind::Prometheus => {}
+        SourceKind::Mixed => {
+            cx.err(&raw.referenced, format!("{path}.source"), MIXED_QUERY);
+            return None;
+        }
     }
     let hpath = format!("{path}.histogram");
     let Some(hist) = &r.histogram else {
@@ -306,7 +327,7 @@ fn log_latency(
     raw: &Spanned<RawLatency>,
     path: &str,
     threshold: Dur,
-) -> Option<(SliKind, CountSpec, String)> {
+) -> Option<(SliKind, CountSpec, SourceKind)> {
     let r = &raw.value;
     let (Some(logs), Some(field)) = (&r.logs, &r.field) else {
         cx.err(
@@ -317,7 +338,7 @@ fn log_latency(
         return None;
     };
     let lpath = format!("{path}.logs");
-    let logs_text = match event_query(cx, logs, &lpath, LOKI_SOURCE)? {
+    let logs_text = match event_query(cx, logs, &lpath, SourceKind::Loki)? {
         EventQuery::Selector(q) => q,
         EventQuery::Expression(_) => {
             cx.err(
@@ -372,7 +393,7 @@ fn log_latency(
             threshold,
         },
         counts,
-        LOKI_SOURCE.to_string(),
+        SourceKind::Loki,
     ))
 }
 
@@ -381,16 +402,17 @@ pub(super) fn timeslice_sli(
     raw: &Spanned<RawTimeslice>,
     path: &str,
     bucket: Dur,
-) -> Option<(CountSpec, String)> {
+) -> Option<(CountSpec, SourceKind)> {
     let r = &raw.value;
-    let source = source_name(cx, r.source.as_ref(), &format!("{path}.source"));
+    let source = source_kind(cx, r.source.as_ref(), &format!("{path}.source"));
     let qpath = format!("{path}.query");
     let mut query = cx.string(&r.query, &qpath);
-    if let (Some(q), Some(src)) = (&query, &source) {
-        let checked = if src == LOKI_SOURCE {
-            logql::metric_query(q).map(|q| q.replace("$window", &format!("{}s", bucket.as_secs())))
-        } else {
-            promql::expression(q).map(|_| q.clone())
+    if let (Some(q), Some(src)) = (&query, source) {
+        let checked = match src {
+            SourceKind::Prometheus => promql::expression(q).map(|_| q.clone()),
+            SourceKind::Loki => logql::metric_query(q)
+                .map(|q| q.replace("$window", &format!("{}s", bucket.as_secs()))),
+            SourceKind::Mixed => Err(MIXED_QUERY.to_string()),
         };
         match checked {
             Ok(q) => query = Some(q),
@@ -439,7 +461,7 @@ pub(super) fn sla(
     raw: &Spanned<RawSla>,
     path: &str,
     objective: Option<f64>,
-    sli: Option<&(SliKind, CountSpec, String)>,
+    sli: Option<&(SliKind, CountSpec, SourceKind)>,
 ) -> Option<Sla> {
     let r = &raw.value;
     let opath = format!("{path}.objective");

@@ -1,6 +1,7 @@
 //! `prometheus:` and `loki:`: where SLIs are queried, with their limits and defaults.
 
 use super::*;
+use crate::secret::Secret;
 
 /// Default points per Loki range query: one day of 1-minute buckets, so a 30-day backfill is 30
 /// requests that each stay well inside Loki's default one-minute query timeout.
@@ -94,7 +95,7 @@ pub(super) fn prometheus_settings(
     if let Some(url) = base_url(cx, &raw.url, "prometheus.url", "http://127.0.0.1:9090") {
         p.url = url;
     }
-    p.headers = header_values(cx, &raw.headers, "prometheus.headers");
+    p.headers = secret_values(header_values(cx, &raw.headers, "prometheus.headers"));
     let shared = Limits {
         timeout: &raw.timeout,
         max_concurrency: &raw.max_concurrency,
@@ -113,6 +114,14 @@ pub(super) fn prometheus_settings(
         ),
     );
     p
+}
+
+/// Checked header values as the secrets a source sends but never prints.
+fn secret_values(headers: Vec<(String, String)>) -> Vec<(String, Secret)> {
+    headers
+        .into_iter()
+        .map(|(k, v)| (k, Secret::new(v)))
+        .collect()
 }
 
 /// `username` and `password` of a section, both or neither; `section` prefixes the paths.
@@ -146,7 +155,7 @@ pub(super) fn loki_settings(cx: &mut Ctx, raw: Option<&Spanned<RawLoki>>) -> Opt
     let mut l = LokiSettings {
         url: url.unwrap_or_default(),
         tenant: None,
-        headers: header_values(cx, &raw.headers, "loki.headers"),
+        headers: secret_values(header_values(cx, &raw.headers, "loki.headers")),
         basic_auth: None,
         timeout: DEFAULT_TIMEOUT,
         max_concurrency: DEFAULT_CONCURRENCY as usize,
@@ -167,7 +176,8 @@ pub(super) fn loki_settings(cx: &mut Ctx, raw: Option<&Spanned<RawLoki>>) -> Opt
             l.tenant = Some(v);
         }
     }
-    l.basic_auth = basic_auth(cx, &raw.username, &raw.password, "loki");
+    l.basic_auth =
+        basic_auth(cx, &raw.username, &raw.password, "loki").map(|(u, p)| (u, Secret::new(p)));
     let shared = Limits {
         timeout: &raw.timeout,
         max_concurrency: &raw.max_concurrency,

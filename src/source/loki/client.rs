@@ -1,30 +1,29 @@
-//! Loki's query API over HTTP: form-encoded POSTs with nanosecond integer timestamps, retries
-//! on 429 and 5xx (never on 400), and Loki's plain-text errors kept word for word, because they
-//! say what to change (`the query time range exceeds the limit`, `no org id`).
+//! Loki's query API over HTTP: form-encoded POSTs with nanosecond integer timestamps, retried
+//! by the shared [`crate::http::HttpLayer`] on 429 and 5xx (never on 400), and Loki's plain-text
+//! errors kept word for word, because they say what to change (`the query time range exceeds
+//! the limit`, `no org id`).
 
 use super::NAME;
 use crate::config::LokiSettings;
-use crate::source::{QueryStats, SourceError, backoff, failed, redact_url};
+use crate::http::{HttpLayer, Retry, Verdict};
+use crate::secret::Secret;
+use crate::source::{QueryStats, SourceError, failed, redact_url};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use std::time::Duration;
 
 pub use super::wire::Matrix;
 use super::wire::{self, Data};
 
 /// Longest Loki error text kept in a message (the rest is noise, such as a stack of limits).
 const MAX_MESSAGE: usize = 600;
-/// Longest wait a `Retry-After` may ask for before slowburn retries anyway.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
-/// A Loki endpoint with its credentials, concurrency bound and statistics.
+/// A Loki endpoint with its credentials, and the HTTP layer that bounds, retries and counts its
+/// requests.
 pub struct Client {
-    http: reqwest::Client,
+    http: HttpLayer,
     base: String,
     settings: LokiSettings,
-    permits: Semaphore,
-    pub stats: QueryStats,
 }
 
 #[derive(Deserialize)]
@@ -36,7 +35,12 @@ struct VectorSample {
 struct Failure {
     retriable: bool,
     message: String,
-    wait: Option<Duration>,
+}
+
+impl Verdict for Failure {
+    fn retriable(&self) -> bool {
+        self.retriable
+    }
 }
 
 impl Client {
@@ -44,9 +48,9 @@ impl Client {
     /// logged.
     pub fn new(settings: &LokiSettings) -> Result<Self, SourceError> {
         let bad = |message: String| SourceError::Setup(message);
-        let mut all: Vec<(String, String)> = settings.headers.clone();
+        let mut all: Vec<(String, Secret)> = settings.headers.clone();
         if let Some(t) = &settings.tenant {
-            all.push(("X-Scope-OrgID".into(), t.clone()));
+            all.push(("X-Scope-OrgID".into(), Secret::new(t.clone())));
         }
         let headers = crate::source::secret_headers(&all, " in `loki:`")?;
         let http = reqwest::Client::builder()
@@ -55,12 +59,19 @@ impl Client {
             .build()
             .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
-            http,
+            http: HttpLayer::new(
+                http,
+                settings.max_concurrency,
+                Retry::new(settings.retries),
+            ),
             base: settings.url.trim_end_matches('/').to_string(),
             settings: settings.clone(),
-            permits: Semaphore::new(settings.max_concurrency.max(1)),
-            stats: QueryStats::default(),
         })
+    }
+
+    /// What was asked of this Loki so far.
+    pub fn stats(&self) -> &QueryStats {
+        self.http.stats()
     }
 
     /// `query_range` of a metric query: points at `start`, `start + step`, … `end` (unix seconds).
@@ -84,7 +95,7 @@ impl Client {
             return Err(shape(query, &data.result_type, "matrix"));
         }
         wire::matrix(data.result).map_err(|message| {
-            self.stats.contract.fetch_add(1, Ordering::Relaxed);
+            self.stats().contract.fetch_add(1, Ordering::Relaxed);
             SourceError::Untrusted {
                 backend: NAME.into(),
                 query: query.to_string(),
@@ -110,7 +121,7 @@ impl Client {
         }
     }
 
-    /// `GET /ready`: 200 once Loki serves queries.
+    /// `GET /ready`: 200 once Loki serves queries. One attempt, not counted.
     pub async fn ready(&self) -> Result<(), SourceError> {
         let url = format!("{}/ready", self.base);
         let fail = |message: String| SourceError::Unavailable {
@@ -120,27 +131,34 @@ impl Client {
             attempts: 1,
             message,
         };
-        let resp = self
-            .authorized(self.http.get(&url))
-            .send()
+        self.http
+            .probe(
+                |c| self.authorized(c.get(&url)),
+                transport,
+                |status, _, body| {
+                    if (200..300).contains(&status) {
+                        return Ok(());
+                    }
+                    let status = reqwest::StatusCode::from_u16(status)
+                        .map_or_else(|_| status.to_string(), |s| s.to_string());
+                    Err(format!(
+                        "HTTP {status}: {}",
+                        clip(&String::from_utf8_lossy(body))
+                    ))
+                },
+            )
             .await
-            .map_err(|e| fail(transport(&e)))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = resp.text().await.unwrap_or_default();
-        Err(fail(format!("HTTP {status}: {}", clip(&body))))
+            .map_err(fail)
     }
 
     fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.settings.basic_auth {
-            Some((u, p)) => req.basic_auth(u, Some(p)),
+            Some((u, p)) => req.basic_auth(u, Some(p.expose())),
             None => req,
         }
     }
 
-    /// One query with retries; the semaphore bounds requests in flight.
+    /// One query through the HTTP layer (bounded, retried, counted), decoded as Loki's answer.
     async fn post(
         &self,
         path: &str,
@@ -148,102 +166,57 @@ impl Client {
         params: &[(&str, String)],
     ) -> Result<Data, SourceError> {
         let url = format!("{}{path}", self.base);
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let outcome = {
-                let _permit = self.permits.acquire().await;
-                let t0 = Instant::now();
-                self.stats.requests.fetch_add(1, Ordering::Relaxed);
-                let r = self.once(&url, query, params).await;
-                self.stats.observe(t0.elapsed());
-                r
-            };
-            let failure = match outcome {
-                Ok(data) => return Ok(data),
-                Err(f) => f,
-            };
-            self.stats.failures.fetch_add(1, Ordering::Relaxed);
-            if !failure.retriable || attempt > self.settings.retries {
-                return Err(failed(
+        let transport_failure = |e: &reqwest::Error| Failure {
+            retriable: true,
+            message: transport(e),
+        };
+        let data = self
+            .http
+            .send(
+                |c| self.authorized(c.post(&url).form(params)),
+                transport_failure,
+                |status, _, body| decode(status, &String::from_utf8_lossy(body), query),
+            )
+            .await
+            .map_err(|e| {
+                failed(
                     NAME,
                     &self.base,
                     query,
-                    attempt,
-                    failure.retriable,
-                    failure.message,
-                ));
-            }
-            let wait = failure
-                .wait
-                .map(|w| w.min(MAX_RETRY_AFTER))
-                .unwrap_or_else(|| backoff(attempt));
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    async fn once(
-        &self,
-        url: &str,
-        query: &str,
-        params: &[(&str, String)],
-    ) -> Result<Data, Failure> {
-        let resp = self
-            .authorized(self.http.post(url).form(params))
-            .send()
-            .await
-            .map_err(|e| Failure {
-                retriable: true,
-                message: transport(&e),
-                wait: None,
+                    e.attempts,
+                    e.failure.retriable,
+                    e.failure.message,
+                )
             })?;
-        let status = resp.status();
-        let wait = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = resp.text().await.map_err(|e| Failure {
-            retriable: true,
-            message: transport(&e),
-            wait: None,
-        })?;
-        if !status.is_success() {
-            let code = status.as_u16();
-            let mut message = format!("HTTP {code}: {}", clip(&body));
-            if code == 401 && body.contains("no org id") {
-                message.push_str(" (this Loki runs with tenancy: set `loki.tenant`)");
-            }
-            return Err(Failure {
-                retriable: code == 429 || code == 408 || status.is_server_error(),
-                message,
-                wait,
-            });
+        if let Some(lines) = wire::lines_processed(&data) {
+            self.stats().samples.fetch_add(lines, Ordering::Relaxed);
         }
-        match wire::body(&body) {
-            Ok(data) => {
-                if let Some(lines) = wire::lines_processed(&data) {
-                    self.stats.samples.fetch_add(lines, Ordering::Relaxed);
-                }
-                Ok(data)
-            }
-            Err(message) => Err(Failure {
-                retriable: false,
-                // Loki's own error says it all; a body that is not Loki's JSON is shown.
-                message: if message.starts_with("not a Loki") {
-                    format!("{message}: {}", clip(&body))
-                } else {
-                    message
-                },
-                wait: None,
-            }),
-        }
-        .map_err(|f| Failure {
-            message: format!("{} (query `{query}`)", f.message),
-            ..f
-        })
+        Ok(data)
     }
+}
+
+/// One answer of Loki's query API: its data, or why it cannot be used and whether asking again
+/// may help (429, 408 and 5xx may; a refused query, or a body that is not Loki's JSON, will not).
+fn decode(status: u16, body: &str, query: &str) -> Result<Data, Failure> {
+    if !(200..300).contains(&status) {
+        let mut message = format!("HTTP {status}: {}", clip(body));
+        if status == 401 && body.contains("no org id") {
+            message.push_str(" (this Loki runs with tenancy: set `loki.tenant`)");
+        }
+        return Err(Failure {
+            retriable: status == 429 || status == 408 || (500..600).contains(&status),
+            message: format!("{message} (query `{query}`)"),
+        });
+    }
+    wire::body(body).map_err(|message| Failure {
+        retriable: false,
+        // Loki's own error says it all; a body that is not Loki's JSON is shown.
+        message: if message.starts_with("not a Loki") {
+            format!("{message}: {} (query `{query}`)", clip(body))
+        } else {
+            format!("{message} (query `{query}`)")
+        },
+    })
 }
 
 /// Unix seconds as the nanosecond integer Loki reads without ambiguity.

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::JoinSet;
 
 /// The name SLIs use for this source and the `source` label of its metrics.
-pub const NAME: &str = crate::config::LOKI_SOURCE;
+pub const NAME: &str = super::SourceKind::Loki.name();
 /// Loki's default `max_query_length` (721h) less one hour of margin: no request spans more.
 const MAX_SPAN_SECS: i64 = 720 * 3600;
 
@@ -99,7 +99,7 @@ impl Source for LokiSource {
     }
 
     fn stats(&self) -> &QueryStats {
-        &self.inner.client.stats
+        self.inner.client.stats()
     }
 
     fn retention(&self) -> BoxFuture<'_, Option<String>> {

@@ -1,10 +1,10 @@
-//! The Prometheus adapter (also Thanos, Mimir, Cortex): range queries, chunking, retries, stats.
+//! The Prometheus adapter (also Thanos, Mimir, Cortex): range queries, chunking, stats.
 //!
 //! Requests are form POSTs with `partial_response=false` (Thanos) and `stats=all`, so the
 //! samples Prometheus read are counted; [`wire`] decodes the answers and refuses partial or
 //! contract-breaking ones. PromQL annotations (`PromQL warning: …`) are not partial data: such an
-//! answer is counted and each annotation logged once per query. A semaphore bounds queries in
-//! flight.
+//! answer is counted and each annotation logged once per query. The shared
+//! [`crate::http::HttpLayer`] bounds queries in flight and retries what [`wire`] calls retriable.
 //! Every range is split so no request exceeds `max_points_per_query` points per series.
 
 mod batch;
@@ -16,17 +16,17 @@ use wire::{Grid, Matrix, Values};
 
 use super::counts::{combine, counter_increases, timeslices};
 use super::{
-    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, backoff, failed,
-    redact_url,
+    Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, SourceKind,
+    failed, redact_url,
 };
 use crate::budget::Bucket;
 use crate::config::{CountSpec, EventQuery, PrometheusSettings, Slo};
+use crate::http::{HttpLayer, Retry};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Extra bucket edges read before a counter range, only as baselines: a series whose first edge
@@ -34,24 +34,22 @@ use tokio::task::JoinSet;
 pub const BASELINE_EDGES: usize = 5;
 
 /// The name SLIs use for this source and the `source` label of its metrics.
-pub const NAME: &str = crate::config::DEFAULT_SOURCE;
+pub const NAME: &str = SourceKind::Prometheus.name();
 /// (query, annotation) pairs remembered as logged; past this the set starts over (and each is
 /// logged once more), so thousands of changing queries cannot grow it without bound.
 const MAX_ANNOTATIONS_LOGGED: usize = 10_000;
 
 /// A Prometheus query client with the settings of `slo.yaml`; cheap to clone (the tasks it
-/// spawns share one client, one semaphore and one set of statistics).
+/// spawns share one HTTP layer: one client, one concurrency bound and one set of statistics).
 #[derive(Clone)]
 pub struct PrometheusSource {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: HttpLayer,
     url: String,
     settings: PrometheusSettings,
-    permits: Semaphore,
-    stats: QueryStats,
     /// Hashes of the (query, annotation) pairs already logged: an annotation comes back with
     /// every answer, every tick, and one log line per tick would bury everything else.
     annotations_logged: Mutex<HashSet<u64>>,
@@ -78,11 +76,13 @@ impl PrometheusSource {
         }
         Ok(Arc::new(PrometheusSource {
             inner: Arc::new(Inner {
-                http,
+                http: HttpLayer::new(
+                    http,
+                    settings.max_concurrency,
+                    Retry::new(settings.retries),
+                ),
                 url: settings.url.clone(),
                 settings: settings.clone(),
-                permits: Semaphore::new(settings.max_concurrency.max(1)),
-                stats: QueryStats::default(),
                 annotations_logged: Mutex::new(HashSet::new()),
             }),
         }))
@@ -111,7 +111,7 @@ impl Source for PrometheusSource {
     }
 
     fn stats(&self) -> &QueryStats {
-        &self.inner.stats
+        self.inner.http.stats()
     }
 
     fn retention(&self) -> BoxFuture<'_, Option<String>> {
@@ -124,10 +124,11 @@ impl Source for PrometheusSource {
 }
 
 impl Inner {
-    /// One range query with retries on retriable failures. An answer with `warnings` (other than
-    /// PromQL annotations, which are logged once and counted) or one that breaks the API's
-    /// contract is an error for its whole range (not retried at once: the engine heals failed
-    /// ranges), counted in [`QueryStats::partial`] / [`QueryStats::contract`].
+    /// One range query, retried by the HTTP layer when [`wire`] says asking again may help. An
+    /// answer with `warnings` (other than PromQL annotations, which are logged once and counted)
+    /// or one that breaks the API's contract is an error for its whole range (not retried at
+    /// once: the engine heals failed ranges), counted in [`QueryStats::partial`] /
+    /// [`QueryStats::contract`].
     async fn range(
         &self,
         query: &str,
@@ -149,72 +150,56 @@ impl Inner {
             ("stats", "all".to_string()),
             ("partial_response", "false".to_string()),
         ];
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let result = {
-                let _permit = self.permits.acquire().await;
-                let t0 = Instant::now();
-                self.stats.requests.fetch_add(1, Ordering::Relaxed);
-                let r = self
-                    .post("/api/v1/query_range", &params, |a| {
-                        wire::decode_range(a, grid, values)
-                    })
-                    .await;
-                self.stats.observe(t0.elapsed());
-                r
-            };
-            let failure = match result {
-                Ok(answer) => {
-                    self.stats
-                        .samples
-                        .fetch_add(answer.samples, Ordering::Relaxed);
-                    if !answer.warnings.is_empty() {
-                        self.stats.partial.fetch_add(1, Ordering::Relaxed);
-                        return Err(SourceError::Untrusted {
-                            backend: NAME.into(),
-                            query: query.to_string(),
-                            message: format!(
-                                "warnings (the data may be partial, so these buckets stay missing): {}",
-                                answer.warnings.join("; ")
-                            ),
-                        });
-                    }
-                    self.log_annotations(query, &answer.annotations);
-                    if answer.histogram_series > 0 && answer.matrix.is_empty() {
-                        return Err(SourceError::BadResult {
-                            query: query.to_string(),
-                            message: format!(
-                                "{} series hold native histograms only; count them with `histogram_count(...)` and `histogram_fraction(...)` in an expression",
-                                answer.histogram_series
-                            ),
-                        });
-                    }
-                    return Ok(answer.matrix);
-                }
-                Err(f) => f,
-            };
-            self.stats.failures.fetch_add(1, Ordering::Relaxed);
-            if failure.contract {
-                self.stats.contract.fetch_add(1, Ordering::Relaxed);
+        let stats = self.http.stats();
+        let answer = match self
+            .send("/api/v1/query_range", &params, |a| {
+                wire::decode_range(a, grid, values)
+            })
+            .await
+        {
+            Ok(answer) => answer,
+            Err(e) if e.failure.contract => {
+                stats.contract.fetch_add(1, Ordering::Relaxed);
                 return Err(SourceError::Untrusted {
                     backend: NAME.into(),
                     query: query.to_string(),
-                    message: failure.message,
+                    message: e.failure.message,
                 });
             }
-            if !failure.retriable || attempt > self.settings.retries {
+            Err(e) => {
                 return Err(failed(
                     NAME,
                     &self.url,
                     query,
-                    attempt,
-                    failure.retriable,
-                    failure.message,
+                    e.attempts,
+                    e.failure.retriable,
+                    e.failure.message,
                 ));
             }
-            tokio::time::sleep(failure.wait.unwrap_or_else(|| backoff(attempt))).await;
+        };
+        stats.samples.fetch_add(answer.samples, Ordering::Relaxed);
+        if !answer.warnings.is_empty() {
+            stats.partial.fetch_add(1, Ordering::Relaxed);
+            return Err(SourceError::Untrusted {
+                backend: NAME.into(),
+                query: query.to_string(),
+                message: format!(
+                    "warnings (the data may be partial, so these buckets stay missing): {}",
+                    answer.warnings.join("; ")
+                ),
+            });
         }
+        self.log_annotations(query, &answer.annotations);
+        if answer.histogram_series > 0 && answer.matrix.is_empty() {
+            return Err(SourceError::BadResult {
+                query: query.to_string(),
+                message: format!(
+                    "{} series hold native histograms only; count them with `histogram_count(...)` and `histogram_fraction(...)` in an expression",
+                    answer.histogram_series
+                ),
+            });
+        }
+        Ok(answer.matrix)
     }
 
     /// Logs each PromQL annotation of `query` the first time it is seen: the answer's data is
@@ -244,45 +229,51 @@ impl Inner {
         }
     }
 
-    /// One request (a form POST, or a GET without parameters) and its decoded answer; transport
-    /// failures are retriable.
-    async fn post<T>(
+    /// The request for `path`: a form POST, or a GET without parameters.
+    fn request(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> reqwest::RequestBuilder {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        if params.is_empty() {
+            client.get(&url)
+        } else {
+            client.post(&url).form(params)
+        }
+    }
+
+    /// One query through the HTTP layer, with its retries and statistics, decoded by `decode`.
+    async fn send<T>(
         &self,
         path: &str,
         params: &[(&str, String)],
-        decode: impl FnOnce(wire::Answer<'_>) -> Result<T, wire::Failure>,
+        decode: impl Fn(wire::Answer<'_>) -> Result<T, wire::Failure>,
+    ) -> Result<T, crate::http::Exhausted<wire::Failure>> {
+        self.http
+            .send(
+                |c| self.request(c, path, params),
+                transport_failure,
+                |status, headers, body| decode(answer(status, headers, body)),
+            )
+            .await
+    }
+
+    /// One request, not retried and not counted (health, `validate --online`, flags).
+    async fn probe<T>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        decode: impl Fn(wire::Answer<'_>) -> Result<T, wire::Failure>,
     ) -> Result<T, wire::Failure> {
-        let url = format!("{}{path}", self.url.trim_end_matches('/'));
-        let req = if params.is_empty() {
-            self.http.get(&url)
-        } else {
-            self.http.post(&url).form(params)
-        };
-        let transport = |e: reqwest::Error| wire::Failure {
-            retriable: true,
-            wait: None,
-            message: transport(&e),
-            contract: false,
-        };
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let (content_type, retry_after) = (
-            header(reqwest::header::CONTENT_TYPE),
-            header(reqwest::header::RETRY_AFTER),
-        );
-        let body = resp.bytes().await.map_err(transport)?;
-        decode(wire::Answer {
-            status,
-            content_type: content_type.as_deref(),
-            retry_after: retry_after.as_deref(),
-            body: &body,
-        })
+        self.http
+            .probe(
+                |c| self.request(c, path, params),
+                transport_failure,
+                |status, headers, body| decode(answer(status, headers, body)),
+            )
+            .await
     }
 
     /// Buckets one range request may cover: the point limit minus the first edge and the
@@ -445,7 +436,7 @@ impl Inner {
     /// and Mimir do not): named in warnings when a period reaches past the data.
     async fn retention(&self) -> Option<String> {
         let flags = self
-            .post("/api/v1/status/flags", &[], wire::decode_flags)
+            .probe("/api/v1/status/flags", &[], wire::decode_flags)
             .await
             .ok()?;
         flags.get("storage.tsdb.retention.time").cloned()
@@ -460,9 +451,8 @@ impl Inner {
     /// `POST /api/v1/query` now: the number of series, with the answer's warnings and PromQL
     /// annotations for `validate --online` to show.
     async fn instant(&self, query: &str) -> Result<wire::InstantAnswer, SourceError> {
-        let _permit = self.permits.acquire().await;
         let params = [("query", query.to_string())];
-        self.post("/api/v1/query", &params, wire::decode_instant)
+        self.probe("/api/v1/query", &params, wire::decode_instant)
             .await
             .map_err(|f| {
                 // One attempt: an unreachable Prometheus is named by its URL, a refusal by the query.
@@ -493,6 +483,30 @@ fn edge_values(pts: &[(i64, f64)], first: i64, width: i64, n: usize) -> Vec<Opti
 fn bucket_index(ts: i64, start: i64, width: i64, n: usize) -> Option<usize> {
     let d = ts - start;
     (d >= 0 && d % width == 0 && ((d / width) as usize) < n).then(|| (d / width) as usize)
+}
+
+/// The parts of an HTTP answer [`wire`] reads.
+fn answer<'a>(
+    status: u16,
+    headers: &'a reqwest::header::HeaderMap,
+    body: &'a [u8],
+) -> wire::Answer<'a> {
+    wire::Answer {
+        status,
+        content_type: headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        body,
+    }
+}
+
+/// A request without a whole answer: worth another attempt.
+fn transport_failure(e: &reqwest::Error) -> wire::Failure {
+    wire::Failure {
+        retriable: true,
+        message: transport(e),
+        contract: false,
+    }
 }
 
 /// A transport failure in words (never the URL, which may hold credentials).

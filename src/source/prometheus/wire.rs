@@ -3,9 +3,10 @@
 //! `prometheus-http-query` 0.9 drops `warnings` (so a partial answer of a Thanos store or a failed
 //! remote read counted as complete), fails a whole matrix that holds a native-histogram series,
 //! and turns an `errorType` it does not know (`not_acceptable`, Mimir's `too_many_requests`) into
-//! "failed to parse JSON", losing the HTTP status and `Retry-After`. Everything here is pure: the
-//! adapter hands in the status, headers and body, and gets back points or a [`Failure`] that says
-//! whether asking again can help and how long to wait first.
+//! "failed to parse JSON", losing the HTTP status. Everything here is pure: the adapter hands in
+//! the status, headers and body, and gets back points or a [`Failure`] that says whether asking
+//! again can help (how long to wait first is the shared [`crate::http`] layer's business, which
+//! reads `Retry-After`).
 //!
 //! Not every warning means partial data: since Prometheus 2.46, `warnings` and `infos` also carry
 //! PromQL annotations about the query itself (`PromQL warning: …`, `PromQL info: …`: a bucket
@@ -16,7 +17,6 @@
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 /// One series of a range result: labels and `(timestamp, value)` points.
 pub type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
@@ -26,9 +26,6 @@ const MAX_MESSAGE: usize = 400;
 /// How PromQL's annotations begin (`util/annotations/annotations.go`): they describe the query,
 /// not missing data.
 const ANNOTATION_PREFIXES: [&str; 2] = ["PromQL warning:", "PromQL info:"];
-/// Longest wait a `Retry-After` may ask for before slowburn asks again anyway; the tick's deadline
-/// bounds it further.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// How a range answer's values must look: counters are never NaN or infinite (Prometheus stores
 /// them as floats but a counter sample that is not finite is a broken exporter or a broken
@@ -74,8 +71,6 @@ pub struct RangeAnswer {
 pub struct Failure {
     /// Worth another attempt (5xx, 429, timeouts, network).
     pub retriable: bool,
-    /// How long the server asked to wait (`Retry-After`), capped at [`MAX_RETRY_AFTER`].
-    pub wait: Option<Duration>,
     /// What went wrong, in the backend's own words where it gave some.
     pub message: String,
     /// The answer arrived but broke the API's contract (duplicated or non-finite samples,
@@ -87,7 +82,6 @@ impl Failure {
     fn new(retriable: bool, message: String) -> Self {
         Failure {
             retriable,
-            wait: None,
             message,
             contract: false,
         }
@@ -97,6 +91,12 @@ impl Failure {
             contract: true,
             ..Failure::new(false, message)
         }
+    }
+}
+
+impl crate::http::Verdict for Failure {
+    fn retriable(&self) -> bool {
+        self.retriable
     }
 }
 
@@ -178,8 +178,6 @@ pub struct Answer<'a> {
     pub status: u16,
     /// `Content-Type`, when present.
     pub content_type: Option<&'a str>,
-    /// `Retry-After`, when present.
-    pub retry_after: Option<&'a str>,
     /// The body.
     pub body: &'a [u8],
 }
@@ -352,7 +350,6 @@ fn envelope(a: Answer<'_>) -> Result<Said, Failure> {
             let kind = e.error_type.unwrap_or_default();
             let text = e.error.unwrap_or_default();
             let mut f = classify(a.status, &kind);
-            f.wait = retry_after(a.retry_after).filter(|_| f.retriable);
             f.message = format!("HTTP {} {kind}: {}", a.status, clip(&text));
             Err(f)
         }
@@ -363,7 +360,6 @@ fn envelope(a: Answer<'_>) -> Result<Said, Failure> {
         ))),
         None => {
             let mut f = classify(a.status, "");
-            f.wait = retry_after(a.retry_after).filter(|_| f.retriable);
             f.message = format!(
                 "HTTP {}: {}",
                 a.status,
@@ -384,19 +380,6 @@ pub fn classify(status: u16, error_type: &str) -> Failure {
         _ => matches!(status, 408 | 429 | 499) || (500..600).contains(&status),
     } && !matches!(status, 406 | 413);
     Failure::new(retriable, String::new())
-}
-
-/// `Retry-After` as seconds or an HTTP date (at least one second away), capped.
-fn retry_after(v: Option<&str>) -> Option<Duration> {
-    let v = v?.trim();
-    let secs = match v.parse::<u64>() {
-        Ok(s) => s,
-        Err(_) => {
-            let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-            (at.timestamp() - chrono::Utc::now().timestamp()).max(1) as u64
-        }
-    };
-    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 fn labels(m: &HashMap<String, String>) -> String {
@@ -427,7 +410,6 @@ mod tests {
         Answer {
             status: 200,
             content_type: Some("application/json"),
-            retry_after: None,
             body: body.as_bytes(),
         }
     }
@@ -547,25 +529,21 @@ mod tests {
     }
 
     #[test]
-    fn unknown_error_types_keep_their_status_and_retry_after() {
-        let err = |status, kind: &str, retry: Option<&'static str>| {
+    fn unknown_error_types_keep_their_status() {
+        // `Retry-After` is read by the shared HTTP layer (crate::http::retry_after's tests).
+        let err = |status, kind: &str, _retry: Option<&'static str>| {
             let body = format!(r#"{{"status":"error","errorType":"{kind}","error":"slow down"}}"#);
             let a = Answer {
                 status,
                 content_type: Some("application/json; charset=utf-8"),
-                retry_after: retry,
                 body: body.as_bytes(),
             };
             decode_range(a, GRID, Values::Counter).unwrap_err()
         };
         let f = err(429, "too_many_requests", Some("7"));
         assert!(f.retriable && !f.contract);
-        assert_eq!(f.wait, Some(Duration::from_secs(7)));
         assert!(f.message.contains("429") && f.message.contains("slow down"));
-        assert_eq!(
-            err(429, "something_new", Some("3600")).wait,
-            Some(MAX_RETRY_AFTER)
-        );
+        assert!(err(429, "something_new", Some("3600")).retriable);
         assert!(!err(413, "too_large_entry", None).retriable);
         assert!(!err(406, "not_acceptable", None).retriable);
         assert!(
@@ -577,19 +555,7 @@ mod tests {
         assert!(err(503, "timeout", None).retriable);
         assert!(err(500, "brand_new", None).retriable);
         assert!(!err(418, "brand_new", None).retriable);
-        assert_eq!(err(400, "bad_data", Some("5")).wait, None);
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_or_an_http_date() {
-        assert_eq!(retry_after(Some(" 12 ")), Some(Duration::from_secs(12)));
-        assert_eq!(
-            retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            Some(Duration::from_secs(1)),
-            "a date in the past: soon"
-        );
-        assert_eq!(retry_after(Some("soon")), None);
-        assert_eq!(retry_after(None), None);
+        assert!(!err(400, "bad_data", Some("5")).retriable);
     }
 
     #[test]
@@ -597,7 +563,6 @@ mod tests {
         let a = Answer {
             status: 502,
             content_type: Some("text/html"),
-            retry_after: None,
             body: b"<html>Bad Gateway</html>",
         };
         let f = decode_range(a, GRID, Values::Counter).unwrap_err();
@@ -606,7 +571,6 @@ mod tests {
         let a = Answer {
             status: 200,
             content_type: Some("text/plain"),
-            retry_after: None,
             body: b"ok",
         };
         assert!(decode_range(a, GRID, Values::Counter).unwrap_err().contract);

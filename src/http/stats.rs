@@ -1,5 +1,7 @@
 //! What a source asked of its backend: request counts, failures, samples read and a duration
-//! histogram. Every source keeps one; `/metrics`, benchmarks and `report --stats` read it.
+//! histogram. Every source keeps one in its [`super::HttpLayer`] (the layer counts requests,
+//! failures and durations; the adapter what only it can tell); `/metrics`, benchmarks and
+//! `report --stats` read it, as `crate::source::QueryStats`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
