@@ -216,6 +216,44 @@ mod tests {
         assert!(!team.mutes("any/slo", &none, Severity::Ticket, 1000));
     }
 
+    /// What today's release stores (the API form, `json!`, so keys in sorted order) is read back
+    /// to the same silence, and written byte for byte the same.
+    #[test]
+    fn silences_as_stored_by_the_current_release_read_back() {
+        let s = Silence {
+            id: "6553f0f6-1".into(),
+            slo: Some("api/avail".into()),
+            labels: BTreeMap::from([("team".to_string(), "pay".to_string())]),
+            severity: Some(Severity::Page),
+            starts_at: 1_700_000_000,
+            ends_at: 1_700_003_600,
+            comment: "deploy".into(),
+            created_by: "ana".into(),
+            created_at: 1_699_999_990,
+        };
+        let stored = concat!(
+            r#"{"comment":"deploy","created_at":"2023-11-14T22:13:10Z","created_by":"ana","#,
+            r#""ends_at":"2023-11-14T23:13:20Z","id":"6553f0f6-1","labels":{"team":"pay"},"#,
+            r#""severity":"page","slo":"api/avail","starts_at":"2023-11-14T22:13:20Z","status":"pending"}"#
+        );
+        let v: Value = serde_json::from_str(stored).unwrap();
+        assert_eq!(Silence::from_json(&v), Some(s.clone()));
+        assert_eq!(s.to_json(s.created_at).to_string(), stored);
+        let wide = Silence {
+            slo: None,
+            severity: None,
+            ..s.clone()
+        };
+        let stored = concat!(
+            r#"{"comment":"deploy","created_at":"2023-11-14T22:13:10Z","created_by":"ana","#,
+            r#""ends_at":"2023-11-14T23:13:20Z","id":"6553f0f6-1","labels":{"team":"pay"},"#,
+            r#""severity":null,"slo":null,"starts_at":"2023-11-14T22:13:20Z","status":"active"}"#
+        );
+        let v: Value = serde_json::from_str(stored).unwrap();
+        assert_eq!(Silence::from_json(&v), Some(wide.clone()));
+        assert_eq!(wide.to_json(1_700_000_001).to_string(), stored);
+    }
+
     #[test]
     fn bad_requests_say_what_to_fix() {
         let no_matcher =

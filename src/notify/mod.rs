@@ -595,6 +595,62 @@ mod tests {
         );
     }
 
+    /// What today's release writes into the outbox (`json!`, so keys in sorted order, the
+    /// details' too) is read back to the same notification and written byte for byte the same.
+    #[test]
+    fn outbox_entries_as_stored_by_the_current_release_read_back() {
+        let n = Notification {
+            receiver: "pd".into(),
+            slo: "api/availability".into(),
+            severity: Severity::Page,
+            action: Action::Trigger,
+            created_at: 100,
+            attempts: 2,
+            next_attempt: 160,
+            details: AlertDetails {
+                rule: Some("1h/5m".into()),
+                burn_rate: 16.5,
+                error_budget_remaining: [("30d".to_string(), Some(0.75))].into(),
+                ..Default::default()
+            },
+        };
+        let bytes: &[u8] = concat!(
+            r#"{"action":"trigger","attempts":2,"created_at":100,"details":{"at":null,"#,
+            r#""burn_rate":16.5,"burn_rates":{},"dashboard":null,"description":null,"#,
+            r#""error_budget_remaining":{"30d":0.75},"fired_at":null,"labels":{},"message":null,"#,
+            r#""name":"","objective":null,"queries":[],"reason":null,"repeat":false,"#,
+            r#""rule":"1h/5m","service":"","slo":"","test":false,"time_to_exhaustion_seconds":{}},"#,
+            r#""next_attempt":160,"receiver":"pd","severity":"page","slo":"api/availability"}"#
+        )
+        .as_bytes();
+        assert_eq!(Notification::decode(3, bytes), Ok(n.clone()));
+        assert_eq!(n.encode(), bytes);
+        // An entry without its attempts (an older release) reads as never tried.
+        let resolve = Notification {
+            receiver: "mail".into(),
+            slo: "a/b".into(),
+            severity: Severity::Ticket,
+            action: Action::Resolve,
+            created_at: 5,
+            attempts: 0,
+            next_attempt: 0,
+            details: AlertDetails {
+                slo: "a/b".into(),
+                ..Default::default()
+            },
+        };
+        assert_eq!(
+            Notification::decode(
+                4,
+                br#"{"action":"resolve","created_at":5,"details":{"slo":"a/b"},"receiver":"mail","severity":"ticket","slo":"a/b"}"#
+            ),
+            Ok(resolve)
+        );
+        let odd = br#"{"action":"page","created_at":5,"details":{},"receiver":"m","severity":"ticket","slo":"a/b"}"#;
+        let e = Notification::decode(4, odd).unwrap_err();
+        assert!(e.to_string().contains("unknown action `page`"), "{e}");
+    }
+
     #[test]
     fn backoff_grows_with_full_jitter_and_a_cap() {
         assert!(
