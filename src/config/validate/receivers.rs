@@ -166,6 +166,18 @@ fn default_repeat_interval(kind: &ReceiverKind) -> Option<Dur> {
     }
 }
 
+/// Whether a kind needs firing alerts posted again: Alertmanager resolves an alert whose
+/// `endsAt` passes, so `repeat_interval: never` would resolve every alert it is sent.
+fn must_repeat(kind: &ReceiverKind) -> bool {
+    match kind {
+        ReceiverKind::Alertmanager(_) => true,
+        ReceiverKind::PagerDuty(_)
+        | ReceiverKind::Slack(_)
+        | ReceiverKind::Webhook(_)
+        | ReceiverKind::Email(_) => false,
+    }
+}
+
 /// How a receiver delivers: exactly one of the kinds, with its URL and secrets checked.
 fn receiver_kind(cx: &mut Ctx, r: &Spanned<RawReceiver>, path: &str) -> Option<ReceiverKind> {
     let v = &r.value;
@@ -279,7 +291,7 @@ pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Recei
         let repeat_interval = match &v.repeat_interval {
             Some(d)
                 if (d.value == "never" || d.value == "0")
-                    && matches!(kind, Some(ReceiverKind::Alertmanager(_))) =>
+                    && kind.as_ref().is_some_and(must_repeat) =>
             {
                 cx.err(
                     &d.referenced,
