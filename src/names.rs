@@ -50,6 +50,8 @@ pub const SOURCE_SAMPLES_READ: &str = "slowburn_source_samples_read_total";
 pub const SOURCE_UNTRUSTED: &str = "slowburn_source_untrusted_answers_total";
 /// Stored values found damaged (checksum mismatch) since start.
 pub const STORE_DAMAGED: &str = "slowburn_store_damaged_values_total";
+/// Stored values that passed their checksum but do not read (an unknown severity), by kind.
+pub const STORE_UNREADABLE: &str = "slowburn_store_unreadable_total";
 /// Unix seconds of the newest verified store backup (0: none).
 pub const BACKUP_LAST_SUCCESS: &str = "slowburn_backup_last_success_timestamp_seconds";
 /// Scheduled store backups by result (ok, failed).
@@ -85,6 +87,7 @@ pub const EXPORTED: &[&str] = &[
     SOURCE_SAMPLES_READ,
     SOURCE_UNTRUSTED,
     STORE_DAMAGED,
+    STORE_UNREADABLE,
     STORE_REOPENS,
     BACKUP_LAST_SUCCESS,
     BACKUPS,

@@ -159,7 +159,7 @@ impl Provisioner {
             message: m.into(),
         };
         if let Some(t) = &settings.token {
-            let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {t}"))
+            let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", t.expose()))
                 .map_err(|_| bad("the token holds characters a header cannot"))?;
             v.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, v);
@@ -189,7 +189,7 @@ impl Provisioner {
         req: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, String), GrafanaError> {
         let req = match &self.settings.basic_auth {
-            Some((u, p)) => req.basic_auth(u, Some(p)),
+            Some((u, p)) => req.basic_auth(u, Some(p.expose())),
             None => req,
         };
         let resp = req.send().await.map_err(|e| GrafanaError::Down {

@@ -18,7 +18,7 @@ use common::*;
 use serde_json::{Value, json};
 use slowburn::alert::details::AlertDetails;
 use slowburn::alert::policy::Severity;
-use slowburn::config::{Receiver, ReceiverKind};
+use slowburn::config::{PagerDutySettings, Receiver, ReceiverKind, SlackSettings, WebhookSettings};
 use slowburn::duration::Dur;
 use slowburn::notify::{Action, Counters, Notification, Pacer, dispatch_once};
 use slowburn::store::Store;
@@ -144,11 +144,15 @@ fn receiver(name: &str, kind: ReceiverKind) -> Receiver {
 fn pagerduty(name: &str, key: &str, url: &str) -> Receiver {
     receiver(
         name,
-        ReceiverKind::PagerDuty {
+        ReceiverKind::PagerDuty(PagerDutySettings {
             routing_key: key.into(),
             url: url.into(),
-        },
+        }),
     )
+}
+
+fn slack(url: &str) -> ReceiverKind {
+    ReceiverKind::Slack(SlackSettings { url: url.into() })
 }
 
 fn note(receiver: &str, slo: &str, created_at: i64) -> Notification {
@@ -284,14 +288,9 @@ fn after_a_slack_429_every_lane_of_that_webhook_waits() {
     let store = Store::open(dir.path()).unwrap();
     let hook = format!("{url}/services/T0/B0/x");
     let receivers = vec![
-        receiver("chat-a", ReceiverKind::Slack { url: hook.clone() }),
-        receiver("chat-b", ReceiverKind::Slack { url: hook }),
-        receiver(
-            "chat-other",
-            ReceiverKind::Slack {
-                url: format!("{url}/services/T0/B1/y"),
-            },
-        ),
+        receiver("chat-a", slack(&hook)),
+        receiver("chat-b", slack(&hook)),
+        receiver("chat-other", slack(&format!("{url}/services/T0/B1/y"))),
     ];
     store
         .outbox_push(&[
@@ -414,10 +413,10 @@ fn a_one_hour_receiver_outage_delivers_every_notification_once_afterwards() {
     let store = Store::open(dir.path()).unwrap();
     let receivers = vec![receiver(
         "hook",
-        ReceiverKind::Webhook {
+        ReceiverKind::Webhook(WebhookSettings {
             url: format!("{url}/hook"),
             headers: Vec::new(),
-        },
+        }),
     )];
     let (client, counters, mut pacer) = (
         reqwest::Client::new(),

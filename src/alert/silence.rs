@@ -5,8 +5,8 @@
 
 use super::policy::Severity;
 use crate::time::rfc3339;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Most silences kept at once, so a script in a loop cannot grow the store without bound.
@@ -14,27 +14,57 @@ pub const MAX_SILENCES: usize = 1000;
 /// How long an expired silence stays listed.
 pub const KEEP_EXPIRED: i64 = 86400;
 
-/// One silence.
-#[derive(Debug, Clone, PartialEq)]
+/// One silence. Its stored form is its API form ([`Silence::to_json`]): times in RFC 3339,
+/// `severity` `page`, `ticket` or null. What does not read back exactly (a severity this
+/// version does not know, labels that are not a map) is an error, never a wider silence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Silence {
     /// Server-assigned id.
     pub id: String,
     /// SLO id to match, if any.
     pub slo: Option<String>,
     /// SLO labels that must all match.
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Only this severity, if set.
     pub severity: Option<Severity>,
     /// Start (unix seconds).
+    #[serde(with = "rfc3339_secs")]
     pub starts_at: i64,
     /// End (unix seconds, exclusive).
+    #[serde(with = "rfc3339_secs")]
     pub ends_at: i64,
     /// Why: required, as in Alertmanager.
     pub comment: String,
     /// Who, as given by the client.
     pub created_by: String,
     /// When it was created.
+    #[serde(with = "rfc3339_secs")]
     pub created_at: i64,
+}
+
+/// Unix seconds as the RFC 3339 text every JSON time of slowburn is.
+mod rfc3339_secs {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*t))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(d)?;
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.timestamp())
+            .map_err(|e| D::Error::custom(format!("`{text}` is not an RFC 3339 time ({e})")))
+    }
+}
+
+/// The API form: the silence and its status at a time.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    silence: &'a Silence,
+    status: &'static str,
 }
 
 /// The body of `POST /api/v1/silences`.
@@ -141,44 +171,26 @@ impl Silence {
         }
     }
 
-    /// The API and stored form.
+    /// The API and stored form: the fields and the `status` at `now`. Written through a JSON
+    /// value, whose keys are sorted, so the stored bytes are the ones earlier releases wrote.
     pub fn to_json(&self, now: i64) -> Value {
-        json!({
-            "id": self.id,
-            "slo": self.slo,
-            "labels": self.labels,
-            "severity": self.severity.map(|s| s.as_str()),
-            "starts_at": rfc3339(self.starts_at),
-            "ends_at": rfc3339(self.ends_at),
-            "comment": self.comment,
-            "created_by": self.created_by,
-            "created_at": rfc3339(self.created_at),
-            "status": self.status(now),
+        // Cannot fail: every map key is a string and every field serializes.
+        serde_json::to_value(Listed {
+            silence: self,
+            status: self.status(now),
         })
+        .unwrap_or(Value::Null)
     }
 
-    /// Reads the stored form; `None` if unreadable.
-    pub fn from_json(v: &Value) -> Option<Silence> {
-        let time = |k: &str| -> Option<i64> {
-            chrono::DateTime::parse_from_rfc3339(v[k].as_str()?)
-                .ok()
-                .map(|t| t.timestamp())
-        };
-        Some(Silence {
-            id: v["id"].as_str()?.to_string(),
-            slo: v["slo"].as_str().map(String::from),
-            labels: serde_json::from_value(v["labels"].clone()).unwrap_or_default(),
-            severity: match v["severity"].as_str() {
-                Some("page") => Some(Severity::Page),
-                Some("ticket") => Some(Severity::Ticket),
-                _ => None,
-            },
-            starts_at: time("starts_at")?,
-            ends_at: time("ends_at")?,
-            comment: v["comment"].as_str()?.to_string(),
-            created_by: v["created_by"].as_str()?.to_string(),
-            created_at: time("created_at")?,
-        })
+    /// Reads the stored (or API) form; `status` is ignored, being derived. The error says what
+    /// is wrong, for the caller to log with the silence's key.
+    pub fn from_json(v: &Value) -> Result<Silence, serde_json::Error> {
+        Silence::deserialize(v)
+    }
+
+    /// Reads the stored bytes, as [`Silence::from_json`] does.
+    pub fn decode(bytes: &[u8]) -> Result<Silence, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 }
 
@@ -204,7 +216,7 @@ mod tests {
         assert!(!s.mutes("api/other", &none, Severity::Page, 1000));
         assert!(!s.mutes("api/avail", &none, Severity::Page, 999));
         assert!(!s.mutes("api/avail", &none, Severity::Page, 2000));
-        assert_eq!(Silence::from_json(&s.to_json(0)), Some(s.clone()));
+        assert_eq!(Silence::from_json(&s.to_json(0)).ok(), Some(s.clone()));
         let team = req(
             r#"{"labels": {"team": "pay"}, "ends_at": "1970-01-01T00:33:20Z",
             "comment": "x", "created_by": "y"}"#,
@@ -214,6 +226,52 @@ mod tests {
         let labels = BTreeMap::from([("team".to_string(), "pay".to_string())]);
         assert!(team.mutes("any/slo", &labels, Severity::Ticket, 1000));
         assert!(!team.mutes("any/slo", &none, Severity::Ticket, 1000));
+    }
+
+    /// What today's release stores (the API form, `json!`, so keys in sorted order) is read back
+    /// to the same silence, and written byte for byte the same.
+    #[test]
+    fn silences_as_stored_by_the_current_release_read_back() {
+        let s = Silence {
+            id: "6553f0f6-1".into(),
+            slo: Some("api/avail".into()),
+            labels: BTreeMap::from([("team".to_string(), "pay".to_string())]),
+            severity: Some(Severity::Page),
+            starts_at: 1_700_000_000,
+            ends_at: 1_700_003_600,
+            comment: "deploy".into(),
+            created_by: "ana".into(),
+            created_at: 1_699_999_990,
+        };
+        let stored = concat!(
+            r#"{"comment":"deploy","created_at":"2023-11-14T22:13:10Z","created_by":"ana","#,
+            r#""ends_at":"2023-11-14T23:13:20Z","id":"6553f0f6-1","labels":{"team":"pay"},"#,
+            r#""severity":"page","slo":"api/avail","starts_at":"2023-11-14T22:13:20Z","status":"pending"}"#
+        );
+        let v: Value = serde_json::from_str(stored).unwrap();
+        assert_eq!(Silence::from_json(&v).ok(), Some(s.clone()));
+        assert_eq!(Silence::decode(stored.as_bytes()).ok(), Some(s.clone()));
+        assert_eq!(s.to_json(s.created_at).to_string(), stored);
+        let wide = Silence {
+            slo: None,
+            severity: None,
+            ..s.clone()
+        };
+        let stored = concat!(
+            r#"{"comment":"deploy","created_at":"2023-11-14T22:13:10Z","created_by":"ana","#,
+            r#""ends_at":"2023-11-14T23:13:20Z","id":"6553f0f6-1","labels":{"team":"pay"},"#,
+            r#""severity":null,"slo":null,"starts_at":"2023-11-14T22:13:20Z","status":"active"}"#
+        );
+        let v: Value = serde_json::from_str(stored).unwrap();
+        assert_eq!(Silence::from_json(&v).ok(), Some(wide.clone()));
+        assert_eq!(wide.to_json(1_700_000_001).to_string(), stored);
+        // A severity this version does not know is an error, never "every severity"; so are
+        // labels that are not a map (read as none, they would silence every SLO).
+        let critical = stored.replace(r#""severity":null"#, r#""severity":"critical""#);
+        let e = Silence::decode(critical.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("critical"), "{e}");
+        let odd = stored.replace(r#""labels":{"team":"pay"}"#, r#""labels":["team"]"#);
+        assert!(Silence::decode(odd.as_bytes()).is_err());
     }
 
     #[test]

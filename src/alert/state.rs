@@ -2,6 +2,7 @@
 //! parameter, and the caller persists the record.
 
 use super::policy::Severity;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Where an alert stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,22 +13,58 @@ pub enum State {
     Firing,
 }
 
-/// The persisted record of one (SLO, severity).
-#[derive(Debug, Clone, PartialEq)]
+/// The persisted record of one (SLO, severity). Its stored form is JSON with the keys
+/// `firing` (a boolean), `fired_at`, `resolved_at`, `rule`, `peak_burn_rate` and `sent`, as
+/// every release so far has written it; a key an older record lacks reads as its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Current state.
+    #[serde(rename = "firing", with = "firing_flag")]
     pub state: State,
     /// When the current or last episode started.
+    #[serde(default)]
     pub fired_at: Option<i64>,
     /// When the last episode ended.
+    #[serde(default)]
     pub resolved_at: Option<i64>,
     /// The rule that fired it (e.g. `1h/5m`).
+    #[serde(default)]
     pub rule: Option<String>,
     /// Highest long-window burn rate seen in the episode.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub peak_burn_rate: f64,
     /// Receivers told about the current episode, with when they were last sent its trigger:
     /// drives repeats, and who gets the resolve. Empty while silenced or in maintenance.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub sent: std::collections::BTreeMap<String, i64>,
+}
+
+/// The state as the stored boolean `firing`.
+mod firing_flag {
+    use super::State;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(*state == State::Firing)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<State, D::Error> {
+        Ok(if bool::deserialize(d)? {
+            State::Firing
+        } else {
+            State::Inactive
+        })
+    }
+}
+
+/// `null` as the default: JSON has no NaN or infinity, so a non-finite peak was stored as
+/// `null`, and read as 0 ever since.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Default for Record {
@@ -49,45 +86,19 @@ impl Record {
         self.state == State::Firing
     }
 
-    /// The stored form (JSON), read back by [`Record::decode`].
+    /// The stored form, read back by [`Record::decode`]. Written through a JSON value, whose
+    /// keys are sorted, so the bytes are the ones earlier releases wrote.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::json!({
-            "firing": self.firing(),
-            "fired_at": self.fired_at,
-            "resolved_at": self.resolved_at,
-            "rule": self.rule,
-            "peak_burn_rate": self.peak_burn_rate,
-            "sent": self.sent,
-        })
-        .to_string()
-        .into_bytes()
+        // Cannot fail: every map key is a string and no field refuses to serialize.
+        serde_json::to_value(self)
+            .map(|v| v.to_string().into_bytes())
+            .unwrap_or_default()
     }
 
     /// Reads a stored record; the error says what is wrong with it, for the caller to name the
     /// record it came from.
     pub fn decode(bytes: &[u8]) -> Result<Record, String> {
-        let v: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let firing = v["firing"]
-            .as_bool()
-            .ok_or_else(|| "no boolean `firing`".to_string())?;
-        let sent = match &v["sent"] {
-            serde_json::Value::Null => Default::default(),
-            other => serde_json::from_value(other.clone())
-                .map_err(|e| format!("`sent` is not a map of receivers to times: {e}"))?,
-        };
-        Ok(Record {
-            state: if firing {
-                State::Firing
-            } else {
-                State::Inactive
-            },
-            fired_at: v["fired_at"].as_i64(),
-            resolved_at: v["resolved_at"].as_i64(),
-            rule: v["rule"].as_str().map(String::from),
-            peak_burn_rate: v["peak_burn_rate"].as_f64().unwrap_or(0.0),
-            sent,
-        })
+        serde_json::from_slice(bytes).map_err(|e| format!("not an alert record: {e}"))
     }
 }
 
@@ -259,6 +270,40 @@ mod tests {
         assert_eq!(Record::decode(&r.encode()), Ok(r));
         assert!(Record::decode(b"garbage").is_err());
         assert!(Record::decode(br#"{"firing":true,"sent":[1]}"#).is_err());
+    }
+
+    /// What today's release writes (`json!`, so keys in sorted order) is read back to the same
+    /// record, and written byte for byte the same: a store survives an upgrade and a downgrade.
+    #[test]
+    fn records_as_stored_by_the_current_release_read_back() {
+        let firing = Record {
+            state: State::Firing,
+            fired_at: Some(600),
+            resolved_at: None,
+            rule: Some("6h/30m".into()),
+            peak_burn_rate: 7.5,
+            sent: [("pd".to_string(), 600), ("slack".to_string(), 660)].into(),
+        };
+        let bytes: &[u8] = br#"{"fired_at":600,"firing":true,"peak_burn_rate":7.5,"resolved_at":null,"rule":"6h/30m","sent":{"pd":600,"slack":660}}"#;
+        assert_eq!(Record::decode(bytes), Ok(firing.clone()));
+        assert_eq!(firing.encode(), bytes);
+        let resolved = Record {
+            state: State::Inactive,
+            fired_at: Some(60),
+            resolved_at: Some(180),
+            rule: Some("1h/5m".into()),
+            peak_burn_rate: 30.5,
+            sent: Default::default(),
+        };
+        let bytes: &[u8] = br#"{"fired_at":60,"firing":false,"peak_burn_rate":30.5,"resolved_at":180,"rule":"1h/5m","sent":{}}"#;
+        assert_eq!(Record::decode(bytes), Ok(resolved.clone()));
+        assert_eq!(resolved.encode(), bytes);
+        // What an older record lacks reads as its default; a null peak (a non-finite rate, which
+        // JSON cannot hold) as 0.
+        assert_eq!(
+            Record::decode(br#"{"firing":false,"peak_burn_rate":null,"sent":null}"#),
+            Ok(Record::default())
+        );
     }
 
     #[test]

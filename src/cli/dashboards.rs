@@ -5,6 +5,7 @@
 use crate::config::{Config, GrafanaSettings};
 use crate::export::grafana;
 use crate::provision::Provisioner;
+use crate::secret::Secret;
 use anyhow::{Context, anyhow};
 use std::path::{Path, PathBuf};
 
@@ -66,12 +67,12 @@ fn settings(
     if let Ok(t) = std::env::var("GRAFANA_TOKEN")
         && !t.trim().is_empty()
     {
-        s.token = Some(t.trim().to_string());
+        s.token = Some(Secret::new(t.trim()));
         s.basic_auth = None;
     } else if let Some(f) = token_file {
         let t = std::fs::read_to_string(&f)
             .with_context(|| format!("cannot read the token file {}", f.display()))?;
-        s.token = Some(t.trim().to_string());
+        s.token = Some(Secret::new(t.trim()));
         s.basic_auth = None;
     }
     if org_id.is_some() {

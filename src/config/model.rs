@@ -7,7 +7,6 @@ use crate::duration::Dur;
 pub use crate::sli::logql::DurationUnit;
 pub use crate::sli::{Compare, CountSpec, EventQuery, Sided, SourceKind};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// A whole, valid `slo.yaml`.
 #[derive(Debug, Clone)]
@@ -50,8 +49,9 @@ pub struct BackupSettings {
     pub keep: u32,
 }
 
-/// A destination for notifications.
-#[derive(Clone)]
+/// A destination for notifications. Its secrets are [`Secret`](crate::secret::Secret)s, so its
+/// `Debug` (in logs and errors) shows none of them.
+#[derive(Debug, Clone)]
 pub struct Receiver {
     /// Unique name.
     pub name: String,
@@ -67,25 +67,6 @@ pub struct Receiver {
     pub repeat_interval: Option<Dur>,
 }
 
-impl fmt::Debug for Receiver {
-    /// Routing keys and header values are secrets: Debug shows neither.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.kind {
-            ReceiverKind::PagerDuty { url, .. } => format!("pagerduty({url})"),
-            ReceiverKind::Webhook { url, .. } => format!("webhook({url})"),
-            ReceiverKind::Slack { .. } => "slack(**REDACTED**)".to_string(),
-            ReceiverKind::Email(e) => format!("email({}:{} -> {:?})", e.host, e.port, e.to),
-            ReceiverKind::Alertmanager { url, .. } => format!("alertmanager({url})"),
-        };
-        f.debug_struct("Receiver")
-            .field("name", &self.name)
-            .field("kind", &kind)
-            .field("severities", &self.severities)
-            .field("labels", &self.labels)
-            .finish()
-    }
-}
-
 impl Receiver {
     /// Whether an alert of this SLO and severity goes here.
     pub fn routes(&self, slo: &Slo, severity: crate::alert::policy::Severity) -> bool {
@@ -97,37 +78,56 @@ impl Receiver {
     }
 }
 
-/// The delivery protocol of a receiver.
-#[derive(Clone, PartialEq)]
+/// The delivery protocol of a receiver: one variant per kind, holding that kind's settings.
+/// How a kind sends, and what sets it apart (its provider's rate limit, grouping, throttling),
+/// is declared beside its sender in `src/notify/<kind>.rs`; every `match` on this enum is
+/// exhaustive, so a new kind is a compile error wherever it must be handled.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ReceiverKind {
     /// PagerDuty Events API v2.
-    PagerDuty {
-        /// Integration key.
-        routing_key: String,
-        /// Events endpoint.
-        url: String,
-    },
-    /// A Slack incoming webhook; the URL is the secret.
-    Slack {
-        /// The webhook URL.
-        url: String,
-    },
+    PagerDuty(PagerDutySettings),
+    /// A Slack incoming webhook.
+    Slack(SlackSettings),
     /// A JSON POST.
-    Webhook {
-        /// Target URL.
-        url: String,
-        /// Extra headers.
-        headers: Vec<(String, String)>,
-    },
+    Webhook(WebhookSettings),
     /// Email over SMTP.
     Email(EmailSettings),
     /// Alertmanager's `POST /api/v2/alerts`.
-    Alertmanager {
-        /// The alerts endpoint (base URL + `/api/v2/alerts`).
-        url: String,
-        /// Extra headers.
-        headers: Vec<(String, String)>,
-    },
+    Alertmanager(AlertmanagerSettings),
+}
+
+/// `pagerduty:` of a receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagerDutySettings {
+    /// Integration key: anyone holding it can page the service, so it is a secret.
+    pub routing_key: crate::secret::Secret,
+    /// Events endpoint.
+    pub url: String,
+}
+
+/// `slack:` of a receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackSettings {
+    /// The incoming-webhook URL: it is the credential, so it is a secret.
+    pub url: crate::secret::Secret,
+}
+
+/// `webhook:` of a receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    /// Target URL.
+    pub url: String,
+    /// Extra headers; their values often carry a token, so every value is a secret.
+    pub headers: Vec<(String, crate::secret::Secret)>,
+}
+
+/// `alertmanager:` of a receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertmanagerSettings {
+    /// The alerts endpoint (base URL + `/api/v2/alerts`).
+    pub url: String,
+    /// Extra headers; their values often carry a token, so every value is a secret.
+    pub headers: Vec<(String, crate::secret::Secret)>,
 }
 
 /// How an SMTP connection is secured.
@@ -142,7 +142,7 @@ pub enum SmtpTls {
 }
 
 /// Where and how to send email.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EmailSettings {
     /// SMTP host.
     pub host: String,
@@ -150,8 +150,8 @@ pub struct EmailSettings {
     pub port: u16,
     /// Transport security.
     pub tls: SmtpTls,
-    /// User and password, if the server authenticates.
-    pub credentials: Option<(String, String)>,
+    /// User and password (a secret), if the server authenticates.
+    pub credentials: Option<(String, crate::secret::Secret)>,
     /// Sender mailbox.
     pub from: String,
     /// Recipient mailboxes.
@@ -246,15 +246,16 @@ pub struct MetricsSettings {
     pub pyrra: bool,
 }
 
-/// Where the dashboards go and how to authenticate.
-#[derive(Clone, PartialEq)]
+/// Where the dashboards go and how to authenticate. The token and password are
+/// [`Secret`](crate::secret::Secret)s, so `Debug` shows neither.
+#[derive(Debug, Clone, PartialEq)]
 pub struct GrafanaSettings {
     /// Base URL, e.g. `http://grafana:3000`.
     pub url: String,
     /// Service-account token (`glsa_…`), sent as a bearer token.
-    pub token: Option<String>,
-    /// Basic auth instead of a token.
-    pub basic_auth: Option<(String, String)>,
+    pub token: Option<crate::secret::Secret>,
+    /// Basic auth (user, password) instead of a token.
+    pub basic_auth: Option<(String, crate::secret::Secret)>,
     /// `X-Grafana-Org-Id`; the token's org when unset.
     pub org_id: Option<u64>,
     /// The folder's uid (stable; created when missing).
@@ -263,21 +264,6 @@ pub struct GrafanaSettings {
     pub folder_title: String,
     /// Per request.
     pub timeout: Dur,
-}
-
-impl std::fmt::Debug for GrafanaSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The token and password are never printed.
-        f.debug_struct("GrafanaSettings")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("basic_auth", &self.basic_auth.as_ref().map(|(u, _)| u))
-            .field("org_id", &self.org_id)
-            .field("folder_uid", &self.folder_uid)
-            .field("folder_title", &self.folder_title)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 /// How to reach Loki.

@@ -33,6 +33,9 @@ pub struct Health {
     pub backups: Mutex<BTreeMap<&'static str, u64>>,
     /// Dashboard provisioning outcomes by result (`created`, `updated`, `unchanged`, `failed`).
     pub provisions: Mutex<BTreeMap<&'static str, u64>>,
+    /// Stored values whose checksum held but which this version cannot read, by kind
+    /// (`silence`): logged and removed, and counted so that a quiet loss shows on a dashboard.
+    pub unreadable: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// Buckets without progress after which `/healthz` fails: a few ticks, so one slow tick or a
@@ -78,6 +81,13 @@ impl Health {
     pub fn provisioned(&self, result: &'static str) {
         if let Ok(mut m) = self.provisions.lock() {
             *m.entry(result).or_default() += 1;
+        }
+    }
+
+    /// Counts one stored value of `kind` that could not be read.
+    pub fn unreadable(&self, kind: &'static str) {
+        if let Ok(mut m) = self.unreadable.lock() {
+            *m.entry(kind).or_default() += 1;
         }
     }
 

@@ -11,8 +11,8 @@
 pub mod retry_after;
 pub mod stats;
 
-use stats::QueryStats;
 use reqwest::header::HeaderMap;
+use stats::QueryStats;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
@@ -208,9 +208,7 @@ mod tests {
             }
         }
         // Full jitter spreads the waits over the whole range, not only its upper half.
-        let low = (0..400)
-            .filter(|_| r.backoff(10) < MAX_BACKOFF / 2)
-            .count();
+        let low = (0..400).filter(|_| r.backoff(10) < MAX_BACKOFF / 2).count();
         assert!(low > 0, "never below half the ceiling in 400 draws");
     }
 }

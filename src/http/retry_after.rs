@@ -72,7 +72,14 @@ mod tests {
 
     #[test]
     fn anything_else_is_no_advice() {
-        for v in ["soon", "", "-5", "1.5", "12s", "Wed, 32 Oct 2015 07:28:00 GMT"] {
+        for v in [
+            "soon",
+            "",
+            "-5",
+            "1.5",
+            "12s",
+            "Wed, 32 Oct 2015 07:28:00 GMT",
+        ] {
             assert_eq!(parse(v, at()), None, "{v:?}");
         }
     }

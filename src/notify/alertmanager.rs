@@ -4,9 +4,54 @@
 //! `repeat_interval` (default 1m) with `endsAt` a few intervals ahead; a resolve posts the same
 //! labels with `endsAt` at the resolve time. The label set is the alert's identity.
 
-use super::{Action, Notification};
+use super::{Action, Notification, ReceiverProtocol, Sending};
+use crate::config::{AlertmanagerSettings, Receiver};
 use crate::time::rfc3339;
 use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+impl ReceiverProtocol for AlertmanagerSettings {
+    /// Alertmanager has no rate limit to keep to.
+    fn min_spacing(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn pace_key(&self, receiver: &str) -> u64 {
+        super::own_pace(receiver)
+    }
+
+    /// One alert per POST, so each keeps its own retry and order.
+    fn max_group(&self) -> usize {
+        1
+    }
+
+    fn throttled(&self) -> Option<Duration> {
+        None
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        receiver: &'a Receiver,
+        ns: &'a [Notification],
+        now: i64,
+    ) -> Sending<'a> {
+        let Some(n) = ns.first() else {
+            return super::nothing_to_send();
+        };
+        // Alertmanager drops an alert whose endsAt passes: hold it for three re-posts.
+        let hold = receiver
+            .repeat_interval
+            .map_or(300, |r| (3 * r.as_secs() as i64).max(300));
+        Box::pin(super::http::post(
+            client,
+            &self.url,
+            body(n, now, hold),
+            &self.headers,
+            self.throttled(),
+        ))
+    }
+}
 
 /// The alert name: one for pages, one for tickets, so routes can tell them apart.
 pub fn alertname(n: &Notification) -> &'static str {

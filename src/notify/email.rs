@@ -4,8 +4,8 @@
 //! A transient SMTP reply (4xx) or a connection failure is retried; a permanent one (5xx, such as
 //! an unknown recipient or bad credentials) is a rejection that needs a config fix.
 
-use super::{Action, Delivery, Notification};
-use crate::config::{EmailSettings, SmtpTls};
+use super::{Action, Delivery, Notification, ReceiverProtocol, Sending};
+use crate::config::{EmailSettings, Receiver, SmtpTls};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -13,6 +13,40 @@ use std::time::Duration;
 
 /// How long one SMTP conversation may take.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+impl ReceiverProtocol for EmailSettings {
+    /// A relay has no rate limit slowburn keeps to.
+    fn min_spacing(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn pace_key(&self, receiver: &str) -> u64 {
+        super::own_pace(receiver)
+    }
+
+    /// One message per notification: its subject names one alert.
+    fn max_group(&self) -> usize {
+        1
+    }
+
+    /// SMTP has no 429: a transient reply is retried with the backoff.
+    fn throttled(&self) -> Option<Duration> {
+        None
+    }
+
+    fn send<'a>(
+        &'a self,
+        _client: &'a reqwest::Client,
+        _receiver: &'a Receiver,
+        ns: &'a [Notification],
+        _now: i64,
+    ) -> Sending<'a> {
+        match ns.first() {
+            Some(n) => Box::pin(send(self, n)),
+            None => super::nothing_to_send(),
+        }
+    }
+}
 
 /// Escapes text for HTML.
 fn html_escape(s: &str) -> String {
@@ -135,7 +169,8 @@ pub async fn send(settings: &EmailSettings, n: &Notification) -> Delivery {
         Err(e) => return Delivery::Rejected(format!("SMTP setup: {e}")),
     };
     if let Some((user, pass)) = &settings.credentials {
-        builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+        // The password leaves the process here, in the SMTP login, and nowhere else.
+        builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
     }
     let transport = builder.build();
     let bytes = msg.formatted();

@@ -1,11 +1,56 @@
 //! Slack incoming-webhook messages (Block Kit), readable in five seconds: what burns, how fast,
 //! how much budget is left. Alerts of one tick for one webhook go out as one message.
 
-use super::{Action, Notification};
+use super::{Action, Notification, ReceiverProtocol, Sending};
+use crate::config::{Receiver, SlackSettings};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Notifications per message: a header plus two blocks each stays under Slack's 50 blocks.
 pub const MAX_PER_MESSAGE: usize = 20;
+
+/// A Slack incoming webhook takes one message a second.
+pub const MIN_SPACING: Duration = Duration::from_secs(1);
+
+impl ReceiverProtocol for SlackSettings {
+    fn min_spacing(&self) -> Duration {
+        MIN_SPACING
+    }
+
+    /// The limit is the webhook URL's: two receivers posting to one webhook share one pace.
+    fn pace_key(&self, _receiver: &str) -> u64 {
+        super::fnv1a(format!("slack\n{}", self.url.expose()).as_bytes())
+    }
+
+    /// The alerts of one tick go out as one message.
+    fn max_group(&self) -> usize {
+        MAX_PER_MESSAGE
+    }
+
+    /// Slack's 429 names its `Retry-After`.
+    fn throttled(&self) -> Option<Duration> {
+        None
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        _receiver: &'a Receiver,
+        ns: &'a [Notification],
+        _now: i64,
+    ) -> Sending<'a> {
+        if ns.is_empty() {
+            return super::nothing_to_send();
+        }
+        Box::pin(super::http::post(
+            client,
+            self.url.expose(),
+            body(ns),
+            &[],
+            self.throttled(),
+        ))
+    }
+}
 
 /// Escapes the three characters Slack's mrkdwn reserves.
 fn esc(s: &str) -> String {

@@ -398,6 +398,17 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
     );
     header(
         out,
+        names::STORE_UNREADABLE,
+        "counter",
+        "Stored values whose checksum held but which do not read (kind=\"silence\": an unknown severity, say), logged with their key and removed.",
+    );
+    if let Ok(m) = shared.health.unreadable.lock() {
+        for (kind, n) in m.iter() {
+            sample(out, names::STORE_UNREADABLE, &[("kind", *kind)], *n as f64);
+        }
+    }
+    header(
+        out,
         names::STORE_REOPENS,
         "counter",
         "Times the store was reopened after an I/O error such as a full disk; evaluation resumes once it reopens.",

@@ -167,17 +167,22 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Loads stored silences at start, dropping long-expired and unreadable ones.
+/// Loads stored silences at start, dropping long-expired ones. One that does not read (a
+/// severity this version does not know, a damaged value) is logged with its key and why,
+/// counted in `slowburn_store_unreadable_total{kind="silence"}`, and removed: kept, it would
+/// be reported at every start, and no request could delete it.
 pub fn load(shared: &crate::engine::Shared) {
     let t = now();
     let mut list = Vec::new();
     for (id, bytes) in shared.store.silences().unwrap_or_default() {
-        let parsed = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| Silence::from_json(&v));
-        match parsed {
-            Some(s) if s.ends_at + KEEP_EXPIRED > t => list.push(s),
-            _ => {
+        match Silence::decode(&bytes) {
+            Ok(s) if s.ends_at + KEEP_EXPIRED > t => list.push(s),
+            Ok(_) => {
+                let _ = shared.store.put_silence(&id, None);
+            }
+            Err(e) => {
+                tracing::warn!(key = %id, error = %e, "unreadable silence removed; its alerts are no longer muted by it");
+                shared.health.unreadable("silence");
                 let _ = shared.store.put_silence(&id, None);
             }
         }

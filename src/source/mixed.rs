@@ -318,10 +318,7 @@ mod tests {
         );
         assert_eq!(c.failed, vec![(120, 180)]);
         // An errors side that found nothing (no failure) is zero errors, not missing.
-        let m = MixedSource::new(vec![
-            src(prometheus, 100.0, None),
-            src(loki, -1.0, None),
-        ]);
+        let m = MixedSource::new(vec![src(prometheus, 100.0, None), src(loki, -1.0, None)]);
         let c = m.counts(&mixed(loki, prometheus), r).await;
         assert_eq!(c.buckets, vec![Bucket::known(100.0, 100.0); 3]);
         // A side naming a source that is not configured is missing with the reason.

@@ -16,8 +16,8 @@ pub mod mixed;
 pub mod prometheus;
 pub mod store;
 
-pub use kind::{SourceKind, SourceSettings};
 pub use crate::http::stats::{QUERY_BUCKETS, QueryStats};
+pub use kind::{SourceKind, SourceSettings};
 
 use crate::budget::Bucket;
 use crate::config::{Config, CountSpec, Slo};

@@ -45,7 +45,10 @@ pub(super) fn grafana_settings(
         timeout: DEFAULT_TIMEOUT,
     };
     if let Some(t) = &raw.token {
-        g.token = cx.header_text(t, "grafana.token").filter(|t| !t.is_empty());
+        g.token = cx
+            .header_text(t, "grafana.token")
+            .filter(|t| !t.is_empty())
+            .map(crate::secret::Secret::from);
         if g.token.is_none() && cx.errors.is_empty() {
             cx.err(
                 &t.referenced,
@@ -54,7 +57,8 @@ pub(super) fn grafana_settings(
             );
         }
     }
-    g.basic_auth = basic_auth(cx, &raw.username, &raw.password, "grafana");
+    g.basic_auth = basic_auth(cx, &raw.username, &raw.password, "grafana")
+        .map(|(user, password)| (user, crate::secret::Secret::from(password)));
     if g.token.is_some() && g.basic_auth.is_some() {
         cx.err(
             &raw.url.referenced,

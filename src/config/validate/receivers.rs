@@ -1,6 +1,7 @@
 //! `receivers:`: PagerDuty, Slack, webhooks, email and Alertmanager, with their secrets and routes.
 
 use super::*;
+use crate::secret::Secret;
 
 /// PagerDuty's Events API v2 endpoint.
 pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -108,7 +109,7 @@ pub(super) fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSetti
         .as_ref()
         .and_then(|u| cx.header_text(u, &format!("{path}.username")));
     let credentials = match (username, password) {
-        (Some(u), Some(p)) => Some((u, p)),
+        (Some(u), Some(p)) => Some((u, Secret::from(p))),
         (None, None) => None,
         _ => {
             cx.err(
@@ -149,6 +150,34 @@ pub(super) fn email(cx: &mut Ctx, e: &RawEmail, path: &str) -> Option<EmailSetti
     })
 }
 
+/// Header values as secrets: a receiver's extra headers often carry a token.
+fn secret_values(headers: Vec<(String, impl Into<Secret>)>) -> Vec<(String, Secret)> {
+    headers.into_iter().map(|(k, v)| (k, v.into())).collect()
+}
+
+/// How often a still-firing alert is sent again when `repeat_interval` is not given: chat and
+/// mail remind every 4 hours, Alertmanager needs a re-post every minute (it resolves an alert
+/// whose `endsAt` passes), and a pager or a webhook is told once.
+fn default_repeat_interval(kind: &ReceiverKind) -> Option<Dur> {
+    match kind {
+        ReceiverKind::Slack(_) | ReceiverKind::Email(_) => Some(Dur::from_secs(4 * 3600)),
+        ReceiverKind::Alertmanager(_) => Some(Dur::from_secs(60)),
+        ReceiverKind::PagerDuty(_) | ReceiverKind::Webhook(_) => None,
+    }
+}
+
+/// Whether a kind needs firing alerts posted again: Alertmanager resolves an alert whose
+/// `endsAt` passes, so `repeat_interval: never` would resolve every alert it is sent.
+fn must_repeat(kind: &ReceiverKind) -> bool {
+    match kind {
+        ReceiverKind::Alertmanager(_) => true,
+        ReceiverKind::PagerDuty(_)
+        | ReceiverKind::Slack(_)
+        | ReceiverKind::Webhook(_)
+        | ReceiverKind::Email(_) => false,
+    }
+}
+
 /// How a receiver delivers: exactly one of the kinds, with its URL and secrets checked.
 fn receiver_kind(cx: &mut Ctx, r: &Spanned<RawReceiver>, path: &str) -> Option<ReceiverKind> {
     let v = &r.value;
@@ -167,8 +196,11 @@ fn receiver_kind(cx: &mut Ctx, r: &Spanned<RawReceiver>, path: &str) -> Option<R
         );
         None
     } else if let Some(sl) = &v.slack {
-        http_url(cx, &sl.webhook_url, &format!("{path}.slack.webhook_url"))
-            .map(|url| ReceiverKind::Slack { url })
+        http_url(cx, &sl.webhook_url, &format!("{path}.slack.webhook_url")).map(|url| {
+            ReceiverKind::Slack(SlackSettings {
+                url: Secret::from(url),
+            })
+        })
     } else if let Some(pd) = &v.pagerduty {
         let key = cx.string(&pd.routing_key, &format!("{path}.pagerduty.routing_key"));
         if let Some(k) = &key
@@ -188,19 +220,32 @@ fn receiver_kind(cx: &mut Ctx, r: &Spanned<RawReceiver>, path: &str) -> Option<R
             None => Some(PAGERDUTY_URL.to_string()),
         };
         match (key, url) {
-            (Some(routing_key), Some(url)) => Some(ReceiverKind::PagerDuty { routing_key, url }),
+            (Some(key), Some(url)) => Some(ReceiverKind::PagerDuty(PagerDutySettings {
+                routing_key: Secret::from(key),
+                url,
+            })),
             _ => None,
         }
     } else if let Some(w) = &v.webhook {
         let url = http_url(cx, &w.url, &format!("{path}.webhook.url"));
-        let headers = header_values(cx, &w.headers, &format!("{path}.webhook.headers"));
-        url.map(|url| ReceiverKind::Webhook { url, headers })
+        let headers = secret_values(header_values(
+            cx,
+            &w.headers,
+            &format!("{path}.webhook.headers"),
+        ));
+        url.map(|url| ReceiverKind::Webhook(WebhookSettings { url, headers }))
     } else if let Some(am) = &v.alertmanager {
         let url = http_url(cx, &am.url, &format!("{path}.alertmanager.url"));
-        let headers = header_values(cx, &am.headers, &format!("{path}.alertmanager.headers"));
-        url.map(|url| ReceiverKind::Alertmanager {
-            url: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
-            headers,
+        let headers = secret_values(header_values(
+            cx,
+            &am.headers,
+            &format!("{path}.alertmanager.headers"),
+        ));
+        url.map(|url| {
+            ReceiverKind::Alertmanager(AlertmanagerSettings {
+                url: format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+                headers,
+            })
         })
     } else if let Some(e) = &v.email {
         email(cx, e, &format!("{path}.email")).map(ReceiverKind::Email)
@@ -246,7 +291,7 @@ pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Recei
         let repeat_interval = match &v.repeat_interval {
             Some(d)
                 if (d.value == "never" || d.value == "0")
-                    && matches!(kind, Some(ReceiverKind::Alertmanager { .. })) =>
+                    && kind.as_ref().is_some_and(must_repeat) =>
             {
                 cx.err(
                     &d.referenced,
@@ -257,13 +302,7 @@ pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Recei
             }
             Some(d) if d.value == "never" || d.value == "0" => Some(None),
             Some(d) => cx.dur(d, &format!("{path}.repeat_interval")).map(Some),
-            None => Some(match &kind {
-                Some(ReceiverKind::Slack { .. } | ReceiverKind::Email(_)) => {
-                    Some(Dur::from_secs(4 * 3600))
-                }
-                Some(ReceiverKind::Alertmanager { .. }) => Some(Dur::from_secs(60)),
-                _ => None,
-            }),
+            None => Some(kind.as_ref().and_then(default_repeat_interval)),
         };
         if let (Some(kind), Some(give_up_after), Some(repeat_interval)) =
             (kind, give_up_after, repeat_interval)
@@ -284,6 +323,80 @@ pub(super) fn receivers(cx: &mut Ctx, raw: &[Spanned<RawReceiver>]) -> Vec<Recei
 #[cfg(test)]
 mod tests {
     use super::super::errors_of;
+
+    /// Every secret a config can hold: the receivers', Grafana's, and the sources' headers and
+    /// passwords. Each is unique text, so any of them in a `Debug` is found.
+    const SECRETS: [&str; 11] = [
+        "prom-header-secret",
+        "loki-header-secret",
+        "loki-password-secret",
+        "glsa_grafana_token_secret",
+        "grafana-password-secret",
+        "0123456789abcdefpdsecretkey12345",
+        "slackwebhooksecret",
+        "webhook-header-secret",
+        "am-header-secret",
+        "smtp-password-secret",
+        "slack-path-secret",
+    ];
+
+    fn config_with_secrets(grafana_auth: &str) -> crate::config::Config {
+        let text = format!(
+            r#"prometheus:
+  url: http://prom:9090
+  headers: {{Authorization: "Bearer prom-header-secret"}}
+loki:
+  url: http://loki:3100
+  headers: {{X-Token: loki-header-secret}}
+  username: loki-user
+  password: loki-password-secret
+grafana:
+  url: http://grafana:3000
+  {grafana_auth}
+receivers:
+  - name: pd
+    pagerduty: {{routing_key: 0123456789abcdefpdsecretkey12345}}
+  - name: chat
+    slack: {{webhook_url: "https://hooks.slack.com/services/slack-path-secret/slackwebhooksecret"}}
+  - name: hook
+    webhook:
+      url: http://hook.example/
+      headers: {{Authorization: "Bearer webhook-header-secret"}}
+  - name: am
+    alertmanager:
+      url: http://am:9093
+      headers: {{X-Scope-OrgID: am-header-secret}}
+  - name: mail
+    email: {{host: smtp.example.org, from: "a@example.org", to: ["b@example.org"], username: mailer, password: smtp-password-secret}}
+slos:
+  - service: api
+    name: avail
+    objective: 99.9
+    sli: {{ratio: {{errors: e_total, total: t_total}}}}
+"#
+        );
+        match crate::config::parse_str(&text, "t.yaml", &|_| None) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn no_secret_is_in_a_configs_debug() {
+        // Grafana takes a token or a password, not both: one config each.
+        for auth in [
+            "token: glsa_grafana_token_secret",
+            "username: admin\n  password: grafana-password-secret",
+        ] {
+            let cfg = config_with_secrets(auth);
+            assert_eq!(cfg.receivers.len(), 5);
+            let shown = format!("{cfg:?}");
+            for secret in SECRETS {
+                assert!(!shown.contains(secret), "{secret} is in {shown}");
+            }
+            assert!(shown.contains(crate::secret::REDACTED), "{shown}");
+        }
+    }
 
     #[test]
     fn headers_are_checked_as_a_request_carries_them() {

@@ -127,11 +127,7 @@ fn source_kind(cx: &mut Ctx, s: Option<&SStr>, path: &str) -> Option<SourceKind>
             cx.err(
                 &s.referenced,
                 path,
-                format!(
-                    "unknown source `{}`; valid: {}",
-                    s.value,
-                    valid.join(", ")
-                ),
+                format!("unknown source `{}`; valid: {}", s.value, valid.join(", ")),
             );
             None
         }

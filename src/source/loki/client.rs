@@ -59,11 +59,7 @@ impl Client {
             .build()
             .map_err(|e| bad(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
-            http: HttpLayer::new(
-                http,
-                settings.max_concurrency,
-                Retry::new(settings.retries),
-            ),
+            http: HttpLayer::new(http, settings.max_concurrency, Retry::new(settings.retries)),
             base: settings.url.trim_end_matches('/').to_string(),
             settings: settings.clone(),
         })

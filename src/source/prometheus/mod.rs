@@ -76,11 +76,7 @@ impl PrometheusSource {
         }
         Ok(Arc::new(PrometheusSource {
             inner: Arc::new(Inner {
-                http: HttpLayer::new(
-                    http,
-                    settings.max_concurrency,
-                    Retry::new(settings.retries),
-                ),
+                http: HttpLayer::new(http, settings.max_concurrency, Retry::new(settings.retries)),
                 url: settings.url.clone(),
                 settings: settings.clone(),
                 annotations_logged: Mutex::new(HashSet::new()),
