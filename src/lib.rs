@@ -14,6 +14,14 @@
 //!   for tests, demos and benchmarks).
 #![deny(missing_docs)]
 
+/// The crate's version, spelled once: `slowburn --version` and the web UI's internals page both
+/// read it here, so the UI need not reach into `cli` for it (an import circle).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The git revision the binary was built from (`build.rs`; `unknown` without one), printed
+/// beside [`VERSION`] so a binary or image found in the wild says which commit it is.
+pub const REVISION: &str = env!("SLOWBURN_GIT_REVISION");
+
 pub mod alert;
 pub mod backtest;
 pub mod backups;

@@ -44,19 +44,16 @@ macro_rules! top_examples {
 /// they are one table rather than a sentence per command (the README has the same table).
 pub const EXIT_CODES: &str = exit_codes!();
 
-/// `slowburn --version`: the crate version and the git revision it was built from (build.rs).
-pub const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("SLOWBURN_GIT_REVISION"),
-    ")"
-);
+/// `slowburn --version`: [`crate::VERSION`] and the git revision it was built from
+/// ([`crate::REVISION`]), composed from the one spelling of each rather than asking Cargo again.
+pub static VERSION_LINE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} ({})", crate::VERSION, crate::REVISION));
 
 /// slowburn: error budgets and burn rates from stored per-bucket event counts.
 #[derive(Debug, Parser)]
 #[command(
     name = "slowburn",
-    version = VERSION,
+    version = VERSION_LINE.as_str(),
     about,
     after_help = concat!(top_examples!(), "\nEvery command's --help has examples; --help shows the exit codes."),
     after_long_help = concat!(top_examples!(), "\n", exit_codes!())

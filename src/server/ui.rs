@@ -1,6 +1,6 @@
 //! The web UI's routes: they gather what `crate::ui` renders from the same snapshot, store and
-//! JSON the API serves, so a page and `/api/v1/...` can never disagree. Read-only pages need no
-//! token; the silences form calls the API, which checks it.
+//! status model the API serves, so a page and `/api/v1/...` can never disagree. Read-only pages
+//! need no token; the silences form calls the API, which checks it.
 
 use super::AppState;
 use super::admission;
@@ -10,17 +10,19 @@ use crate::budget::Series;
 use crate::config::Slo;
 use crate::duration::Dur;
 use crate::history;
+use crate::store::keys::SeriesKey;
 use crate::time::rfc3339;
+use crate::ui::html::{Html, html};
 use crate::ui::trial;
 use crate::ui::{self, Nav, detail, internals, list};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-fn html(status: StatusCode, body: String) -> Response {
-    let mut r = (status, Html(body)).into_response();
+fn html(status: StatusCode, page: Html) -> Response {
+    let mut r = (status, axum::response::Html(page.into_string())).into_response();
     for (k, v) in ui::SECURITY_HEADERS {
         r.headers_mut().insert(
             header::HeaderName::from_static(k),
@@ -30,53 +32,19 @@ fn html(status: StatusCode, body: String) -> Response {
     r
 }
 
-/// The list's row of one SLO: the API's JSON, its alert state and the gate's answer on its first
-/// period (minimum 0, as `slowburn gate` decides by default).
+/// The list's row of one SLO: its status (the API's model), its alert state and the gate's
+/// answer on its first period.
 fn row(s: &crate::engine::SloView) -> list::Row {
-    let st = s.status();
-    let periods = s
-        .slo
-        .periods
-        .iter()
-        .map(|p| {
-            let j = st.periods.get(&p.to_string());
-            list::PeriodCell {
-                period: p.to_string(),
-                sli: j.and_then(|j| j.sli),
-                remaining: j.and_then(|j| j.error_budget_remaining),
-                coverage: j.map_or(0.0, |j| j.coverage),
-            }
-        })
-        .collect();
-    let alert = if s.alerts[0].firing() {
-        list::AlertState::Page
-    } else if s.alerts[1].firing() {
-        list::AlertState::Ticket
-    } else {
-        list::AlertState::None
-    };
-    let first = s
-        .slo
-        .periods
-        .first()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let verdict = crate::gate::decide(&st, &first, 0.0);
-    list::Row {
-        id: s.slo.id.clone(),
-        service: s.slo.service.clone(),
-        name: s.slo.name.clone(),
-        objective: s.slo.objective,
-        labels: s.slo.labels.clone(),
-        periods,
-        burn_1h: st.burn_rates.get("1h").copied().flatten(),
-        burn_6h: st.burn_rates.get("6h").copied().flatten(),
-        alert,
-        sla: st.sla.map(|x| (x.objective, x.sli, x.met)),
-        gate: (verdict.allow, verdict.reason),
-        error: s.last_error.clone(),
-        notice: s.notice.clone(),
-    }
+    list::Row::from_status(&s.slo, &s.status(), s.notice.as_deref())
+}
+
+/// The 404 of an SLO id that is not configured.
+fn not_found(id: &str) -> Response {
+    let body = html! { "<h1>No SLO " (id) "</h1><p><a href=\"/\">All SLOs</a></p>" };
+    html(
+        StatusCode::NOT_FOUND,
+        ui::page("Not found", Nav::Slos, &body),
+    )
 }
 
 fn age(at: i64) -> Option<i64> {
@@ -89,15 +57,19 @@ pub async fn list_page(
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     let snap = st.shared.snapshot();
-    html(StatusCode::OK, list_html(&snap, &q))
+    html(StatusCode::OK, list_page_html(&snap, &q))
 }
 
-/// The list page for a snapshot and a query string, without I/O.
-pub fn list_html(snap: &crate::engine::Snapshot, q: &BTreeMap<String, String>) -> String {
+fn list_page_html(snap: &crate::engine::Snapshot, q: &BTreeMap<String, String>) -> Html {
     let rows: Vec<list::Row> = snap.slos.iter().map(row).collect();
     let view = list::View::from_query(q);
     let body = list::render(&rows, &view, &rfc3339(snap.at), age(snap.at));
     ui::page("SLOs", Nav::Slos, &body)
+}
+
+/// The list page for a snapshot and a query string, without I/O.
+pub fn list_html(snap: &crate::engine::Snapshot, q: &BTreeMap<String, String>) -> String {
+    list_page_html(snap, q).into_string()
 }
 
 /// `GET /slos/{service}/{name}`: one SLO's detail.
@@ -108,14 +80,7 @@ pub async fn detail_page(
     let snap = st.shared.snapshot();
     let id = format!("{service}/{name}");
     let Some(s) = snap.slos.iter().find(|s| s.slo.id == id) else {
-        let body = format!(
-            r#"<h1>No SLO {}</h1><p><a href="/">All SLOs</a></p>"#,
-            ui::esc(&id)
-        );
-        return html(
-            StatusCode::NOT_FOUND,
-            ui::page("Not found", Nav::Slos, &body),
-        );
+        return not_found(&id);
     };
     // The permit comes before any work: a month of buckets waiting for a render is what a
     // thousand concurrent requests would otherwise hold at once.
@@ -129,7 +94,7 @@ pub async fn detail_page(
     let silences = st.shared.silences();
     let store = st.shared.store.clone();
     let view = s.clone();
-    let prefix = format!("{id}|");
+    let slo_id = id.clone();
     // One store read and tens of milliseconds of arithmetic for a month of minutes (the current
     // policy replayed over the longest period): off the async workers.
     let rendered = tokio::task::spawn_blocking(move || {
@@ -137,48 +102,39 @@ pub async fn detail_page(
         let _rendering = rendering;
         let buckets = store.get(view.series, from, width, n)?;
         // The definitions the store holds for this SLO (a changed query is a new version).
-        let versions: Vec<(u64, String)> = store
+        let versions: Vec<detail::StoredVersion> = store
             .series_keys()
             .unwrap_or_default()
             .into_iter()
-            .filter(|(k, _)| k.starts_with(&prefix) && !k.ends_with("|sla"))
-            .map(|(k, v)| (v, k[prefix.len()..].to_string()))
+            .map(|(k, version)| detail::StoredVersion {
+                version,
+                key: SeriesKey::from_stored(k),
+            })
+            .filter(|v| v.key.is_slo_series_of(&slo_id))
             .collect();
-        Ok::<_, crate::store::StoreError>(detail_html(
+        Ok::<_, crate::store::StoreError>(detail_body(
             &view, at, width, from, &buckets, &silences, versions,
         ))
     })
     .await;
     match rendered {
         Ok(Ok(body)) => html(StatusCode::OK, ui::page(&id, Nav::Slos, &body)),
-        Ok(Err(e)) => {
-            let body = format!(
-                "<h1>{}</h1><p class=\"error-row\">The history cannot be read: {}</p>",
-                ui::esc(&id),
-                ui::esc(&e.to_string())
-            );
-            html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ui::page(&id, Nav::Slos, &body),
-            )
-        }
+        Ok(Err(e)) => html(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ui::error_page(&id, &format!("The history cannot be read: {e}")),
+        ),
         Err(e) => html(
             StatusCode::INTERNAL_SERVER_ERROR,
-            ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
+            ui::error_page(&id, &e.to_string()),
         ),
     }
 }
 
 /// A page's 503 with `Retry-After` when its kind of work is at its limit.
 fn busy_page(id: &str, why: admission::Refused) -> Response {
-    let body = format!(
-        "<h1>{}</h1><p class=\"error-row\">{}</p>",
-        ui::esc(id),
-        admission::message(why)
-    );
     admission::retry_later(html(
         StatusCode::SERVICE_UNAVAILABLE,
-        ui::page(id, Nav::Slos, &body),
+        ui::error_page(id, admission::message(why)),
     ))
 }
 
@@ -210,10 +166,21 @@ pub fn detail_html(
     from: i64,
     buckets: &[crate::budget::Bucket],
     silences: &[crate::alert::silence::Silence],
-    versions: Vec<(u64, String)>,
+    versions: Vec<detail::StoredVersion>,
 ) -> String {
+    detail_body(s, at, width, from, buckets, silences, versions).into_string()
+}
+
+fn detail_body(
+    s: &crate::engine::SloView,
+    at: i64,
+    width: i64,
+    from: i64,
+    buckets: &[crate::budget::Bucket],
+    silences: &[crate::alert::silence::Silence],
+    versions: Vec<detail::StoredVersion>,
+) -> Html {
     let windows = burn_windows(&s.slo);
-    let objective = s.slo.objective;
     let longest = s
         .slo
         .periods
@@ -228,10 +195,21 @@ pub fn detail_html(
         .map(|p| {
             let range = p.as_secs() as i64;
             let step = history::auto_step(range, width);
-            let pts = history::points(
-                buckets, from, width, objective, at, range, step, *p, &windows,
-            );
-            (p.to_string(), step, pts)
+            detail::PeriodHistory {
+                period: p.to_string(),
+                step,
+                points: history::points(
+                    buckets,
+                    from,
+                    width,
+                    s.slo.objective,
+                    at,
+                    range,
+                    step,
+                    *p,
+                    &windows,
+                ),
+            }
         })
         .collect();
     let series = Series::from_buckets(from, Dur::from_secs(width as u64), buckets);
@@ -242,101 +220,95 @@ pub fn detail_html(
         .unwrap_or(0);
     let replay_from = (from + reach).max(at - longest.as_secs() as i64);
     let episodes = replay(&s.slo, &s.slo.policy, &series, replay_from, at, width);
-    let mut past = Vec::new();
-    for (len, max) in [(7 * 86_400, 8usize), (30 * 86_400, 3)] {
-        // Only whole periods the replay covered, so each row's pages are counted.
-        let count = (((at - replay_from) / len).max(0) as usize).min(max);
-        if count == 0 {
-            continue;
-        }
-        let rows = history::past_periods(&series, objective, at, len, count);
-        let pages: Vec<usize> = rows
-            .iter()
-            .map(|r| {
-                episodes
-                    .iter()
-                    .filter(|e| e.severity == "page")
-                    .filter(|e| {
-                        let t = parse_rfc3339(&e.fired_at);
-                        t > r.end - len && t <= r.end
-                    })
-                    .count()
-            })
-            .collect();
-        past.push((Dur::from_secs(len as u64).to_string(), rows, pages));
-    }
-    let alert = |severity: &'static str, r: &crate::alert::state::Record| detail::Alert {
-        severity,
-        firing: r.firing(),
-        rule: r.rule.clone(),
-        fired_at: r.fired_at.map(rfc3339),
-        resolved_at: r.resolved_at.map(rfc3339),
-        peak: (r.fired_at.is_some()).then_some(r.peak_burn_rate),
-        notified: r.sent.keys().cloned().collect(),
-    };
-    let now = crate::time::now_secs();
-    let silences = silences
-        .iter()
-        .filter(|x| {
-            x.ends_at > now
-                && x.slo.as_deref().is_none_or(|id| id == s.slo.id)
-                && x.labels.iter().all(|(k, v)| s.slo.labels.get(k) == Some(v))
-        })
-        .map(|x| {
-            (
-                x.id.clone(),
-                x.comment.clone(),
-                rfc3339(x.ends_at),
-                x.status(now).to_string(),
-            )
-        })
-        .collect();
+    let past = past_rows(&series, s.slo.objective, at, replay_from, &episodes);
+    let status = s.status();
     let d = detail::Detail {
-        row: row(s),
+        row: list::Row::from_status(&s.slo, &status, s.notice.as_deref()),
         description: s.slo.description.clone(),
         sli: s.slo.sli.name().to_string(),
-        source: s.slo.source.name().to_string(),
+        source: s.slo.source.to_string(),
         queries: s.slo.counts.queries(),
         version: s.series,
         versions,
-        exhaustion: s
-            .eval
-            .periods
-            .iter()
-            .map(|p| (p.period.to_string(), p.exhaustion_1h))
-            .collect(),
-        alerts: vec![alert("page", &s.alerts[0]), alert("ticket", &s.alerts[1])],
-        rules: s
-            .slo
-            .policy
-            .rules
-            .iter()
-            .map(|r| detail::PolicyRule {
-                severity: r.severity.as_str(),
-                long: r.long.to_string(),
-                short: r.short.to_string(),
-                factor: r.factor,
-            })
-            .collect(),
+        exhaustion: detail::exhaustion(&s.slo, &status),
+        alerts: detail::alerts(&status),
+        rules: detail::policy_rules(&status),
         windows: windows.iter().map(ToString::to_string).collect(),
         histories,
         episodes,
         past,
-        silences,
+        silences: matching_silences(&s.slo, silences, crate::time::now_secs()),
         dashboard: s.dashboard.clone(),
     };
     detail::render(&d)
 }
 
+/// The last whole weeks and months the replay covered (so each row's pages are counted), with
+/// the pages the replay fired in each.
+fn past_rows(
+    series: &Series,
+    objective: f64,
+    at: i64,
+    replay_from: i64,
+    episodes: &[trial::Shown],
+) -> Vec<detail::PastRow> {
+    let mut past = Vec::new();
+    for (len, max) in [(7 * 86_400, 8usize), (30 * 86_400, 3)] {
+        let count = (((at - replay_from) / len).max(0) as usize).min(max);
+        if count == 0 {
+            continue;
+        }
+        let length = Dur::from_secs(len as u64).to_string();
+        for period in history::past_periods(series, objective, at, len, count) {
+            let pages = episodes
+                .iter()
+                .filter(|e| e.severity == "page")
+                .filter(|e| {
+                    let t = parse_rfc3339(&e.fired_at);
+                    t > period.end - len && t <= period.end
+                })
+                .count();
+            past.push(detail::PastRow {
+                length: length.clone(),
+                period,
+                pages,
+            });
+        }
+    }
+    past
+}
+
+/// The silences in force or pending that match this SLO (by id and labels).
+fn matching_silences(
+    slo: &Slo,
+    silences: &[crate::alert::silence::Silence],
+    now: i64,
+) -> Vec<detail::SilenceLine> {
+    silences
+        .iter()
+        .filter(|x| {
+            x.ends_at > now
+                && x.slo.as_deref().is_none_or(|id| id == slo.id)
+                && x.labels.iter().all(|(k, v)| slo.labels.get(k) == Some(v))
+        })
+        .map(|x| detail::SilenceLine {
+            id: x.id.clone(),
+            comment: x.comment.clone(),
+            ends_at: rfc3339(x.ends_at),
+            status: x.status(now).to_string(),
+        })
+        .collect()
+}
+
 /// `GET /silences`.
 pub async fn silences_page(State(st): State<AppState>) -> Response {
     let now = crate::time::now_secs();
-    let items: Vec<serde_json::Value> = st
+    let items: Vec<ui::silences::SilenceRow> = st
         .shared
         .silences()
         .iter()
         .filter(|s| s.ends_at + crate::alert::silence::KEEP_EXPIRED > now)
-        .map(|s| s.to_json(now))
+        .map(|s| ui::silences::SilenceRow::from_silence(s, now))
         .collect();
     let ids: Vec<String> = st
         .shared
@@ -349,32 +321,29 @@ pub async fn silences_page(State(st): State<AppState>) -> Response {
     html(StatusCode::OK, ui::page("Silences", Nav::Silences, &body))
 }
 
-/// `GET /internals`: the daemon itself.
-pub async fn internals_page(State(st): State<AppState>) -> Response {
-    let h = &st.shared.health;
-    let snap = st.shared.snapshot();
-    let errors: BTreeMap<(String, String), u64> = h
-        .source_errors
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
-    let sources = st
-        .sources
+/// Every source's request counters.
+fn source_stats(st: &AppState) -> Vec<internals::SourceStats> {
+    st.sources
         .read()
         .map(|s| {
             s.iter()
                 .map(|src| {
                     let x = src.stats();
-                    (
-                        src.name().to_string(),
-                        x.requests.load(Ordering::Relaxed),
-                        x.failures.load(Ordering::Relaxed),
-                        x.partial.load(Ordering::Relaxed) + x.contract.load(Ordering::Relaxed),
-                    )
+                    internals::SourceStats {
+                        name: src.name().to_string(),
+                        requests: x.requests.load(Ordering::Relaxed),
+                        failed: x.failures.load(Ordering::Relaxed),
+                        untrusted: x.partial.load(Ordering::Relaxed)
+                            + x.contract.load(Ordering::Relaxed),
+                    }
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Every receiver's waiting notifications and outcome counts.
+async fn receivers(st: &AppState) -> Vec<internals::Receiver> {
     let outcomes = st
         .shared
         .notifications
@@ -387,35 +356,59 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
         .ok()
         .flatten()
         .unwrap_or_default();
-    let mut receivers: BTreeMap<String, (u64, Vec<(String, u64)>)> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, internals::Receiver> = BTreeMap::new();
     for (r, n) in &pending {
-        receivers.entry(r.clone()).or_default().0 = *n;
+        receiver(&mut by_name, r).pending = *n;
     }
     for ((r, result), n) in &outcomes {
-        receivers
-            .entry(r.clone())
-            .or_default()
-            .1
-            .push((result.clone(), *n));
+        receiver(&mut by_name, r).outcomes.push(internals::Outcome {
+            result: result.clone(),
+            count: *n,
+        });
     }
+    by_name.into_values().collect()
+}
+
+fn receiver<'a>(
+    by_name: &'a mut BTreeMap<String, internals::Receiver>,
+    name: &str,
+) -> &'a mut internals::Receiver {
+    by_name
+        .entry(name.to_string())
+        .or_insert_with(|| internals::Receiver {
+            name: name.to_string(),
+            ..Default::default()
+        })
+}
+
+/// `GET /internals`: the daemon itself.
+pub async fn internals_page(State(st): State<AppState>) -> Response {
+    let h = &st.shared.health;
+    let snap = st.shared.snapshot();
+    let errors: BTreeMap<(String, String), u64> = h
+        .source_errors
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    let receivers = receivers(&st).await;
     let last = h.last_eval.load(Ordering::Relaxed);
     let i = internals::Internals {
-        version: crate::cli::VERSION.to_string(),
+        version: format!("{} ({})", crate::VERSION, crate::REVISION),
         ready: h.ready.load(Ordering::Relaxed),
-        last_eval: (last > 0).then(|| (rfc3339(last), age(last).unwrap_or(0))),
+        last_eval: stamp(last),
         ticks: h.ticks.load(Ordering::Relaxed),
         slos: snap.slos.len(),
         reload_error: h.last_reload_error.lock().ok().and_then(|e| e.clone()),
-        sources,
-        source_errors: errors.into_iter().map(|((a, b), n)| (a, b, n)).collect(),
-        receivers: receivers
+        sources: source_stats(&st),
+        source_errors: errors
             .into_iter()
-            .map(|(name, (pending, outcomes))| internals::Receiver {
-                name,
-                pending,
-                outcomes,
+            .map(|((slo, source), failed)| internals::SourceErrors {
+                slo,
+                source,
+                failed,
             })
             .collect(),
+        receivers,
         damaged: st.shared.store.damaged(),
         backup: snap_backup(&st, h.last_backup.load(Ordering::Relaxed)),
     };
@@ -425,13 +418,21 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
     )
 }
 
+/// A moment with its age, or `None` before the first one.
+fn stamp(at: i64) -> Option<internals::Stamp> {
+    (at > 0).then(|| internals::Stamp {
+        at: rfc3339(at),
+        age: age(at).unwrap_or(0),
+    })
+}
+
 /// The backups line of the internals page: the configured directory and the newest copy.
-fn snap_backup(st: &AppState, last: i64) -> Option<(String, Option<(String, i64)>)> {
+fn snap_backup(st: &AppState, last: i64) -> Option<internals::Backups> {
     let to = st.shared.health.backup_to.lock().ok()?.clone()?;
-    Some((
+    Some(internals::Backups {
         to,
-        (last > 0).then(|| (rfc3339(last), age(last).unwrap_or(0))),
-    ))
+        last: stamp(last),
+    })
 }
 
 /// `GET /ui/style.css` and `/ui/app.js`: embedded, cacheable for an hour.
@@ -504,14 +505,7 @@ pub async fn try_page(
     let snap = st.shared.snapshot();
     let id = format!("{service}/{name}");
     let Some(s) = snap.slos.iter().find(|s| s.slo.id == id) else {
-        let body = format!(
-            r#"<h1>No SLO {}</h1><p><a href="/">All SLOs</a></p>"#,
-            ui::esc(&id)
-        );
-        return html(
-            StatusCode::NOT_FOUND,
-            ui::page("Not found", Nav::Slos, &body),
-        );
+        return not_found(&id);
     };
     let range_text = p
         .range
@@ -585,13 +579,13 @@ pub async fn try_page(
         Ok(Err(e)) => {
             return html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
+                ui::error_page(&id, &e.to_string()),
             );
         }
         Err(e) => {
             return html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ui::page(&id, Nav::Slos, &ui::esc(&e.to_string())),
+                ui::error_page(&id, &e.to_string()),
             );
         }
     };

@@ -49,6 +49,28 @@ impl SeriesKey {
         let key = self.0.strip_suffix("|sla").unwrap_or(&self.0);
         key.rsplit_once('|')?.1.parse().ok()
     }
+
+    /// Whether this key holds `slo_id`'s own counts (not its SLA's): how the web UI lists the
+    /// definitions the store keeps for one SLO without knowing the key's spelling.
+    pub fn is_slo_series_of(&self, slo_id: &str) -> bool {
+        self.definition_of(slo_id).is_some() && !self.0.ends_with("|sla")
+    }
+
+    /// What follows `slo_id` in the key (`fingerprint|width`, `|sla` for an SLA's counts), shown
+    /// whole where it cannot be read back; `None` when the key is another SLO's.
+    pub fn definition_of(&self, slo_id: &str) -> Option<&str> {
+        self.0.strip_prefix(slo_id)?.strip_prefix('|')
+    }
+
+    /// The count fingerprint ([`CountSpec::fingerprint`]) and bucket width of `slo_id`'s key, so a
+    /// reader can say what a stored version counted; `None` for another SLO's key or one this
+    /// version did not write.
+    pub fn fingerprint_of(&self, slo_id: &str) -> Option<(&str, i64)> {
+        let rest = self.definition_of(slo_id)?;
+        let rest = rest.strip_suffix("|sla").unwrap_or(rest);
+        let (fingerprint, width) = rest.rsplit_once('|')?;
+        Some((fingerprint, width.parse().ok()?))
+    }
 }
 
 impl fmt::Display for SeriesKey {
@@ -140,6 +162,24 @@ mod tests {
         assert_eq!(s.as_str(), "api/avail|events|-|sel:e|sel:t|10|sla");
         assert_eq!(s.width(), Some(10));
         assert_eq!(SeriesKey::from_stored("junk".into()).width(), None);
+        assert!(k.is_slo_series_of("api/avail") && !s.is_slo_series_of("api/avail"));
+        assert!(
+            !k.is_slo_series_of("api/av"),
+            "a prefix of another id is not its key"
+        );
+        assert_eq!(
+            k.fingerprint_of("api/avail"),
+            Some(("events|-|sel:e|sel:t", 60))
+        );
+        assert_eq!(
+            s.fingerprint_of("api/avail"),
+            Some(("events|-|sel:e|sel:t", 10))
+        );
+        assert_eq!(k.fingerprint_of("db/x"), None);
+        assert_eq!(
+            k.definition_of("api/avail"),
+            Some("events|-|sel:e|sel:t|60")
+        );
     }
 
     #[test]

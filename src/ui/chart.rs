@@ -2,7 +2,7 @@
 //! Content-Security-Policy has to allow. Lines may have gaps (`None`), horizontal reference lines
 //! (objective, SLA, burn factors) are dashed, and shaded spans mark missing data and maintenance.
 
-use super::esc;
+use super::html::{Html, html};
 use std::fmt::Write as _;
 
 /// One line.
@@ -53,8 +53,11 @@ pub struct Chart<'a> {
     pub include: Vec<f64>,
 }
 
-const W: f64 = 900.0;
-const H: f64 = 220.0;
+/// The drawing's own units: the SVG scales to its container's width (`width="100%"`, aspect
+/// kept), so these set the proportions and the text's size relative to the plot, not pixels.
+/// About the width of a full-width chart on a laptop, so 11-unit text reads as 11 to 13 px.
+const W: f64 = 1200.0;
+const H: f64 = 240.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 110.0;
 const TOP: f64 = 10.0;
@@ -150,9 +153,27 @@ fn spread(ys: &[f64], gap: f64, bottom: f64) -> Vec<f64> {
     out
 }
 
+/// Where a time and a value land in the drawing.
+struct Scale {
+    t0: i64,
+    t1: i64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Scale {
+    fn x(&self, t: i64) -> f64 {
+        LEFT + (t - self.t0) as f64 / (self.t1 - self.t0) as f64 * (W - LEFT - RIGHT)
+    }
+    fn y(&self, v: f64) -> f64 {
+        TOP + (self.hi - v) / (self.hi - self.lo) * (H - TOP - BOTTOM)
+    }
+}
+
 impl Chart<'_> {
-    /// The SVG, inside a `<figure>` with the title and a legend.
-    pub fn render(&self) -> String {
+    /// The time and value ranges the chart draws (values padded by 5%), or `None` when there is
+    /// nothing to draw.
+    fn scale(&self) -> Option<Scale> {
         let ts = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
         let (t0, t1) = ts.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
         let vals = self
@@ -165,104 +186,130 @@ impl Chart<'_> {
         let (mut lo, mut hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
-        let mut s = format!(
-            r#"<figure class="chart" id="{}"><figcaption>{}</figcaption>"#,
-            esc(&self.id),
-            esc(&self.title)
-        );
         if t0 >= t1 || !lo.is_finite() {
-            s.push_str(r#"<p class="empty">No data in this range yet.</p></figure>"#);
-            return s;
+            return None;
         }
         if hi - lo < 1e-12 {
             lo -= 0.5;
             hi += 0.5;
         }
         let pad = (hi - lo) * 0.05;
-        let (lo, hi) = (lo - pad, hi + pad);
-        let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * (W - LEFT - RIGHT);
-        let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
-        let _ = write!(
-            s,
-            r#"<svg viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{}"><rect class="plot" x="{LEFT}" y="{TOP}" width="{}" height="{}"/>"#,
-            esc(&self.title),
-            W - LEFT - RIGHT,
-            H - TOP - BOTTOM
-        );
+        Some(Scale {
+            t0,
+            t1,
+            lo: lo - pad,
+            hi: hi + pad,
+        })
+    }
+
+    /// The SVG, inside a `<figure>` with the title and a legend. The SVG takes its container's
+    /// whole width and keeps its proportions.
+    pub fn render(&self) -> Html {
+        let head = html! {
+            "<figure class=\"chart\" id=\"" (self.id) "\"><figcaption>" (self.title)
+            "</figcaption>"
+        };
+        let Some(sc) = self.scale() else {
+            return html! {
+                (head) "<p class=\"empty\">No data in this range yet.</p></figure>"
+            };
+        };
+        html! {
+            (head)
+            "<svg viewBox=\"0 0 " (W) " " (H) "\" width=\"100%\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\""
+            (self.title) "\"><rect class=\"plot\" x=\"" (LEFT) "\" y=\"" (TOP) "\" width=\""
+            (W - LEFT - RIGHT) "\" height=\"" (H - TOP - BOTTOM) "\"/>"
+            (self.spans_svg(&sc))
+            (self.value_axis(&sc))
+            (time_axis(&sc))
+            (self.rules_svg(&sc))
+            (self.lines_svg(&sc))
+            "</svg>"
+            (self.legend())
+            "</figure>"
+        }
+    }
+
+    fn spans_svg(&self, sc: &Scale) -> Html {
+        let mut h = Html::new();
         for sp in &self.spans {
-            let (a, b) = (x(sp.from.max(t0)), x(sp.to.min(t1)));
+            let (a, b) = (sc.x(sp.from.max(sc.t0)), sc.x(sp.to.min(sc.t1)));
             if b > a {
-                let _ = write!(
-                    s,
-                    r#"<rect class="span {}" x="{a:.1}" y="{TOP}" width="{:.1}" height="{}"/>"#,
-                    sp.class,
-                    (b - a).max(1.0),
-                    H - TOP - BOTTOM
-                );
+                h.push(&html! {
+                    "<rect class=\"span " (sp.class) "\" x=\"" (f1(a)) "\" y=\"" (TOP)
+                    "\" width=\"" (f1((b - a).max(1.0))) "\" height=\"" (H - TOP - BOTTOM) "\"/>"
+                });
             }
         }
-        for v in value_ticks(lo, hi, 4) {
-            let _ = write!(
-                s,
-                r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-                W - RIGHT,
-                LEFT - 4.0,
-                y(v) + 4.0,
-                esc(&(self.format)(v)),
-                yy = y(v)
-            );
-        }
-        let (times, step) = time_ticks(t0, t1, 6);
-        for t in times {
-            let _ = write!(
-                s,
-                r#"<text class="axis" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-                x(t),
-                H - 6.0,
-                date(t, step)
-            );
-        }
+        h
+    }
+
+    fn value_axis(&self, sc: &Scale) -> Html {
+        value_ticks(sc.lo, sc.hi, 4)
+            .into_iter()
+            .map(|v| {
+                let yy = f1(sc.y(v));
+                html! {
+                    "<line class=\"grid\" x1=\"" (LEFT) "\" x2=\"" (W - RIGHT) "\" y1=\"" (yy)
+                    "\" y2=\"" (yy) "\"/><text class=\"axis\" x=\"" (LEFT - 4.0) "\" y=\""
+                    (f1(sc.y(v) + 4.0)) "\" text-anchor=\"end\">" ((self.format)(v)) "</text>"
+                }
+            })
+            .collect()
+    }
+
+    fn rules_svg(&self, sc: &Scale) -> Html {
         let label_ys = spread(
-            &self.rules.iter().map(|r| y(r.y) + 4.0).collect::<Vec<_>>(),
+            &self
+                .rules
+                .iter()
+                .map(|r| sc.y(r.y) + 4.0)
+                .collect::<Vec<_>>(),
             LABEL_GAP,
             H - BOTTOM + 4.0,
         );
-        for (r, ly) in self.rules.iter().zip(label_ys) {
-            let _ = write!(
-                s,
-                r#"<line class="rule {}" x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}"/><text class="rule-label {}" x="{}" y="{ly:.1}">{}</text>"#,
-                r.class,
-                W - RIGHT,
-                r.class,
-                W - RIGHT + 4.0,
-                esc(&r.label),
-                yy = y(r.y)
-            );
-        }
-        for l in &self.lines {
-            let mut d = String::new();
-            let mut pen = false;
-            for (t, v) in &l.points {
-                match v.filter(|v| v.is_finite()) {
-                    Some(v) => {
-                        let _ =
-                            write!(d, "{}{:.1},{:.1}", if pen { "L" } else { "M" }, x(*t), y(v));
-                        pen = true;
-                    }
-                    None => pen = false,
+        self.rules
+            .iter()
+            .zip(label_ys)
+            .map(|(r, ly)| {
+                let yy = f1(sc.y(r.y));
+                html! {
+                    "<line class=\"rule " (r.class) "\" x1=\"" (LEFT) "\" x2=\"" (W - RIGHT)
+                    "\" y1=\"" (yy) "\" y2=\"" (yy) "\"/><text class=\"rule-label " (r.class)
+                    "\" x=\"" (W - RIGHT + 4.0) "\" y=\"" (f1(ly)) "\">" (r.label) "</text>"
                 }
-            }
-            let _ = write!(
-                s,
-                r#"<path class="line {}" d="{d}" data-points="{}"><title>{}</title></path>"#,
-                l.class,
-                l.points.len(),
-                esc(&l.name)
-            );
-        }
-        s.push_str("</svg><ul class=\"legend\">");
+            })
+            .collect()
+    }
+
+    fn lines_svg(&self, sc: &Scale) -> Html {
+        self.lines
+            .iter()
+            .map(|l| {
+                let mut d = String::new();
+                let mut pen = false;
+                for (t, v) in &l.points {
+                    match v.filter(|v| v.is_finite()) {
+                        Some(v) => {
+                            let m = if pen { "L" } else { "M" };
+                            let _ = write!(d, "{m}{:.1},{:.1}", sc.x(*t), sc.y(v));
+                            pen = true;
+                        }
+                        None => pen = false,
+                    }
+                }
+                html! {
+                    "<path class=\"line " (l.class) "\" d=\"" (d) "\" data-points=\""
+                    (l.points.len()) "\"><title>" (l.name) "</title></path>"
+                }
+            })
+            .collect()
+    }
+
+    fn legend(&self) -> Html {
+        let mut h = Html::from_static("<ul class=\"legend\">");
         for l in &self.lines {
-            let _ = write!(s, r#"<li class="{}">{}</li>"#, l.class, esc(&l.name));
+            h.push(&html! { "<li class=\"" (l.class) "\">" (l.name) "</li>" });
         }
         for (sp, text) in [
             ("gap", "data missing"),
@@ -271,12 +318,31 @@ impl Chart<'_> {
             ("ticket", "ticket firing"),
         ] {
             if self.spans.iter().any(|x| x.class == sp) {
-                let _ = write!(s, r#"<li class="span-{sp}">{text}</li>"#);
+                h.push(&html! { "<li class=\"span-" (sp) "\">" (text) "</li>" });
             }
         }
-        s.push_str("</ul></figure>");
-        s
+        h.push_static("</ul>");
+        h
     }
+}
+
+/// The time axis's labels on round UTC times.
+fn time_axis(sc: &Scale) -> Html {
+    let (times, step) = time_ticks(sc.t0, sc.t1, 6);
+    times
+        .into_iter()
+        .map(|t| {
+            html! {
+                "<text class=\"axis\" x=\"" (f1(sc.x(t))) "\" y=\"" (H - 6.0)
+                "\" text-anchor=\"middle\">" (date(t, step)) "</text>"
+            }
+        })
+        .collect()
+}
+
+/// A coordinate with one decimal, as every position in the drawing is written.
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
 }
 
 /// Merges adjacent steps that share a condition into spans.
@@ -381,7 +447,11 @@ mod tests {
             format: |v| format!("{v:.1}"),
             include: vec![],
         };
-        let svg = c.render();
+        let svg = c.render().into_string();
+        assert!(
+            svg.contains(r#"width="100%""#),
+            "the chart takes its container's width"
+        );
         assert!(svg.contains("Budget &lt;left&gt;"));
         // Two segments: a move after the gap.
         let d = svg

@@ -1,16 +1,23 @@
 //! One SLO: its numbers now, the burn-down of every period's budget, the SLI against the objective
 //! and the SLA, burn rates with the policy's factors, event rates and coverage (missing data and
 //! maintenance shaded), its alerts with who was told, its silences and its definition.
+//!
+//! The view ([`Detail`]) is built by pure functions from the status model ([`Row::from_status`],
+//! [`alerts`], [`policy_rules`], [`exhaustion`]) and the history the server reads; the render
+//! functions below only lay it out.
 
-use super::chart::{Chart, Line, Rule, spans_where};
-use super::list::Row;
-use super::{budget_bar, burn, esc, human_secs, pct};
+use super::chart::{Chart, Line, Rule, Span, spans_where};
+use super::html::{Html, html};
+use super::list::{Row, gate_word, sla_word};
+use super::trial::Shown;
+use super::{budget_bar, burn, human_secs, pct, url_enc};
+use crate::config::Slo;
 use crate::duration::Dur;
-use crate::history::Point;
+use crate::history::{PastPeriod, Point};
 use crate::sli::fingerprint::Counted;
 use crate::sli::{Compare, CountSpec};
+use crate::status::{AlertStatus, SloStatus};
 use crate::store::keys::SeriesKey;
-use std::fmt::Write as _;
 
 /// One alert record as the page shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +32,39 @@ pub struct Alert {
     pub fired_at: Option<String>,
     /// RFC 3339.
     pub resolved_at: Option<String>,
-    /// Highest burn rate of the episode.
+    /// Highest burn rate of the episode; `None` when it never fired.
     pub peak: Option<f64>,
     /// Receivers told about the episode.
     pub notified: Vec<String>,
+}
+
+impl Alert {
+    /// One severity's alert from the status model.
+    pub fn from_status(severity: &'static str, a: &AlertStatus) -> Alert {
+        Alert {
+            severity,
+            firing: a.firing,
+            rule: a.rule.clone(),
+            fired_at: a.fired_at.clone(),
+            resolved_at: a.resolved_at.clone(),
+            peak: a.fired_at.is_some().then_some(a.peak_burn_rate),
+            notified: a.notified.clone(),
+        }
+    }
+}
+
+/// The page and ticket alerts of an SLO, by severity; none where nothing tracks alerts.
+pub fn alerts(status: &SloStatus) -> Vec<Alert> {
+    status
+        .alerts
+        .as_ref()
+        .map(|a| {
+            vec![
+                Alert::from_status("page", &a.page),
+                Alert::from_status("ticket", &a.ticket),
+            ]
+        })
+        .unwrap_or_default()
 }
 
 /// A burn-rate rule of the SLO's policy.
@@ -42,6 +78,90 @@ pub struct PolicyRule {
     pub short: String,
     /// 14.4.
     pub factor: f64,
+}
+
+/// The SLO's burn-rate rules, as its status carries them.
+pub fn policy_rules(status: &SloStatus) -> Vec<PolicyRule> {
+    status
+        .rules
+        .iter()
+        .map(|r| PolicyRule {
+            severity: r.severity.as_str(),
+            long: r.long.clone(),
+            short: r.short.clone(),
+            factor: r.factor,
+        })
+        .collect()
+}
+
+/// When one period's budget runs out at the 1h burn rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodExhaustion {
+    /// `30d`.
+    pub period: String,
+    /// Seconds; `0` spent, `None` not burning.
+    pub at_1h: Option<f64>,
+}
+
+/// Every period's time to exhaustion at the 1h burn, in the config's period order.
+pub fn exhaustion(slo: &Slo, status: &SloStatus) -> Vec<PeriodExhaustion> {
+    slo.periods
+        .iter()
+        .map(|p| {
+            let period = p.to_string();
+            PeriodExhaustion {
+                at_1h: status
+                    .periods
+                    .get(&period)
+                    .and_then(|x| x.time_to_exhaustion_seconds.h1),
+                period,
+            }
+        })
+        .collect()
+}
+
+/// One period's history over its own length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodHistory {
+    /// `30d`.
+    pub period: String,
+    /// Seconds per point (the auto step).
+    pub step: i64,
+    /// The points, oldest first.
+    pub points: Vec<Point>,
+}
+
+/// One past whole period and the pages the current policy fires in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRow {
+    /// Its length, `7d` or `30d`.
+    pub length: String,
+    /// Its SLI, budget used and coverage.
+    pub period: PastPeriod,
+    /// Pages fired in it by the replay.
+    pub pages: usize,
+}
+
+/// A silence that matches this SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilenceLine {
+    /// Its id.
+    pub id: String,
+    /// Why it was made.
+    pub comment: String,
+    /// When it ends, RFC 3339.
+    pub ends_at: String,
+    /// `active` or `pending`.
+    pub status: String,
+}
+
+/// A definition the store holds for this SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVersion {
+    /// Its series id.
+    pub version: u64,
+    /// Its stored key.
+    pub key: SeriesKey,
 }
 
 /// Everything the detail page shows.
@@ -59,11 +179,10 @@ pub struct Detail {
     pub queries: Vec<String>,
     /// Store definition version (a changed query starts a new one).
     pub version: u64,
-    /// Every definition the store holds for this SLO: version and its key (the queries it
-    /// counted), the current one included.
-    pub versions: Vec<(u64, String)>,
-    /// Time to exhaustion at the 1h burn per period, seconds.
-    pub exhaustion: Vec<(String, Option<f64>)>,
+    /// Every definition the store holds for this SLO, the current one included.
+    pub versions: Vec<StoredVersion>,
+    /// Time to exhaustion at the 1h burn per period.
+    pub exhaustion: Vec<PeriodExhaustion>,
     /// Page and ticket.
     pub alerts: Vec<Alert>,
     /// The policy's burn-rate rules.
@@ -71,32 +190,50 @@ pub struct Detail {
     /// The windows `burn` of every history point holds, in order.
     pub windows: Vec<String>,
     /// Per period: its history over the period (auto step).
-    pub histories: Vec<(String, i64, Vec<Point>)>,
+    pub histories: Vec<PeriodHistory>,
     /// What the current policy fires on the stored history of the longest period (the replay
     /// `backtest` runs): drawn on the time axis and listed.
-    pub episodes: Vec<super::trial::Shown>,
-    /// Past whole periods (`7d`, `30d`): each one's SLI, budget used and coverage, and the pages
-    /// the current policy fires in it.
-    pub past: Vec<(String, Vec<crate::history::PastPeriod>, Vec<usize>)>,
-    /// Silences matching this SLO: id, comment, ends at, status.
-    pub silences: Vec<(String, String, String, String)>,
+    pub episodes: Vec<Shown>,
+    /// Past whole periods (`7d`, `30d`), newest first per length.
+    pub past: Vec<PastRow>,
+    /// Silences matching this SLO.
+    pub silences: Vec<SilenceLine>,
     /// Grafana dashboard link, when `alerting.dashboard_url` is set.
     pub dashboard: Option<String>,
 }
 
-/// A stored definition key (`events|-|sel:…|sel:…|60`: the fingerprint, then the bucket width)
-/// as a person reads it: each side with its query, then the bucket width. A key that cannot be
-/// read back is shown whole.
-pub fn describe_version(key: &str) -> Vec<(String, Option<String>)> {
-    let whole = || vec![("definition".to_string(), Some(key.to_string()))];
-    let stored = SeriesKey::from_stored(key.to_string());
-    let (Some(width), Some((fp, _))) = (stored.width(), key.rsplit_once('|')) else {
+/// One line of what a stored definition counted: a side with its query, or a sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionPart {
+    /// `bad`, `total (loki)`, `1m buckets`, a sentence, or `definition` for a key shown whole.
+    pub what: String,
+    /// The query, when the line has one.
+    pub query: Option<String>,
+}
+
+impl VersionPart {
+    fn new(what: impl Into<String>, query: Option<String>) -> VersionPart {
+        VersionPart {
+            what: what.into(),
+            query,
+        }
+    }
+}
+
+/// A stored definition key of `slo_id` as a person reads it: each side with its query, then the
+/// bucket width. A key that cannot be read back is shown whole.
+pub fn describe_version(key: &SeriesKey, slo_id: &str) -> Vec<VersionPart> {
+    let whole = || {
+        let text = key.definition_of(slo_id).unwrap_or(key.as_str());
+        vec![VersionPart::new("definition", Some(text.to_string()))]
+    };
+    let Some((fp, width)) = key.fingerprint_of(slo_id) else {
         return whole();
     };
     let Some(counted) = CountSpec::read_fingerprint(fp) else {
         return whole();
     };
-    let mut out: Vec<(String, Option<String>)> = match counted {
+    let mut out: Vec<VersionPart> = match counted {
         Counted::Events(sides) => sides
             .into_iter()
             .map(|s| {
@@ -104,7 +241,7 @@ pub fn describe_version(key: &str) -> Vec<(String, Option<String>)> {
                     Some(src) => format!("{} ({src})", s.role),
                     None => s.role.to_string(),
                 };
-                (name, Some(s.query))
+                VersionPart::new(name, Some(s.query))
             })
             .collect(),
         Counted::Timeslice {
@@ -117,15 +254,15 @@ pub fn describe_version(key: &str) -> Vec<(String, Option<String>)> {
                 Compare::Below(t) => format!("below {t}"),
             };
             vec![
-                ("query".into(), Some(query)),
-                (
+                VersionPart::new("query", Some(query)),
+                VersionPart::new(
                     format!("a {slice} slice is good when the value is {cmp}"),
                     None,
                 ),
             ]
         }
     };
-    out.push((
+    out.push(VersionPart::new(
         format!("{} buckets", Dur::from_secs(width.max(0) as u64)),
         None,
     ));
@@ -137,154 +274,163 @@ fn series(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Vec<(i64, Opti
 }
 
 /// The detail page's body.
-pub fn render(d: &Detail) -> String {
+pub fn render(d: &Detail) -> Html {
     let r = &d.row;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<p class="crumbs"><a href="/">SLOs</a> / <a href="/?service={}">{}</a></p><h1>{}</h1>"#,
-        super::url_enc(&r.service),
-        esc(&r.service),
-        esc(&r.id)
-    );
-    if let Some(desc) = &d.description {
-        let _ = write!(s, r#"<p class="description">{}</p>"#, esc(desc));
+    html! {
+        "<p class=\"crumbs\"><a href=\"/\">SLOs</a> / <a href=\"/?service=" (url_enc(&r.service))
+        "\">" (r.service) "</a></p><h1>" (r.id) "</h1>"
+        (d.description.as_ref().map(|x| html! { "<p class=\"description\">" (x) "</p>" }).unwrap_or_default())
+        (r.error.as_ref().map(|e| html! { "<p class=\"error-row\">⚠ " (e) "</p>" }).unwrap_or_default())
+        (now_section(d))
+        (alerts_section(d))
+        (history_section(d))
+        (episodes_section(d))
+        (past_section(d))
+        (silences_section(d))
+        (definition_section(d))
     }
-    if let Some(e) = &r.error {
-        let _ = write!(s, r#"<p class="error-row">⚠ {}</p>"#, esc(e));
-    }
-    s.push_str(r#"<section class="now"><dl>"#);
-    let _ = write!(
-        s,
-        "<div><dt>Objective</dt><dd>{}</dd></div>",
-        pct(Some(r.objective))
-    );
+}
+
+/// One `<div><dt>…</dt><dd>…</dd></div>` of the numbers-now list.
+fn item(term: &Html, value: &Html) -> Html {
+    html! { "<div><dt>" (term) "</dt><dd>" (value) "</dd></div>" }
+}
+
+/// The numbers now: objective, each period's SLI, budget and coverage, exhaustion, burn rates,
+/// the SLA and the gate.
+fn now_section(d: &Detail) -> Html {
+    let r = &d.row;
+    let mut h = html! {
+        "<section class=\"now\"><dl>"
+        (item(&Html::from_static("Objective"), &Html::text(&pct(Some(r.objective)))))
+    };
     for p in &r.periods {
-        let _ = write!(
-            s,
-            r#"<div><dt>SLI {0}</dt><dd class="sli" data-period="{0}">{1}</dd></div><div><dt>Budget left {0}</dt><dd class="remaining" data-period="{0}">{2}</dd></div><div><dt>Coverage {0}</dt><dd>{3}</dd></div>"#,
-            esc(&p.period),
-            pct(p.sli),
-            budget_bar(p.remaining),
-            pct(Some(p.coverage))
-        );
+        h.push(&html! {
+            "<div><dt>SLI " (p.period) "</dt><dd class=\"sli\" data-period=\"" (p.period) "\">"
+            (pct(p.sli)) "</dd></div><div><dt>Budget left " (p.period)
+            "</dt><dd class=\"remaining\" data-period=\"" (p.period) "\">" (budget_bar(p.remaining))
+            "</dd></div><div><dt>Coverage " (p.period) "</dt><dd>" (pct(Some(p.coverage)))
+            "</dd></div>"
+        });
     }
-    for (p, e) in &d.exhaustion {
-        let t = match e {
+    for e in &d.exhaustion {
+        let t = match e.at_1h {
             Some(0.0) => "spent".to_string(),
-            Some(x) => human_secs(*x),
+            Some(x) => human_secs(x),
             None => "not burning".to_string(),
         };
-        let _ = write!(
-            s,
-            "<div><dt>Exhausted in ({}, at the 1h burn)</dt><dd>{t}</dd></div>",
-            esc(p)
-        );
-    }
-    let _ = write!(
-        s,
-        "<div><dt>Burn 1h / 6h</dt><dd>{} / {}</dd></div>",
-        burn(r.burn_1h),
-        burn(r.burn_6h)
-    );
-    if let Some((o, sli, met)) = &r.sla {
-        let word = match met {
-            Some(true) => "met",
-            Some(false) => "missed",
-            None => "no data",
-        };
-        let _ = write!(
-            s,
-            r#"<div><dt>SLA {}</dt><dd class="sla-{word}">{word}: {}</dd></div>"#,
-            pct(Some(*o)),
-            pct(*sli)
-        );
-    }
-    let _ = write!(
-        s,
-        r#"<div><dt>Deploy gate</dt><dd class="gate gate-{0}">{0}: {1}</dd></div>"#,
-        if r.gate.0 { "go" } else { "hold" },
-        esc(&r.gate.1)
-    );
-    s.push_str("</dl>");
-    if let Some(link) = &d.dashboard {
-        let _ = write!(
-            s,
-            r#"<p><a class="grafana" href="{}">Open in Grafana</a></p>"#,
-            esc(link)
-        );
-    }
-    s.push_str("</section>");
-
-    s.push_str(r#"<section><h2>Alerts</h2><p class="description">The daemon's live state: what it has fired and sent since it began evaluating (a backfill of older history sends nothing; the episodes that history holds are further down).</p><table class="alerts"><thead><tr><th>Severity</th><th>State</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Sent to</th></tr></thead><tbody>"#);
-    for a in &d.alerts {
-        let _ = write!(
-            s,
-            r#"<tr><td class="alert-{sev}">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            if a.firing {
-                "firing"
-            } else if a.fired_at.is_some() {
-                "resolved"
-            } else {
-                "never fired"
-            },
-            esc(a.rule.as_deref().unwrap_or("–")),
-            esc(a.fired_at.as_deref().unwrap_or("–")),
-            esc(a.resolved_at.as_deref().unwrap_or("–")),
-            burn(a.peak),
-            if a.notified.is_empty() {
-                "–".to_string()
-            } else {
-                esc(&a.notified.join(", "))
-            },
-            sev = a.severity
-        );
-    }
-    s.push_str("</tbody></table>");
-    s.push_str(r#"<table class="rules"><thead><tr><th>Policy rule</th><th>Long</th><th>Short</th><th>Factor</th></tr></thead><tbody>"#);
-    for p in &d.rules {
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            p.severity,
-            esc(&p.long),
-            esc(&p.short),
-            p.factor
-        );
-    }
-    s.push_str("</tbody></table></section>");
-
-    // The burn-down of every period, over its own length.
-    let classes = ["s0", "s1", "s2", "s3"];
-    let first = d.histories.first();
-    let spans = |pts: &[Point], step: i64| {
-        let times: Vec<i64> = pts.iter().map(|p| p.time).collect();
-        let mut v = spans_where(
-            &times,
-            step,
-            |i| pts[i].step_coverage < 1.0 && pts[i].step_excluded == 0,
-            "gap",
-        );
-        v.extend(spans_where(
-            &times,
-            step,
-            |i| pts[i].step_excluded > 0,
-            "maintenance",
+        h.push(&item(
+            &html! { "Exhausted in (" (e.period) ", at the 1h burn)" },
+            &Html::text(&t),
         ));
-        v
-    };
-    s.push_str("<section><h2>History</h2>");
-    let budget = Chart {
+    }
+    h.push(&item(
+        &Html::from_static("Burn 1h / 6h"),
+        &html! { (burn(r.burn_1h)) " / " (burn(r.burn_6h)) },
+    ));
+    if let Some(sla) = &r.sla {
+        let word = sla_word(sla.met);
+        h.push(&html! {
+            "<div><dt>SLA " (pct(Some(sla.objective))) "</dt><dd class=\"sla-" (word) "\">" (word)
+            ": " (pct(sla.sli)) "</dd></div>"
+        });
+    }
+    let g = gate_word(&r.gate);
+    h.push(&html! {
+        "<div><dt>Deploy gate</dt><dd class=\"gate gate-" (g) "\">" (g) ": " (r.gate.reason)
+        "</dd></div></dl>"
+    });
+    if let Some(link) = &d.dashboard {
+        h.push(&html! { "<p><a class=\"grafana\" href=\"" (link) "\">Open in Grafana</a></p>" });
+    }
+    h.push_static("</section>");
+    h
+}
+
+/// The daemon's live alert state and the policy's rules.
+fn alerts_section(d: &Detail) -> Html {
+    let mut h = Html::from_static(
+        r#"<section><h2>Alerts</h2><p class="description">The daemon's live state: what it has fired and sent since it began evaluating (a backfill of older history sends nothing; the episodes that history holds are further down).</p><table class="alerts"><thead><tr><th>Severity</th><th>State</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Sent to</th></tr></thead><tbody>"#,
+    );
+    for a in &d.alerts {
+        let state = if a.firing {
+            "firing"
+        } else if a.fired_at.is_some() {
+            "resolved"
+        } else {
+            "never fired"
+        };
+        let sent = if a.notified.is_empty() {
+            "–".to_string()
+        } else {
+            a.notified.join(", ")
+        };
+        h.push(&html! {
+            "<tr><td class=\"alert-" (a.severity) "\">" (a.severity) "</td><td>" (state) "</td><td>"
+            (a.rule.as_deref().unwrap_or("–")) "</td><td>" (a.fired_at.as_deref().unwrap_or("–"))
+            "</td><td>" (a.resolved_at.as_deref().unwrap_or("–")) "</td><td>" (burn(a.peak))
+            "</td><td>" (sent) "</td></tr>"
+        });
+    }
+    h.push_static(r#"</tbody></table><table class="rules"><thead><tr><th>Policy rule</th><th>Long</th><th>Short</th><th>Factor</th></tr></thead><tbody>"#);
+    for p in &d.rules {
+        h.push(&html! {
+            "<tr><td>" (p.severity) "</td><td>" (p.long) "</td><td>" (p.short) "</td><td>"
+            (p.factor) "</td></tr>"
+        });
+    }
+    h.push_static("</tbody></table></section>");
+    h
+}
+
+const CLASSES: [&str; 4] = ["s0", "s1", "s2", "s3"];
+
+/// Missing data and maintenance along one history.
+fn gap_spans(h: &PeriodHistory) -> Vec<Span> {
+    let pts = &h.points;
+    let times: Vec<i64> = pts.iter().map(|p| p.time).collect();
+    let mut v = spans_where(
+        &times,
+        h.step,
+        |i| pts[i].step_coverage < 1.0 && pts[i].step_excluded == 0,
+        "gap",
+    );
+    v.extend(spans_where(
+        &times,
+        h.step,
+        |i| pts[i].step_excluded > 0,
+        "maintenance",
+    ));
+    v
+}
+
+/// The burn-down of every period, over its own length, with the replay's episodes shaded.
+fn budget_chart(d: &Detail) -> Html {
+    let mut spans = d.histories.first().map(gap_spans).unwrap_or_default();
+    // The current policy's episodes on the stored history, on the time axis.
+    let t = |x: &str| chrono::DateTime::parse_from_rfc3339(x).map_or(0, |t| t.timestamp());
+    for e in &d.episodes {
+        spans.push(Span {
+            from: t(&e.fired_at),
+            to: e.resolved_at.as_deref().map_or(i64::MAX, t),
+            class: if e.severity == "page" {
+                "page"
+            } else {
+                "ticket"
+            },
+        });
+    }
+    Chart {
         title: "Error budget left (burn-down)".into(),
         id: "chart-budget".into(),
         lines: d
             .histories
             .iter()
             .enumerate()
-            .map(|(i, (p, _, pts))| Line {
-                name: format!("{p} budget left"),
-                class: classes[i % classes.len()],
-                points: series(pts, |x| x.remaining),
+            .map(|(i, h)| Line {
+                name: format!("{} budget left", h.period),
+                class: CLASSES[i % CLASSES.len()],
+                points: series(&h.points, |x| x.remaining),
             })
             .collect(),
         rules: vec![
@@ -299,246 +445,260 @@ pub fn render(d: &Detail) -> String {
                 class: "warn",
             },
         ],
-        spans: {
-            let mut v = first
-                .map(|(_, step, pts)| spans(pts, *step))
-                .unwrap_or_default();
-            // The current policy's episodes on the stored history, on the time axis.
-            let t = |x: &str| chrono::DateTime::parse_from_rfc3339(x).map_or(0, |t| t.timestamp());
-            for e in &d.episodes {
-                v.push(super::chart::Span {
-                    from: t(&e.fired_at),
-                    to: e.resolved_at.as_deref().map_or(i64::MAX, t),
-                    class: if e.severity == "page" {
-                        "page"
-                    } else {
-                        "ticket"
-                    },
-                });
-            }
-            v
-        },
+        spans,
         format: |v| format!("{:.0}%", v * 100.0),
         include: vec![1.0],
+    }
+    .render()
+}
+
+/// The first period's SLI per step against the objective and the SLA.
+fn sli_chart(r: &Row, h: &PeriodHistory) -> Html {
+    let mut rules = vec![Rule {
+        y: r.objective,
+        label: "objective".into(),
+        class: "objective",
+    }];
+    if let Some(sla) = &r.sla {
+        rules.push(Rule {
+            y: sla.objective,
+            label: "SLA".into(),
+            class: "sla",
+        });
+    }
+    Chart {
+        title: format!(
+            "SLI per {} step, last {}",
+            human_secs(h.step as f64),
+            h.period
+        ),
+        id: "chart-sli".into(),
+        lines: vec![Line {
+            name: "SLI".into(),
+            class: "s0",
+            points: series(&h.points, |x| x.sli),
+        }],
+        rules,
+        spans: gap_spans(h),
+        format: |v| format!("{:.2}%", v * 100.0),
+        include: vec![],
+    }
+    .render()
+}
+
+/// Burn rates over the windows the policy's rules use as long windows, with its factors.
+fn burn_chart(d: &Detail, h: &PeriodHistory) -> Html {
+    let mut lines = Vec::new();
+    for (i, w) in d.windows.iter().enumerate() {
+        if !d.rules.iter().any(|r| &r.long == w) {
+            continue;
+        }
+        lines.push(Line {
+            name: format!("burn {w}"),
+            class: CLASSES[lines.len() % CLASSES.len()],
+            points: series(&h.points, |x| x.burn.get(i).copied().flatten()),
+        });
+    }
+    Chart {
+        title: "Burn rate per alert window (dashed: the policy's factors)".into(),
+        id: "chart-burn".into(),
+        lines,
+        rules: d
+            .rules
+            .iter()
+            .map(|p| Rule {
+                y: p.factor,
+                label: format!("{} {}×", p.severity, p.factor),
+                class: if p.severity == "page" { "bad" } else { "warn" },
+            })
+            .collect(),
+        spans: gap_spans(h),
+        format: |v| format!("{v:.1}×"),
+        include: vec![0.0],
+    }
+    .render()
+}
+
+/// Events per second (all and bad) and the period's coverage.
+fn traffic_charts(h: &PeriodHistory) -> Html {
+    let events = Chart {
+        title: "Events per second".into(),
+        id: "chart-events".into(),
+        lines: vec![
+            Line {
+                name: "all".into(),
+                class: "s0",
+                points: series(&h.points, |x| Some(x.total_rate)),
+            },
+            Line {
+                name: "bad".into(),
+                class: "bad",
+                points: series(&h.points, |x| Some(x.bad_rate)),
+            },
+        ],
+        rules: vec![],
+        spans: gap_spans(h),
+        format: |v| format!("{v:.2}"),
+        include: vec![0.0],
     };
-    s.push_str(&budget.render());
-    if let Some((period, step, pts)) = first {
-        let mut rules = vec![Rule {
-            y: r.objective,
-            label: "objective".into(),
-            class: "objective",
-        }];
-        if let Some((o, _, _)) = r.sla {
-            rules.push(Rule {
-                y: o,
-                label: "SLA".into(),
-                class: "sla",
-            });
-        }
-        s.push_str(
-            &Chart {
-                title: format!("SLI per {} step, last {period}", human_secs(*step as f64)),
-                id: "chart-sli".into(),
-                lines: vec![Line {
-                    name: "SLI".into(),
-                    class: "s0",
-                    points: series(pts, |x| x.sli),
-                }],
-                rules,
-                spans: spans(pts, *step),
-                format: |v| format!("{:.2}%", v * 100.0),
-                include: vec![],
-            }
-            .render(),
-        );
-        let longs: Vec<&PolicyRule> = d.rules.iter().collect();
-        let mut lines = Vec::new();
-        for (i, w) in d.windows.iter().enumerate() {
-            if !longs.iter().any(|r| &r.long == w) {
-                continue;
-            }
-            lines.push(Line {
-                name: format!("burn {w}"),
-                class: classes[lines.len() % classes.len()],
-                points: series(pts, |x| x.burn.get(i).copied().flatten()),
-            });
-        }
-        s.push_str(
-            &Chart {
-                title: "Burn rate per alert window (dashed: the policy's factors)".into(),
-                id: "chart-burn".into(),
-                lines,
-                rules: d
-                    .rules
-                    .iter()
-                    .map(|p| Rule {
-                        y: p.factor,
-                        label: format!("{} {}×", p.severity, p.factor),
-                        class: if p.severity == "page" { "bad" } else { "warn" },
-                    })
-                    .collect(),
-                spans: spans(pts, *step),
-                format: |v| format!("{v:.1}×"),
-                include: vec![0.0],
-            }
-            .render(),
-        );
-        s.push_str(
-            &Chart {
-                title: "Events per second".into(),
-                id: "chart-events".into(),
-                lines: vec![
-                    Line {
-                        name: "all".into(),
-                        class: "s0",
-                        points: series(pts, |x| Some(x.total_rate)),
-                    },
-                    Line {
-                        name: "bad".into(),
-                        class: "bad",
-                        points: series(pts, |x| Some(x.bad_rate)),
-                    },
-                ],
-                rules: vec![],
-                spans: spans(pts, *step),
-                format: |v| format!("{v:.2}"),
-                include: vec![0.0],
-            }
-            .render(),
-        );
-        s.push_str(
-            &Chart {
-                title: format!("Coverage of the {period} period"),
-                id: "chart-coverage".into(),
-                lines: vec![Line {
-                    name: "coverage".into(),
-                    class: "s1",
-                    points: series(pts, |x| Some(x.coverage)),
-                }],
-                rules: vec![],
-                spans: spans(pts, *step),
-                format: |v| format!("{:.0}%", v * 100.0),
-                include: vec![0.0, 1.0],
-            }
-            .render(),
-        );
-    }
-    s.push_str("</section>");
+    let coverage = Chart {
+        title: format!("Coverage of the {} period", h.period),
+        id: "chart-coverage".into(),
+        lines: vec![Line {
+            name: "coverage".into(),
+            class: "s1",
+            points: series(&h.points, |x| Some(x.coverage)),
+        }],
+        rules: vec![],
+        spans: gap_spans(h),
+        format: |v| format!("{:.0}%", v * 100.0),
+        include: vec![0.0, 1.0],
+    };
+    html! { (events.render()) (coverage.render()) }
+}
 
-    let _ = write!(
-        s,
-        r#"<section><h2>Episodes in the stored history</h2><p class="description">What the current policy fires when the stored buckets are replayed through the daemon's decision (shaded on the burn-down). <a id="try" href="/slos/{}/{}/try">Try another policy on this history</a>.</p>"#,
-        super::url_enc(&r.service),
-        super::url_enc(&r.name)
-    );
-    s.push_str(r#"<table class="episodes" id="episodes"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"#);
+/// Every chart: the burn-down of each period, then the first period's SLI, burns and traffic.
+fn history_section(d: &Detail) -> Html {
+    let mut h = html! { "<section><h2>History</h2>" (budget_chart(d)) };
+    if let Some(first) = d.histories.first() {
+        h.push(&sli_chart(&d.row, first));
+        h.push(&burn_chart(d, first));
+        h.push(&traffic_charts(first));
+    }
+    h.push_static("</section>");
+    h
+}
+
+/// The replay's episodes, with a link to try another policy.
+fn episodes_section(d: &Detail) -> Html {
+    let r = &d.row;
+    let mut h = html! {
+        "<section><h2>Episodes in the stored history</h2><p class=\"description\">What the current policy fires when the stored buckets are replayed through the daemon's decision (shaded on the burn-down). <a id=\"try\" href=\"/slos/"
+        (url_enc(&r.service)) "/" (url_enc(&r.name))
+        "/try\">Try another policy on this history</a>.</p><table class=\"episodes\" id=\"episodes\"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"
+    };
     for e in &d.episodes {
-        let _ = write!(
-            s,
-            r#"<tr><td class="alert-{sev}">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            esc(&e.rule),
-            esc(&e.fired_at),
-            esc(e.resolved_at.as_deref().unwrap_or("still firing")),
-            burn(Some(e.peak)),
-            e.detection.map_or("–".into(), |x| human_secs(x as f64)),
-            sev = e.severity
-        );
+        h.push(&html! {
+            "<tr><td class=\"alert-" (e.severity) "\">" (e.severity) "</td><td>" (e.rule)
+            "</td><td>" (e.fired_at) "</td><td>" (e.resolved_at.as_deref().unwrap_or("still firing"))
+            "</td><td>" (burn(Some(e.peak))) "</td><td>"
+            (e.detection.map_or("–".into(), |x| human_secs(x as f64))) "</td></tr>"
+        });
     }
-    s.push_str("</tbody></table></section>");
+    h.push_static("</tbody></table></section>");
+    h
+}
 
-    s.push_str(r#"<section><h2>Past periods</h2><table class="past" id="past"><thead><tr><th>Period</th><th>Ending</th><th>Attainment</th><th>Objective met</th><th>Budget used</th><th>Coverage</th><th>Pages</th></tr></thead><tbody>"#);
-    for (len, rows, pages) in &d.past {
-        for (p, pages) in rows.iter().zip(pages) {
-            let met = match p.sli {
-                Some(x) if x >= r.objective => "yes",
-                Some(_) => "no",
-                None => "no data",
-            };
-            let end = chrono::DateTime::from_timestamp(p.end, 0)
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_default();
-            let _ = write!(
-                s,
-                r#"<tr><td>{}</td><td>{end}</td><td>{}</td><td class="met-{met}">{met}</td><td>{}</td><td>{}</td><td>{pages}</td></tr>"#,
-                esc(len),
-                pct(p.sli),
-                pct(p.used),
-                pct(Some(p.coverage))
-            );
-        }
-    }
-    s.push_str("</tbody></table></section>");
-
-    s.push_str(r#"<section><h2>Silences</h2>"#);
-    if d.silences.is_empty() {
-        s.push_str(r#"<p>None. <a href="/silences">Create one</a>.</p>"#);
-    } else {
-        s.push_str("<ul>");
-        for (id, comment, ends, status) in &d.silences {
-            let _ = write!(
-                s,
-                "<li>{} until {} ({}): {}</li>",
-                esc(id),
-                esc(ends),
-                esc(status),
-                esc(comment)
-            );
-        }
-        s.push_str("</ul>");
-    }
-    s.push_str("</section>");
-
-    s.push_str(r#"<section><h2>Definition</h2><dl class="definition">"#);
-    let _ = write!(
-        s,
-        "<div><dt>SLI</dt><dd>{}</dd></div><div><dt>Source</dt><dd>{}</dd></div><div><dt>Version</dt><dd>{}</dd></div>",
-        esc(&d.sli),
-        esc(&d.source),
-        d.version
+/// Past whole periods: attainment, budget used, coverage and pages.
+fn past_section(d: &Detail) -> Html {
+    let mut h = Html::from_static(
+        r#"<section><h2>Past periods</h2><table class="past" id="past"><thead><tr><th>Period</th><th>Ending</th><th>Attainment</th><th>Objective met</th><th>Budget used</th><th>Coverage</th><th>Pages</th></tr></thead><tbody>"#,
     );
+    for row in &d.past {
+        let p = &row.period;
+        let met = match p.sli {
+            Some(x) if x >= d.row.objective => "yes",
+            Some(_) => "no",
+            None => "no data",
+        };
+        let end = chrono::DateTime::from_timestamp(p.end, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        h.push(&html! {
+            "<tr><td>" (row.length) "</td><td>" (end) "</td><td>" (pct(p.sli))
+            "</td><td class=\"met-" (met) "\">" (met) "</td><td>" (pct(p.used)) "</td><td>"
+            (pct(Some(p.coverage))) "</td><td>" (row.pages) "</td></tr>"
+        });
+    }
+    h.push_static("</tbody></table></section>");
+    h
+}
+
+/// The silences that match this SLO.
+fn silences_section(d: &Detail) -> Html {
+    let mut h = Html::from_static("<section><h2>Silences</h2>");
+    if d.silences.is_empty() {
+        h.push_static(r#"<p>None. <a href="/silences">Create one</a>.</p>"#);
+    } else {
+        h.push_static("<ul>");
+        for x in &d.silences {
+            h.push(&html! {
+                "<li>" (x.id) " until " (x.ends_at) " (" (x.status) "): " (x.comment) "</li>"
+            });
+        }
+        h.push_static("</ul>");
+    }
+    h.push_static("</section>");
+    h
+}
+
+/// What the SLO counts: its SLI kind, source, version, labels, queries and stored versions.
+fn definition_section(d: &Detail) -> Html {
+    let r = &d.row;
+    let mut h = html! {
+        "<section><h2>Definition</h2><dl class=\"definition\"><div><dt>SLI</dt><dd>" (d.sli)
+        "</dd></div><div><dt>Source</dt><dd>" (d.source)
+        "</dd></div><div><dt>Version</dt><dd>" (d.version) "</dd></div>"
+    };
     if !r.labels.is_empty() {
         let l: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = write!(
-            s,
-            "<div><dt>Labels</dt><dd>{}</dd></div>",
-            esc(&l.join(", "))
-        );
+        h.push(&html! { "<div><dt>Labels</dt><dd>" (l.join(", ")) "</dd></div>" });
     }
-    s.push_str("</dl><ul class=\"queries\">");
+    h.push_static("</dl><ul class=\"queries\">");
     for q in &d.queries {
-        let _ = write!(s, "<li><code>{}</code></li>", esc(q));
+        h.push(&html! { "<li><code>" (q) "</code></li>" });
     }
-    s.push_str("</ul>");
+    h.push_static("</ul>");
     if !d.versions.is_empty() {
-        s.push_str(r#"<h3>Versions in the store</h3><table class="versions" id="versions"><thead><tr><th>Version</th><th>What it counted</th></tr></thead><tbody>"#);
-        for (v, key) in &d.versions {
-            let current = if *v == d.version { " (current)" } else { "" };
-            let what: Vec<String> = describe_version(key)
-                .into_iter()
-                .map(|(k, q)| match q {
-                    Some(q) => format!("{} <code>{}</code>", esc(&k), esc(&q)),
-                    None => esc(&k),
-                })
-                .collect();
-            let _ = write!(
-                s,
-                "<tr><td>{v}{current}</td><td>{}</td></tr>",
-                what.join("<br>")
-            );
-        }
-        s.push_str("</tbody></table>");
+        h.push(&versions_table(d));
     }
-    s.push_str("</section>");
-    s
+    h.push_static("</section>");
+    h
+}
+
+/// The definitions the store holds for this SLO, each as the queries it counted.
+fn versions_table(d: &Detail) -> Html {
+    let mut h = Html::from_static(
+        r#"<h3>Versions in the store</h3><table class="versions" id="versions"><thead><tr><th>Version</th><th>What it counted</th></tr></thead><tbody>"#,
+    );
+    for v in &d.versions {
+        let current = if v.version == d.version {
+            " (current)"
+        } else {
+            ""
+        };
+        let what = Html::join(
+            describe_version(&v.key, &d.row.id)
+                .into_iter()
+                .map(|p| match p.query {
+                    Some(q) => html! { (p.what) " <code>" (q) "</code>" },
+                    None => Html::text(&p.what),
+                }),
+            "<br>",
+        );
+        h.push(&html! {
+            "<tr><td>" (v.version) (current) "</td><td>" (what) "</td></tr>"
+        });
+    }
+    h.push_static("</tbody></table>");
+    h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn describe(definition: &str) -> Vec<(String, Option<String>)> {
+        let key = SeriesKey::from_stored(format!("api/x|{definition}"));
+        describe_version(&key, "api/x")
+            .into_iter()
+            .map(|p| (p.what, p.query))
+            .collect()
+    }
+
     #[test]
     fn stored_definitions_read_as_their_queries() {
-        let v = describe_version(r#"events|-|sel:x{code=~"5.."}|sel:x|60"#);
+        let v = describe(r#"events|-|sel:x{code=~"5.."}|sel:x|60"#);
         assert_eq!(
             v,
             [
@@ -548,7 +708,7 @@ mod tests {
             ]
         );
         // LogQL's pipes stay inside their query.
-        let v = describe_version(
+        let v = describe(
             r#"mixed|-|loki:sel:{app="web"} |= "error" | json|prometheus:expr:sum(rate(x[5m]))|30"#,
         );
         assert_eq!(
@@ -566,11 +726,14 @@ mod tests {
             )
         );
         assert_eq!(v[2].0, "30s buckets");
-        let v = describe_version("timeslice|avg(up)|Above(0.9)|5m|60");
+        let v = describe("timeslice|avg(up)|Above(0.9)|5m|60");
         assert_eq!(v[0], ("query".to_string(), Some("avg(up)".to_string())));
         assert_eq!(v[1].0, "a 5m slice is good when the value is above 0.9");
         // What this version cannot split is shown whole.
-        assert_eq!(describe_version("something|else")[0].0, "definition");
-        assert_eq!(describe_version("events|a|b|60")[0].0, "definition");
+        assert_eq!(
+            describe("something|else")[0],
+            ("definition".to_string(), Some("something|else".to_string()))
+        );
+        assert_eq!(describe("events|a|b|60")[0].0, "definition");
     }
 }

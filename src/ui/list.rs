@@ -2,9 +2,12 @@
 //! SLA and the gate's answer; filtered, sorted and grouped by query parameters, so the URL keeps
 //! the view and the page needs no script. One snapshot renders it, whatever the number of SLOs.
 
-use super::{budget_bar, burn, esc, pct, url_enc};
+use super::html::{Html, html};
+use super::{budget_bar, burn, pct, url_enc};
+use crate::config::Slo;
+use crate::gate::Verdict;
+use crate::status::{SlaStatus, SloStatus};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// One period of one SLO.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +43,7 @@ impl AlertState {
     }
 }
 
-/// One SLO's row, built from the same JSON the API serves.
+/// One SLO's row, built from the same status model the API serves ([`Row::from_status`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// `service/name`.
@@ -61,10 +64,10 @@ pub struct Row {
     pub burn_6h: Option<f64>,
     /// Page, ticket or nothing.
     pub alert: AlertState,
-    /// The SLA's objective, SLI and whether it is met.
-    pub sla: Option<(f64, Option<f64>, Option<bool>)>,
+    /// The SLA's objective, SLI and whether it is met, when one is configured.
+    pub sla: Option<SlaStatus>,
     /// The deploy gate's answer on the first period (minimum 0): allowed, and why.
-    pub gate: (bool, String),
+    pub gate: Verdict,
     /// The last query error, shown in the row instead of hiding it.
     pub error: Option<String>,
     /// Why its budgets cover less than their periods although nothing failed (its source holds
@@ -73,6 +76,54 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row of one SLO from its status (the API's model) and its config (label and period
+    /// order), with the gate decided on its first period at minimum 0, as `slowburn gate` decides
+    /// by default. `notice` is the engine's note on a source that holds no older data. Pure, so
+    /// the list, the detail page and their tests build rows the same way.
+    pub fn from_status(slo: &Slo, status: &SloStatus, notice: Option<&str>) -> Row {
+        let periods = slo
+            .periods
+            .iter()
+            .map(|p| {
+                let period = p.to_string();
+                let st = status.periods.get(&period);
+                PeriodCell {
+                    sli: st.and_then(|x| x.sli),
+                    remaining: st.and_then(|x| x.error_budget_remaining),
+                    coverage: st.map_or(0.0, |x| x.coverage),
+                    period,
+                }
+            })
+            .collect();
+        // By severity, never by position.
+        let alert = match &status.alerts {
+            Some(a) if a.page.firing => AlertState::Page,
+            Some(a) if a.ticket.firing => AlertState::Ticket,
+            _ => AlertState::None,
+        };
+        let first = slo
+            .periods
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let burn_at = |w: &str| status.burn_rates.get(w).copied().flatten();
+        Row {
+            id: status.id.clone(),
+            service: status.service.clone(),
+            name: status.name.clone(),
+            objective: status.objective,
+            labels: slo.labels.clone(),
+            periods,
+            burn_1h: burn_at("1h"),
+            burn_6h: burn_at("6h"),
+            alert,
+            sla: status.sla,
+            gate: crate::gate::decide(status, &first, 0.0),
+            error: (!status.errors.is_empty()).then(|| status.errors.join("; ")),
+            notice: notice.map(str::to_string),
+        }
+    }
+
     /// The lowest remaining budget over the SLO's periods: what needs a look first.
     fn worst_remaining(&self) -> Option<f64> {
         self.periods
@@ -228,12 +279,16 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
             "burn6h" => n(r.burn_6h),
             "alert" => r.alert as u8 as f64,
             "coverage" => r.worst_coverage(),
-            "gate" => f64::from(u8::from(r.gate.0)),
+            "gate" => f64::from(u8::from(r.gate.allow)),
             // How far the SLA's SLI is above its objective: an SLA with no data first (it needs
             // a look), an SLO without an SLA after every SLA (nothing to breach).
             "sla" => match r.sla {
-                Some((o, Some(sli), _)) => sli - o,
-                Some((_, None, _)) => f64::NEG_INFINITY,
+                Some(SlaStatus {
+                    objective,
+                    sli: Some(sli),
+                    ..
+                }) => sli - objective,
+                Some(SlaStatus { sli: None, .. }) => f64::NEG_INFINITY,
                 None => f64::INFINITY,
             },
             // No data sorts with the worst: it needs a look.
@@ -251,9 +306,20 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
     out
 }
 
-/// Rows grouped by the view's grouping (one group with an empty name when there is none), each
-/// with the worst budget left of any of its SLOs' periods.
-pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<(String, Option<f64>, Vec<&'a Row>)> {
+/// One group of rows: its name (empty when the view does not group), the worst budget left of
+/// any of its SLOs' periods, and its rows in the view's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group<'a> {
+    /// The service or the label's value; `(none)` for SLOs without the label.
+    pub name: String,
+    /// The lowest remaining budget in the group.
+    pub worst: Option<f64>,
+    /// Its rows.
+    pub rows: Vec<&'a Row>,
+}
+
+/// Rows grouped by the view's grouping (one group with an empty name when there is none).
+pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<Group<'a>> {
     let mut map: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         let g = match v.group.as_deref() {
@@ -267,234 +333,240 @@ pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<(String, Option<f64>, Vec<&
         map.entry(g).or_default().push(r);
     }
     map.into_iter()
-        .map(|(g, rs)| {
-            let worst = rs
+        .map(|(name, rows)| Group {
+            worst: rows
                 .iter()
                 .filter_map(|r| r.worst_remaining())
-                .min_by(f64::total_cmp);
-            (g, worst, rs)
+                .min_by(f64::total_cmp),
+            name,
+            rows,
         })
         .collect()
 }
 
-fn options(name: &str, current: Option<&str>, all: &[String], label: &str) -> String {
-    let mut s = format!(r#"<label>{label} <select name="{name}"><option value="">all</option>"#);
-    for o in all {
-        let sel = if current == Some(o.as_str()) {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(s, r#"<option value="{0}"{sel}>{0}</option>"#, esc(o));
-    }
-    s.push_str("</select></label> ");
-    s
+/// The distinct values of `f` over the rows, sorted.
+fn distinct(rows: &[Row], f: impl Fn(&Row) -> Vec<String>) -> Vec<String> {
+    let mut x: Vec<String> = rows.iter().flat_map(f).collect();
+    x.sort();
+    x.dedup();
+    x
 }
 
-/// The list page's body.
-pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> String {
-    let mut s = String::new();
-    let shown = select(rows, v);
-    let periods = columns(rows);
-    let services: Vec<String> = {
-        let mut x: Vec<String> = rows.iter().map(|r| r.service.clone()).collect();
-        x.sort();
-        x.dedup();
-        x
-    };
-    let labels: Vec<String> = {
-        let mut x: Vec<String> = rows
-            .iter()
-            .flat_map(|r| r.labels.iter().map(|(k, v)| format!("{k}={v}")))
-            .collect();
-        x.sort();
-        x.dedup();
-        x
-    };
-    let keys: Vec<String> = {
-        let mut x: Vec<String> = rows
-            .iter()
-            .flat_map(|r| r.labels.keys().map(|k| format!("label:{k}")))
-            .collect();
-        x.sort();
-        x.dedup();
-        x.insert(0, "service".into());
-        x
-    };
-    let firing = rows.iter().filter(|r| r.alert != AlertState::None).count();
-    let _ = write!(
-        s,
-        r#"<h1>SLOs</h1><p class="summary"><span id="count">{}</span> of {} SLOs shown · {} firing · evaluated {}{}</p>"#,
-        shown.len(),
-        rows.len(),
-        firing,
-        esc(at),
-        age.map(|a| format!(" ({a} s ago)")).unwrap_or_default()
-    );
-    s.push_str(r#"<form class="filters" method="get" action="/">"#);
-    s.push_str(&options(
-        "service",
-        v.service.as_deref(),
-        &services,
-        "Service",
-    ));
+fn options(name: &'static str, current: Option<&str>, all: &[String], label: &'static str) -> Html {
+    let opts: Html = all
+        .iter()
+        .map(|o| {
+            let sel = if current == Some(o.as_str()) {
+                " selected"
+            } else {
+                ""
+            };
+            html! { "<option value=\"" (o) "\"" (sel) ">" (o) "</option>" }
+        })
+        .collect();
+    html! {
+        "<label>" (label) " <select name=\"" (name) "\"><option value=\"\">all</option>" (opts)
+        "</select></label> "
+    }
+}
+
+/// The filter form: service, label, state and grouping, keeping the sort.
+fn filters(rows: &[Row], v: &View) -> Html {
+    let services = distinct(rows, |r| vec![r.service.clone()]);
+    let labels = distinct(rows, |r| {
+        r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    });
+    let mut keys = distinct(rows, |r| {
+        r.labels.keys().map(|k| format!("label:{k}")).collect()
+    });
+    keys.insert(0, "service".into());
     let label = v.label.as_ref().map(|(k, val)| format!("{k}={val}"));
-    s.push_str(&options("label", label.as_deref(), &labels, "Label"));
     let states: Vec<String> = ["page", "ticket", "ok", "error"].map(String::from).to_vec();
-    s.push_str(&options("state", v.state.as_deref(), &states, "State"));
-    s.push_str(&options("group", v.group.as_deref(), &keys, "Group by"));
-    let _ = write!(
-        s,
-        r#"<input type="hidden" name="sort" value="{}">{}<button type="submit">Apply</button> <a href="/">Reset</a></form>"#,
-        esc(&v.sort),
-        if v.desc {
-            r#"<input type="hidden" name="order" value="desc">"#
-        } else {
-            ""
-        }
-    );
-    let th = |key: &str, text: &str| -> String {
-        let (arrow, next_desc) = if v.sort == key {
-            (if v.desc { " ▼" } else { " ▲" }, !v.desc)
-        } else {
-            ("", false)
-        };
-        let mut nv = v.clone();
-        nv.sort = key.to_string();
-        nv.desc = next_desc;
-        let sort = if v.sort == key {
-            "aria-sort"
-        } else {
-            "data-sort"
-        };
-        let dir = if v.desc { "descending" } else { "ascending" };
-        format!(
-            r#"<th {sort}="{dir}"><a href="{}">{text}{arrow}</a></th>"#,
-            esc(&nv.href(("sort", Some(key))))
-        )
+    let order = if v.desc {
+        Html::from_static(r#"<input type="hidden" name="order" value="desc">"#)
+    } else {
+        Html::new()
     };
-    s.push_str(r#"<table class="slos"><thead><tr>"#);
-    s.push_str(&th("slo", "SLO"));
-    s.push_str(&th("objective", "Objective"));
+    html! {
+        "<form class=\"filters\" method=\"get\" action=\"/\">"
+        (options("service", v.service.as_deref(), &services, "Service"))
+        (options("label", label.as_deref(), &labels, "Label"))
+        (options("state", v.state.as_deref(), &states, "State"))
+        (options("group", v.group.as_deref(), &keys, "Group by"))
+        "<input type=\"hidden\" name=\"sort\" value=\"" (v.sort) "\">" (order)
+        "<button type=\"submit\">Apply</button> <a href=\"/\">Reset</a></form>"
+    }
+}
+
+/// A sortable column's header: a link to this view sorted by `key` (the other way round when it
+/// already is).
+fn sort_header(v: &View, key: &str, text: &Html) -> Html {
+    let (arrow, next_desc) = if v.sort == key {
+        (if v.desc { " ▼" } else { " ▲" }, !v.desc)
+    } else {
+        ("", false)
+    };
+    let mut nv = v.clone();
+    nv.sort = key.to_string();
+    nv.desc = next_desc;
+    let sort = if v.sort == key {
+        "aria-sort"
+    } else {
+        "data-sort"
+    };
+    let dir = if v.desc { "descending" } else { "ascending" };
+    html! {
+        "<th " (sort) "=\"" (dir) "\"><a href=\"" (nv.href(("sort", Some(key)))) "\">" (text)
+        (arrow) "</a></th>"
+    }
+}
+
+/// The table's head: SLO, objective, every period's SLI and budget, then the rest.
+fn table_head(v: &View, periods: &[String]) -> Html {
+    let th = |key: &str, text: &'static str| sort_header(v, key, &Html::from_static(text));
+    let mut h = html! { "<thead><tr>" (th("slo", "SLO")) (th("objective", "Objective")) };
     for (i, p) in periods.iter().enumerate() {
         // The first period's SLI and every budget column sort (the budget by an SLO's worst).
         if i == 0 {
-            s.push_str(&th("sli", &format!("SLI {}", esc(p))));
+            h.push(&sort_header(v, "sli", &html! { "SLI " (p) }));
         } else {
-            let _ = write!(s, "<th>SLI {}</th>", esc(p));
+            h.push(&html! { "<th>SLI " (p) "</th>" });
         }
-        s.push_str(&th("budget", &format!("Budget left {}", esc(p))));
+        h.push(&sort_header(v, "budget", &html! { "Budget left " (p) }));
     }
     for (k, t) in [
         ("burn1h", "Burn 1h"),
         ("burn6h", "Burn 6h"),
         ("alert", "Alert"),
         ("coverage", "Coverage"),
+        ("sla", "SLA"),
+        ("gate", "Gate"),
     ] {
-        s.push_str(&th(k, t));
+        h.push(&th(k, t));
     }
-    s.push_str(&th("sla", "SLA"));
-    s.push_str(&th("gate", "Gate"));
-    s.push_str("</tr></thead>");
+    h.push_static("</tr></thead>");
+    h
+}
+
+/// A number for `data-value`: exact, empty when unknown.
+fn value(x: Option<f64>) -> String {
+    x.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// One period's SLI and budget cells; empty cells for a period this SLO does not have.
+fn period_cells(r: &Row, p: &str) -> Html {
+    match r.periods.iter().find(|c| c.period == p) {
+        Some(c) => html! {
+            "<td class=\"sli\" data-period=\"" (p) "\" data-value=\"" (value(c.sli)) "\">"
+            (pct(c.sli)) "</td><td class=\"remaining\" data-period=\"" (p) "\" data-value=\""
+            (value(c.remaining)) "\">" (budget_bar(c.remaining)) "</td>"
+        },
+        None => Html::from_static("<td></td><td></td>"),
+    }
+}
+
+/// The SLA's cell: met, missed or no data, with its SLI and objective.
+fn sla_cell(sla: Option<&SlaStatus>) -> Html {
+    match sla {
+        Some(sla) => {
+            let word = sla_word(sla.met);
+            html! {
+                "<td class=\"sla sla-" (word) "\">" (word) " (" (pct(sla.sli)) " of "
+                (pct(Some(sla.objective))) ")</td>"
+            }
+        }
+        None => Html::from_static(r#"<td class="sla">–</td>"#),
+    }
+}
+
+/// How an SLA reads: `met`, `missed` or `no data`.
+pub(crate) fn sla_word(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "missed",
+        None => "no data",
+    }
+}
+
+/// The gate's word: `go` or `hold`.
+pub(crate) fn gate_word(gate: &Verdict) -> &'static str {
+    if gate.allow { "go" } else { "hold" }
+}
+
+/// One SLO's row, and the error and notice rows under it.
+fn row_html(r: &Row, periods: &[String], cols: usize) -> Html {
+    let mut h = html! {
+        "<tr data-slo=\"" (r.id) "\" class=\"state-" (r.state()) "\"><td><a href=\"/slos/"
+        (url_enc(&r.service)) "/" (url_enc(&r.name)) "\">" (r.id) "</a></td><td data-value=\""
+        (r.objective) "\">" (pct(Some(r.objective))) "</td>"
+    };
+    for p in periods {
+        h.push(&period_cells(r, p));
+    }
+    let cov = r.worst_coverage();
+    let partial = if cov < 1.0 { " partial" } else { "" };
+    let a = r.alert.word();
+    h.push(&html! {
+        "<td class=\"burn1h\" data-value=\"" (value(r.burn_1h)) "\">" (burn(r.burn_1h))
+        "</td><td class=\"burn6h\" data-value=\"" (value(r.burn_6h)) "\">" (burn(r.burn_6h))
+        "</td><td class=\"alert alert-" (a) "\">" (a) "</td><td class=\"coverage" (partial)
+        "\" data-value=\"" (cov) "\">" (pct(Some(cov))) "</td>"
+        (sla_cell(r.sla.as_ref()))
+        "<td class=\"gate gate-" (gate_word(&r.gate)) "\" title=\"" (r.gate.reason) "\">"
+        (gate_word(&r.gate)) "</td></tr>"
+    });
+    if let Some(e) = &r.error {
+        h.push(&html! {
+            "<tr class=\"error-row\"><td colspan=\"" (cols) "\">⚠ " (r.id) ": " (e) "</td></tr>"
+        });
+    }
+    if let Some(n) = &r.notice {
+        h.push(&html! {
+            "<tr class=\"notice-row\"><td colspan=\"" (cols) "\">ℹ " (r.id) ": " (n) "</td></tr>"
+        });
+    }
+    h
+}
+
+/// One group's `<tbody>`, headed by its name and worst budget when the view groups.
+fn group_html(g: &Group<'_>, v: &View, periods: &[String]) -> Html {
     let cols = 8 + 2 * periods.len();
-    for (g, worst, rs) in groups(&shown, v) {
-        s.push_str("<tbody>");
-        if v.group.is_some() {
-            let _ = write!(
-                s,
-                r#"<tr class="group"><th colspan="{cols}" scope="rowgroup">{} · {} SLO{} · worst budget {}</th></tr>"#,
-                esc(&g),
-                rs.len(),
-                if rs.len() == 1 { "" } else { "s" },
-                budget_bar(worst)
-            );
-        }
-        for r in rs {
-            let _ = write!(
-                s,
-                r#"<tr data-slo="{id}" class="state-{st}"><td><a href="/slos/{svc}/{name}">{id_t}</a></td><td data-value="{obj}">{objp}</td>"#,
-                id = esc(&r.id),
-                st = r.state(),
-                svc = url_enc(&r.service),
-                name = url_enc(&r.name),
-                id_t = esc(&r.id),
-                obj = r.objective,
-                objp = pct(Some(r.objective)),
-            );
-            for p in &periods {
-                match r.periods.iter().find(|c| &c.period == p) {
-                    Some(c) => {
-                        let _ = write!(
-                            s,
-                            r#"<td class="sli" data-period="{p}" data-value="{}">{}</td><td class="remaining" data-period="{p}" data-value="{}">{}</td>"#,
-                            c.sli.map(|x| x.to_string()).unwrap_or_default(),
-                            pct(c.sli),
-                            c.remaining.map(|x| x.to_string()).unwrap_or_default(),
-                            budget_bar(c.remaining),
-                            p = esc(p),
-                        );
-                    }
-                    None => s.push_str("<td></td><td></td>"),
-                }
-            }
-            let cov = r.worst_coverage();
-            let _ = write!(
-                s,
-                r#"<td class="burn1h" data-value="{}">{}</td><td class="burn6h" data-value="{}">{}</td><td class="alert alert-{a}">{a}</td><td class="coverage{}" data-value="{cov}">{}</td>"#,
-                r.burn_1h.map(|x| x.to_string()).unwrap_or_default(),
-                burn(r.burn_1h),
-                r.burn_6h.map(|x| x.to_string()).unwrap_or_default(),
-                burn(r.burn_6h),
-                if cov < 1.0 { " partial" } else { "" },
-                pct(Some(cov)),
-                a = r.alert.word(),
-            );
-            match &r.sla {
-                Some((o, sli, met)) => {
-                    let word = match met {
-                        Some(true) => "met",
-                        Some(false) => "missed",
-                        None => "no data",
-                    };
-                    let _ = write!(
-                        s,
-                        r#"<td class="sla sla-{word}">{word} ({} of {})</td>"#,
-                        pct(*sli),
-                        pct(Some(*o))
-                    );
-                }
-                None => s.push_str(r#"<td class="sla">–</td>"#),
-            }
-            let _ = write!(
-                s,
-                r#"<td class="gate gate-{g}" title="{reason}">{g}</td></tr>"#,
-                g = if r.gate.0 { "go" } else { "hold" },
-                reason = esc(&r.gate.1)
-            );
-            if let Some(e) = &r.error {
-                let _ = write!(
-                    s,
-                    r#"<tr class="error-row"><td colspan="{cols}">⚠ {}: {}</td></tr>"#,
-                    esc(&r.id),
-                    esc(e)
-                );
-            }
-            if let Some(n) = &r.notice {
-                let _ = write!(
-                    s,
-                    r#"<tr class="notice-row"><td colspan="{cols}">ℹ {}: {}</td></tr>"#,
-                    esc(&r.id),
-                    esc(n)
-                );
-            }
-        }
-        s.push_str("</tbody>");
+    let mut h = Html::from_static("<tbody>");
+    if v.group.is_some() {
+        let n = g.rows.len();
+        h.push(&html! {
+            "<tr class=\"group\"><th colspan=\"" (cols) "\" scope=\"rowgroup\">" (g.name) " · "
+            (n) " SLO" (if n == 1 { "" } else { "s" }) " · worst budget " (budget_bar(g.worst))
+            "</th></tr>"
+        });
     }
-    s.push_str("</table>");
+    for r in &g.rows {
+        h.push(&row_html(r, periods, cols));
+    }
+    h.push_static("</tbody>");
+    h
+}
+
+/// The list page's body.
+pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> Html {
+    let shown = select(rows, v);
+    let periods = columns(rows);
+    let firing = rows.iter().filter(|r| r.alert != AlertState::None).count();
+    let ago = age.map(|a| format!(" ({a} s ago)")).unwrap_or_default();
+    let mut h = html! {
+        "<h1>SLOs</h1><p class=\"summary\"><span id=\"count\">" (shown.len()) "</span> of "
+        (rows.len()) " SLOs shown · " (firing) " firing · evaluated " (at) (ago) "</p>"
+        (filters(rows, v))
+        "<table class=\"slos\">" (table_head(v, &periods))
+    };
+    for g in groups(&shown, v) {
+        h.push(&group_html(&g, v, &periods));
+    }
+    h.push_static("</table>");
     if shown.is_empty() {
-        s.push_str(r#"<p class="empty">No SLO matches this view.</p>"#);
+        h.push_static(r#"<p class="empty">No SLO matches this view.</p>"#);
     }
-    s
+    h
 }
 
 #[cfg(test)]
@@ -519,9 +591,20 @@ mod tests {
             burn_6h: None,
             alert,
             sla: None,
-            gate: (true, "ok".into()),
+            gate: Verdict {
+                allow: true,
+                reason: "ok".into(),
+            },
             error: None,
             notice: None,
+        }
+    }
+
+    fn sla(sli: Option<f64>) -> SlaStatus {
+        SlaStatus {
+            objective: 0.99,
+            sli,
+            met: sli.map(|s| s >= 0.99),
         }
     }
 
@@ -530,6 +613,61 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_row_reads_the_status_model_by_key_and_severity() {
+        use crate::status::{AlertStatus, Alerts, Exhaustion, PeriodStatus};
+        let yaml = "slos:\n  - {service: api, name: x, objective: 99.9, windows: [30d, 7d], labels: {team: web}, sli: {ratio: {errors: 'x{code=\"500\"}', total: x}}}\n";
+        let cfg = crate::config::parse_str(yaml, "t.yaml", &|_| None).expect("valid config");
+        let slo = &cfg.slos[0];
+        let period = |remaining: f64| PeriodStatus {
+            good: 99.0,
+            total: 100.0,
+            sli: Some(0.99),
+            error_budget_remaining: Some(remaining),
+            coverage: 1.0,
+            excluded_buckets: 0,
+            time_to_exhaustion_seconds: Exhaustion { h1: None, h6: None },
+        };
+        let alert = |firing: bool| AlertStatus {
+            firing,
+            rule: None,
+            fired_at: None,
+            resolved_at: None,
+            peak_burn_rate: 0.0,
+            notified: vec![],
+        };
+        let status = SloStatus {
+            id: "api/x".into(),
+            service: "api".into(),
+            name: "x".into(),
+            objective: 0.999,
+            periods: [
+                ("30d".to_string(), period(0.5)),
+                ("7d".to_string(), period(-0.2)),
+            ]
+            .into(),
+            burn_rates: [("1h".to_string(), Some(2.0)), ("6h".to_string(), None)].into(),
+            coverage: BTreeMap::new(),
+            rules: vec![],
+            alerts: Some(Alerts {
+                page: alert(false),
+                ticket: alert(true),
+            }),
+            sla: None,
+            errors: vec!["source down".into()],
+        };
+        let r = Row::from_status(slo, &status, Some("no data before then"));
+        let periods: Vec<&str> = r.periods.iter().map(|p| p.period.as_str()).collect();
+        assert_eq!(periods, ["30d", "7d"], "the config's order, not the map's");
+        assert_eq!(r.periods[1].remaining, Some(-0.2));
+        assert_eq!((r.burn_1h, r.burn_6h), (Some(2.0), None));
+        assert_eq!(r.alert, AlertState::Ticket, "by severity");
+        assert!(r.gate.allow, "{}", r.gate.reason);
+        assert_eq!(r.error.as_deref(), Some("source down"));
+        assert_eq!(r.labels.get("team").map(String::as_str), Some("web"));
+        assert_eq!(r.notice.as_deref(), Some("no data before then"));
     }
 
     #[test]
@@ -560,11 +698,11 @@ mod tests {
         let g = groups(&shown, &v);
         assert_eq!(g.len(), 2);
         assert_eq!(
-            (g[1].0.as_str(), g[1].1),
+            (g[1].name.as_str(), g[1].worst),
             ("web", Some(-0.1)),
             "the group's worst budget"
         );
-        let html = render(&rows, &v, "now", Some(3));
+        let html = render(&rows, &v, "now", Some(3)).into_string();
         assert!(html.contains("worst budget"));
         assert!(
             html.contains(r#"href="/?group=label%3Ateam&amp;sort=slo""#),
@@ -576,9 +714,9 @@ mod tests {
     fn sla_sorts_and_a_paging_slo_with_an_error_is_still_a_page() {
         let mut a = row("a/x", "web", Some(0.5), AlertState::Page);
         a.error = Some("source down".into());
-        a.sla = Some((0.99, Some(0.995), Some(true)));
+        a.sla = Some(sla(Some(0.995)));
         let mut b = row("b/x", "web", Some(0.5), AlertState::None);
-        b.sla = Some((0.99, Some(0.9999), Some(true)));
+        b.sla = Some(sla(Some(0.9999)));
         let rows = vec![a, b];
         let v = View::from_query(&q(&[("sort", "sla")]));
         assert_eq!(v.sort, "sla");
@@ -596,7 +734,7 @@ mod tests {
         let mut rows = rows;
         rows.push(row("c/x", "web", Some(0.5), AlertState::None));
         let mut d = row("d/x", "web", Some(0.5), AlertState::None);
-        d.sla = Some((0.99, None, None));
+        d.sla = Some(sla(None));
         rows.push(d);
         let ids: Vec<&str> = select(&rows, &v).iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["d/x", "a/x", "b/x", "c/x"]);
@@ -633,14 +771,14 @@ mod tests {
     fn an_error_shows_in_its_row_and_text_is_escaped() {
         let mut r = row("api/x", "<b>web</b>", Some(0.5), AlertState::None);
         r.error = Some("query failed: <script>alert(1)</script>".into());
-        let html = render(&[r], &View::from_query(&q(&[])), "now", None);
+        let html = render(&[r], &View::from_query(&q(&[])), "now", None).into_string();
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<script>"));
         assert!(!html.contains("<b>web"));
         assert!(html.contains("error-row"));
         let mut r = row("api/y", "web", Some(0.5), AlertState::None);
         r.notice = Some("no data before <then>".into());
-        let html = render(&[r], &View::from_query(&q(&[])), "now", None);
+        let html = render(&[r], &View::from_query(&q(&[])), "now", None).into_string();
         assert!(html.contains("notice-row") && html.contains("no data before &lt;then&gt;"));
         assert!(html.contains("state-ok"), "a notice is not an error");
     }

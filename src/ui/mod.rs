@@ -1,19 +1,23 @@
 //! The built-in web UI, rendered on the server: every SLO at a glance ([`list`]), one SLO's
 //! history and definition ([`detail`]), silences ([`silences`]) and the daemon itself
-//! ([`internals`]). Pure functions from data to HTML; `src/server/ui.rs` gathers the data.
+//! ([`internals`]). Named view structs are built by pure functions from the typed status model
+//! ([`crate::status::SloStatus`]) and the history; render functions turn them into [`Html`];
+//! `src/server/ui.rs` gathers the data.
 //!
 //! Everything that comes from `slo.yaml` or a source (ids, labels, descriptions, queries, error
-//! messages) goes through [`esc`]; charts are SVG drawn here ([`chart`]); the only script is the
-//! embedded `app.js` (the silences form), so the pages run under a strict
+//! messages) is escaped by construction ([`html`]); charts are SVG drawn here ([`chart`]); the
+//! only script is the embedded `app.js` (the silences form), so the pages run under a strict
 //! Content-Security-Policy with no inline script or style.
 
 pub mod chart;
 pub mod detail;
+pub mod html;
 pub mod internals;
 pub mod list;
 pub mod silences;
 pub mod trial;
 
+use html::{Html, html};
 use std::fmt::Write as _;
 
 /// The stylesheet, embedded: light and dark themes follow the browser's setting.
@@ -33,22 +37,6 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("referrer-policy", "no-referrer"),
     ("x-frame-options", "DENY"),
 ];
-
-/// HTML-escapes text for element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Percent-encodes a query or path component.
 pub fn url_enc(s: &str) -> String {
@@ -112,7 +100,7 @@ pub fn budget_class(remaining: Option<f64>) -> &'static str {
 
 /// A budget bar: an SVG (no inline style) with the number beside it, so colour is never the
 /// only signal; a spent budget says so in words.
-pub fn budget_bar(remaining: Option<f64>) -> String {
+pub fn budget_bar(remaining: Option<f64>) -> Html {
     let class = budget_class(remaining);
     let fill = remaining.map_or(0.0, |r| (r.clamp(0.0, 1.0) * 100.0).round());
     let word = match remaining {
@@ -120,10 +108,9 @@ pub fn budget_bar(remaining: Option<f64>) -> String {
         None => " no data",
         _ => "",
     };
-    format!(
-        r#"<span class="budget {class}"><svg class="bar" viewBox="0 0 100 8" width="80" height="8" aria-hidden="true"><rect class="track" width="100" height="8"/><rect class="fill" width="{fill}" height="8"/></svg> <span class="num">{}</span>{word}</span>"#,
-        pct(remaining)
-    )
+    html! {
+        "<span class=\"budget " (class) "\"><svg class=\"bar\" viewBox=\"0 0 100 8\" width=\"80\" height=\"8\" aria-hidden=\"true\"><rect class=\"track\" width=\"100\" height=\"8\"/><rect class=\"fill\" width=\"" (fill) "\" height=\"8\"/></svg> <span class=\"num\">" (pct(remaining)) "</span>" (word) "</span>"
+    }
 }
 
 /// Which page the navigation marks as current.
@@ -138,29 +125,33 @@ pub enum Nav {
 }
 
 /// A whole page around `body`.
-pub fn page(title: &str, nav: Nav, body: &str) -> String {
-    let link = |n: Nav, href: &str, text: &str| {
+pub fn page(title: &str, nav: Nav, body: &Html) -> Html {
+    let link = |n: Nav, href: &'static str, text: &'static str| {
         let current = if n == nav {
             r#" aria-current="page""#
         } else {
             ""
         };
-        format!(r#"<a href="{href}"{current}>{text}</a>"#)
+        html! { "<a href=\"" (href) "\"" (Html::from_static(current)) ">" (text) "</a>" }
     };
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{} · slowburn</title><link rel="stylesheet" href="/ui/style.css"><script src="/ui/app.js" defer></script></head>
-<body><header><a class="brand" href="/">slowburn</a><nav>{}{}{}</nav></header>
-<main>
-{body}
-</main></body></html>
-"#,
-        esc(title),
-        link(Nav::Slos, "/", "SLOs"),
-        link(Nav::Silences, "/silences", "Silences"),
-        link(Nav::Internals, "/internals", "slowburn"),
-    )
+    html! {
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
+        (title)
+        " · slowburn</title><link rel=\"stylesheet\" href=\"/ui/style.css\"><script src=\"/ui/app.js\" defer></script></head>\n<body><header><a class=\"brand\" href=\"/\">slowburn</a><nav>"
+        (link(Nav::Slos, "/", "SLOs"))
+        (link(Nav::Silences, "/silences", "Silences"))
+        (link(Nav::Internals, "/internals", "slowburn"))
+        "</nav></header>\n<main>\n"
+        (body)
+        "\n</main></body></html>\n"
+    }
+}
+
+/// A page that says what went wrong (a missing SLO, a store that cannot be read, a busy server):
+/// the heading and one line, escaped.
+pub fn error_page(title: &str, message: &str) -> Html {
+    let body = html! { "<h1>" (title) "</h1><p class=\"error-row\">" (message) "</p>" };
+    page(title, Nav::Slos, &body)
 }
 
 #[cfg(test)]
@@ -169,11 +160,18 @@ mod tests {
 
     #[test]
     fn escaping_leaves_no_markup() {
-        let s = esc(r#"<script>alert("x")</script> & 'y'"#);
+        let s = Html::text(r#"<script>alert("x")</script> & 'y'"#);
         assert_eq!(
-            s,
+            s.as_str(),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
+        let p = page("<t>", Nav::Silences, &Html::text("<b>"));
+        assert!(p.as_str().contains("<title>&lt;t&gt; · slowburn</title>"));
+        assert!(
+            p.as_str()
+                .contains(r#"<a href="/silences" aria-current="page">Silences</a>"#)
+        );
+        assert!(p.as_str().contains("<main>\n&lt;b&gt;\n</main>"));
         assert_eq!(url_enc("a b/c&d"), "a%20b%2Fc%26d");
     }
 
@@ -184,7 +182,7 @@ mod tests {
         assert_eq!(pct(None), "–");
         assert_eq!(burn(Some(14.4)), "14.40×");
         assert_eq!(human_secs(90_000.0), "1d 1h");
-        assert!(budget_bar(Some(-0.2)).contains("spent"));
-        assert!(budget_bar(None).contains("no data"));
+        assert!(budget_bar(Some(-0.2)).as_str().contains("spent"));
+        assert!(budget_bar(None).as_str().contains("no data"));
     }
 }

@@ -2,11 +2,10 @@
 //! the stored history beside the current policy's, with how long each burn ran before it was
 //! caught. The replay is `backtest::replay`, the daemon's own decision, not a second engine.
 
-use super::{burn, esc, human_secs, url_enc};
+use super::html::{Html, html};
+use super::{burn, human_secs, url_enc};
 use crate::alert::policy::Rule;
-use crate::alert::policy::Severity;
-use crate::duration::{self, Dur};
-use std::fmt::Write as _;
+use crate::duration::Dur;
 
 /// Most rules a tried policy may have.
 pub const MAX_RULES: usize = 12;
@@ -46,9 +45,11 @@ pub fn format_rules(rules: &[Rule]) -> String {
         .join("\n")
 }
 
-/// Reads the form's rules; every bad line is reported with its number. Windows must be whole
-/// buckets of `bucket`, as `slo.yaml`'s are: a replay over part of a bucket would count a bucket
-/// twice or none, and show episodes the daemon could never fire.
+/// Reads the form's rules; every bad line is reported with its number. Each rule is checked by
+/// the function that checks `slo.yaml`'s ([`crate::config::validate::burn_rule`]), so the page
+/// accepts what the config would, with its messages: windows whole buckets of `bucket` (a replay
+/// over part of a bucket would count a bucket twice or none, and show episodes the daemon could
+/// never fire), the short one shorter, a positive factor.
 pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
@@ -57,56 +58,24 @@ pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
             continue;
         }
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() != 4 {
+        let [severity, long, short, factor] = f[..] else {
             errors.push(format!(
                 "line {n}: write `severity long short factor`, e.g. `page 1h 5m 14.4`"
             ));
             continue;
-        }
-        let severity = match f[0] {
-            "page" => Severity::Page,
-            "ticket" => Severity::Ticket,
-            s => {
-                errors.push(format!(
-                    "line {n}: severity `{s}` is neither page nor ticket"
-                ));
-                continue;
-            }
         };
-        let (long, short) = match (duration::parse(f[1]), duration::parse(f[2])) {
-            (Ok(l), Ok(s)) => (l, s),
-            _ => {
-                errors.push(format!("line {n}: windows are durations such as 1h or 30m"));
-                continue;
+        // Text that is not a number is not a positive one: the shared check says so.
+        let factor = factor.parse::<f64>().unwrap_or(f64::NAN);
+        match crate::config::validate::burn_rule(severity, long, short, factor, bucket) {
+            Ok(rule) => rules.push(rule),
+            Err(problems) => {
+                errors.extend(
+                    problems
+                        .into_iter()
+                        .map(|e| format!("line {n}: {}", e.message)),
+                );
             }
-        };
-        if short >= long || long.as_secs() > 90 * 86_400 || short.as_secs() == 0 {
-            errors.push(format!(
-                "line {n}: the short window must be shorter than the long one (at most 90d)"
-            ));
-            continue;
         }
-        if !long.is_whole_buckets(bucket) || !short.is_whole_buckets(bucket) {
-            errors.push(format!(
-                "line {n}: windows must be whole buckets ({bucket}), as in slo.yaml"
-            ));
-            continue;
-        }
-        let factor = match f[3].parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 && x <= 1000.0 => x,
-            _ => {
-                errors.push(format!(
-                    "line {n}: the factor is a burn rate above 0, e.g. 14.4"
-                ));
-                continue;
-            }
-        };
-        rules.push(Rule {
-            severity,
-            long,
-            short,
-            factor,
-        });
     }
     if rules.len() > MAX_RULES {
         errors.push(format!("at most {MAX_RULES} rules"));
@@ -121,31 +90,28 @@ pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
     }
 }
 
-fn table(title: &str, id: &str, eps: &[Shown]) -> String {
+/// One policy's episodes, with how many pages and tickets.
+fn table(title: &'static str, id: &'static str, eps: &[Shown]) -> Html {
     let pages = eps.iter().filter(|e| e.severity == "page").count();
     let tickets = eps.len() - pages;
-    let mut s = format!(
-        r#"<section id="{id}"><h3>{} <span class="summary">({pages} pages, {tickets} tickets)</span></h3><table class="episodes"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"#,
-        esc(title)
-    );
+    let mut h = html! {
+        "<section id=\"" (id) "\"><h3>" (title) " <span class=\"summary\">(" (pages) " pages, "
+        (tickets) " tickets)</span></h3><table class=\"episodes\"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"
+    };
     for e in eps {
-        let _ = write!(
-            s,
-            r#"<tr data-severity="{sev}"><td class="alert-{sev}">{sev}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            esc(&e.rule),
-            esc(&e.fired_at),
-            esc(e.resolved_at.as_deref().unwrap_or("still firing")),
-            burn(Some(e.peak)),
-            e.detection.map_or("–".into(), |d| human_secs(d as f64)),
-            sev = e.severity
-        );
+        h.push(&html! {
+            "<tr data-severity=\"" (e.severity) "\"><td class=\"alert-" (e.severity) "\">"
+            (e.severity) "</td><td>" (e.rule) "</td><td>" (e.fired_at) "</td><td>"
+            (e.resolved_at.as_deref().unwrap_or("still firing")) "</td><td>" (burn(Some(e.peak)))
+            "</td><td>" (e.detection.map_or("–".into(), |d| human_secs(d as f64))) "</td></tr>"
+        });
     }
-    s.push_str("</tbody></table>");
+    h.push_static("</tbody></table>");
     if eps.is_empty() {
-        s.push_str(r#"<p class="empty">Nothing would have fired.</p>"#);
+        h.push_static(r#"<p class="empty">Nothing would have fired.</p>"#);
     }
-    s.push_str("</section>");
-    s
+    h.push_static("</section>");
+    h
 }
 
 /// What the try page shows.
@@ -169,7 +135,7 @@ pub struct Page<'a> {
 }
 
 /// The try page's body: the form, then the current and the tried policy's episodes.
-pub fn render(p: &Page<'_>) -> String {
+pub fn render(p: &Page<'_>) -> Html {
     let Page {
         service,
         name,
@@ -180,42 +146,38 @@ pub fn render(p: &Page<'_>) -> String {
         tried,
         span,
     } = *p;
-    let mut s = format!(
-        r#"<p class="crumbs"><a href="/">SLOs</a> / <a href="/slos/{0}/{1}">{2}/{3}</a></p><h1>Try a policy on {2}/{3}</h1>
-<p class="description">Replays the stored buckets from {4} to {5} through the daemon's own alert decision, once per bucket, with the rules below instead of the current ones (the policy's other conditions stay). Nothing is sent.</p>"#,
-        url_enc(service),
-        url_enc(name),
-        esc(service),
-        esc(name),
-        esc(span.0),
-        esc(span.1)
-    );
-    let _ = write!(
-        s,
-        r#"<form class="stack" method="get" action="/slos/{}/{}/try"><label>Rules, one per line: severity long short factor<textarea name="rules" rows="6" cols="40">{}</textarea></label><label>Over the last <select name="range">"#,
-        url_enc(service),
-        url_enc(name),
-        esc(text)
-    );
-    for r in ["1d", "7d", "30d"] {
-        let sel = if r == range { " selected" } else { "" };
-        let _ = write!(s, r#"<option value="{r}"{sel}>{r}</option>"#);
-    }
-    s.push_str(r#"</select></label><button type="submit">Replay</button></form>"#);
+    let (svc, nm) = (url_enc(service), url_enc(name));
+    let ranges: Html = ["1d", "7d", "30d"]
+        .into_iter()
+        .map(|r| {
+            let sel = if r == range { " selected" } else { "" };
+            html! { "<option value=\"" (r) "\"" (sel) ">" (r) "</option>" }
+        })
+        .collect();
+    let mut h = html! {
+        "<p class=\"crumbs\"><a href=\"/\">SLOs</a> / <a href=\"/slos/" (svc) "/" (nm) "\">"
+        (service) "/" (name) "</a></p><h1>Try a policy on " (service) "/" (name) "</h1>\n<p class=\"description\">Replays the stored buckets from "
+        (span.0) " to " (span.1)
+        " through the daemon's own alert decision, once per bucket, with the rules below instead of the current ones (the policy's other conditions stay). Nothing is sent.</p>"
+        "<form class=\"stack\" method=\"get\" action=\"/slos/" (svc) "/" (nm)
+        "/try\"><label>Rules, one per line: severity long short factor<textarea name=\"rules\" rows=\"6\" cols=\"40\">"
+        (text) "</textarea></label><label>Over the last <select name=\"range\">" (ranges)
+        "</select></label><button type=\"submit\">Replay</button></form>"
+    };
     if !errors.is_empty() {
-        s.push_str(r#"<ul class="config-error" id="rule-errors">"#);
+        h.push_static(r#"<ul class="config-error" id="rule-errors">"#);
         for e in errors {
-            let _ = write!(s, "<li>{}</li>", esc(e));
+            h.push(&html! { "<li>" (e) "</li>" });
         }
-        s.push_str("</ul>");
+        h.push_static("</ul>");
     }
-    s.push_str(r#"<div class="compare">"#);
-    s.push_str(&table("Current policy", "current", current));
+    h.push_static(r#"<div class="compare">"#);
+    h.push(&table("Current policy", "current", current));
     if let Some(t) = tried {
-        s.push_str(&table("Tried policy", "tried", t));
+        h.push(&table("Tried policy", "tried", t));
     }
-    s.push_str("</div>");
-    s
+    h.push_static("</div>");
+    h
 }
 
 #[cfg(test)]
@@ -242,5 +204,16 @@ mod tests {
         assert_eq!(err.len(), 2, "{err:?}");
         assert!(err[0].contains("whole buckets (1m)"), "{err:?}");
         assert!(parse_rules("page 90s 30s 14.4", Dur::from_secs(30)).is_ok());
+        // slo.yaml's checks and words: the same function decides both.
+        let err = parse_rules("page 1h 5m x\npage 1h 0s 2\npage 5m 1h 2", minute).unwrap_err();
+        assert!(
+            err[0].starts_with("line 1:") && err[0].contains("positive number"),
+            "{err:?}"
+        );
+        assert!(err[1].contains("greater than zero"), "{err:?}");
+        assert!(
+            err[2].contains("must be shorter than the long one"),
+            "{err:?}"
+        );
     }
 }

@@ -5,8 +5,12 @@ use super::sources::{base_url, basic_auth};
 use super::{Ctx, DEFAULT_TIMEOUT};
 use crate::config::model::{GrafanaSettings, MetricsSettings};
 use crate::config::raw::{RawGrafana, RawMetrics, RawSlo};
-use crate::export::grafana::FOLDER_UID;
 use serde_saphyr::Spanned;
+
+/// The folder the dashboards are provisioned into unless `grafana:` says otherwise. The config
+/// owns it (it is `grafana.folder_uid`'s default); `export` and `dashboards` import it from here,
+/// so validating a config never reaches into the exporter.
+pub const FOLDER_UID: &str = "slowburn";
 
 /// Why Grafana would refuse `uid` for a folder, if it would: a uid is 1 to 40 characters of
 /// `[a-zA-Z0-9_-]`, and `general` and `sharedwithme` name Grafana's own views (the root and

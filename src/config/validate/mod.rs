@@ -15,6 +15,9 @@ mod receivers;
 mod slo;
 mod sources;
 
+pub use grafana::FOLDER_UID;
+pub use policy::{RuleError, RuleField, burn_rule};
+
 use defaults::*;
 use labels::*;
 use maintenance::*;

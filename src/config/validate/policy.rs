@@ -32,6 +32,109 @@ impl PolicyPatch {
     }
 }
 
+/// Which value of a burn-rate rule a [`RuleError`] is about: slo.yaml points at that value's
+/// position, the try page at the rule's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleField {
+    /// `severity`.
+    Severity,
+    /// The long window.
+    Long,
+    /// The short window.
+    Short,
+    /// The burn-rate factor.
+    Factor,
+    /// The rule as a whole (its windows against the bucket width).
+    Rule,
+}
+
+/// What is wrong with one burn-rate rule, in the same words wherever a rule is written (slo.yaml,
+/// the web UI's try page), because one function checks both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The value it is about.
+    pub field: RuleField,
+    /// What to fix.
+    pub message: String,
+}
+
+/// Validates one burn-rate rule from its written values (windows already `${ENV}`-expanded):
+/// slo.yaml's policies and the try page's typed rules share these limits and messages, so a rule
+/// the page accepts is one the config would, and a replay never shows episodes the daemon could
+/// not fire. Windows must be whole buckets of `bucket`: part of a bucket would count one twice
+/// or none. Every problem is reported, not only the first.
+pub fn burn_rule(
+    severity: &str,
+    long: &str,
+    short: &str,
+    factor: f64,
+    bucket: Dur,
+) -> Result<Rule, Vec<RuleError>> {
+    let mut errors = Vec::new();
+    let mut err = |field: RuleField, message: String| errors.push(RuleError { field, message });
+    let severity = match severity {
+        "page" => Some(Severity::Page),
+        "ticket" => Some(Severity::Ticket),
+        other => {
+            err(
+                RuleField::Severity,
+                format!("`{other}` is not a severity; use `page` or `ticket`"),
+            );
+            None
+        }
+    };
+    let mut window = |text: &str, field: RuleField| match duration::parse(text) {
+        Ok(d) if d.as_millis() > 0 => Some(d),
+        Ok(_) => {
+            err(field, "duration must be greater than zero".to_string());
+            None
+        }
+        Err(e) => {
+            err(field, e.to_string());
+            None
+        }
+    };
+    let long = window(long, RuleField::Long);
+    let short = window(short, RuleField::Short);
+    if !(factor > 0.0 && factor.is_finite()) {
+        err(
+            RuleField::Factor,
+            "the burn-rate factor must be a positive number".to_string(),
+        );
+    }
+    let rule = match (severity, long, short) {
+        (Some(severity), Some(long), Some(short)) => {
+            if short >= long {
+                err(
+                    RuleField::Short,
+                    format!(
+                        "the short window ({short}) must be shorter than the long one ({long})"
+                    ),
+                );
+                None
+            } else if !long.is_whole_buckets(bucket) || !short.is_whole_buckets(bucket) {
+                err(
+                    RuleField::Rule,
+                    format!("rule windows must be whole buckets ({bucket})"),
+                );
+                None
+            } else {
+                Some(Rule {
+                    severity,
+                    long,
+                    short,
+                    factor,
+                })
+            }
+        }
+        _ => None,
+    };
+    match rule {
+        Some(r) if errors.is_empty() => Ok(r),
+        _ => Err(errors),
+    }
+}
+
 pub(super) fn rules(
     cx: &mut Ctx,
     raw: &Spanned<Vec<Spanned<RawRule>>>,
@@ -42,57 +145,36 @@ pub(super) fn rules(
     let mut ok = true;
     for (i, r) in raw.value.iter().enumerate() {
         let p = format!("{path}[{i}]");
-        let severity = match r.value.severity.value.as_str() {
-            "page" => Some(Severity::Page),
-            "ticket" => Some(Severity::Ticket),
-            other => {
-                cx.err(
-                    &r.value.severity.referenced,
-                    format!("{p}.severity"),
-                    format!("`{other}` is not a severity; use `page` or `ticket`"),
-                );
-                None
-            }
-        };
-        let long = cx.dur(&r.value.long, &format!("{p}.long"));
-        let short = cx.dur(&r.value.short, &format!("{p}.short"));
-        let factor = r.value.factor.value;
-        if !(factor > 0.0 && factor.is_finite()) {
-            cx.err(
-                &r.value.factor.referenced,
-                format!("{p}.factor"),
-                "the burn-rate factor must be a positive number",
-            );
-            ok = false;
-        }
-        match (severity, long, short) {
-            (Some(severity), Some(long), Some(short)) => {
-                if short >= long {
-                    cx.err(
-                        &r.value.short.referenced,
-                        format!("{p}.short"),
-                        format!(
-                            "the short window ({short}) must be shorter than the long one ({long})"
-                        ),
-                    );
-                    ok = false;
-                } else if !long.is_whole_buckets(bucket) || !short.is_whole_buckets(bucket) {
-                    cx.err(
-                        &r.referenced,
-                        &p,
-                        format!("rule windows must be whole buckets ({bucket})"),
-                    );
-                    ok = false;
-                } else {
-                    out.push(Rule {
-                        severity,
-                        long,
-                        short,
-                        factor,
-                    });
+        let v = &r.value;
+        // `${ENV}` is expanded here (its errors reported at the window); the checks are the
+        // shared ones, and a window that did not expand is not checked again.
+        let long = cx.string(&v.long, &format!("{p}.long"));
+        let short = cx.string(&v.short, &format!("{p}.short"));
+        let checked = burn_rule(
+            &v.severity.value,
+            long.as_deref().unwrap_or(""),
+            short.as_deref().unwrap_or(""),
+            v.factor.value,
+            bucket,
+        );
+        match checked {
+            Ok(rule) if long.is_some() && short.is_some() => out.push(rule),
+            Ok(_) => ok = false,
+            Err(errors) => {
+                ok = false;
+                for e in errors {
+                    let (loc, at) = match e.field {
+                        RuleField::Severity => (&v.severity.referenced, format!("{p}.severity")),
+                        RuleField::Long if long.is_none() => continue,
+                        RuleField::Long => (&v.long.referenced, format!("{p}.long")),
+                        RuleField::Short if short.is_none() => continue,
+                        RuleField::Short => (&v.short.referenced, format!("{p}.short")),
+                        RuleField::Factor => (&v.factor.referenced, format!("{p}.factor")),
+                        RuleField::Rule => (&r.referenced, p.clone()),
+                    };
+                    cx.err(loc, at, e.message);
                 }
             }
-            _ => ok = false,
         }
     }
     if raw.value.is_empty() {

@@ -20,8 +20,8 @@ pub const OVERVIEW_UID: &str = "slowburn-overview";
 pub const DETAIL_UID: &str = "slowburn-slo";
 /// The uid of the dashboard about slowburn itself.
 pub const INTERNALS_UID: &str = "slowburn-internals";
-/// The folder the dashboards are provisioned into.
-pub const FOLDER_UID: &str = "slowburn";
+/// The folder the dashboards are provisioned into: the config's default, owned there.
+pub use crate::config::validate::FOLDER_UID;
 
 /// One generated dashboard: the file it is written to and its JSON.
 #[derive(Debug, Clone)]
