@@ -279,7 +279,7 @@ fn scheduled_backups_are_verified_pruned_and_reported() {
         "--data-dir",
         data.to_str().expect("UTF-8"),
         "--listen",
-        &format!("127.0.0.1:{}", free_port()),
+        "127.0.0.1:0",
     ]);
     assert_eq!(code, 1, "{err}");
     let newest = slowburn::backups::newest(&to).expect("a copy").0;

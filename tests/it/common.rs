@@ -66,31 +66,33 @@ pub fn wait_until(what: &str, timeout: Duration, f: impl Fn() -> bool) {
     }
 }
 
-/// Serves `app` on a free loopback port from a thread of its own (so blocking tests can use it)
-/// and returns the port once it accepts connections.
+/// Serves `app` from a thread of its own (so blocking tests can use it) on a loopback port the
+/// kernel picks, and returns that port. The listener is bound here and handed to the server, so
+/// no other process can take the port in between, and connections made before the server's
+/// thread runs wait in the listen backlog.
 pub fn serve(app: axum::Router) -> u16 {
-    let port = free_port();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("the bound address").port();
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener for tokio");
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                .await
-                .expect("bind");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             axum::serve(listener, app).await.expect("serve");
         });
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "in-test server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     port
 }
 
-/// A free loopback port.
+/// A loopback port nothing listened on a moment ago: for a "connection refused" address, and for
+/// the servers that cannot take port 0 and name the port they got
+/// ([`start_on_free_port`] starts those again on another port when the pick was taken meanwhile).
+/// In-test servers use [`serve`] and the daemon port 0 instead.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -118,13 +120,26 @@ impl Prometheus {
         let _ = self.child.wait();
     }
 
-    /// Starts `prometheus` with `args` (which name `port`) in `dir` and waits until it is ready.
-    fn launch(dir: tempfile::TempDir, args: Vec<String>, port: u16) -> Prometheus {
-        let child = spawn_with_watchdog("prometheus", &args, &dir.path().join("prometheus.log"));
-        let url = format!("http://127.0.0.1:{port}");
-        wait_ready(&format!("{url}/-/ready"));
+    /// Starts `prometheus` with `args(port)` in `dir` on a free port and waits until it is ready
+    /// (on another port when the one picked was taken before Prometheus bound it).
+    fn launch(dir: tempfile::TempDir, args: impl Fn(u16) -> Vec<String>) -> Prometheus {
+        let log = dir.path().join("prometheus.log");
+        // Ready, and ours: its flags name our directory (not another test's Prometheus that
+        // took the port first).
+        let mine = dir.path().display().to_string();
+        let ready = |port: u16| {
+            let base = format!("http://127.0.0.1:{port}");
+            if !answers_200(&format!("{base}/-/ready")) {
+                return false;
+            }
+            match http::get(&format!("{base}/api/v1/status/flags")) {
+                Some((_, flags)) => flags.contains(&mine),
+                None => false,
+            }
+        };
+        let (child, port, args) = start_on_free_port("prometheus", args, &log, ready);
         Prometheus {
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             dir,
             child,
             args,
@@ -178,17 +193,18 @@ pub fn start_prometheus(history: &History) -> Prometheus {
     );
     eprintln!("backfill took {:?}", t0.elapsed());
     let _ = std::fs::remove_file(&om);
-    let port = free_port();
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(&cfg, "global: {scrape_interval: 15s}\nscrape_configs: []\n")
         .expect("write config");
-    let args = vec![
-        format!("--config.file={}", cfg.display()),
-        format!("--storage.tsdb.path={}", data.display()),
-        "--storage.tsdb.retention.time=400d".into(),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    Prometheus::launch(dir, args, port)
+    let args = |port: u16| {
+        vec![
+            format!("--config.file={}", cfg.display()),
+            format!("--storage.tsdb.path={}", data.display()),
+            "--storage.tsdb.retention.time=400d".into(),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    };
+    Prometheus::launch(dir, args)
 }
 
 /// A server process under a watchdog, stopped (and reaped) when dropped.
@@ -206,6 +222,67 @@ impl Drop for Server {
 /// [`spawn_with_watchdog`], stopped when the returned guard is dropped.
 pub fn spawn_server(cmd: &str, args: &[String], log: &Path) -> Server {
     Server(spawn_with_watchdog(cmd, args, log))
+}
+
+/// [`start_on_free_port`] for a server stopped when the returned guard is dropped; also returns
+/// its port.
+pub fn spawn_server_on_free_port(
+    cmd: &str,
+    args: impl Fn(u16) -> Vec<String>,
+    log: &Path,
+    ready: impl Fn(u16) -> bool,
+) -> (Server, u16) {
+    let (child, port, _) = start_on_free_port(cmd, args, log, ready);
+    (Server(child), port)
+}
+
+/// Times a server that cannot take port 0 is started on another port after it found the port
+/// picked for it taken.
+const PORT_ATTEMPTS: usize = 5;
+
+/// Starts `cmd` with `args(port)` under a watchdog ([`spawn_with_watchdog`]) on a port from
+/// [`free_port`] and waits until `ready(port)`, for servers such as Prometheus and Alertmanager
+/// that cannot be given port 0 and say which port they got. Another process may take the port
+/// between the pick and the server's bind: a server that exits with "address already in use" in
+/// its log is started again on another port (up to [`PORT_ATTEMPTS`] times); one that exits for
+/// any other reason, or is not ready within 60 s, fails the test with its log. Returns the
+/// watchdog, the port and the arguments it was started with (for a restart on the same port).
+pub fn start_on_free_port(
+    cmd: &str,
+    args: impl Fn(u16) -> Vec<String>,
+    log: &Path,
+    ready: impl Fn(u16) -> bool,
+) -> (Child, u16, Vec<String>) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let port = free_port();
+        let argv = args(port);
+        let mut child = spawn_with_watchdog(cmd, &argv, log);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ready(port) {
+                return (child, port, argv);
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{cmd} on port {port} was not ready within 60 s: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lower = text.to_ascii_lowercase();
+        let taken = lower.contains("address already in use");
+        assert!(
+            taken && attempt < PORT_ATTEMPTS,
+            "{cmd} exited before it was ready (attempt {attempt} on port {port}): {text}"
+        );
+        eprintln!("{cmd}: port {port} was taken before it bound it; starting it on another");
+    }
 }
 
 /// Starts `cmd` under a shell that kills it when this test process exits, so no server outlives
@@ -226,6 +303,11 @@ pub fn spawn_with_watchdog(cmd: &str, args: &[String], log: &Path) -> Child {
         .stderr(Stdio::from(err))
         .spawn()
         .expect("spawn server")
+}
+
+/// Whether an HTTP URL answers 200 now.
+pub fn answers_200(url: &str) -> bool {
+    matches!(http::get(url), Some((200, _)))
 }
 
 /// Polls an HTTP URL until it answers 200.
@@ -426,12 +508,16 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts the daemon on a free port with `config` and `data_dir`.
+    /// Starts the daemon with `config` and `data_dir` on a port the kernel picks
+    /// (`--listen 127.0.0.1:0`), which the daemon names in `--listen-address-file` once bound.
+    /// Returns once it listens, or once it has exited (a daemon that fails at startup; its `url`
+    /// then names port 0, where nothing answers).
     pub fn start(config: &Path, data_dir: &Path, extra_env: &[(&str, &str)]) -> Daemon {
-        let port = free_port();
         let log = data_dir.with_extension("log");
         let pid_file = data_dir.with_extension("pid");
+        let addr_file = data_dir.with_extension("addr");
         let _ = std::fs::remove_file(&pid_file);
+        let _ = std::fs::remove_file(&addr_file);
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -455,7 +541,8 @@ impl Daemon {
             .arg(config)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--listen", "127.0.0.1:0", "--listen-address-file"])
+            .arg(&addr_file)
             .env_remove("SLOWBURN_PROMETHEUS_URL")
             .env("SLOWBURN_LOG", "info")
             .stdout(Stdio::from(out))
@@ -463,13 +550,29 @@ impl Daemon {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn slowburn run");
+        let mut child = cmd.spawn().expect("spawn slowburn run");
         let deadline = Instant::now() + Duration::from_secs(10);
         while !pid_file.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The config is read and the store opened before the server binds: seconds at most.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            if let Ok(text) = std::fs::read_to_string(&addr_file) {
+                break text.trim().to_string();
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break "127.0.0.1:0".to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not listen within 60 s: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
         Daemon {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://{addr}"),
             child,
             log,
             pid_file,
@@ -546,19 +649,21 @@ impl Drop for Daemon {
 /// A Prometheus with no history that scrapes `target` (host:port) every second.
 pub fn start_scraper(target: &str) -> Prometheus {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(
         &cfg,
         format!("global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: slowburn\n    static_configs: [{{targets: ['{target}']}}]\n"),
     )
     .expect("write config");
-    let args = vec![
-        format!("--config.file={}", cfg.display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    Prometheus::launch(dir, args, port)
+    let data = dir.path().join("data");
+    let args = |port: u16| {
+        vec![
+            format!("--config.file={}", cfg.display()),
+            format!("--storage.tsdb.path={}", data.display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    };
+    Prometheus::launch(dir, args)
 }
 
 /// Runs an instant query and returns `(labels, value)` per series.

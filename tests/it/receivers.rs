@@ -14,7 +14,7 @@ use crate::common::*;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Records every JSON body POSTed to `/am` (Alertmanager's webhook notifications).
 fn collector() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -63,12 +63,9 @@ fn subjects(maildir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Whether something accepts connections on a loopback port.
+fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
 fn slo_json(d: &Daemon, id: &str) -> Value {
@@ -108,7 +105,6 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
 
     // A real SMTP server writing a Maildir, refusing one recipient as a real server refuses an
     // unknown user (550 at RCPT, which aborts a multi-recipient transaction).
-    let smtp_port = free_port();
     let maildir = dir.path().join("maildir");
     std::fs::write(
         dir.path().join("refusing.py"),
@@ -121,28 +117,25 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
          \x20       return '250 OK'\n",
     )
     .unwrap();
-    let _smtp = spawn_server(
-        "env",
-        &[
+    let smtpd = |port: u16| {
+        vec![
             format!("PYTHONPATH={}", dir.path().display()),
             "python3".into(),
             "-m".into(),
             "aiosmtpd".into(),
             "-n".into(),
             "-l".into(),
-            format!("127.0.0.1:{smtp_port}"),
+            format!("127.0.0.1:{port}"),
             "-c".into(),
             "refusing.Refusing".into(),
             maildir.display().to_string(),
-        ],
-        &dir.path().join("smtpd.log"),
-    );
-    wait_port(smtp_port);
+        ]
+    };
+    let (_smtp, smtp_port) =
+        spawn_server_on_free_port("env", smtpd, &dir.path().join("smtpd.log"), port_open);
 
     // A real Alertmanager whose webhook receiver is the collector.
     let (hook, am_seen) = collector();
-    let am_port = free_port();
-    let am = format!("http://127.0.0.1:{am_port}");
     let am_cfg = dir.path().join("am.yml");
     std::fs::write(
         &am_cfg,
@@ -152,17 +145,22 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
         ),
     )
     .unwrap();
-    let _am = spawn_server(
-        "prometheus-alertmanager",
-        &[
+    let alertmanager = |port: u16| {
+        vec![
             format!("--config.file={}", am_cfg.display()),
             format!("--storage.path={}", dir.path().join("amdata").display()),
-            format!("--web.listen-address=127.0.0.1:{am_port}"),
+            format!("--web.listen-address=127.0.0.1:{port}"),
             "--cluster.listen-address=".into(),
-        ],
+        ]
+    };
+    let am_ready = |port: u16| answers_200(&format!("http://127.0.0.1:{port}/-/ready"));
+    let (_am, am_port) = spawn_server_on_free_port(
+        "prometheus-alertmanager",
+        alertmanager,
         &dir.path().join("am.log"),
+        am_ready,
     );
-    wait_ready(&format!("{am}/-/ready"));
+    let am = format!("http://127.0.0.1:{am_port}");
 
     // 50% errors for 150 s, starting 75 s from now: time to set the silence first.
     let skew = now_secs() % 60;

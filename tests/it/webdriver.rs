@@ -83,23 +83,39 @@ fn call(base: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
 
 impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium session of `width`×`height`.
+    /// chromedriver cannot be given port 0, so a port is picked first; when another process took
+    /// it before chromedriver bound it, chromedriver exits and is started on another (5 tries).
     pub fn start(width: u32, height: u32) -> Browser {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-            l.local_addr().expect("addr").port()
+        let mut attempt = 0;
+        let (driver, port) = loop {
+            attempt += 1;
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+                l.local_addr().expect("addr").port()
+            };
+            let mut driver = Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let exited = loop {
+                if let Ok(Some(_)) = driver.try_wait() {
+                    break true;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break false;
+                }
+                assert!(Instant::now() < deadline, "chromedriver did not listen");
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            if !exited {
+                break (driver, port);
+            }
+            assert!(attempt < 5, "chromedriver exited before it listened, {attempt} times");
         };
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
         let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
         let profile = tempfile::tempdir().expect("profile dir");
         // The flags test-stack.md found necessary on these machines (closed network, root).
         let args = vec![
