@@ -34,6 +34,7 @@ mod outage;
 mod prometheus_answers;
 mod receivers;
 mod report_accuracy;
+mod server;
 mod shutdown;
 mod silences;
 mod store_damage;
