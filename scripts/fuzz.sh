@@ -9,13 +9,24 @@ cd "$(dirname "$0")/.."
 SECS="${1:-60}"
 shift || true
 TARGETS=("$@")
+ALL=0
 if [ "${#TARGETS[@]}" -eq 0 ]; then
+  ALL=1
   TARGETS=(config chunk_codec outbox_entry silence_json prometheus_answer loki_answer)
 fi
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "!! the nightly toolchain is missing (cargo fuzz needs it): rustup toolchain install nightly"; exit 1
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+# Build every target first, in one cargo run when all are fuzzed (the binaries compile and link
+# in parallel instead of one between each run); `cargo fuzz run` below then finds them built, as
+# both use cargo fuzz's same default flags (release, debug assertions, AddressSanitizer).
+echo ">> building the fuzz targets"
+if [ "$ALL" -eq 1 ]; then
+  cargo +nightly fuzz build
+else
+  for t in "${TARGETS[@]}"; do cargo +nightly fuzz build "$t"; done
+fi
 for t in "${TARGETS[@]}"; do
   echo ">> fuzzing $t for ${SECS}s"
   # The working corpus grows in fuzz/corpus/<target>; committed seeds (valid inputs the fuzzer

@@ -17,10 +17,10 @@ RECEIVER_OUTAGE_S="${RECEIVER_OUTAGE_S:-3600}"
 bash scripts/install-test-deps.sh >/dev/null
 export CI=true
 t0=$(date +%s)
-SLOWBURN_SOAK_KILLS="$KILLS" cargo test --release --test crash -- --nocapture 2>&1 \
+SLOWBURN_SOAK_KILLS="$KILLS" cargo test --release --test it crash:: -- --nocapture 2>&1 \
   | grep -E "kill -9s|test result|panicked"
-SLOWBURN_SOAK_OUTAGE_HOURS="$OUTAGE_HOURS" cargo test --release --test engine a_long_outage -- --nocapture 2>&1 \
+SLOWBURN_SOAK_OUTAGE_HOURS="$OUTAGE_HOURS" cargo test --release --test it engine::a_long_outage -- --nocapture 2>&1 \
   | grep -E "test result|panicked"
-SLOWBURN_SOAK_RECEIVER_OUTAGE_S="$RECEIVER_OUTAGE_S" cargo test --release --test delivery_limits one_hour -- --nocapture 2>&1 \
+SLOWBURN_SOAK_RECEIVER_OUTAGE_S="$RECEIVER_OUTAGE_S" cargo test --release --test it delivery_limits::a_one_hour -- --nocapture 2>&1 \
   | grep -E "receiver down|test result|panicked"
 echo "soak done in $(( $(date +%s) - t0 )) s"

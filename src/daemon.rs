@@ -32,6 +32,9 @@ pub struct RunOptions {
     pub data_dir: PathBuf,
     /// Address of the HTTP server.
     pub listen: SocketAddr,
+    /// Where to write the address the server is bound to, so that whoever asked for port 0
+    /// learns the port the kernel chose (tests, supervisors).
+    pub listen_address_file: Option<PathBuf>,
     /// Overrides `prometheus.url`.
     pub prometheus: Option<String>,
     /// Bearer token for the API endpoints that change state (silences).
@@ -289,6 +292,10 @@ async fn serve(
         data_dir = %opts.data_dir.display(),
         "slowburn started: metrics at http://{addr}/metrics, API at http://{addr}/api/v1/slos"
     );
+    if let Some(path) = &opts.listen_address_file {
+        server::listen::write_address_file(path, addr)
+            .with_context(|| format!("cannot write the listen address to {}", path.display()))?;
+    }
     let app = server::router(AppState {
         shared: Arc::clone(shared),
         sources: Arc::clone(sources),

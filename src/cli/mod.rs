@@ -83,7 +83,7 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the daemon: keep budgets current, serve /metrics and the API.
     #[command(
-        after_help = "Examples:\n  slowburn run --config slo.yaml --data-dir /var/lib/slowburn\n  SLOWBURN_LISTEN=0.0.0.0:9464 slowburn run          # in a container: listen beyond loopback\n  slowburn run --api-token-file /run/secrets/slowburn-token"
+        after_help = "Examples:\n  slowburn run --config slo.yaml --data-dir /var/lib/slowburn\n  SLOWBURN_LISTEN=0.0.0.0:9464 slowburn run          # in a container: listen beyond loopback\n  slowburn run --api-token-file /run/secrets/slowburn-token\n  slowburn run --listen 127.0.0.1:0 --listen-address-file /run/slowburn.addr   # any free port, named in the file"
     )]
     Run {
         /// The SLO file (watched: edits are reloaded; SIGHUP reloads too).
@@ -92,9 +92,15 @@ pub enum Command {
         /// Directory of the embedded store.
         #[arg(long, env = "SLOWBURN_DATA_DIR", default_value = "data")]
         data_dir: PathBuf,
-        /// Address of the HTTP server; loopback unless told otherwise.
+        /// Address of the HTTP server; loopback unless told otherwise. Port 0 takes any free
+        /// port (see --listen-address-file).
         #[arg(long, env = "SLOWBURN_LISTEN", default_value = "127.0.0.1:9464")]
         listen: std::net::SocketAddr,
+        /// Once the server listens, write its address (`host:port`, the port the kernel chose for
+        /// port 0) to this file, atomically: whoever started the daemon learns where it listens
+        /// without picking a "free" port first, which another process could take meanwhile.
+        #[arg(long, env = "SLOWBURN_LISTEN_ADDRESS_FILE")]
+        listen_address_file: Option<PathBuf>,
         /// Override `prometheus.url` from the file.
         #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
         prometheus: Option<String>,
@@ -361,6 +367,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             data_dir,
             listen,
+            listen_address_file,
             prometheus,
             api_token_file,
             allow_host,
@@ -369,6 +376,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config,
                 data_dir,
                 listen,
+                listen_address_file,
                 prometheus,
                 api_token_file,
                 allow_host,

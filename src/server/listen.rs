@@ -9,6 +9,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -34,6 +36,17 @@ pub fn max_connections() -> usize {
                 .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
         });
     soft.map_or(256, |n| (n / 4).clamp(16, 4096))
+}
+
+/// Writes `addr` (`host:port` and a newline) to `path` through a temporary file beside it and a
+/// rename, so that a reader polling for the file (a test that started the daemon on port 0)
+/// never sees half an address.
+pub fn write_address_file(path: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, format!("{addr}\n"))?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Serves `app` on `listener` until `stop` turns true.

@@ -1,0 +1,417 @@
+//! `report --format json` against a real Prometheus holding 31 days of synthetic history scraped every
+//! 15 s, 30 s and 60 s with jitter, compared with the generator's exact ground truth for every SLI
+//! kind: counts within 0.1%, remaining budget within 0.5 points, burn rates (1h+) within 2%.
+
+use crate::common::*;
+use serde_json::Value;
+use slowburn::synth::History;
+use std::sync::OnceLock;
+
+struct Fixture {
+    prom: Option<Prometheus>,
+    history: History,
+    end: i64,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let end = history_end();
+        let (services, incidents) = standard_services();
+        let history = History::generate(&services, &incidents, end - 31 * 86400, end, 0.3, 42);
+        let prom = require_prometheus().then(|| start_prometheus(&history));
+        Fixture { prom, history, end }
+    })
+}
+
+const DAY: i64 = 86400;
+
+fn config(url: &str) -> String {
+    let mut s = format!("prometheus: {{url: \"{url}\"}}\nslos:\n");
+    for svc in ["svc15", "svc30", "svc60"] {
+        s.push_str(&format!(
+            r#"  - service: {svc}
+    name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{{service="{svc}",code=~"5.."}}
+        total: http_requests_total{{service="{svc}"}}
+    sla: {{objective: 99.5}}
+  - service: {svc}
+    name: availability-good
+    objective: 99.5
+    sli:
+      ratio:
+        good: http_requests_total{{service="{svc}",code="200"}}
+        total: http_requests_total{{service="{svc}"}}
+  - service: {svc}
+    name: latency
+    objective: 95
+    windows: [30d, 7d]
+    sli:
+      latency:
+        histogram: http_request_duration_seconds{{service="{svc}"}}
+        threshold: 200ms
+    sla: {{objective: 90, threshold: 500ms}}
+  - service: {svc}
+    name: saturation
+    objective: 99
+    windows: [7d]
+    sli:
+      timeslice:
+        query: max(http_inflight_requests{{service="{svc}"}})
+        below: 40
+"#
+        ));
+    }
+    s
+}
+
+fn report(f: &Fixture) -> Value {
+    static R: OnceLock<Value> = OnceLock::new();
+    R.get_or_init(|| {
+        let prom = f.prom.as_ref().expect("prometheus");
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write_config(dir.path(), &config(&prom.url));
+        let at = f.end.to_string();
+        let (code, out, err) = slowburn(&[
+            "report",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--at",
+            &at,
+            "--format",
+            "json",
+            "--stats",
+        ]);
+        eprintln!("{err}");
+        assert_eq!(code, 0, "report failed: {err}");
+        serde_json::from_str(&out).expect("report prints JSON")
+    })
+    .clone()
+}
+
+fn slo<'a>(r: &'a Value, id: &str) -> &'a Value {
+    r["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+}
+
+/// (good, total) of the ground truth for an SLO kind over `(end − window, end]`.
+fn truth_counts(f: &Fixture, svc: &str, kind: &str, window: i64) -> (f64, f64) {
+    let t = f.history.truth(svc, f.end - window, f.end);
+    match kind {
+        "availability" | "availability-good" => ((t.total - t.errors) as f64, t.total as f64),
+        "latency" => (t.under[2] as f64, t.total as f64),
+        "latency-sla" => (t.under[3] as f64, t.total as f64),
+        "saturation" => {
+            let slices = window / 60;
+            let good = (0..slices)
+                .filter(|i| {
+                    f.history
+                        .inflight_at(svc, f.end - i * 60)
+                        .is_some_and(|v| v < 40.0)
+                })
+                .count();
+            (good as f64, slices as f64)
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn objective(kind: &str) -> f64 {
+    match kind {
+        "availability" => 0.999,
+        "availability-good" => 0.995,
+        "latency" => 0.95,
+        _ => 0.99,
+    }
+}
+
+fn check_kind(kind: &str, periods: &[(&str, i64)]) {
+    let f = fixture();
+    if f.prom.is_none() {
+        return;
+    }
+    let r = report(f);
+    for svc in ["svc15", "svc30", "svc60"] {
+        let s = slo(&r, &format!("{svc}/{kind}"));
+        let obj = objective(kind);
+        for (name, len) in periods {
+            let p = &s["periods"][*name];
+            let (good, total) = truth_counts(f, svc, kind, *len);
+            let (g, t) = (p["good"].as_f64().unwrap(), p["total"].as_f64().unwrap());
+            eprintln!(
+                "measured {svc}/{kind} {name}: total err {:.2e}, good err {:.2e}",
+                rel_err(t, total),
+                rel_err(g, good)
+            );
+            assert!(
+                rel_err(t, total) <= 0.001,
+                "{svc}/{kind} {name} total {t} vs truth {total}"
+            );
+            assert!(
+                rel_err(g, good) <= 0.001,
+                "{svc}/{kind} {name} good {g} vs truth {good}"
+            );
+            let want = 1.0 - (total - good) / ((1.0 - obj) * total);
+            let got = p["error_budget_remaining"].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 0.005,
+                "{svc}/{kind} {name} remaining {got} vs truth {want}"
+            );
+            assert_eq!(
+                p["coverage"].as_f64(),
+                Some(1.0),
+                "{svc}/{kind} {name} coverage"
+            );
+        }
+        for (name, len) in [
+            ("1h", 3600),
+            ("2h", 7200),
+            ("6h", 21600),
+            ("1d", DAY),
+            ("3d", 3 * DAY),
+        ] {
+            let (good, total) = truth_counts(f, svc, kind, len);
+            let want = ((total - good) / total) / (1.0 - obj);
+            let got = s["burn_rates"][name].as_f64().unwrap();
+            eprintln!(
+                "measured {svc}/{kind} burn {name}: err {:.2e}",
+                rel_err(got, want)
+            );
+            let tolerance = (0.02 * want).max(1e-9);
+            assert!(
+                (got - want).abs() <= tolerance,
+                "{svc}/{kind} burn {name} {got} vs truth {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ratio_errors_total_matches_ground_truth() {
+    check_kind("availability", &[("30d", 30 * DAY), ("7d", 7 * DAY)]);
+}
+
+#[test]
+fn ratio_good_total_matches_ground_truth() {
+    check_kind("availability-good", &[("30d", 30 * DAY), ("7d", 7 * DAY)]);
+}
+
+#[test]
+fn latency_matches_ground_truth() {
+    check_kind("latency", &[("30d", 30 * DAY), ("7d", 7 * DAY)]);
+}
+
+#[test]
+fn timeslice_matches_ground_truth() {
+    check_kind("saturation", &[("7d", 7 * DAY)]);
+}
+
+#[test]
+fn sla_is_reported_from_its_own_counts() {
+    let f = fixture();
+    if f.prom.is_none() {
+        return;
+    }
+    let r = report(f);
+    for svc in ["svc15", "svc30", "svc60"] {
+        let s = slo(&r, &format!("{svc}/latency"));
+        let (good, total) = truth_counts(f, svc, "latency-sla", 30 * DAY);
+        let sli = s["sla"]["sli"].as_f64().unwrap();
+        assert!(
+            (sli - good / total).abs() < 1e-4,
+            "{svc} SLA sli {sli} vs {}",
+            good / total
+        );
+        assert_eq!(s["sla"]["met"].as_bool(), Some(good / total >= 0.90));
+        let a = slo(&r, &format!("{svc}/availability"));
+        let (g, t) = truth_counts(f, svc, "availability", 30 * DAY);
+        assert_eq!(a["sla"]["met"].as_bool(), Some(g / t >= 0.995));
+    }
+}
+
+#[test]
+fn json_contract_has_every_field() {
+    let f = fixture();
+    if f.prom.is_none() {
+        return;
+    }
+    let r = report(f);
+    let at = chrono::DateTime::parse_from_rfc3339(r["at"].as_str().unwrap()).unwrap();
+    assert_eq!(at.timestamp(), f.end);
+    let s = slo(&r, "svc60/availability");
+    assert_eq!(s["service"], "svc60");
+    assert_eq!(s["name"], "availability");
+    assert_eq!(s["objective"].as_f64(), Some(0.999));
+    for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
+        assert!(s["burn_rates"][w].is_number(), "burn rate {w}");
+    }
+    for k in ["good", "total", "sli", "error_budget_remaining", "coverage"] {
+        assert!(s["periods"]["30d"][k].is_number(), "30d.{k}");
+    }
+    assert!(s["sla"]["objective"].is_number());
+}
+
+#[test]
+fn table_output_lists_every_slo_with_aligned_columns() {
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&prom.url));
+    let (code, out, err) = slowburn(&[
+        "report",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--at",
+        &f.end.to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("SLO"), "{out}");
+    let col = lines[0].find("BUDGET LEFT").unwrap();
+    for svc in ["svc15", "svc30", "svc60"] {
+        let row = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{svc}/availability ")))
+            .expect("row");
+        assert!(
+            row[col..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_digit() || c == '-'),
+            "{row}"
+        );
+    }
+    assert!(
+        !out.contains('\x1b'),
+        "no colours when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn unreachable_prometheus_exits_1_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = write_config(dir.path(), &config(&format!("http://127.0.0.1:{port}")));
+    let (code, _, err) = slowburn(&["report", "-c", cfg.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot query a source the SLOs read")
+            && err
+                .to_lowercase()
+                .contains(&format!("prometheus at http://127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn batched_tick_queries_equal_one_by_one_queries() {
+    use slowburn::source::prometheus::PrometheusSource;
+    use slowburn::source::{Ask, BucketRange, Source};
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let cfg = slowburn::config::parse_str(&config(&prom.url), "t.yaml", &|_| None).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let source = PrometheusSource::new(&cfg.prometheus).unwrap();
+        // The incident 50 minutes before the end is inside this range.
+        let range = BucketRange::ending_at(f.end - 30 * 60, 30, 60);
+        let asks: Vec<Ask> = cfg.slos.iter().map(Ask::slo).collect();
+        let batched = source.counts_many(&asks, range).await;
+        for (ask, b) in asks.iter().zip(&batched) {
+            let spec = &ask.spec;
+            let one = source.counts(ask, range).await;
+            assert!(
+                b.errors.is_empty() && one.errors.is_empty(),
+                "{:?} {:?}",
+                b.errors,
+                one.errors
+            );
+            assert_eq!(b.buckets, one.buckets, "{spec:?}");
+        }
+        let known = batched
+            .iter()
+            .flat_map(|c| &c.buckets)
+            .filter(|b| matches!(b, slowburn::budget::Bucket::Known { total, .. } if *total > 0.0))
+            .count();
+        assert!(known > 100, "the range has traffic: {known}");
+    });
+}
+
+#[test]
+fn validate_online_checks_series_and_le_buckets_against_prometheus() {
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(&prom.url));
+    let (code, out, err) = slowburn(&["validate", "--online", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let bad = format!(
+        "prometheus: {{url: \"{}\"}}\nslos:\n  - service: svc15\n    name: latency\n    objective: 95\n    sli: {{latency: {{histogram: 'http_request_duration_seconds{{service=\"svc15\"}}', threshold: 300ms}}}}\n",
+        prom.url
+    );
+    let cfg = write_config(dir.path(), &bad);
+    let (code, _, err) = slowburn(&["validate", "--online", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has no `le=\"0.3\"` bucket"), "{err}");
+}
+
+#[test]
+fn backtest_pages_on_the_real_incident_when_the_workbook_says() {
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Only the burn-rate rules: svc15's 30-day budget is long spent, which would page by itself.
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "prometheus: {{url: \"{}\"}}\nslos:\n{}",
+            prom.url,
+            burn_only_slo("svc15", "availability", 99.9)
+        ),
+    );
+    let from = (f.end - 3 * 3600).to_string();
+    let to = f.end.to_string();
+    let (code, out, err) = slowburn(&[
+        "backtest",
+        "-c",
+        cfg.to_str().unwrap(),
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    // svc15: 20 minutes of 5% errors starting 50 minutes before the end, 0.05% before.
+    let start = f.end - 50 * 60;
+    let page = v["episodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["slo"] == "svc15/availability" && e["severity"] == "page")
+        .unwrap_or_else(|| panic!("no page for svc15: {out}"));
+    assert_eq!(page["rule"], "1h/5m");
+    let fired = chrono::DateTime::parse_from_rfc3339(page["fired_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    // Workbook: 14.4 × 3600 s × 0.001 / 0.05 = 1036.8 s; the base errors already in the hour
+    // bring it to about 1011 s. One bucket of slack either way.
+    let after = fired - start;
+    assert!(
+        (1011 - 60..=1037 + 60).contains(&after),
+        "paged {after} s after the incident started"
+    );
+    assert!(
+        page["resolved_at"].is_string(),
+        "resolved after the incident"
+    );
+    assert!(v["summary"]["pages"].as_u64().unwrap() >= 1);
+}
