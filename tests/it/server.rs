@@ -13,7 +13,7 @@ use slowburn::budget::Bucket;
 use slowburn::engine::{Engine, Shared};
 use slowburn::server::{self, AppState};
 use slowburn::source::{
-    Ask, BoxFuture, BucketRange, Counts, QueryStats, Source, SourceError, Sources,
+    Ask, BoxFuture, BucketRange, Counts, QueryStats, Source, SourceError, SourceKind, Sources,
 };
 use slowburn::store::Store;
 use std::sync::{Arc, RwLock};
@@ -76,7 +76,10 @@ async fn rig() -> Rig {
     let store = Arc::new(Store::open(dir.path()).expect("store"));
     let shared = Shared::new(store);
     server::silences::load(&shared);
-    let sources = Sources::with(vec![Arc::new(Steady::default()) as Arc<dyn Source>]);
+    let sources = Sources::with(vec![(
+        SourceKind::Prometheus,
+        Arc::new(Steady::default()) as Arc<dyn Source>,
+    )]);
     let mut engine = Engine::new(cfg, sources.clone(), Arc::clone(&shared));
     engine.start(now_secs() / W * W).await.expect("backfill");
     Rig {

@@ -113,7 +113,10 @@ impl Browser {
             if !exited {
                 break (driver, port);
             }
-            assert!(attempt < 5, "chromedriver exited before it listened, {attempt} times");
+            assert!(
+                attempt < 5,
+                "chromedriver exited before it listened, {attempt} times"
+            );
         };
         let base = format!("http://127.0.0.1:{port}");
         let profile = tempfile::tempdir().expect("profile dir");

@@ -4,9 +4,7 @@
 //! 30, one at factor 3 but with more `min_events` than the hour holds. Computed like `report` and
 //! asked of a running daemon, the gate blocks the first (naming its rule) and lets the others go.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::time::Duration;
 
