@@ -363,7 +363,7 @@ impl Reloader<'_> {
             ));
             return;
         }
-        if SourceSettings::of(&new) != SourceSettings::of(&old) {
+        if SourceSettings::of(&new) != SourceSettings::of(old) {
             match Sources::from_config(&new) {
                 Ok(s) => {
                     engine.set_sources(s.clone());

@@ -52,12 +52,11 @@ pub(super) async fn run(
         if gaps.is_empty() {
             continue;
         }
-        if !retention.contains_key(&r.slo.source) {
-            let keep = match sources.for_slo(&r.slo) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = retention.entry(r.slo.source) {
+            slot.insert(match sources.for_slo(&r.slo) {
                 Ok(source) => source.retention().await,
                 Err(_) => None,
-            };
-            retention.insert(r.slo.source, keep);
+            });
         }
         let cause = match retention.get(&r.slo.source).cloned().flatten() {
             Some(keep) => format!(
