@@ -1,15 +1,22 @@
 //! slowburn: an SLO engine that computes error budgets itself, from per-bucket good/total event
 //! counts pulled from its sources (Prometheus) and kept in an embedded store.
 //!
-//! The layout follows responsibilities, and no two modules import each other:
+//! The layout follows responsibilities, and no module imports one that imports it, at the top
+//! level or among one module's children (`tests/it/layout.rs` checks it from the source):
 //! - the pure core: [`budget`] (window math), [`alert`] (policy rules, the state machine, the one
-//!   alert decision, typed details), [`sli`] (what to count in each query language),
-//!   [`maintenance`] windows, [`time`] and [`duration`];
-//! - the model: [`config`] (slo.yaml: parse, validate with positions);
-//! - adapters: [`source`] (one `Source` interface: Prometheus, and the store for replays),
-//!   [`store`] (redb), [`notify`] (outbox and receivers), [`server`] (HTTP);
-//! - the shell: [`engine`] (the tick), [`daemon`] (`run`), [`report`], [`backtest`], [`gate`]
-//!   and [`cli`];
+//!   alert decision, typed details), [`sli`] (what to count in each query language, and the
+//!   [`sli::SourceKind`] that names where), [`history`] (points for charts), [`maintenance`]
+//!   windows, [`time`] and [`duration`];
+//! - the model: [`config`] (slo.yaml: parse, validate with positions), [`status`] (the typed
+//!   status of one SLO that the API, `report`, the UI and the gate read) and [`secret`];
+//! - adapters: [`http`] (the one HTTP layer of sources: permits, retries, `Retry-After`),
+//!   [`source`] (one `Source` interface: Prometheus, Loki, mixed, and the store for replays;
+//!   settings by kind whose `build()` makes the source), [`store`] (redb, its keys in
+//!   `store::keys` alone), [`notify`] (outbox, dispatch, one file per receiver), [`server`]
+//!   (HTTP), [`ui`] (view structs and HTML escaped by construction), [`export`] and [`provision`]
+//!   (Grafana);
+//! - the shell: [`engine`] (the tick), [`daemon`] (`run`), [`backups`], [`report`], [`backtest`],
+//!   [`gate`] and [`cli`];
 //! - [`names`] (exported metric names) and [`synth`] (synthetic history with exact ground truth,
 //!   for tests, demos and benchmarks).
 #![deny(missing_docs)]

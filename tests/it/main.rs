@@ -26,6 +26,7 @@ mod engine;
 mod gate_policy;
 mod grafana;
 mod heal;
+mod layout;
 mod load;
 mod loki;
 mod loki_everywhere;

@@ -248,13 +248,20 @@ fn the_detail_page_draws_the_apis_burn_down_with_the_incidents() {
                    const r = document.querySelector("#chart-budget svg").getBoundingClientRect();
                    window.scrollTo(0, r.top + window.scrollY - 20);
                    const r2 = document.querySelector("#chart-budget svg").getBoundingClientRect();
-                   return {d: p.getAttribute("d"), n: +p.dataset.points, x: r2.left, y: r2.top, w: r2.width, h: r2.height};"##,
+                   return {d: p.getAttribute("d"), n: +p.dataset.points, x: r2.left, y: r2.top, w: r2.width, h: r2.height,
+                           vw: document.documentElement.clientWidth};"##,
             );
             let history = api(&f.d, "/api/v1/slos/api/availability/history?period=30d");
             let after = api(&f.d, "/api/v1/slos/api/availability");
             (before["at"] == after["at"]).then_some((chart, history))
         })
         .expect("a quiet moment between ticks");
+    // The chart takes the page's width (it once took about half of a 1,400-pixel window).
+    let (w, vw) = (
+        chart["w"].as_f64().expect("width"),
+        chart["vw"].as_f64().expect("viewport"),
+    );
+    assert!(w >= 0.85 * vw, "the chart is {w} px wide in a {vw} px page");
     // The chart's line is the API's history: one vertex per point with a value, and each
     // vertex's height a linear function of the API's remaining budget.
     let values: Vec<f64> = history["points"]

@@ -1,0 +1,159 @@
+//! The layout `src/lib.rs` promises: no import circle, between top-level modules or between the
+//! children of one module (`server::metrics` and `server::compat` once imported each other). Read
+//! from the source text: every `crate::a::b` and `super::b` outside comments and test modules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`.
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("src/ is readable") {
+        let p = entry.expect("a directory entry").path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The module path of a file: `src/server/metrics.rs` is `["server", "metrics"]`.
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
+    let rel = file
+        .strip_prefix(src)
+        .expect("under src/")
+        .with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|l| l == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The paths a file names, without its comments and its `#[cfg(test)]` module.
+fn references(text: &str) -> Vec<Vec<String>> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let mut out = Vec::new();
+    for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+        for (prefix, keep) in [("crate::", "crate"), ("super::", "super")] {
+            for (i, _) in line.match_indices(prefix) {
+                let rest = &line[i + prefix.len()..];
+                let path: Vec<String> = rest
+                    .split("::")
+                    .map(|s| {
+                        s.chars()
+                            .take_while(|c| {
+                                c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()
+                            })
+                            .collect::<String>()
+                    })
+                    .take_while(|s| !s.is_empty())
+                    .collect();
+                let mut p = vec![keep.to_string()];
+                p.extend(path);
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Strongly connected components of more than one node: the circles.
+fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    // Reachability by depth-first search; small graphs (tens of nodes).
+    let reach = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(n) = stack.pop() {
+            for m in graph.get(&n).into_iter().flatten() {
+                if seen.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reachable: BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|k| (k, reach(k))).collect();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for (a, ra) in &reachable {
+        let mut comp: Vec<String> = ra
+            .iter()
+            .filter(|b| *b != *a && reachable.get(b).is_some_and(|rb| rb.contains(*a)))
+            .cloned()
+            .collect();
+        if comp.is_empty() {
+            continue;
+        }
+        comp.push((*a).clone());
+        comp.sort();
+        if !out.contains(&comp) {
+            out.push(comp);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_module_imports_another_that_imports_it() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    assert!(all.len() > 50, "read {} files", all.len());
+    // Top level: `budget`, `server`, …; and per module, its children: `server::metrics`, ….
+    let mut top: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut children: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in &all {
+        let module = module_of(&src, file);
+        let Some(first) = module.first().cloned() else {
+            continue;
+        };
+        if first == "lib" || first == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).expect("a readable source file");
+        for r in references(&text) {
+            // Resolve `super::` against the file's own module path to an absolute one.
+            let absolute: Vec<String> = if r[0] == "super" {
+                let mut base = module.clone();
+                let mut rest = &r[1..];
+                base.pop();
+                while rest.first().is_some_and(|s| s == "super") {
+                    base.pop();
+                    rest = &rest[1..];
+                }
+                base.extend(rest.iter().cloned());
+                base
+            } else {
+                r[1..].to_vec()
+            };
+            let Some(target) = absolute.first() else {
+                continue;
+            };
+            if *target != first {
+                top.entry(first.clone()).or_default().insert(target.clone());
+            } else if module.len() >= 2 && absolute.len() >= 2 && absolute[1] != module[1] {
+                children
+                    .entry(first.clone())
+                    .or_default()
+                    .entry(module[1].clone())
+                    .or_default()
+                    .insert(absolute[1].clone());
+            }
+        }
+    }
+    assert!(
+        top.get("server").is_some_and(|s| s.contains("engine")),
+        "the scan sees server's imports: {top:?}"
+    );
+    let mut found = circles(&top);
+    for (parent, graph) in &children {
+        for c in circles(graph) {
+            found.push(c.iter().map(|m| format!("{parent}::{m}")).collect());
+        }
+    }
+    assert!(found.is_empty(), "import circles: {found:?}");
+}
