@@ -33,29 +33,78 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// The paths a file names, without its comments and its `#[cfg(test)]` module.
+/// The paths a file names, without its comments and its `#[cfg(test)]` module. A group
+/// (`super::{metrics, compat::Series}`) names each of its members.
 fn references(text: &str) -> Vec<Vec<String>> {
     let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let code: String = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut out = Vec::new();
-    for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-        for (prefix, keep) in [("crate::", "crate"), ("super::", "super")] {
-            for (i, _) in line.match_indices(prefix) {
-                let rest = &line[i + prefix.len()..];
-                let path: Vec<String> = rest
-                    .split("::")
-                    .map(|s| {
-                        s.chars()
-                            .take_while(|c| {
-                                c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()
-                            })
-                            .collect::<String>()
-                    })
-                    .take_while(|s| !s.is_empty())
-                    .collect();
-                let mut p = vec![keep.to_string()];
-                p.extend(path);
-                out.push(p);
+    for (prefix, keep) in [("crate::", "crate"), ("super::", "super")] {
+        for (i, _) in code.match_indices(prefix) {
+            // `super::super::x` is read once, from its first `super::`.
+            if keep == "super" && code[..i].ends_with("super::") {
+                continue;
             }
+            let mut head = vec![keep.to_string()];
+            let rest = &code[i + prefix.len()..];
+            let (path, tail) = segments(rest);
+            head.extend(path);
+            match tail.strip_prefix('{') {
+                Some(group) => {
+                    for member in members(group) {
+                        let mut p = head.clone();
+                        p.extend(segments(member).0);
+                        out.push(p);
+                    }
+                }
+                None => out.push(head),
+            }
+        }
+    }
+    out
+}
+
+/// The leading `a::b::` names of a path and what follows them.
+fn segments(text: &str) -> (Vec<String>, &str) {
+    let mut names = Vec::new();
+    let mut rest = text.trim_start();
+    loop {
+        let len = rest
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .unwrap_or(rest.len());
+        if len == 0 {
+            return (names, rest);
+        }
+        names.push(rest[..len].to_string());
+        match rest[len..].strip_prefix("::") {
+            Some(after) => rest = after,
+            None => return (names, &rest[len..]),
+        }
+    }
+}
+
+/// The top-level members of a `{…}` group whose opening brace is already read.
+fn members(group: &str) -> Vec<&str> {
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut out = Vec::new();
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                out.push(&group[start..i]);
+                return out;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&group[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
     }
     out
