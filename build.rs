@@ -5,6 +5,8 @@
 use std::process::Command;
 
 fn main() {
+    // Naming any path stops cargo rerunning this on every change in the package (fuzz corpora).
+    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SLOWBURN_GIT_REVISION");
     let given = std::env::var("SLOWBURN_GIT_REVISION")
         .ok()
@@ -12,13 +14,14 @@ fn main() {
     let revision = match given {
         Some(r) => r.trim().chars().take(12).collect(),
         None => {
-            // Rebuild when HEAD moves: HEAD itself (a checkout) and the branch it names (a commit).
-            println!("cargo:rerun-if-changed=.git/HEAD");
-            if let Ok(head) = std::fs::read_to_string(".git/HEAD")
-                && let Some(r) = head.trim().strip_prefix("ref: ")
-            {
-                println!("cargo:rerun-if-changed=.git/{r}");
-                println!("cargo:rerun-if-changed=.git/packed-refs");
+            // Rebuild when HEAD moves: HEAD itself (a checkout), the loose branch refs (a commit)
+            // and packed-refs (a `git pack-refs`). Only paths that exist are named: cargo reruns a
+            // build script on every build while a named path is missing, and that rebuilt the
+            // crate on each `cargo fuzz run` where a clone has no packed-refs.
+            for path in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
+                if std::path::Path::new(path).exists() {
+                    println!("cargo:rerun-if-changed={path}");
+                }
             }
             Command::new("git")
                 .args(["rev-parse", "--short=12", "HEAD"])
