@@ -105,6 +105,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         backup: &backup_tx,
     };
     let mut failures = 0u32;
+    // A reload the store refused (a full disk) is tried again, so freeing the disk is enough.
+    let mut retry: Option<ReloadRetry> = None;
     loop {
         let width = engine.config().bucket.as_secs() as i64;
         let delay = engine.config().engine.delay.as_secs() as i64;
@@ -114,10 +116,19 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
             // A failing store must not turn into a query storm: back off up to one bucket.
             wait = wait.max((1u64 << failures.min(6)).min(width.max(1) as u64));
         }
+        if let Some(r) = &retry {
+            wait = wait.min((r.at - now()).max(0) as u64);
+        }
         tokio::select! {
             biased;
             _ = stop.wait_for(|s| *s) => break,
             _ = tokio::time::sleep(Duration::from_secs(wait)) => {
+                if let Some(r) = retry.take_if(|r| r.at <= now()) {
+                    info!(attempt = r.attempt + 1, "trying again the config reload that the store refused");
+                    if reloader.reload(&mut engine, r.why).await == Reloaded::StoreRefused {
+                        retry = Some(r.next(width));
+                    }
+                }
                 let at = align(now() - delay, engine.config().bucket);
                 if at > engine.last_at() {
                     match tick_with_grace(&mut engine, at, stop_rx.clone()).await {
@@ -139,7 +150,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
                 let mut stop = stop_rx.clone();
                 tokio::select! {
                     biased;
-                    () = reloader.reload(&mut engine, why) => {}
+                    outcome = reloader.reload(&mut engine, why) => {
+                        let width = engine.config().bucket.as_secs() as i64;
+                        retry = (outcome == Reloaded::StoreRefused).then(|| ReloadRetry::first(why, width));
+                    }
                     _ = async {
                         let _ = stop.wait_for(|s| *s).await;
                         tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -332,10 +346,54 @@ struct Reloader<'a> {
     backup: &'a watch::Sender<Option<crate::config::BackupSettings>>,
 }
 
+/// How a reload ended, for the main loop to know whether to try it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reloaded {
+    /// The new config runs.
+    Done,
+    /// The file was refused; only an edit helps.
+    Refused,
+    /// The file was good but the store failed to take its SLOs (a full disk): worth another try
+    /// once the store heals, without waiting for someone to send SIGHUP again.
+    StoreRefused,
+}
+
+/// A reload to try again: when, and how many tries so far.
+#[derive(Debug, Clone, Copy)]
+struct ReloadRetry {
+    why: &'static str,
+    at: i64,
+    attempt: u32,
+}
+
+/// Longest wait between two tries of a refused reload: each try queries every new SLO's history.
+const RELOAD_RETRY_MAX_SECS: i64 = 600;
+
+impl ReloadRetry {
+    /// The first retry, one bucket (at least 10 s) after the refusal.
+    fn first(why: &'static str, width: i64) -> ReloadRetry {
+        ReloadRetry {
+            why,
+            at: now() + width.max(10),
+            attempt: 1,
+        }
+    }
+
+    /// The next retry after one more refusal: the wait doubles, up to ten minutes.
+    fn next(self, width: i64) -> ReloadRetry {
+        let wait = width.max(10).saturating_mul(1 << self.attempt.min(16));
+        ReloadRetry {
+            why: self.why,
+            at: now() + wait.min(RELOAD_RETRY_MAX_SECS),
+            attempt: self.attempt + 1,
+        }
+    }
+}
+
 impl Reloader<'_> {
     /// Reads the file again; a bad file or a failed backfill keeps the running config, and the
     /// failure shows in `slowburn_config_reload_success`.
-    async fn reload(&self, engine: &mut Engine, why: &'static str) {
+    async fn reload(&self, engine: &mut Engine, why: &'static str) -> Reloaded {
         let health = &self.shared.health;
         let new = match config::load_with(&self.opts.config, self.opts.prometheus.as_deref()) {
             Ok(new) => new,
@@ -346,7 +404,7 @@ impl Reloader<'_> {
                     error!(error = %e, trigger = why, "config reload rejected; keeping the running config");
                 }
                 health.reload_outcome(Some(text.join("\n")));
-                return;
+                return Reloaded::Refused;
             }
         };
         let old = engine.config();
@@ -361,7 +419,7 @@ impl Reloader<'_> {
             health.reload_outcome(Some(
                 "the file has no SLOs; the running config is kept (restart the daemon to run with none)".into(),
             ));
-            return;
+            return Reloaded::Refused;
         }
         if SourceSettings::of(&new) != SourceSettings::of(old) {
             match Sources::from_config(&new) {
@@ -390,10 +448,12 @@ impl Reloader<'_> {
                 });
                 health.reload_outcome(None);
                 info!(slos = n, trigger = why, "config reloaded");
+                Reloaded::Done
             }
             Err(e) => {
-                error!(error = %e, "config reload failed in the store");
+                error!(error = %e, "config reload failed in the store; it is tried again");
                 health.reload_outcome(Some(format!("the store refused the new config: {e}")));
+                Reloaded::StoreRefused
             }
         }
     }
@@ -511,4 +571,32 @@ fn watch_file(
         return None;
     }
     Some(debouncer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_reload_is_tried_again_one_bucket_later_then_doubling_up_to_ten_minutes() {
+        let waits = |width: i64| {
+            let mut r = ReloadRetry::first("SIGHUP", width);
+            let mut out = vec![r.at - now()];
+            for _ in 0..8 {
+                r = r.next(width);
+                out.push(r.at - now());
+            }
+            out
+        };
+        // Clock ticks between the calls may add a second.
+        let near = |got: Vec<i64>, want: &[i64]| {
+            assert!(
+                got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 1),
+                "{got:?} vs {want:?}"
+            );
+        };
+        near(waits(60), &[60, 120, 240, 480, 600, 600, 600, 600, 600]);
+        // Buckets under 10 s wait at least 10 s: each try queries the new SLOs' history.
+        near(waits(1), &[10, 20, 40, 80, 160, 320, 600, 600, 600]);
+    }
 }

@@ -1,9 +1,15 @@
 //! A full disk (issue 22, item 6): after one failed write redb answers every later transaction
 //! with "Previous I/O error occurred" until the database is reopened. The daemon's store lives on
-//! a small tmpfs here; the test fills it, lets ticks fail, frees it, and checks that evaluation
-//! resumes by itself (the store reopened), that `/healthz` said the daemon was stalled meanwhile,
-//! and that nothing committed was lost: the daemon's 1-day counts equal a report straight from
-//! Prometheus at the same instant.
+//! a small tmpfs here. The test fills it, then asks for a write that cannot fit: a reload adding
+//! three SLOs whose history is three times what the whole store file holds, so it must grow the
+//! file, and the write fails with ENOSPC whatever redb's free pages are. (A tick alone writes a
+//! few pages that redb may find among its free ones, so waiting for a tick to fail depends on
+//! the file's layout: it did in CI.) The reload is refused and the running config kept; once the
+//! disk is freed, the daemon tries the reload again by itself and it succeeds on the reopened
+//! store, evaluation goes on, and
+//! nothing committed is lost: every SLO's 1-day counts equal a report straight from Prometheus
+//! at the same instant, and `store verify` is clean after a stop. That `/healthz` fails while
+//! ticks fail is checked in-process (`server::healthz_fails_once_the_engine_stalls`).
 
 use crate::common::*;
 use std::path::Path;
@@ -79,40 +85,75 @@ fn a_full_disk_heals_by_itself_and_loses_nothing_committed() {
 
     let filler = fs.0.join("filler.bin");
     fill(&filler);
-    wait_for("a failed tick", &d, Duration::from_secs(60), || {
-        d.log_text().contains("evaluation failed")
-    });
-    // Ticks keep failing while the disk is full, and liveness says so once a minute passed.
-    wait_for("/healthz failing", &d, Duration::from_secs(120), || {
-        d.get("/healthz").0 == 503
-    });
-    let stalled = d.get("/healthz").1;
-    assert!(stalled.contains("stalled"), "{stalled}");
+    let more = format!("{}{MORE_SLOS}", fast_config(&prom.url));
+    std::fs::write(&cfg, &more).expect("write config");
+    d.signal("HUP");
+    wait_for(
+        "the reload refused for lack of space",
+        &d,
+        Duration::from_secs(60),
+        || d.log_text().contains("config reload failed in the store"),
+    );
+    let log = d.log_text();
+    assert!(log.contains("No space left on device"), "{log}");
+    assert_eq!(metric(&d, "slowburn_config_reload_success "), Some(0.0));
+    assert_eq!(slo_count(&d), 1, "the running config is kept");
 
+    // Freeing the disk is enough: the refused reload is tried again, on the reopened store.
     std::fs::remove_file(&filler).expect("free the disk");
+    wait_for(
+        "the reload tried again on a freed disk",
+        &d,
+        Duration::from_secs(120),
+        || metric(&d, "slowburn_config_reload_success ") == Some(1.0),
+    );
+    assert_eq!(slo_count(&d), 4, "the new SLOs run");
+    let log = d.log_text();
+    assert!(
+        log.contains("trying again the config reload that the store refused"),
+        "{log}"
+    );
     let before = last_eval(&d);
-    wait_for("evaluation resuming", &d, Duration::from_secs(60), || {
+    wait_for("evaluation going on", &d, Duration::from_secs(60), || {
         last_eval(&d) > before
     });
-    assert_eq!(d.get("/healthz").0, 200, "healthy again");
+    assert_eq!(d.get("/healthz").0, 200, "healthy");
     assert!(
         metric(&d, "slowburn_store_reopens_total ").unwrap_or(0.0) >= 1.0,
         "the store was reopened"
     );
-    // The failed ticks' buckets were asked again: the day is whole and equals Prometheus.
-    let coverage = "slo_coverage_ratio{service=\"svc15\",slo=\"availability\",window=\"1d\"} ";
-    wait_for("the day fully known", &d, Duration::from_secs(60), || {
-        metric(&d, coverage) == Some(1.0)
-    });
-    let api: serde_json::Value =
-        serde_json::from_str(&d.get("/api/v1/slos/svc15/availability").1).expect("API JSON");
-    let at = chrono_like_parse(api["at"].as_str().expect("at"));
-    let direct = report_json(&cfg, at);
-    for key in ["good", "total"] {
-        assert_eq!(
-            api["periods"]["1d"][key], direct["slos"][0]["periods"]["1d"][key],
-            "{key} at {at}: daemon after a full disk vs Prometheus"
-        );
+    // Buckets of failed ticks, if any, were asked again: each day is whole and equals Prometheus.
+    let ids = [
+        ("svc15", "availability"),
+        ("svc30", "latency"),
+        ("svc30", "availability"),
+        ("svc15", "availability-99"),
+    ];
+    for (service, slo) in ids {
+        let coverage =
+            format!("slo_coverage_ratio{{service=\"{service}\",slo=\"{slo}\",window=\"1d\"}} ");
+        wait_for("the day fully known", &d, Duration::from_secs(60), || {
+            metric(&d, &coverage) == Some(1.0)
+        });
+    }
+    for (service, slo) in ids {
+        let api: serde_json::Value =
+            serde_json::from_str(&d.get(&format!("/api/v1/slos/{service}/{slo}")).1)
+                .expect("API JSON");
+        let at = chrono_like_parse(api["at"].as_str().expect("at"));
+        let direct = report_json(&cfg, at);
+        let row = direct["slos"]
+            .as_array()
+            .expect("slos")
+            .iter()
+            .find(|r| r["service"] == service && r["name"] == slo)
+            .expect("the SLO in the report");
+        for key in ["good", "total"] {
+            assert_eq!(
+                api["periods"]["1d"][key], row["periods"]["1d"][key],
+                "{service}/{slo} {key} at {at}: daemon after a full disk vs Prometheus"
+            );
+        }
     }
     // And the same after a restart, from the store alone.
     d.signal("TERM");
@@ -127,6 +168,30 @@ fn a_full_disk_heals_by_itself_and_loses_nothing_committed() {
         code, 0,
         "the store is sound after the full disk: {out}{err}"
     );
+}
+
+/// Three SLOs added by the reload: with `fast_config`'s two, four whose 4-day histories need
+/// about three times the bytes of the store file that holds svc15's alone.
+const MORE_SLOS: &str = r#"  - service: svc30
+    name: availability
+    objective: 99.5
+    sli:
+      ratio:
+        errors: http_requests_total{service="svc30",code=~"5.."}
+        total: http_requests_total{service="svc30"}
+  - service: svc15
+    name: availability-99
+    objective: 99
+    sli:
+      ratio:
+        errors: http_requests_total{service="svc15",code=~"5.."}
+        total: http_requests_total{service="svc15"}
+"#;
+
+/// How many SLOs the daemon's API lists.
+fn slo_count(d: &Daemon) -> usize {
+    let list: serde_json::Value = serde_json::from_str(&d.get("/api/v1/slos").1).expect("API JSON");
+    list["slos"].as_array().map_or(0, Vec::len)
 }
 
 /// Unix seconds of an RFC 3339 time the API printed (`2026-12-04T16:20:00Z`).

@@ -181,6 +181,42 @@ async fn the_api_serves_the_published_snapshot() {
     assert!(slis.iter().all(|s| (s - 0.999).abs() < 1e-9), "{slis:?}");
 }
 
+/// `/healthz` is what a supervisor restarts on: 200 while the engine makes progress, 503 naming
+/// the stall once it has gone five buckets (at least a minute) without, as when every write to a
+/// full disk fails; 200 again after the next progress. The heartbeat is moved back by hand, so
+/// the stall needs no real full disk or minute.
+#[tokio::test]
+async fn healthz_fails_once_the_engine_stalls() {
+    use std::sync::atomic::Ordering;
+    let rig = rig().await;
+    let app = rig.router(None);
+    let (status, _, body) = call(&app, "GET", "/healthz", &[], "").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+
+    let health = &rig.shared.health;
+    // Five 1-minute buckets are the limit: just under it is still healthy.
+    health
+        .heartbeat
+        .store(now_secs() - 5 * W + 5, Ordering::Relaxed);
+    assert_eq!(
+        call(&app, "GET", "/healthz", &[], "").await.0,
+        StatusCode::OK
+    );
+    health
+        .heartbeat
+        .store(now_secs() - 5 * W - 30, Ordering::Relaxed);
+    let (status, _, body) = call(&app, "GET", "/healthz", &[], "").await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("stalled: no evaluation for 3"), "{text}");
+
+    health.beat();
+    assert_eq!(
+        call(&app, "GET", "/healthz", &[], "").await.0,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn metrics_carry_the_last_evaluation_and_pass_promtool() {
     let rig = rig().await;
