@@ -6,6 +6,7 @@ mod dashboards;
 mod gate;
 mod notify_test;
 mod report;
+mod rules;
 mod run;
 mod store;
 mod validate;
@@ -129,6 +130,35 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: DashboardsCommand,
+    },
+    /// Write a rule file that computes what the daemon computes, for a Prometheus, Thanos, Mimir
+    /// or vmalert ruler: the same series and the same alerts. SLOs a ruler cannot compute
+    /// (time slices, logs, `$window` expressions) are named on stderr and left out; exit 1 only
+    /// when none is left.
+    #[command(
+        after_help = "Examples:\n  slowburn rules --target prometheus --config slo.yaml > slowburn.rules.yaml\n  slowburn rules --target thanos --shard 0/3 --out shard-0.rules.yaml\n  slowburn rules --target mimir --out slowburn.rules.yaml && mimirtool rules load slowburn.rules.yaml\n  slowburn rules --period-interval 1m   # every rule of an SLO in one group, every bucket"
+    )]
+    Rules {
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// The ruler: prometheus, thanos, mimir or vmalert.
+        #[arg(long, default_value = "prometheus")]
+        target: crate::export::rules::Target,
+        /// Only the SLOs of shard I of N (0-based): Prometheus's hashmod of `service/name`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crate::export::rules::Shard>,
+        /// Write the file here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// How often the 7d/30d sums run (their own group); the bucket puts every rule of an SLO
+        /// in one group.
+        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        period_interval: crate::duration::Dur,
+        /// Also write `query_offset` (the engine delay) for --target prometheus: Prometheus 2.53
+        /// and later read it, promtool 2.42 refuses it. Thanos and Mimir always get it.
+        #[arg(long)]
+        query_offset: bool,
     },
     /// Replay history through the burn-rate rules and list what would have fired.
     #[command(
@@ -332,6 +362,11 @@ pub enum Format {
     Json,
 }
 
+/// Parses a duration flag (`5m`, `1h`) as `slo.yaml` writes durations.
+fn parse_duration(s: &str) -> Result<crate::duration::Dur, String> {
+    crate::duration::parse(s).map_err(|e| e.to_string())
+}
+
 /// Parses `--at`: unix seconds (integer or decimal) or RFC 3339.
 pub fn parse_time(s: &str) -> anyhow::Result<i64> {
     if let Ok(secs) = s.trim().parse::<f64>()
@@ -409,6 +444,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 dashboards::provision(&cfg, grafana, token_file, org_id).await
             }
         },
+        Command::Rules {
+            config,
+            target,
+            shard,
+            out,
+            period_interval,
+            query_offset,
+        } => {
+            let cfg = load(&config, None)?;
+            let options = crate::export::rules::Options {
+                target,
+                shard,
+                period_interval,
+                query_offset,
+            };
+            rules::run(&cfg, &options, out.as_deref())
+        }
         Command::Store { action } => match action {
             StoreCommand::Verify { data_dir, repair } => store::verify(&data_dir, repair),
             StoreCommand::Backup {

@@ -1,0 +1,232 @@
+//! The alerting half: the daemon's conditions (`alert::policy::holding`) as PromQL, one alert per
+//! (SLO, severity) named and labelled as the daemon posts it to Alertmanager
+//! (`notify::alertmanager`), and `slo_alert_firing`.
+//!
+//! Every condition that holds is recorded as `slowburn:slo_alert_holding:burn_rate{severity,
+//! rule}` with the burn rate the daemon ranks it by (the long window's for burn-rate rules, the
+//! period's for budget conditions, 0 for missing data). The alert of a severity is the highest
+//! of them, so one alert stands per (SLO, severity) as in the daemon: two rules with one label
+//! set would resolve each other in Alertmanager. A page supersedes the ticket (`unless`).
+//!
+//! Differences a ruler cannot avoid, by design: no `for:` (the daemon fires at once too), but
+//! the ticket for missing data fires as soon as the ruler sees no tiles, where the daemon first
+//! waits out the window after its own start; `burn_rate` is the current strongest burn, not the
+//! episode's peak; the `rule` annotation names the strongest condition now, not the one that
+//! fired first; maintenance windows do not mute (use Alertmanager silences).
+
+use super::expr::{self, Ident, Views};
+use super::file::Rule;
+use super::slo::ident_labels;
+use crate::alert::policy::Severity;
+use crate::config::Slo;
+use crate::names;
+use std::collections::BTreeMap;
+
+/// The conditions that hold, with the burn rate each is ranked by.
+pub(super) const HOLDING: &str = "slowburn:slo_alert_holding:burn_rate";
+/// The label naming a condition (`1h/5m`, `budget 30d spent`, `no data 30m`).
+const RULE_LABEL: &str = "rule";
+
+/// The holding conditions, `slo_alert_firing` and the two alerts of one SLO, in evaluation order.
+/// `tile_total` selects the SLO's total tiles (for missing data), `dashboard` is its link.
+pub(super) fn rules(
+    slo: &Slo,
+    v: &Views<'_>,
+    tile_total: &str,
+    dashboard: Option<String>,
+) -> Vec<Rule> {
+    let labels = ident_labels(&v.ident);
+    let mut out = Vec::new();
+    let held = conditions(slo, v, tile_total);
+    for (severity, conds) in &held {
+        if !conds.is_empty() {
+            let mut l = labels.clone();
+            l.insert(names::LABEL_SEVERITY.into(), severity.as_str().into());
+            out.push(Rule::record(HOLDING, conds.join("\nor "), l));
+        }
+    }
+    out.push(Rule::record(
+        names::SLO_ALERT_FIRING,
+        firing(&v.ident),
+        labels,
+    ));
+    for (severity, conds) in &held {
+        if !conds.is_empty() {
+            out.push(alert(slo, &v.ident, *severity, dashboard.as_deref()));
+        }
+    }
+    out
+}
+
+/// Each severity's conditions, page first, as `label_replace(<condition>, "rule", <name>)`.
+fn conditions(slo: &Slo, v: &Views<'_>, tile_total: &str) -> [(Severity, Vec<String>); 2] {
+    let (mut page, mut ticket) = (Vec::new(), Vec::new());
+    let policy = &slo.policy;
+    let obj = slo.objective;
+    let without = format!("max without({})", names::LABEL_WINDOW);
+    for r in &policy.rules {
+        let mut c = format!(
+            "{without} ({} >= {f})\n  and {without} ({} >= {f})",
+            v.burn(&[r.long], obj),
+            v.burn(&[r.short], obj),
+            f = r.factor
+        );
+        if policy.min_events > 0.0 {
+            c.push_str(&format!(
+                "\n  and {without} ({} >= {})",
+                v.total(&[r.long]),
+                policy.min_events
+            ));
+        }
+        let list = if r.severity == Severity::Page {
+            &mut page
+        } else {
+            &mut ticket
+        };
+        list.push(named(&c, &r.name()));
+    }
+    for p in &slo.periods {
+        let burn = format!("{without} ({})", v.burn(&[*p], obj));
+        let rem = v.remaining(&[*p], obj);
+        if let Some(severity) = policy.budget_exhausted {
+            let c = format!("{burn}\n  and {without} ({rem} <= 0)");
+            let list = if severity == Severity::Page {
+                &mut page
+            } else {
+                &mut ticket
+            };
+            list.push(named(&c, &format!("budget {p} spent")));
+        }
+        if let Some(below) = policy.budget_ticket_below {
+            // With a spent-budget condition, "below" is the else branch: still above 0.
+            let low = if policy.budget_exhausted.is_some() {
+                format!("(({rem}) > 0) < {below}")
+            } else {
+                format!("({rem}) < {below}")
+            };
+            let c = format!("{burn}\n  and {without} ({low})");
+            ticket.push(named(&c, &format!("budget {p} < {:.0}%", below * 100.0)));
+        }
+    }
+    if let Some(d) = policy.no_data_after {
+        let c = format!("absent_over_time({tile_total}{}) * 0", expr::range(d, true));
+        ticket.push(named(&c, &format!("no data {d}")));
+    }
+    [(Severity::Page, page), (Severity::Ticket, ticket)]
+}
+
+/// `label_replace(<condition>, "rule", "<name>", "", "")`.
+fn named(condition: &str, name: &str) -> String {
+    format!(
+        "label_replace(\n  {condition},\n  {}, {}, \"\", \"\"\n)",
+        expr::quote(RULE_LABEL),
+        expr::quote(name)
+    )
+}
+
+/// `slo_alert_firing{severity}`: 1 while a condition of the severity holds (the ticket not while
+/// the page does), else 0, as `/metrics` writes both.
+fn firing(ident: &Ident<'_>) -> String {
+    let holding = |s: Severity| ident.sel(HOLDING, &severity_matcher(s));
+    let (page, ticket) = (holding(Severity::Page), holding(Severity::Ticket));
+    let sev = expr::quote(names::LABEL_SEVERITY);
+    format!(
+        "label_replace((count({page}) > bool 0) or on() vector(0), {sev}, \"page\", \"\", \"\")\nor label_replace(((count({ticket}) > bool 0) unless on() count({page})) or on() vector(0), {sev}, \"ticket\", \"\", \"\")"
+    )
+}
+
+/// `severity="page"`.
+fn severity_matcher(s: Severity) -> String {
+    format!("{}={}", names::LABEL_SEVERITY, expr::quote(s.as_str()))
+}
+
+/// Go template: the strongest holding condition's name.
+const RULE_TEMPLATE: &str = "{{ range query `QUERY` }}{{ .Labels.rule }}{{ end }}";
+/// Go template: the alert's value as the daemon's summary prints it (`{:.1}`).
+const VALUE_TEMPLATE: &str = "{{ printf \"%.1f\" $value }}";
+/// Go template: the alert's value as the daemon's `burn_rate` annotation spells it, a JSON
+/// number (`16.0`, `14.423076923076923`).
+const BURN_TEMPLATE: &str =
+    "{{ $value }}{{ if eq (printf \"%v\" $value) (printf \"%.0f\" $value) }}.0{{ end }}";
+/// Go template: `30d budget 97.9% left, 7d budget 99.0% left`, periods in the daemon's order
+/// (sorted as text).
+const BUDGETS_TEMPLATE: &str = "{{ range $i, $s := query `QUERY` | sortByLabel \"period\" }}{{ if $i }}, {{ end }}{{ $s.Labels.period }} budget {{ printf \"%.1f\" $s.Value }}% left{{ end }}";
+
+/// The alert of one severity: the daemon's name, labels and annotations.
+fn alert(slo: &Slo, ident: &Ident<'_>, severity: Severity, dashboard: Option<&str>) -> Rule {
+    let holding = ident.sel(HOLDING, &severity_matcher(severity));
+    let (name, expr) = match severity {
+        Severity::Page => (
+            "SLOErrorBudgetBurnPage",
+            format!("max without({RULE_LABEL}) ({holding})"),
+        ),
+        Severity::Ticket => (
+            "SLOErrorBudgetBurnTicket",
+            format!(
+                "max without({RULE_LABEL}) ({holding})\nunless on() {}",
+                ident.sel(HOLDING, &severity_matcher(Severity::Page))
+            ),
+        ),
+    };
+    let mut labels: BTreeMap<String, String> = slo
+        .labels
+        .iter()
+        .map(|(k, v)| (names::label_name(k), literal(v)))
+        .collect();
+    labels.insert(names::LABEL_SLO.into(), literal(&slo.id));
+    labels.insert(names::LABEL_SEVERITY.into(), severity.as_str().into());
+    labels.insert(names::LABEL_SOURCE.into(), "slowburn".into());
+    if !slo.service.is_empty() {
+        labels.insert(names::LABEL_SERVICE.into(), literal(&slo.service));
+    }
+    let which = RULE_TEMPLATE.replace("QUERY", &format!("topk(1, {holding})"));
+    let budgets = BUDGETS_TEMPLATE.replace(
+        "QUERY",
+        &format!("100 * {}", ident.sel(names::SLO_BUDGET_REMAINING, "")),
+    );
+    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
+    annotations.insert(
+        "summary".into(),
+        format!(
+            "[{}] {} is burning its error budget: {which} at {VALUE_TEMPLATE}x; {budgets}",
+            severity.as_str(),
+            literal(&slo.id)
+        ),
+    );
+    if let Some(d) = &slo.description {
+        annotations.insert("description".into(), literal(d));
+    }
+    annotations.insert("rule".into(), which);
+    annotations.insert("burn_rate".into(), BURN_TEMPLATE.into());
+    if let Some(link) = dashboard {
+        annotations.insert("dashboard".into(), literal(link));
+    }
+    Rule::alert(name, expr, labels, annotations)
+}
+
+/// Text that Go's `text/template` (alert labels and annotations) prints as is: `{{` becomes an
+/// action printing `{{`.
+fn literal(s: &str) -> String {
+    s.replace("{{", "{{ \"{{\" }}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_text_is_escaped() {
+        assert_eq!(literal("a {{ b }}"), "a {{ \"{{\" }} b }}");
+        assert_eq!(literal("plain"), "plain");
+    }
+
+    #[test]
+    fn firing_writes_both_severities() {
+        let f = firing(&Ident {
+            service: "api",
+            name: "availability",
+        });
+        assert!(f.contains("\"page\"") && f.contains("\"ticket\""), "{f}");
+        assert!(f.contains("unless on() count(slowburn:slo_alert_holding:burn_rate{service=\"api\",slo=\"availability\",severity=\"page\"})"));
+    }
+}
