@@ -36,6 +36,7 @@ mod outage;
 mod prometheus_answers;
 mod receivers;
 mod report_accuracy;
+mod rules;
 mod server;
 mod shutdown;
 mod silences;
