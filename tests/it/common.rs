@@ -165,11 +165,17 @@ impl Drop for Prometheus {
 
 /// Writes the history as OpenMetrics, backfills it with promtool and starts Prometheus on a free port.
 pub fn start_prometheus(history: &History) -> Prometheus {
+    start_prometheus_with(|f| history.write_openmetrics(f).expect("write history"))
+}
+
+/// Backfills what `write` writes (OpenMetrics text ending in `# EOF`) with promtool and starts
+/// Prometheus on a free port: for histories [`History`] cannot express (resets, late series).
+pub fn start_prometheus_with(write: impl FnOnce(&mut std::fs::File)) -> Prometheus {
     let dir = tempfile::tempdir().expect("tempdir");
     let om = dir.path().join("history.om");
     {
         let mut f = std::fs::File::create(&om).expect("create history file");
-        history.write_openmetrics(&mut f).expect("write history");
+        write(&mut f);
         f.flush().expect("flush");
     }
     let data = dir.path().join("data");

@@ -175,3 +175,248 @@ fn three_shards_own_every_slo_exactly_once() {
     let all: Vec<String> = all.into_iter().collect();
     assert_eq!(seen, all, "every SLO in exactly one shard");
 }
+
+/// One counter's samples: (seconds from the history's start, value).
+type Samples = Vec<(i64, f64)>;
+
+/// A small deterministic generator (an LCG), so the history is the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// A counter scraped every `every` s from `start` to `end`, growing by `inc(t)` a scrape, reset to
+/// a small value at `reset`.
+fn counter(
+    start: i64,
+    end: i64,
+    every: i64,
+    reset: Option<i64>,
+    mut inc: impl FnMut(i64) -> f64,
+) -> Samples {
+    let mut out = Vec::new();
+    let mut v = 0.0;
+    let mut t = start;
+    let mut was_reset = false;
+    while t < end {
+        if reset.is_some_and(|r| t >= r) && !was_reset {
+            was_reset = true;
+            v = 1.0;
+        } else {
+            v += inc(t);
+        }
+        out.push((t, v));
+        t += every;
+    }
+    out
+}
+
+/// The bursty history both sides read, over `hours`: instance `a` scraped every 25 s (reset at
+/// 5h 7m 30s), instance `b` every 15 s from 37m 20s (its errors from 2h 0m 10s), an error burst at
+/// 3h–3h20m, a histogram on `a` turning slow at 8h–8h30m.
+fn bursty(hours: i64) -> Vec<(String, Samples)> {
+    let end = hours * 3600;
+    let mut r = Lcg(7);
+    let burst = |t: i64| (3 * 3600..3 * 3600 + 1200).contains(&t);
+    let slow = |t: i64| (8 * 3600..8 * 3600 + 1800).contains(&t);
+    let reset = Some(5 * 3600 + 450);
+    let mut series = Vec::new();
+    let mut r2 = Lcg(11);
+    series.push((
+        r#"req_total{code="200",inst="a"}"#.to_string(),
+        counter(5, end, 25, reset, |_| r.below(50) as f64),
+    ));
+    series.push((
+        r#"req_total{code="500",inst="a"}"#.to_string(),
+        counter(5, end, 25, reset, |t| {
+            if burst(t) { r2.below(40) } else { r2.below(3) / 2 }.min(39) as f64
+        }),
+    ));
+    let mut r3 = Lcg(13);
+    series.push((
+        r#"req_total{code="200",inst="b"}"#.to_string(),
+        counter(37 * 60 + 20, end, 15, None, |_| r3.below(30) as f64),
+    ));
+    let mut r4 = Lcg(17);
+    series.push((
+        r#"req_total{code="500",inst="b"}"#.to_string(),
+        counter(2 * 3600 + 10, end, 15, None, |t| {
+            if burst(t) { r4.below(20) } else { r4.below(2) }.min(19) as f64
+        }),
+    ));
+    // A histogram: `le="0.2"` of every request, `+Inf` and `_count` of all of them.
+    let mut r5 = Lcg(19);
+    let mut fast = Vec::new();
+    let mut all = Vec::new();
+    let (mut f, mut a) = (0.0, 0.0);
+    let mut t = 10;
+    while t < end {
+        let n = r5.below(40) as f64;
+        let slow_share = if slow(t) { r5.below(n as u64 + 1) } else { r5.below(2) } as f64;
+        a += n;
+        f += (n - slow_share).max(0.0);
+        fast.push((t, f));
+        all.push((t, a));
+        t += 25;
+    }
+    series.push((r#"lat_bucket{le="0.2",inst="a"}"#.to_string(), fast));
+    series.push((r#"lat_bucket{le="+Inf",inst="a"}"#.to_string(), all.clone()));
+    series.push((r#"lat_count{inst="a"}"#.to_string(), all));
+    series
+}
+
+/// promtool's notation for samples on a 5 s grid: values, `_` for a grid point without one.
+fn promtool_values(samples: &Samples, end: i64) -> String {
+    let mut out = Vec::new();
+    let mut gap = 0;
+    let mut next = samples.iter().peekable();
+    for slot in 0..end / 5 {
+        match next.next_if(|(t, _)| *t == slot * 5) {
+            Some((_, v)) => {
+                if gap > 0 {
+                    out.push(format!("_x{gap}"));
+                    gap = 0;
+                }
+                out.push(format!("{v}"));
+            }
+            None => gap += 1,
+        }
+    }
+    if gap > 0 {
+        out.push(format!("_x{gap}"));
+    }
+    out.join(" ")
+}
+
+/// The daemon's side of the equivalence: its config (the given Prometheus), two SLOs.
+fn equivalence_config(prometheus: &str) -> String {
+    format!(
+        r#"prometheus: {{url: "{prometheus}"}}
+defaults: {{bucket: 1m, windows: [7d]}}
+slos:
+  - service: shop
+    name: availability
+    objective: 99
+    sli:
+      ratio:
+        errors: 'req_total{{code="500"}}'
+        total: 'req_total'
+  - service: shop
+    name: latency
+    objective: 95
+    sli:
+      latency:
+        histogram: 'lat{{inst="a"}}'
+        threshold: 200ms
+"#
+    )
+}
+
+/// Issue 24, item 2: over a bursty history (25 s and 15 s scrapes, a counter reset, series that
+/// start inside a minute, an error burst, a slow spell) the burn rates the exported rules record
+/// in `promtool test rules` equal what the daemon's `report` computes from a real Prometheus
+/// holding the same samples, within 1e-9, at several instants.
+#[test]
+fn the_rules_burn_as_the_daemon_on_a_bursty_history() {
+    if !require_prometheus() {
+        return;
+    }
+    const HOURS: i64 = 10;
+    let end = HOURS * 3600;
+    let series = bursty(HOURS);
+    // The same samples at a recent day boundary for Prometheus and the daemon: both count in
+    // buckets aligned to the minute, so only the offsets within the day matter.
+    let t0 = (now_secs() - 2 * 86400) / 86400 * 86400;
+    let prom = start_prometheus_with(|f| {
+        use std::io::Write;
+        for (name, samples) in &series {
+            let base = name.split('{').next().unwrap_or(name);
+            writeln!(f, "# TYPE {base} counter").expect("write");
+            for (t, v) in samples {
+                writeln!(f, "{name} {v} {}", t0 + t).expect("write");
+            }
+        }
+        writeln!(f, "# EOF").expect("write");
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = d.join("slo.yaml");
+    std::fs::write(&cfg, equivalence_config(&prom.url)).expect("write config");
+    let cfg_s = cfg.to_str().expect("UTF-8");
+    let rules_file = d.join("slo.rules.yaml");
+    let (code, out, err) = slowburn(&[
+        "rules",
+        "-c",
+        cfg_s,
+        "--period-interval",
+        "1m",
+        "--out",
+        rules_file.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // The daemon's numbers at a few instants, as promtool expressions that hold within 1e-9.
+    let mut checks = String::new();
+    let mut compared = 0;
+    for at in [60 * 60, 3 * 3600 + 15 * 60, 5 * 3600 + 10 * 60, 8 * 3600 + 20 * 60, end] {
+        let report = report_json(&cfg, t0 + at);
+        let mut exprs = Vec::new();
+        for slo in report["slos"].as_array().expect("slos") {
+            let (service, name) = (
+                slo["service"].as_str().expect("service"),
+                slo["name"].as_str().expect("name"),
+            );
+            for (window, burn) in slo["burn_rates"].as_object().expect("burn_rates") {
+                let Some(burn) = burn.as_f64() else { continue };
+                let labels = format!(r#"service="{service}",slo="{name}",window="{window}""#);
+                exprs.push(format!(
+                    "      - expr: 'abs(slo_burn_rate{{{labels}}} - {burn:e}) <= bool {:e}'\n        eval_time: {at}s\n        exp_samples:\n          - labels: '{{{labels}}}'\n            value: 1\n", 1e-9 * (burn.abs() + 1.0)
+                ));
+                compared += 1;
+            }
+            // Coverage is exported per period (as `/metrics` does without `metrics.full`).
+            let mut more = Vec::new();
+            for (period, p) in slo["periods"].as_object().expect("periods") {
+                let labels = format!(r#"service="{service}",slo="{name}",period="{period}""#);
+                let remaining = p["error_budget_remaining"].as_f64();
+                more.push(("slo_error_budget_remaining_ratio", labels, remaining));
+                let labels = format!(r#"service="{service}",slo="{name}",window="{period}""#);
+                more.push(("slo_coverage_ratio", labels, p["coverage"].as_f64()));
+                let labels = format!(r#"service="{service}",slo="{name}",window="{period}""#);
+                more.push(("slo_sli_ratio", labels, p["sli"].as_f64()));
+            }
+            for (family, labels, value) in more {
+                let Some(v) = value else { continue };
+                exprs.push(format!(
+                    "      - expr: 'abs({family}{{{labels}}} - {v:e}) <= bool {:e}'\n        eval_time: {at}s\n        exp_samples:\n          - labels: '{{{labels}}}'\n            value: 1\n", 1e-9 * (v.abs() + 1.0)
+                ));
+                compared += 1;
+            }
+        }
+        checks.push_str(&exprs.concat());
+    }
+    eprintln!("values compared: {compared}");
+    assert!(compared >= 75, "values compared: {compared}");
+    let input: String = series
+        .iter()
+        .map(|(name, s)| {
+            format!(
+                "      - series: '{name}'\n        values: '{}'\n",
+                promtool_values(s, end)
+            )
+        })
+        .collect();
+    let test = format!(
+        "rule_files: [slo.rules.yaml]\nevaluation_interval: 1m\ntests:\n  - interval: 5s\n    input_series:\n{input}    promql_expr_test:\n{checks}"
+    );
+    std::fs::write(d.join("equivalence.test.yaml"), test).expect("write test");
+    let tested = promtool(d, &["test", "rules", "equivalence.test.yaml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+}
