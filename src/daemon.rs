@@ -8,6 +8,7 @@
 use crate::config::{self, Config};
 use crate::engine::{Engine, Shared};
 use crate::server::{self, AppState};
+use crate::shard::Shard;
 use crate::source::{SourceSettings, Sources, redact_url};
 use crate::store::Store;
 use crate::time::align;
@@ -41,6 +42,8 @@ pub struct RunOptions {
     pub api_token: Option<String>,
     /// Host names the HTTP server answers besides IP literals and localhost.
     pub allowed_hosts: Vec<String>,
+    /// The share of the file's SLOs this daemon owns (`--shard I/N`); `None`: all of them.
+    pub shard: Option<Shard>,
 }
 
 fn now() -> i64 {
@@ -49,10 +52,17 @@ fn now() -> i64 {
 
 /// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).
 pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
-    let cfg = load_or_report(&opts)?;
+    let full = load_or_report(&opts)?;
+    // Every shard provisions the dashboards of the whole file: they are the same bytes in each,
+    // so N shards writing them leave one set, not the last shard's share.
+    let grafana = grafana_job(&full);
+    let cfg = owned(full, opts.shard);
     let store = Arc::new(open_store(&opts, &cfg)?);
     let sources = Sources::from_config(&cfg)?;
     let shared = Shared::new(Arc::clone(&store));
+    if let Some(shard) = opts.shard {
+        let _ = shared.health.shard.set(shard);
+    }
     server::silences::load(&shared);
     let sources_cell = Arc::new(std::sync::RwLock::new(sources.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -63,7 +73,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         receivers_rx,
         stop_rx.clone(),
     ));
-    let (grafana_tx, grafana_rx) = watch::channel(grafana_job(&cfg));
+    let (grafana_tx, grafana_rx) = watch::channel(grafana);
     let provisioner = tokio::spawn(grafana_loop(
         Arc::clone(&shared),
         grafana_rx,
@@ -264,6 +274,19 @@ fn open_store(opts: &RunOptions, cfg: &Config) -> anyhow::Result<Store> {
 }
 
 /// The config at start; every error is printed (and logged) before the daemon refuses to start.
+/// The SLOs of `cfg` that `shard` owns (all without one); logged, since a shard that owns none
+/// of a file's SLOs is legal but worth a look.
+fn owned(mut cfg: Config, shard: Option<Shard>) -> Config {
+    let Some(shard) = shard else { return cfg };
+    let all = cfg.slos.len();
+    cfg.slos.retain(|s| shard.owns(&s.id));
+    info!(shard = %shard, owned = cfg.slos.len(), of = all, "sharded: this daemon owns its share of the SLOs");
+    if cfg.slos.is_empty() && all > 0 {
+        warn!(shard = %shard, of = all, "this shard owns none of the file's SLOs");
+    }
+    cfg
+}
+
 fn load_or_report(opts: &RunOptions) -> anyhow::Result<Config> {
     config::load_with(&opts.config, opts.prometheus.as_deref()).map_err(|errs| {
         for e in &errs.0 {
@@ -421,6 +444,8 @@ impl Reloader<'_> {
             ));
             return Reloaded::Refused;
         }
+        let grafana = grafana_job(&new);
+        let new = owned(new, self.opts.shard);
         if SourceSettings::of(&new) != SourceSettings::of(old) {
             match Sources::from_config(&new) {
                 Ok(s) => {
@@ -435,7 +460,6 @@ impl Reloader<'_> {
         let at = align(now() - new.engine.delay.as_secs() as i64, new.bucket);
         let n = new.slos.len();
         let receivers = Arc::new(new.receivers.clone());
-        let grafana = grafana_job(&new);
         let backup = new.backup.clone();
         match engine.reload(new, at).await {
             Ok(()) => {

@@ -6,7 +6,7 @@
 //! - the pure core: [`budget`] (window math), [`alert`] (policy rules, the state machine, the one
 //!   alert decision, typed details), [`sli`] (what to count in each query language, and the
 //!   [`sli::SourceKind`] that names where), [`history`] (points for charts), [`maintenance`]
-//!   windows, [`time`] and [`duration`];
+//!   windows, [`shard`] (which SLOs one of N daemons or rulers owns), [`time`] and [`duration`];
 //! - the model: [`config`] (slo.yaml: parse, validate with positions), [`status`] (the typed
 //!   status of one SLO that the API, `report`, the UI and the gate read) and [`secret`];
 //! - adapters: [`http`] (the one HTTP layer of sources: permits, retries, `Retry-After`),
@@ -49,6 +49,7 @@ pub mod provision;
 pub mod report;
 pub mod secret;
 pub mod server;
+pub mod shard;
 pub mod sli;
 pub mod source;
 pub mod status;

@@ -28,6 +28,8 @@ pub const SLO_INFO: &str = "slo_info";
 
 /// Always 1; the version is a label.
 pub const BUILD_INFO: &str = "slowburn_build_info";
+/// Always 1: which shard of how many this daemon is (`shard="0", shards="1"` unsharded).
+pub const SHARD_INFO: &str = "slowburn_shard_info";
 /// SLOs being evaluated.
 pub const SLOS: &str = "slowburn_slos";
 /// 1 once the startup backfill is done.
@@ -76,6 +78,7 @@ pub const EXPORTED: &[&str] = &[
     SLO_SLA_SLI,
     SLO_INFO,
     BUILD_INFO,
+    SHARD_INFO,
     SLOS,
     READY,
     CONFIG_RELOAD_SUCCESS,

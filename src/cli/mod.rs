@@ -114,6 +114,11 @@ pub enum Command {
         /// are refused, so a page on another site cannot read the UI through DNS rebinding.
         #[arg(long, env = "SLOWBURN_ALLOW_HOSTS", value_delimiter = ',')]
         allow_host: Vec<String>,
+        /// Own only shard I of N (0-based) of the file's SLOs, by Prometheus's hashmod of
+        /// `service/name`, as `slowburn rules --shard` and a relabel rule split them; each
+        /// shard reads the same file and keeps its own store.
+        #[arg(long, env = "SLOWBURN_SHARD", value_name = "I/N")]
+        shard: Option<crate::shard::Shard>,
     },
     /// The embedded store: `backup` it (while the daemon runs), `verify` it (and `--repair` it).
     #[command(after_help = "Examples:\n  slowburn store verify --data-dir /var/lib/slowburn")]
@@ -406,17 +411,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             prometheus,
             api_token_file,
             allow_host,
+            shard,
         } => {
-            run::run(
+            let opts = crate::daemon::RunOptions {
                 config,
                 data_dir,
                 listen,
                 listen_address_file,
                 prometheus,
-                api_token_file,
-                allow_host,
-            )
-            .await
+                api_token: None,
+                allowed_hosts: allow_host,
+                shard,
+            };
+            run::run(opts, api_token_file).await
         }
         Command::Backtest {
             config,

@@ -1,31 +1,16 @@
 //! `slowburn run`: reads the API token, then hands over to the daemon.
 
 use anyhow::{Context, anyhow};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Starts the daemon; the token comes from `--api-token-file` or `SLOWBURN_API_TOKEN` (never a
 /// flag value, which would show in `ps`).
 pub(super) async fn run(
-    config: PathBuf,
-    data_dir: PathBuf,
-    listen: SocketAddr,
-    listen_address_file: Option<PathBuf>,
-    prometheus: Option<String>,
+    mut opts: crate::daemon::RunOptions,
     api_token_file: Option<PathBuf>,
-    allowed_hosts: Vec<String>,
 ) -> anyhow::Result<()> {
-    let api_token = api_token(api_token_file.as_deref())?;
-    crate::daemon::run(crate::daemon::RunOptions {
-        config,
-        data_dir,
-        listen,
-        listen_address_file,
-        prometheus,
-        api_token,
-        allowed_hosts,
-    })
-    .await
+    opts.api_token = api_token(api_token_file.as_deref())?;
+    crate::daemon::run(opts).await
 }
 
 /// The API token from `file`, else from `SLOWBURN_API_TOKEN`, trimmed alike: a file or a

@@ -36,6 +36,10 @@ pub struct Health {
     /// Stored values whose checksum held but which this version cannot read, by kind
     /// (`silence`): logged and removed, and counted so that a quiet loss shows on a dashboard.
     pub unreadable: Mutex<BTreeMap<&'static str, u64>>,
+    /// Which share of the file's SLOs this daemon owns (`run --shard`), set once at start; unset:
+    /// all of them. `/metrics`, the API and the UI say it, so a reader knows the numbers are one
+    /// shard's.
+    pub shard: std::sync::OnceLock<crate::shard::Shard>,
 }
 
 /// Buckets without progress after which `/healthz` fails: a few ticks, so one slow tick or a

@@ -44,6 +44,19 @@ pub struct SloList {
     pub evaluation_age_seconds: Option<i64>,
     /// Every SLO's status (without alerts, as `report` has none; one SLO's answer has them).
     pub slos: Vec<SloStatus>,
+    /// Which share of the file's SLOs these are (`run --shard I/N`); absent when this daemon owns
+    /// them all, so an unsharded answer is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardView>,
+}
+
+/// A shard as the API says it: `{"index": 1, "count": 3}`.
+#[derive(Debug, Serialize)]
+pub struct ShardView {
+    /// This daemon's shard, 0-based.
+    pub index: u32,
+    /// How many shards split the file.
+    pub count: u32,
 }
 
 /// `GET /api/v1/slos`: the same shape as `report --format json`.
@@ -61,6 +74,10 @@ pub async fn list(State(st): State<AppState>) -> Json<SloList> {
         at: rfc3339(snap.at),
         evaluation_age_seconds: age(snap.at),
         slos,
+        shard: st.shared.health.shard.get().map(|s| ShardView {
+            index: s.index(),
+            count: s.count(),
+        }),
     })
 }
 

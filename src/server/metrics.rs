@@ -341,6 +341,22 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
         &[("version", env!("CARGO_PKG_VERSION"))],
         1.0,
     );
+    let (shard, shards) = h.shard.get().map_or((0, 1), |s| (s.index(), s.count()));
+    header(
+        out,
+        names::SHARD_INFO,
+        "gauge",
+        "Always 1: which shard of how many this daemon is (run --shard); shard 0 of 1 owns every SLO.",
+    );
+    sample(
+        out,
+        names::SHARD_INFO,
+        &[
+            ("shard", shard.to_string().as_str()),
+            ("shards", shards.to_string().as_str()),
+        ],
+        1.0,
+    );
     header(out, names::SLOS, "gauge", "SLOs being evaluated.");
     sample(out, names::SLOS, &[], snap.slos.len() as f64);
     header(

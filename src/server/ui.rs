@@ -398,6 +398,10 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
         last_eval: stamp(last),
         ticks: h.ticks.load(Ordering::Relaxed),
         slos: snap.slos.len(),
+        shard: h
+            .shard
+            .get()
+            .map(|s| format!("{} of {}", s.index(), s.count())),
         reload_error: h.last_reload_error.lock().ok().and_then(|e| e.clone()),
         sources: source_stats(&st),
         source_errors: errors

@@ -78,6 +78,8 @@ pub struct Internals {
     pub ticks: u64,
     /// SLOs running.
     pub slos: usize,
+    /// `1 of 3` when this daemon owns one shard of the file's SLOs (`run --shard`).
+    pub shard: Option<String>,
     /// The last reload's errors, if it was refused.
     pub reload_error: Option<String>,
     /// Per source: its counters.
@@ -111,12 +113,16 @@ fn now(i: &Internals) -> Html {
         Some(s) => html! { (s.at) " (" (s.age) " s ago)" },
         None => Html::from_static("not yet"),
     };
+    let shard = match &i.shard {
+        Some(s) => html! { " (shard " (s) ")" },
+        None => Html::from_static(""),
+    };
     html! {
         "<section class=\"now\"><dl><div><dt>Version</dt><dd>" (i.version)
         "</dd></div><div><dt>Ready</dt><dd class=\"" (ready_class) "\">" (ready)
         "</dd></div><div><dt>Last evaluation</dt><dd>" (last)
-        "</dd></div><div><dt>Ticks</dt><dd>" (i.ticks) "</dd></div><div><dt>SLOs</dt><dd>" (i.slos)
-        "</dd></div><div><dt>Damaged stored values</dt><dd>" (i.damaged) "</dd></div></dl></section>"
+        "</dd></div><div><dt>Ticks</dt><dd>" (i.ticks) "</dd></div><div><dt>SLOs</dt><dd id=\"slos\">" (i.slos)
+        (shard) "</dd></div><div><dt>Damaged stored values</dt><dd>" (i.damaged) "</dd></div></dl></section>"
     }
 }
 

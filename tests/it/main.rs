@@ -38,6 +38,7 @@ mod receivers;
 mod report_accuracy;
 mod rules;
 mod server;
+mod shards;
 mod shutdown;
 mod silences;
 mod store_damage;

@@ -35,12 +35,11 @@
 mod alerts;
 mod expr;
 mod file;
-pub mod shard;
 mod slo;
 pub mod target;
 mod windows;
 
-pub use shard::Shard;
+pub use crate::shard::Shard;
 pub use target::Target;
 
 use crate::config::{Config, Slo};
@@ -272,7 +271,7 @@ fn group_names(cfg: &Config) -> BTreeMap<String, String> {
         .map(|s| {
             let b = base(s);
             let name = if seen.get(&b).copied().unwrap_or(0) > 1 {
-                format!("{b}:{:08x}", shard::hashmod(&s.id, 1 << 32))
+                format!("{b}:{:08x}", crate::shard::hashmod(&s.id, 1 << 32))
             } else {
                 b
             };
