@@ -53,6 +53,9 @@ fn now() -> i64 {
 /// Runs until SIGTERM/SIGINT. Errors are startup failures (bad config, store locked, port taken).
 pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     let full = load_or_report(&opts)?;
+    for w in full.warnings() {
+        warn!(warning = %w, "config warning");
+    }
     // Every shard provisions the dashboards of the whole file: they are the same bytes in each,
     // so N shards writing them leave one set, not the last shard's share.
     let grafana = grafana_job(&full);

@@ -508,6 +508,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if online {
                 validate::online(&cfg).await?;
             }
+            for w in cfg.warnings() {
+                eprintln!("{}: warning: {w}", config.display());
+            }
             println!("{}: OK ({} SLOs)", config.display(), cfg.slos.len());
             Ok(())
         }

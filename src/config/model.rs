@@ -35,6 +35,33 @@ pub struct Config {
     pub dashboard_url: Option<String>,
     /// Scheduled store backups (`backup:`), if any.
     pub backup: Option<BackupSettings>,
+    /// How many daemons run this file side by side, each with its own store, all evaluating and
+    /// notifying (`replicas:`, default 1). Only receivers that deduplicate send once.
+    pub replicas: u32,
+}
+
+impl Config {
+    /// What is legal but likely unwanted, for `validate` and the daemon's start: with replicas,
+    /// each receiver that cannot tell two replicas' messages apart gets every message once per
+    /// replica.
+    pub fn warnings(&self) -> Vec<String> {
+        if self.replicas < 2 {
+            return Vec::new();
+        }
+        self.receivers
+            .iter()
+            .filter(|r| !r.kind.deduplicates_replicas())
+            .map(|r| {
+                format!(
+                    "receiver `{}` ({}) gets every message {} times with `replicas: {}`: each replica sends its own; route it through Alertmanager (identical labels are one alert) or PagerDuty (one dedup_key), which send once",
+                    r.name,
+                    r.kind.name(),
+                    self.replicas,
+                    self.replicas
+                )
+            })
+            .collect()
+    }
 }
 
 /// `backup:`: the daemon copies its store on a schedule, as `slowburn store backup` does, into
@@ -94,6 +121,29 @@ pub enum ReceiverKind {
     Email(EmailSettings),
     /// Alertmanager's `POST /api/v2/alerts`.
     Alertmanager(AlertmanagerSettings),
+}
+
+impl ReceiverKind {
+    /// The kind as `slo.yaml` spells its key (`pagerduty`, `slack`, ...), for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReceiverKind::PagerDuty(_) => "pagerduty",
+            ReceiverKind::Slack(_) => "slack",
+            ReceiverKind::Webhook(_) => "webhook",
+            ReceiverKind::Email(_) => "email",
+            ReceiverKind::Alertmanager(_) => "alertmanager",
+        }
+    }
+
+    /// Whether messages of two replicas for one alert end as one at the far end: Alertmanager
+    /// merges alerts with identical labels, PagerDuty events with one `dedup_key`; a chat
+    /// message, an email or a webhook call is delivered each time it is sent.
+    pub fn deduplicates_replicas(&self) -> bool {
+        match self {
+            ReceiverKind::PagerDuty(_) | ReceiverKind::Alertmanager(_) => true,
+            ReceiverKind::Slack(_) | ReceiverKind::Webhook(_) | ReceiverKind::Email(_) => false,
+        }
+    }
 }
 
 /// `pagerduty:` of a receiver.

@@ -75,6 +75,8 @@ pub struct RawConfig {
     pub maintenance: Vec<Spanned<RawMaintenance>>,
     /// Scheduled copies of the store.
     pub backup: Option<Spanned<RawBackup>>,
+    /// How many daemons run this file side by side (an HA pair: 2).
+    pub replicas: Option<Spanned<u32>>,
 }
 
 /// `backup:` (verified copies of the store on a schedule).

@@ -25,6 +25,7 @@ mod disk_full;
 mod engine;
 mod gate_policy;
 mod grafana;
+mod ha;
 mod heal;
 mod layout;
 mod load;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Records every JSON body POSTed to `/am` (Alertmanager's webhook notifications).
-fn collector() -> (String, Arc<Mutex<Vec<Value>>>) {
+pub(crate) fn collector() -> (String, Arc<Mutex<Vec<Value>>>) {
     use axum::Router;
     use axum::body::Bytes;
     use axum::http::StatusCode;
@@ -136,31 +136,7 @@ fn email_alertmanager_silences_and_maintenance_on_a_live_incident() {
 
     // A real Alertmanager whose webhook receiver is the collector.
     let (hook, am_seen) = collector();
-    let am_cfg = dir.path().join("am.yml");
-    std::fs::write(
-        &am_cfg,
-        format!(
-            "route: {{receiver: hook, group_by: [alertname, slo], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
-             receivers: [{{name: hook, webhook_configs: [{{url: '{hook}', send_resolved: true}}]}}]\n"
-        ),
-    )
-    .unwrap();
-    let alertmanager = |port: u16| {
-        vec![
-            format!("--config.file={}", am_cfg.display()),
-            format!("--storage.path={}", dir.path().join("amdata").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".into(),
-        ]
-    };
-    let am_ready = |port: u16| answers_200(&format!("http://127.0.0.1:{port}/-/ready"));
-    let (_am, am_port) = spawn_server_on_free_port(
-        "prometheus-alertmanager",
-        alertmanager,
-        &dir.path().join("am.log"),
-        am_ready,
-    );
-    let am = format!("http://127.0.0.1:{am_port}");
+    let (_am, am) = start_alertmanager(dir.path(), &hook);
 
     // 50% errors for 150 s, starting 75 s from now: time to set the silence first.
     let skew = now_secs() % 60;
@@ -353,6 +329,36 @@ slos:
     );
 }
 
-fn chrono_rfc3339(t: i64) -> String {
+/// A real Alertmanager (Debian's) in `dir` that groups by alert name and SLO and sends every
+/// notification, firing and resolved, to the webhook `hook`; returns its guard and base URL.
+pub(crate) fn start_alertmanager(dir: &Path, hook: &str) -> (Server, String) {
+    let am_cfg = dir.join("am.yml");
+    std::fs::write(
+        &am_cfg,
+        format!(
+            "route: {{receiver: hook, group_by: [alertname, slo], group_wait: 1s, group_interval: 2s, repeat_interval: 1h}}\n\
+             receivers: [{{name: hook, webhook_configs: [{{url: '{hook}', send_resolved: true}}]}}]\n"
+        ),
+    )
+    .expect("write am.yml");
+    let alertmanager = |port: u16| {
+        vec![
+            format!("--config.file={}", am_cfg.display()),
+            format!("--storage.path={}", dir.join("amdata").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".into(),
+        ]
+    };
+    let am_ready = |port: u16| answers_200(&format!("http://127.0.0.1:{port}/-/ready"));
+    let (server, port) = spawn_server_on_free_port(
+        "prometheus-alertmanager",
+        alertmanager,
+        &dir.join("am.log"),
+        am_ready,
+    );
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+pub(crate) fn chrono_rfc3339(t: i64) -> String {
     slowburn::time::rfc3339(t)
 }

@@ -237,6 +237,18 @@ pub fn from_raw(
         .and_then(|a| a.dashboard_url.as_ref())
         .and_then(|u| http_url(&mut cx, u, "alerting.dashboard_url"));
     let backup = backup::backup_settings(&mut cx, raw.backup.as_ref());
+    let replicas = match &raw.replicas {
+        Some(r) if r.value == 0 => {
+            cx.err(
+                &r.referenced,
+                "replicas",
+                "at least one daemon runs the file; an HA pair is `replicas: 2`",
+            );
+            1
+        }
+        Some(r) => r.value,
+        None => 1,
+    };
     if cx.errors.is_empty() {
         Ok(Config {
             file: file.to_string(),
@@ -251,6 +263,7 @@ pub fn from_raw(
             maintenance,
             dashboard_url,
             backup,
+            replicas,
         })
     } else {
         cx.errors.sort_by_key(|e| (e.line, e.column));
