@@ -281,6 +281,43 @@ pub struct PrometheusSettings {
     pub retries: u32,
     /// Points per series per range query; below Prometheus's 11,000 limit.
     pub max_points_per_query: u32,
+    /// Which engine answers the PromQL API, for the parameters and headers it needs.
+    pub flavor: Flavor,
+}
+
+/// The engine behind `prometheus.url`. They share the HTTP API but not its defaults: each needs
+/// a few parameters or headers so that an answer is whole and raw (see
+/// `source::prometheus::flavor`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Flavor {
+    /// Prometheus itself (and anything that answers like it).
+    #[default]
+    Prometheus,
+    /// Thanos Query (or Query Frontend).
+    Thanos,
+    /// Grafana Mimir or Cortex.
+    Mimir,
+    /// VictoriaMetrics (single node, or vmselect's Prometheus path).
+    VictoriaMetrics,
+}
+
+impl Flavor {
+    /// Every flavor, as `slo.yaml` spells it, for parsing and messages.
+    pub const ALL: [(&'static str, Flavor); 4] = [
+        ("prometheus", Flavor::Prometheus),
+        ("thanos", Flavor::Thanos),
+        ("mimir", Flavor::Mimir),
+        ("victoriametrics", Flavor::VictoriaMetrics),
+    ];
+
+    /// The header a tenant travels in, for the engines that have tenants in a header.
+    pub fn tenant_header(self) -> Option<&'static str> {
+        match self {
+            Flavor::Thanos => Some("THANOS-TENANT"),
+            Flavor::Mimir => Some("X-Scope-OrgID"),
+            Flavor::Prometheus | Flavor::VictoriaMetrics => None,
+        }
+    }
 }
 
 /// Which series `/metrics` carries: by default only what the generated dashboards read (about

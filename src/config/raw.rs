@@ -140,6 +140,10 @@ pub struct RawPrometheus {
     pub retries: Option<Spanned<u32>>,
     /// Points per series per range query (Prometheus refuses more than 11,000).
     pub max_points_per_query: Option<Spanned<u32>>,
+    /// Which engine answers: `prometheus`, `thanos`, `mimir` or `victoriametrics`.
+    pub flavor: Option<SStr>,
+    /// Tenant, sent as `THANOS-TENANT` (Thanos) or `X-Scope-OrgID` (Mimir, Cortex).
+    pub tenant: Option<SStr>,
 }
 
 /// `loki:`: a Loki (or Grafana Cloud Logs, GEL) query endpoint.

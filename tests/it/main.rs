@@ -23,6 +23,7 @@ mod dashboards;
 mod delivery_limits;
 mod disk_full;
 mod engine;
+mod flavors;
 mod gate_policy;
 mod grafana;
 mod ha;

@@ -89,13 +89,54 @@ pub(super) fn prometheus_settings(
         max_concurrency: DEFAULT_CONCURRENCY as usize,
         retries: DEFAULT_RETRIES,
         max_points_per_query: DEFAULT_MAX_POINTS,
+        flavor: Flavor::default(),
     };
     let Some(raw) = raw else { return p };
     let raw = &raw.value;
     if let Some(url) = base_url(cx, &raw.url, "prometheus.url", "http://127.0.0.1:9090") {
         p.url = url;
     }
-    p.headers = secret_values(header_values(cx, &raw.headers, "prometheus.headers"));
+    let mut headers = header_values(cx, &raw.headers, "prometheus.headers");
+    if let Some(f) = &raw.flavor {
+        match Flavor::ALL.iter().find(|(name, _)| *name == f.value) {
+            Some((_, flavor)) => p.flavor = *flavor,
+            None => cx.err(
+                &f.referenced,
+                "prometheus.flavor",
+                format!(
+                    "unknown flavor `{}`; one of {}",
+                    f.value,
+                    Flavor::ALL.map(|(n, _)| n).join(", ")
+                ),
+            ),
+        }
+    }
+    // Mimir and Cortex serve the Prometheus API under `/prometheus`.
+    if p.flavor == Flavor::Mimir
+        && reqwest::Url::parse(&p.url).is_ok_and(|u| u.path() == "/" || u.path().is_empty())
+    {
+        p.url = format!("{}/prometheus", p.url.trim_end_matches('/'));
+    }
+    if let Some(t) = &raw.tenant {
+        match p.flavor.tenant_header() {
+            None => cx.err(
+                &t.referenced,
+                "prometheus.tenant",
+                "only Thanos (`THANOS-TENANT`) and Mimir or Cortex (`X-Scope-OrgID`) take a tenant in a header; set `flavor: thanos` or `flavor: mimir`, or for a VictoriaMetrics cluster put the tenant in the URL (`/select/<tenant>/prometheus`)",
+            ),
+            Some(name) if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) => cx.err(
+                &t.referenced,
+                "prometheus.tenant",
+                format!("`headers` already sets {name}; keep one of the two"),
+            ),
+            Some(name) => {
+                if let Some(v) = cx.header_text(t, "prometheus.tenant") {
+                    headers.push((name.to_string(), v));
+                }
+            }
+        }
+    }
+    p.headers = secret_values(headers);
     let shared = Limits {
         timeout: &raw.timeout,
         max_concurrency: &raw.max_concurrency,

@@ -1,4 +1,5 @@
-//! The Prometheus adapter (also Thanos, Mimir, Cortex): range queries, chunking, stats.
+//! The Prometheus adapter (also Thanos, Mimir, Cortex, VictoriaMetrics: `prometheus.flavor`,
+//! [`flavor`]): range queries, chunking, stats.
 //!
 //! Requests are form POSTs with `partial_response=false` (Thanos) and `stats=all`, so the
 //! samples Prometheus read are counted; [`wire`] decodes the answers and refuses partial or
@@ -9,6 +10,7 @@
 
 mod batch;
 mod check;
+pub mod flavor;
 pub mod wire;
 
 use batch::NO_GOOD_SERIES;
@@ -134,7 +136,7 @@ impl Inner {
         values: Values,
     ) -> Result<Matrix, SourceError> {
         let grid = Grid { start, end, step };
-        let params = [
+        let mut params = vec![
             ("query", query.to_string()),
             ("start", start.to_string()),
             ("end", end.to_string()),
@@ -146,6 +148,11 @@ impl Inner {
             ("stats", "all".to_string()),
             ("partial_response", "false".to_string()),
         ];
+        params.extend(
+            flavor::range_params(self.settings.flavor)
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_string())),
+        );
         let stats = self.http.stats();
         let answer = match self
             .send("/api/v1/query_range", &params, |a| {
