@@ -99,6 +99,10 @@ fn a_full_disk_heals_by_itself_and_loses_nothing_committed() {
     assert_eq!(metric(&d, "slowburn_config_reload_success "), Some(0.0));
     assert_eq!(slo_count(&d), 1, "the running config is kept");
 
+    // The file watcher reloads too (debounced 500 ms): let it fail on the full disk as well, so
+    // that after the disk is freed only the daemon's own retry can load the new SLOs.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(slo_count(&d), 1, "every reload on the full disk refused");
     // Freeing the disk is enough: the refused reload is tried again, on the reopened store.
     std::fs::remove_file(&filler).expect("free the disk");
     wait_for(
