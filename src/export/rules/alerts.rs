@@ -127,7 +127,7 @@ fn named(condition: &str, name: &str) -> String {
 /// `slo_alert_firing{severity}`: 1 while a condition of the severity holds (the ticket not while
 /// the page does), else 0, as `/metrics` writes both.
 fn firing(ident: &Ident<'_>) -> String {
-    let holding = |s: Severity| ident.sel(HOLDING, &severity_matcher(s));
+    let holding = |s: Severity| ident.read(HOLDING, &severity_matcher(s));
     let (page, ticket) = (holding(Severity::Page), holding(Severity::Ticket));
     let sev = expr::quote(names::LABEL_SEVERITY);
     format!(
@@ -154,7 +154,7 @@ const BUDGETS_TEMPLATE: &str = "{{ range $i, $s := query `QUERY` | sortByLabel \
 
 /// The alert of one severity: the daemon's name, labels and annotations.
 fn alert(slo: &Slo, ident: &Ident<'_>, severity: Severity, dashboard: Option<&str>) -> Rule {
-    let holding = ident.sel(HOLDING, &severity_matcher(severity));
+    let holding = ident.read(HOLDING, &severity_matcher(severity));
     let (name, expr) = match severity {
         Severity::Page => (
             "SLOErrorBudgetBurnPage",
@@ -164,7 +164,7 @@ fn alert(slo: &Slo, ident: &Ident<'_>, severity: Severity, dashboard: Option<&st
             "SLOErrorBudgetBurnTicket",
             format!(
                 "max without({RULE_LABEL}) ({holding})\nunless on() {}",
-                ident.sel(HOLDING, &severity_matcher(Severity::Page))
+                ident.read(HOLDING, &severity_matcher(Severity::Page))
             ),
         ),
     };
@@ -225,8 +225,9 @@ mod tests {
         let f = firing(&Ident {
             service: "api",
             name: "availability",
+            fresh: "59s",
         });
         assert!(f.contains("\"page\"") && f.contains("\"ticket\""), "{f}");
-        assert!(f.contains("unless on() count(slowburn:slo_alert_holding:burn_rate{service=\"api\",slo=\"availability\",severity=\"page\"})"));
+        assert!(f.contains("unless on() count(last_over_time(slowburn:slo_alert_holding:burn_rate{service=\"api\",slo=\"availability\",severity=\"page\"}[59s]))"));
     }
 }

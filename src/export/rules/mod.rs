@@ -228,9 +228,11 @@ fn unit(
 ) -> Unit {
     let w = windows::Windows::new(s, cx.full, cx.split);
     let mut rules = slo::rules(s, cx, tiles, sla, &w);
+    let fresh = expr::fresh_range(cx.width);
     let ident = expr::Ident {
         service: &s.service,
         name: &s.name,
+        fresh: &fresh,
     };
     let views = expr::Views {
         ident,

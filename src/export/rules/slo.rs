@@ -99,9 +99,11 @@ pub(super) fn rules(
     sla_tiles: Option<&Tiles>,
     w: &Windows,
 ) -> SloRules {
+    let fresh = expr::fresh_range(cx.width);
     let ident = Ident {
         service: &slo.service,
         name: &slo.name,
+        fresh: &fresh,
     };
     let labels = ident_labels(&ident);
     let with = |k: &str, v: &str| {
@@ -357,12 +359,12 @@ fn remaining(v: &Views<'_>, periods: &[Dur], objective: f64) -> String {
 /// absent while not burning; from the two families recorded just before it.
 fn exhaustion(ident: &Ident<'_>, periods: &[Dur]) -> String {
     let hour = Dur::from_secs(3600);
-    let burn_1h = ident.sel(names::SLO_BURN_RATE, &expr::window_matcher(&[hour]));
+    let burn_1h = ident.read(names::SLO_BURN_RATE, &expr::window_matcher(&[hour]));
     let remaining = |p: Option<Dur>| {
         let extra = p.map_or(String::new(), |p| {
             format!("{}={}", names::LABEL_PERIOD, expr::quote(&p.to_string()))
         });
-        ident.sel(names::SLO_BUDGET_REMAINING, &extra)
+        ident.read(names::SLO_BUDGET_REMAINING, &extra)
     };
     let mut parts: Vec<String> = periods
         .iter()
