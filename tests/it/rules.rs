@@ -281,6 +281,26 @@ fn bursty(hours: i64) -> Vec<(String, Samples)> {
     series
 }
 
+/// `bursty(hours)` at a recent day boundary (`t0`), backfilled into a real Prometheus: the
+/// daemon and the rules count in buckets aligned to the minute, so only offsets within the day
+/// matter, and promtool's test (which starts at 0) sees the same samples at `t`.
+fn bursty_prometheus(hours: i64) -> (Vec<(String, Samples)>, i64, Prometheus) {
+    let series = bursty(hours);
+    let t0 = (now_secs() - 2 * 86400) / 86400 * 86400;
+    let prom = start_prometheus_with(|f| {
+        use std::io::Write;
+        for (name, samples) in &series {
+            let base = name.split('{').next().unwrap_or(name);
+            writeln!(f, "# TYPE {base} counter").expect("write");
+            for (t, v) in samples {
+                writeln!(f, "{name} {v} {}", t0 + t).expect("write");
+            }
+        }
+        writeln!(f, "# EOF").expect("write");
+    });
+    (series, t0, prom)
+}
+
 /// promtool's notation for samples on a 5 s grid: values, `_` for a grid point without one.
 fn promtool_values(samples: &Samples, end: i64) -> String {
     let mut out = Vec::new();
@@ -341,21 +361,7 @@ fn the_rules_burn_as_the_daemon_on_a_bursty_history() {
     }
     const HOURS: i64 = 10;
     let end = HOURS * 3600;
-    let series = bursty(HOURS);
-    // The same samples at a recent day boundary for Prometheus and the daemon: both count in
-    // buckets aligned to the minute, so only the offsets within the day matter.
-    let t0 = (now_secs() - 2 * 86400) / 86400 * 86400;
-    let prom = start_prometheus_with(|f| {
-        use std::io::Write;
-        for (name, samples) in &series {
-            let base = name.split('{').next().unwrap_or(name);
-            writeln!(f, "# TYPE {base} counter").expect("write");
-            for (t, v) in samples {
-                writeln!(f, "{name} {v} {}", t0 + t).expect("write");
-            }
-        }
-        writeln!(f, "# EOF").expect("write");
-    });
+    let (series, t0, prom) = bursty_prometheus(HOURS);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let cfg = d.join("slo.yaml");
@@ -538,19 +544,7 @@ fn vmalert_replays_the_rules_as_the_daemon_counts() {
     }
     const HOURS: i64 = 10;
     let end = HOURS * 3600;
-    let series = bursty(HOURS);
-    let t0 = (now_secs() - 2 * 86400) / 86400 * 86400;
-    let prom = start_prometheus_with(|f| {
-        use std::io::Write;
-        for (name, samples) in &series {
-            let base = name.split('{').next().unwrap_or(name);
-            writeln!(f, "# TYPE {base} counter").expect("write");
-            for (t, v) in samples {
-                writeln!(f, "{name} {v} {}", t0 + t).expect("write");
-            }
-        }
-        writeln!(f, "# EOF").expect("write");
-    });
+    let (series, t0, prom) = bursty_prometheus(HOURS);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let vm_args = |port: u16| {
