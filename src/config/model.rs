@@ -283,6 +283,13 @@ pub struct PrometheusSettings {
     pub max_points_per_query: u32,
     /// Which engine answers the PromQL API, for the parameters and headers it needs.
     pub flavor: Flavor,
+    /// `flavor` was not written: the source asks the engine's buildinfo once and takes the
+    /// flavor (and Mimir's `/prometheus` prefix) it reveals.
+    pub detect_flavor: bool,
+    /// How old a point must be before the engine counts it as complete (`engine.delay`): sent
+    /// to VictoriaMetrics as `latency_offset`, so its own 30 s default never rewrites the last
+    /// edges of a query the daemon already waited for.
+    pub latency_offset: Dur,
 }
 
 /// The engine behind `prometheus.url`. They share the HTTP API but not its defaults: each needs

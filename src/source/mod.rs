@@ -55,6 +55,17 @@ impl BucketRange {
     pub fn end(&self) -> i64 {
         self.start + self.count as i64 * self.width
     }
+    /// The first `n` buckets and the rest, for a range a backend refused as too long.
+    pub fn split_at(&self, n: usize) -> (BucketRange, BucketRange) {
+        let n = n.min(self.count);
+        let first = BucketRange { count: n, ..*self };
+        let rest = BucketRange {
+            start: first.end(),
+            count: self.count - n,
+            width: self.width,
+        };
+        (first, rest)
+    }
 }
 
 /// One thing to count: an SLO's (or its SLA's) spec. The SLO id names it in messages and lets

@@ -61,7 +61,12 @@ fn mimir_and_thanos_fronts_give_prometheus_numbers_with_their_flavor() {
     let before = mimir.requests().len();
     let head = format!("prometheus: {{url: \"{url}/prometheus\", retries: 3}}\n");
     let (code, _, err) = report_with(&dir.path().join("mimir-bare"), &head, at);
-    let after: Vec<_> = mimir.requests().into_iter().skip(before).collect();
+    let after: Vec<_> = mimir
+        .requests()
+        .into_iter()
+        .skip(before)
+        .filter(|s| !s.path.ends_with("/buildinfo"))
+        .collect();
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("401") && err.contains("no org id"), "{err}");
     assert_eq!(after.len(), 1, "a 401 is not retried: {after:?}");
@@ -89,13 +94,103 @@ fn mimir_and_thanos_fronts_give_prometheus_numbers_with_their_flavor() {
             && has(s, "partial_response", "false")),
         "{seen:?}"
     );
-    // The same front without the flavor answers from downsampled data: other numbers.
+    // Without `flavor`, its buildinfo (a Thanos `0.x` version) sets it: the same numbers.
     let head = format!("prometheus: {{url: \"{url}\", retries: 0}}\n");
+    let (code, detected, err) = report_with(&dir.path().join("thanos-detected"), &head, at);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(periods(&detected), periods(&direct), "Thanos detected");
+    // Told it is plain Prometheus, the front answers from downsampled data: other numbers.
+    let head = format!("prometheus: {{url: \"{url}\", flavor: prometheus, retries: 0}}\n");
     let (_, thin, _) = report_with(&dir.path().join("thanos-bare"), &head, at);
     assert_ne!(
         periods(&thin),
         periods(&direct),
         "downsampled answers differ"
+    );
+}
+
+#[test]
+fn a_range_longer_than_mimirs_limit_is_asked_in_pieces_that_fit() {
+    if !require_prometheus() {
+        return;
+    }
+    let prom = start_prometheus(&short_live_history());
+    let at = now_secs() / 60 * 60 - 600;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let direct_head = format!("prometheus: {{url: \"{}\", retries: 0}}\n", prom.url);
+    let (code, direct, err) = report_with(&dir.path().join("direct"), &direct_head, at);
+    assert_eq!(code, 0, "{err}");
+    // A tenant limited to a day: 30 days in 11,000-point ranges (7.6 days each) are refused
+    // until halved three times, and the size that fitted is kept for the rest.
+    let day = 86_400;
+    let (mimir, url) = Front::limited(Engine::Mimir, &prom.url, Some(day));
+    let head =
+        format!("prometheus: {{url: \"{url}\", flavor: mimir, tenant: team-a, retries: 0}}\n");
+    let (code, via, err) = report_with(&dir.path().join("limited"), &head, at);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        periods(&via),
+        periods(&direct),
+        "through a day-limited FAKE Mimir"
+    );
+    let ranges: Vec<_> = mimir
+        .requests()
+        .into_iter()
+        .filter(|s| s.path.ends_with("/query_range"))
+        .collect();
+    let length = |s: &crate::fakes::distributed::Seen| {
+        let p = |k: &str| {
+            s.params
+                .iter()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (p("end") - p("start")) as i64
+    };
+    let (refused, answered): (Vec<_>, Vec<_>) = ranges.iter().partition(|s| s.status == 400);
+    eprintln!(
+        "a day's limit: {} ranges refused, {} answered",
+        refused.len(),
+        answered.len()
+    );
+    assert!(!refused.is_empty(), "the limit was never hit: {ranges:?}");
+    assert!(
+        answered.iter().all(|s| s.status == 200 && length(s) <= day),
+        "{answered:?}"
+    );
+    assert!(
+        refused.len() < answered.len(),
+        "the fitted size is kept: {} refused, {} answered",
+        refused.len(),
+        answered.len()
+    );
+}
+
+#[test]
+fn an_unwritten_flavor_is_read_from_buildinfo_and_mimir_gets_its_prefix() {
+    if !require_prometheus() {
+        return;
+    }
+    let prom = start_prometheus(&short_live_history());
+    let at = now_secs() / 60 * 60 - 600;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let direct_head = format!("prometheus: {{url: \"{}\", retries: 0}}\n", prom.url);
+    let (code, direct, err) = report_with(&dir.path().join("direct"), &direct_head, at);
+    assert_eq!(code, 0, "{err}");
+    // A bare Mimir URL with a tenant header written by hand: buildinfo at `/prometheus` says Mimir.
+    let (mimir, url) = Front::start(Engine::Mimir, &prom.url);
+    let head =
+        format!("prometheus: {{url: \"{url}\", headers: {{X-Scope-OrgID: team-a}}, retries: 0}}\n");
+    let (code, via, err) = report_with(&dir.path().join("mimir"), &head, at);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(periods(&via), periods(&direct), "Mimir detected");
+    let seen = mimir.requests();
+    assert!(
+        seen.iter()
+            .filter(|s| s.path.ends_with("/query_range"))
+            .all(|s| s.path.starts_with("/prometheus/") && s.status == 200),
+        "{seen:?}"
     );
 }
 

@@ -185,7 +185,7 @@ pub fn from_raw(
         errors: Vec::new(),
         loki: raw.loki.is_some(),
     };
-    let prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
+    let mut prometheus = prometheus_settings(&mut cx, raw.prometheus.as_ref());
     let loki = loki_settings(&mut cx, raw.loki.as_ref());
     let grafana = grafana::grafana_settings(&mut cx, raw.grafana.as_ref());
     let metrics = grafana::metrics_settings(&mut cx, raw.metrics.as_ref());
@@ -194,6 +194,7 @@ pub fn from_raw(
     }
     let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
     let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
+    prometheus.latency_offset = engine.delay;
     let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);
     let default_policy = raw
         .defaults

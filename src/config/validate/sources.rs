@@ -90,9 +90,12 @@ pub(super) fn prometheus_settings(
         retries: DEFAULT_RETRIES,
         max_points_per_query: DEFAULT_MAX_POINTS,
         flavor: Flavor::default(),
+        detect_flavor: true,
+        latency_offset: Dur::from_secs(0),
     };
     let Some(raw) = raw else { return p };
     let raw = &raw.value;
+    p.detect_flavor = raw.flavor.is_none();
     if let Some(url) = base_url(cx, &raw.url, "prometheus.url", "http://127.0.0.1:9090") {
         p.url = url;
     }

@@ -26,7 +26,7 @@ use crate::config::{CountSpec, EventQuery, PrometheusSettings, Slo};
 use crate::http::{HttpLayer, Retry};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -55,6 +55,20 @@ struct Inner {
     /// Hashes of the (query, annotation) pairs already logged: an annotation comes back with
     /// every answer, every tick, and one log line per tick would bury everything else.
     annotations_logged: Mutex<HashSet<u64>>,
+    /// Buckets one request may cover since the backend refused a longer range as too long
+    /// (Mimir's and Cortex's query-length limits, [`flavor::range_too_long`]); `usize::MAX`
+    /// until it has. Learned once, so later ranges are cut to fit before they are sent.
+    fitted_buckets: AtomicUsize,
+    /// The engine `prometheus.url` turned out to be when `flavor` was not written, and the base
+    /// URL to use (Mimir's with `/prometheus`); asked once, on the first query.
+    detected: tokio::sync::OnceCell<Detected>,
+}
+
+/// What the buildinfo probe found.
+#[derive(Debug, Clone)]
+struct Detected {
+    flavor: crate::config::Flavor,
+    url: String,
 }
 
 impl PrometheusSource {
@@ -82,6 +96,8 @@ impl PrometheusSource {
                 url: settings.url.clone(),
                 settings: settings.clone(),
                 annotations_logged: Mutex::new(HashSet::new()),
+                fitted_buckets: AtomicUsize::new(usize::MAX),
+                detected: tokio::sync::OnceCell::new(),
             }),
         }))
     }
@@ -148,11 +164,10 @@ impl Inner {
             ("stats", "all".to_string()),
             ("partial_response", "false".to_string()),
         ];
-        params.extend(
-            flavor::range_params(self.settings.flavor)
-                .iter()
-                .map(|(k, v)| (*k, (*v).to_string())),
-        );
+        params.extend(flavor::range_params(
+            self.flavor().await,
+            Duration::from_millis(self.settings.latency_offset.as_millis()),
+        ));
         let stats = self.http.stats();
         let answer = match self
             .send("/api/v1/query_range", &params, |a| {
@@ -232,6 +247,70 @@ impl Inner {
         }
     }
 
+    /// The engine's flavor: as written in `slo.yaml`, or else as its buildinfo says (asked once;
+    /// an unreachable engine is asked again on the next query, and meanwhile treated as
+    /// Prometheus).
+    async fn flavor(&self) -> crate::config::Flavor {
+        if !self.settings.detect_flavor {
+            return self.settings.flavor;
+        }
+        match self.detected.get_or_try_init(|| self.detect()).await {
+            Ok(d) => d.flavor,
+            Err(()) => self.settings.flavor,
+        }
+    }
+
+    /// Asks `GET <url>/api/v1/status/buildinfo` (and, for a bare host, Mimir's and Cortex's
+    /// `/prometheus/api/v1/status/buildinfo`), without a tenant: none of them needs one there.
+    /// `Err` only when the engine could not be reached; an engine that answers without a usable
+    /// buildinfo is taken as Prometheus.
+    async fn detect(&self) -> Result<Detected, ()> {
+        let base = self.url.trim_end_matches('/').to_string();
+        let path = "/api/v1/status/buildinfo";
+        let found = match self.probe_at(&base, path, &[], wire::decode_data).await {
+            Ok(data) => flavor::from_buildinfo(&data).map(|f| (f, base.clone())),
+            Err(f) if f.retriable => return Err(()),
+            Err(_) => None,
+        };
+        let bare = reqwest::Url::parse(&base).is_ok_and(|u| u.path() == "/" || u.path().is_empty());
+        let found = match found {
+            Some(found) => Some(found),
+            None if bare => {
+                let prefixed = format!("{base}/prometheus");
+                match self.probe_at(&prefixed, path, &[], wire::decode_data).await {
+                    Ok(data) => flavor::from_buildinfo(&data)
+                        .filter(|f| *f == crate::config::Flavor::Mimir)
+                        .map(|f| (f, prefixed)),
+                    Err(_) => None,
+                }
+            }
+            None => None,
+        };
+        let (flavor, url) = match found {
+            // Mimir answers buildinfo on every path but queries only under `/prometheus`.
+            Some((crate::config::Flavor::Mimir, url)) if bare && url == base => {
+                (crate::config::Flavor::Mimir, format!("{base}/prometheus"))
+            }
+            Some(found) => found,
+            None => (crate::config::Flavor::Prometheus, base),
+        };
+        let name = crate::config::Flavor::ALL
+            .iter()
+            .find(|(_, f)| *f == flavor)
+            .map_or("prometheus", |(n, _)| n);
+        tracing::info!(
+            flavor = name,
+            url = %super::redact_url(&url),
+            "detected the engine behind prometheus.url from its buildinfo; `prometheus.flavor` sets it and skips the probe"
+        );
+        Ok(Detected { flavor, url })
+    }
+
+    /// The base URL queries go to: `prometheus.url`, or the one detection settled on.
+    fn base(&self) -> &str {
+        self.detected.get().map_or(&self.url, |d| &d.url)
+    }
+
     /// The request for `path`: a form POST, or a GET without parameters.
     fn request(
         &self,
@@ -239,7 +318,18 @@ impl Inner {
         path: &str,
         params: &[(&str, String)],
     ) -> reqwest::RequestBuilder {
-        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        self.request_at(client, self.base(), path, params)
+    }
+
+    /// [`Self::request`] against another base URL (detection's probes).
+    fn request_at(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        path: &str,
+        params: &[(&str, String)],
+    ) -> reqwest::RequestBuilder {
+        let url = format!("{}{path}", base.trim_end_matches('/'));
         if params.is_empty() {
             client.get(&url)
         } else {
@@ -270,9 +360,21 @@ impl Inner {
         params: &[(&str, String)],
         decode: impl Fn(wire::Answer<'_>) -> Result<T, wire::Failure>,
     ) -> Result<T, wire::Failure> {
+        self.flavor().await;
+        self.probe_at(self.base(), path, params, decode).await
+    }
+
+    /// [`Self::probe`] against `base`.
+    async fn probe_at<T>(
+        &self,
+        base: &str,
+        path: &str,
+        params: &[(&str, String)],
+        decode: impl Fn(wire::Answer<'_>) -> Result<T, wire::Failure>,
+    ) -> Result<T, wire::Failure> {
         self.http
             .probe(
-                |c| self.request(c, path, params),
+                |c| self.request_at(c, base, path, params),
                 transport_failure,
                 |status, headers, body| decode(answer(status, headers, body)),
             )
@@ -280,14 +382,44 @@ impl Inner {
     }
 
     /// Buckets one range request may cover: the point limit minus the first edge and the
-    /// baseline edges.
+    /// baseline edges, or less once the backend refused a range as too long.
     fn buckets_per_request(&self) -> usize {
-        (self
+        let points = (self
             .settings
             .max_points_per_query
             .max(BASELINE_EDGES as u32 + 2)
             - 1
-            - BASELINE_EDGES as u32) as usize
+            - BASELINE_EDGES as u32) as usize;
+        points.min(self.fitted_buckets.load(Ordering::Relaxed))
+    }
+
+    /// [`Self::chunk`], cut in halves while the backend refuses the range as too long (a
+    /// per-tenant `max_query_length` or `max_total_query_length` of Mimir or Cortex): the
+    /// halves are asked in turn and the size that fitted is kept for every later range.
+    fn fitted_chunk<'a>(
+        &'a self,
+        spec: &'a CountSpec,
+        r: BucketRange,
+    ) -> BoxFuture<'a, Result<Vec<Bucket>, SourceError>> {
+        Box::pin(async move {
+            match self.chunk(spec, r).await {
+                Err(e) if r.count > 1 && flavor::range_too_long(&e) => {
+                    let half = r.count / 2;
+                    if self.fitted_buckets.fetch_min(half, Ordering::Relaxed) > half {
+                        tracing::info!(
+                            buckets = r.count,
+                            now = half,
+                            "the backend refused a range as longer than its query-length limit; asking in shorter ranges from now on: {e}"
+                        );
+                    }
+                    let (a, b) = r.split_at(half);
+                    let mut first = self.fitted_chunk(spec, a).await?;
+                    first.extend(self.fitted_chunk(spec, b).await?);
+                    Ok(first)
+                }
+                other => other,
+            }
+        })
     }
 
     /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks
@@ -304,7 +436,7 @@ impl Inner {
                 width: range.width,
             };
             let (me, spec) = (Arc::clone(self), spec.clone());
-            tasks.spawn(async move { (offset, chunk, me.chunk(&spec, chunk).await) });
+            tasks.spawn(async move { (offset, chunk, me.fitted_chunk(&spec, chunk).await) });
             offset += n;
         }
         let mut buckets = vec![Bucket::Missing; range.count];

@@ -303,6 +303,12 @@ pub fn decode_flags(a: Answer<'_>) -> Result<HashMap<String, String>, Failure> {
         .map_err(|e| Failure::new(false, format!("cannot read flags: {e}")))
 }
 
+/// Decodes any successful envelope's `data` as it is (`GET /api/v1/status/buildinfo`, whose
+/// fields differ by engine).
+pub fn decode_data(a: Answer<'_>) -> Result<serde_json::Value, Failure> {
+    envelope(a).map(|said| said.data)
+}
+
 /// Whether a `warnings` entry is a PromQL annotation about the query rather than a sign of
 /// partial data. Past ten warnings Prometheus adds "N more warning annotations omitted"; what it
 /// left out may be a failed remote read, so that line is not an annotation.

@@ -3,11 +3,15 @@
 //! queriers (scale-out.md §4, read from their code):
 //! - FAKE Mimir (Cortex's `user.ExtractOrgID`, Mimir's API routes): the Prometheus API lives under
 //!   `/prometheus` (elsewhere 404 `404 page not found`); a request without `X-Scope-OrgID` is
-//!   refused with 401 `no org id` (text/plain), never reaching a querier.
+//!   refused with 401 `no org id` (text/plain), never reaching a querier; `buildinfo` (no tenant
+//!   needed, `pkg/util/version/info_handler.go`) answers with `application` and `features`; a
+//!   range longer than the tenant's `max_total_query_length`, when set, is refused before any
+//!   querier with 400 `bad_data` and Mimir's text (`err-mimir-max-total-query-length`).
 //! - FAKE Thanos Query: without `max_source_resolution=0s` it may answer from downsampled blocks
 //!   (a querier with auto-downsampling, or Pyrra's `5m` for long ranges), modelled as every
 //!   other point dropped; it records `THANOS-TENANT` and `partial_response` (all its stores are
-//!   up, so it adds no partial-data warning; `prometheus_answers` covers those).
+//!   up, so it adds no partial-data warning; `prometheus_answers` covers those); `buildinfo`
+//!   has Prometheus's six keys with a Thanos `0.x` version (`pkg/api/api.go`).
 //!
 //! Both record each request's path, tenant and parameters.
 
@@ -46,6 +50,8 @@ pub struct Front {
     engine: Engine,
     upstream: String,
     client: reqwest::Client,
+    /// FAKE Mimir's `max_total_query_length` in seconds, if any.
+    max_length: Option<i64>,
     /// Every request.
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
@@ -53,10 +59,16 @@ pub struct Front {
 impl Front {
     /// Starts the fake in front of the Prometheus at `upstream`; returns it and its base URL.
     pub fn start(engine: Engine, upstream: &str) -> (Front, String) {
+        Front::limited(engine, upstream, None)
+    }
+
+    /// [`Front::start`] with a query-length limit of `max_length` seconds (FAKE Mimir).
+    pub fn limited(engine: Engine, upstream: &str, max_length: Option<i64>) -> (Front, String) {
         let f = Front {
             engine,
             upstream: upstream.to_string(),
             client: reqwest::Client::new(),
+            max_length,
             seen: Arc::new(Mutex::new(Vec::new())),
         };
         let app = axum::Router::new().fallback(handle).with_state(f.clone());
@@ -68,6 +80,20 @@ impl Front {
     pub fn requests(&self) -> Vec<Seen> {
         self.seen.lock().expect("lock").clone()
     }
+}
+
+fn json(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Go's `time.Duration` text for whole seconds (`24h0m0s`), as Mimir prints limits.
+fn go_duration(s: i64) -> String {
+    format!("{}h{}m{}s", s / 3600, s % 3600 / 60, s % 60)
 }
 
 fn text(status: StatusCode, body: &str) -> Response {
@@ -111,7 +137,28 @@ async fn handle(State(f): State<Front>, uri: Uri, headers: HeaderMap, body: Byte
         });
     };
     let mut thin = false;
+    let buildinfo = path.ends_with("/api/v1/status/buildinfo");
     match f.engine {
+        Engine::Mimir if buildinfo => {
+            record(header("x-scope-orgid"), 200);
+            return json(
+                StatusCode::OK,
+                serde_json::json!({"status": "success", "data": {
+                    "application": "Grafana Mimir", "version": "2.14.0", "revision": "fake",
+                    "branch": "release-2.14", "goVersion": "go1.22.5",
+                    "features": {"ruler_config_api": "true", "query_sharding": "true"}}}),
+            );
+        }
+        Engine::Thanos if buildinfo => {
+            record(header("thanos-tenant"), 200);
+            return json(
+                StatusCode::OK,
+                serde_json::json!({"status": "success", "data": {
+                    "version": "0.36.1", "revision": "fake", "branch": "HEAD",
+                    "buildUser": "root@fake", "buildDate": "20240101-00:00:00",
+                    "goVersion": "go1.22.5"}}),
+            );
+        }
         Engine::Mimir => {
             let Some(rest) = path.strip_prefix("/prometheus") else {
                 record(header("x-scope-orgid"), 404);
@@ -121,6 +168,22 @@ async fn handle(State(f): State<Front>, uri: Uri, headers: HeaderMap, body: Byte
                 record(None, 401);
                 return text(StatusCode::UNAUTHORIZED, "no org id\n");
             };
+            let seconds = |k: &str| param(k).and_then(|v| v.parse::<f64>().ok());
+            if let (true, Some(limit), Some(start), Some(end)) =
+                (range, f.max_length, seconds("start"), seconds("end"))
+            {
+                let length = (end - start) as i64;
+                if length > limit {
+                    record(Some(tenant), 400);
+                    return json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"status": "error", "errorType": "bad_data",
+                            "error": format!(
+                                "the total query time range exceeds the limit (query length: {}, limit: {}) (err-mimir-max-total-query-length). To adjust the related per-tenant limit, configure -query-frontend.max-total-query-length, or contact your service administrator.",
+                                go_duration(length), go_duration(limit))}),
+                    );
+                }
+            }
             record(Some(tenant), 200);
             path = rest.to_string();
         }
