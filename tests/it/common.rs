@@ -242,6 +242,68 @@ pub fn spawn_server_on_free_port(
     (Server(child), port)
 }
 
+/// A VictoriaMetrics single node (Debian's `victoria-metrics`) on a free port, holding what
+/// `write` writes as OpenMetrics (the text [`start_prometheus_with`] backfills), imported through
+/// `/api/v1/import/prometheus` (timestamps in milliseconds) and flushed so queries see all of it.
+/// Returns the server, its base URL and the directory holding its data.
+pub fn start_victoria_metrics_with(
+    write: impl FnOnce(&mut Vec<u8>),
+) -> (Server, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_path_buf();
+    let args = |port: u16| {
+        vec![
+            format!("-storageDataPath={}", d.join("vmdata").display()),
+            "-retentionPeriod=100y".to_string(),
+            format!("-httpListenAddr=127.0.0.1:{port}"),
+        ]
+    };
+    let (server, port) =
+        spawn_server_on_free_port("victoria-metrics", args, &d.join("vm.log"), |port| {
+            answers_200(&format!("http://127.0.0.1:{port}/health"))
+        });
+    let url = format!("http://127.0.0.1:{port}");
+    let mut om = Vec::new();
+    write(&mut om);
+    let text = String::from_utf8(om).expect("OpenMetrics is UTF-8");
+    let t0 = Instant::now();
+    let mut chunk = String::with_capacity(1 << 23);
+    let post = |chunk: &mut String| {
+        let (code, body) = http::request(
+            "POST",
+            &format!("{url}/api/v1/import/prometheus"),
+            &[],
+            chunk,
+        )
+        .expect("import into VictoriaMetrics");
+        assert!((200..300).contains(&code), "import: {code} {body}");
+        chunk.clear();
+    };
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        // `name{labels} value seconds.millis` → `name{labels} value millis`.
+        let (head, ts) = line.rsplit_once(' ').expect("a sample line");
+        chunk.push_str(head);
+        chunk.push(' ');
+        chunk.push_str(&ts.replace('.', ""));
+        chunk.push('\n');
+        if chunk.len() > 8 << 20 {
+            post(&mut chunk);
+        }
+    }
+    if !chunk.is_empty() {
+        post(&mut chunk);
+    }
+    assert_eq!(
+        http::get(&format!("{url}/internal/force_flush")).map(|r| r.0),
+        Some(200)
+    );
+    eprintln!("VictoriaMetrics import took {:?}", t0.elapsed());
+    (server, url, dir)
+}
+
 /// Times a server that cannot take port 0 is started on another port after it found the port
 /// picked for it taken.
 const PORT_ATTEMPTS: usize = 5;

@@ -1,6 +1,8 @@
 //! `report --format json` against a real Prometheus holding 31 days of synthetic history scraped every
 //! 15 s, 30 s and 60 s with jitter, compared with the generator's exact ground truth for every SLI
-//! kind: counts within 0.1%, remaining budget within 0.5 points, burn rates (1h+) within 2%.
+//! kind: counts within 0.1%, remaining budget within 0.5 points, burn rates (1h+) within 2%. The
+//! same checks run once more against a real VictoriaMetrics (Debian's `victoria-metrics`) holding
+//! the same history, its flavor read from its buildinfo (issue 24, item 3).
 
 use crate::common::*;
 use serde_json::Value;
@@ -70,26 +72,30 @@ fn config(url: &str) -> String {
 
 fn report(f: &Fixture) -> Value {
     static R: OnceLock<Value> = OnceLock::new();
-    R.get_or_init(|| {
-        let prom = f.prom.as_ref().expect("prometheus");
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = write_config(dir.path(), &config(&prom.url));
-        let at = f.end.to_string();
-        let (code, out, err) = slowburn(&[
-            "report",
-            "-c",
-            cfg.to_str().unwrap(),
-            "--at",
-            &at,
-            "--format",
-            "json",
-            "--stats",
-        ]);
-        eprintln!("{err}");
-        assert_eq!(code, 0, "report failed: {err}");
-        serde_json::from_str(&out).expect("report prints JSON")
-    })
-    .clone()
+    R.get_or_init(|| report_from(f, &f.prom.as_ref().expect("prometheus").url).0)
+        .clone()
+}
+
+/// `report --format json --stats` at the fixture's end over the engine at `url`, with the
+/// source's own log lines (`SLOWBURN_LOG`), which name the flavor it detected.
+fn report_from(f: &Fixture, url: &str) -> (Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(url));
+    let at = f.end.to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+        .args(["report", "-c", cfg.to_str().unwrap(), "--at", &at])
+        .args(["--format", "json", "--stats"])
+        .env_remove("SLOWBURN_CONFIG")
+        .env("SLOWBURN_LOG", "warn,slowburn::source::prometheus=info")
+        .output()
+        .expect("run slowburn report");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("{err}");
+    assert!(out.status.success(), "report failed: {err}");
+    (
+        serde_json::from_slice(&out.stdout).expect("report prints JSON"),
+        err,
+    )
 }
 
 fn slo<'a>(r: &'a Value, id: &str) -> &'a Value {
@@ -137,9 +143,13 @@ fn check_kind(kind: &str, periods: &[(&str, i64)]) {
     if f.prom.is_none() {
         return;
     }
-    let r = report(f);
+    check_kind_in(f, &report(f), kind, periods);
+}
+
+/// Every SLO of `kind` in the report `r` against the ground truth.
+fn check_kind_in(f: &Fixture, r: &Value, kind: &str, periods: &[(&str, i64)]) {
     for svc in ["svc15", "svc30", "svc60"] {
-        let s = slo(&r, &format!("{svc}/{kind}"));
+        let s = slo(r, &format!("{svc}/{kind}"));
         let obj = objective(kind);
         for (name, len) in periods {
             let p = &s["periods"][*name];
@@ -191,6 +201,89 @@ fn check_kind(kind: &str, periods: &[(&str, i64)]) {
             );
         }
     }
+}
+
+/// The foundation's accuracy checks over a real VictoriaMetrics holding the same 31 days: every
+/// kind within the same tolerances of the ground truth, and every count equal to what the same
+/// report reads from Prometheus (VictoriaMetrics's `increase` has no extrapolation either, and
+/// slowburn reads edge values, not `increase`).
+#[test]
+fn victoriametrics_holding_the_same_history_gives_the_same_numbers() {
+    let f = fixture();
+    if f.prom.is_none()
+        || !require(
+            "victoria-metrics",
+            have("victoria-metrics"),
+            "apt-get install victoria-metrics",
+        )
+    {
+        return;
+    }
+    let (_vm, url, _dir) = start_victoria_metrics_with(|w| {
+        f.history.write_openmetrics(w).expect("write history");
+    });
+    let (vm, log) = report_from(f, &url);
+    assert!(
+        log.contains(r#""flavor":"victoriametrics""#),
+        "the flavor is read from VictoriaMetrics's buildinfo: {log}"
+    );
+    let prom = report(f);
+    for (kind, periods) in [
+        ("availability", &[("30d", 30 * DAY), ("7d", 7 * DAY)][..]),
+        (
+            "availability-good",
+            &[("30d", 30 * DAY), ("7d", 7 * DAY)][..],
+        ),
+        ("latency", &[("30d", 30 * DAY), ("7d", 7 * DAY)][..]),
+        ("saturation", &[("7d", 7 * DAY)][..]),
+    ] {
+        check_kind_in(f, &vm, kind, periods);
+    }
+    let mut compared = 0;
+    for s in prom["slos"].as_array().expect("slos") {
+        let id = s["id"].as_str().expect("id");
+        let v = slo(&vm, id);
+        for (name, p) in s["periods"].as_object().expect("periods") {
+            for field in ["good", "total"] {
+                let (a, b) = (p[field].as_f64(), v["periods"][name][field].as_f64());
+                assert_eq!(
+                    a, b,
+                    "{id} {name} {field}: Prometheus {a:?}, VictoriaMetrics {b:?}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("measured: {compared} counts equal between Prometheus and VictoriaMetrics");
+    assert!(compared >= 40, "{compared}");
+    // The alerts a backtest replays over the last day, every SLO: the same episodes.
+    let backtest = |url: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write_config(dir.path(), &config(url));
+        let (from, to) = ((f.end - DAY).to_string(), f.end.to_string());
+        let (code, out, err) = slowburn(&[
+            "backtest",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).expect("backtest prints JSON")["episodes"].clone()
+    };
+    let (on_prom, on_vm) = (backtest(&prom_url(f)), backtest(&url));
+    let n = on_prom.as_array().map_or(0, Vec::len);
+    eprintln!("measured: {n} backtest episodes, equal on both");
+    assert!(n > 0, "the day holds incidents that alert");
+    assert_eq!(on_prom, on_vm);
+}
+
+fn prom_url(f: &Fixture) -> String {
+    f.prom.as_ref().expect("prometheus").url.clone()
 }
 
 #[test]
