@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Daemon benchmarks (issue 3): start-to-ready with 1,000 SLOs of stored history, and RSS and CPU
-# per tick of `slowburn run` with 10,000 SLOs with 35 days of stored history.
-# Usage: scripts/bench-daemon.sh [N_SLOS] [TICKS]   (defaults 10000 and 3; run once with 1000 too)
+# Daemon benchmarks (issues 3 and 25): start to ready, RSS, CPU per steady tick, Prometheus
+# requests and samples read per tick and `/metrics` render time of `slowburn run` with N SLOs and
+# 35 days of stored history.
+# Usage: scripts/bench-daemon.sh [N_SLOS] [TICKS] [MODE]   (defaults 10000, 3, shared)
+#   MODE shared:   N availability SLOs over 10 services' 2 days of history (20 distinct selectors)
+#   MODE distinct: every SLO reads series of its own (half ratio, half latency, a quarter with
+#                  labels; scripts/bench-fleet-history.py), 3 hours in Prometheus
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
 TICKS="${2:-3}"
+MODE="${3:-shared}"
 PORT="${BENCH_PORT:-19290}"
 LISTEN="127.0.0.1:${BENCH_LISTEN_PORT:-19464}"
 W="$PWD/target/bench-daemon"
 scripts/install-test-deps.sh >/dev/null
 cargo build --release --quiet --bin slowburn --example bench_history --example bench_populate
 rm -rf "$W" && mkdir -p "$W"
-END=$(target/release/examples/bench_history "$W/h.om" 10 60 2)
+if [ "$MODE" = distinct ]; then
+  python3 scripts/bench-fleet-history.py "$W/h.om" "$W/slo.yaml" "$N" 3 "http://127.0.0.1:$PORT" >/dev/null
+else
+  target/release/examples/bench_history "$W/h.om" 10 60 2 >/dev/null
+fi
 promtool tsdb create-blocks-from openmetrics -q --max-block-duration=744h "$W/h.om" "$W/pdata" >/dev/null
 rm -f "$W/h.om"
 printf 'global: {scrape_interval: 15s}\nscrape_configs: []\n' > "$W/p.yml"
@@ -22,6 +31,7 @@ PROM=$!
 trap 'kill $PROM 2>/dev/null || true; kill $SB 2>/dev/null || true' EXIT
 SB=""
 until curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; do sleep 0.2; done
+if [ "$MODE" != distinct ]; then
 {
   echo "prometheus: {url: \"http://127.0.0.1:$PORT\", max_concurrency: 8}"
   echo "engine: {delay: 5s}"
@@ -31,6 +41,7 @@ until curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; do sleep 0.2; 
     echo "  - {service: $s, name: slo$i, objective: 99.9, sli: {ratio: {errors: 'http_requests_total{service=\"$s\",code=~\"5..\"}', total: 'http_requests_total{service=\"$s\"}'}}}"
   done
 } > "$W/slo.yaml"
+fi
 target/release/examples/bench_populate "$W/slo.yaml" "$W/data" 35
 du -sh "$W/data"
 T0=$(date +%s.%N)
@@ -45,13 +56,23 @@ HZ=$(getconf CLK_TCK)
 echo "RSS after ready: $(( $(rss) / 1024 )) MiB"
 # Poll a small endpoint (not /metrics, whose rendering would count as tick CPU).
 at() { curl -fsS "http://$LISTEN/api/v1/slos/svc000/slo0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["at"])'; }
+# Prometheus requests and samples the daemon read so far (from its own /metrics, read between
+# the CPU windows so that rendering it is not counted as tick CPU).
+reads() { curl -fsS "http://$LISTEN/metrics" | awk '
+  /^slowburn_source_query_duration_seconds_count\{source="prometheus"/ {r += $NF}
+  /^slowburn_source_samples_read_total\{source="prometheus"/ {s += $NF}
+  END {printf "%d %d", r, s}'; }
 last=$(at)
+read -r r0 s0 <<< "$(reads)"
+echo "first start to ready: $r0 Prometheus requests, $s0 samples read"
 for t in $(seq 1 "$TICKS"); do
   c0=$(cpu)
   while [ "$(at)" = "$last" ]; do sleep 1; done
   c1=$(cpu)
   last=$(at)
-  echo "tick $t: CPU over the minute $(python3 -c "print(round(($c1 - $c0) / $HZ, 2))") s, RSS $(( $(rss) / 1024 )) MiB"
+  read -r r1 s1 <<< "$(reads)"
+  echo "tick $t: CPU over the minute $(python3 -c "print(round(($c1 - $c0) / $HZ, 2))") s, RSS $(( $(rss) / 1024 )) MiB, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read"
+  r0=$r1; s0=$s1
 done
 S=$(date +%s.%N); curl -fsS "http://$LISTEN/metrics" -o "$W/metrics.txt"; E=$(date +%s.%N)
 echo "/metrics: $(wc -l < "$W/metrics.txt") lines, $(du -h "$W/metrics.txt" | cut -f1), fetched in $(python3 -c "print(round(($E - $S) * 1000))") ms"

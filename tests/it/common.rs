@@ -716,11 +716,20 @@ impl Drop for Daemon {
 
 /// A Prometheus with no history that scrapes `target` (host:port) every second.
 pub fn start_scraper(target: &str) -> Prometheus {
+    start_scraper_with(target, "1s", None)
+}
+
+/// A Prometheus with no history that scrapes `target` every `interval` and, when given, loads
+/// the rule file `rules` (evaluated at each group's own interval).
+pub fn start_scraper_with(target: &str, interval: &str, rules: Option<&Path>) -> Prometheus {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("prometheus.yml");
+    let rule_files = rules.map_or(String::new(), |r| {
+        format!("rule_files: ['{}']\n", r.display())
+    });
     std::fs::write(
         &cfg,
-        format!("global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: slowburn\n    static_configs: [{{targets: ['{target}']}}]\n"),
+        format!("global: {{scrape_interval: {interval}, evaluation_interval: 1s}}\n{rule_files}scrape_configs:\n  - job_name: slowburn\n    static_configs: [{{targets: ['{target}']}}]\n"),
     )
     .expect("write config");
     let data = dir.path().join("data");

@@ -39,6 +39,7 @@ mod prometheus_answers;
 mod receivers;
 mod report_accuracy;
 mod rules;
+mod rules_live;
 mod server;
 mod shards;
 mod shutdown;
