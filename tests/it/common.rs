@@ -283,11 +283,12 @@ pub fn start_victoria_metrics_with(
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
     {
-        // `name{labels} value seconds.millis` → `name{labels} value millis`.
+        // `name{labels} value seconds[.fraction]` → `name{labels} value milliseconds`.
         let (head, ts) = line.rsplit_once(' ').expect("a sample line");
+        let seconds: f64 = ts.parse().expect("an OpenMetrics timestamp");
         chunk.push_str(head);
         chunk.push(' ');
-        chunk.push_str(&ts.replace('.', ""));
+        chunk.push_str(&format!("{}", (seconds * 1000.0).round() as i64));
         chunk.push('\n');
         if chunk.len() > 8 << 20 {
             post(&mut chunk);

@@ -27,21 +27,28 @@ fn periods(report: &serde_json::Value) -> &serde_json::Value {
     &report["slos"][0]["periods"]
 }
 
-#[test]
-fn mimir_and_thanos_fronts_give_prometheus_numbers_with_their_flavor() {
-    if !require_prometheus() {
-        return;
-    }
+/// A Prometheus holding the short live history, the instant to report at, a directory for
+/// configs, and the report read from Prometheus directly: what every front must reproduce.
+fn direct() -> (Prometheus, i64, tempfile::TempDir, serde_json::Value) {
     let prom = start_prometheus(&short_live_history());
     let at = now_secs() / 60 * 60 - 600;
     let dir = tempfile::tempdir().expect("tempdir");
-    let direct_head = format!("prometheus: {{url: \"{}\", retries: 0}}\n", prom.url);
-    let (code, direct, err) = report_with(&dir.path().join("direct"), &direct_head, at);
+    let head = format!("prometheus: {{url: \"{}\", retries: 0}}\n", prom.url);
+    let (code, direct, err) = report_with(&dir.path().join("direct"), &head, at);
     assert_eq!(code, 0, "{err}");
     assert!(
         periods(&direct)["30d"]["total"].as_f64().unwrap_or(0.0) > 0.0,
         "{direct}"
     );
+    (prom, at, dir, direct)
+}
+
+#[test]
+fn mimir_and_thanos_fronts_give_prometheus_numbers_with_their_flavor() {
+    if !require_prometheus() {
+        return;
+    }
+    let (prom, at, dir, direct) = direct();
 
     // Mimir: the URL without a path gets `/prometheus`, the tenant travels as X-Scope-OrgID.
     let (mimir, url) = Front::start(Engine::Mimir, &prom.url);
@@ -114,12 +121,7 @@ fn a_range_longer_than_mimirs_limit_is_asked_in_pieces_that_fit() {
     if !require_prometheus() {
         return;
     }
-    let prom = start_prometheus(&short_live_history());
-    let at = now_secs() / 60 * 60 - 600;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let direct_head = format!("prometheus: {{url: \"{}\", retries: 0}}\n", prom.url);
-    let (code, direct, err) = report_with(&dir.path().join("direct"), &direct_head, at);
-    assert_eq!(code, 0, "{err}");
+    let (prom, at, dir, direct) = direct();
     // A tenant limited to a day: 30 days in 11,000-point ranges (7.6 days each) are refused
     // until halved three times, and the size that fitted is kept for the rest.
     let day = 86_400;
@@ -172,12 +174,7 @@ fn an_unwritten_flavor_is_read_from_buildinfo_and_mimir_gets_its_prefix() {
     if !require_prometheus() {
         return;
     }
-    let prom = start_prometheus(&short_live_history());
-    let at = now_secs() / 60 * 60 - 600;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let direct_head = format!("prometheus: {{url: \"{}\", retries: 0}}\n", prom.url);
-    let (code, direct, err) = report_with(&dir.path().join("direct"), &direct_head, at);
-    assert_eq!(code, 0, "{err}");
+    let (prom, at, dir, direct) = direct();
     // A bare Mimir URL with a tenant header written by hand: buildinfo at `/prometheus` says Mimir.
     let (mimir, url) = Front::start(Engine::Mimir, &prom.url);
     let head =

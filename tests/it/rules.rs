@@ -287,18 +287,20 @@ fn bursty(hours: i64) -> Vec<(String, Samples)> {
 fn bursty_prometheus(hours: i64) -> (Vec<(String, Samples)>, i64, Prometheus) {
     let series = bursty(hours);
     let t0 = (now_secs() - 2 * 86400) / 86400 * 86400;
-    let prom = start_prometheus_with(|f| {
-        use std::io::Write;
-        for (name, samples) in &series {
-            let base = name.split('{').next().unwrap_or(name);
-            writeln!(f, "# TYPE {base} counter").expect("write");
-            for (t, v) in samples {
-                writeln!(f, "{name} {v} {}", t0 + t).expect("write");
-            }
-        }
-        writeln!(f, "# EOF").expect("write");
-    });
+    let prom = start_prometheus_with(|f| write_bursty(f, &series, t0));
     (series, t0, prom)
+}
+
+/// The bursty series as OpenMetrics from `t0`, for promtool's backfill and VictoriaMetrics.
+fn write_bursty(f: &mut dyn std::io::Write, series: &[(String, Samples)], t0: i64) {
+    for (name, samples) in series {
+        let base = name.split('{').next().unwrap_or(name);
+        writeln!(f, "# TYPE {base} counter").expect("write");
+        for (t, v) in samples {
+            writeln!(f, "{name} {v} {}", t0 + t).expect("write");
+        }
+    }
+    writeln!(f, "# EOF").expect("write");
 }
 
 /// promtool's notation for samples on a 5 s grid: values, `_` for a grid point without one.
@@ -547,38 +549,7 @@ fn vmalert_replays_the_rules_as_the_daemon_counts() {
     let (series, t0, prom) = bursty_prometheus(HOURS);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let vm_args = |port: u16| {
-        vec![
-            format!("-storageDataPath={}", d.join("vmdata").display()),
-            "-retentionPeriod=100y".to_string(),
-            format!("-httpListenAddr=127.0.0.1:{port}"),
-        ]
-    };
-    let (_vm, port) =
-        spawn_server_on_free_port("victoria-metrics", vm_args, &d.join("vm.log"), |port| {
-            answers_200(&format!("http://127.0.0.1:{port}/health"))
-        });
-    let vm = format!("http://127.0.0.1:{port}");
-    let lines: String = series
-        .iter()
-        .flat_map(|(name, samples)| {
-            samples
-                .iter()
-                .map(move |(t, v)| format!("{name} {v} {}\n", (t0 + t) * 1000))
-        })
-        .collect();
-    let (code, body) = http::request(
-        "POST",
-        &format!("{vm}/api/v1/import/prometheus"),
-        &[],
-        &lines,
-    )
-    .expect("import");
-    assert!((200..300).contains(&code), "import: {code} {body}");
-    assert_eq!(
-        http::get(&format!("{vm}/internal/force_flush")).map(|r| r.0),
-        Some(200)
-    );
+    let (_vm, vm, _vm_dir) = start_victoria_metrics_with(|f| write_bursty(f, &series, t0));
 
     let cfg = d.join("slo.yaml");
     std::fs::write(&cfg, equivalence_config(&prom.url)).expect("write config");
