@@ -361,7 +361,7 @@ fn the_rules_burn_as_the_daemon_on_a_bursty_history() {
     if !require_prometheus() {
         return;
     }
-    const HOURS: i64 = 10;
+    const HOURS: i64 = 48;
     let end = HOURS * 3600;
     let (series, t0, prom) = bursty_prometheus(HOURS);
     let dir = tempfile::tempdir().expect("tempdir");
