@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
 # Daemon benchmarks (issues 3 and 25): start to ready, RSS, CPU per steady tick, Prometheus
 # requests and samples read per tick and `/metrics` render time of `slowburn run` with N SLOs and
-# 35 days of stored history.
+# 35 days of stored history; then a restart after one minute down, and (COLD=1) a first start on an
+# empty store.
 # Usage: scripts/bench-daemon.sh [N_SLOS] [TICKS] [MODE]   (defaults 10000, 3, shared)
 #   MODE shared:   N availability SLOs over 10 services' 2 days of history (20 distinct selectors)
 #   MODE distinct: every SLO reads series of its own (half ratio, half latency, a quarter with
 #                  labels; scripts/bench-fleet-history.py), 3 hours in Prometheus
+# Environment: PROFILE=release|profiling (cargo profile; `profiling` keeps symbols for perf),
+#   SLOWBURN_BIN=path (the daemon to measure, e.g. an older build), NO_BUILD=1, PERF=1 (perf record
+#   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt), COLD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
 TICKS="${2:-3}"
 MODE="${3:-shared}"
+PROFILE="${PROFILE:-release}"
 PORT="${BENCH_PORT:-19290}"
 LISTEN="127.0.0.1:${BENCH_LISTEN_PORT:-19464}"
 W="$PWD/target/bench-daemon"
+T="$PWD/target/$PROFILE"
 scripts/install-test-deps.sh >/dev/null
-cargo build --release --quiet --bin slowburn --example bench_history --example bench_populate
+[ -n "${NO_BUILD:-}" ] || cargo build --profile "$PROFILE" --quiet --bin slowburn --example bench_history --example bench_populate
+BIN="${SLOWBURN_BIN:-$T/slowburn}"
 rm -rf "$W" && mkdir -p "$W"
 if [ "$MODE" = distinct ]; then
   python3 scripts/bench-fleet-history.py "$W/h.om" "$W/slo.yaml" "$N" 3 "http://127.0.0.1:$PORT" >/dev/null
 else
-  target/release/examples/bench_history "$W/h.om" 10 60 2 >/dev/null
+  "$T/examples/bench_history" "$W/h.om" 10 60 2 >/dev/null
 fi
 promtool tsdb create-blocks-from openmetrics -q --max-block-duration=744h "$W/h.om" "$W/pdata" >/dev/null
 rm -f "$W/h.om"
@@ -28,8 +35,8 @@ printf 'global: {scrape_interval: 15s}\nscrape_configs: []\n' > "$W/p.yml"
 prometheus --config.file="$W/p.yml" --storage.tsdb.path="$W/pdata" --storage.tsdb.retention.time=400d \
   --web.listen-address="127.0.0.1:$PORT" > "$W/prom.log" 2>&1 &
 PROM=$!
-trap 'kill $PROM 2>/dev/null || true; kill $SB 2>/dev/null || true' EXIT
 SB=""
+trap 'kill $PROM 2>/dev/null || true; [ -z "$SB" ] || kill $SB 2>/dev/null || true' EXIT
 until curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; do sleep 0.2; done
 if [ "$MODE" != distinct ]; then
 {
@@ -42,38 +49,62 @@ if [ "$MODE" != distinct ]; then
   done
 } > "$W/slo.yaml"
 fi
-target/release/examples/bench_populate "$W/slo.yaml" "$W/data" 35
+"$T/examples/bench_populate" "$W/slo.yaml" "$W/data" 35
 du -sh "$W/data"
-T0=$(date +%s.%N)
-SLOWBURN_LOG=info target/release/slowburn run -c "$W/slo.yaml" --data-dir "$W/data" --listen "$LISTEN" > "$W/run.log" 2>&1 &
-SB=$!
-until curl -fsS "http://$LISTEN/readyz" >/dev/null 2>&1; do sleep 0.05; done
-T1=$(date +%s.%N)
-echo "start to ready, $N SLOs: $(python3 -c "print(round($T1 - $T0, 2))") s"
-rss() { awk '/VmRSS/ {print $2}' /proc/$SB/status; }
-cpu() { awk '{print $14 + $15}' /proc/$SB/stat; }   # clock ticks (usually 1/100 s)
 HZ=$(getconf CLK_TCK)
-echo "RSS after ready: $(( $(rss) / 1024 )) MiB"
-# Poll a small endpoint (not /metrics, whose rendering would count as tick CPU).
-at() { curl -fsS "http://$LISTEN/api/v1/slos/svc000/slo0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["at"])'; }
+rss() { awk '/VmRSS/ {print int($2 / 1024)}' /proc/$SB/status; }
+hwm() { awk '/VmHWM/ {print int($2 / 1024)}' /proc/$SB/status; }
+cpu() { awk '{print $14 + $15}' /proc/$SB/stat; }   # clock ticks (usually 1/100 s)
+secs() { python3 -c "print(round(($2 - $1) / $HZ, 3))"; }
 # Prometheus requests and samples the daemon read so far (from its own /metrics, read between
 # the CPU windows so that rendering it is not counted as tick CPU).
 reads() { curl -fsS "http://$LISTEN/metrics" | awk '
   /^slowburn_source_query_duration_seconds_count\{source="prometheus"/ {r += $NF}
   /^slowburn_source_samples_read_total\{source="prometheus"/ {s += $NF}
   END {printf "%d %d", r, s}'; }
+# Starts the daemon on DATA_DIR and waits for /readyz; prints start to ready, CPU, RSS and reads.
+start() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  SLOWBURN_LOG=info "$BIN" run -c "$W/slo.yaml" --data-dir "$1" --listen "$LISTEN" >> "$W/run.log" 2>&1 &
+  SB=$!
+  until curl -fsS "http://$LISTEN/readyz" >/dev/null 2>&1; do sleep 0.05; done
+  t1=$(date +%s.%N)
+  read -r r0 s0 <<< "$(reads)"
+  echo "$2: start to ready $(python3 -c "print(round($t1 - $t0, 2))") s, CPU $(secs 0 "$(cpu)") s, RSS $(rss) MiB (peak $(hwm)), $r0 Prometheus requests, $s0 samples read"
+}
+stop() { kill -TERM "$SB"; while kill -0 "$SB" 2>/dev/null; do sleep 0.1; done; SB=""; }
+# Poll a small endpoint (not /metrics, whose rendering would count as tick CPU).
+at() { curl -fsS "http://$LISTEN/api/v1/slos/svc000/slo0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["at"])'; }
+
+start "$W/data" "first start, $N SLOs, 35 days stored"
 last=$(at)
-read -r r0 s0 <<< "$(reads)"
-echo "first start to ready: $r0 Prometheus requests, $s0 samples read"
+[ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
 for t in $(seq 1 "$TICKS"); do
   c0=$(cpu)
   while [ "$(at)" = "$last" ]; do sleep 1; done
   c1=$(cpu)
   last=$(at)
   read -r r1 s1 <<< "$(reads)"
-  echo "tick $t: CPU over the minute $(python3 -c "print(round(($c1 - $c0) / $HZ, 2))") s, RSS $(( $(rss) / 1024 )) MiB, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read"
+  echo "tick $t: CPU $(secs "$c0" "$c1") s, RSS $(rss) MiB, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read"
   r0=$r1; s0=$s1
 done
+[ -z "${PERF:-}" ] || { kill -INT "$PERFPID"; wait "$PERFPID" || true; }
 S=$(date +%s.%N); curl -fsS "http://$LISTEN/metrics" -o "$W/metrics.txt"; E=$(date +%s.%N)
 echo "/metrics: $(wc -l < "$W/metrics.txt") lines, $(du -h "$W/metrics.txt" | cut -f1), fetched in $(python3 -c "print(round(($E - $S) * 1000))") ms"
-grep -E "^slowburn_source_query_duration_seconds_(sum|count)" "$W/metrics.txt"
+echo "peak RSS while running: $(hwm) MiB"
+# A restart after one minute down: stopped just after a tick, started again once the next bucket
+# boundary has passed, so one minute is missing.
+stop
+sleep $(( 65 - $(date +%s) % 60 ))
+start "$W/data" "restart after a minute down"
+stop
+if [ -n "${COLD:-}" ]; then
+  start "$W/cold" "first start on an empty store (30 days to backfill)"
+  stop
+fi
+if [ -n "${PERF:-}" ]; then
+  perf report -i "$W/perf.data" --stdio --no-children --sort symbol --percent-limit 0.7 2>/dev/null \
+    | grep -E '^ +[0-9]' > "$W/perf.txt" || true
+  echo "perf: top symbols over the steady ticks (all of $W/perf.txt)"; head -25 "$W/perf.txt"
+fi

@@ -309,6 +309,26 @@ impl Rolling {
         }
     }
 
+    /// Sums stored earlier ([`Rolling::sums`]) as they were at `at`, so a restart resumes without
+    /// re-reading every bucket; `None` when they cannot be sums of `width`-second buckets.
+    pub fn restore(width: i64, at: i64, windows: Vec<(Dur, WindowSum)>) -> Option<Self> {
+        let sorted = windows.windows(2).all(|p| p[0].0 < p[1].0);
+        let aligned = windows.iter().all(|(w, s)| {
+            w.as_secs() as i64 % width.max(1) == 0 && s.known + s.excluded <= s.buckets
+        });
+        (width > 0 && sorted && aligned).then_some(Rolling { width, at, windows })
+    }
+
+    /// Every tracked window with its current sum, shortest first.
+    pub fn sums(&self) -> &[(Dur, WindowSum)] {
+        &self.windows
+    }
+
+    /// Bucket width in seconds.
+    pub fn width(&self) -> i64 {
+        self.width
+    }
+
     /// End (exclusive) of the newest bucket included.
     pub fn at(&self) -> i64 {
         self.at
@@ -331,6 +351,46 @@ impl Rolling {
                 sum.apply(old, -1.0);
                 sum.apply(new, 1.0);
             }
+        }
+    }
+
+    /// Replaces many buckets already counted (a healed range, a backfilled gap) at once, from
+    /// `start`: the same as [`Rolling::correct`] on each pair of `old` and `new`, in
+    /// O(buckets + windows) instead of O(buckets × windows).
+    pub fn replace(&mut self, start: i64, old: &[Bucket], new: &[Bucket]) {
+        let n = old.len().min(new.len());
+        // Prefix sums of what each bucket's change adds: good, total, known, excluded.
+        let mut cum: Vec<(f64, f64, i64, i64)> = Vec::with_capacity(n + 1);
+        cum.push((0.0, 0.0, 0, 0));
+        for (o, x) in old.iter().zip(new).take(n) {
+            let (og, ot, ok, ox) = contribution(*o);
+            let (ng, nt, nk, nx) = contribution(*x);
+            let Some(&(g, t, k, e)) = cum.last() else {
+                break;
+            };
+            cum.push((
+                g + (ng - og),
+                t + (nt - ot),
+                k + nk as i64 - ok as i64,
+                e + nx as i64 - ox as i64,
+            ));
+        }
+        let end = start + n as i64 * self.width;
+        for (w, sum) in &mut self.windows {
+            let lo = start.max(self.at - w.as_secs() as i64);
+            let hi = end.min(self.at);
+            if lo >= hi {
+                continue;
+            }
+            let (a, b) = (
+                ((lo - start) / self.width) as usize,
+                ((hi - start) / self.width) as usize,
+            );
+            let (d, c) = (cum[b], cum[a]);
+            sum.good += d.0 - c.0;
+            sum.total += d.1 - c.1;
+            sum.known = (sum.known as i64 + d.2 - c.2).max(0) as u64;
+            sum.excluded = (sum.excluded as i64 + d.3 - c.3).max(0) as u64;
         }
     }
 
@@ -462,6 +522,30 @@ mod tests {
                     prop_assert_eq!(a.excluded, b.excluded);
                     prop_assert_eq!(a.buckets, b.buckets);
                 }
+            }
+        }
+
+        #[test]
+        fn replacing_a_range_equals_correcting_each_bucket(bs in proptest::collection::vec(bucket(), 10..120), new in proptest::collection::vec(bucket(), 0..60), from in 0usize..120) {
+            let windows = [Dur::from_secs(300), Dur::from_secs(1800), Dur::from_secs(3600)];
+            let n = bs.len();
+            let from = from % n;
+            let new: Vec<Bucket> = new.into_iter().take(n - from).collect();
+            let at = n as i64 * 60;
+            let mut one_by_one = Rolling::from_series(&Series::from_buckets(0, M, &bs), at, &windows);
+            let mut at_once = one_by_one.clone();
+            for (k, b) in new.iter().enumerate() {
+                one_by_one.correct((from + k) as i64 * 60, bs[from + k], *b);
+            }
+            at_once.replace(from as i64 * 60, &bs[from..from + new.len()], &new);
+            let mut fixed = bs.clone();
+            fixed[from..from + new.len()].copy_from_slice(&new);
+            let truth = Rolling::from_series(&Series::from_buckets(0, M, &fixed), at, &windows);
+            for w in windows {
+                let (a, b, t) = (at_once.window(w), one_by_one.window(w), truth.window(w));
+                prop_assert!((a.good - b.good).abs() < 1e-6 && (a.total - t.total).abs() < 1e-6, "{:?} vs {:?}", a, b);
+                prop_assert_eq!((a.known, a.excluded), (b.known, b.excluded));
+                prop_assert_eq!((a.known, a.excluded), (t.known, t.excluded));
             }
         }
 

@@ -40,6 +40,8 @@ pub struct Health {
     /// all of them. `/metrics`, the API and the UI say it, so a reader knows the numbers are one
     /// shard's.
     pub shard: std::sync::OnceLock<crate::shard::Shard>,
+    /// How far the current load of SLO histories is (start, reload, rebuild).
+    pub progress: super::progress::Progress,
 }
 
 /// Buckets without progress after which `/healthz` fails: a few ticks, so one slow tick or a

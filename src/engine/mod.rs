@@ -12,8 +12,10 @@
 //! drive it with a scripted source and explicit times.
 
 mod alerts;
+mod checkpoint;
 pub mod health;
 mod prepare;
+pub mod progress;
 pub mod ranges;
 mod snapshot;
 mod tick;
@@ -55,6 +57,11 @@ pub struct Engine {
     /// leaving bucket, a stall longer than a window, a failed reload): the next tick rebuilds every
     /// series from the store instead of risking counts that drift for good.
     needs_rebuild: bool,
+    /// Whether stored running totals may be believed when series are loaded: not after a stored
+    /// bucket was found unreadable (the totals counted what can no longer be read).
+    trust_sums: bool,
+    /// Where the hourly retention pass goes on: a slice of the series each tick.
+    retention_cursor: usize,
 }
 
 impl Engine {
@@ -70,6 +77,8 @@ impl Engine {
             alerts: HashMap::new(),
             first_alert_eval: None,
             needs_rebuild: false,
+            trust_sums: true,
+            retention_cursor: 0,
         }
     }
 
@@ -179,6 +188,7 @@ impl Engine {
         let slos = self.config.slos.clone();
         self.slos = self.prepare_all(slos, at, HashMap::new()).await?;
         self.needs_rebuild = false;
+        self.trust_sums = true;
         Ok(())
     }
 

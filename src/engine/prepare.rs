@@ -1,7 +1,16 @@
-//! Loading SLOs: each series' window is read from the store, the buckets it lacks are asked of
-//! its source, and rolling sums are built. Runs at start, on reload (for new or changed SLOs)
-//! and on a rebuild.
+//! Loading SLOs: at start, on reload (for new or changed SLOs) and on a rebuild.
+//!
+//! Two phases. First each series' state is read from the store: its running totals
+//! ([`super::checkpoint`], one row) and newest buckets when they are there and still match its
+//! windows, else every bucket of its longest window (the first start after an upgrade, after a
+//! repair or a damaged read). Then what is missing is asked of the sources in batches: every
+//! series with the same range to fill (after a restart, the minutes the daemon was down) in one
+//! batched call per source, as the tick does, never one request per SLO; long ranges (a first
+//! start) in calls small enough that memory stays flat. Each call's buckets are committed with the
+//! running totals they give, so a load cut short resumes where it stopped.
 
+use super::checkpoint;
+use super::tick::roll_series;
 use super::tracked::{RECENT, Recent, Tracked, slo_windows};
 use super::{Engine, SloState};
 use crate::budget::{Bucket, Rolling, Series};
@@ -13,11 +22,19 @@ use crate::store::keys::{Role, SeriesKey};
 use crate::store::{CHUNK, Store, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
-/// SLO histories loaded at once during startup or reload.
-const PREPARE_CONCURRENCY: usize = 16;
+/// Series read from the store by one blocking task.
+const LOAD_BATCH: usize = 512;
+/// Buckets asked of a source in one batched call while loading: bounds the memory of a first
+/// start (about 33 MB of buckets a call) whatever the number of SLOs, while 30 days of 32 SLOs
+/// (64 selectors) still fill Prometheus's batched requests.
+const CALL_BUCKETS: usize = 1_400_000;
+/// Batched calls in flight at once while loading (each source still bounds its requests).
+const CALLS_IN_FLIGHT: usize = 2;
+/// How often a long load says how far it is.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// One series to load: what to ask, over which windows, and what to mask.
 struct Plan {
@@ -26,6 +43,31 @@ struct Plan {
     windows: Vec<Dur>,
     mask: Vec<Maintenance>,
     source: Result<Arc<dyn Source>, SourceError>,
+}
+
+/// A range to ask of the source for one series. What the sums count there is what the store
+/// holds (read when the answer comes, so a load never holds a month of buckets per series).
+struct Hole {
+    start: i64,
+    count: usize,
+    /// A failed range asked again (it leaves the series' heal list once answered).
+    heal: bool,
+}
+
+/// One series between the two phases.
+struct Loading {
+    slot: (usize, bool),
+    tracked: Tracked,
+    mask: Vec<Maintenance>,
+    source: Result<Arc<dyn Source>, SourceError>,
+    holes: Vec<Hole>,
+    /// Holes not answered yet; the running totals are stored once this is 0.
+    open: usize,
+    from_sums: bool,
+    fetched: usize,
+    errors: usize,
+    last_error: Option<String>,
+    took: Duration,
 }
 
 impl Engine {
@@ -38,70 +80,286 @@ impl Engine {
     ) -> Result<Vec<SloState>, StoreError> {
         let width = self.width();
         let store = Arc::clone(&self.shared.store);
-        // Each preparation holds a whole window of buckets (about 2 MB for 30 days of minutes)
-        // while it waits for the source; bound how many run at once so memory stays flat.
-        let permits = Arc::new(tokio::sync::Semaphore::new(PREPARE_CONCURRENCY));
-        let mut tasks = tokio::task::JoinSet::new();
         let mut reused: Vec<(Option<Tracked>, Option<Tracked>)> = Vec::new();
+        let mut plans: Vec<((usize, bool), Plan)> = Vec::new();
         for (i, slo) in slos.iter().enumerate() {
-            let mut plans = vec![(false, self.plan_series(slo, Role::Slo, &slo.counts))];
+            let mut wanted = vec![(false, self.plan_series(slo, Role::Slo, &slo.counts))];
             if let Some(spec) = slo.sla.as_ref().and_then(|s| s.counts.as_ref()) {
-                plans.push((true, self.plan_series(slo, Role::Sla, spec)));
+                wanted.push((true, self.plan_series(slo, Role::Sla, spec)));
             }
             let mut found = [None, None];
-            for (is_sla, plan) in plans {
-                let kept = keep.remove(&plan.key).filter(|t| t.windows == plan.windows);
-                if kept.is_some() {
-                    found[usize::from(is_sla)] = kept;
-                    continue;
+            for (is_sla, plan) in wanted {
+                match keep.remove(&plan.key).filter(|t| t.windows == plan.windows) {
+                    Some(kept) => found[usize::from(is_sla)] = Some(kept),
+                    None => plans.push(((i, is_sla), plan)),
                 }
-                let (store, permits) = (Arc::clone(&store), Arc::clone(&permits));
-                tasks.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    (i, is_sla, prepare(&store, plan, at, width).await)
-                });
             }
             let [main, sla] = found;
             reused.push((main, sla));
         }
-        let mut fresh: HashMap<(usize, bool), Tracked> = HashMap::new();
-        let mut failed: HashMap<usize, String> = HashMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((i, is_sla, Ok((t, error)))) => {
-                    // A long backfill is progress, not a stall: `/healthz` stays green through it.
-                    self.shared.health.beat();
-                    fresh.insert((i, is_sla), t);
-                    if let Some(e) = error {
-                        failed.insert(i, e);
-                    }
-                }
-                Ok((_, _, Err(e))) => return Err(e),
-                Err(e) => {
-                    return Err(StoreError::Db {
-                        path: String::new(),
-                        message: format!("backfill task failed: {e}"),
-                    });
+        let progress = &self.shared.health.progress;
+        progress.begin(plans.len() as u64);
+        let loaded = async {
+            let loading = self.read_all(&store, plans, at, width).await?;
+            self.fill_all(&store, loading, width).await
+        };
+        let logger = async {
+            let mut every = tokio::time::interval(PROGRESS_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Some(r) = progress.read() {
+                    info!(progress = %r, "loading SLO histories");
                 }
             }
-        }
+        };
+        let loaded = tokio::select! {
+            r = loaded => r,
+            () = logger => unreachable!("the progress logger never ends"),
+        };
+        progress.end();
+        let mut fresh = loaded?;
         let mut out = Vec::with_capacity(slos.len());
         let mut per_service: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, ((main, sla), slo)) in reused.into_iter().zip(&slos).enumerate() {
-            let Some(main) = main.or_else(|| fresh.remove(&(i, false))) else {
-                continue;
+            let mut last_error = None;
+            let mut take = |is_sla: bool| {
+                fresh.remove(&(i, is_sla)).map(|(t, e)| {
+                    last_error = last_error.take().or(e);
+                    t
+                })
             };
-            let sla = sla.or_else(|| fresh.remove(&(i, true)));
+            let main = main.or_else(|| take(false));
+            let sla = sla.or_else(|| take(true));
+            let Some(main) = main else { continue };
             *per_service.entry(slo.service.as_str()).or_default() += 1;
             out.push(SloState {
                 slo: Arc::new(slo.clone()),
                 main,
                 sla,
-                last_error: failed.remove(&i),
+                last_error,
             });
         }
         for (service, n) in per_service {
             info!(service, slos = n, "service ready");
+        }
+        Ok(out)
+    }
+
+    /// Phase one: every series' state from the store, on blocking threads.
+    async fn read_all(
+        &self,
+        store: &Arc<Store>,
+        plans: Vec<((usize, bool), Plan)>,
+        at: i64,
+        width: i64,
+    ) -> Result<Vec<Loading>, StoreError> {
+        let keys: Vec<&str> = plans.iter().map(|(_, p)| p.key.as_str()).collect();
+        let ids = store.series_ids(&keys)?;
+        drop(keys);
+        let rows = if self.trust_sums {
+            store.sums(&ids)?
+        } else {
+            vec![None; ids.len()]
+        };
+        let mut work: Vec<_> = plans.into_iter().zip(ids).zip(rows).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut out = Vec::with_capacity(work.len());
+        // Two at a time: the store reads are CPU (decoding chunks), and there are two cores.
+        let permits = Arc::new(tokio::sync::Semaphore::new(2));
+        while !work.is_empty() {
+            let batch: Vec<_> = work.drain(..LOAD_BATCH.min(work.len())).collect();
+            let (store, permits) = (Arc::clone(store), Arc::clone(&permits));
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                tokio::task::spawn_blocking(move || {
+                    batch
+                        .into_iter()
+                        .map(|(((slot, plan), id), row)| {
+                            read(&store, slot, plan, id, row, at, width)
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()
+                })
+                .await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let batch = joined.map_err(task_failed)?.map_err(task_failed)??;
+            // Reading 30 days of buckets is progress, not a stall: `/healthz` stays green.
+            self.shared.health.beat();
+            out.extend(batch);
+        }
+        Ok(out)
+    }
+
+    /// Phase two: the holes of every series asked of its source in batched calls, each call's
+    /// buckets committed with the running totals of the series it completes.
+    #[allow(clippy::type_complexity)]
+    async fn fill_all(
+        &self,
+        store: &Arc<Store>,
+        mut loading: Vec<Loading>,
+        width: i64,
+    ) -> Result<HashMap<(usize, bool), (Tracked, Option<String>)>, StoreError> {
+        let progress = &self.shared.health.progress;
+        // Calls group the series asking the same range of the same source.
+        type Key = (String, i64, usize, bool);
+        let mut groups: BTreeMap<Key, Vec<(usize, usize)>> = BTreeMap::new();
+        let mut done_now = Vec::new();
+        for (l, s) in loading.iter_mut().enumerate() {
+            s.open = s.holes.len();
+            if s.open == 0 {
+                done_now.push(l);
+            }
+            for (h, hole) in s.holes.iter().enumerate() {
+                let name = match &s.source {
+                    Ok(src) => src.name().to_string(),
+                    Err(_) => String::new(),
+                };
+                progress.plan_buckets(hole.count as u64);
+                groups
+                    .entry((name, hole.start, hole.count, hole.heal))
+                    .or_default()
+                    .push((l, h));
+            }
+        }
+        // Series with nothing to ask: store the running totals of those summed from buckets.
+        let sums: Vec<(u64, Vec<u8>)> = done_now
+            .iter()
+            .filter(|l| !loading[**l].from_sums)
+            .map(|l| (loading[*l].tracked.series, loading[*l].tracked.checkpoint()))
+            .collect();
+        if !sums.is_empty() {
+            store.commit(&[], &sums)?;
+        }
+        progress.series(done_now.len() as u64);
+        let permits = Arc::new(tokio::sync::Semaphore::new(CALLS_IN_FLIGHT));
+        let mut tasks = tokio::task::JoinSet::new();
+        for ((_, start, count, _), members) in groups {
+            let range = BucketRange {
+                start,
+                count,
+                width,
+            };
+            for call in members.chunks((CALL_BUCKETS / count.max(1)).max(1)) {
+                let call = call.to_vec();
+                let asks: Vec<Ask> = call
+                    .iter()
+                    .map(|(l, _)| loading[*l].tracked.ask.clone())
+                    .collect();
+                let source = loading[call[0].0].source.clone();
+                let permits = Arc::clone(&permits);
+                tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    let counts = match &source {
+                        Ok(s) => s.counts_many(&asks, range).await,
+                        Err(e) => asks
+                            .iter()
+                            .map(|_| Counts::failed(range, e.clone()))
+                            .collect(),
+                    };
+                    (call, range, counts)
+                });
+            }
+        }
+        let mut reader = store.reader()?;
+        while let Some(joined) = tasks.join_next().await {
+            let (call, range, counts) = joined.map_err(task_failed)?;
+            let mut unreadable = false;
+            let mut answered: Vec<(usize, Counts)> = Vec::with_capacity(call.len());
+            for ((l, h), mut c) in call.into_iter().zip(counts) {
+                let s = &mut loading[l];
+                crate::maintenance::mask(&s.mask, range.start, width, &mut c.buckets);
+                let heal = s.holes[h].heal;
+                // Only the part before the sums' end is a correction; the rest is new.
+                let before = ((s.tracked.rolling.at() - range.start) / width)
+                    .clamp(0, range.count as i64) as usize;
+                let olds = if before > 0 {
+                    // As the sums were built: a damaged chunk reads as missing buckets.
+                    Some(store.get(s.tracked.series, range.start, width, before)?)
+                } else {
+                    None
+                };
+                let t = &mut s.tracked;
+                roll_series(
+                    t,
+                    range.start,
+                    &c.buckets,
+                    olds.as_deref(),
+                    &reader,
+                    &mut unreadable,
+                );
+                if heal {
+                    super::ranges::remove(&mut t.heal, range.start, range.end());
+                }
+                for &(fs, fe) in &c.failed {
+                    super::ranges::add(&mut t.heal, fs, fe, CHUNK as i64 * width);
+                }
+                t.unknown_until = t.unknown_until.max(c.unknown.iter().map(|r| r.1).max());
+                s.fetched += c
+                    .buckets
+                    .iter()
+                    .filter(|b| !matches!(b, Bucket::Missing))
+                    .count();
+                s.errors += c.errors.len();
+                if let Some(e) = c.errors.first() {
+                    warn!(slo = %t.ask.slo, error = %e, "backfill query failed; buckets stay missing until healed");
+                    s.last_error = Some(e.to_string());
+                }
+                s.open -= 1;
+                answered.push((l, c));
+            }
+            if unreadable {
+                // A bucket leaving a window could not be read: these sums are not to be kept.
+                return Err(StoreError::Db {
+                    path: String::new(),
+                    message: "a stored chunk was unreadable while loading; the series will be rebuilt from the source".into(),
+                });
+            }
+            let writes: Vec<Write<'_>> = answered
+                .iter()
+                .map(|(l, c)| Write {
+                    series: loading[*l].tracked.series,
+                    start: range.start,
+                    width,
+                    buckets: &c.buckets,
+                })
+                .collect();
+            let complete: Vec<usize> = answered
+                .iter()
+                .map(|(l, _)| *l)
+                .filter(|l| loading[*l].open == 0)
+                .collect();
+            let sums: Vec<(u64, Vec<u8>)> = complete
+                .iter()
+                .map(|l| (loading[*l].tracked.series, loading[*l].tracked.checkpoint()))
+                .collect();
+            store.commit(&writes, &sums)?;
+            drop(writes);
+            for (l, _) in &answered {
+                loading[*l].tracked.committed();
+            }
+            reader = store.reader()?;
+            progress.buckets((answered.len() * range.count) as u64);
+            progress.series(complete.len() as u64);
+            self.shared.health.beat();
+        }
+        let mut out = HashMap::with_capacity(loading.len());
+        for s in loading {
+            let t = &s.tracked;
+            let known = t
+                .rolling
+                .window(t.windows.iter().copied().max().unwrap_or_default());
+            info!(
+                slo = %t.ask.slo,
+                from_stored_sums = s.from_sums,
+                fetched_buckets = s.fetched,
+                coverage = known.coverage(),
+                failed_queries = s.errors,
+                took_ms = s.took.as_millis() as u64,
+                "history loaded"
+            );
+            out.insert(s.slot, (s.tracked, s.last_error));
         }
         Ok(out)
     }
@@ -126,157 +384,146 @@ impl Engine {
     }
 }
 
-/// Loads one series' window from the store, queries its missing buckets and builds rolling sums.
-/// Also returns the last failed query's message, if any.
-async fn prepare(
+fn task_failed(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db {
+        path: String::new(),
+        message: format!("loading task failed: {e}"),
+    }
+}
+
+/// One series' state from the store: from its running totals when they match (one row and its
+/// newest chunk or two), else summed from every bucket of its longest window.
+fn read(
     store: &Store,
+    slot: (usize, bool),
     plan: Plan,
+    series: u64,
+    row: Option<Vec<u8>>,
     at: i64,
     width: i64,
-) -> Result<(Tracked, Option<String>), StoreError> {
+) -> Result<Loading, StoreError> {
     let t0 = Instant::now();
-    let slo_id = plan.ask.slo.as_str();
-    let series = store.series_id(plan.key.as_str())?;
-    let longest = plan
+    let span = plan
         .windows
         .iter()
         .copied()
         .max()
-        .unwrap_or(Dur::from_secs(0));
-    let span = longest.as_secs() as i64;
+        .unwrap_or_default()
+        .as_secs() as i64;
     let start = at - span;
-    let n = (span / width) as usize;
-    let mut stored = store.get(series, start, width, n)?;
-    let mut holes = Vec::new();
-    for (s, e) in super::ranges::missing(
-        stored.iter().map(|b| !matches!(b, Bucket::Missing)),
-        start,
-        width,
-    ) {
-        super::ranges::add(&mut holes, s, e, CHUNK as i64 * width);
-    }
-    let Fill {
-        heal,
-        fetched,
-        writes,
-        errors,
-        last_error,
-        unknown_until,
-    } = fill(&plan, holes, &mut stored, start, width).await;
-    let w: Vec<Write<'_>> = writes
-        .iter()
-        .map(|(s, b)| Write {
-            series,
-            start: *s,
-            width,
-            buckets: b,
+    let resumed = row
+        .as_deref()
+        .and_then(checkpoint::decode)
+        .filter(|c| {
+            let w: Vec<Dur> = c.rolling.sums().iter().map(|(d, _)| *d).collect();
+            c.rolling.width() == width
+                && w == plan.windows
+                && c.rolling.at() <= at
+                && c.rolling.at() >= start
         })
-        .collect();
-    store.put_many(&w)?;
-    let known = stored
-        .iter()
-        .filter(|b| matches!(b, Bucket::Known { .. }))
-        .count();
-    let series_sums = Series::from_buckets(start, Dur::from_secs(width as u64), &stored);
-    let rolling = Rolling::from_series(&series_sums, at, &plan.windows);
-    let recent = Recent {
-        end: at,
-        width,
-        buckets: stored[stored.len().saturating_sub(RECENT)..]
-            .iter()
-            .copied()
-            .collect(),
-    };
-    info!(
-        slo = slo_id,
-        fetched_buckets = fetched,
-        coverage = known as f64 / n.max(1) as f64,
-        failed_queries = errors,
-        took_ms = t0.elapsed().as_millis() as u64,
-        "history loaded"
-    );
-    Ok((
-        Tracked {
-            key: plan.key,
-            series,
-            ask: plan.ask,
-            windows: plan.windows,
-            span,
-            rolling,
-            heal,
-            recent,
-            cold: Vec::new(),
-            unknown_until,
-        },
-        last_error,
-    ))
-}
-
-/// What [`fill`] fetched for one series' holes.
-struct Fill {
-    heal: Vec<(i64, i64)>,
-    fetched: usize,
-    writes: Vec<(i64, Vec<Bucket>)>,
-    errors: usize,
-    /// The last failure's message, shown with the SLO until a tick succeeds.
-    last_error: Option<String>,
-    /// End of the newest range the source cannot know (before the data it holds).
-    unknown_until: Option<i64>,
-}
-
-/// Asks the source for each hole of `stored` (which starts at `start`), masks maintenance, and
-/// fills in what came back; failed ranges are returned to heal later.
-async fn fill(
-    plan: &Plan,
-    holes: Vec<(i64, i64)>,
-    stored: &mut [Bucket],
-    start: i64,
-    width: i64,
-) -> Fill {
-    let slo_id = plan.ask.slo.as_str();
-    let mut heal = Vec::new();
-    let mut fetched = 0usize;
-    let mut writes: Vec<(i64, Vec<Bucket>)> = Vec::new();
-    let mut errors = 0usize;
-    let mut last_error = None;
-    let mut unknown_until: Option<i64> = None;
-    for (s, e) in holes {
-        let range = BucketRange {
-            start: s,
-            count: ((e - s) / width) as usize,
-            width,
-        };
-        let mut counts = match &plan.source {
-            Ok(source) => source.counts(&plan.ask, range).await,
-            Err(e) => Counts::failed(range, e.clone()),
-        };
-        crate::maintenance::mask(&plan.mask, s, width, &mut counts.buckets);
-        for (k, b) in counts.buckets.iter().enumerate() {
-            let idx = ((s - start) / width) as usize + k;
-            if let (Bucket::Known { .. } | Bucket::Excluded, Some(slot)) = (b, stored.get_mut(idx))
-            {
-                *slot = *b;
-                fetched += 1;
+        .and_then(|c| {
+            let from = c.rolling.at() - RECENT as i64 * width;
+            let recent = store
+                .reader()
+                .ok()?
+                .buckets(series, from, width, RECENT)
+                .ok()?;
+            Some((c, recent))
+        });
+    let (tracked, holes, from_sums) = match resumed {
+        Some((c, recent)) => {
+            let end = c.rolling.at();
+            let mut heal = c.heal;
+            super::ranges::trim_before(&mut heal, start);
+            let mut holes: Vec<Hole> = heal
+                .iter()
+                .filter(|(s, _)| *s < end)
+                .map(|&(s, e)| Hole {
+                    start: s,
+                    count: ((e.min(end) - s) / width) as usize,
+                    heal: true,
+                })
+                .collect();
+            if end < at {
+                holes.push(Hole {
+                    start: end,
+                    count: ((at - end) / width) as usize,
+                    heal: false,
+                });
             }
+            let tracked = Tracked {
+                key: plan.key,
+                series,
+                ask: plan.ask,
+                windows: plan.windows,
+                span,
+                rolling: c.rolling,
+                heal,
+                recent: Recent {
+                    end,
+                    width,
+                    buckets: recent.into(),
+                },
+                cold: Vec::new(),
+                unknown_until: c.unknown_until,
+                pending: BTreeMap::new(),
+            };
+            (tracked, holes, true)
         }
-        for &(fs, fe) in &counts.failed {
-            super::ranges::add(&mut heal, fs, fe, CHUNK as i64 * width);
+        None => {
+            let n = (span / width) as usize;
+            let stored = store.get(series, start, width, n)?;
+            let mut ranges = Vec::new();
+            for (s, e) in super::ranges::missing(
+                stored.iter().map(|b| !matches!(b, Bucket::Missing)),
+                start,
+                width,
+            ) {
+                super::ranges::add(&mut ranges, s, e, CHUNK as i64 * width);
+            }
+            let holes = ranges
+                .into_iter()
+                .map(|(s, e)| Hole {
+                    start: s,
+                    count: ((e - s) / width) as usize,
+                    heal: false,
+                })
+                .collect();
+            let series_sums = Series::from_buckets(start, Dur::from_secs(width as u64), &stored);
+            let tracked = Tracked {
+                key: plan.key,
+                series,
+                ask: plan.ask,
+                rolling: Rolling::from_series(&series_sums, at, &plan.windows),
+                windows: plan.windows,
+                span,
+                heal: Vec::new(),
+                recent: Recent {
+                    end: at,
+                    width,
+                    buckets: stored[stored.len().saturating_sub(RECENT)..]
+                        .iter()
+                        .copied()
+                        .collect(),
+                },
+                cold: Vec::new(),
+                unknown_until: None,
+                pending: BTreeMap::new(),
+            };
+            (tracked, holes, false)
         }
-        let newest_unknown = counts.unknown.iter().map(|r| r.1).max();
-        unknown_until = unknown_until.max(newest_unknown);
-        errors += counts.errors.len();
-        if let Some(e) = counts.errors.first() {
-            warn!(slo = slo_id, error = %e, "backfill query failed; buckets stay missing until healed");
-            last_error = Some(e.to_string());
-        }
-        writes.push((s, counts.buckets));
-    }
-    Fill {
-        heal,
-        fetched,
-        writes,
-        errors,
-        last_error,
-        unknown_until,
-    }
+    };
+    Ok(Loading {
+        slot,
+        tracked,
+        mask: plan.mask,
+        source: plan.source,
+        holes,
+        open: 0,
+        from_sums,
+        fetched: 0,
+        errors: 0,
+        last_error: None,
+        took: t0.elapsed(),
+    })
 }

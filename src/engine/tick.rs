@@ -1,6 +1,7 @@
 //! One evaluation at a bucket boundary, as its stages: [`Engine::plan`] what to query,
-//! [`Engine::fetch`] it from each SLO's source, [`Engine::commit`] the tick in one transaction,
-//! [`Engine::roll`] the window sums forward, then alerts, retention and publishing.
+//! [`Engine::fetch`] it from each SLO's source, [`Engine::roll`] the window sums forward,
+//! [`Engine::commit`] the tick's buckets and the sums they give in one transaction, then alerts,
+//! retention and publishing.
 
 use super::tracked::{Tracked, cold_bucket};
 use super::{Engine, ranges};
@@ -10,7 +11,10 @@ use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
+
+/// Most chunk rows the retention pass deletes in one tick.
+const RETENTION_ROWS: usize = 2_000;
 
 /// A query the tick will run for one tracked series.
 pub(super) struct Job {
@@ -32,8 +36,17 @@ impl Engine {
         }
         let jobs = self.plan(at);
         let results = self.fetch(&jobs).await;
-        let olds = self.commit(&jobs, &results)?;
-        let errors = self.roll(&jobs, &results, olds)?;
+        let olds = self.read_olds(&jobs)?;
+        let (errors, unreadable) = self.roll(&jobs, &results, olds)?;
+        // From here on memory is ahead of the store until the commit lands.
+        if let Err(e) = self.commit(&jobs, &results, !unreadable) {
+            self.needs_rebuild = true;
+            return Err(e);
+        }
+        if unreadable {
+            self.needs_rebuild = true;
+            self.trust_sums = false;
+        }
         for (i, s) in self.slos.iter_mut().enumerate() {
             s.last_error = errors.get(&i).map(|e| e.join("; "));
         }
@@ -189,24 +202,32 @@ impl Engine {
         results
     }
 
-    /// Stage 3: reads the old values of healed ranges (far back, so from the store, before it
-    /// changes), then commits the new counts of the whole tick in one transaction.
+    /// The old values of healed ranges, far back, so from the store before it changes.
+    fn read_olds(&self, jobs: &[Job]) -> Result<Vec<Option<Vec<Bucket>>>, StoreError> {
+        let width = self.width();
+        let store = &self.shared.store;
+        jobs.iter()
+            .map(|job| {
+                Ok(if job.heal {
+                    Some(store.get(self.tracked(job).series, job.start, width, job.count)?)
+                } else {
+                    None
+                })
+            })
+            .collect()
+    }
+
+    /// Stage 4: commits the new counts of the whole tick and, beside them, the running totals
+    /// they give (unless `with_sums` is false: then the stored totals of these series are
+    /// dropped and a restart sums their buckets again).
     fn commit(
         &mut self,
         jobs: &[Job],
         results: &[Option<Counts>],
-    ) -> Result<Vec<Option<Vec<Bucket>>>, StoreError> {
+        with_sums: bool,
+    ) -> Result<(), StoreError> {
         let width = self.width();
         let store = Arc::clone(&self.shared.store);
-        let mut olds = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            olds.push(if job.heal {
-                let t = self.tracked(job);
-                Some(store.get(t.series, job.start, width, job.count)?)
-            } else {
-                None
-            });
-        }
         let writes: Vec<Write<'_>> = jobs
             .iter()
             .zip(results)
@@ -219,22 +240,41 @@ impl Engine {
                 })
             })
             .collect();
-        store.put_many(&writes)?;
+        let mut sums: Vec<(u64, Vec<u8>)> = Vec::new();
+        if with_sums {
+            let mut written: Vec<u64> = writes.iter().map(|w| w.series).collect();
+            written.sort_unstable();
+            written.dedup();
+            for s in &self.slos {
+                for t in std::iter::once(&s.main).chain(s.sla.as_ref()) {
+                    if written.binary_search(&t.series).is_ok() {
+                        sums.push((t.series, t.checkpoint()));
+                    }
+                }
+            }
+        }
+        store.commit(&writes, &sums)?;
         drop(writes);
-        // From here on the store is ahead of memory until `roll` completes.
-        self.needs_rebuild = true;
-        Ok(olds)
+        for s in &mut self.slos {
+            for t in std::iter::once(&mut s.main).chain(s.sla.as_mut()) {
+                t.committed();
+            }
+        }
+        Ok(())
     }
 
-    /// Stage 4: moves the rolling sums: corrections first (healed ranges, then re-queried
-    /// buckets), then new buckets, reading leaving buckets from memory or the committed store.
-    /// Returns the query errors per SLO index.
+    /// Stage 3: moves the rolling sums: corrections first (healed ranges, then re-queried
+    /// buckets), then new buckets, reading leaving buckets from memory or the store (as it was
+    /// before this tick: what the tick changes far back is read from the series' pending
+    /// buckets). Returns the query errors per SLO index, and whether a stored bucket was
+    /// unreadable.
+    #[allow(clippy::type_complexity)]
     fn roll(
         &mut self,
         jobs: &[Job],
         results: &[Option<Counts>],
         mut olds: Vec<Option<Vec<Bucket>>>,
-    ) -> Result<HashMap<usize, Vec<String>>, StoreError> {
+    ) -> Result<(HashMap<usize, Vec<String>>, bool), StoreError> {
         let width = self.width();
         let reader = self.shared.store.reader()?;
         let mut unreadable = false;
@@ -274,30 +314,70 @@ impl Engine {
                 &mut unreadable,
             );
         }
-        self.needs_rebuild = unreadable;
-        Ok(errors)
+        Ok((errors, unreadable))
     }
 
-    /// Stage 6: hourly, drops chunks older than the longest window plus the margin.
+    /// Stage 6: retention, spread over the hour: each tick visits the next slice of the tracked
+    /// series (all of them within an hour) and drops their chunks older than the longest window
+    /// plus the margin, at most [`RETENTION_ROWS`] rows a tick, so a first pass over a store
+    /// with days too many never costs seconds in one tick. Once an hour, as the slices start
+    /// over, the series no SLO tracks any more (removed or redefined) get the same.
     fn retention(&mut self, at: i64) {
-        if at - self.last_retention < 3600 {
+        let n = self.slos.len();
+        if n == 0 {
             return;
         }
-        self.last_retention = at;
         let width = self.width();
-        let store = &self.shared.store;
+        let store = Arc::clone(&self.shared.store);
         let longest = self.slos.iter().map(|s| s.main.span).max().unwrap_or(0);
         let cutoff = at - longest - self.config.engine.retention_margin.as_secs() as i64;
-        let widths: HashMap<u64, i64> = store
-            .series_keys()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, id)| (id, SeriesKey::from_stored(k).width().unwrap_or(width)))
-            .collect();
-        match store.delete_before(cutoff, |id| widths.get(&id).copied().unwrap_or(width)) {
-            Ok(0) => {}
-            Ok(n) => info!(rows = n, "retention removed old chunks"),
+        let slice = n.div_ceil((3600 / width.max(1)).max(1) as usize);
+        let from = self.retention_cursor.min(n);
+        let mut ids: Vec<(u64, i64)> = Vec::with_capacity(slice * 2);
+        let mut owners: Vec<usize> = Vec::with_capacity(slice * 2);
+        for (k, s) in self.slos[from..(from + slice).min(n)].iter().enumerate() {
+            for t in std::iter::once(&s.main).chain(s.sla.as_ref()) {
+                ids.push((t.series, width));
+                owners.push(from + k);
+            }
+        }
+        match store.delete_before_in(&ids, cutoff, RETENTION_ROWS) {
+            Ok((rows, finished)) => {
+                if rows > 0 {
+                    debug!(rows, "retention removed old chunks");
+                }
+                // Resume at the first SLO not wholly done.
+                let next = if finished == ids.len() {
+                    from + slice
+                } else {
+                    owners.get(finished).copied().unwrap_or(from + slice)
+                };
+                self.retention_cursor = if next >= n { 0 } else { next };
+            }
             Err(e) => warn!(error = %e, "retention failed"),
+        }
+        if self.retention_cursor == 0 && at - self.last_retention >= 3600 {
+            self.last_retention = at;
+            let tracked: std::collections::HashSet<u64> = self
+                .slos
+                .iter()
+                .flat_map(|s| std::iter::once(&s.main).chain(s.sla.as_ref()))
+                .map(|t| t.series)
+                .collect();
+            let others: Vec<(u64, i64)> = store
+                .series_keys()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, id)| !tracked.contains(id))
+                .map(|(k, id)| (id, SeriesKey::from_stored(k).width().unwrap_or(width)))
+                .collect();
+            match store.delete_before_in(&others, cutoff, RETENTION_ROWS) {
+                Ok((0, _)) => {}
+                Ok((rows, _)) => {
+                    info!(rows, "retention removed old chunks of series no SLO tracks")
+                }
+                Err(e) => warn!(error = %e, "retention failed"),
+            }
         }
     }
 
@@ -321,8 +401,8 @@ impl Engine {
 /// Applies one job's new buckets (from `start`) to a series' sums. A missing new bucket keeps
 /// what the sums count (a failed re-query never erases a known count); `stored_old` holds the
 /// committed-before values of a healed range; a bucket leaving a long window is read from the
-/// store through the series' chunk cache.
-fn roll_series(
+/// series' pending buckets, else from the store through its chunk cache.
+pub(super) fn roll_series(
     t: &mut Tracked,
     start: i64,
     buckets: &[Bucket],
@@ -330,48 +410,60 @@ fn roll_series(
     reader: &Reader,
     unreadable: &mut bool,
 ) {
-    let Tracked {
-        rolling,
-        recent,
-        cold,
-        series,
-        ..
-    } = t;
-    let width = recent.width;
-    let span = width * CHUNK as i64;
-    for (k, new) in buckets.iter().enumerate() {
-        let s = start + k as i64 * width;
-        // What the rolling sums count for this bucket now.
-        let old = if s >= rolling.at() {
-            Bucket::Missing
-        } else if let Some(b) = recent.get(s) {
-            b
-        } else {
-            stored_old
-                .and_then(|o| o.get(k).copied())
-                .unwrap_or(Bucket::Missing)
-        };
-        let eff = match new {
-            Bucket::Known { .. } | Bucket::Excluded => *new,
-            Bucket::Missing => old,
-        };
-        if !matches!(new, Bucket::Missing) {
-            let chunk_start = s.div_euclid(span) * span;
-            cold.retain(|(c, _)| *c != chunk_start);
-        }
-        if s < rolling.at() {
-            if eff != old {
-                rolling.correct(s, old, eff);
-                recent.set(s, eff);
+    let width = t.recent.width;
+    // Buckets before the sums' end are corrections, applied at once; the rest move the sums on.
+    let split = ((t.rolling.at() - start) / width).clamp(0, buckets.len() as i64) as usize;
+    if split > 0 {
+        let olds: Vec<Bucket> = (0..split)
+            .map(|k| {
+                let s = start + k as i64 * width;
+                t.recent
+                    .get(s)
+                    .or_else(|| t.pending.get(&s).copied())
+                    .or_else(|| stored_old.and_then(|o| o.get(k).copied()))
+                    .unwrap_or(Bucket::Missing)
+            })
+            .collect();
+        let effs: Vec<Bucket> = buckets[..split]
+            .iter()
+            .zip(&olds)
+            .map(|(new, old)| match new {
+                Bucket::Known { .. } | Bucket::Excluded => *new,
+                Bucket::Missing => *old,
+            })
+            .collect();
+        t.rolling.replace(start, &olds, &effs);
+        for (k, (old, eff)) in olds.iter().zip(&effs).enumerate() {
+            if old != eff {
+                let s = start + k as i64 * width;
+                t.recent.set(s, *eff);
+                // Also kept apart: `recent` may drop it before the commit stores it.
+                t.pending.insert(s, *eff);
             }
-        } else if s == rolling.at() {
-            rolling.advance(eff, |leaving| {
-                recent.get(leaving).unwrap_or_else(|| {
-                    cold_bucket(cold, reader, *series, width, leaving, unreadable)
-                })
-            });
-            recent.push(eff);
         }
+    }
+    for (k, new) in buckets.iter().enumerate().skip(split) {
+        let s = start + k as i64 * width;
+        if s != t.rolling.at() {
+            continue;
+        }
+        // A missing new bucket counts as missing: nothing was counted for it before.
+        let eff = *new;
+        let Tracked {
+            rolling,
+            recent,
+            cold,
+            pending,
+            series,
+            ..
+        } = t;
+        rolling.advance(eff, |leaving| {
+            recent
+                .get(leaving)
+                .or_else(|| pending.get(&leaving).copied())
+                .unwrap_or_else(|| cold_bucket(cold, reader, *series, width, leaving, unreadable))
+        });
+        t.recent.push(eff);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::duration::Dur;
 use crate::source::Ask;
 use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, codec};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use tracing::warn;
 
 /// Buckets kept in memory per series: enough for the lag window and the 5m–1h windows at 1m.
@@ -32,6 +32,28 @@ pub(super) struct Tracked {
     /// End of the newest range its source said it cannot know (older than the data it holds,
     /// [`crate::source::Counts::unknown`]): while inside the window, the SLO's row says so.
     pub unknown_until: Option<i64>,
+    /// Buckets older than [`Recent`] that the sums count with a new value the store does not
+    /// hold yet (a healed range before its commit): a bucket leaving a window is read from here
+    /// first, so the sums can move before the commit that writes them with their buckets.
+    pub pending: BTreeMap<i64, Bucket>,
+}
+
+impl Tracked {
+    /// The running totals to store with this series' buckets.
+    pub fn checkpoint(&self) -> Vec<u8> {
+        super::checkpoint::encode(&self.rolling, &self.heal, self.unknown_until)
+    }
+
+    /// The tick's buckets are in the store: cached chunks holding pending buckets are stale.
+    pub fn committed(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let span = self.recent.width * CHUNK as i64;
+        let pending = std::mem::take(&mut self.pending);
+        let stale: Vec<i64> = pending.keys().map(|t| t.div_euclid(span) * span).collect();
+        self.cold.retain(|(c, _)| stale.binary_search(c).is_err());
+    }
 }
 
 /// The last [`RECENT`] buckets before `end`, oldest first.

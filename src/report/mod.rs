@@ -12,7 +12,7 @@ pub mod render;
 
 pub use render::{ReportJson, to_json, to_table};
 
-use crate::budget::{self, Evaluation, Series};
+use crate::budget::{self, Bucket, Evaluation, Series};
 use crate::config::{Config, Slo};
 use crate::duration::Dur;
 use crate::maintenance::Maintenance;
@@ -61,10 +61,44 @@ pub struct Report {
     pub slos: Vec<SloReport>,
 }
 
+/// Buckets per piece of history asked at once: about one Prometheus request (its 11,000-point
+/// limit), so the report folds a piece into window sums and drops it before the next.
+const PIECE: usize = crate::store::CHUNK * 150;
+/// Buckets held at once per call (a piece of many SLOs): bounds memory for any number of SLOs.
+const CALL_BUCKETS: usize = 1_400_000;
+/// Pieces being asked at once.
+const IN_FLIGHT: usize = 3;
+
+/// What one SLO (or its SLA's own counts) is summed over.
+struct Target {
+    slo: usize,
+    ask: Ask,
+    span: i64,
+    windows: Vec<Dur>,
+    mask: Vec<Maintenance>,
+    source: Arc<dyn Source>,
+}
+
 /// Fetches the history every SLO needs (its longest period before `at`) and evaluates it.
 pub async fn build(config: &Config, sources: &Sources, at: i64) -> Report {
+    build_with(config, sources, at, &|_, _| {}).await
+}
+
+/// [`build`], calling `progress(buckets answered, buckets to ask)` as answers come (a progress
+/// bar on a terminal).
+///
+/// SLOs of one source over the same span are asked together, a piece of history at a time: the
+/// source batches their selectors (one request for 64 selectors, identical ones once) and each
+/// piece is folded into window sums and dropped, so memory stays flat whatever the number of SLOs
+/// and the length of their periods.
+pub async fn build_with(
+    config: &Config,
+    sources: &Sources,
+    at: i64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Report {
     let width = config.bucket.as_secs() as i64;
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut targets: Vec<Target> = Vec::new();
     let mut unsourced: Vec<(usize, String)> = Vec::new();
     for (i, slo) in config.slos.iter().enumerate() {
         let source = match sources.for_slo(slo) {
@@ -74,26 +108,129 @@ pub async fn build(config: &Config, sources: &Sources, at: i64) -> Report {
                 continue;
             }
         };
-        let slo = slo.clone();
-        let mask = config.maintenance_for(&slo);
-        tasks.spawn(async move { (i, evaluate_one(slo, source, mask, at, width).await) });
-    }
-    let mut slos: Vec<Option<SloReport>> = vec![None; config.slos.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((i, r)) = joined {
-            slos[i] = Some(r);
+        let longest = slo
+            .periods
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(Dur::from_secs(30 * 86400));
+        let span = longest.max(Dur::from_secs(3 * 86400)).as_secs() as i64;
+        let mut windows: Vec<Dur> = budget::BURN_WINDOWS.to_vec();
+        windows.extend(slo.periods.iter().copied());
+        windows.extend(slo.policy.windows());
+        windows.sort();
+        windows.dedup();
+        let mask = config.maintenance_for(slo);
+        targets.push(Target {
+            slo: i,
+            ask: Ask::slo(slo),
+            span,
+            windows,
+            mask: mask.clone(),
+            source: Arc::clone(&source),
+        });
+        if let Some(spec) = slo.sla.as_ref().and_then(|s| s.counts.clone()) {
+            targets.push(Target {
+                slo: i,
+                ask: Ask {
+                    slo: slo.id.clone(),
+                    spec,
+                    role: Role::Sla,
+                },
+                span,
+                windows: vec![slo.periods[0]],
+                mask,
+                source,
+            });
         }
     }
-    // A task that panicked, or an SLO whose source is not there, still yields its SLO, with
-    // every bucket unknown and the reason.
-    let slos = slos
-        .into_iter()
-        .zip(&config.slos)
+    let empty = Series::new(at, config.bucket);
+    let mut sums: Vec<budget::Rolling> = targets
+        .iter()
+        .map(|t| budget::Rolling::from_series(&empty, at, &t.windows))
+        .collect();
+    let mut errors: Vec<Vec<String>> = vec![Vec::new(); targets.len()];
+    // Calls: targets of one source and span, as many as a call may hold, asked piece by piece.
+    let mut groups: std::collections::BTreeMap<(String, i64), Vec<usize>> = Default::default();
+    for (k, t) in targets.iter().enumerate() {
+        groups
+            .entry((t.source.name().to_string(), t.span))
+            .or_default()
+            .push(k);
+    }
+    let mut calls: Vec<(Vec<usize>, BucketRange)> = Vec::new();
+    let mut total = 0u64;
+    for ((_, span), members) in groups {
+        let start = at - span;
+        let count = (span / width) as usize;
+        for call in members.chunks((CALL_BUCKETS / PIECE).max(1)) {
+            let mut done = 0;
+            while done < count {
+                let n = PIECE.min(count - done);
+                calls.push((
+                    call.to_vec(),
+                    BucketRange {
+                        start: start + done as i64 * width,
+                        count: n,
+                        width,
+                    },
+                ));
+                total += (n * call.len()) as u64;
+                done += n;
+            }
+        }
+    }
+    let targets = Arc::new(targets);
+    let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (members, range) in calls {
+        let (targets, permits) = (Arc::clone(&targets), Arc::clone(&permits));
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let asks: Vec<Ask> = members.iter().map(|k| targets[*k].ask.clone()).collect();
+            let counts = targets[members[0]].source.counts_many(&asks, range).await;
+            (members, range, counts)
+        });
+    }
+    let mut answered = 0u64;
+    let mut lost: Vec<String> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (members, range, counts) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                lost.push(format!("a query task failed: {e}"));
+                continue;
+            }
+        };
+        let missing = vec![Bucket::Missing; range.count];
+        for (k, mut c) in members.iter().copied().zip(counts) {
+            crate::maintenance::mask(&targets[k].mask, range.start, width, &mut c.buckets);
+            sums[k].replace(
+                range.start,
+                &missing[..c.buckets.len().min(range.count)],
+                &c.buckets,
+            );
+            errors[k].extend(c.errors.iter().map(|e| e.to_string()));
+        }
+        answered += (members.len() * range.count) as u64;
+        progress(answered, total);
+    }
+    let mut main: Vec<Option<usize>> = vec![None; config.slos.len()];
+    let mut sla: Vec<Option<usize>> = vec![None; config.slos.len()];
+    for (k, t) in targets.iter().enumerate() {
+        match t.ask.role {
+            Role::Sla => sla[t.slo] = Some(k),
+            _ => main[t.slo] = Some(k),
+        }
+    }
+    let slos = config
+        .slos
+        .iter()
         .enumerate()
-        .map(|(i, (r, slo))| {
-            r.unwrap_or_else(|| {
-                let empty = Series::new(at, config.bucket);
-                SloReport {
+        .map(|(i, slo)| {
+            let Some(k) = main[i] else {
+                // An SLO whose source is not there still yields its SLO, every bucket unknown.
+                return SloReport {
                     slo: slo.clone(),
                     eval: budget::evaluate(&empty, slo.objective, &slo.periods, at),
                     sla_sli: None,
@@ -101,68 +238,32 @@ pub async fn build(config: &Config, sources: &Sources, at: i64) -> Report {
                     errors: vec![
                         unsourced
                             .iter()
-                            .find(|(k, _)| *k == i)
+                            .find(|(j, _)| *j == i)
                             .map(|(_, e)| e.clone())
                             .unwrap_or_else(|| "internal error while evaluating this SLO".into()),
                     ],
+                };
+            };
+            let eval = sums[k].evaluate(slo.objective, &slo.periods);
+            let rules = status::rules(&slo.policy, slo.objective, |w| sums[k].window(w));
+            let mut errs = std::mem::take(&mut errors[k]);
+            let sla_sli = match (&slo.sla, sla[i]) {
+                (None, _) => None,
+                (Some(_), Some(j)) => {
+                    errs.extend(std::mem::take(&mut errors[j]));
+                    sums[j].window(slo.periods[0]).sli()
                 }
-            })
+                (Some(_), None) => eval.periods.first().and_then(|p| p.sli),
+            };
+            errs.extend(lost.iter().cloned());
+            SloReport {
+                slo: slo.clone(),
+                eval,
+                sla_sli,
+                rules,
+                errors: errs,
+            }
         })
         .collect();
     Report { at, slos }
-}
-
-/// One SLO: its history from its source (the longest period, and at least the 3 days the burn
-/// windows need), maintenance masked, evaluated at `at`; an SLA with its own counts is fetched too.
-async fn evaluate_one(
-    slo: Slo,
-    source: Arc<dyn Source>,
-    mask: Vec<Maintenance>,
-    at: i64,
-    width: i64,
-) -> SloReport {
-    let longest = slo
-        .periods
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(Dur::from_secs(30 * 86400));
-    let span = longest.max(Dur::from_secs(3 * 86400));
-    let count = (span.as_secs() as i64 / width) as usize;
-    let range = BucketRange::ending_at(at, count, width);
-    let fetch = |ask: Ask| {
-        let (source, mask) = (Arc::clone(&source), &mask);
-        async move {
-            let mut c = source.counts(&ask, range).await;
-            crate::maintenance::mask(mask, range.start, width, &mut c.buckets);
-            let series =
-                Series::from_buckets(range.start, Dur::from_secs(width as u64), &c.buckets);
-            (series, c.errors)
-        }
-    };
-    let (series, errs) = fetch(Ask::slo(&slo)).await;
-    let eval = budget::evaluate(&series, slo.objective, &slo.periods, at);
-    let rules = status::rules(&slo.policy, slo.objective, |w| series.window(at, w));
-    let mut errors: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-    let sla_sli = match slo.sla.as_ref().map(|s| s.counts.clone()) {
-        None => None,
-        Some(None) => eval.periods.first().and_then(|p| p.sli),
-        Some(Some(spec)) => {
-            let ask = Ask {
-                slo: slo.id.clone(),
-                spec,
-                role: Role::Sla,
-            };
-            let (s, errs) = fetch(ask).await;
-            errors.extend(errs.iter().map(|e| e.to_string()));
-            s.window(at, slo.periods[0]).sli()
-        }
-    };
-    SloReport {
-        slo,
-        eval,
-        sla_sli,
-        rules,
-        errors,
-    }
 }

@@ -124,6 +124,11 @@ impl Store {
                 for k in &doomed_chunks {
                     t.remove(*k).map_err(|e| self.err(e))?;
                 }
+                // Running totals that counted the removed buckets no longer sum what is stored.
+                let mut sums = tx.open_table(super::SUMS).map_err(|e| self.err(e))?;
+                for (series, _) in &doomed_chunks {
+                    sums.remove(*series).map_err(|e| self.err(e))?;
+                }
                 for (table, key) in &doomed_kv {
                     let mut t = tx.open_table(*table).map_err(|e| self.err(e))?;
                     t.remove(key.as_str()).map_err(|e| self.err(e))?;
@@ -147,13 +152,34 @@ impl Store {
         cutoff: i64,
         width_of: impl Fn(u64) -> i64,
     ) -> Result<usize, StoreError> {
-        let ids: Vec<u64> = self.series_keys()?.into_iter().map(|(_, id)| id).collect();
+        let ids: Vec<(u64, i64)> = self
+            .series_keys()?
+            .into_iter()
+            .map(|(_, id)| (id, width_of(id)))
+            .collect();
+        Ok(self.delete_before_in(&ids, cutoff, usize::MAX)?.0)
+    }
+
+    /// Retention for some series only (`(series, bucket width)`), in one transaction, deleting
+    /// at most about `max_rows` rows: the daemon spreads its hourly pass over the ticks so that
+    /// no tick pays for all of it. Returns the rows deleted and how many of `series` were
+    /// finished (the rest are to be visited again).
+    pub fn delete_before_in(
+        &self,
+        series: &[(u64, i64)],
+        cutoff: i64,
+        max_rows: usize,
+    ) -> Result<(usize, usize), StoreError> {
         let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         let mut deleted = 0;
+        let mut finished = 0;
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-            for id in ids {
-                let last_start = cutoff - width_of(id) * CHUNK as i64;
+            for &(id, width) in series {
+                if deleted >= max_rows {
+                    break;
+                }
+                let last_start = cutoff - width * CHUNK as i64;
                 let mut doomed = Vec::new();
                 for row in chunks
                     .range((id, i64::MIN)..=(id, last_start))
@@ -166,9 +192,14 @@ impl Store {
                     chunks.remove((id, start)).map_err(|e| self.err(e))?;
                     deleted += 1;
                 }
+                finished += 1;
             }
         }
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(deleted)
+        if deleted > 0 {
+            tx.commit().map_err(|e| self.err(e))?;
+        } else {
+            tx.abort().map_err(|e| self.err(e))?;
+        }
+        Ok((deleted, finished))
     }
 }

@@ -11,6 +11,8 @@
 //! - `outbox` (`u64 → bytes`): notifications (JSON) in creation order, written before they are
 //!   sent and removed when the receiver accepted them.
 //! - `silences` (`&str → bytes`): silence id → the silence (JSON).
+//! - `sums` (`u64 series → bytes`): the engine's running totals of a series, written with its
+//!   buckets so a restart need not re-read them all ([`sums`]).
 //!
 //! Every value carries a checksum ([`seal`]): a damaged one reads as missing (chunks, then
 //! queried again from the source) or is skipped (alerts, outbox, silences), logged and counted in
@@ -27,6 +29,7 @@ mod integrity;
 pub mod keys;
 pub mod salvage;
 pub mod seal;
+mod sums;
 
 pub use backup::{BackupStats, verify_copy};
 pub use integrity::{TABLE_NAMES, Verification};
@@ -46,6 +49,7 @@ const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks"
 const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
+const SUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("sums");
 
 /// The layout version this build writes. Version 1 (no checksums) is upgraded in place at open;
 /// any other refuses to open.
@@ -142,6 +146,39 @@ impl Reader {
                 })
             }
         }
+    }
+}
+
+impl Reader {
+    /// `count` buckets from `start` like [`Store::get`], except that a damaged chunk is an error
+    /// rather than missing buckets: running totals that counted them must not be trusted.
+    pub fn buckets(
+        &self,
+        series: u64,
+        start: i64,
+        width: i64,
+        count: usize,
+    ) -> Result<Vec<Bucket>, StoreError> {
+        let span = width * CHUNK as i64;
+        let mut out = vec![Bucket::Missing; count];
+        let end = start + count as i64 * width;
+        let mut chunk_start = start.div_euclid(span) * span;
+        while chunk_start < end {
+            if let Some(bytes) = self.chunk(series, chunk_start)? {
+                let decoded = codec::decode(&bytes).map_err(|e| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+                for (slot, b) in decoded.iter().enumerate() {
+                    let t = chunk_start + slot as i64 * width;
+                    if t >= start && t < end {
+                        out[((t - start) / width) as usize] = *b;
+                    }
+                }
+            }
+            chunk_start += span;
+        }
+        Ok(out)
     }
 }
 
@@ -336,6 +373,7 @@ impl Store {
             tx.open_table(ALERTS).map_err(|e| self.err(e))?;
             tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
             tx.open_table(SILENCES).map_err(|e| self.err(e))?;
+            tx.open_table(SUMS).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -462,28 +500,52 @@ impl Store {
     /// The series id of a definition, created on first use. `key` should contain the SLO id, the
     /// count fingerprint and the bucket width.
     pub fn series_id(&self, key: &str) -> Result<u64, StoreError> {
-        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
-        let id = {
-            let mut series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
-            let existing = series.get(key).map_err(|e| self.err(e))?.map(|v| v.value());
-            match existing {
-                Some(id) => id,
-                None => {
-                    let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
-                    let next = meta
-                        .get("next_series_id")
-                        .map_err(|e| self.err(e))?
-                        .map(|v| v.value())
-                        .unwrap_or(1);
-                    meta.insert("next_series_id", next + 1)
-                        .map_err(|e| self.err(e))?;
-                    series.insert(key, next).map_err(|e| self.err(e))?;
-                    next
-                }
-            }
+        Ok(self
+            .series_ids(&[key])?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
+
+    /// The series ids of many definitions at once: one read, and one durable transaction only
+    /// when some are new (a start of 10,000 SLOs must not commit 10,000 times).
+    pub fn series_ids(&self, keys: &[&str]) -> Result<Vec<u64>, StoreError> {
+        let mut ids: Vec<Option<u64>> = {
+            let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
+            let series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
+            keys.iter()
+                .map(|k| Ok(series.get(*k).map_err(|e| self.err(e))?.map(|v| v.value())))
+                .collect::<Result<_, StoreError>>()?
         };
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(id)
+        if ids.iter().any(Option::is_none) {
+            let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
+            {
+                let mut series = tx.open_table(SERIES).map_err(|e| self.err(e))?;
+                let mut meta = tx.open_table(META).map_err(|e| self.err(e))?;
+                let mut next = meta
+                    .get("next_series_id")
+                    .map_err(|e| self.err(e))?
+                    .map(|v| v.value())
+                    .unwrap_or(1);
+                for (slot, key) in ids.iter_mut().zip(keys) {
+                    if slot.is_some() {
+                        continue;
+                    }
+                    // Another writer (or a duplicate key in `keys`) may have made it meanwhile.
+                    if let Some(v) = series.get(*key).map_err(|e| self.err(e))? {
+                        *slot = Some(v.value());
+                        continue;
+                    }
+                    series.insert(*key, next).map_err(|e| self.err(e))?;
+                    *slot = Some(next);
+                    next += 1;
+                }
+                meta.insert("next_series_id", next)
+                    .map_err(|e| self.err(e))?;
+            }
+            tx.commit().map_err(|e| self.err(e))?;
+        }
+        Ok(ids.into_iter().map(Option::unwrap_or_default).collect())
     }
 
     /// Every definition key with its series id, for tools and tests that compare stores.

@@ -26,16 +26,54 @@ struct SelectorCounts {
 }
 
 impl Inner {
-    /// Counts of many asks over the same short range, for the daemon's tick. Counter selectors
-    /// are deduplicated and queried [`BATCH_SELECTORS`] at a time in one request (each wrapped
-    /// in `label_replace` with a `__slowburn_q` index, joined by `or`). Other specs, and ranges
-    /// too long for one request, are counted one by one, concurrently (the semaphore still
-    /// bounds requests).
+    /// Counts of many asks over one range, for the daemon's tick and its loads. Counter
+    /// selectors are deduplicated and queried [`BATCH_SELECTORS`] at a time in one request (each
+    /// wrapped in `label_replace` with a `__slowburn_q` index, joined by `or`); a range longer
+    /// than one request holds is asked in pieces that long, one after the other, each batched
+    /// (a first start of 10,000 SLOs then costs a request per 64 selectors per piece, not per
+    /// SLO). Other specs are counted one by one, concurrently (the semaphore still bounds
+    /// requests).
     pub(super) async fn counts_many(
         self: &Arc<Self>,
         asks: &[Ask],
         range: BucketRange,
     ) -> Vec<Counts> {
+        let per = self.buckets_per_request().max(1);
+        if range.count <= per || asks.len() < 2 {
+            return self.counts_many_short(asks, range).await;
+        }
+        let mut out: Vec<Counts> = asks
+            .iter()
+            .map(|_| Counts {
+                buckets: Vec::with_capacity(range.count),
+                ..Counts::default()
+            })
+            .collect();
+        let mut start = range.start;
+        let end = range.end();
+        while start < end {
+            let count = (((end - start) / range.width) as usize).min(per);
+            let piece = BucketRange {
+                start,
+                count,
+                width: range.width,
+            };
+            for (o, p) in out
+                .iter_mut()
+                .zip(self.counts_many_short(asks, piece).await)
+            {
+                o.buckets.extend(p.buckets);
+                o.errors.extend(p.errors);
+                o.failed.extend(p.failed);
+                o.unknown.extend(p.unknown);
+            }
+            start = piece.end();
+        }
+        out
+    }
+
+    /// [`Inner::counts_many`] for a range one request holds (others go one by one).
+    async fn counts_many_short(self: &Arc<Self>, asks: &[Ask], range: BucketRange) -> Vec<Counts> {
         let short = range.count <= self.buckets_per_request();
         let batchable: Vec<Option<[Option<String>; 3]>> = asks
             .iter()
@@ -92,7 +130,7 @@ impl Inner {
         let mut tasks = JoinSet::new();
         for (g, group) in uniq.chunks(BATCH_SELECTORS).enumerate() {
             let (me, group) = (Arc::clone(self), group.to_vec());
-            tasks.spawn(async move { (g, me.selector_batch(&group, range).await) });
+            tasks.spawn(async move { (g, me.fitted_batch(&group, range).await) });
         }
         let mut per_selector: Vec<Option<Result<SelectorCounts, SourceError>>> =
             (0..uniq.len()).map(|_| None).collect();
@@ -115,7 +153,7 @@ impl Inner {
                     let end = (base + BATCH_SELECTORS).min(uniq.len());
                     for k in base..end {
                         per_selector[k] = Some(
-                            self.selector_batch(std::slice::from_ref(&uniq[k]), range)
+                            self.fitted_batch(std::slice::from_ref(&uniq[k]), range)
                                 .await
                                 .map(|mut v| v.remove(0)),
                         );
@@ -124,6 +162,31 @@ impl Inner {
             }
         }
         per_selector
+    }
+
+    /// [`Inner::selector_batch`], cut in halves while the backend refuses the range as too
+    /// long (Mimir's or Cortex's query-length limit), keeping the size that fitted, as single
+    /// queries do.
+    fn fitted_batch<'a>(
+        &'a self,
+        group: &'a [String],
+        r: BucketRange,
+    ) -> crate::source::BoxFuture<'a, Result<Vec<SelectorCounts>, SourceError>> {
+        Box::pin(async move {
+            match self.selector_batch(group, r).await {
+                Err(e) if r.count > 1 && super::flavor::range_too_long(&e) => {
+                    self.learn_fitted(r.count / 2, &e);
+                    let (a, b) = r.split_at(r.count / 2);
+                    let mut first = self.fitted_batch(group, a).await?;
+                    for (x, y) in first.iter_mut().zip(self.fitted_batch(group, b).await?) {
+                        x.increases.extend(y.increases);
+                        x.has_series |= y.has_series;
+                    }
+                    Ok(first)
+                }
+                other => other,
+            }
+        })
     }
 
     /// One request for a group of counter selectors over a short range.

@@ -405,13 +405,7 @@ impl Inner {
             match self.chunk(spec, r).await {
                 Err(e) if r.count > 1 && flavor::range_too_long(&e) => {
                     let half = r.count / 2;
-                    if self.fitted_buckets.fetch_min(half, Ordering::Relaxed) > half {
-                        tracing::info!(
-                            buckets = r.count,
-                            now = half,
-                            "the backend refused a range as longer than its query-length limit; asking in shorter ranges from now on: {e}"
-                        );
-                    }
+                    self.learn_fitted(half, &e);
                     let (a, b) = r.split_at(half);
                     let mut first = self.fitted_chunk(spec, a).await?;
                     first.extend(self.fitted_chunk(spec, b).await?);
@@ -420,6 +414,18 @@ impl Inner {
                 other => other,
             }
         })
+    }
+
+    /// Remembers that ranges of `half` buckets are asked from now on (said once).
+    fn learn_fitted(&self, half: usize, e: &SourceError) {
+        let was = self.fitted_buckets.fetch_min(half, Ordering::Relaxed);
+        if was > half {
+            tracing::info!(
+                buckets = half * 2,
+                now = half,
+                "the backend refused a range as longer than its query-length limit; asking in shorter ranges from now on: {e}"
+            );
+        }
     }
 
     /// Per-bucket counts of one spec over `range`. Never fails as a whole: buckets of failed chunks

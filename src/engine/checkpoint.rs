@@ -1,0 +1,155 @@
+//! A tracked series' running totals as the store keeps them beside its buckets: the window sums
+//! at the end of the last committed tick, the ranges still to heal, and where the source's data
+//! begins. Written in the same transaction as the buckets they sum, so a restart resumes from one
+//! row per series instead of re-reading 30 days of buckets; any bucket write without them drops the
+//! row ([`crate::store::Store::commit`]), so a stale row is never believed.
+
+use crate::budget::{Rolling, WindowSum};
+use crate::duration::Dur;
+
+/// Layout version of the encoded row; another version reads as absent (the series is rebuilt
+/// from its buckets).
+const VERSION: u8 = 1;
+
+/// What a stored row gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Checkpoint {
+    pub rolling: Rolling,
+    pub heal: Vec<(i64, i64)>,
+    pub unknown_until: Option<i64>,
+}
+
+/// Encodes a series' sums, heal ranges and data start.
+pub(super) fn encode(
+    rolling: &Rolling,
+    heal: &[(i64, i64)],
+    unknown_until: Option<i64>,
+) -> Vec<u8> {
+    let windows = rolling.sums();
+    let mut out = Vec::with_capacity(32 + windows.len() * 40 + heal.len() * 16);
+    out.push(VERSION);
+    out.extend_from_slice(&rolling.width().to_le_bytes());
+    out.extend_from_slice(&rolling.at().to_le_bytes());
+    out.extend_from_slice(&(windows.len() as u32).to_le_bytes());
+    for (w, s) in windows {
+        out.extend_from_slice(&w.as_secs().to_le_bytes());
+        out.extend_from_slice(&s.good.to_le_bytes());
+        out.extend_from_slice(&s.total.to_le_bytes());
+        out.extend_from_slice(&s.known.to_le_bytes());
+        out.extend_from_slice(&s.excluded.to_le_bytes());
+    }
+    out.extend_from_slice(&(heal.len() as u32).to_le_bytes());
+    for (s, e) in heal {
+        out.extend_from_slice(&s.to_le_bytes());
+        out.extend_from_slice(&e.to_le_bytes());
+    }
+    out.extend_from_slice(&unknown_until.unwrap_or(i64::MIN).to_le_bytes());
+    out
+}
+
+/// Reads a row back; `None` for anything that is not exactly what [`encode`] writes.
+pub(super) fn decode(bytes: &[u8]) -> Option<Checkpoint> {
+    let mut r = Cursor(bytes);
+    if r.take(1)?[0] != VERSION {
+        return None;
+    }
+    let width = r.i64()?;
+    let at = r.i64()?;
+    let n = r.u32()? as usize;
+    if width <= 0 || n > 1024 {
+        return None;
+    }
+    let mut windows = Vec::with_capacity(n);
+    for _ in 0..n {
+        let w = r.u64()?;
+        let sum = WindowSum {
+            good: r.f64()?,
+            total: r.f64()?,
+            known: r.u64()?,
+            buckets: w / width as u64,
+            excluded: r.u64()?,
+        };
+        windows.push((Dur::from_secs(w), sum));
+    }
+    let h = r.u32()? as usize;
+    if h > bytes.len() / 16 {
+        return None;
+    }
+    let mut heal = Vec::with_capacity(h);
+    for _ in 0..h {
+        heal.push((r.i64()?, r.i64()?));
+    }
+    let unknown = r.i64()?;
+    if !r.0.is_empty() {
+        return None;
+    }
+    Some(Checkpoint {
+        rolling: Rolling::restore(width, at, windows)?,
+        heal,
+        unknown_until: (unknown != i64::MIN).then_some(unknown),
+    })
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn f64(&mut self) -> Option<f64> {
+        Some(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::{Bucket, Series};
+
+    #[test]
+    fn a_checkpoint_reads_back_exactly_and_refuses_anything_else() {
+        let m = Dur::from_secs(60);
+        let buckets: Vec<Bucket> = (0..200)
+            .map(|i| match i % 7 {
+                0 => Bucket::Missing,
+                1 => Bucket::Excluded,
+                _ => Bucket::known(i as f64, i as f64 + 0.5),
+            })
+            .collect();
+        let s = Series::from_buckets(0, m, &buckets);
+        let rolling =
+            Rolling::from_series(&s, 200 * 60, &[Dur::from_secs(300), Dur::from_secs(3600)]);
+        let bytes = encode(&rolling, &[(60, 180), (600, 660)], Some(120));
+        let back = decode(&bytes).expect("reads back");
+        assert_eq!(back.rolling, rolling);
+        assert_eq!(back.heal, vec![(60, 180), (600, 660)]);
+        assert_eq!(back.unknown_until, Some(120));
+        assert_eq!(
+            decode(&encode(&rolling, &[], None)).map(|c| c.unknown_until),
+            Some(None)
+        );
+        for cut in 0..bytes.len() {
+            assert_eq!(decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decode(&longer), None);
+        let mut other = bytes;
+        other[0] = 9;
+        assert_eq!(decode(&other), None);
+    }
+}
