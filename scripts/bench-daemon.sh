@@ -9,7 +9,8 @@
 #                  labels; scripts/bench-fleet-history.py), 3 hours in Prometheus
 # Environment: PROFILE=release|profiling (cargo profile; `profiling` keeps symbols for perf),
 #   SLOWBURN_BIN=path (the daemon to measure, e.g. an older build), NO_BUILD=1, PERF=1 (perf record
-#   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt), COLD=1.
+#   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt; PERF_G=1 adds call
+#   graphs, for a build with frame pointers), COLD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -66,7 +67,7 @@ reads() { curl -fsS "http://$LISTEN/metrics" | awk '
 start() {
   local t0 t1
   t0=$(date +%s.%N)
-  SLOWBURN_LOG=info "$BIN" run -c "$W/slo.yaml" --data-dir "$1" --listen "$LISTEN" >> "$W/run.log" 2>&1 &
+  SLOWBURN_LOG="${SLOWBURN_LOG:-info}" "$BIN" run -c "$W/slo.yaml" --data-dir "$1" --listen "$LISTEN" >> "$W/run.log" 2>&1 &
   SB=$!
   until curl -fsS "http://$LISTEN/readyz" >/dev/null 2>&1; do sleep 0.05; done
   t1=$(date +%s.%N)
@@ -79,7 +80,7 @@ at() { curl -fsS "http://$LISTEN/api/v1/slos/svc000/slo0" | python3 -c 'import j
 
 start "$W/data" "first start, $N SLOs, 35 days stored"
 last=$(at)
-[ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
+[ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock ${PERF_G:+-g} -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
 for t in $(seq 1 "$TICKS"); do
   c0=$(cpu)
   while [ "$(at)" = "$last" ]; do sleep 1; done
@@ -107,4 +108,9 @@ if [ -n "${PERF:-}" ]; then
   perf report -i "$W/perf.data" --stdio --no-children --sort symbol --percent-limit 0.7 2>/dev/null \
     | grep -E '^ +[0-9]' > "$W/perf.txt" || true
   echo "perf: top symbols over the steady ticks (all of $W/perf.txt)"; head -25 "$W/perf.txt"
+  if [ -n "${PERF_G:-}" ]; then # call graphs (a build with frame pointers): time inclusive of callees
+    perf report -i "$W/perf.data" --stdio --children --sort symbol --percent-limit 2 -g none 2>/dev/null \
+      | grep -E '^ +[0-9]' > "$W/perf-inclusive.txt" || true
+    echo "perf: inclusive (all of $W/perf-inclusive.txt)"; grep -E 'slowburn::|redb::|serde|malloc' "$W/perf-inclusive.txt" | head -40
+  fi
 fi

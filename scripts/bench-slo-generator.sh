@@ -5,7 +5,8 @@
 # process over all SLOs, 3 runs each, alternating. Prints per run wall time, client CPU (user+sys),
 # max RSS, the query requests Prometheus answered and Prometheus's own CPU (process_cpu_seconds_total),
 # the ratios of the medians, and both tools' 30d SLI side by side (all SLOs computed, or it fails).
-# Usage: scripts/bench-slo-generator.sh     (BENCH_PORT=19390; NO_BUILD=1 skips cargo build)
+# Usage: scripts/bench-slo-generator.sh     (BENCH_PORT=19390; NO_BUILD=1 skips cargo build;
+#   PROFILE=release|profiling picks the cargo profile; SLOWBURN_BIN=path measures another build)
 # slo-generator's Prometheus backend ignores --timestamp and queries "now": the history ends at the
 # current minute (bench_history), so its 30d window lags slowburn's (`--at END`) by a few minutes.
 set -euo pipefail
@@ -17,13 +18,16 @@ W="$PWD/target/bench-slogen"
 V="$PWD/target/slogen-venv"
 SERVICES=10
 command -v prometheus >/dev/null && command -v promtool >/dev/null || scripts/install-test-deps.sh >/dev/null
-[ "${NO_BUILD:-0}" = 1 ] || cargo build --release --quiet --bin slowburn --example bench_history
+PROFILE="${PROFILE:-release}"
+T="target/$PROFILE"
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --profile "$PROFILE" --quiet --bin slowburn --example bench_history
+SB="${SLOWBURN_BIN:-$T/slowburn}"
 if [ ! -x "$V/bin/slo-generator" ]; then # pkg_resources is gone from setuptools >= 81
   python3 -m venv "$V" && "$V/bin/pip" install -q 'slo-generator[prometheus]' 'setuptools<81'
 fi
 SLOGEN_VERSION=$("$V/bin/slo-generator" -v 2>/dev/null)
 rm -rf "$W" && mkdir -p "$W"
-END=$(target/release/examples/bench_history "$W/h.om" "$SERVICES" 60 31)
+END=$("$T/examples/bench_history" "$W/h.om" "$SERVICES" 60 31)
 promtool tsdb create-blocks-from openmetrics -q --max-block-duration=744h "$W/h.om" "$W/data" >/dev/null
 rm -f "$W/h.om"
 printf 'global: {scrape_interval: 15s}\nscrape_configs: []\n' > "$W/p.yml"
@@ -71,7 +75,7 @@ gen() { # N AVAIL_OBJECTIVES LATENCY_THRESHOLDS: slowburn's slo.yaml and one slo
         "{expression: 'http_request_duration_seconds_bucket{service=\"$s\"}', threshold_bucket: '$t'}"
     done
   done
-  target/release/slowburn validate -c "$d/slo.yaml" >/dev/null
+  "$SB" validate -c "$d/slo.yaml" >/dev/null
   [ "$(ls "$d/slos" | wc -l)" -eq "$1" ]
 }
 gen 30 "99.5 99.9" "0.2"
@@ -81,7 +85,7 @@ for n in 30 100; do
   d="$W/n$n"
   for run in 1 2 3; do
     p=$(prom)
-    /usr/bin/time -o "$d/t" -f "%e %U %S %M" target/release/slowburn report -c "$d/slo.yaml" --at "$END" \
+    /usr/bin/time -o "$d/t" -f "%e %U %S %M" "$SB" report -c "$d/slo.yaml" --at "$END" \
       --format json > "$d/report.json" 2> "$d/sb.err" || { cat "$d/sb.err" >&2; exit 1; }
     echo "slowburn $n $run $(cat "$d/t") $(delta "$p")" >> "$W/times.txt"
     p=$(prom)

@@ -113,10 +113,23 @@ pub async fn run(
     from: i64,
     to: i64,
 ) -> (Vec<Episode>, Vec<String>) {
+    run_with(config, sources, from, to, &|_, _| {}).await
+}
+
+/// [`run`], calling `progress(SLOs replayed, SLOs)` after each (a progress bar on a terminal).
+pub async fn run_with(
+    config: &Config,
+    sources: &Sources,
+    from: i64,
+    to: i64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> (Vec<Episode>, Vec<String>) {
     let width = config.bucket.as_secs() as i64;
     let mut episodes = Vec::new();
     let mut errors = Vec::new();
-    for slo in &config.slos {
+    let total = config.slos.len() as u64;
+    for (done, slo) in config.slos.iter().enumerate() {
+        progress(done as u64, total);
         let lookback = slo
             .policy
             .windows()
@@ -157,6 +170,7 @@ pub async fn run(
             width,
         ));
     }
+    progress(total, total);
     (episodes, errors)
 }
 

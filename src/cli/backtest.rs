@@ -47,7 +47,14 @@ pub(super) async fn run(
         }
         None => connect(cfg).await?,
     };
-    let (episodes, errors) = crate::backtest::run(cfg, &sources, from, to).await;
+    let bar = super::progress_bar("SLOs");
+    let (episodes, errors) = crate::backtest::run_with(cfg, &sources, from, to, &|done, total| {
+        super::advance(&bar, done, total)
+    })
+    .await;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     for e in &errors {
         eprintln!("warning: {e}");
     }

@@ -555,6 +555,31 @@ async fn healthcheck(mut listen: std::net::SocketAddr) -> anyhow::Result<()> {
 
 /// The config's sources, each having answered one request: commands fail fast, naming the source
 /// and its URL (minus any credentials), when one the SLOs read cannot be reached.
+/// A progress bar on stderr for long fetches (`report`, `backtest`), only when stderr is a
+/// terminal: a pipe, a file or a CI log gets nothing.
+fn progress_bar(what: &'static str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:32}] {percent:>3}% {human_pos}/{human_len} ({per_sec}, about {eta} left)",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    Some(bar)
+}
+
+/// Moves `bar` to `done` of `total`.
+fn advance(bar: &Option<indicatif::ProgressBar>, done: u64, total: u64) {
+    if let Some(b) = bar {
+        b.set_length(total);
+        b.set_position(done);
+    }
+}
+
 async fn connect(cfg: &Config) -> anyhow::Result<Sources> {
     let sources = Sources::from_config(cfg)?;
     // The error names the source and its URL (minus any credentials).

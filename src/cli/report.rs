@@ -22,7 +22,14 @@ pub(super) async fn run(
     );
     let sources = connect(cfg).await?;
     let t0 = std::time::Instant::now();
-    let rep = report::build(cfg, &sources, at).await;
+    let bar = super::progress_bar("buckets");
+    let rep = report::build_with(cfg, &sources, at, &|done, total| {
+        super::advance(&bar, done, total)
+    })
+    .await;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     let elapsed = t0.elapsed();
     if stats {
         for source in sources.iter() {

@@ -22,7 +22,11 @@ impl Engine {
         let watched_since = *self.first_alert_eval.get_or_insert(at);
         let mut outbox: Vec<Vec<u8>> = Vec::new();
         let mut seen: HashSet<AlertKey> = HashSet::new();
-        for s in &self.slos {
+        // Every changed record of the tick, stored in one transaction before anything is
+        // logged or sent (one transaction each cost a second a tick with thousands firing).
+        let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut logs: Vec<(usize, evaluate::Decision)> = Vec::new();
+        for (i, s) in self.slos.iter().enumerate() {
             let keys = [Severity::Page, Severity::Ticket].map(|sev| AlertKey::new(&s.slo.id, sev));
             let none = Record::default();
             let prior = [0, 1].map(|k| self.alerts.get(&keys[k]).unwrap_or(&none));
@@ -58,16 +62,22 @@ impl Engine {
             let mut updates = Vec::new();
             for ((d, key), prior) in decisions.into_iter().zip(keys).zip(input.prior) {
                 seen.insert(key.clone());
-                if d.next != *prior
-                    && let Err(e) = self.shared.store.put_alert(&key.encode(), &d.next.encode())
-                {
-                    warn!(slo = %s.slo.id, error = %e, "cannot persist the alert state");
+                if d.next != *prior {
+                    changed.push((key.encode(), d.next.encode()));
                 }
                 enqueue(&mut outbox, s, &d, at, &self.config);
-                log_transition(&s.slo.id, &d);
-                updates.push((key, d.next));
+                updates.push((key, d.next.clone()));
+                if d.transition.is_some() {
+                    logs.push((i, d));
+                }
             }
             self.alerts.extend(updates);
+        }
+        if let Err(e) = self.shared.store.put_alerts(&changed) {
+            warn!(records = changed.len(), error = %e, "cannot persist the alert states");
+        }
+        for (i, d) in &logs {
+            log_transition(&self.slos[*i].slo.id, d);
         }
         self.resolve_removed(&seen, at, &mut outbox);
         if !outbox.is_empty() {

@@ -11,6 +11,7 @@ use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 use tracing::{debug, info, warn};
 
 /// Most chunk rows the retention pass deletes in one tick.
@@ -34,15 +35,19 @@ impl Engine {
             self.publish(at);
             return Ok(());
         }
+        let t0 = Instant::now();
         let jobs = self.plan(at);
         let results = self.fetch(&jobs).await;
+        let t1 = Instant::now();
         let olds = self.read_olds(&jobs)?;
         let (errors, unreadable) = self.roll(&jobs, &results, olds)?;
+        let t2 = Instant::now();
         // From here on memory is ahead of the store until the commit lands.
         if let Err(e) = self.commit(&jobs, &results, !unreadable) {
             self.needs_rebuild = true;
             return Err(e);
         }
+        let t3 = Instant::now();
         if unreadable {
             self.needs_rebuild = true;
             self.trust_sums = false;
@@ -51,8 +56,22 @@ impl Engine {
             s.last_error = errors.get(&i).map(|e| e.join("; "));
         }
         self.evaluate_alerts(at);
+        let t4 = Instant::now();
         self.retention(at);
+        let t5 = Instant::now();
         self.publish(at);
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        debug!(
+            at,
+            jobs = jobs.len(),
+            fetch_ms = ms(t0, t1),
+            roll_ms = ms(t1, t2),
+            commit_ms = ms(t2, t3),
+            alerts_ms = ms(t3, t4),
+            retention_ms = ms(t4, t5),
+            publish_ms = ms(t5, Instant::now()),
+            "tick stages"
+        );
         Ok(())
     }
 

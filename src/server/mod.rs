@@ -116,9 +116,14 @@ async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
 
 async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     if st.shared.health.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n")
+        (StatusCode::OK, "ready\n".to_string())
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "backfilling\n")
+        // How far the backfill is, so whoever waits on the probe sees it move.
+        let body = match st.shared.health.progress.read() {
+            Some(r) => format!("backfilling: {r}\n"),
+            None => "backfilling\n".to_string(),
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, body)
     }
 }
 

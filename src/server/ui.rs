@@ -395,6 +395,7 @@ pub async fn internals_page(State(st): State<AppState>) -> Response {
     let i = internals::Internals {
         version: format!("{} ({})", crate::VERSION, crate::REVISION),
         ready: h.ready.load(Ordering::Relaxed),
+        progress: h.progress.read().map(|r| r.to_string()),
         last_eval: stamp(last),
         ticks: h.ticks.load(Ordering::Relaxed),
         slos: snap.slos.len(),

@@ -72,6 +72,8 @@ pub struct Internals {
     pub version: String,
     /// Backfill finished.
     pub ready: bool,
+    /// How far a load of SLO histories is (the backfill at start, a reload's new SLOs).
+    pub progress: Option<String>,
     /// Last evaluation.
     pub last_eval: Option<Stamp>,
     /// Ticks completed since start.
@@ -113,6 +115,12 @@ fn now(i: &Internals) -> Html {
         Some(s) => html! { (s.at) " (" (s.age) " s ago)" },
         None => Html::from_static("not yet"),
     };
+    let progress = match &i.progress {
+        Some(p) => {
+            html! { "<div><dt>Loading</dt><dd class=\"warn\" id=\"progress\">" (p) "</dd></div>" }
+        }
+        None => Html::from_static(""),
+    };
     let shard = match &i.shard {
         Some(s) => html! { " (shard " (s) ")" },
         None => Html::from_static(""),
@@ -120,7 +128,7 @@ fn now(i: &Internals) -> Html {
     html! {
         "<section class=\"now\"><dl><div><dt>Version</dt><dd>" (i.version)
         "</dd></div><div><dt>Ready</dt><dd class=\"" (ready_class) "\">" (ready)
-        "</dd></div><div><dt>Last evaluation</dt><dd>" (last)
+        "</dd></div>" (progress) "<div><dt>Last evaluation</dt><dd>" (last)
         "</dd></div><div><dt>Ticks</dt><dd>" (i.ticks) "</dd></div><div><dt>SLOs</dt><dd id=\"slos\">" (i.slos)
         (shard) "</dd></div><div><dt>Damaged stored values</dt><dd>" (i.damaged) "</dd></div></dl></section>"
     }

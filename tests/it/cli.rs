@@ -2,7 +2,9 @@
 //! revision, every `--help` has examples and the top one the exit codes, completions complete in
 //! a real bash, and usage errors exit 2 as the exit-code table says.
 
-use crate::common::slowburn;
+use crate::common::{
+    fast_config, require_prometheus, short_live_history, slowburn, start_prometheus, write_config,
+};
 use std::process::Command;
 
 #[test]
@@ -111,4 +113,48 @@ fn usage_errors_exit_2_and_a_no_exits_1() {
     assert_eq!(slowburn(&["completions", "tcsh"]).0, 2);
     let (code, _, err) = slowburn(&["validate", "--config", "/nonexistent/slo.yaml"]);
     assert_eq!(code, 1, "{err}");
+}
+
+/// `report` and `backtest` draw a progress bar on a terminal (a pseudo-terminal from util-linux's
+/// `script`) and nothing on a pipe, where their output is read by scripts.
+#[test]
+fn report_and_backtest_show_progress_on_a_terminal_and_nothing_on_a_pipe() {
+    if !require_prometheus() {
+        return;
+    }
+    let prom = start_prometheus(&short_live_history());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &fast_config(&prom.url));
+    let bin = env!("CARGO_BIN_EXE_slowburn");
+    for (args, unit) in [
+        (vec!["report", "--format", "json"], "buckets ["),
+        (vec!["backtest", "--format", "json"], "SLOs ["),
+    ] {
+        let line = format!("{bin} {} -c {}", args.join(" "), cfg.display());
+        let tty = Command::new("script")
+            .args(["-qefc", &line, "/dev/null"])
+            .output()
+            .expect("util-linux script");
+        let shown = String::from_utf8_lossy(&tty.stdout);
+        assert!(tty.status.success(), "{line}: {shown}");
+        assert!(
+            shown.contains(unit) && shown.contains('%'),
+            "{line} on a terminal: {shown}"
+        );
+        let piped = Command::new(bin)
+            .args(&args)
+            .arg("-c")
+            .arg(&cfg)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&piped.stderr);
+        assert!(
+            piped.status.success() && !err.contains(unit),
+            "{line} on a pipe: {err}"
+        );
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(&piped.stdout).is_ok(),
+            "stdout stays JSON"
+        );
+    }
 }

@@ -64,6 +64,35 @@ fn backfilling_from_a_stalled_source() -> (tempfile::TempDir, Daemon) {
 fn sigterm_during_a_stalled_backfill_exits_promptly() {
     let (_dir, mut d) = backfilling_from_a_stalled_source();
     assert_eq!(d.get("/readyz").0, 503, "still backfilling");
+    // How far it is, in the probe's body (as every error answer, `{"error": ...}`), on the
+    // internals page and (every 5 s) in the log.
+    wait_until(
+        "the load's progress in /readyz",
+        Duration::from_secs(10),
+        || d.get("/readyz").1.contains("series loaded"),
+    );
+    let (status, body) = d.get("/readyz");
+    let said: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let said = said["error"].as_str().unwrap_or_default();
+    assert_eq!(status, 503);
+    assert!(
+        said.starts_with("backfilling: 0 of 3 series loaded, 0 of ")
+            && said.contains(" buckets asked of sources"),
+        "{body}"
+    );
+    let page = d.get("/internals").1;
+    assert!(
+        page.contains("id=\"progress\">0 of 3 series loaded"),
+        "{page}"
+    );
+    wait_until(
+        "a progress line in the log",
+        Duration::from_secs(15),
+        || {
+            d.log_text().contains("loading SLO histories")
+                && d.log_text().contains("waiting for the first answer")
+        },
+    );
     exits_within(&mut d, "SIGTERM during backfill", Duration::from_secs(10));
 }
 
