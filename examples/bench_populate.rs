@@ -25,16 +25,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = now - (days * per_day) as i64 * width;
     let store = Store::open(&dir)?;
     let t0 = std::time::Instant::now();
-    for (s, slo) in cfg.slos.iter().enumerate() {
-        let key = SeriesKey::new(&slo.id, &slo.counts, width, Role::Slo);
-        let id = store.series_id(key.as_str())?;
-        let buckets: Vec<Bucket> = (0..days * per_day).map(|i| bucket(i, s)).collect();
-        store.put_many(&[Write {
-            series: id,
-            start,
-            width,
-            buckets: &buckets,
-        }])?;
+    let keys: Vec<SeriesKey> = cfg
+        .slos
+        .iter()
+        .map(|slo| SeriesKey::new(&slo.id, &slo.counts, width, Role::Slo))
+        .collect();
+    let names: Vec<&str> = keys.iter().map(SeriesKey::as_str).collect();
+    let ids = store.series_ids(&names)?;
+    // Oldest first, every series at once, two chunks at a time: the order the store keeps
+    // chunks in (by time), so each transaction fills pages instead of touching one per series.
+    let total = days * per_day;
+    let step = 2 * slowburn::store::CHUNK;
+    let mut from = 0;
+    while from < total {
+        let n = step.min(total - from);
+        let runs: Vec<Vec<Bucket>> = (0..ids.len())
+            .map(|s| (from..from + n).map(|i| bucket(i, s)).collect())
+            .collect();
+        let writes: Vec<Write<'_>> = ids
+            .iter()
+            .zip(&runs)
+            .map(|(id, buckets)| Write {
+                series: *id,
+                start: start + from as i64 * width,
+                width,
+                buckets,
+            })
+            .collect();
+        store.put_many(&writes)?;
+        from += n;
     }
     let size = std::fs::metadata(dir.join(slowburn::store::FILE_NAME))?.len();
     println!(

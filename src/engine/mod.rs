@@ -60,8 +60,8 @@ pub struct Engine {
     /// Whether stored running totals may be believed when series are loaded: not after a stored
     /// bucket was found unreadable (the totals counted what can no longer be read).
     trust_sums: bool,
-    /// Where the hourly retention pass goes on: a slice of the series each tick.
-    retention_cursor: usize,
+    /// Every stored series' bucket width, for retention (looked up hourly).
+    widths: HashMap<u64, i64>,
 }
 
 impl Engine {
@@ -78,7 +78,7 @@ impl Engine {
             first_alert_eval: None,
             needs_rebuild: false,
             trust_sums: true,
-            retention_cursor: 0,
+            widths: HashMap::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::store::{CHUNK, Reader, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// Most chunk rows the retention pass deletes in one tick.
 const RETENTION_ROWS: usize = 2_000;
@@ -336,67 +336,33 @@ impl Engine {
         Ok((errors, unreadable))
     }
 
-    /// Stage 6: retention, spread over the hour: each tick visits the next slice of the tracked
-    /// series (all of them within an hour) and drops their chunks older than the longest window
-    /// plus the margin, at most [`RETENTION_ROWS`] rows a tick, so a first pass over a store
-    /// with days too many never costs seconds in one tick. Once an hour, as the slices start
-    /// over, the series no SLO tracks any more (removed or redefined) get the same.
+    /// Stage 6: retention, a little every tick: the oldest chunks that ended before the longest
+    /// window plus the margin, at most [`RETENTION_ROWS`] a tick (chunks are stored oldest first,
+    /// so this reads only the front of the table), so a store with days too many never costs
+    /// seconds in one tick. Every series' bucket width is looked up again hourly.
     fn retention(&mut self, at: i64) {
-        let n = self.slos.len();
-        if n == 0 {
-            return;
-        }
         let width = self.width();
         let store = Arc::clone(&self.shared.store);
-        let longest = self.slos.iter().map(|s| s.main.span).max().unwrap_or(0);
-        let cutoff = at - longest - self.config.engine.retention_margin.as_secs() as i64;
-        let slice = n.div_ceil((3600 / width.max(1)).max(1) as usize);
-        let from = self.retention_cursor.min(n);
-        let mut ids: Vec<(u64, i64)> = Vec::with_capacity(slice * 2);
-        let mut owners: Vec<usize> = Vec::with_capacity(slice * 2);
-        for (k, s) in self.slos[from..(from + slice).min(n)].iter().enumerate() {
-            for t in std::iter::once(&s.main).chain(s.sla.as_ref()) {
-                ids.push((t.series, width));
-                owners.push(from + k);
-            }
-        }
-        match store.delete_before_in(&ids, cutoff, RETENTION_ROWS) {
-            Ok((rows, finished)) => {
-                if rows > 0 {
-                    debug!(rows, "retention removed old chunks");
-                }
-                // Resume at the first SLO not wholly done.
-                let next = if finished == ids.len() {
-                    from + slice
-                } else {
-                    owners.get(finished).copied().unwrap_or(from + slice)
-                };
-                self.retention_cursor = if next >= n { 0 } else { next };
-            }
-            Err(e) => warn!(error = %e, "retention failed"),
-        }
-        if self.retention_cursor == 0 && at - self.last_retention >= 3600 {
+        if at - self.last_retention >= 3600 || self.widths.is_empty() {
             self.last_retention = at;
-            let tracked: std::collections::HashSet<u64> = self
-                .slos
-                .iter()
-                .flat_map(|s| std::iter::once(&s.main).chain(s.sla.as_ref()))
-                .map(|t| t.series)
-                .collect();
-            let others: Vec<(u64, i64)> = store
+            self.widths = store
                 .series_keys()
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|(_, id)| !tracked.contains(id))
                 .map(|(k, id)| (id, SeriesKey::from_stored(k).width().unwrap_or(width)))
                 .collect();
-            match store.delete_before_in(&others, cutoff, RETENTION_ROWS) {
-                Ok((0, _)) => {}
-                Ok((rows, _)) => {
-                    info!(rows, "retention removed old chunks of series no SLO tracks")
-                }
-                Err(e) => warn!(error = %e, "retention failed"),
-            }
+        }
+        let longest = self.slos.iter().map(|s| s.main.span).max().unwrap_or(0);
+        let cutoff = at - longest - self.config.engine.retention_margin.as_secs() as i64;
+        let widths = &self.widths;
+        match store.delete_before_at_most(
+            cutoff,
+            |id| widths.get(&id).copied().unwrap_or(width),
+            RETENTION_ROWS,
+        ) {
+            Ok(0) => {}
+            Ok(rows) => debug!(rows, "retention removed old chunks"),
+            Err(e) => warn!(error = %e, "retention failed"),
         }
     }
 

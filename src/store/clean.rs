@@ -1,9 +1,11 @@
-//! The mark of a clean close: beside the file after the store closed it, its length, times and a
-//! hash of its first page (redb's header, which every commit changes). An open that finds them
-//! unchanged skips redb's whole-file integrity check, which reads every page (seconds for a month
-//! of 10,000 SLOs); a crash, a copy, or a change by any other program leaves them different or
-//! absent, and that open gets the full check as before. The mark is removed at open, so it never
-//! outlives the close it describes.
+//! The mark of a clean close: beside the file after the store closed it, its length, inode and a
+//! hash of its first page (redb's header, which every commit changes), written a little after the
+//! close so that the mark is strictly newer than the file's last change. An open that finds them
+//! unchanged and the file still older than the mark skips redb's whole-file integrity check, which
+//! reads every page (seconds for a month of 10,000 SLOs); a crash, a copy, or a change by any other
+//! program (which makes the file at least as new as the mark, the kernel's clock being coarse)
+//! leaves them different or absent, and that open gets the full check as before. The mark is
+//! removed at open, so it never outlives the close it describes.
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -23,22 +25,22 @@ fn fingerprint(file: &Path) -> Option<String> {
     let n = f.read(&mut head).ok()?;
     head.truncate(n);
     let hash = super::seal::crc32(&[&head]);
-    Some(format!(
-        "{} {} {} {} {} {hash:08x}\n",
-        meta.len(),
-        meta.mtime(),
-        meta.mtime_nsec(),
-        meta.ctime_nsec(),
-        meta.ino()
-    ))
+    Some(format!("{} {} {hash:08x}\n", meta.len(), meta.ino()))
+}
+
+/// A file's last change, as the kernel stamps it.
+fn changed(path: &Path) -> Option<(i64, i64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.mtime().max(m.ctime()), m.mtime_nsec().max(m.ctime_nsec())))
 }
 
 /// Whether the file is exactly as this store left it at its last clean close.
 pub(super) fn unchanged_since_close(file: &Path) -> bool {
-    match (std::fs::read_to_string(mark(file)), fingerprint(file)) {
+    let same = match (std::fs::read_to_string(mark(file)), fingerprint(file)) {
         (Ok(saved), Some(now)) => saved == now,
         _ => false,
-    }
+    };
+    same && matches!((changed(file), changed(&mark(file))), (Some(f), Some(m)) if f < m)
 }
 
 /// Removes the mark: from now on the file is open and may change.
@@ -46,8 +48,10 @@ pub(super) fn forget(file: &Path) {
     let _ = std::fs::remove_file(mark(file));
 }
 
-/// Writes the mark after a clean close.
+/// Writes the mark after a clean close, once the kernel's coarse clock has moved on, so that
+/// any later change to the file stamps it at least as new as the mark.
 pub(super) fn remember(file: &Path) {
+    std::thread::sleep(std::time::Duration::from_millis(20));
     if let Some(f) = fingerprint(file) {
         let _ = std::fs::write(mark(file), f);
     }
@@ -66,6 +70,11 @@ mod tests {
         remember(&file);
         assert!(unchanged_since_close(&file));
         // Same length, changed bytes, written at once: the header hash tells.
+        std::fs::write(&file, b"abd").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!unchanged_since_close(&file));
+        remember(&file);
+        assert!(unchanged_since_close(&file));
+        // Changed beyond the first page with the header and length kept: the time tells.
         std::fs::write(&file, b"abd").unwrap_or_else(|e| panic!("{e}"));
         assert!(!unchanged_since_close(&file));
         remember(&file);

@@ -22,7 +22,7 @@ impl Store {
     pub(super) fn seal_all(&self, tx: &redb::WriteTransaction) -> Result<(), StoreError> {
         let e = |e: &dyn std::fmt::Display| self.err(e);
         {
-            let mut t = tx.open_table(CHUNKS).map_err(|x| e(&x))?;
+            let mut t = tx.open_table(OLD_CHUNKS).map_err(|x| e(&x))?;
             let rows: Vec<((u64, i64), Vec<u8>)> = t
                 .iter()
                 .map_err(|x| e(&x))?
@@ -80,7 +80,7 @@ impl Store {
             let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
             for row in chunks.iter().map_err(|e| self.err(e))? {
                 let (k, val) = row.map_err(|e| self.err(e))?;
-                let (s, start) = k.value();
+                let (start, s) = k.value();
                 v.rows[1] += 1;
                 if self
                     .decode_chunk(&seal::chunk_key(s, start), val.value())
@@ -88,7 +88,7 @@ impl Store {
                 {
                     v.damaged
                         .push(("chunks", format!("series {s} from {start}")));
-                    doomed_chunks.push((s, start));
+                    doomed_chunks.push((start, s));
                 }
             }
             for (i, (name, table)) in [("alerts", ALERTS), ("silences", SILENCES)]
@@ -126,7 +126,7 @@ impl Store {
                 }
                 // Running totals that counted the removed buckets no longer sum what is stored.
                 let mut sums = tx.open_table(super::SUMS).map_err(|e| self.err(e))?;
-                for (series, _) in &doomed_chunks {
+                for (_, series) in &doomed_chunks {
                     sums.remove(*series).map_err(|e| self.err(e))?;
                 }
                 for (table, key) in &doomed_kv {
@@ -145,61 +145,55 @@ impl Store {
     }
 
     /// Deletes every chunk that ends at or before `cutoff` (retention), in one transaction, and
-    /// returns how many rows went. Only the doomed rows of each series are visited. Call
-    /// [`Store::compact`] now and then to give the space back to the file system.
+    /// returns how many rows went. Call [`Store::compact`] now and then to give the space back
+    /// to the file system.
     pub fn delete_before(
         &self,
         cutoff: i64,
         width_of: impl Fn(u64) -> i64,
     ) -> Result<usize, StoreError> {
-        let ids: Vec<(u64, i64)> = self
-            .series_keys()?
-            .into_iter()
-            .map(|(_, id)| (id, width_of(id)))
-            .collect();
-        Ok(self.delete_before_in(&ids, cutoff, usize::MAX)?.0)
+        self.delete_before_at_most(cutoff, width_of, usize::MAX)
     }
 
-    /// Retention for some series only (`(series, bucket width)`), in one transaction, deleting
-    /// at most about `max_rows` rows: the daemon spreads its hourly pass over the ticks so that
-    /// no tick pays for all of it. Returns the rows deleted and how many of `series` were
-    /// finished (the rest are to be visited again).
-    pub fn delete_before_in(
+    /// Retention a little at a time: deletes at most `max_rows` of the chunks that end at or
+    /// before `cutoff` (`width_of` gives each series' bucket width), the oldest first, in one
+    /// transaction; the daemon calls it every tick so that no tick pays for an hour's worth.
+    /// Chunks are ordered by time, so this reads only the front of the table.
+    pub fn delete_before_at_most(
         &self,
-        series: &[(u64, i64)],
         cutoff: i64,
+        width_of: impl Fn(u64) -> i64,
         max_rows: usize,
-    ) -> Result<(usize, usize), StoreError> {
+    ) -> Result<usize, StoreError> {
         let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
-        let mut deleted = 0;
-        let mut finished = 0;
+        let mut doomed: Vec<(i64, u64)> = Vec::new();
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-            for &(id, width) in series {
-                if deleted >= max_rows {
+            // Rows of wider buckets that are not due yet are passed over, within a bound.
+            let mut visited = 0usize;
+            for row in chunks
+                .range((i64::MIN, 0u64)..(cutoff, 0u64))
+                .map_err(|e| self.err(e))?
+            {
+                let (k, _) = row.map_err(|e| self.err(e))?;
+                let (start, series) = k.value();
+                visited += 1;
+                if start + width_of(series) * CHUNK as i64 <= cutoff {
+                    doomed.push((start, series));
+                }
+                if doomed.len() >= max_rows || visited >= max_rows.saturating_mul(4) {
                     break;
                 }
-                let last_start = cutoff - width * CHUNK as i64;
-                let mut doomed = Vec::new();
-                for row in chunks
-                    .range((id, i64::MIN)..=(id, last_start))
-                    .map_err(|e| self.err(e))?
-                {
-                    let (k, _) = row.map_err(|e| self.err(e))?;
-                    doomed.push(k.value().1);
-                }
-                for start in doomed {
-                    chunks.remove((id, start)).map_err(|e| self.err(e))?;
-                    deleted += 1;
-                }
-                finished += 1;
+            }
+            for k in &doomed {
+                chunks.remove(*k).map_err(|e| self.err(e))?;
             }
         }
-        if deleted > 0 {
-            tx.commit().map_err(|e| self.err(e))?;
-        } else {
+        if doomed.is_empty() {
             tx.abort().map_err(|e| self.err(e))?;
+        } else {
+            tx.commit().map_err(|e| self.err(e))?;
         }
-        Ok((deleted, finished))
+        Ok(doomed.len())
     }
 }

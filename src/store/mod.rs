@@ -5,7 +5,10 @@
 //! - `series` (`&str → u64`): definition key ([`keys::SeriesKey`]: SLO id, count fingerprint,
 //!   bucket width, `|sla` for an SLA's own counts) → series id. A changed query gets a new id, so
 //!   old and new counts never mix.
-//! - `chunks` (`(u64 series, i64 chunk start) → bytes`): [`CHUNK`] buckets packed by [`codec`].
+//! - `chunks_by_time` (`(i64 chunk start, u64 series) → bytes`): [`CHUNK`] buckets packed by
+//!   [`codec`]. Time first: the chunks a tick rewrites (every series' newest) sit side by side in
+//!   a few pages instead of one page per series across the whole file, and retention deletes from
+//!   the front. (Schema 2 kept `chunks` keyed by series first; it is moved over at open.)
 //! - `alerts` (`&str → bytes`): [`keys::AlertKey`] (`service/name|page`) → the alert's state
 //!   record (JSON), so a restart keeps an episode and who was told about it.
 //! - `outbox` (`u64 → bytes`): notifications (JSON) in creation order, written before they are
@@ -46,15 +49,19 @@ use std::time::{Duration, Instant};
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SERIES: TableDefinition<&str, u64> = TableDefinition::new("series");
-const CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks");
+const CHUNKS: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("chunks_by_time");
+/// Schema 1 and 2's chunks, series first: read only to move them to [`CHUNKS`].
+const OLD_CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chunks");
 const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
 const SUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("sums");
 
-/// The layout version this build writes. Version 1 (no checksums) is upgraded in place at open;
-/// any other refuses to open.
-pub const SCHEMA_VERSION: u64 = 2;
+/// The layout version this build writes. Versions 1 (no checksums) and 2 (chunks keyed by series
+/// first) are upgraded in place at open; any other refuses to open.
+pub const SCHEMA_VERSION: u64 = 3;
+/// Chunks moved per transaction when a schema-2 store is upgraded.
+const MOVE_BATCH: usize = 100_000;
 /// redb's page cache. Its default (1 GiB) would hold the whole file after a backfill; the daemon
 /// reads old chunks once per window edge, so a small cache costs little and keeps RSS flat.
 pub const CACHE_BYTES: usize = 32 << 20;
@@ -119,7 +126,7 @@ pub struct Write<'a> {
 
 /// A read snapshot of the chunks table, for many lookups in one tick.
 pub struct Reader {
-    chunks: redb::ReadOnlyTable<(u64, i64), &'static [u8]>,
+    chunks: redb::ReadOnlyTable<(i64, u64), &'static [u8]>,
     path: String,
     damaged: Arc<AtomicU64>,
 }
@@ -130,7 +137,7 @@ impl Reader {
     pub fn chunk(&self, series: u64, chunk_start: i64) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self
             .chunks
-            .get((series, chunk_start))
+            .get((chunk_start, series))
             .map_err(|e| StoreError::Db {
                 path: self.path.clone(),
                 message: e.to_string(),
@@ -368,10 +375,11 @@ impl Store {
                     self.seal_all(&tx)?;
                     tx.open_table(META)
                         .map_err(|e| self.err(e))?
-                        .insert("schema_version", SCHEMA_VERSION)
+                        .insert("schema_version", 2)
                         .map_err(|e| self.err(e))?;
                     tracing::info!(store = %self.path, "store upgraded from schema 1 to 2 (checksums on every value)");
                 }
+                Some(2) => {}
                 Some(v) if v != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
                         path: self.path.clone(),
@@ -393,7 +401,55 @@ impl Store {
             tx.open_table(SILENCES).map_err(|e| self.err(e))?;
             tx.open_table(SUMS).map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        tx.commit().map_err(|e| self.err(e))?;
+        self.move_chunks_by_time()
+    }
+
+    /// Schema 2 → 3: moves every chunk to the time-first table, a batch per transaction (a
+    /// start cut short goes on where it stopped), then records the new version.
+    fn move_chunks_by_time(&self) -> Result<(), StoreError> {
+        let version = {
+            let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
+            let meta = tx.open_table(META).map_err(|e| self.err(e))?;
+            meta.get("schema_version")
+                .map_err(|e| self.err(e))?
+                .map(|v| v.value())
+        };
+        if version != Some(2) {
+            return Ok(());
+        }
+        let mut moved = 0usize;
+        loop {
+            let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
+            let done = {
+                let mut old = tx.open_table(OLD_CHUNKS).map_err(|e| self.err(e))?;
+                let mut new = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+                let mut batch: Vec<((u64, i64), Vec<u8>)> = Vec::with_capacity(MOVE_BATCH);
+                for row in old.iter().map_err(|e| self.err(e))?.take(MOVE_BATCH) {
+                    let (k, v) = row.map_err(|e| self.err(e))?;
+                    batch.push((k.value(), v.value().to_vec()));
+                }
+                for ((series, start), v) in &batch {
+                    new.insert((*start, *series), v.as_slice())
+                        .map_err(|e| self.err(e))?;
+                    old.remove((*series, *start)).map_err(|e| self.err(e))?;
+                }
+                moved += batch.len();
+                batch.len() < MOVE_BATCH
+            };
+            if done {
+                tx.delete_table(OLD_CHUNKS).map_err(|e| self.err(e))?;
+                tx.open_table(META)
+                    .map_err(|e| self.err(e))?
+                    .insert("schema_version", SCHEMA_VERSION)
+                    .map_err(|e| self.err(e))?;
+            }
+            tx.commit().map_err(|e| self.err(e))?;
+            if done {
+                tracing::info!(store = %self.path, chunks = moved, "store upgraded from schema 2 to 3 (chunks ordered by time)");
+                return Ok(());
+            }
+        }
     }
 
     /// Stores the state of one alert (key `slo id|severity`) durably, so a restart neither
@@ -627,7 +683,7 @@ impl Store {
 
     fn merge(
         &self,
-        chunks: &mut redb::Table<(u64, i64), &[u8]>,
+        chunks: &mut redb::Table<(i64, u64), &[u8]>,
         w: &Write<'_>,
     ) -> Result<(), StoreError> {
         let (series, start, width, buckets) = (w.series, w.start, w.width, w.buckets);
@@ -637,7 +693,7 @@ impl Store {
             let t = start + i as i64 * width;
             let chunk_start = t.div_euclid(span) * span;
             let key = seal::chunk_key(series, chunk_start);
-            let mut cur = match chunks.get((series, chunk_start)).map_err(|e| self.err(e))? {
+            let mut cur = match chunks.get((chunk_start, series)).map_err(|e| self.err(e))? {
                 Some(v) => self.decode_chunk(&key, v.value()).unwrap_or_else(|e| {
                     // A damaged chunk is rewritten from what the source says now.
                     self.damaged_value("chunks", &format!("{series}/{chunk_start}"), e);
@@ -661,7 +717,7 @@ impl Store {
             if changed {
                 let sealed = seal::seal(&key, &codec::encode(&cur));
                 chunks
-                    .insert((series, chunk_start), sealed.as_slice())
+                    .insert((chunk_start, series), sealed.as_slice())
                     .map_err(|e| self.err(e))?;
             }
         }
@@ -692,43 +748,40 @@ impl Store {
         let end = start + count as i64 * width;
         let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-        let first = start.div_euclid(span) * span;
-        for row in chunks
-            .range((series, first)..(series, end))
-            .map_err(|e| self.err(e))?
-        {
-            let (k, v) = row.map_err(|e| self.err(e))?;
-            let chunk_start = k.value().1;
-            // A damaged chunk reads as missing buckets (queried again), not as a dead daemon.
-            let decoded = match self.decode_chunk(&seal::chunk_key(series, chunk_start), v.value())
-            {
-                Ok(d) => d,
-                Err(e) => {
-                    self.damaged_value("chunks", &format!("{series}/{chunk_start}"), e);
-                    continue;
-                }
-            };
-            for (slot, b) in decoded.iter().enumerate() {
-                let t = chunk_start + slot as i64 * width;
-                if t >= start && t < end {
-                    out[((t - start) / width) as usize] = *b;
+        let mut chunk_start = start.div_euclid(span) * span;
+        while chunk_start < end {
+            let row = chunks.get((chunk_start, series)).map_err(|e| self.err(e))?;
+            if let Some(v) = row {
+                // A damaged chunk reads as missing buckets (queried again), not as a dead daemon.
+                match self.decode_chunk(&seal::chunk_key(series, chunk_start), v.value()) {
+                    Ok(decoded) => {
+                        for (slot, b) in decoded.iter().enumerate() {
+                            let t = chunk_start + slot as i64 * width;
+                            if t >= start && t < end {
+                                out[((t - start) / width) as usize] = *b;
+                            }
+                        }
+                    }
+                    Err(e) => self.damaged_value("chunks", &format!("{series}/{chunk_start}"), e),
                 }
             }
+            chunk_start += span;
         }
         Ok(out)
     }
 
-    /// The start of the newest known bucket of a series, to resume after a restart.
+    /// The start of the newest known bucket of a series (a scan of the whole table from its
+    /// newest end: for tools and tests, not for the daemon's path).
     pub fn last_known(&self, series: u64, width: i64) -> Result<Option<i64>, StoreError> {
         let tx = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
-        let rows = chunks
-            .range((series, i64::MIN)..=(series, i64::MAX))
-            .map_err(|e| self.err(e))?;
         // Newest first; a damaged chunk is passed over (its buckets are missing).
-        for row in rows.rev() {
+        for row in chunks.iter().map_err(|e| self.err(e))?.rev() {
             let (k, v) = row.map_err(|e| self.err(e))?;
-            let chunk_start = k.value().1;
+            let (chunk_start, s) = k.value();
+            if s != series {
+                continue;
+            }
             let Ok(decoded) = self.decode_chunk(&seal::chunk_key(series, chunk_start), v.value())
             else {
                 continue;

@@ -122,8 +122,15 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
             ok
         })
         .collect();
-    let (chunks, whole) = rows(&tx, CHUNKS, |k, v| (k.value(), v.value().to_vec()));
+    // Either layout: a damaged schema-2 file still holds its chunks series first.
+    let (mut chunks, whole) = rows(&tx, OLD_CHUNKS, |k, v| (k.value(), v.value().to_vec()));
     check("chunks", whole);
+    let (by_time, whole) = rows(&tx, CHUNKS, |k, v| {
+        let (start, series) = k.value();
+        ((series, start), v.value().to_vec())
+    });
+    check("chunks", whole);
+    chunks.extend(by_time);
     highest = highest.max(chunks.keys().map(|(s, _)| *s).max().unwrap_or(0));
     // A chunk is kept only beside the definition it belongs to: its checksum covers its id and
     // start, not what the id meant, so an orphan could be read as another SLO's history.
@@ -193,8 +200,8 @@ pub fn salvage(dir: &Path) -> Result<Salvaged, StoreError> {
                 t.insert(k.as_str(), *id)?;
             }
             let mut t = w.open_table(CHUNKS)?;
-            for (k, v) in &chunks {
-                t.insert(*k, v.as_slice())?;
+            for ((series, start), v) in &chunks {
+                t.insert((*start, *series), v.as_slice())?;
             }
             for (def, rows) in &kv {
                 let mut t = w.open_table(*def)?;

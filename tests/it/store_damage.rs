@@ -184,21 +184,53 @@ fn flipped_bytes_anywhere_in_the_file_are_refused_or_read_as_missing_never_as_ot
 
 /// Rewrites the stored bytes of one chunk through redb itself, so redb's own page checksums
 /// stay valid and only slowburn's checksum can tell.
+/// Overwrites a run of bytes inside a page of the chunks tree, behind redb's back: found by the
+/// bytes of the middle chunk, and every copy of them (older copies may sit in freed pages), so
+/// the live page is hit wherever the layout put it.
+fn damage_a_chunk_page(file: &Path) {
+    use redb::{ReadableDatabase, ReadableTableMetadata};
+    const CHUNKS: redb::TableDefinition<(i64, u64), &[u8]> =
+        redb::TableDefinition::new("chunks_by_time");
+    let value: Vec<u8> = {
+        let db = redb::Database::open(file).unwrap();
+        let tx = db.begin_read().unwrap();
+        let t = tx.open_table(CHUNKS).unwrap();
+        let n = t.len().unwrap() as usize;
+        let (_, v) = t.iter().unwrap().nth(n / 2).unwrap().unwrap();
+        v.value().to_vec()
+    };
+    let mut bytes = std::fs::read(file).unwrap();
+    let at: Vec<usize> = bytes
+        .windows(value.len())
+        .enumerate()
+        .filter(|(_, w)| *w == value.as_slice())
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!at.is_empty(), "the chunk's bytes are in the file");
+    for i in at {
+        for b in &mut bytes[i..(i + 64).min(i + value.len())] {
+            *b = !*b;
+        }
+    }
+    std::fs::write(file, &bytes).unwrap();
+}
+
 fn damage_one_chunk(dir: &Path, series: u64, chunk_start: i64) {
-    const CHUNKS: redb::TableDefinition<(u64, i64), &[u8]> = redb::TableDefinition::new("chunks");
+    const CHUNKS: redb::TableDefinition<(i64, u64), &[u8]> =
+        redb::TableDefinition::new("chunks_by_time");
     let db = redb::Database::create(dir.join(FILE_NAME)).unwrap();
     let tx = db.begin_write().unwrap();
     {
         let mut t = tx.open_table(CHUNKS).unwrap();
         let mut v = t
-            .get((series, chunk_start))
+            .get((chunk_start, series))
             .unwrap()
             .unwrap()
             .value()
             .to_vec();
         // A bit of the first bucket's count.
         v[10] ^= 0x04;
-        t.insert((series, chunk_start), v.as_slice()).unwrap();
+        t.insert((chunk_start, series), v.as_slice()).unwrap();
     }
     tx.commit().unwrap();
 }
@@ -254,13 +286,7 @@ fn a_damaged_file_is_refused_at_start_with_the_way_to_recover() {
     let dir = root.path().join("data");
     populate(&dir);
     let file = dir.join(FILE_NAME);
-    let mut bytes = std::fs::read(&file).unwrap();
-    // Overwrite a run in the middle of the file (pages of the chunks tree).
-    let mid = bytes.len() / 2;
-    for b in &mut bytes[mid..mid + 64] {
-        *b = !*b;
-    }
-    std::fs::write(&file, &bytes).unwrap();
+    damage_a_chunk_page(&file);
     let (code, out, err) = slowburn(&["store", "verify", "--data-dir", dir.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains(FILE_NAME), "{err}");
@@ -447,12 +473,7 @@ fn verify_repair_salvages_a_store_redb_refuses() {
     let dir = root.path().join("data");
     let want = populate(&dir);
     let file = dir.join(FILE_NAME);
-    let mut bytes = std::fs::read(&file).unwrap();
-    let mid = bytes.len() / 2;
-    for b in &mut bytes[mid..mid + 64] {
-        *b = !*b;
-    }
-    std::fs::write(&file, &bytes).unwrap();
+    damage_a_chunk_page(&file);
     let data = dir.to_str().unwrap();
     let (code, out, err) = slowburn(&["store", "verify", "--data-dir", data, "--repair"]);
     assert_eq!(code, 0, "{out}{err}");
