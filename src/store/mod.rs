@@ -157,6 +157,18 @@ impl Reader {
     }
 }
 
+/// Copies the buckets of one decoded chunk that fall inside `out` (which starts at `start`).
+fn place(decoded: &[Bucket; CHUNK], chunk_start: i64, width: i64, start: i64, out: &mut [Bucket]) {
+    for (slot, b) in decoded.iter().enumerate() {
+        let t = chunk_start + slot as i64 * width;
+        if t >= start
+            && let Some(o) = out.get_mut(((t - start) / width) as usize)
+        {
+            *o = *b;
+        }
+    }
+}
+
 impl Reader {
     /// `count` buckets from `start` like [`Store::get`], except that a damaged chunk is an error
     /// rather than missing buckets: running totals that counted them must not be trusted.
@@ -177,12 +189,7 @@ impl Reader {
                     path: self.path.clone(),
                     source: e,
                 })?;
-                for (slot, b) in decoded.iter().enumerate() {
-                    let t = chunk_start + slot as i64 * width;
-                    if t >= start && t < end {
-                        out[((t - start) / width) as usize] = *b;
-                    }
-                }
+                place(&decoded, chunk_start, width, start, &mut out);
             }
             chunk_start += span;
         }
@@ -754,14 +761,7 @@ impl Store {
             if let Some(v) = row {
                 // A damaged chunk reads as missing buckets (queried again), not as a dead daemon.
                 match self.decode_chunk(&seal::chunk_key(series, chunk_start), v.value()) {
-                    Ok(decoded) => {
-                        for (slot, b) in decoded.iter().enumerate() {
-                            let t = chunk_start + slot as i64 * width;
-                            if t >= start && t < end {
-                                out[((t - start) / width) as usize] = *b;
-                            }
-                        }
-                    }
+                    Ok(decoded) => place(&decoded, chunk_start, width, start, &mut out),
                     Err(e) => self.damaged_value("chunks", &format!("{series}/{chunk_start}"), e),
                 }
             }
