@@ -10,7 +10,7 @@
 //! running totals they give, so a load cut short resumes where it stopped.
 
 use super::checkpoint;
-use super::tick::roll_series;
+use super::tick::absorb;
 use super::tracked::{RECENT, Recent, Tracked, slo_windows};
 use super::{Engine, SloState};
 use crate::budget::{Bucket, Rolling, Series};
@@ -37,6 +37,7 @@ const CALLS_IN_FLIGHT: usize = 2;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// One series to load: what to ask, over which windows, and what to mask.
+#[derive(Clone)]
 struct Plan {
     key: SeriesKey,
     ask: Ask,
@@ -100,8 +101,21 @@ impl Engine {
         let progress = &self.shared.health.progress;
         progress.begin(plans.len() as u64);
         let loaded = async {
-            let loading = self.read_all(&store, plans, at, width).await?;
-            self.fill_all(&store, loading, width).await
+            let loading = self
+                .read_all(&store, plans.clone(), at, width, self.trust_sums)
+                .await?;
+            match self.fill_all(&store, loading, width).await {
+                // A chunk leaving a window could not be read while resuming from stored sums:
+                // those sums counted it, so every series is summed from its buckets instead.
+                Err(StoreError::Corrupt { .. }) if self.trust_sums => {
+                    warn!(
+                        "a stored chunk was unreadable while resuming from stored sums; summing every series from its buckets"
+                    );
+                    let loading = self.read_all(&store, plans, at, width, false).await?;
+                    self.fill_all(&store, loading, width).await
+                }
+                other => other,
+            }
         };
         let logger = async {
             let mut every = tokio::time::interval(PROGRESS_EVERY);
@@ -153,11 +167,12 @@ impl Engine {
         plans: Vec<((usize, bool), Plan)>,
         at: i64,
         width: i64,
+        trust_sums: bool,
     ) -> Result<Vec<Loading>, StoreError> {
         let keys: Vec<&str> = plans.iter().map(|(_, p)| p.key.as_str()).collect();
         let ids = store.series_ids(&keys)?;
         drop(keys);
-        let rows = if self.trust_sums {
+        let rows = if trust_sums {
             store.sums(&ids)?
         } else {
             vec![None; ids.len()]
@@ -281,21 +296,15 @@ impl Engine {
                     None
                 };
                 let t = &mut s.tracked;
-                roll_series(
+                absorb(
                     t,
-                    range.start,
-                    &c.buckets,
+                    range,
+                    &c,
                     olds.as_deref(),
+                    heal,
                     &reader,
                     &mut unreadable,
                 );
-                if heal {
-                    super::ranges::remove(&mut t.heal, range.start, range.end());
-                }
-                for &(fs, fe) in &c.failed {
-                    super::ranges::add(&mut t.heal, fs, fe, CHUNK as i64 * width);
-                }
-                t.unknown_until = t.unknown_until.max(c.unknown.iter().map(|r| r.1).max());
                 s.fetched += c
                     .buckets
                     .iter()
@@ -311,9 +320,11 @@ impl Engine {
             }
             if unreadable {
                 // A bucket leaving a window could not be read: these sums are not to be kept.
-                return Err(StoreError::Db {
+                return Err(StoreError::Corrupt {
                     path: String::new(),
-                    message: "a stored chunk was unreadable while loading; the series will be rebuilt from the source".into(),
+                    source: crate::store::codec::CodecError(
+                        "a chunk leaving a window was unreadable while loading",
+                    ),
                 });
             }
             let writes: Vec<Write<'_>> = answered

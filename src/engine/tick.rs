@@ -315,20 +315,17 @@ impl Engine {
                     .extend(counts.errors.iter().map(|e| e.to_string()));
             }
             let stored_old = olds[j].take();
-            let newest_unknown = counts.unknown.iter().map(|r| r.1).max();
-            let t = self.tracked_mut(job);
-            t.unknown_until = t.unknown_until.max(newest_unknown);
-            if job.heal {
-                ranges::remove(&mut t.heal, job.start, job.start + job.count as i64 * width);
-            }
-            for &(s0, e0) in &counts.failed {
-                ranges::add(&mut t.heal, s0, e0, CHUNK as i64 * width);
-            }
-            roll_series(
-                t,
-                job.start,
-                &counts.buckets,
+            let range = BucketRange {
+                start: job.start,
+                count: job.count,
+                width,
+            };
+            absorb(
+                self.tracked_mut(job),
+                range,
+                counts,
                 stored_old.as_deref(),
+                job.heal,
                 &reader,
                 &mut unreadable,
             );
@@ -383,11 +380,42 @@ impl Engine {
     }
 }
 
+/// Applies one answer for `range` to a series: its buckets to the sums ([`roll_series`]), its
+/// failed ranges to the heal list (an asked-again range leaves it first), and the end of what its
+/// source cannot know. The tick and the load both take answers this way.
+pub(super) fn absorb(
+    t: &mut Tracked,
+    range: BucketRange,
+    counts: &Counts,
+    stored_old: Option<&[Bucket]>,
+    heal: bool,
+    reader: &Reader,
+    unreadable: &mut bool,
+) {
+    t.unknown_until = t
+        .unknown_until
+        .max(counts.unknown.iter().map(|r| r.1).max());
+    if heal {
+        ranges::remove(&mut t.heal, range.start, range.end());
+    }
+    for &(s0, e0) in &counts.failed {
+        ranges::add(&mut t.heal, s0, e0, CHUNK as i64 * range.width);
+    }
+    roll_series(
+        t,
+        range.start,
+        &counts.buckets,
+        stored_old,
+        reader,
+        unreadable,
+    );
+}
+
 /// Applies one job's new buckets (from `start`) to a series' sums. A missing new bucket keeps
 /// what the sums count (a failed re-query never erases a known count); `stored_old` holds the
 /// committed-before values of a healed range; a bucket leaving a long window is read from the
 /// series' pending buckets, else from the store through its chunk cache.
-pub(super) fn roll_series(
+fn roll_series(
     t: &mut Tracked,
     start: i64,
     buckets: &[Bucket],
