@@ -47,7 +47,7 @@ fn bench_ui(c: &mut Criterion) {
             last_error: None,
             notice: None,
             alerts: Default::default(),
-            rules: Vec::new(),
+            rule_sums: Vec::new(),
             dashboard: None,
         })
         .collect();

@@ -10,7 +10,8 @@
 # Environment: PROFILE=release|profiling (cargo profile; `profiling` keeps symbols for perf),
 #   SLOWBURN_BIN=path (the daemon to measure, e.g. an older build), NO_BUILD=1, PERF=1 (perf record
 #   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt; PERF_G=1 adds call
-#   graphs, for a build with frame pointers), COLD=1.
+#   graphs, for a build with frame pointers, PERF_G=dwarf unwinds with DWARF instead: slower to
+#   record, but needs no special build), COLD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -80,7 +81,12 @@ at() { curl -fsS "http://$LISTEN/api/v1/slos/svc000/slo0" | python3 -c 'import j
 
 start "$W/data" "first start, $N SLOs, 35 days stored"
 last=$(at)
-[ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock ${PERF_G:+-g} -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
+case "${PERF_G:-}" in
+  "") CG=() ;;
+  dwarf) CG=(-F 299 --call-graph dwarf,16384) ;;   # any build with symbols (the profiling profile)
+  *) CG=(-g) ;;                                     # a build with frame pointers
+esac
+[ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock "${CG[@]}" -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
 for t in $(seq 1 "$TICKS"); do
   c0=$(cpu)
   while [ "$(at)" = "$last" ]; do sleep 1; done

@@ -21,7 +21,6 @@ impl Engine {
         let silences = self.shared.silences();
         let watched_since = *self.first_alert_eval.get_or_insert(at);
         let mut outbox: Vec<Vec<u8>> = Vec::new();
-        let mut seen: HashSet<AlertKey> = HashSet::new();
         // Every changed record of the tick, stored in one transaction before anything is
         // logged or sent (one transaction each cost a second a tick with thousands firing).
         let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
@@ -61,7 +60,6 @@ impl Engine {
             let decisions = evaluate::decide(&input, |w| s.main.rolling.window(w));
             let mut updates = Vec::new();
             for ((d, key), prior) in decisions.into_iter().zip(keys).zip(input.prior) {
-                seen.insert(key.clone());
                 if d.next != *prior {
                     changed.push((key.encode(), d.next.encode()));
                 }
@@ -79,7 +77,18 @@ impl Engine {
         for (i, d) in &logs {
             log_transition(&self.slos[*i].slo.id, d);
         }
-        self.resolve_removed(&seen, at, &mut outbox);
+        // Every SLO now has both its records; more records than that means some belong to
+        // SLOs no longer configured (ids are unique), so only then are the ids gathered.
+        if self.alerts.len() > 2 * self.slos.len() {
+            let seen: HashSet<AlertKey> = self
+                .slos
+                .iter()
+                .flat_map(|s| {
+                    [Severity::Page, Severity::Ticket].map(|v| AlertKey::new(&s.slo.id, v))
+                })
+                .collect();
+            self.resolve_removed(&seen, at, &mut outbox);
+        }
         if !outbox.is_empty() {
             // Every notification of the tick is stored, in one transaction, before anything is
             // sent: a crash now means a re-send, not a loss, and Slack can group the tick.

@@ -222,9 +222,14 @@ impl Engine {
                     notice,
                     alerts: [alert(Severity::Page), alert(Severity::Ticket)],
                     // The same window sums the alert stage judged this tick.
-                    rules: crate::status::rules(&s.slo.policy, s.slo.objective, |w| {
-                        s.main.rolling.window(w)
-                    }),
+                    rule_sums: s
+                        .slo
+                        .policy
+                        .rules
+                        .iter()
+                        .flat_map(|r| [r.long, r.short])
+                        .map(|w| (w, s.main.rolling.window(w)))
+                        .collect(),
                     dashboard: self.config.dashboard_link(&s.slo),
                 }
             })

@@ -4,8 +4,9 @@
 use super::health::Health;
 use crate::alert::policy::Severity;
 use crate::alert::state::Record;
-use crate::budget::Evaluation;
+use crate::budget::{Evaluation, WindowSum};
 use crate::config::Slo;
+use crate::duration::Dur;
 use crate::status::{self, AlertStatus, Alerts, RuleStatus, SloStatus};
 use crate::store::Store;
 use std::collections::BTreeMap;
@@ -43,9 +44,10 @@ pub struct SloView {
     pub notice: Option<String>,
     /// Alert state: page, then ticket (read it with [`SloView::alert`]).
     pub alerts: [Record; 2],
-    /// Its policy's burn-rate rules over the window sums the alert stage judged: what the gate
-    /// and the status read as "a page-level burn".
-    pub rules: Vec<RuleStatus>,
+    /// The window sums of its policy's burn-rate rules, as the alert stage judged them: the
+    /// rules' status (what the gate reads as "a page-level burn") is derived from them when
+    /// asked, not built with a dozen strings per SLO at every tick.
+    pub rule_sums: Vec<(Dur, WindowSum)>,
     /// Its Grafana dashboard, when `alerting.dashboard_url` is set (for the web UI's link).
     pub dashboard: Option<String>,
 }
@@ -59,13 +61,24 @@ impl SloView {
         }
     }
 
+    /// Its policy's burn-rate rules over the sums the alert stage judged.
+    pub fn rules(&self) -> Vec<RuleStatus> {
+        status::rules(&self.slo.policy, self.slo.objective, |w| {
+            self.rule_sums
+                .iter()
+                .find(|(d, _)| *d == w)
+                .map(|(_, s)| *s)
+                .unwrap_or_default()
+        })
+    }
+
     /// The typed status of this SLO with its alerts and last error: what the API serves, the gate
     /// decides on and the web UI shows.
     pub fn status(&self) -> SloStatus {
         status::build(
             &self.slo,
             &self.eval,
-            self.rules.clone(),
+            self.rules(),
             self.sla_sli,
             self.last_error.iter().cloned().collect(),
             Some(Alerts {

@@ -298,21 +298,22 @@ impl Engine {
         let reader = self.shared.store.reader()?;
         let mut unreadable = false;
         let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
+        // One failure (a batch of 64 selectors, an unreachable source) is shared by many SLOs:
+        // logged once with how many it left without data, not once per SLO.
+        let mut failed: BTreeMap<String, (usize, String)> = BTreeMap::new();
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|j| (!jobs[*j].heal, jobs[*j].start));
         for j in order {
             let job = &jobs[j];
             let Some(counts) = &results[j] else { continue };
             if !counts.errors.is_empty() {
-                let id = self.slos[job.slo].slo.id.clone();
+                let id = &self.slos[job.slo].slo.id;
                 for e in &counts.errors {
-                    self.shared.health.source_error(&id, e.backend());
-                    warn!(slo = %id, error = %e, "query failed; its buckets are missing until healed");
+                    self.shared.health.source_error(id, e.backend());
+                    let text = e.to_string();
+                    failed.entry(text.clone()).or_insert((0, id.clone())).0 += 1;
+                    errors.entry(job.slo).or_default().push(text);
                 }
-                errors
-                    .entry(job.slo)
-                    .or_default()
-                    .extend(counts.errors.iter().map(|e| e.to_string()));
             }
             let stored_old = olds[j].take();
             let range = BucketRange {
@@ -329,6 +330,9 @@ impl Engine {
                 &reader,
                 &mut unreadable,
             );
+        }
+        for (error, (slos, first)) in failed {
+            warn!(slos, slo = %first, error = %clip(&error), "query failed; its buckets are missing until healed");
         }
         Ok((errors, unreadable))
     }
@@ -480,6 +484,24 @@ fn roll_series(
     }
 }
 
+/// An error as a log line shows it: a batched query names up to 64 selectors, kept to its start
+/// and end (the SLO's API entry and page keep the whole text).
+fn clip(error: &str) -> std::borrow::Cow<'_, str> {
+    const KEEP: usize = 400;
+    if error.len() <= 2 * KEEP {
+        return error.into();
+    }
+    let mut head = KEEP;
+    while !error.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = error.len() - KEEP;
+    while !error.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{} … {}", &error[..head], &error[tail..]).into()
+}
+
 /// Counts of one call, or every bucket missing when it has not answered by `deadline`.
 async fn within(
     deadline: std::time::Duration,
@@ -508,4 +530,18 @@ fn late(deadline: std::time::Duration, range: BucketRange, source: &str) -> Coun
             ),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn long_errors_are_clipped_in_the_middle_on_char_boundaries() {
+        assert_eq!(clip("short"), "short");
+        let long = format!("{}{}{}", "é".repeat(300), "x".repeat(500), "ü".repeat(300));
+        let c = clip(&long);
+        assert!(c.len() < long.len() && c.contains(" … "));
+        assert!(c.starts_with("éé") && c.ends_with("üü"));
+    }
 }

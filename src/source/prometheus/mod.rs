@@ -11,6 +11,7 @@
 mod batch;
 mod check;
 pub mod flavor;
+mod labels;
 pub mod wire;
 
 use batch::NO_GOOD_SERIES;

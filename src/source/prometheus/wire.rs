@@ -14,13 +14,14 @@
 //! keeps those apart, so such an SLI is counted; every other warning (a failed remote read, a
 //! Thanos store that did not answer) still makes the answer partial.
 
+pub use super::labels::Labels;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One series of a range result: labels and `(timestamp, value)` points.
-pub type Matrix = Vec<(HashMap<String, String>, Vec<(i64, f64)>)>;
+pub type Matrix = Vec<(Labels, Vec<(i64, f64)>)>;
 
 /// Longest piece of a body kept in a message (an HTML error page says nothing after this).
 const MAX_MESSAGE: usize = 400;
@@ -148,7 +149,7 @@ struct RangeData {
 #[derive(Deserialize)]
 struct RangeSeries {
     #[serde(default)]
-    metric: HashMap<String, String>,
+    metric: Labels,
     #[serde(default)]
     values: Option<Vec<(f64, Num)>>,
     #[serde(default)]
@@ -229,20 +230,7 @@ pub fn decode_range(a: Answer<'_>, grid: Grid, values: Values) -> Result<RangeAn
             .unwrap_or(0),
         ..RangeAnswer::default()
     };
-    let mut seen: HashSet<Vec<(String, String)>> = HashSet::new();
     for s in data.result {
-        let mut key: Vec<(String, String)> = s
-            .metric
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        key.sort_unstable();
-        if !seen.insert(key) {
-            return Err(Failure::contract(format!(
-                "two series with the same labels {}",
-                labels(&s.metric)
-            )));
-        }
         let Some(raw) = s.values else {
             if s.histograms.is_some() {
                 out.histogram_series += 1;
@@ -250,8 +238,18 @@ pub fn decode_range(a: Answer<'_>, grid: Grid, values: Values) -> Result<RangeAn
             continue;
         };
         let pts = points(&raw, grid, values)
-            .map_err(|m| Failure::contract(format!("series {}: {m}", labels(&s.metric))))?;
+            .map_err(|m| Failure::contract(format!("series {}: {m}", s.metric)))?;
         out.matrix.push((s.metric, pts));
+    }
+    // Two series with one label set would be counted twice: sorted references find them
+    // without copying a label.
+    let mut order: Vec<&Labels> = out.matrix.iter().map(|(l, _)| l).collect();
+    order.sort_unstable();
+    if let Some(w) = order.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Failure::contract(format!(
+            "two series with the same labels {}",
+            w[0]
+        )));
     }
     Ok(out)
 }
@@ -415,12 +413,6 @@ pub fn classify(status: u16, error_type: &str) -> Failure {
         _ => matches!(status, 408 | 429 | 499) || (500..600).contains(&status),
     } && !matches!(status, 406 | 413);
     Failure::new(retriable, String::new())
-}
-
-fn labels(m: &HashMap<String, String>) -> String {
-    let mut kv: Vec<String> = m.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-    kv.sort_unstable();
-    format!("{{{}}}", kv.join(","))
 }
 
 fn clip(s: &str) -> String {
