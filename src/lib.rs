@@ -42,6 +42,7 @@ pub mod export;
 pub mod gate;
 pub mod history;
 pub mod http;
+pub mod import;
 pub mod maintenance;
 pub mod names;
 pub mod notify;

@@ -4,6 +4,7 @@
 mod backtest;
 mod dashboards;
 mod gate;
+mod import;
 mod notify_test;
 mod report;
 mod rules;
@@ -260,6 +261,29 @@ pub enum Command {
         #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
         prometheus: Option<String>,
     },
+    /// Write a slo.yaml from SLOs written for Sloth, Pyrra or in OpenSLO. What cannot map is
+    /// named as FILE:LINE:COLUMN: field: why; exit 1 (nothing written) if an SLO could not be
+    /// imported, 0 with warnings for what was dropped.
+    #[command(
+        after_help = "Examples:\n  slowburn import --from sloth slos/*.yml --out slo.yaml\n  slowburn import --from pyrra --service checkout pyrra/ > slo.yaml\n  slowburn import --from openslo openslo/ --out slo.yaml && slowburn validate -c slo.yaml"
+    )]
+    Import {
+        /// The format of the files.
+        #[arg(long, value_enum)]
+        from: ImportFormat,
+        /// Files, or directories of .yaml/.yml files; OpenSLO references resolve across all.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The SLO period of Sloth files (Sloth's `--default-slo-period`).
+        #[arg(long, default_value = "30d")]
+        period: String,
+        /// The service of Pyrra objects without a namespace (filesystem mode).
+        #[arg(long)]
+        service: Option<String>,
+    },
     /// Compute every SLO's budgets and burn rates once, straight from Prometheus.
     #[command(
         after_help = "Examples:\n  slowburn report --config slo.yaml\n  slowburn report --at 2026-12-01T00:00:00Z --format json | jq '.slos[].periods[\"30d\"].error_budget_remaining'"
@@ -400,6 +424,27 @@ fn load(path: &std::path::Path, prometheus: Option<String>) -> anyhow::Result<Co
     })
 }
 
+/// The formats `import --from` reads.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// Sloth `prometheus/v1`, its Kubernetes resource, OpenSLO v1alpha as Sloth reads it.
+    Sloth,
+    /// Pyrra `ServiceLevelObjective` resources.
+    Pyrra,
+    /// OpenSLO v1 documents.
+    Openslo,
+}
+
+impl From<ImportFormat> for crate::import::Format {
+    fn from(f: ImportFormat) -> Self {
+        match f {
+            ImportFormat::Sloth => crate::import::Format::Sloth,
+            ImportFormat::Pyrra => crate::import::Format::Pyrra,
+            ImportFormat::Openslo => crate::import::Format::OpenSlo,
+        }
+    }
+}
+
 /// Runs a parsed command; `Err` means exit code 1 (or 2 for [`GateError`]).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -513,6 +558,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             println!("{}: OK ({} SLOs)", config.display(), cfg.slos.len());
             Ok(())
+        }
+        Command::Import {
+            from,
+            files,
+            out,
+            period,
+            service,
+        } => {
+            let options = crate::import::Options {
+                period: Some(period),
+                service,
+            };
+            import::run(from.into(), &files, &options, out.as_deref())
         }
         Command::Report {
             config,

@@ -28,6 +28,7 @@ mod gate_policy;
 mod grafana;
 mod ha;
 mod heal;
+mod import;
 mod layout;
 mod load;
 mod loki;
