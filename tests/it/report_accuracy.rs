@@ -508,3 +508,134 @@ fn backtest_pages_on_the_real_incident_when_the_workbook_says() {
     );
     assert!(v["summary"]["pages"].as_u64().unwrap() >= 1);
 }
+
+/// A Sloth file (svc15), a Pyrra resource (svc30) and OpenSLO documents (svc60) describing the
+/// availability and latency SLOs of [`config`]; each imported SLO must count exactly what the
+/// hand-written one counts (issue 26, item 3).
+const PEERS: [(&str, &str); 3] = [
+    (
+        "sloth",
+        r#"version: "prometheus/v1"
+service: svc15
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{service="svc15",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{service="svc15"}[{{.window}}]))
+  - name: latency
+    objective: 95
+    sli:
+      events:
+        error_query: |
+          sum(rate(http_request_duration_seconds_count{service="svc15"}[{{.window}}]))
+          -
+          sum(rate(http_request_duration_seconds_bucket{le="0.2",service="svc15"}[{{.window}}]))
+        total_query: sum(rate(http_request_duration_seconds_count{service="svc15"}[{{.window}}]))
+"#,
+    ),
+    (
+        "pyrra",
+        r#"apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: availability, namespace: svc30}
+spec:
+  target: "99.9"
+  window: 30d
+  indicator:
+    ratio:
+      errors: {metric: 'http_requests_total{service="svc30",code=~"5.."}'}
+      total: {metric: 'http_requests_total{service="svc30"}'}
+---
+apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: latency, namespace: svc30}
+spec:
+  target: "95"
+  window: 30d
+  indicator:
+    latency:
+      success: {metric: 'http_request_duration_seconds_bucket{service="svc30",le="0.2"}'}
+      total: {metric: 'http_request_duration_seconds_count{service="svc30"}'}
+"#,
+    ),
+    (
+        "openslo",
+        r#"apiVersion: openslo/v1
+kind: SLI
+metadata: {name: svc60-errors}
+spec:
+  ratioMetric:
+    counter: true
+    bad: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{service="svc60",code=~"5.."}'}}}
+    total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{service="svc60"}'}}}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: availability}
+spec:
+  service: svc60
+  indicatorRef: svc60-errors
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.999}]
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: latency}
+spec:
+  service: svc60
+  indicator:
+    metadata: {name: svc60-fast}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {type: Prometheus, spec: {query: 'sum(rate(http_request_duration_seconds_bucket{service="svc60",le="0.2"}[5m]))'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'sum(rate(http_request_duration_seconds_count{service="svc60"}[5m]))'}}}
+  timeWindow: [{duration: 30d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{targetPercent: 95}]
+"#,
+    ),
+];
+
+#[test]
+fn slos_imported_from_sloth_pyrra_and_openslo_count_what_hand_written_ones_count() {
+    let f = fixture();
+    let Some(prom) = f.prom.as_ref() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = format!("prometheus: {{url: \"{}\"}}\nslos:\n", prom.url);
+    for (format, peer) in PEERS {
+        let input = dir.path().join(format!("{format}.yaml"));
+        std::fs::write(&input, peer).unwrap();
+        let (code, out, err) = slowburn(&["import", "--from", format, input.to_str().unwrap()]);
+        assert_eq!(code, 0, "{format}: {err}");
+        let body = out
+            .split_once("slos:\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        assert!(body.contains("- service:"), "{format}: {out}");
+        text.push_str(body);
+    }
+    let imported = report_json(&write_config(&dir.path().join("imported"), &text), f.end);
+    let hand = report(f);
+    for svc in ["svc15", "svc30", "svc60"] {
+        for kind in ["availability", "latency"] {
+            let id = format!("{svc}/{kind}");
+            let (a, b) = (
+                &slo(&imported, &id)["periods"]["30d"],
+                &slo(&hand, &id)["periods"]["30d"],
+            );
+            for field in ["good", "total", "error_budget_remaining"] {
+                assert_eq!(a[field], b[field], "{id} {field}: imported vs hand-written");
+            }
+            eprintln!(
+                "measured {id} imported: 30d good {} total {}",
+                a["good"], a["total"]
+            );
+        }
+    }
+    check_kind_in(f, &imported, "availability", &[("30d", 30 * DAY)]);
+    check_kind_in(f, &imported, "latency", &[("30d", 30 * DAY)]);
+}
