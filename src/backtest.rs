@@ -312,6 +312,39 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_with_for_pages_that_much_later_in_a_replay() {
+        let start = 4 * 86400;
+        let end = start + 1800 + 2 * 86400;
+        let s = incident(1.0, start, 1800, end);
+        let mut policy = Policy::builtin(Dur::from_secs(30 * 86400), Dur::from_secs(W as u64));
+        for r in &mut policy.rules {
+            r.pending = Dur::from_secs(600);
+        }
+        let subject = |policy| Subject {
+            id: "t/slo",
+            objective: OBJ,
+            periods: &[],
+            policy,
+        };
+        let page = |eps: Vec<Episode>| {
+            eps.into_iter()
+                .find(|e| e.severity == Severity::Page)
+                .map(|e| e.fired_at)
+        };
+        let waited = page(replay(subject(&policy), &s, start - 3600, end, W));
+        let builtin = Policy::builtin(Dur::from_secs(30 * 86400), Dur::from_secs(W as u64));
+        let at_once = page(replay(subject(&builtin), &s, start - 3600, end, W));
+        let (Some(waited), Some(at_once)) = (waited, at_once) else {
+            panic!("both page: {waited:?} {at_once:?}");
+        };
+        assert_eq!(
+            waited - at_once,
+            600,
+            "the 1h/5m rule held from its first page on"
+        );
+    }
+
+    #[test]
     fn ten_times_burn_pages_on_the_6h_rule() {
         let r = 10.0 * E;
         let (eps, start) = run(r, 8 * 3600);

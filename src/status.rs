@@ -268,6 +268,7 @@ mod tests {
             long: Dur::from_secs(3600),
             short: Dur::from_secs(300),
             factor,
+            pending: Dur::from_secs(0),
         };
         let mut policy = Policy::builtin(Dur::from_secs(30 * 86400), m);
         policy.rules = vec![rule(3.0), rule(30.0)];

@@ -88,6 +88,22 @@ pub fn decide(input: &Input<'_>, window: impl Fn(Dur) -> WindowSum) -> [Decision
         .iter()
         .find(|m| m.applies(s.id, s.labels) && m.covers(input.at))
         .map(|m| format!("maintenance `{}`", m.name));
+    // A rule with `for:` counts once it has held since at least that long ago (the evaluation
+    // it started holding at is kept in its severity's record); until then it is pending.
+    let mut since: [BTreeMap<String, i64>; 2] = Default::default();
+    hits.retain(|h| {
+        if h.pending.as_secs() == 0 {
+            return true;
+        }
+        let k = usize::from(h.severity == Severity::Ticket);
+        let from = input.prior[k]
+            .pending
+            .get(&h.name)
+            .copied()
+            .unwrap_or(input.at);
+        since[k].insert(h.name.clone(), from);
+        input.at - from >= h.pending.as_secs() as i64
+    });
     let held = supersede(
         strongest(&hits, Severity::Page),
         strongest(&hits, Severity::Ticket),
@@ -95,6 +111,7 @@ pub fn decide(input: &Input<'_>, window: impl Fn(Dur) -> WindowSum) -> [Decision
     let mut k = 0;
     held.map(|(severity, holds)| {
         let (mut next, transition) = step(input.prior[k], holds, input.at);
+        next.pending = std::mem::take(&mut since[k]);
         let muted_by = maintenance.clone().or_else(|| {
             input
                 .silences
@@ -176,6 +193,74 @@ mod tests {
         );
         assert_eq!(ticket.transition, None, "the page supersedes the ticket");
         assert!(ticket.sends.is_empty());
+    }
+
+    #[test]
+    fn a_rule_with_for_fires_only_after_holding_that_long_and_starts_over_after_a_break() {
+        let mut policy = Policy::builtin(Dur::from_secs(30 * 86400), M);
+        policy.rules.retain(|r| r.severity == Severity::Page);
+        for r in &mut policy.rules {
+            r.pending = Dur::from_secs(5 * 60);
+        }
+        let labels = BTreeMap::new();
+        // A day of good traffic, then errors only: the 1h/5m rule holds from the outage's 4th
+        // minute on (1h burn ≥ 14.4 needs 0.0144 × 60 minutes ≈ 0.9 minutes of it; the 5m window
+        // is all errors by then).
+        let mut b = vec![Bucket::known(1000.0, 1000.0); 1440];
+        b.extend(vec![Bucket::known(0.0, 1000.0); 30]);
+        let s = Series::from_buckets(0, M, &b);
+        let mut prior = [Record::default(), Record::default()];
+        let mut first_hold = None;
+        let mut fired = None;
+        for minute in 1441..=1470 {
+            let at = minute * 60;
+            let [page, ticket] = decide(
+                &input(&policy, &labels, [&prior[0], &prior[1]], &[], at),
+                |w| s.window(at, w),
+            );
+            if first_hold.is_none() && !page.next.pending.is_empty() {
+                first_hold = Some(at);
+            }
+            if page.transition == Some(Transition::Fired) {
+                fired = Some(at);
+            }
+            prior = [page.next, ticket.next];
+        }
+        let (Some(held), Some(fired)) = (first_hold, fired) else {
+            panic!("held {first_hold:?}, fired {fired:?}");
+        };
+        assert_eq!(
+            fired - held,
+            5 * 60,
+            "fires 5 minutes after it began to hold"
+        );
+        assert_eq!(
+            prior[0].pending.get("1h/5m"),
+            Some(&held),
+            "kept while it holds"
+        );
+        // The burn stops long enough for the 5m window to clear, and comes back: the wait
+        // starts again from the new first evaluation that holds.
+        let mut quiet = b[..1443].to_vec();
+        quiet.extend(vec![Bucket::known(1000.0, 1000.0); 6]);
+        quiet.extend(vec![Bucket::known(0.0, 1000.0); 3]);
+        let q = Series::from_buckets(0, M, &quiet);
+        let mut rec = [Record::default(), Record::default()];
+        let mut seen_holding = Vec::new();
+        for minute in 1441..=(quiet.len() as i64) {
+            let at = minute * 60;
+            let [page, ticket] =
+                decide(&input(&policy, &labels, [&rec[0], &rec[1]], &[], at), |w| {
+                    q.window(at, w)
+                });
+            seen_holding.push(page.next.pending.get("1h/5m").copied());
+            rec = [page.next, ticket.next];
+        }
+        let restarts: Vec<i64> = seen_holding.iter().flatten().copied().collect();
+        assert!(
+            restarts.windows(2).any(|w| w[1] > w[0]),
+            "a break restarts the wait: {seen_holding:?}"
+        );
     }
 
     #[test]

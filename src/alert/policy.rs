@@ -49,6 +49,9 @@ pub struct Rule {
     pub short: Dur,
     /// Burn rate at or above which the rule holds.
     pub factor: f64,
+    /// How long the rule must hold, evaluation after evaluation, before it fires (`for:`):
+    /// zero fires at the first evaluation that holds.
+    pub pending: Dur,
 }
 
 impl Rule {
@@ -101,6 +104,7 @@ pub fn default_rules(period: Dur, bucket: Dur) -> Vec<Rule> {
             long: scale(long),
             short: scale(short),
             factor,
+            pending: Dur::from_secs(0),
         })
         .collect()
 }
@@ -153,6 +157,8 @@ pub struct Hit {
     /// Burn rate behind it: the long window's for rules, the period's for budget conditions, 0
     /// for missing data.
     pub burn: f64,
+    /// How long it must hold before it counts (a rule's `for:`; zero for the others).
+    pub pending: Dur,
 }
 
 /// Every condition of the policy that holds, given the sums of any window: burn-rate rules
@@ -172,6 +178,7 @@ pub fn holding(
                 severity: r.severity,
                 name: r.name(),
                 burn: lb,
+                pending: r.pending,
             });
         }
     }
@@ -188,6 +195,7 @@ pub fn holding(
                 severity: sev,
                 name: format!("budget {p} spent"),
                 burn,
+                pending: Dur::from_secs(0),
             });
         } else if let Some(below) = policy.budget_ticket_below
             && remaining < below
@@ -196,6 +204,7 @@ pub fn holding(
                 severity: Severity::Ticket,
                 name: format!("budget {p} < {:.0}%", below * 100.0),
                 burn,
+                pending: Dur::from_secs(0),
             });
         }
     }
@@ -207,6 +216,7 @@ pub fn holding(
                 severity: Severity::Ticket,
                 name: format!("no data {d}"),
                 burn: 0.0,
+                pending: Dur::from_secs(0),
             });
         }
     }

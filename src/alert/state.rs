@@ -37,6 +37,10 @@ pub struct Record {
     /// drives repeats, and who gets the resolve. Empty while silenced or in maintenance.
     #[serde(default, deserialize_with = "null_as_default")]
     pub sent: std::collections::BTreeMap<String, i64>,
+    /// Rules of this severity with a `for:` that hold but have not held long enough yet, with
+    /// the evaluation since which each has held without a break (absent from older records).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pending: std::collections::BTreeMap<String, i64>,
 }
 
 /// The state as the stored boolean `firing`.
@@ -76,6 +80,7 @@ impl Default for Record {
             rule: None,
             peak_burn_rate: 0.0,
             sent: Default::default(),
+            pending: Default::default(),
         }
     }
 }
@@ -283,6 +288,7 @@ mod tests {
             rule: Some("6h/30m".into()),
             peak_burn_rate: 7.5,
             sent: [("pd".to_string(), 600), ("slack".to_string(), 660)].into(),
+            pending: Default::default(),
         };
         let bytes: &[u8] = br#"{"fired_at":600,"firing":true,"peak_burn_rate":7.5,"resolved_at":null,"rule":"6h/30m","sent":{"pd":600,"slack":660}}"#;
         assert_eq!(Record::decode(bytes), Ok(firing.clone()));
@@ -294,6 +300,7 @@ mod tests {
             rule: Some("1h/5m".into()),
             peak_burn_rate: 30.5,
             sent: Default::default(),
+            pending: Default::default(),
         };
         let bytes: &[u8] = br#"{"fired_at":60,"firing":false,"peak_burn_rate":30.5,"resolved_at":180,"rule":"1h/5m","sent":{}}"#;
         assert_eq!(Record::decode(bytes), Ok(resolved.clone()));

@@ -420,6 +420,9 @@ pub struct RawRule {
     pub short: SStr,
     /// Burn-rate factor.
     pub factor: Spanned<f64>,
+    /// How long the rule must hold before it fires (`for: 5m`); at once by default.
+    #[serde(rename = "for")]
+    pub pending: Option<SStr>,
 }
 
 /// `alerting:` of one SLO: a policy by name plus overrides.

@@ -27,14 +27,19 @@ pub struct Shown {
     pub detection: Option<i64>,
 }
 
-/// The rules as the form writes them: one per line, `severity long short factor`
+/// The rules as the form writes them: one per line, `severity long short factor [for duration]`
 /// (`page 1h 5m 14.4`).
 pub fn format_rules(rules: &[Rule]) -> String {
     rules
         .iter()
         .map(|r| {
+            let pending = if r.pending.as_secs() > 0 {
+                format!(" for {}", r.pending)
+            } else {
+                String::new()
+            };
             format!(
-                "{} {} {} {}",
+                "{} {} {} {}{pending}",
                 r.severity.as_str(),
                 r.long,
                 r.short,
@@ -58,16 +63,28 @@ pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
             continue;
         }
         let f: Vec<&str> = line.split_whitespace().collect();
-        let [severity, long, short, factor] = f[..] else {
-            errors.push(format!(
-                "line {n}: write `severity long short factor`, e.g. `page 1h 5m 14.4`"
-            ));
-            continue;
+        let (severity, long, short, factor, pending) = match f[..] {
+            [s, l, sh, fa] => (s, l, sh, fa, None),
+            [s, l, sh, fa, "for", p] => (s, l, sh, fa, Some(p)),
+            _ => {
+                errors.push(format!(
+                    "line {n}: write `severity long short factor [for duration]`, e.g. `page 1h 5m 14.4` or `page 6h 30m 6 for 15m`"
+                ));
+                continue;
+            }
+        };
+        let pending = match pending.map(|p| crate::config::validate::pending_duration(p, bucket)) {
+            None => Dur::from_secs(0),
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                errors.push(format!("line {n}: for: {e}"));
+                continue;
+            }
         };
         // Text that is not a number is not a positive one: the shared check says so.
         let factor = factor.parse::<f64>().unwrap_or(f64::NAN);
         match crate::config::validate::burn_rule(severity, long, short, factor, bucket) {
-            Ok(rule) => rules.push(rule),
+            Ok(rule) => rules.push(crate::alert::policy::Rule { pending, ..rule }),
             Err(problems) => {
                 errors.extend(
                     problems
@@ -160,7 +177,7 @@ pub fn render(p: &Page<'_>) -> Html {
         (span.0) " to " (span.1)
         " through the daemon's own alert decision, once per bucket, with the rules below instead of the current ones (the policy's other conditions stay). Nothing is sent.</p>"
         "<form class=\"stack\" method=\"get\" action=\"/slos/" (svc) "/" (nm)
-        "/try\"><label>Rules, one per line: severity long short factor<textarea name=\"rules\" rows=\"6\" cols=\"40\">"
+        "/try\"><label>Rules, one per line: severity long short factor [for duration]<textarea name=\"rules\" rows=\"6\" cols=\"40\">"
         (text) "</textarea></label><label>Over the last <select name=\"range\">" (ranges)
         "</select></label><button type=\"submit\">Replay</button></form>"
     };
@@ -199,6 +216,12 @@ mod tests {
         assert_eq!(err.len(), 4);
         assert!(err[1].starts_with("line 2:") && err[1].contains("urgent"));
         assert!(parse_rules("", minute).is_err());
+        let pending = parse_rules("page 6h 30m 6 for 15m", minute).unwrap();
+        assert_eq!(pending[0].pending, Dur::from_secs(900));
+        assert_eq!(format_rules(&pending), "page 6h 30m 6 for 15m");
+        let err = parse_rules("page 6h 30m 6 for 30s\npage 6h 30m 6 after 5m", minute).unwrap_err();
+        assert!(err[0].starts_with("line 1: for:"), "{err:?}");
+        assert!(err[1].contains("[for duration]"), "{err:?}");
         // Parts of a bucket: the replay would read a 90 s window as two buckets.
         let err = parse_rules("page 90s 30s 14.4\npage 1h 1500ms 2", minute).unwrap_err();
         assert_eq!(err.len(), 2, "{err:?}");

@@ -16,7 +16,7 @@ mod slo;
 mod sources;
 
 pub use grafana::FOLDER_UID;
-pub use policy::{RuleError, RuleField, burn_rule};
+pub use policy::{RuleError, RuleField, burn_rule, pending_duration};
 
 use defaults::*;
 use labels::*;

@@ -124,6 +124,7 @@ pub fn burn_rule(
                     long,
                     short,
                     factor,
+                    pending: Dur::from_secs(0),
                 })
             }
         }
@@ -133,6 +134,18 @@ pub fn burn_rule(
         Some(r) if errors.is_empty() => Ok(r),
         _ => Err(errors),
     }
+}
+
+/// A rule's `for:`: how long it must hold before it fires, in whole buckets (the condition is
+/// judged once a bucket), zero allowed. slo.yaml and the try page share it.
+pub fn pending_duration(text: &str, bucket: Dur) -> Result<Dur, String> {
+    let d = duration::parse(text).map_err(|e| e.to_string())?;
+    if !d.is_whole_buckets(bucket) {
+        return Err(format!(
+            "`for` must be whole buckets ({bucket}): the condition is judged once a bucket"
+        ));
+    }
+    Ok(d)
 }
 
 pub(super) fn rules(
@@ -157,8 +170,22 @@ pub(super) fn rules(
             v.factor.value,
             bucket,
         );
+        let pending = match &v.pending {
+            None => Some(Dur::from_secs(0)),
+            Some(text) => match pending_duration(&text.value, bucket) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    cx.err(&text.referenced, format!("{p}.for"), e);
+                    ok = false;
+                    None
+                }
+            },
+        };
         match checked {
-            Ok(rule) if long.is_some() && short.is_some() => out.push(rule),
+            Ok(mut rule) if long.is_some() && short.is_some() => {
+                rule.pending = pending.unwrap_or(rule.pending);
+                out.push(rule);
+            }
             Ok(_) => ok = false,
             Err(errors) => {
                 ok = false;
@@ -364,6 +391,13 @@ mod tests {
         );
         assert!(e.iter().any(|m| m.contains("positive number")), "{e:?}");
         assert!(e.iter().any(|m| m.contains("budget_ticket_below")), "{e:?}");
+        let pending = "alerting:\n  policies:\n    slow:\n      rules: [{severity: page, long: 1h, short: 5m, factor: 14.4, for: 5m}, {severity: page, long: 6h, short: 30m, factor: 6, for: 90s}]";
+        let e = errors_of(pending);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("rules[1].for") && e[0].contains("whole buckets"),
+            "{e:?}"
+        );
         let e = errors_of("defaults: {alerting: nope}");
         assert!(
             e.iter().any(|m| m.contains("no alert policy named `nope`")),

@@ -8,8 +8,10 @@
 //! of them, so one alert stands per (SLO, severity) as in the daemon: two rules with one label
 //! set would resolve each other in Alertmanager. A page supersedes the ticket (`unless`).
 //!
-//! Differences a ruler cannot avoid, by design: no `for:` (the daemon fires at once too), but
-//! the ticket for missing data fires as soon as the ruler sees no tiles, where the daemon first
+//! A rule with `for:` holds in the recorded conditions only once its condition held at every
+//! evaluation of that span (a subquery stepping one bucket), as the daemon counts it per rule;
+//! the alerts themselves have no `for:`, as a severity's alert stands for several rules.
+//! Differences a ruler cannot avoid, by design: the ticket for missing data fires as soon as the ruler sees no tiles, where the daemon first
 //! waits out the window after its own start; `burn_rate` is the current strongest burn, not the
 //! episode's peak; the `rule` annotation names the strongest condition now, not the one that
 //! fired first; maintenance windows do not mute (use Alertmanager silences).
@@ -19,6 +21,7 @@ use super::file::Rule;
 use super::slo::ident_labels;
 use crate::alert::policy::Severity;
 use crate::config::Slo;
+use crate::duration::Dur;
 use crate::names;
 use std::collections::BTreeMap;
 
@@ -34,10 +37,11 @@ pub(super) fn rules(
     v: &Views<'_>,
     tile_total: &str,
     dashboard: Option<String>,
+    bucket: Dur,
 ) -> Vec<Rule> {
     let labels = ident_labels(&v.ident);
     let mut out = Vec::new();
-    let held = conditions(slo, v, tile_total);
+    let held = conditions(slo, v, tile_total, bucket);
     for (severity, conds) in &held {
         if !conds.is_empty() {
             let mut l = labels.clone();
@@ -59,7 +63,12 @@ pub(super) fn rules(
 }
 
 /// Each severity's conditions, page first, as `label_replace(<condition>, "rule", <name>)`.
-fn conditions(slo: &Slo, v: &Views<'_>, tile_total: &str) -> [(Severity, Vec<String>); 2] {
+fn conditions(
+    slo: &Slo,
+    v: &Views<'_>,
+    tile_total: &str,
+    bucket: Dur,
+) -> [(Severity, Vec<String>); 2] {
     let (mut page, mut ticket) = (Vec::new(), Vec::new());
     let policy = &slo.policy;
     let obj = slo.objective;
@@ -77,6 +86,9 @@ fn conditions(slo: &Slo, v: &Views<'_>, tile_total: &str) -> [(Severity, Vec<Str
                 v.total(&[r.long]),
                 policy.min_events
             ));
+        }
+        if r.pending.as_secs() > 0 {
+            c = held_for(&c, r.pending, bucket);
         }
         let list = if r.severity == Severity::Page {
             &mut page
@@ -113,6 +125,21 @@ fn conditions(slo: &Slo, v: &Views<'_>, tile_total: &str) -> [(Severity, Vec<Str
         ticket.push(named(&c, &format!("no data {d}")));
     }
     [(Severity::Page, page), (Severity::Ticket, ticket)]
+}
+
+/// A condition that counts only once it has held at every evaluation of the last `pending`
+/// (the evaluation it began at included, as the daemon's `for:`): a subquery of one-bucket steps
+/// over `pending` plus half a bucket, so its first step is the one `pending` ago on Prometheus
+/// 2 and 3 alike (their subqueries differ only in whether the range's start is included).
+fn held_for(condition: &str, pending: Dur, bucket: Dur) -> String {
+    let b = bucket.as_secs().max(1);
+    let steps = pending.as_secs() / b + 1;
+    let span = Dur::from_millis(pending.as_millis() + bucket.as_millis() / 2);
+    format!(
+        "({condition})\n  and (count_over_time(({condition})[{}:{}]) >= {steps})",
+        expr::duration_ms(span.as_millis()),
+        expr::duration_ms(bucket.as_millis())
+    )
 }
 
 /// `label_replace(<condition>, "rule", "<name>", "", "")`.

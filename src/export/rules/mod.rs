@@ -240,9 +240,13 @@ fn unit(
         stale: cx.stale.clone(),
     };
     let tile_total = ident.sel(&expr::tile_name(expr::TILE_TOTAL, cx.width), "");
-    rules
-        .fast
-        .extend(alerts::rules(s, &views, &tile_total, cfg.dashboard_link(s)));
+    rules.fast.extend(alerts::rules(
+        s,
+        &views,
+        &tile_total,
+        cfg.dashboard_link(s),
+        cx.width,
+    ));
     Unit { name, rules }
 }
 

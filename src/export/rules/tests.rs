@@ -289,3 +289,19 @@ fn maintenance_windows_are_named_in_the_notes() {
     assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
     assert!(r.notes[0].starts_with("api/ghost: maintenance `deploy` is not in the rules"));
 }
+
+#[test]
+fn a_rule_with_for_holds_only_after_every_evaluation_of_its_span() {
+    let yaml = CONFIG.replacen("factor: 14.4}", "factor: 14.4, for: 5m}", 1);
+    assert_ne!(yaml, CONFIG, "the fixture has a 14.4 rule to give a `for:`");
+    let out = render(&config(&yaml), Target::Prometheus, None)
+        .expect("renders")
+        .yaml;
+    // Six evaluations a minute apart (5m and the one it began at), over 5m30s of one-minute
+    // steps: the same on Prometheus 2 (start included) and 3 (start excluded).
+    assert!(out.contains("[330s:1m]) >= 6)"), "{out}");
+    let plain = render(&config(CONFIG), Target::Prometheus, None)
+        .expect("renders")
+        .yaml;
+    assert!(!plain.contains(":1m]) >= "), "no subquery without `for:`");
+}
