@@ -34,6 +34,7 @@ fn bench_metrics(c: &mut Criterion) {
             series: 1,
             last_error: None,
             notice: None,
+            sanity: [0; 4],
             alerts: Default::default(),
             rule_sums: Vec::new(),
             dashboard: None,

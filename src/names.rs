@@ -40,6 +40,8 @@ pub const CONFIG_RELOAD_SUCCESS: &str = "slowburn_config_reload_success";
 pub const LAST_EVAL: &str = "slowburn_last_eval_timestamp_seconds";
 /// Failed source queries by SLO.
 pub const SOURCE_ERRORS: &str = "slowburn_source_errors_total";
+/// Ticks at which an SLO's answers showed what counts cannot mean, by kind.
+pub const SANITY_WARNINGS: &str = "slowburn_sli_sanity_warnings_total";
 /// Notification outcomes by receiver and result.
 pub const NOTIFICATIONS: &str = "slowburn_notifications_total";
 /// Notifications waiting in the outbox by receiver.
@@ -84,6 +86,7 @@ pub const EXPORTED: &[&str] = &[
     CONFIG_RELOAD_SUCCESS,
     LAST_EVAL,
     SOURCE_ERRORS,
+    SANITY_WARNINGS,
     NOTIFICATIONS,
     NOTIFICATIONS_PENDING,
     SOURCE_QUERY_DURATION,

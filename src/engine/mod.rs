@@ -17,6 +17,7 @@ pub mod health;
 mod prepare;
 pub mod progress;
 pub mod ranges;
+mod sanity;
 mod snapshot;
 mod tick;
 mod tracked;
@@ -39,6 +40,8 @@ struct SloState {
     main: Tracked,
     sla: Option<Tracked>,
     last_error: Option<String>,
+    /// What its answers showed that counts cannot mean.
+    sanity: sanity::SanityState,
 }
 
 /// The engine itself; owned by the run loop.
@@ -212,6 +215,12 @@ impl Engine {
                 };
                 let sla_unknown = s.sla.as_ref().and_then(|t| t.unknown_until);
                 let notice = data_notice(s.main.unknown_until.max(sla_unknown), at - s.main.span);
+                // What its answers showed that counts cannot mean, beside the data notice.
+                let notice = match (notice, s.sanity.notes.is_empty()) {
+                    (n, true) => n,
+                    (None, false) => Some(s.sanity.notes.join("; ")),
+                    (Some(n), false) => Some(format!("{n}; {}", s.sanity.notes.join("; "))),
+                };
                 use crate::alert::policy::Severity;
                 SloView {
                     slo: Arc::clone(&s.slo),
@@ -220,6 +229,7 @@ impl Engine {
                     series: s.main.series,
                     last_error: s.last_error.clone(),
                     notice,
+                    sanity: s.sanity.ticks,
                     alerts: [alert(Severity::Page), alert(Severity::Ticket)],
                     // The same window sums the alert stage judged this tick.
                     rule_sums: s

@@ -10,6 +10,7 @@
 //! running totals they give, so a load cut short resumes where it stopped.
 
 use super::checkpoint;
+use super::sanity::SanityState;
 use super::tick::absorb;
 use super::tracked::{RECENT, Recent, Tracked, slo_windows};
 use super::{Engine, SloState};
@@ -17,6 +18,7 @@ use crate::budget::{Bucket, Rolling, Series};
 use crate::config::Slo;
 use crate::duration::Dur;
 use crate::maintenance::Maintenance;
+use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, Source, SourceError};
 use crate::store::keys::{Role, SeriesKey};
 use crate::store::{CHUNK, Store, StoreError, Write};
@@ -55,6 +57,9 @@ struct Hole {
     heal: bool,
 }
 
+/// A loaded series with its last error and what its answers showed.
+type Loaded = (Tracked, Option<String>, Sanity);
+
 /// One series between the two phases.
 struct Loading {
     slot: (usize, bool),
@@ -68,6 +73,8 @@ struct Loading {
     fetched: usize,
     errors: usize,
     last_error: Option<String>,
+    /// What its answers showed that counts cannot mean.
+    sanity: Sanity,
     took: Duration,
 }
 
@@ -137,9 +144,13 @@ impl Engine {
         let mut per_service: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, ((main, sla), slo)) in reused.into_iter().zip(&slos).enumerate() {
             let mut last_error = None;
+            let mut found = Sanity::default();
             let mut take = |is_sla: bool| {
-                fresh.remove(&(i, is_sla)).map(|(t, e)| {
+                fresh.remove(&(i, is_sla)).map(|(t, e, s)| {
                     last_error = last_error.take().or(e);
+                    if !is_sla {
+                        found = s;
+                    }
                     t
                 })
             };
@@ -147,11 +158,21 @@ impl Engine {
             let sla = sla.or_else(|| take(true));
             let Some(main) = main else { continue };
             *per_service.entry(slo.service.as_str()).or_default() += 1;
+            // The backfill's answers are judged as a tick's are.
+            let mut sanity = SanityState::default();
+            let no_data = slo
+                .policy
+                .no_data_after
+                .map_or(1800, |d| d.as_secs() as i64);
+            for (kind, why) in sanity.take(&found, at, no_data) {
+                warn!(slo = %slo.id, kind, queries = %slo.counts.queries().join(", "), "sanity: {why}");
+            }
             out.push(SloState {
                 slo: Arc::new(slo.clone()),
                 main,
                 sla,
                 last_error,
+                sanity,
             });
         }
         for (service, n) in per_service {
@@ -215,7 +236,7 @@ impl Engine {
         store: &Arc<Store>,
         mut loading: Vec<Loading>,
         width: i64,
-    ) -> Result<HashMap<(usize, bool), (Tracked, Option<String>)>, StoreError> {
+    ) -> Result<HashMap<(usize, bool), Loaded>, StoreError> {
         let progress = &self.shared.health.progress;
         // Calls group the series asking the same range of the same source.
         type Key = (String, i64, usize, bool);
@@ -311,6 +332,7 @@ impl Engine {
                     .filter(|b| !matches!(b, Bucket::Missing))
                     .count();
                 s.errors += c.errors.len();
+                s.sanity.merge(c.sanity.clone());
                 if let Some(e) = c.errors.first() {
                     warn!(slo = %t.ask.slo, error = %e, "backfill query failed; buckets stay missing until healed");
                     s.last_error = Some(e.to_string());
@@ -370,7 +392,7 @@ impl Engine {
                 took_ms = s.took.as_millis() as u64,
                 "history loaded"
             );
-            out.insert(s.slot, (s.tracked, s.last_error));
+            out.insert(s.slot, (s.tracked, s.last_error, s.sanity));
         }
         Ok(out)
     }
@@ -535,6 +557,7 @@ fn read(
         fetched: 0,
         errors: 0,
         last_error: None,
+        sanity: Sanity::default(),
         took: t0.elapsed(),
     })
 }

@@ -42,6 +42,8 @@ pub struct SloView {
     /// no data before some time inside its window (Loki's retention). Shown in its row as a
     /// notice, not an error: asking again will not change it.
     pub notice: Option<String>,
+    /// Ticks at which each kind of sanity finding was seen ([`crate::source::sanity::KINDS`]).
+    pub sanity: [u64; 4],
     /// Alert state: page, then ticket (read it with [`SloView::alert`]).
     pub alerts: [Record; 2],
     /// The window sums of its policy's burn-rate rules, as the alert stage judged them: the

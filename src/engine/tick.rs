@@ -6,6 +6,7 @@
 use super::tracked::{Tracked, cold_bucket};
 use super::{Engine, ranges};
 use crate::budget::Bucket;
+use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, Source, SourceError};
 use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, StoreError, Write};
@@ -55,6 +56,7 @@ impl Engine {
         for (i, s) in self.slos.iter_mut().enumerate() {
             s.last_error = errors.get(&i).map(|e| e.join("; "));
         }
+        self.sanity(&jobs, &results, at);
         self.evaluate_alerts(at);
         let t4 = Instant::now();
         self.retention(at);
@@ -335,6 +337,31 @@ impl Engine {
             warn!(slos, slo = %first, error = %clip(&error), "query failed; its buckets are missing until healed");
         }
         Ok((errors, unreadable))
+    }
+
+    /// The main series' answers of the tick, judged for each SLO ([`super::sanity`]); a kind's
+    /// first finding is logged with the SLO's queries.
+    fn sanity(&mut self, jobs: &[Job], results: &[Option<Counts>], at: i64) {
+        let mut found: HashMap<usize, Sanity> = HashMap::new();
+        for (job, r) in jobs.iter().zip(results) {
+            if let Some(c) = r
+                && !job.sla
+                && !job.heal
+            {
+                found.entry(job.slo).or_default().merge(c.sanity.clone());
+            }
+        }
+        for (i, s) in self.slos.iter_mut().enumerate() {
+            let Some(f) = found.get(&i) else { continue };
+            let no_data = s
+                .slo
+                .policy
+                .no_data_after
+                .map_or(1800, |d| d.as_secs() as i64);
+            for (kind, why) in s.sanity.take(f, at, no_data) {
+                warn!(slo = %s.slo.id, kind, queries = %s.slo.counts.queries().join(", "), "sanity: {why}");
+            }
+        }
     }
 
     /// Stage 6: retention, a little every tick: the oldest chunks that ended before the longest

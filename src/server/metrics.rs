@@ -322,6 +322,7 @@ fn alert_and_sla_families(out: &mut String, prepared: &[Prepared<'_>]) {
 
 fn own_families(out: &mut String, shared: &Shared, sources: &Sources, snap: &Snapshot) {
     daemon_families(out, shared, snap);
+    sanity_family(out, snap);
     delivery_families(out, shared);
     source_families(out, sources);
 }
@@ -457,6 +458,29 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
         for result in ["ok", "failed"] {
             let n = m.get(result).copied().unwrap_or(0);
             sample(out, names::BACKUPS, &[("result", result)], n as f64);
+        }
+    }
+}
+
+/// Sanity findings per SLO and kind, only where there were some (10,000 SLOs would otherwise
+/// write 40,000 zeros).
+fn sanity_family(out: &mut String, snap: &Snapshot) {
+    header(
+        out,
+        names::SANITY_WARNINGS,
+        "counter",
+        "Ticks at which an SLO's answers showed what counts cannot mean: good or errors above total, a counter falling without a restart, a selector matching nothing for longer than the no-data timeout.",
+    );
+    for s in &snap.slos {
+        for (kind, n) in crate::source::sanity::KINDS.iter().zip(s.sanity) {
+            if n > 0 {
+                sample(
+                    out,
+                    names::SANITY_WARNINGS,
+                    &[(names::LABEL_SLO, &s.slo.id), ("kind", kind)],
+                    n as f64,
+                );
+            }
         }
     }
 }

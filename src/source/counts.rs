@@ -6,6 +6,7 @@
 //! which its sample was scraped, so sums over buckets are exact, independent of the scrape interval
 //! and of whether range selectors include their start (Prometheus 2.x) or not (3.x).
 
+use super::sanity::Sanity;
 use crate::budget::Bucket;
 use crate::config::{Compare, CountSpec};
 
@@ -19,7 +20,14 @@ pub type EdgeValues = Vec<Option<f64>>;
 /// instead of being lost. A bucket is `None` (unknown) when no series has a value at its end edge
 /// and an earlier one.
 pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
+    counter_increases_counted(edges, n).0
+}
+
+/// [`counter_increases`], with how many falls did not look like restarts
+/// ([`super::sanity::odd_decrease`]).
+pub fn counter_increases_counted(edges: &[EdgeValues], n: usize) -> (Vec<Option<f64>>, u32) {
     let mut out = vec![None; n];
+    let mut odd = 0;
     for series in edges {
         let mut last: Option<f64> = None;
         for (i, edge) in series.iter().enumerate().take(n + 1) {
@@ -27,12 +35,15 @@ pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
             if let (Some(prev), Some(slot)) = (last, i.checked_sub(1).and_then(|b| out.get_mut(b)))
             {
                 let inc = if cur >= prev { cur - prev } else { cur };
+                if super::sanity::odd_decrease(prev, cur) {
+                    odd += 1;
+                }
                 *slot = Some(slot.unwrap_or(0.0) + inc);
             }
             last = Some(cur);
         }
     }
-    out
+    (out, odd)
 }
 
 /// Combines two of good/bad/total into buckets. The total side (or, for good+bad, either side)
@@ -44,17 +55,41 @@ pub fn combine(
     total: Option<&[Option<f64>]>,
     n: usize,
 ) -> Vec<Bucket> {
-    (0..n)
+    combine_counted(good, bad, total, n).0
+}
+
+/// [`combine`], with the buckets whose good or bad events exceeded the total counted (they are
+/// clamped to what a budget can hold, but not silently).
+pub fn combine_counted(
+    good: Option<&[Option<f64>]>,
+    bad: Option<&[Option<f64>]>,
+    total: Option<&[Option<f64>]>,
+    n: usize,
+) -> (Vec<Bucket>, Sanity) {
+    let mut sanity = Sanity::default();
+    let buckets = (0..n)
         .map(|i| {
             let at = |v: Option<&[Option<f64>]>| v.and_then(|v| v.get(i).copied().flatten());
             let (g, b, t) = (at(good), at(bad), at(total));
             match (good.is_some(), bad.is_some(), total.is_some()) {
                 (true, false, true) => match t {
-                    Some(t) => Bucket::known(g.unwrap_or(0.0).min(t), t),
+                    Some(t) => {
+                        let g = g.unwrap_or(0.0);
+                        if g > t {
+                            sanity.good_above_total += 1;
+                        }
+                        Bucket::known(g.min(t), t)
+                    }
                     None => Bucket::Missing,
                 },
                 (false, true, true) => match t {
-                    Some(t) => Bucket::known((t - b.unwrap_or(0.0)).max(0.0), t),
+                    Some(t) => {
+                        let b = b.unwrap_or(0.0);
+                        if b > t {
+                            sanity.errors_above_total += 1;
+                        }
+                        Bucket::known((t - b).max(0.0), t)
+                    }
                     None => Bucket::Missing,
                 },
                 (true, true, false) => match (g, b) {
@@ -67,7 +102,8 @@ pub fn combine(
                 _ => Bucket::Missing,
             }
         })
-        .collect()
+        .collect();
+    (buckets, sanity)
 }
 
 /// Time-slice buckets: `values[i]` is the query's value at the end of bucket `i` for each series.

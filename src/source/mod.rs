@@ -14,6 +14,7 @@ pub mod kind;
 pub mod loki;
 pub mod mixed;
 pub mod prometheus;
+pub mod sanity;
 pub mod store;
 
 pub use crate::http::stats::{QUERY_BUCKETS, QueryStats};
@@ -105,6 +106,8 @@ pub struct Counts {
     /// (older than what Loki holds: `loki.retention`, or before the first line of the SLI's
     /// streams): missing, not zero, for every side of a mixed SLI too; the SLO's row says so.
     pub unknown: Vec<(i64, i64)>,
+    /// What the answers showed that counts cannot mean ([`sanity::Sanity`]).
+    pub sanity: sanity::Sanity,
 }
 
 impl Counts {
@@ -115,6 +118,7 @@ impl Counts {
             errors: vec![error],
             failed: vec![(range.start, range.end())],
             unknown: Vec::new(),
+            sanity: sanity::Sanity::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::common::*;
 use serde_json::Value;
 use slowburn::synth::History;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 struct Fixture {
     prom: Option<Prometheus>,
@@ -638,4 +639,57 @@ fn slos_imported_from_sloth_pyrra_and_openslo_count_what_hand_written_ones_count
     }
     check_kind_in(f, &imported, "availability", &[("30d", 30 * DAY)]);
     check_kind_in(f, &imported, "latency", &[("30d", 30 * DAY)]);
+}
+
+/// An SLO whose good selector counts more than its total (every request against the 200s only),
+/// and one whose errors selector matches nothing: `validate --online` names the first with its
+/// queries, the daemon logs it once, counts it per tick and shows it in the SLO's row; counts are
+/// clamped (the budget is untouched), not silently (issue 26, item 6).
+#[test]
+fn answers_that_cannot_be_counts_are_named_not_clamped_silently() {
+    let f = fixture();
+    let Some(prom) = &f.prom else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"prometheus: {{url: "{}"}}
+engine: {{delay: 1s}}
+slos:
+  - service: svc15
+    name: swapped
+    objective: 99
+    windows: [1h]
+    sli:
+      ratio:
+        good: 'http_requests_total{{service="svc15"}}'
+        total: 'http_requests_total{{service="svc15",code="200"}}'
+"#,
+        prom.url
+    );
+    let cfg = write_config(dir.path(), &text);
+    let (code, out, err) = slowburn(&["validate", "--online", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "warnings do not fail validation: {out}{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("svc15/swapped: warning: in the last hour"))
+        .unwrap_or_else(|| panic!("no sanity warning in\n{err}"));
+    assert!(
+        line.contains("more good events than events") && line.contains("code=\"200\""),
+        "{line}"
+    );
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(60));
+    // The backfill's answers are judged as a tick's: the row says it once the daemon is ready
+    // (the history ends ten minutes ago, so later ticks find nothing to judge).
+    let (_, page) = d.get("/");
+    assert!(page.contains("more good events than events"), "{page}");
+    let (status, metrics) = d.get("/metrics");
+    assert_eq!(status, 200);
+    let counted = metrics.lines().any(|l| {
+        l.starts_with("slowburn_sli_sanity_warnings_total{")
+            && l.contains("slo=\"svc15/swapped\"")
+            && l.contains("kind=\"good_above_total\"")
+    });
+    assert!(counted, "no sanity counter in /metrics");
+    let logged = d.log_text().matches("more good events than events").count();
+    assert_eq!(logged, 1, "logged once per SLO and kind");
 }

@@ -5,7 +5,8 @@
 
 use super::{BASELINE_EDGES, Inner, edge_values};
 use crate::sli::{CountSpec, EventQuery};
-use crate::source::counts::{combine, counter_increases};
+use crate::source::counts::{combine_counted, counter_increases_counted};
+use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, SourceError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub(super) const NO_GOOD_SERIES: &str = "the `good` selector matches no series (
 struct SelectorCounts {
     increases: Vec<Option<f64>>,
     has_series: bool,
+    /// Falls of its counters that were not restarts.
+    decreases: u32,
 }
 
 impl Inner {
@@ -72,6 +75,7 @@ impl Inner {
                 o.errors.extend(p.errors);
                 o.failed.extend(p.failed);
                 o.unknown.extend(p.unknown);
+                o.sanity.merge(p.sanity);
             }
             start = piece.end();
         }
@@ -194,6 +198,7 @@ impl Inner {
                     for (x, y) in first.iter_mut().zip(self.fitted_batch(group, b).await?) {
                         x.increases.extend(y.increases);
                         x.has_series |= y.has_series;
+                        x.decreases += y.decreases;
                     }
                     Ok(first)
                 }
@@ -249,10 +254,11 @@ impl Inner {
             .into_iter()
             .map(|series| {
                 let has_series = !series.is_empty();
-                let mut inc = counter_increases(&series, b + r.count);
+                let (mut inc, decreases) = counter_increases_counted(&series, b + r.count);
                 SelectorCounts {
                     increases: inc.split_off(b),
                     has_series,
+                    decreases,
                 }
             })
             .collect())
@@ -283,6 +289,7 @@ fn assemble(
 ) -> Counts {
     let mut vals: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
     let mut error = None;
+    let mut sanity = Sanity::default();
     for (k, sel) in sides.iter().enumerate() {
         let Some(sel) = sel else { continue };
         match index.get(sel).and_then(|i| per_selector[*i].as_ref()) {
@@ -292,7 +299,13 @@ fn assemble(
                     message: NO_GOOD_SERIES.into(),
                 });
             }
-            Some(Ok(c)) => vals[k] = Some(c.increases.clone()),
+            Some(Ok(c)) => {
+                vals[k] = Some(c.increases.clone());
+                sanity.decreases += c.decreases;
+                if !c.has_series {
+                    sanity.empty.push(sel.clone());
+                }
+            }
             Some(Err(e)) => error = Some(e.clone()),
             None => {
                 error = Some(SourceError::BadResult {
@@ -306,8 +319,12 @@ fn assemble(
         Some(e) => Counts::failed(range, e),
         None => {
             let [g, b, t] = &vals;
+            let (buckets, found) =
+                combine_counted(g.as_deref(), b.as_deref(), t.as_deref(), range.count);
+            sanity.merge(found);
             Counts {
-                buckets: combine(g.as_deref(), b.as_deref(), t.as_deref(), range.count),
+                buckets,
+                sanity,
                 ..Counts::default()
             }
         }

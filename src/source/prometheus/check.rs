@@ -7,10 +7,11 @@ use super::Inner;
 use super::wire::InstantAnswer;
 use crate::config::{CountSpec, EventQuery, SliKind, Slo};
 use crate::sli::promql::{le_label, le_matcher};
-use crate::source::Finding;
+use crate::source::{BucketRange, Finding};
+use std::sync::Arc;
 
 /// Runs the online checks of one SLO; each finding names the SLO and the query.
-pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {
+pub(super) async fn check(source: &Arc<Inner>, slo: &Slo) -> Vec<Finding> {
     let mut out = Vec::new();
     if let SliKind::Latency {
         metric,
@@ -63,7 +64,30 @@ pub(super) async fn check(source: &Inner, slo: &Slo) -> Vec<Finding> {
             Err(e) => out.push(Finding::Problem(e.to_string())),
         }
     }
+    if matches!(slo.counts, CountSpec::Events { .. }) {
+        out.extend(sanity(source, slo).await);
+    }
     out
+}
+
+/// The daemon's sanity checks ([`crate::source::sanity`]) over the last hour of one-minute
+/// buckets, each naming the SLO's queries.
+async fn sanity(source: &Arc<Inner>, slo: &Slo) -> Vec<Finding> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let range = BucketRange {
+        start: (now / 60) * 60 - 3600,
+        count: 60,
+        width: 60,
+    };
+    let found = source.counts(&slo.counts, range).await.sanity;
+    let queries = slo.counts.queries().join("`, `");
+    found
+        .describe()
+        .into_iter()
+        .map(|why| Finding::Warning(format!("in the last hour, `{queries}`: {why}")))
+        .collect()
 }
 
 /// What an instant answer says about the query `q`: no series, PromQL annotations (counted, but

@@ -17,7 +17,8 @@ pub mod wire;
 use batch::NO_GOOD_SERIES;
 use wire::{Grid, Matrix, Values};
 
-use super::counts::{combine, counter_increases, timeslices};
+use super::counts::{combine_counted, counter_increases_counted, timeslices};
+use super::sanity::Sanity;
 use super::{
     Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, SourceKind,
     failed, redact_url,
@@ -401,16 +402,18 @@ impl Inner {
         &'a self,
         spec: &'a CountSpec,
         r: BucketRange,
-    ) -> BoxFuture<'a, Result<Vec<Bucket>, SourceError>> {
+    ) -> BoxFuture<'a, Result<(Vec<Bucket>, Sanity), SourceError>> {
         Box::pin(async move {
             match self.chunk(spec, r).await {
                 Err(e) if r.count > 1 && flavor::range_too_long(&e) => {
                     let half = r.count / 2;
                     self.learn_fitted(half, &e);
                     let (a, b) = r.split_at(half);
-                    let mut first = self.fitted_chunk(spec, a).await?;
-                    first.extend(self.fitted_chunk(spec, b).await?);
-                    Ok(first)
+                    let (mut first, mut sanity) = self.fitted_chunk(spec, a).await?;
+                    let (second, more) = self.fitted_chunk(spec, b).await?;
+                    first.extend(second);
+                    sanity.merge(more);
+                    Ok((first, sanity))
                 }
                 other => other,
             }
@@ -449,9 +452,13 @@ impl Inner {
         let mut buckets = vec![Bucket::Missing; range.count];
         let mut errors = Vec::new();
         let mut failed = Vec::new();
+        let mut sanity = Sanity::default();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((off, _, Ok(bs))) => buckets[off..off + bs.len()].copy_from_slice(&bs),
+                Ok((off, _, Ok((bs, found)))) => {
+                    buckets[off..off + bs.len()].copy_from_slice(&bs);
+                    sanity.merge(found);
+                }
                 Ok((_, chunk, Err(e))) => {
                     errors.push(e);
                     failed.push((chunk.start, chunk.end()));
@@ -468,12 +475,18 @@ impl Inner {
             errors,
             failed,
             unknown: Vec::new(),
+            sanity,
         }
     }
 
-    async fn chunk(&self, spec: &CountSpec, r: BucketRange) -> Result<Vec<Bucket>, SourceError> {
+    async fn chunk(
+        &self,
+        spec: &CountSpec,
+        r: BucketRange,
+    ) -> Result<(Vec<Bucket>, Sanity), SourceError> {
         match spec {
             CountSpec::Events { good, bad, total } => {
+                let mut sanity = Sanity::default();
                 let mut sides: [Option<Vec<Option<f64>>>; 3] = [None, None, None];
                 for ((slot, q), side) in sides.iter_mut().zip([good, bad, total]).zip([
                     Side::Good,
@@ -481,7 +494,7 @@ impl Inner {
                     Side::Total,
                 ]) {
                     if let Some(q) = q {
-                        match self.events(q, r, side).await? {
+                        match self.events(q, r, side, &mut sanity).await? {
                             Some(v) => *slot = Some(v),
                             None => {
                                 return Err(SourceError::BadResult {
@@ -493,7 +506,10 @@ impl Inner {
                     }
                 }
                 let [g, b, t] = &sides;
-                Ok(combine(g.as_deref(), b.as_deref(), t.as_deref(), r.count))
+                let (buckets, found) =
+                    combine_counted(g.as_deref(), b.as_deref(), t.as_deref(), r.count);
+                sanity.merge(found);
+                Ok((buckets, sanity))
             }
             CountSpec::Mixed { .. } => Err(SourceError::Setup(
                 "a mixed-source SLI is counted side by side by the mixed source, not by Prometheus"
@@ -518,11 +534,9 @@ impl Inner {
                 let ends: Vec<i64> = (1..=r.count as i64)
                     .map(|i| r.start + i * r.width)
                     .collect();
-                Ok(timeslices(
-                    &values,
-                    &ends,
-                    *good_when,
-                    slice.as_secs() as i64,
+                Ok((
+                    timeslices(&values, &ends, *good_when, slice.as_secs() as i64),
+                    Sanity::default(),
                 ))
             }
         }
@@ -536,6 +550,7 @@ impl Inner {
         q: &EventQuery,
         r: BucketRange,
         side: Side,
+        sanity: &mut Sanity,
     ) -> Result<Option<Vec<Option<f64>>>, SourceError> {
         match q {
             EventQuery::Selector(sel) => {
@@ -546,14 +561,18 @@ impl Inner {
                 let m = self
                     .range(sel, first, r.end(), r.width, Values::Counter)
                     .await?;
-                if m.is_empty() && matches!(side, Side::Good) {
-                    return Ok(None);
+                if m.is_empty() {
+                    if matches!(side, Side::Good) {
+                        return Ok(None);
+                    }
+                    sanity.empty.push(sel.clone());
                 }
                 let edges: Vec<Vec<Option<f64>>> = m
                     .iter()
                     .map(|(_, pts)| edge_values(pts, first, r.width, b + r.count + 1))
                     .collect();
-                let mut inc = counter_increases(&edges, b + r.count);
+                let (mut inc, odd) = counter_increases_counted(&edges, b + r.count);
+                sanity.decreases += odd;
                 Ok(Some(inc.split_off(b)))
             }
             EventQuery::Expression(expr) => {
