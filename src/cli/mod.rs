@@ -3,6 +3,7 @@
 
 mod backtest;
 mod dashboards;
+mod export;
 mod gate;
 mod import;
 mod notify_test;
@@ -284,6 +285,24 @@ pub enum Command {
         #[arg(long)]
         service: Option<String>,
     },
+    /// Write the SLOs as OpenSLO v1 documents: a DataSource per source, then per SLO its SLO (the
+    /// SLI inline) and its AlertPolicy (one burn-rate condition per rule). What OpenSLO has no
+    /// field for goes into `slowburn.dev/*` annotations, which `slowburn import --from openslo`
+    /// reads back.
+    #[command(
+        after_help = "Examples:\n  slowburn export --to openslo --config slo.yaml > openslo.yaml\n  slowburn export --to openslo --out openslo.yaml && slowburn import --from openslo openslo.yaml"
+    )]
+    Export {
+        /// The format to write.
+        #[arg(long, value_enum)]
+        to: ExportFormat,
+        /// The SLO file.
+        #[arg(long, short, env = "SLOWBURN_CONFIG", default_value = "slo.yaml")]
+        config: PathBuf,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compute every SLO's budgets and burn rates once, straight from Prometheus.
     #[command(
         after_help = "Examples:\n  slowburn report --config slo.yaml\n  slowburn report --at 2026-12-01T00:00:00Z --format json | jq '.slos[].periods[\"30d\"].error_budget_remaining'"
@@ -435,6 +454,13 @@ pub enum ImportFormat {
     Openslo,
 }
 
+/// The formats `export --to` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// OpenSLO v1 documents.
+    Openslo,
+}
+
 impl From<ImportFormat> for crate::import::Format {
     fn from(f: ImportFormat) -> Self {
         match f {
@@ -571,6 +597,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 service,
             };
             import::run(from.into(), &files, &options, out.as_deref())
+        }
+        Command::Export { to, config, out } => {
+            let cfg = load(&config, None)?;
+            match to {
+                ExportFormat::Openslo => export::run(&cfg, out.as_deref()),
+            }
         }
         Command::Report {
             config,

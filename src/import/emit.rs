@@ -2,7 +2,7 @@
 //! comment naming its source position and what was dropped or approximated in it, so the review
 //! of the new file shows what changed meaning.
 
-use super::{Alerting, Finding, Imported, Sli, Slo, number};
+use super::{Alerting, Finding, Imported, Sla, Sli, Slo, number};
 use std::fmt::Write;
 
 /// The whole file. `command` is the invocation, written in the header.
@@ -15,6 +15,9 @@ pub fn slo_yaml(imported: &Imported, command: &str) -> String {
     out.push_str("# and what of its source slowburn could not keep.\n");
     if let Some(url) = &imported.prometheus_url {
         let _ = writeln!(out, "prometheus:\n  url: {}", scalar(url));
+    }
+    if let Some(url) = &imported.loki_url {
+        let _ = writeln!(out, "loki:\n  url: {}", scalar(url));
     }
     if imported.slos.is_empty() {
         out.push_str("slos: []\n");
@@ -56,20 +59,40 @@ fn write_slo(out: &mut String, slo: &Slo, notes: &[&Finding]) {
             let _ = writeln!(out, "      {}: {}", scalar(k), scalar(v));
         }
     }
-    write_sli(out, &slo.sli);
+    write_sli(out, &slo.sli, slo.source.as_deref());
+    if let Some(sla) = &slo.sla {
+        write_sla(out, sla);
+    }
     write_alerting(out, &slo.alerting);
 }
 
-/// `sli:`.
-fn write_sli(out: &mut String, sli: &Sli) {
+/// `sla:`.
+fn write_sla(out: &mut String, sla: &Sla) {
+    out.push_str("    sla:\n");
+    let _ = writeln!(out, "      objective: {}", number(sla.objective));
+    if let Some(t) = &sla.threshold {
+        let _ = writeln!(out, "      threshold: {}", scalar(t));
+    }
+}
+
+/// `sli:`, with its `source` when it is not Prometheus.
+fn write_sli(out: &mut String, sli: &Sli, source: Option<&str>) {
     out.push_str("    sli:\n");
+    let kind = match sli {
+        Sli::Ratio { .. } => "ratio",
+        Sli::Latency { .. } => "latency",
+        Sli::Timeslice { .. } => "timeslice",
+    };
+    let _ = writeln!(out, "      {kind}:");
+    if let Some(s) = source {
+        let _ = writeln!(out, "        source: {}", scalar(s));
+    }
     match sli {
         Sli::Ratio {
             good,
             errors,
             total,
         } => {
-            out.push_str("      ratio:\n");
             for (key, side) in [("good", good), ("errors", errors), ("total", total)] {
                 if let Some(q) = side {
                     let _ = writeln!(out, "        {key}: {}", quoted(q));
@@ -80,7 +103,6 @@ fn write_sli(out: &mut String, sli: &Sli) {
             histogram,
             threshold,
         } => {
-            out.push_str("      latency:\n");
             let _ = writeln!(out, "        histogram: {}", quoted(histogram));
             let _ = writeln!(out, "        threshold: {threshold}");
         }
@@ -90,7 +112,6 @@ fn write_sli(out: &mut String, sli: &Sli) {
             above,
             slice,
         } => {
-            out.push_str("      timeslice:\n");
             let _ = writeln!(out, "        query: {}", quoted(query));
             if let Some(b) = below {
                 let _ = writeln!(out, "        below: {}", number(*b));
@@ -116,29 +137,34 @@ fn write_alerting(out: &mut String, a: &Alerting) {
         for r in rules {
             let _ = write!(
                 out,
-                "        - {{severity: {}, long: {}, short: {}, factor: {}}}",
+                "        - {{severity: {}, long: {}, short: {}, factor: {}{}}}",
                 r.severity.as_str(),
                 r.long,
                 r.short,
-                number(r.factor)
+                number(r.factor),
+                r.pending
+                    .as_ref()
+                    .map(|p| format!(", for: {p}"))
+                    .unwrap_or_default()
             );
-            if let Some(p) = &r.pending {
-                let _ = write!(
-                    out,
-                    "  # the source waits {p} before firing; slowburn fires at once"
-                );
-            }
             out.push('\n');
         }
     }
     if let Some(b) = a.budget_ticket_below {
         let _ = writeln!(out, "      budget_ticket_below: {}", number(b));
     }
+    if let Some(m) = a.min_events {
+        let _ = writeln!(out, "      min_events: {}", number(m));
+    }
     if a.budget_exhausted_off {
         out.push_str("      budget_exhausted: none\n");
+    } else if let Some(s) = a.budget_exhausted {
+        let _ = writeln!(out, "      budget_exhausted: {}", s.as_str());
     }
     if a.no_data_off {
         out.push_str("      no_data_after: none\n");
+    } else if let Some(d) = &a.no_data_after {
+        let _ = writeln!(out, "      no_data_after: {}", scalar(d));
     }
 }
 

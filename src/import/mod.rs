@@ -201,6 +201,22 @@ pub struct Alerting {
     pub budget_exhausted_off: bool,
     /// `no_data_after: none` when the source turned its absent alert off.
     pub no_data_off: bool,
+    /// `min_events`, when the source names one (slowburn's own export does).
+    pub min_events: Option<f64>,
+    /// `budget_exhausted` as a severity, when the source names one (`budget_exhausted_off` says
+    /// `none`).
+    pub budget_exhausted: Option<Severity>,
+    /// `no_data_after` as a duration, when the source names one (`no_data_off` says `none`).
+    pub no_data_after: Option<String>,
+}
+
+/// `sla:` of one SLO: what slowburn's own export carries back through OpenSLO annotations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sla {
+    /// The commitment in percent (99.5).
+    pub objective: f64,
+    /// A latency SLA's own threshold (`500ms`).
+    pub threshold: Option<String>,
 }
 
 /// One SLO, as an import writes it.
@@ -222,6 +238,10 @@ pub struct Slo {
     pub sli: Sli,
     /// `alerting`.
     pub alerting: Alerting,
+    /// `sli.<kind>.source` when it is not Prometheus (`loki`).
+    pub source: Option<String>,
+    /// `sla`.
+    pub sla: Option<Sla>,
     /// Where it came from (`FILE:LINE`), written as a comment above it.
     pub origin: String,
 }
@@ -244,6 +264,8 @@ pub struct Imported {
     pub warnings: Vec<Finding>,
     /// The Prometheus a source named (OpenSLO's DataSource), for the file's `prometheus.url`.
     pub prometheus_url: Option<String>,
+    /// The Loki a source named (an OpenSLO DataSource of type Loki), for the file's `loki.url`.
+    pub loki_url: Option<String>,
 }
 
 impl Imported {
@@ -254,6 +276,9 @@ impl Imported {
         self.warnings.extend(other.warnings);
         if self.prometheus_url.is_none() {
             self.prometheus_url = other.prometheus_url;
+        }
+        if self.loki_url.is_none() {
+            self.loki_url = other.loki_url;
         }
     }
 }

@@ -178,15 +178,19 @@ fn side(query: &str, window: Window<'_>) -> Result<(String, bool), String> {
     Ok((text, false))
 }
 
-/// A counter selector with all its matchers, sorted.
-fn selector_of(vs: &VectorSelector) -> String {
-    let mut all: Vec<String> = vs
-        .matchers
+/// Every matcher of a selector but the metric name, printed.
+fn all_matchers(vs: &VectorSelector) -> Vec<String> {
+    vs.matchers
         .matchers
         .iter()
         .filter(|m| m.name != "__name__")
         .map(Matcher::to_string)
-        .collect();
+        .collect()
+}
+
+/// A counter selector with all its matchers, sorted.
+fn selector_of(vs: &VectorSelector) -> String {
+    let mut all = all_matchers(vs);
     all.sort();
     selector_text(vs.name.as_deref().unwrap_or_default(), &all)
 }
@@ -400,13 +404,7 @@ pub fn latency(success: &str, total: &str) -> Result<Translated, String> {
         "the success and total selectors differ besides `le`: imported as a good/total ratio of the two selectors".to_string(),
     ];
     let name = sv.name.as_deref().unwrap_or_default();
-    let mut good: Vec<String> = sv
-        .matchers
-        .matchers
-        .iter()
-        .filter(|m| m.name != "__name__")
-        .map(Matcher::to_string)
-        .collect();
+    let mut good = all_matchers(sv);
     if let Some((_, _, le)) = bucket(sv)
         && !le.contains('.')
         && le != "+Inf"

@@ -2,9 +2,13 @@
 //! alert policies and their conditions by `metadata.name`, in any file. Each objective of an SLO
 //! becomes one slowburn SLO; what slowburn cannot hold (calendar windows, RatioTimeslices, data
 //! sources other than Prometheus) refuses that SLO at the field that says it.
+//!
+//! What slowburn's own export (`slowburn export --to openslo`) writes where OpenSLO has no field
+//! — its `slowburn.dev/<key>` annotations ([`NOTES`]) — is read back, so export, import and
+//! export again give the same bytes.
 
 use super::promql::{self, Window};
-use super::{Alerting, At, Finding, Imported, Input, Options, Rule, Severity, Sli, Slo};
+use super::{Alerting, At, Finding, Imported, Input, Options, Rule, Severity, Sla, Sli, Slo};
 use super::{not_ours, number, unreadable};
 use crate::duration::{self, Dur};
 use serde::Deserialize;
@@ -20,6 +24,11 @@ type SVal = Spanned<Json>;
 const KINDS: &str = "Service SLO SLI DataSource AlertPolicy AlertCondition AlertNotificationTarget";
 /// Label keys slowburn sets itself on what it exports: an SLO label of that name would clash.
 const RESERVED: &str = "service slo description sli source queries alertname severity";
+/// The prefix of the annotations slowburn's export writes.
+const PREFIX: &str = "slowburn.dev/";
+/// The `slowburn.dev/<key>` annotations read back (`short` on an AlertCondition, the others on
+/// an SLO): what OpenSLO has no field for, spelled as the `slo.yaml` path it comes from.
+const NOTES: &str = "windows sli.source sla.objective sla.threshold alerting.min_events alerting.budget_ticket_below alerting.budget_exhausted alerting.no_data_after short";
 
 /// Any OpenSLO object, inline or a reference to one (`alertPolicyRef`, `conditionRef`,
 /// `targetRef`): one union type reads every kind, and every field is optional so a missing one
@@ -179,6 +188,19 @@ fn text(s: Option<&SStr>) -> &str {
     s.map_or("", |s| s.value.as_str())
 }
 
+/// A `slowburn.dev/<key>` annotation of an object, as text.
+fn note(meta: &Meta, key: &str) -> Option<String> {
+    let a = meta.annotations.as_ref()?;
+    scalar(a.value.get(&format!("{PREFIX}{key}"))?).map(|s| s.trim().to_string())
+}
+
+/// Where an object's annotations are (their values have no position of their own).
+fn notes_at(file: &str, meta: &Meta) -> At {
+    meta.annotations
+        .as_ref()
+        .map_or_else(|| At::file(file), |a| At::of(file, a))
+}
+
 /// Why a field is refused when it names another source than Prometheus.
 const ONLY: &str = "slowburn reads Prometheus (and Loki) only";
 
@@ -231,6 +253,9 @@ struct Ctx<'a> {
     refused: Vec<Finding>,
     /// What it loses.
     warnings: Vec<Finding>,
+    /// Its queries are LogQL (`slowburn.dev/sli.source: loki`): taken as written, since the
+    /// PromQL translator cannot read them; slowburn checks them when it loads the file.
+    loki: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -297,13 +322,18 @@ pub(super) fn read(inputs: &[Input], options: &Options) -> Imported {
     }
     for d in docs.iter().filter(|d| d.node.kind() == "DataSource") {
         let spec = &d.node.spec;
-        let prometheus = text(spec.source_type.as_ref()).eq_ignore_ascii_case("prometheus");
+        let ty = text(spec.source_type.as_ref()).to_ascii_lowercase();
         let url = spec
             .connection_details
             .as_ref()
             .and_then(|c| scalar(c.value.get("url")?));
-        if prometheus && out.prometheus_url.is_none() {
-            out.prometheus_url = url;
+        let slot = match ty.as_str() {
+            "prometheus" => &mut out.prometheus_url,
+            "loki" => &mut out.loki_url,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = url;
         }
     }
     for d in docs.iter().filter(|d| d.node.kind() == "SLO") {
@@ -338,11 +368,13 @@ fn keep(input: &Input, parsed: Vec<Node>, docs: &mut Vec<Loaded>, out: &mut Impo
 fn slo(d: &Loaded, docs: &[Loaded], options: &Options, out: &mut Imported) {
     let (spec, name) = (&d.node.spec, d.node.name());
     let service = text(spec.service.as_ref());
+    let loki = note(&d.node.metadata, "sli.source").is_some_and(|s| s == "loki");
     let new = |name: &str| Ctx {
         docs,
         id: format!("{service}/{name}"),
         refused: Vec::new(),
         warnings: Vec::new(),
+        loki,
     };
     if spec.objectives.is_empty() {
         let mut cx = new(name);
@@ -383,9 +415,14 @@ fn build<'a>(
     name: String,
     options: &Options,
 ) -> Option<Slo> {
-    let (file, spec) = (d.file.as_str(), &d.node.spec);
+    let (file, spec, meta) = (d.file.as_str(), &d.node.spec, &d.node.metadata);
     identity(cx, file, &d.node);
-    let windows = windows(cx, file, spec, options);
+    let windows = windows(cx, file, spec, options)
+        .zip(more_windows(cx, file, meta))
+        .map(|(mut w, more)| {
+            w.extend(more);
+            w
+        });
     let objective = objective(cx, goal);
     let found = indicator(cx, d);
     let method = timeslices(cx, file, spec.budgeting_method.as_ref());
@@ -397,8 +434,10 @@ fn build<'a>(
         .as_ref()
         .or_else(|| found.and_then(|(_, n)| n.spec.description.as_ref()))
         .map(|s| s.value.clone());
-    let alerting = alerting(cx, d);
-    let labels = labels(cx, file, &d.node.metadata);
+    let mut alerting = alerting(cx, d);
+    overrides(cx, file, meta, &mut alerting);
+    let (source, sla) = (source(cx, file, meta), sla(cx, file, meta));
+    let labels = labels(cx, file, meta);
     let service = text(spec.service.as_ref()).to_string();
     let origin = format!("{file}:{}", d.node.at(file).line);
     let (objective, windows, sli) = (objective?, windows?, sli?);
@@ -411,8 +450,92 @@ fn build<'a>(
         labels,
         sli,
         alerting,
+        source,
+        sla,
         origin,
     })
+}
+
+/// `slowburn.dev/windows`: the windows after the first, comma-separated.
+fn more_windows(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<Vec<String>> {
+    let Some(list) = note(meta, "windows") else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    for w in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if let Err(e) = duration::parse(w) {
+            let field = format!("metadata.annotations.{PREFIX}windows");
+            return cx.refuse(notes_at(file, meta), &field, e.to_string());
+        }
+        out.push(w.to_string());
+    }
+    Some(out)
+}
+
+/// `slowburn.dev/sli.source`: `loki` (its queries are LogQL), else Prometheus.
+fn source(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<String> {
+    match note(meta, "sli.source")?.as_str() {
+        "loki" => Some("loki".into()),
+        "prometheus" => None,
+        other => {
+            let why = format!("`{other}`: slowburn's sources are prometheus and loki");
+            let field = format!("metadata.annotations.{PREFIX}sli.source");
+            cx.refuse(notes_at(file, meta), &field, why)
+        }
+    }
+}
+
+/// `slowburn.dev/sla.objective` (percent) and `slowburn.dev/sla.threshold`: the SLA.
+fn sla(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<Sla> {
+    let objective = note(meta, "sla.objective")?;
+    let threshold = note(meta, "sla.threshold");
+    match objective.parse::<f64>() {
+        Ok(objective) if objective > 0.0 && objective < 100.0 => Some(Sla {
+            objective,
+            threshold,
+        }),
+        _ => {
+            let field = format!("metadata.annotations.{PREFIX}sla.objective");
+            let why = format!("`{objective}`: a percentage above 0 and below 100");
+            cx.refuse(notes_at(file, meta), &field, why)
+        }
+    }
+}
+
+/// `slowburn.dev/alerting.*`: the policy's settings OpenSLO has no field for.
+fn overrides(cx: &mut Ctx<'_>, file: &str, meta: &Meta, a: &mut Alerting) {
+    let at = notes_at(file, meta);
+    let mut bad = |key: &str, value: &str, want: &str| {
+        let field = format!("metadata.annotations.{PREFIX}alerting.{key}");
+        cx.refuse::<()>(at.clone(), &field, format!("`{value}`: {want}"));
+    };
+    if let Some(m) = note(meta, "alerting.min_events") {
+        match m.parse::<f64>() {
+            Ok(x) if x >= 0.0 && x.is_finite() => a.min_events = Some(x),
+            _ => bad("min_events", &m, "a number of events, zero or more"),
+        }
+    }
+    if let Some(b) = note(meta, "alerting.budget_ticket_below") {
+        match b.parse::<f64>() {
+            Ok(x) if (0.0..1.0).contains(&x) => a.budget_ticket_below = Some(x),
+            _ => bad("budget_ticket_below", &b, "a share from 0 (off) to below 1"),
+        }
+    }
+    if let Some(e) = note(meta, "alerting.budget_exhausted") {
+        match e.as_str() {
+            "none" => a.budget_exhausted_off = true,
+            "page" => a.budget_exhausted = Some(Severity::Page),
+            "ticket" => a.budget_exhausted = Some(Severity::Ticket),
+            _ => bad("budget_exhausted", &e, "page, ticket or none"),
+        }
+    }
+    if let Some(n) = note(meta, "alerting.no_data_after") {
+        match n.as_str() {
+            "none" => a.no_data_off = true,
+            d if duration::parse(d).is_ok() => a.no_data_after = Some(d.to_string()),
+            _ => bad("no_data_after", &n, "a duration or none"),
+        }
+    }
 }
 
 /// Refuses an SLO without service or name; warns about the names slowburn has no place for.
@@ -430,12 +553,23 @@ fn identity(cx: &mut Ctx<'_>, file: &str, node: &Node) {
         cx.warn(At::of(file, n), "metadata.displayName", "dropped");
     }
     if let Some(a) = &meta.annotations {
-        let keys: Vec<&str> = a.value.keys().map(String::as_str).collect();
-        let why = format!(
-            "`{}` dropped: slowburn SLOs have no annotations",
-            keys.join("`, `")
-        );
-        cx.warn(At::of(file, a), "metadata.annotations", why);
+        let ours = |k: &str| {
+            k.strip_prefix(PREFIX)
+                .is_some_and(|n| NOTES.split(' ').any(|x| x == n))
+        };
+        let keys: Vec<&str> = a
+            .value
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !ours(k))
+            .collect();
+        if !keys.is_empty() {
+            let why = format!(
+                "`{}` dropped: slowburn SLOs have no annotations (maintenance windows go under `maintenance:`)",
+                keys.join("`, `")
+            );
+            cx.warn(At::of(file, a), "metadata.annotations", why);
+        }
     }
 }
 
@@ -587,6 +721,9 @@ fn sli(cx: &mut Ctx<'_>, src: Src<'_>, n: &Node, timeslices: bool, goal: Goal<'_
 /// A ratio SLI: good or bad with total, or a precomputed `raw` ratio.
 fn ratio(cx: &mut Ctx<'_>, src: Src<'_>, r: &Spanned<RatioMetric>) -> Option<Sli> {
     let (path, m, at) = (format!("{}.ratioMetric", src.1), &r.value, At::of(src.0, r));
+    if cx.loki {
+        return verbatim(cx, src, r, &path);
+    }
     let translated = if let Some(raw) = &m.raw {
         let q = query(cx, src, raw, &format!("{path}.raw"))?;
         let failure = match text(m.raw_type.as_ref()) {
@@ -603,8 +740,15 @@ fn ratio(cx: &mut Ctx<'_>, src: Src<'_>, r: &Spanned<RatioMetric>) -> Option<Sli
                 *side = Some(query(cx, src, metric, &format!("{path}.{key}"))?);
             }
         }
+        // `$window` is not PromQL: only slowburn's own export writes it (a bucket's range).
+        let ours = sides.iter().flatten().any(|q| q.contains("$window"));
+        let window = if ours {
+            Window::Template("$window")
+        } else {
+            Window::Literal
+        };
         let [good, bad, total] = sides;
-        promql::ratio(good, bad, total, Window::Literal)
+        promql::ratio(good, bad, total, window)
     };
     match translated {
         Ok(t) => {
@@ -617,7 +761,30 @@ fn ratio(cx: &mut Ctx<'_>, src: Src<'_>, r: &Spanned<RatioMetric>) -> Option<Sli
     }
 }
 
-/// The query of a metric whose source is Prometheus (its inline `type` or its DataSource's).
+/// A LogQL ratio: two of good, bad and total as written.
+fn verbatim(cx: &mut Ctx<'_>, src: Src<'_>, r: &Spanned<RatioMetric>, path: &str) -> Option<Sli> {
+    let (m, mut sides) = (&r.value, [None, None, None]);
+    let given = [(&m.good, "good"), (&m.bad, "bad"), (&m.total, "total")];
+    for (side, (metric, key)) in sides.iter_mut().zip(given) {
+        if let Some(metric) = metric {
+            let q = query(cx, src, metric, &format!("{path}.{key}"))?;
+            *side = Some(q.trim().to_string());
+        }
+    }
+    if sides.iter().flatten().count() != 2 {
+        let why = "a log ratio needs exactly two of good, bad and total";
+        return cx.refuse(At::of(src.0, r), path, why);
+    }
+    let [good, errors, total] = sides;
+    Some(Sli::Ratio {
+        good,
+        errors,
+        total,
+    })
+}
+
+/// The query of a metric whose source is Prometheus (its inline `type` or its DataSource's),
+/// or Loki for a log SLI.
 fn query<'m>(
     cx: &mut Ctx<'_>,
     src: Src<'_>,
@@ -627,8 +794,10 @@ fn query<'m>(
     let Some(ms) = &m.value.metric_source else {
         return cx.refuse(At::of(src.0, m), path, "no `metricSource`");
     };
-    let (s, path) = (&ms.value, format!("{path}.metricSource"));
-    let known = |ty: &str| ty.eq_ignore_ascii_case("prometheus");
+    let (s, path, loki) = (&ms.value, format!("{path}.metricSource"), cx.loki);
+    let known = |ty: &str| {
+        ty.eq_ignore_ascii_case("prometheus") || (loki && ty.eq_ignore_ascii_case("loki"))
+    };
     if let Some(t) = &s.source_type
         && !known(&t.value)
     {
@@ -665,7 +834,9 @@ fn threshold(
 ) -> Option<Sli> {
     let path = format!("{}.thresholdMetric", src.1);
     let query = query(cx, src, t, &path)?.trim();
-    if let Err(e) = promql::check(query) {
+    if !cx.loki
+        && let Err(e) = promql::check(query)
+    {
         let field = format!("{path}.metricSource.spec.query");
         return cx.refuse(At::of(src.0, t), &field, e);
     }
@@ -774,6 +945,7 @@ fn alerting<'a>(cx: &mut Ctx<'a>, d: &'a Loaded) -> Alerting {
         budget_ticket_below: silent.then_some(0.0),
         budget_exhausted_off: silent,
         no_data_off: !no_data,
+        ..Alerting::default()
     }
 }
 
@@ -833,16 +1005,30 @@ fn rule(cx: &mut Ctx<'_>, file: &str, c: &Node, prefix: &str) -> Option<Rule> {
         let why = "needs a positive `threshold` and a `lookbackWindow` duration";
         return cx.refuse(at, &field, why);
     };
-    let short = short_of(dur);
-    let why = format!("condition `{name}`: short window {short} added (long / 12)");
-    cx.warn(at.clone(), &format!("{field}.lookbackWindow"), why);
-    let pending = k.alert_after.as_ref().map(|a| a.value.clone());
-    if let Some(after) = &pending {
-        let why = format!(
-            "condition `{name}`: alertAfter {after} dropped: slowburn rules have no pending duration yet"
-        );
-        cx.warn(at, &format!("{field}.alertAfter"), why);
+    // slowburn's export writes the short window; others get a twelfth of the long one.
+    let noted = note(&c.metadata, "short").filter(|s| duration::parse(s).is_ok());
+    let (short, noted) = match noted {
+        Some(s) => (s, true),
+        None => (short_of(dur), false),
+    };
+    if !noted {
+        let why = format!("condition `{name}`: short window {short} added (long / 12)");
+        cx.warn(at.clone(), &format!("{field}.lookbackWindow"), why);
     }
+    // slowburn judges a rule once a bucket: `for:` is whole minutes (the bucket), rounded up.
+    let pending = k.alert_after.as_ref().and_then(|a| {
+        let d = duration::parse(&a.value).ok()?;
+        let minutes = d.as_millis().div_ceil(60_000);
+        let whole = Dur::from_millis(minutes * 60_000);
+        if whole != d {
+            let why = format!(
+                "condition `{name}`: alertAfter {} rounded up to {whole}",
+                a.value
+            );
+            cx.warn(at.clone(), &format!("{field}.alertAfter"), why);
+        }
+        (minutes > 0).then(|| whole.to_string())
+    });
     let severity = severity(cx, file, c, prefix);
     Some(Rule {
         severity,

@@ -110,12 +110,8 @@ fn an_inline_sli_with_an_inline_policy() {
             ..Alerting::default()
         }
     );
-    for field in [
-        "alertAfter",
-        "notificationTargets[0]",
-        "annotations",
-        "displayName",
-    ] {
+    assert!(!warned(&out, "alertAfter"), "alertAfter is kept as `for:`");
+    for field in ["notificationTargets[0]", "annotations", "displayName"] {
         assert!(warned(&out, field), "{field}: {:?}", out.warnings);
     }
 }
@@ -169,7 +165,7 @@ fn references_resolve_across_files_in_any_order() {
     );
     assert_eq!(sides(&sync.sli, "ratio_rate5m"), (true, true, false, true));
     assert_eq!(sync.alerting, Alerting::default());
-    assert!(warned(&out, "metadata.labels.team") && warned(&out, "alertAfter"));
+    assert!(warned(&out, "metadata.labels.team") && !warned(&out, "alertAfter"));
 }
 
 #[test]
@@ -363,6 +359,7 @@ fn conditions_other_than_burn_rates_and_silent_policies() {
         budget_ticket_below,
         budget_exhausted_off: true,
         no_data_off: true,
+        ..Alerting::default()
     };
     assert_eq!(slo(&out, "b").alerting, off);
     assert!(warned(&out, "alertWhenBreaching"));

@@ -231,6 +231,8 @@ fn convert(file: &str, here: At, doc: Doc, options: &Options, out: &mut Imported
                 labels,
                 sli,
                 alerting,
+                source: None,
+                sla: None,
                 origin,
             })
         }
@@ -562,12 +564,6 @@ fn rules(
             pending,
         });
     }
-    let fors: Vec<&str> = rules.iter().filter_map(|r| r.pending.as_deref()).collect();
-    let why = format!(
-        "Pyrra's `for:` per alert ({}) dropped: slowburn rules have no pending duration yet",
-        fors.join(", ")
-    );
-    cx.warn(w, "spec.window", why);
     Some(rules)
 }
 

@@ -575,6 +575,8 @@ impl Cx<'_> {
             labels,
             sli,
             alerting,
+            source: None,
+            sla: None,
             origin: format!("{}:{}", self.file, e.referenced.line()),
         })
     }
@@ -749,6 +751,7 @@ impl Cx<'_> {
                 budget_ticket_below,
                 budget_exhausted_off,
                 no_data_off,
+                ..Alerting::default()
             };
         }
         let on = |r: &&Rule| {
@@ -893,6 +896,8 @@ impl Cx<'_> {
             labels: BTreeMap::new(),
             sli,
             alerting: Alerting::default(),
+            source: None,
+            sla: None,
             origin: format!("{}:{}", self.file, o.referenced.line()),
         })
     }
