@@ -74,6 +74,7 @@ pub fn replay(
             maintenance: &[],
             routes: [Vec::new(), Vec::new()],
             at: t,
+            every: width,
             watched_since: i64::MIN,
         };
         let decisions = evaluate::decide(&input, |w| series.window(t, w));

@@ -41,6 +41,9 @@ pub struct Input<'a> {
     pub routes: [Vec<(&'a str, Option<i64>)>; 2],
     /// The evaluation instant (a bucket boundary).
     pub at: i64,
+    /// Seconds between evaluations (the bucket width): a `for:` rule that did not hold at the
+    /// evaluation before (or was not judged then) starts its wait again.
+    pub every: i64,
     /// Since when the caller has watched this SLO: "no data" means coverage *stayed* at 0, so
     /// a first start next to a fresh Prometheus does not ticket at once. `i64::MIN` trusts the
     /// whole history (a replay).
@@ -90,18 +93,17 @@ pub fn decide(input: &Input<'_>, window: impl Fn(Dur) -> WindowSum) -> [Decision
         .map(|m| format!("maintenance `{}`", m.name));
     // A rule with `for:` counts once it has held since at least that long ago (the evaluation
     // it started holding at is kept in its severity's record); until then it is pending.
-    let mut since: [BTreeMap<String, i64>; 2] = Default::default();
+    let mut since: [BTreeMap<String, [i64; 2]>; 2] = Default::default();
     hits.retain(|h| {
         if h.pending.as_secs() == 0 {
             return true;
         }
         let k = usize::from(h.severity == Severity::Ticket);
-        let from = input.prior[k]
-            .pending
-            .get(&h.name)
-            .copied()
-            .unwrap_or(input.at);
-        since[k].insert(h.name.clone(), from);
+        let from = match input.prior[k].pending.get(&h.name) {
+            Some(&[since, last]) if input.at - last <= input.every => since,
+            _ => input.at,
+        };
+        since[k].insert(h.name.clone(), [from, input.at]);
         input.at - from >= h.pending.as_secs() as i64
     });
     let held = supersede(
@@ -171,6 +173,7 @@ mod tests {
             maintenance: &[],
             routes: [vec![("pd", None)], vec![("slack", Some(3600))]],
             at,
+            every: 60,
             watched_since: i64::MIN,
         }
     }
@@ -235,10 +238,23 @@ mod tests {
             "fires 5 minutes after it began to hold"
         );
         assert_eq!(
-            prior[0].pending.get("1h/5m"),
-            Some(&held),
+            prior[0].pending.get("1h/5m").map(|p| p[0]),
+            Some(held),
             "kept while it holds"
         );
+        // A gap in the evaluations (the daemon was down) starts the wait again, although the
+        // rule held before and after it.
+        let gapped = Record {
+            pending: [("1h/5m".to_string(), [held, held])].into(),
+            ..Record::default()
+        };
+        let at = held + 5 * 60;
+        let [page, _] = decide(
+            &input(&policy, &labels, [&gapped, &prior[1]], &[], at),
+            |w| s.window(at, w),
+        );
+        assert_eq!(page.transition, None, "not fired across a gap");
+        assert_eq!(page.next.pending.get("1h/5m"), Some(&[at, at]));
         // The burn stops long enough for the 5m window to clear, and comes back: the wait
         // starts again from the new first evaluation that holds.
         let mut quiet = b[..1443].to_vec();
@@ -253,7 +269,7 @@ mod tests {
                 decide(&input(&policy, &labels, [&rec[0], &rec[1]], &[], at), |w| {
                     q.window(at, w)
                 });
-            seen_holding.push(page.next.pending.get("1h/5m").copied());
+            seen_holding.push(page.next.pending.get("1h/5m").map(|p| p[0]));
             rec = [page.next, ticket.next];
         }
         let restarts: Vec<i64> = seen_holding.iter().flatten().copied().collect();

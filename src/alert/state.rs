@@ -15,7 +15,8 @@ pub enum State {
 
 /// The persisted record of one (SLO, severity). Its stored form is JSON with the keys
 /// `firing` (a boolean), `fired_at`, `resolved_at`, `rule`, `peak_burn_rate` and `sent`, as
-/// every release so far has written it; a key an older record lacks reads as its default.
+/// every release so far has written it, plus `pending` when a `for:` rule holds; a key an older
+/// record lacks reads as its default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Current state.
@@ -37,10 +38,12 @@ pub struct Record {
     /// drives repeats, and who gets the resolve. Empty while silenced or in maintenance.
     #[serde(default, deserialize_with = "null_as_default")]
     pub sent: std::collections::BTreeMap<String, i64>,
-    /// Rules of this severity with a `for:` that hold but have not held long enough yet, with
-    /// the evaluation since which each has held without a break (absent from older records).
+    /// Rules of this severity with a `for:` that hold now: `[since, last]`, the evaluation since
+    /// which each has held without a break and the last one it held at (a gap longer than one
+    /// evaluation, a daemon down, starts the wait again). It fires once `since` is `for` ago and
+    /// stays listed while it holds (absent from older records, and not written while empty).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub pending: std::collections::BTreeMap<String, i64>,
+    pub pending: std::collections::BTreeMap<String, [i64; 2]>,
 }
 
 /// The state as the stored boolean `firing`.

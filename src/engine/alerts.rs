@@ -55,6 +55,7 @@ impl Engine {
                 maintenance: &self.config.maintenance,
                 routes,
                 at,
+                every: self.width(),
                 watched_since,
             };
             let decisions = evaluate::decide(&input, |w| s.main.rolling.window(w));

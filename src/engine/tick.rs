@@ -302,7 +302,7 @@ impl Engine {
         let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
         // One failure (a batch of 64 selectors, an unreachable source) is shared by many SLOs:
         // logged once with how many it left without data, not once per SLO.
-        let mut failed: BTreeMap<String, (usize, String)> = BTreeMap::new();
+        let mut failed: BTreeMap<String, (Vec<usize>, String)> = BTreeMap::new();
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|j| (!jobs[*j].heal, jobs[*j].start));
         for j in order {
@@ -313,7 +313,13 @@ impl Engine {
                 for e in &counts.errors {
                     self.shared.health.source_error(id, e.backend());
                     let text = e.to_string();
-                    failed.entry(text.clone()).or_insert((0, id.clone())).0 += 1;
+                    let (slos, _) = failed
+                        .entry(text.clone())
+                        .or_insert_with(|| (Vec::new(), id.clone()));
+                    // An SLO's main, SLA and healed ranges may share an error: counted once.
+                    if slos.last() != Some(&job.slo) {
+                        slos.push(job.slo);
+                    }
                     errors.entry(job.slo).or_default().push(text);
                 }
             }
@@ -333,7 +339,10 @@ impl Engine {
                 &mut unreadable,
             );
         }
-        for (error, (slos, first)) in failed {
+        for (error, (mut slos, first)) in failed {
+            slos.sort_unstable();
+            slos.dedup();
+            let slos = slos.len();
             warn!(slos, slo = %first, error = %clip(&error), "query failed; its buckets are missing until healed");
         }
         Ok((errors, unreadable))
@@ -344,9 +353,11 @@ impl Engine {
     fn sanity(&mut self, jobs: &[Job], results: &[Option<Counts>], at: i64) {
         let mut found: HashMap<usize, Sanity> = HashMap::new();
         for (job, r) in jobs.iter().zip(results) {
+            // A failed or late answer says nothing about sanity: it must not clear the state.
             if let Some(c) = r
                 && !job.sla
                 && !job.heal
+                && c.errors.is_empty()
             {
                 found.entry(job.slo).or_default().merge(c.sanity.clone());
             }

@@ -20,12 +20,17 @@ pub type EdgeValues = Vec<Option<f64>>;
 /// instead of being lost. A bucket is `None` (unknown) when no series has a value at its end edge
 /// and an earlier one.
 pub fn counter_increases(edges: &[EdgeValues], n: usize) -> Vec<Option<f64>> {
-    counter_increases_counted(edges, n).0
+    counter_increases_counted(edges, n, n).0
 }
 
 /// [`counter_increases`], with how many falls did not look like restarts
-/// ([`super::sanity::odd_decrease`]).
-pub fn counter_increases_counted(edges: &[EdgeValues], n: usize) -> (Vec<Option<f64>>, u32) {
+/// ([`super::sanity::odd_decrease`]) among the last `judged` buckets (the ones before are
+/// baselines, judged with the buckets they belong to).
+pub fn counter_increases_counted(
+    edges: &[EdgeValues],
+    n: usize,
+    judged: usize,
+) -> (Vec<Option<f64>>, u32) {
     let mut out = vec![None; n];
     let mut odd = 0;
     for series in edges {
@@ -35,7 +40,7 @@ pub fn counter_increases_counted(edges: &[EdgeValues], n: usize) -> (Vec<Option<
             if let (Some(prev), Some(slot)) = (last, i.checked_sub(1).and_then(|b| out.get_mut(b)))
             {
                 let inc = if cur >= prev { cur - prev } else { cur };
-                if super::sanity::odd_decrease(prev, cur) {
+                if i > n.saturating_sub(judged) && super::sanity::odd_decrease(prev, cur) {
                     odd += 1;
                 }
                 *slot = Some(slot.unwrap_or(0.0) + inc);

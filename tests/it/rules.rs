@@ -753,3 +753,56 @@ fn vmalert_replays_the_rules_as_the_daemon_counts() {
         want.len()
     );
 }
+
+/// A rule with `for: 5m` in a rule file holds (on promtool's Prometheus engine) exactly five
+/// minutes after the same rule without it, over the 200 minutes of `ratio_burn.test.yaml`'s
+/// counters (the latency SLO's page rule, its factor lowered to 5 so that the slow histogram
+/// from 100m holds it from 150m), as the daemon's `for:` does (issue 26, item 5).
+#[test]
+fn a_rule_with_for_holds_in_the_ruler_exactly_that_much_later() {
+    if !require("promtool", have("promtool"), "apt-get install prometheus") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(format!("{DATA}/slo.yaml")).unwrap();
+    let test = std::fs::read_to_string(format!("{DATA}/ratio_burn_single.test.yaml")).unwrap();
+    let inputs =
+        &test[test.find("    input_series:").unwrap()..test.find("    promql_expr_test:").unwrap()];
+    let first_hold = |pending: &str| -> i64 {
+        let cfg = base.replace("factor: 14.4}", &format!("factor: 5{pending}}}"));
+        let path = write_config(&dir.path().join(pending.len().to_string()), &cfg);
+        let file = dir.path().join("for.rules.yaml");
+        let (code, _, err) = slowburn(&[
+            "rules",
+            "-c",
+            path.to_str().unwrap(),
+            "--period-interval",
+            "1m",
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        // The first minute at which the page of `latency` holds: promtool passes a test that
+        // expects one sample from then on, and none a minute before.
+        let holds_at = |t: i64| {
+            let text = format!(
+                "rule_files: [for.rules.yaml]\nevaluation_interval: 1m\ngroup_eval_order: [\"slowburn-api-availability\", \"slowburn-api-latency\", \"slowburn-api-ghost\"]\ntests:\n  - interval: 1m\n{inputs}    promql_expr_test:\n      - expr: count(slowburn:slo_alert_holding:burn_rate{{slo=\"latency\",severity=\"page\"}})\n        eval_time: {t}m\n        exp_samples:\n          - labels: \"{{}}\"\n            value: 1\n"
+            );
+            std::fs::write(dir.path().join("for.test.yaml"), text).unwrap();
+            Command::new("promtool")
+                .args(["test", "rules", "for.test.yaml"])
+                .current_dir(dir.path())
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let t = (146..=170).find(|t| holds_at(*t)).unwrap_or(0);
+        assert!(
+            t > 146 && holds_at(t + 1) && holds_at(199),
+            "holds from {t}m on"
+        );
+        t
+    };
+    let (at_once, waited) = (first_hold(""), first_hold(", for: 5m"));
+    eprintln!("measured: the page holds from {at_once}m without for:, {waited}m with for: 5m");
+    assert_eq!(waited - at_once, 5);
+}

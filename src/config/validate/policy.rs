@@ -172,13 +172,20 @@ pub(super) fn rules(
         );
         let pending = match &v.pending {
             None => Some(Dur::from_secs(0)),
-            Some(text) => match pending_duration(&text.value, bucket) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    cx.err(&text.referenced, format!("{p}.for"), e);
+            // `${ENV}` expanded as the windows are (its errors reported there).
+            Some(text) => match cx.string(text, &format!("{p}.for")) {
+                None => {
                     ok = false;
                     None
                 }
+                Some(expanded) => match pending_duration(&expanded, bucket) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        cx.err(&text.referenced, format!("{p}.for"), e);
+                        ok = false;
+                        None
+                    }
+                },
             },
         };
         match checked {

@@ -8,9 +8,11 @@
 //! of them, so one alert stands per (SLO, severity) as in the daemon: two rules with one label
 //! set would resolve each other in Alertmanager. A page supersedes the ticket (`unless`).
 //!
-//! A rule with `for:` holds in the recorded conditions only once its condition held at every
-//! evaluation of that span (a subquery stepping one bucket), as the daemon counts it per rule;
-//! the alerts themselves have no `for:`, as a severity's alert stands for several rules.
+//! A rule with `for:` records its bare condition at every evaluation
+//! (`slowburn:slo_alert_condition:burn_rate{severity, rule}`) and holds only once that series has
+//! a sample from each evaluation of the span (counted with a plain range over those samples, so
+//! the group's phase in the bucket does not matter), as the daemon counts it per rule; the alerts
+//! themselves have no `for:`, as a severity's alert stands for several rules.
 //! Differences a ruler cannot avoid, by design: the ticket for missing data fires as soon as the ruler sees no tiles, where the daemon first
 //! waits out the window after its own start; `burn_rate` is the current strongest burn, not the
 //! episode's peak; the `rule` annotation names the strongest condition now, not the one that
@@ -27,6 +29,8 @@ use std::collections::BTreeMap;
 
 /// The conditions that hold, with the burn rate each is ranked by.
 pub(super) const HOLDING: &str = "slowburn:slo_alert_holding:burn_rate";
+/// The bare condition of each rule with a `for:`, recorded at every evaluation it holds at.
+pub(super) const CONDITION: &str = "slowburn:slo_alert_condition:burn_rate";
 /// The label naming a condition (`1h/5m`, `budget 30d spent`, `no data 30m`).
 const RULE_LABEL: &str = "rule";
 
@@ -41,7 +45,12 @@ pub(super) fn rules(
 ) -> Vec<Rule> {
     let labels = ident_labels(&v.ident);
     let mut out = Vec::new();
-    let held = conditions(slo, v, tile_total, bucket);
+    let (held, waiting) = conditions(slo, v, tile_total, bucket);
+    for (severity, cond) in waiting {
+        let mut l = labels.clone();
+        l.insert(names::LABEL_SEVERITY.into(), severity.as_str().into());
+        out.push(Rule::record(CONDITION, cond, l));
+    }
     for (severity, conds) in &held {
         if !conds.is_empty() {
             let mut l = labels.clone();
@@ -63,13 +72,15 @@ pub(super) fn rules(
 }
 
 /// Each severity's conditions, page first, as `label_replace(<condition>, "rule", <name>)`.
+#[allow(clippy::type_complexity)]
 fn conditions(
     slo: &Slo,
     v: &Views<'_>,
     tile_total: &str,
     bucket: Dur,
-) -> [(Severity, Vec<String>); 2] {
+) -> ([(Severity, Vec<String>); 2], Vec<(Severity, String)>) {
     let (mut page, mut ticket) = (Vec::new(), Vec::new());
+    let mut waiting = Vec::new();
     let policy = &slo.policy;
     let obj = slo.objective;
     let without = format!("max without({})", names::LABEL_WINDOW);
@@ -87,15 +98,17 @@ fn conditions(
                 policy.min_events
             ));
         }
+        let mut c = named(&c, &r.name());
         if r.pending.as_secs() > 0 {
-            c = held_for(&c, r.pending, bucket);
+            waiting.push((r.severity, c));
+            c = held_for(&v.ident, r.severity, &r.name(), r.pending, bucket);
         }
         let list = if r.severity == Severity::Page {
             &mut page
         } else {
             &mut ticket
         };
-        list.push(named(&c, &r.name()));
+        list.push(c);
     }
     for p in &slo.periods {
         let burn = format!("{without} ({})", v.burn(&[*p], obj));
@@ -124,21 +137,38 @@ fn conditions(
         let c = format!("absent_over_time({tile_total}{}) * 0", expr::range(d, true));
         ticket.push(named(&c, &format!("no data {d}")));
     }
-    [(Severity::Page, page), (Severity::Ticket, ticket)]
+    (
+        [(Severity::Page, page), (Severity::Ticket, ticket)],
+        waiting,
+    )
 }
 
-/// A condition that counts only once it has held at every evaluation of the last `pending`
-/// (the evaluation it began at included, as the daemon's `for:`): a subquery of one-bucket steps
-/// over `pending` plus half a bucket, so its first step is the one `pending` ago on Prometheus
-/// 2 and 3 alike (their subqueries differ only in whether the range's start is included).
-fn held_for(condition: &str, pending: Dur, bucket: Dur) -> String {
+/// A rule with a `for:` as a holding condition: its recorded bare condition
+/// ([`CONDITION`]) now, when that series has a sample from each evaluation of the last `pending`
+/// (the one it began at included, as the daemon's `for:`): `pending / bucket + 1` samples in a
+/// range of `pending` plus half a bucket, whatever the group's phase in the bucket.
+fn held_for(
+    ident: &Ident<'_>,
+    severity: Severity,
+    rule: &str,
+    pending: Dur,
+    bucket: Dur,
+) -> String {
     let b = bucket.as_secs().max(1);
     let steps = pending.as_secs() / b + 1;
     let span = Dur::from_millis(pending.as_millis() + bucket.as_millis() / 2);
+    let which = format!(
+        "{},{}={}",
+        severity_matcher(severity),
+        RULE_LABEL,
+        expr::quote(rule)
+    );
+    let sel = ident.sel(CONDITION, &which);
+    // Its sample of this evaluation (written just before, in this group), or nothing.
+    let half = expr::duration_ms((bucket.as_millis() / 2).max(1));
     format!(
-        "({condition})\n  and (count_over_time(({condition})[{}:{}]) >= {steps})",
-        expr::duration_ms(span.as_millis()),
-        expr::duration_ms(bucket.as_millis())
+        "last_over_time({sel}[{half}])\n  and (count_over_time({sel}[{}]) >= {steps})",
+        expr::duration_ms(span.as_millis())
     )
 }
 

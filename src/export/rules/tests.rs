@@ -297,11 +297,19 @@ fn a_rule_with_for_holds_only_after_every_evaluation_of_its_span() {
     let out = render(&config(&yaml), Target::Prometheus, None)
         .expect("renders")
         .yaml;
-    // Six evaluations a minute apart (5m and the one it began at), over 5m30s of one-minute
-    // steps: the same on Prometheus 2 (start included) and 3 (start excluded).
-    assert!(out.contains("[330s:1m]) >= 6)"), "{out}");
+    // The bare condition is recorded at every evaluation it holds at; the rule holds once six
+    // of those samples (5m and the evaluation it began at) lie within 5m30s, whatever the
+    // group's phase in the bucket.
+    assert!(
+        out.contains("record: slowburn:slo_alert_condition:burn_rate"),
+        "{out}"
+    );
+    assert!(out.contains("[330s]) >= 6)"), "{out}");
     let plain = render(&config(CONFIG), Target::Prometheus, None)
         .expect("renders")
         .yaml;
-    assert!(!plain.contains(":1m]) >= "), "no subquery without `for:`");
+    assert!(
+        !plain.contains("slo_alert_condition"),
+        "nothing recorded without `for:`"
+    );
 }

@@ -58,6 +58,16 @@ struct Meta {
     annotations: Option<Spanned<BTreeMap<String, Json>>>,
 }
 
+/// A list written with nothing after its key (`alertPolicies:` followed only by a comment, as
+/// OpenSLO's own examples do) reads as empty, not as a type error of the whole document.
+fn empty_if_null<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `spec` of every kind at once: SLO (description … alertPolicies), SLI (description,
 /// ratioMetric, thresholdMetric), DataSource (type, connectionDetails), AlertPolicy
 /// (alertWhenNoData, alertWhenBreaching, conditions, notificationTargets), AlertCondition
@@ -69,12 +79,12 @@ struct Spec {
     service: Option<SStr>,
     indicator: Option<Box<Node>>,
     indicator_ref: Option<SStr>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     time_window: Vec<Spanned<TimeWindow>>,
     budgeting_method: Option<SStr>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     objectives: Vec<Spanned<Objective>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     alert_policies: Vec<Node>,
     ratio_metric: Option<Spanned<RatioMetric>>,
     threshold_metric: Option<Spanned<Metric>>,
@@ -83,9 +93,9 @@ struct Spec {
     connection_details: Option<Spanned<BTreeMap<String, Json>>>,
     alert_when_no_data: Option<SVal>,
     alert_when_breaching: Option<SVal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     conditions: Vec<Node>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     notification_targets: Vec<Node>,
     severity: Option<SStr>,
     condition: Option<Spanned<Condition>>,

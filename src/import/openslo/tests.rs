@@ -379,3 +379,13 @@ fn short_windows_are_a_twelfth_in_whole_minutes() {
         ["5m", "30m", "2h", "3m", "1m"]
     );
 }
+
+/// OpenSLO's own `budgeting-method/occurences-slo.yaml` leaves `alertPolicies:` empty (only a
+/// comment after it): the list reads as empty, the SLO is judged on its own fields.
+#[test]
+fn an_empty_list_key_is_an_empty_list() {
+    let text = "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: s}\nspec:\n  service: shop\n  indicator:\n    metadata: {name: i}\n    spec:\n      ratioMetric:\n        counter: true\n        good: {metricSource: {type: Prometheus, spec: {query: ok_total}}}\n        total: {metricSource: {type: Prometheus, spec: {query: all_total}}}\n  timeWindow:\n    - {duration: 2w, isRolling: true}\n  budgetingMethod: Occurrences\n  objectives:\n    - {target: 0.99}\n  alertPolicies: # none yet\n";
+    let out = run(&[("empty.yaml", text)]);
+    assert!(out.refused.is_empty(), "{:?}", out.refused);
+    assert_eq!(slo(&out, "s").windows, ["2w"]);
+}

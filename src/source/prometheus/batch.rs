@@ -254,7 +254,7 @@ impl Inner {
             .into_iter()
             .map(|series| {
                 let has_series = !series.is_empty();
-                let (mut inc, decreases) = counter_increases_counted(&series, b + r.count);
+                let (mut inc, decreases) = counter_increases_counted(&series, b + r.count, r.count);
                 SelectorCounts {
                     increases: inc.split_off(b),
                     has_series,
@@ -302,7 +302,8 @@ fn assemble(
             Some(Ok(c)) => {
                 vals[k] = Some(c.increases.clone());
                 sanity.decreases += c.decreases;
-                if !c.has_series {
+                // Only the total: an errors counter often appears with the first error.
+                if k == 2 && !c.has_series {
                     sanity.empty.push(sel.clone());
                 }
             }

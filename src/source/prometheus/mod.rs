@@ -562,16 +562,18 @@ impl Inner {
                     .range(sel, first, r.end(), r.width, Values::Counter)
                     .await?;
                 if m.is_empty() {
-                    if matches!(side, Side::Good) {
-                        return Ok(None);
+                    match side {
+                        Side::Good => return Ok(None),
+                        // An errors counter often appears with the first error: not a finding.
+                        Side::Bad => {}
+                        Side::Total => sanity.empty.push(sel.clone()),
                     }
-                    sanity.empty.push(sel.clone());
                 }
                 let edges: Vec<Vec<Option<f64>>> = m
                     .iter()
                     .map(|(_, pts)| edge_values(pts, first, r.width, b + r.count + 1))
                     .collect();
-                let (mut inc, odd) = counter_increases_counted(&edges, b + r.count);
+                let (mut inc, odd) = counter_increases_counted(&edges, b + r.count, r.count);
                 sanity.decreases += odd;
                 Ok(Some(inc.split_off(b)))
             }
