@@ -11,7 +11,7 @@ use crate::time::rfc3339;
 pub(super) struct SanityState {
     /// Ticks at which each kind of [`KINDS`] was found.
     pub ticks: [u64; 4],
-    /// Kinds already logged (once per SLO and kind, until the daemon restarts).
+    /// Kinds already logged (once per SLO and kind, until the daemon restarts or reloads).
     logged: [bool; 4],
     /// Since when a selector of the SLI has matched no series, without a break.
     empty_since: Option<i64>,
