@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::export::openslo;
-use anyhow::Context;
 use std::path::Path;
 
 /// Renders the documents and writes them to `out` (unchanged bytes are not rewritten) or stdout.
@@ -16,11 +15,7 @@ pub(super) fn run(cfg: &Config, out: Option<&Path>) -> anyhow::Result<()> {
     match out {
         None => print!("{}", r.yaml),
         Some(path) => {
-            let same = std::fs::read_to_string(path).is_ok_and(|old| old == r.yaml);
-            if !same {
-                std::fs::write(path, &r.yaml)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
+            let same = super::write_unless_same(path, &r.yaml)?;
             eprintln!(
                 "{}: {} ({} SLOs as OpenSLO v1)",
                 path.display(),

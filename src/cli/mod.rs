@@ -471,6 +471,16 @@ impl From<ImportFormat> for crate::import::Format {
     }
 }
 
+/// Writes `text` to `path` unless the file already holds exactly it (a rule or export file
+/// regenerated in CI keeps its mtime); returns whether it was unchanged.
+fn write_unless_same(path: &std::path::Path, text: &str) -> anyhow::Result<bool> {
+    let same = std::fs::read_to_string(path).is_ok_and(|old| old == text);
+    if !same {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(same)
+}
+
 /// Runs a parsed command; `Err` means exit code 1 (or 2 for [`GateError`]).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

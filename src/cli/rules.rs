@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::export::rules::{self, Options};
-use anyhow::Context;
 use std::path::Path;
 
 /// Renders the rules and writes them to `out` (unchanged bytes are not rewritten) or stdout.
@@ -20,11 +19,7 @@ pub(super) fn run(cfg: &Config, options: &Options, out: Option<&Path>) -> anyhow
     match out {
         None => print!("{}", r.yaml),
         Some(path) => {
-            let same = std::fs::read_to_string(path).is_ok_and(|old| old == r.yaml);
-            if !same {
-                std::fs::write(path, &r.yaml)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
+            let same = super::write_unless_same(path, &r.yaml)?;
             eprintln!(
                 "{}: {} ({} SLOs, {} groups, {} rules, target {})",
                 path.display(),
