@@ -23,6 +23,10 @@ pub struct SloStatus {
     pub service: String,
     /// The SLO's name within its service.
     pub name: String,
+    /// A member of a `group_by` SLO: its values of the group labels (`{"route": "/api"}`);
+    /// absent on an SLO that is not grouped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<BTreeMap<String, String>>,
     /// Target ratio, e.g. 0.999.
     pub objective: f64,
     /// One entry per configured period, keyed by its canonical spelling (`30d`, `7d`).
@@ -215,6 +219,7 @@ pub fn build(
         id: slo.id.clone(),
         service: slo.service.clone(),
         name: slo.name.clone(),
+        group: (!slo.group.is_empty()).then(|| slo.group.clone()),
         objective: slo.objective,
         periods,
         burn_rates,

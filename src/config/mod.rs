@@ -4,6 +4,7 @@
 //! [`Config`] or every error found, each pointing at `file:line:column`.
 
 pub mod env;
+pub mod group;
 pub mod error;
 pub mod model;
 pub mod raw;

@@ -410,6 +410,20 @@ pub struct Slo {
     pub sla: Option<Sla>,
     /// The resolved alert policy (built-in default, named policy, SLO overrides).
     pub policy: crate::alert::policy::Policy,
+    /// `group_by:`: this SLO stands for one SLO per value of these labels (on a definition and
+    /// on each of its members).
+    pub group_by: Option<GroupBy>,
+    /// A member's values of the `group_by` labels; empty on a definition and on a plain SLO.
+    pub group: BTreeMap<String, String>,
+}
+
+/// `group_by:` and `max_groups:` of a grouped SLO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupBy {
+    /// The labels whose values make the members, in the order written.
+    pub labels: Vec<String>,
+    /// Most members followed at once.
+    pub max: usize,
 }
 
 /// The declared kind of SLI.
@@ -454,6 +468,17 @@ impl SliKind {
 }
 
 impl Slo {
+    /// Whether this is a `group_by` definition, evaluated only through its members.
+    pub fn is_group(&self) -> bool {
+        self.group_by.is_some() && self.group.is_empty()
+    }
+
+    /// The id of the definition a member belongs to (its own id otherwise): what the `slo`
+    /// label, dashboards and the rule file name it by.
+    pub fn definition_id(&self) -> String {
+        format!("{}/{}", self.service, self.name)
+    }
+
     /// Whether this SLO reads from the source `kind` (for a mixed SLI: any side does).
     pub fn reads(&self, kind: SourceKind) -> bool {
         self.source == kind || self.counts.side_sources().contains(&kind)

@@ -257,6 +257,11 @@ pub struct RawSlo {
     pub sla: Option<Spanned<RawSla>>,
     /// The SLO's alert policy and overrides.
     pub alerting: Option<Spanned<RawSloAlerting>>,
+    /// One SLO per value of these labels found in the source (`group_by: [route]`).
+    pub group_by: Option<Spanned<Vec<SStr>>>,
+    /// Most members a grouped SLO follows (default 100): a label with unbounded values (a user
+    /// id) must not turn into a million SLOs.
+    pub max_groups: Option<Spanned<u64>>,
 }
 
 /// `sli:`: exactly one of the three kinds (checked in validation, so the error can say so).

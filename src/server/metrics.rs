@@ -97,11 +97,12 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
             Prepared {
                 view: s,
                 labels: format!(
-                    "{}=\"{}\",{}=\"{}\"",
+                    "{}=\"{}\",{}=\"{}\"{}",
                     names::LABEL_SERVICE,
                     s.slo.service,
                     names::LABEL_SLO,
-                    s.slo.name
+                    s.slo.name,
+                    group_labels(&s.slo)
                 ),
                 windows,
             }
@@ -118,6 +119,15 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
     if snap.metrics.pyrra {
         super::compat::pyrra(out, &prepared_views(&prepared));
     }
+}
+
+/// `,route="/api"` for each group label of a member (nothing for other SLOs): a member's series
+/// are its definition's `slo` with the values that tell the members apart.
+fn group_labels(slo: &crate::config::Slo) -> String {
+    slo.group
+        .iter()
+        .map(|(k, v)| format!(",{k}={}", crate::sli::promql::quote(v)))
+        .collect()
 }
 
 /// `slo_info`: what each SLO is, as labels, for the dashboards' filters and definition panel.
@@ -147,6 +157,7 @@ fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
             .filter(|(k, _)| !crate::export::grafana::RESERVED_INFO_LABELS.contains(&k.as_str()))
             .collect();
         labels.extend(own.iter().map(|(k, v)| (k.as_str(), *v)));
+        labels.extend(slo.group.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         sample(out, names::SLO_INFO, &labels, 1.0);
     }
 }

@@ -74,6 +74,23 @@ fn split_selector(text: &str) -> (String, String) {
     }
 }
 
+/// A PromQL string literal: double-quoted, with `\`, `"` and newlines escaped, so any label value
+/// (a route, a customer name) can be matched exactly.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The `le` label value Prometheus clients write for a threshold in seconds.
 pub fn le_label(threshold: Dur) -> String {
     format!("{}", threshold.as_secs_f64())

@@ -642,6 +642,7 @@ mod tests {
             id: "api/x".into(),
             service: "api".into(),
             name: "x".into(),
+            group: None,
             objective: 0.999,
             periods: [
                 ("30d".to_string(), period(0.5)),

@@ -54,7 +54,7 @@ pub(super) fn slo(
     let (kind, counts, source) = sli?;
     let periods = periods?;
     let periods_first = periods[0];
-    Some(Slo {
+    let slo = Slo {
         id: format!("{}/{}", raw.service.value, raw.name.value),
         service: raw.service.value.clone(),
         name: raw.name.value.clone(),
@@ -67,7 +67,80 @@ pub(super) fn slo(
         counts,
         sla,
         policy: Policy::builtin(periods_first, bucket),
-    })
+        group_by: None,
+        group: BTreeMap::new(),
+    };
+    grouped(cx, raw, path, slo)
+}
+
+/// The SLO with its `group_by:` and `max_groups:` checked and set.
+fn grouped(cx: &mut Ctx, raw: &RawSlo, path: &str, mut slo: Slo) -> Option<Slo> {
+    let Some(g) = &raw.group_by else {
+        if let Some(m) = &raw.max_groups {
+            cx.err(
+                &m.referenced,
+                format!("{path}.max_groups"),
+                "max_groups caps the members of a grouped SLO; add `group_by: [label]` or remove it",
+            );
+            return None;
+        }
+        return Some(slo);
+    };
+    let before = cx.errors.len();
+    let gpath = format!("{path}.group_by");
+    if g.value.is_empty() {
+        cx.err(
+            &g.referenced,
+            gpath.clone(),
+            "give at least one label, like `group_by: [route]`, or remove group_by",
+        );
+    }
+    let mut labels: Vec<String> = Vec::new();
+    for l in &g.value {
+        let name = &l.value;
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let why = if !valid {
+            Some(format!("`{name}` is not a Prometheus label name (letters, digits and `_`, not starting with a digit)"))
+        } else if crate::names::RESERVED_LABELS.contains(&name.as_str())
+            || crate::config::group::RESERVED.contains(&name.as_str())
+        {
+            Some(format!("`{name}` is a label slowburn sets on its own series and alerts; its members could not be told apart there: group by another label"))
+        } else if labels.contains(name) {
+            Some(format!("`{name}` is listed twice"))
+        } else if slo.labels.keys().any(|k| crate::names::label_name(k) == *name) {
+            Some(format!("`{name}` is also a key of this SLO's `labels:`; slo_info would carry it twice: rename the label key"))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => cx.err(&l.referenced, gpath.clone(), why),
+            None => labels.push(name.clone()),
+        }
+    }
+    if let Some(why) = crate::config::group::ungroupable(&slo) {
+        cx.err(&g.referenced, gpath.clone(), why);
+    }
+    let max = match &raw.max_groups {
+        Some(m) if m.value == 0 || m.value > 10_000 => {
+            cx.err(
+                &m.referenced,
+                format!("{path}.max_groups"),
+                format!("{} members is out of range: give 1 to 10000 (default {})", m.value, crate::config::group::DEFAULT_MAX),
+            );
+            0
+        }
+        Some(m) => m.value as usize,
+        None => crate::config::group::DEFAULT_MAX,
+    };
+    if cx.errors.len() > before {
+        return None;
+    }
+    slo.group_by = Some(crate::config::GroupBy { labels, max });
+    Some(slo)
 }
 
 pub(super) fn sli(

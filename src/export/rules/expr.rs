@@ -40,21 +40,7 @@ pub(super) fn tile_name(base: &str, width: Dur) -> String {
     format!("{base}:increase{width}")
 }
 
-/// A PromQL string literal: double-quoted, with `\` and `"` escaped.
-pub(super) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub(super) use crate::sli::promql::quote;
 
 /// A PromQL (and rule-file) duration of `ms` milliseconds in the largest single unit that holds
 /// it exactly (`1m`, `3599s`, `2591999999ms`): every ruler and Prometheus since 2.0 read it.
