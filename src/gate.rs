@@ -117,7 +117,7 @@ mod tests {
             id: "api/availability".into(),
             service: "api".into(),
             name: "availability".into(),
-        group: None,
+            group: None,
             objective: 0.99,
             periods: BTreeMap::from([("30d".to_string(), period)]),
             burn_rates: BTreeMap::new(),

@@ -42,6 +42,11 @@ pub const LAST_EVAL: &str = "slowburn_last_eval_timestamp_seconds";
 pub const SOURCE_ERRORS: &str = "slowburn_source_errors_total";
 /// Ticks at which an SLO's answers showed what counts cannot mean, by kind.
 pub const SANITY_WARNINGS: &str = "slowburn_sli_sanity_warnings_total";
+/// Members a `group_by` SLO follows, by definition (`slo="service/name"`).
+pub const GROUP_MEMBERS: &str = "slowburn_group_members";
+/// Values of a `group_by` SLO's labels found at the last look but not followed, `max_groups`
+/// being reached: above 0 means members are missing.
+pub const GROUP_MEMBERS_DROPPED: &str = "slowburn_group_members_dropped";
 /// Notification outcomes by receiver and result.
 pub const NOTIFICATIONS: &str = "slowburn_notifications_total";
 /// Notifications waiting in the outbox by receiver.
@@ -87,6 +92,8 @@ pub const EXPORTED: &[&str] = &[
     LAST_EVAL,
     SOURCE_ERRORS,
     SANITY_WARNINGS,
+    GROUP_MEMBERS,
+    GROUP_MEMBERS_DROPPED,
     NOTIFICATIONS,
     NOTIFICATIONS_PENDING,
     SOURCE_QUERY_DURATION,

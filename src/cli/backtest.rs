@@ -47,6 +47,7 @@ pub(super) async fn run(
         }
         None => connect(cfg).await?,
     };
+    let cfg = &super::with_members(cfg, &sources, to).await?;
     let bar = super::progress_bar("SLOs");
     let (episodes, errors) = crate::backtest::run_with(cfg, &sources, from, to, &|done, total| {
         super::advance(&bar, done, total)

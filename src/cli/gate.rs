@@ -47,8 +47,9 @@ async fn gate_fetch(
     match server {
         Some(base) => {
             let url = format!(
-                "{}/api/v1/slos/{service}/{name}",
-                base.trim_end_matches('/')
+                "{}/api/v1/slos/{service}/{}",
+                base.trim_end_matches('/'),
+                crate::ui::url_enc(name)
             );
             let shown = redact_url(&url);
             let resp = reqwest::Client::builder()
@@ -75,12 +76,22 @@ async fn gate_fetch(
         }
         None => {
             let mut cfg = load(config, prometheus)?;
-            cfg.slos.retain(|s| s.id == slo);
+            // A member (`svc/name{route="/x"}`) is found among its definition's members.
+            let definition = slo.split_once('{').map_or(slo, |(d, _)| d);
+            cfg.slos
+                .retain(|s| s.id == slo || (s.is_group() && s.id == definition));
             if cfg.slos.is_empty() {
                 return Err(anyhow!("no SLO `{slo}` in {}", config.display()));
             }
             let sources = connect(&cfg).await?;
             let at = align(chrono::Utc::now().timestamp(), cfg.bucket);
+            let mut cfg = super::with_members(&cfg, &sources, at).await?;
+            cfg.slos.retain(|s| s.id == slo);
+            if cfg.slos.is_empty() {
+                return Err(anyhow!(
+                    "no SLO `{slo}`: {definition} groups by label and has no such member; `slowburn validate --online` lists its members"
+                ));
+            }
             let rep = crate::report::build(&cfg, &sources, at).await;
             rep.slos
                 .first()

@@ -680,6 +680,26 @@ fn advance(bar: &Option<indicatif::ProgressBar>, done: u64, total: u64) {
     }
 }
 
+/// `cfg` with each `group_by` definition replaced by the members seen in its longest period
+/// before `at`, as the daemon would follow them; values beyond `max_groups` are named on stderr.
+async fn with_members(cfg: &Config, sources: &Sources, at: i64) -> anyhow::Result<Config> {
+    if !crate::config::group::has_groups(cfg) {
+        return Ok(cfg.clone());
+    }
+    let (expanded, found) = crate::source::groups::expand_at(cfg, sources, Some(at))
+        .await
+        .context("cannot find the members of a group_by SLO")?;
+    for f in found.iter().filter(|f| f.dropped > 0) {
+        eprintln!(
+            "warning: {}: {} more values than max_groups; only the first {} (sorted) are evaluated: raise max_groups or narrow the selectors",
+            f.id,
+            f.dropped,
+            f.members.len()
+        );
+    }
+    Ok(expanded)
+}
+
 async fn connect(cfg: &Config) -> anyhow::Result<Sources> {
     let sources = Sources::from_config(cfg)?;
     // The error names the source and its URL (minus any credentials).

@@ -21,6 +21,7 @@ pub(super) async fn run(
         cfg.bucket,
     );
     let sources = connect(cfg).await?;
+    let cfg = &super::with_members(cfg, &sources, at).await?;
     let t0 = std::time::Instant::now();
     let bar = super::progress_bar("buckets");
     let rep = report::build_with(cfg, &sources, at, &|done, total| {

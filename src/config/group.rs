@@ -42,7 +42,8 @@ pub fn ungroupable(slo: &Slo) -> Option<String> {
             slo.source.name()
         ));
     }
-    let specs = std::iter::once(&slo.counts).chain(slo.sla.iter().filter_map(|s| s.counts.as_ref()));
+    let specs =
+        std::iter::once(&slo.counts).chain(slo.sla.iter().filter_map(|s| s.counts.as_ref()));
     for spec in specs {
         match spec {
             CountSpec::Events { good, bad, total } => {
@@ -120,7 +121,10 @@ fn joined(inner: &str, extra: &str) -> String {
 /// `selector` narrowed by `extra` matchers: `x{a="b"}` → `x{a="b",route="/x"}`, `x` → `x{route="/x"}`.
 fn narrowed(selector: &str, extra: &str) -> String {
     let s = selector.trim();
-    match s.strip_suffix('}').and_then(|body| body.rfind('{').map(|_| body)) {
+    match s
+        .strip_suffix('}')
+        .and_then(|body| body.rfind('{').map(|_| body))
+    {
         Some(body) => {
             let open = body.find('{').map_or(0, |i| i + 1);
             format!("{}{}}}", &body[..open], joined(&body[open..], extra))
@@ -178,8 +182,7 @@ pub fn expand(cfg: &Config, members: impl Fn(&Slo) -> Vec<Values>) -> Config {
     out.slos = Vec::with_capacity(cfg.slos.len());
     for slo in &cfg.slos {
         if slo.is_group() {
-            out.slos
-                .extend(members(slo).iter().map(|v| member(slo, v)));
+            out.slos.extend(members(slo).iter().map(|v| member(slo, v)));
         } else {
             out.slos.push(slo.clone());
         }
@@ -204,7 +207,9 @@ mod tests {
     }
 
     fn values(route: &str) -> Values {
-        [("route".to_string(), route.to_string())].into_iter().collect()
+        [("route".to_string(), route.to_string())]
+            .into_iter()
+            .collect()
     }
 
     #[test]
@@ -219,8 +224,7 @@ mod tests {
         let m = member(def, &values("/a\"b\\"));
         assert!(!m.is_group());
         assert_eq!(
-            m.id,
-            "api/avail{route=\"/a\\\"b\\\\\",code_class=\"\"}",
+            m.id, "api/avail{route=\"/a\\\"b\\\\\",code_class=\"\"}",
             "values quoted as PromQL strings; a label the series lacks matches empty"
         );
         assert_eq!(m.definition_id(), "api/avail");
@@ -233,7 +237,10 @@ mod tests {
         );
         for q in m.counts.queries() {
             assert!(
-                matches!(crate::sli::promql::event_query(&q), Ok(EventQuery::Selector(_))),
+                matches!(
+                    crate::sli::promql::event_query(&q),
+                    Ok(EventQuery::Selector(_))
+                ),
                 "{q} is still a selector"
             );
         }

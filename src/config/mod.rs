@@ -4,8 +4,8 @@
 //! [`Config`] or every error found, each pointing at `file:line:column`.
 
 pub mod env;
-pub mod group;
 pub mod error;
+pub mod group;
 pub mod model;
 pub mod raw;
 pub mod repair;

@@ -13,7 +13,9 @@
 
 mod alerts;
 mod checkpoint;
+mod groups;
 pub mod health;
+pub mod members;
 mod prepare;
 pub mod progress;
 pub mod ranges;
@@ -22,7 +24,8 @@ mod snapshot;
 mod tick;
 mod tracked;
 
-pub use snapshot::{Shared, SloView, Snapshot};
+pub use members::Members;
+pub use snapshot::{GroupView, Shared, SloView, Snapshot};
 
 use crate::alert::state::Record;
 use crate::config::{Config, Slo};
@@ -46,7 +49,12 @@ struct SloState {
 
 /// The engine itself; owned by the run loop.
 pub struct Engine {
+    /// The config as evaluated: every `group_by` definition replaced by its members.
     config: Config,
+    /// The config as the file says it (definitions not expanded).
+    file: Config,
+    /// Each definition's members.
+    members: Members,
     sources: Sources,
     shared: Arc<Shared>,
     slos: Vec<SloState>,
@@ -71,7 +79,11 @@ impl Engine {
     /// An engine with no SLO loaded yet; call [`Engine::start`].
     pub fn new(config: Config, sources: Sources, shared: Arc<Shared>) -> Self {
         Engine {
-            config,
+            // Definitions are never evaluated as they stand: until `start` finds their members
+            // they have none.
+            config: crate::config::group::expand(&config, |_| Vec::new()),
+            file: config,
+            members: Members::default(),
             sources,
             shared,
             slos: Vec::new(),
@@ -123,6 +135,9 @@ impl Engine {
                 warn!(key, error = %e, "cannot remove the unreadable alert record");
             }
         }
+        self.load_members();
+        self.find_members(at).await;
+        self.config = self.expanded();
         let slos = self.config.slos.clone();
         self.slos = self.prepare_all(slos, at, HashMap::new()).await?;
         self.evaluate_alerts(at);
@@ -130,9 +145,23 @@ impl Engine {
         Ok(())
     }
 
-    /// Applies a new config: unchanged SLOs keep their state, new or changed ones are backfilled,
-    /// removed ones stop being evaluated (their stored data ages out with retention).
-    pub async fn reload(&mut self, config: Config, at: i64) -> Result<(), StoreError> {
+    /// Applies a new config (as the file says it): unchanged SLOs keep their state, new or
+    /// changed ones are backfilled, removed ones stop being evaluated (their stored data ages out
+    /// with retention); members of new definitions are looked for first.
+    pub async fn reload(&mut self, file: Config, at: i64) -> Result<(), StoreError> {
+        let old_file = std::mem::replace(&mut self.file, file);
+        self.forget_removed_groups();
+        self.find_members(at).await;
+        let r = self.apply(self.expanded(), at).await;
+        if r.is_err() {
+            self.file = old_file;
+        }
+        r
+    }
+
+    /// Applies an expanded config: the body of a reload, also run when a definition's members
+    /// change.
+    async fn apply(&mut self, config: Config, at: i64) -> Result<(), StoreError> {
         let width = config.bucket.as_secs() as i64;
         let mut keep: HashMap<SeriesKey, Tracked> = HashMap::new();
         let old_keys: HashMap<String, SeriesKey> = self
@@ -249,6 +278,7 @@ impl Engine {
             width: self.width(),
             slos,
             metrics: self.config.metrics,
+            groups: self.group_views(),
         });
     }
 }

@@ -23,6 +23,21 @@ pub struct Snapshot {
     pub slos: Vec<SloView>,
     /// Which series `/metrics` renders from it.
     pub metrics: crate::config::MetricsSettings,
+    /// Every `group_by` definition and how many members it has, in file order.
+    pub groups: Vec<GroupView>,
+}
+
+/// One grouped definition in a [`Snapshot`]: for `slowburn_group_members` and the web UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    /// The definition's id (`service/name`).
+    pub id: String,
+    /// Members followed.
+    pub members: usize,
+    /// Values found at the last look that `max_groups` kept out.
+    pub dropped: usize,
+    /// `max_groups`.
+    pub max: usize,
 }
 
 /// One SLO in a [`Snapshot`].

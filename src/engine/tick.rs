@@ -36,6 +36,7 @@ impl Engine {
             self.publish(at);
             return Ok(());
         }
+        self.refresh_members(at).await?;
         let t0 = Instant::now();
         let jobs = self.plan(at);
         let results = self.fetch(&jobs).await;

@@ -334,6 +334,7 @@ fn alert_and_sla_families(out: &mut String, prepared: &[Prepared<'_>]) {
 fn own_families(out: &mut String, shared: &Shared, sources: &Sources, snap: &Snapshot) {
     daemon_families(out, shared, snap);
     sanity_family(out, snap);
+    group_families(out, snap);
     delivery_families(out, shared);
     source_families(out, sources);
 }
@@ -470,6 +471,38 @@ fn daemon_families(out: &mut String, shared: &Shared, snap: &Snapshot) {
             let n = m.get(result).copied().unwrap_or(0);
             sample(out, names::BACKUPS, &[("result", result)], n as f64);
         }
+    }
+}
+
+/// Each grouped definition's member count and the values `max_groups` left out.
+fn group_families(out: &mut String, snap: &Snapshot) {
+    header(
+        out,
+        names::GROUP_MEMBERS,
+        "gauge",
+        "Members a group_by SLO follows (one SLO per value of its group labels).",
+    );
+    for g in &snap.groups {
+        sample(
+            out,
+            names::GROUP_MEMBERS,
+            &[(names::LABEL_SLO, &g.id)],
+            g.members as f64,
+        );
+    }
+    header(
+        out,
+        names::GROUP_MEMBERS_DROPPED,
+        "gauge",
+        "Values of a group_by SLO's labels found but not followed because max_groups was reached; raise max_groups or narrow the selectors.",
+    );
+    for g in &snap.groups {
+        sample(
+            out,
+            names::GROUP_MEMBERS_DROPPED,
+            &[(names::LABEL_SLO, &g.id)],
+            g.dropped as f64,
+        );
     }
 }
 

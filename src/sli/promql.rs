@@ -66,9 +66,14 @@ pub fn histogram(text: &str) -> Result<(String, String), String> {
 /// Splits `name{matchers}` into the metric name and the text inside the braces.
 fn split_selector(text: &str) -> (String, String) {
     match (text.find('{'), text.rfind('}')) {
+        // A trailing comma is legal PromQL, but matchers appended after it (`le`) would make `,,`.
         (Some(a), Some(b)) if b > a => (
             text[..a].trim().to_string(),
-            text[a + 1..b].trim().to_string(),
+            text[a + 1..b]
+                .trim()
+                .trim_end_matches(',')
+                .trim()
+                .to_string(),
         ),
         _ => (text.trim().to_string(), String::new()),
     }

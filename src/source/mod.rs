@@ -10,6 +10,7 @@
 //! buckets, never zeros.
 
 pub mod counts;
+pub mod groups;
 pub mod kind;
 pub mod loki;
 pub mod mixed;
@@ -231,6 +232,22 @@ pub trait Source: Send + Sync {
     /// reaches past the data.
     fn retention(&self) -> BoxFuture<'_, Option<String>> {
         Box::pin(async { None })
+    }
+
+    /// The label sets an instant query returns at `at` (now when `None`): how a grouped SLO's
+    /// members are found (`count by (route) (…)`). Only PromQL sources can answer.
+    fn label_sets<'a>(
+        &'a self,
+        query: &'a str,
+        at: Option<i64>,
+    ) -> BoxFuture<'a, Result<Vec<std::collections::BTreeMap<String, String>>, SourceError>> {
+        let _ = (query, at);
+        Box::pin(async move {
+            Err(SourceError::Setup(format!(
+                "{} cannot list label values; group_by needs Prometheus",
+                self.name()
+            )))
+        })
     }
 
     /// `validate --online`: asks the backend whether the SLO's queries run and find data.

@@ -14,6 +14,8 @@
 //! - `outbox` (`u64 → bytes`): notifications (JSON) in creation order, written before they are
 //!   sent and removed when the receiver accepted them.
 //! - `silences` (`&str → bytes`): silence id → the silence (JSON).
+//! - `groups` (`&str → bytes`): a `group_by` SLO's id → its members and when each was last seen
+//!   (JSON), so a restart neither forgets a paused member nor backfills a retired one.
 //! - `sums` (`u64 series → bytes`): the engine's running totals of a series, written with its
 //!   buckets so a restart need not re-read them all ([`sums`]).
 //!
@@ -55,6 +57,7 @@ const OLD_CHUNKS: TableDefinition<(u64, i64), &[u8]> = TableDefinition::new("chu
 const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
+const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
 const SUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("sums");
 
 /// The layout version this build writes. Versions 1 (no checksums) and 2 (chunks keyed by series
@@ -406,6 +409,7 @@ impl Store {
             tx.open_table(ALERTS).map_err(|e| self.err(e))?;
             tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
             tx.open_table(SILENCES).map_err(|e| self.err(e))?;
+            tx.open_table(GROUPS).map_err(|e| self.err(e))?;
             tx.open_table(SUMS).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))?;
@@ -495,6 +499,16 @@ impl Store {
     /// Every stored silence, by id.
     pub fn silences(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.kv_all(SILENCES)
+    }
+
+    /// Stores (`Some`) or deletes (`None`) a grouped SLO's members, durably.
+    pub fn put_group(&self, id: &str, members: Option<&[u8]>) -> Result<(), StoreError> {
+        self.kv_set(GROUPS, id, members)
+    }
+
+    /// Every grouped SLO's stored members, by definition id.
+    pub fn groups(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.kv_all(GROUPS)
     }
 
     /// Inserts (`Some`) or removes (`None`) one row of a byte-valued table, durably.

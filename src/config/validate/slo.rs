@@ -104,15 +104,25 @@ fn grouped(cx: &mut Ctx, raw: &RawSlo, path: &str, mut slo: Slo) -> Option<Slo> 
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let why = if !valid {
-            Some(format!("`{name}` is not a Prometheus label name (letters, digits and `_`, not starting with a digit)"))
+            Some(format!(
+                "`{name}` is not a Prometheus label name (letters, digits and `_`, not starting with a digit)"
+            ))
         } else if crate::names::RESERVED_LABELS.contains(&name.as_str())
             || crate::config::group::RESERVED.contains(&name.as_str())
         {
-            Some(format!("`{name}` is a label slowburn sets on its own series and alerts; its members could not be told apart there: group by another label"))
+            Some(format!(
+                "`{name}` is a label slowburn sets on its own series and alerts; its members could not be told apart there: group by another label"
+            ))
         } else if labels.contains(name) {
             Some(format!("`{name}` is listed twice"))
-        } else if slo.labels.keys().any(|k| crate::names::label_name(k) == *name) {
-            Some(format!("`{name}` is also a key of this SLO's `labels:`; slo_info would carry it twice: rename the label key"))
+        } else if slo
+            .labels
+            .keys()
+            .any(|k| crate::names::label_name(k) == *name)
+        {
+            Some(format!(
+                "`{name}` is also a key of this SLO's `labels:`; slo_info would carry it twice: rename the label key"
+            ))
         } else {
             None
         };
@@ -129,7 +139,11 @@ fn grouped(cx: &mut Ctx, raw: &RawSlo, path: &str, mut slo: Slo) -> Option<Slo> 
             cx.err(
                 &m.referenced,
                 format!("{path}.max_groups"),
-                format!("{} members is out of range: give 1 to 10000 (default {})", m.value, crate::config::group::DEFAULT_MAX),
+                format!(
+                    "{} members is out of range: give 1 to 10000 (default {})",
+                    m.value,
+                    crate::config::group::DEFAULT_MAX
+                ),
             );
             0
         }

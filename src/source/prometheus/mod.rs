@@ -137,6 +137,14 @@ impl Source for PrometheusSource {
     fn check<'a>(&'a self, slo: &'a Slo) -> BoxFuture<'a, Vec<Finding>> {
         Box::pin(check::check(&self.inner, slo))
     }
+
+    fn label_sets<'a>(
+        &'a self,
+        query: &'a str,
+        at: Option<i64>,
+    ) -> BoxFuture<'a, Result<Vec<std::collections::BTreeMap<String, String>>, SourceError>> {
+        Box::pin(self.inner.label_sets(query, at))
+    }
 }
 
 impl Inner {
@@ -621,6 +629,23 @@ impl Inner {
                 // One attempt: an unreachable Prometheus is named by its URL, a refusal by the query.
                 failed(NAME, &self.url, query, 1, f.retriable, f.message)
             })
+    }
+}
+
+impl Inner {
+    /// `POST /api/v1/query` at `at`: the label sets of the result (a grouped SLO's members).
+    async fn label_sets(
+        &self,
+        query: &str,
+        at: Option<i64>,
+    ) -> Result<Vec<std::collections::BTreeMap<String, String>>, SourceError> {
+        let mut params = vec![("query", query.to_string())];
+        if let Some(t) = at {
+            params.push(("time", t.to_string()));
+        }
+        self.probe("/api/v1/query", &params, wire::decode_instant_labels)
+            .await
+            .map_err(|f| failed(NAME, &self.url, query, 1, f.retriable, f.message))
     }
 }
 

@@ -18,7 +18,7 @@ pub use super::labels::Labels;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One series of a range result: labels and `(timestamp, value)` points.
 pub type Matrix = Vec<(Labels, Vec<(i64, f64)>)>;
@@ -314,6 +314,38 @@ pub fn decode_instant(a: Answer<'_>) -> Result<InstantAnswer, Failure> {
         warnings: said.warnings,
         annotations: said.annotations,
     })
+}
+
+/// Decodes an instant `query` answer into its series' label sets (a grouped SLO's members); a
+/// partial answer is refused, since a member missing from it would look retired.
+pub fn decode_instant_labels(a: Answer<'_>) -> Result<Vec<BTreeMap<String, String>>, Failure> {
+    #[derive(Deserialize)]
+    struct Data {
+        #[serde(rename = "resultType")]
+        result_type: String,
+        result: Vec<Series>,
+    }
+    #[derive(Deserialize)]
+    struct Series {
+        #[serde(default)]
+        metric: BTreeMap<String, String>,
+    }
+    let said = envelope(a)?;
+    if !said.warnings.is_empty() {
+        return Err(Failure::new(
+            true,
+            format!("partial answer: {}", said.warnings.join("; ")),
+        ));
+    }
+    let data: Data = serde_json::from_str(said.data.get())
+        .map_err(|e| Failure::new(false, format!("cannot read the result: {e}")))?;
+    if data.result_type != "vector" {
+        return Err(Failure::new(
+            false,
+            format!("expected a vector, got a {}", data.result_type),
+        ));
+    }
+    Ok(data.result.into_iter().map(|s| s.metric).collect())
 }
 
 /// Decodes an instant `query` answer into the number of series (or 1 for a scalar).
