@@ -45,6 +45,7 @@ fn bench_metrics(c: &mut Criterion) {
         width: 60,
         slos,
         metrics: Default::default(),
+        groups: Vec::new(),
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(slowburn::store::Store::open(dir.path()).expect("store"));

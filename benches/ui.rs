@@ -57,6 +57,7 @@ fn bench_ui(c: &mut Criterion) {
         width,
         slos,
         metrics: Default::default(),
+        groups: Vec::new(),
     };
     let q = BTreeMap::new();
     let grouped: BTreeMap<String, String> =
