@@ -7,6 +7,7 @@
 use crate::common::*;
 use serde_json::Value;
 use slowburn::synth::History;
+use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -22,12 +23,37 @@ fn fixture() -> &'static Fixture {
         let end = history_end();
         let (services, incidents) = standard_services();
         let history = History::generate(&services, &incidents, end - 31 * 86400, end, 0.3, 42);
-        let prom = require_prometheus().then(|| start_prometheus(&history));
+        // Every series also carries `app`, a copy of `service`: the label grouped SLOs split by.
+        let prom = require_prometheus().then(|| {
+            start_prometheus_with(|f| {
+                let mut text = Vec::new();
+                history.write_openmetrics(&mut text).expect("write history");
+                f.write_all(&with_app_label(&String::from_utf8_lossy(&text)).into_bytes())
+                    .expect("write history");
+            })
+        });
         Fixture { prom, history, end }
     })
 }
 
 const DAY: i64 = 86400;
+
+/// `service="x"` → `service="x",app="x"` on every series.
+fn with_app_label(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 11 / 10);
+    let mut rest = text;
+    while let Some(i) = rest.find("service=\"") {
+        let after = &rest[i + 9..];
+        let end = after.find('"').unwrap_or(after.len());
+        let value = &after[..end];
+        out.push_str(&rest[..i + 9]);
+        out.push_str(value);
+        out.push_str(&format!("\",app=\"{value}"));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 fn config(url: &str) -> String {
     let mut s = format!("prometheus: {{url: \"{url}\"}}\nslos:\n");
@@ -692,4 +718,162 @@ slos:
     assert!(counted, "no sanity counter in /metrics");
     let logged = d.log_text().matches("more good events than events").count();
     assert_eq!(logged, 1, "logged once per SLO and kind");
+}
+
+/// One SLO per value of `app` (a copy of `service` on every series): each member of the grouped
+/// availability and latency SLOs counts exactly what the hand-written SLO of that service counts
+/// (30d and 7d good, total, budget, SLA), on the real Prometheus; `validate --online` lists the
+/// members, `max_groups` caps them with a warning, and the daemon shows each member with its
+/// group label in /metrics, the API and the web UI (issue 26, item 4).
+#[test]
+fn grouped_slos_make_one_slo_per_label_value_that_counts_what_a_hand_written_one_counts() {
+    let f = fixture();
+    let Some(prom) = f.prom.as_ref() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let grouped = |max: &str| {
+        format!(
+            r#"prometheus: {{url: "{}"}}
+engine: {{delay: 1s}}
+slos:
+  - service: all
+    name: availability
+    objective: 99.9
+    group_by: [app]
+{max}    sli:
+      ratio:
+        errors: 'http_requests_total{{service=~"svc.*",code=~"5.."}}'
+        total: 'http_requests_total{{service=~"svc.*"}}'
+    sla: {{objective: 99.5}}
+  - service: all
+    name: latency
+    objective: 95
+    windows: [30d, 7d]
+    group_by: [app]
+    sli:
+      latency:
+        histogram: http_request_duration_seconds
+        threshold: 200ms
+    sla: {{objective: 90, threshold: 500ms}}
+"#,
+            prom.url
+        )
+    };
+    let cfg = write_config(dir.path(), &grouped(""));
+    let r = report_json(&cfg, f.end);
+    let hand = report(f);
+    let ids: Vec<&str> = r["slos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 6, "three members of each definition: {ids:?}");
+    for svc in ["svc15", "svc30", "svc60"] {
+        for kind in ["availability", "latency"] {
+            let member = slo(&r, &format!("all/{kind}{{app=\"{svc}\"}}"));
+            assert_eq!(member["group"]["app"], svc);
+            assert_eq!(member["service"], "all");
+            assert_eq!(member["name"], kind);
+            let own = slo(&hand, &format!("{svc}/{kind}"));
+            for period in ["30d", "7d"] {
+                if own["periods"].get(period).is_none() {
+                    continue;
+                }
+                for field in ["good", "total", "error_budget_remaining"] {
+                    assert_eq!(
+                        member["periods"][period][field], own["periods"][period][field],
+                        "{svc}/{kind} {period} {field}: member vs hand-written"
+                    );
+                }
+            }
+            assert_eq!(member["sla"], own["sla"], "{svc}/{kind} SLA");
+            eprintln!(
+                "measured all/{kind}{{app={svc}}}: 30d good {} total {}",
+                member["periods"]["30d"]["good"], member["periods"]["30d"]["total"]
+            );
+        }
+    }
+    // The members equal the generator's ground truth, as the hand-written SLOs do.
+    for svc in ["svc15", "svc30", "svc60"] {
+        let m = slo(&r, &format!("all/availability{{app=\"{svc}\"}}"));
+        let (good, total) = truth_counts(f, svc, "availability", 30 * DAY);
+        let t = m["periods"]["30d"]["total"].as_f64().unwrap();
+        let g = m["periods"]["30d"]["good"].as_f64().unwrap();
+        assert!(
+            rel_err(t, total) < 1e-3 && rel_err(g, good) < 1e-3,
+            "{svc}: {g}/{t} vs {good}/{total}"
+        );
+    }
+
+    let (code, _, err) = slowburn(&["validate", "--online", "-c", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("all/availability: 3 member(s) by [app]"),
+        "{err}"
+    );
+    assert!(err.contains("  all/availability{app=\"svc30\"}"), "{err}");
+
+    let capped = write_config(&dir.path().join("capped"), &grouped("    max_groups: 2\n"));
+    let (code, out, err) = slowburn(&[
+        "report",
+        "-c",
+        capped.to_str().unwrap(),
+        "--at",
+        &f.end.to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("all/availability: 1 more values than max_groups"),
+        "{err}"
+    );
+    let capped: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        capped["slos"].as_array().unwrap().len(),
+        5,
+        "two members of the capped definition"
+    );
+
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(120));
+    let (status, metrics) = d.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("slowburn_group_members{slo=\"all/availability\"} 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("slowburn_group_members_dropped{slo=\"all/availability\"} 0"));
+    let remaining = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("slo_error_budget_remaining_ratio{")
+                && l.contains("slo=\"availability\"")
+                && l.contains("app=\"svc60\"")
+        })
+        .unwrap_or_else(|| panic!("no member series in\n{metrics}"));
+    assert!(remaining.contains("service=\"all\""), "{remaining}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("slo_info{") && l.contains("app=\"svc15\"")),
+        "slo_info carries the group label"
+    );
+    let (status, body) = d.get("/api/v1/slos/all/availability%7Bapp%3D%22svc15%22%7D");
+    assert_eq!(status, 200, "{body}");
+    let one: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(one["group"]["app"], "svc15");
+    let (_, list) = d.get("/api/v1/slos");
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list["slos"].as_array().unwrap().len(), 6);
+    // Restarted, the daemon follows the members it stored (the history ended ten minutes ago,
+    // so a tick's own look finds none of them now).
+    drop(d);
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(120));
+    let (_, metrics) = d.get("/metrics");
+    assert!(
+        metrics.contains("slowburn_group_members{slo=\"all/latency\"} 3"),
+        "{metrics}"
+    );
 }
