@@ -165,6 +165,9 @@ pub fn member(def: &Slo, values: &Values) -> Slo {
         .iter()
         .map(|l| (l.clone(), values.get(l).cloned().unwrap_or_default()))
         .collect();
+    // As labels too: receivers route by them, Alertmanager and slo_info carry them (validation
+    // keeps `labels:` keys apart from the group labels).
+    m.labels.extend(m.group.clone());
     m.counts = narrowed_spec(&def.counts, &extra);
     if let Some(sla) = &mut m.sla {
         sla.counts = sla.counts.as_ref().map(|c| narrowed_spec(c, &extra));
@@ -246,6 +249,7 @@ mod tests {
         }
         assert_eq!(m.group.get("route").map(String::as_str), Some("/a\"b\\"));
         assert_eq!(m.group.get("code_class").map(String::as_str), Some(""));
+        assert_eq!(m.labels, m.group, "routed by its values like by its labels");
     }
 
     #[test]

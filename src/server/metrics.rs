@@ -157,7 +157,6 @@ fn info_family(out: &mut String, prepared: &[Prepared<'_>]) {
             .filter(|(k, _)| !crate::export::grafana::RESERVED_INFO_LABELS.contains(&k.as_str()))
             .collect();
         labels.extend(own.iter().map(|(k, v)| (k.as_str(), *v)));
-        labels.extend(slo.group.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         sample(out, names::SLO_INFO, &labels, 1.0);
     }
 }

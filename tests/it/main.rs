@@ -26,6 +26,7 @@ mod engine;
 mod flavors;
 mod gate_policy;
 mod grafana;
+mod groups;
 mod ha;
 mod heal;
 mod import;
