@@ -35,7 +35,7 @@ pub(super) async fn run(
     if from > to {
         return Err(anyhow!("--from is after --to"));
     }
-    let sources = match data_dir {
+    let (sources, cfg) = match data_dir {
         Some(dir) => {
             let store = crate::store::Store::open(&dir).with_context(|| {
                 format!(
@@ -43,11 +43,20 @@ pub(super) async fn run(
                     dir.display()
                 )
             })?;
-            Sources::only(Arc::new(StoreSource::new(Arc::new(store))))
+            // The members the daemon followed, as it stored them.
+            let cfg = stored_members(cfg, &store)?;
+            (
+                Sources::only(Arc::new(StoreSource::new(Arc::new(store)))),
+                cfg,
+            )
         }
-        None => connect(cfg).await?,
+        None => {
+            let sources = connect(cfg).await?;
+            let cfg = super::with_members(cfg, &sources, to).await?;
+            (sources, cfg)
+        }
     };
-    let cfg = &super::with_members(cfg, &sources, to).await?;
+    let cfg = &cfg;
     let bar = super::progress_bar("SLOs");
     let (episodes, errors) = crate::backtest::run_with(cfg, &sources, from, to, &|done, total| {
         super::advance(&bar, done, total)
@@ -67,4 +76,18 @@ pub(super) async fn run(
         Format::Table => print!("{}", crate::backtest::to_table(&episodes)),
     }
     Ok(())
+}
+
+/// `cfg` with each `group_by` definition replaced by the members a daemon stored for it.
+fn stored_members(cfg: &Config, store: &crate::store::Store) -> anyhow::Result<Config> {
+    if !crate::config::group::has_groups(cfg) {
+        return Ok(cfg.clone());
+    }
+    let mut members = crate::engine::Members::default();
+    for (id, bytes) in store.groups()? {
+        members
+            .load(&id, &bytes)
+            .map_err(|e| anyhow!("the store's members of {id} do not read: {e}"))?;
+    }
+    Ok(crate::config::group::expand(cfg, |d| members.of(&d.id)))
 }
