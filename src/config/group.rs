@@ -18,6 +18,10 @@ pub type Values = BTreeMap<String, String>;
 /// Members a grouped SLO follows unless `max_groups` says otherwise.
 pub const DEFAULT_MAX: usize = 100;
 
+/// The largest `max_groups`: beyond it a label is unbounded in all but name, and one query per
+/// member per bucket would swamp the source.
+pub const LIMIT: u64 = 10_000;
+
 /// Label names a group label cannot take: the labels slowburn sets on its own series and
 /// alerts, and the histogram's `le` that latency SLIs match themselves.
 pub const RESERVED: [&str; 8] = [
@@ -30,6 +34,29 @@ pub const RESERVED: [&str; 8] = [
     "__name__",
     "objective",
 ];
+
+/// Why `name` cannot be a `group_by` label, if it cannot: not a Prometheus label name, or one
+/// slowburn sets on its own series and alerts (members could not be told apart there). One rule
+/// for validation and for the importers, which refuse at the source's field rather than write a
+/// file that does not validate.
+pub fn label_problem(name: &str) -> Option<String> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Some(format!(
+            "`{name}` is not a Prometheus label name (letters, digits and `_`, not starting with a digit)"
+        ));
+    }
+    if crate::names::RESERVED_LABELS.contains(&name) || RESERVED.contains(&name) {
+        return Some(format!(
+            "`{name}` is a label slowburn sets on its own series and alerts; its members could not be told apart there: group by another label"
+        ));
+    }
+    None
+}
 
 /// Why the SLI of `slo` cannot be split by label, if it cannot: members are made by adding a
 /// matcher to each selector, which needs Prometheus counter selectors (a ratio of selectors or a

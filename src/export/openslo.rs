@@ -5,9 +5,10 @@
 //! config has one), then per SLO in file order its SLO (the SLI inline, named
 //! `<service>-<name>`) and its AlertPolicy (`<service>-<name>-alerts`, one inline AlertCondition
 //! per burn-rate rule). What OpenSLO has no field for (the windows after the first, the rules'
-//! short windows, the SLA, the policy's other settings, a Loki source, the maintenance windows
-//! that apply) is written as `slowburn.dev/<key>` annotations, which `slowburn import --from
-//! openslo` reads back: export, import, export again gives the same bytes.
+//! short windows, `group_by` and `max_groups`, the SLA, the policy's other settings, a Loki
+//! source, the maintenance windows that apply) is written as `slowburn.dev/<key>` annotations,
+//! which `slowburn import --from openslo` reads back: export, import, export again gives the
+//! same bytes.
 //!
 //! For that, Prometheus queries are written as the importer's translator reads them back (the
 //! translator itself, with `$window` as its template): a selector's matchers sorted, an
@@ -422,6 +423,14 @@ fn annotations(cfg: &Config, slo: &Slo, notes: &mut Vec<String>) -> Vec<(&'stati
     }
     if slo.source == SourceKind::Loki {
         a.push(("sli.source", "loki".to_string()));
+    }
+    // A grouped SLO's SLI is written as its definition's (every value together): a reader of
+    // OpenSLO sees the aggregate, slowburn's import the members again.
+    if let Some(g) = &slo.group_by {
+        a.push(("group_by", g.labels.join(",")));
+        if g.max != crate::config::group::DEFAULT_MAX {
+            a.push(("max_groups", g.max.to_string()));
+        }
     }
     if let Some(sla) = &slo.sla {
         a.push(("sla.objective", number(sla.objective * 100.0)));

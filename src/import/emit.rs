@@ -2,7 +2,7 @@
 //! comment naming its source position and what was dropped or approximated in it, so the review
 //! of the new file shows what changed meaning.
 
-use super::{Alerting, Finding, Imported, Sla, Sli, Slo, number};
+use super::{Alerting, Finding, GroupBy, Imported, Sla, Sli, Slo, number};
 use std::fmt::Write;
 
 /// The whole file. `command` is the invocation, written in the header.
@@ -60,10 +60,22 @@ fn write_slo(out: &mut String, slo: &Slo, notes: &[&Finding]) {
         }
     }
     write_sli(out, &slo.sli, slo.source.as_deref());
+    if let Some(g) = &slo.group_by {
+        write_group_by(out, g);
+    }
     if let Some(sla) = &slo.sla {
         write_sla(out, sla);
     }
     write_alerting(out, &slo.alerting);
+}
+
+/// `group_by:`, and `max_groups:` when the source names one.
+fn write_group_by(out: &mut String, g: &GroupBy) {
+    let labels: Vec<String> = g.labels.iter().map(String::as_str).map(scalar).collect();
+    let _ = writeln!(out, "    group_by: [{}]", labels.join(", "));
+    if let Some(m) = g.max {
+        let _ = writeln!(out, "    max_groups: {m}");
+    }
 }
 
 /// `sla:`.

@@ -219,6 +219,17 @@ pub struct Sla {
     pub threshold: Option<String>,
 }
 
+/// `group_by:` of one SLO: one SLO per value of these labels found in Prometheus (Pyrra's
+/// `grouping`, slowburn's own export).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupBy {
+    /// The labels, in the order written, each once.
+    pub labels: Vec<String>,
+    /// `max_groups`, when the source names one (slowburn's own export does when it is not the
+    /// default); `None` leaves slowburn's default.
+    pub max: Option<u64>,
+}
+
 /// One SLO, as an import writes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Slo {
@@ -242,6 +253,8 @@ pub struct Slo {
     pub source: Option<String>,
     /// `sla`.
     pub sla: Option<Sla>,
+    /// `group_by` and `max_groups`.
+    pub group_by: Option<GroupBy>,
     /// Where it came from (`FILE:LINE`), written as a comment above it.
     pub origin: String,
 }
@@ -344,6 +357,73 @@ fn unreadable(file: &str, e: &serde_saphyr::Error) -> Finding {
         slo: None,
         field: "document".into(),
         why: format!("cannot be read: {e}"),
+    }
+}
+
+/// Labels to group by as written, each once, in the order first met (a peer that lists one
+/// twice means it once; slowburn's validation would refuse the repeat).
+fn group_labels<'a>(labels: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in labels.into_iter().map(str::trim) {
+        if !out.iter().any(|o| o == l) {
+            out.push(l.to_string());
+        }
+    }
+    out
+}
+
+/// Why the group labels `labels` could not be written for an SLO with these `slo_labels`, one
+/// reason each: the config's rule on label names ([`crate::config::group::label_problem`]), and
+/// a label that is also a key of the SLO's `labels:` (slo_info would carry it twice). Checked
+/// before writing, so the refusal points at the source's field.
+fn group_label_problems(labels: &[String], slo_labels: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in labels {
+        if let Some(why) = crate::config::group::label_problem(name) {
+            out.push(why);
+        } else if slo_labels
+            .keys()
+            .any(|k| crate::names::label_name(k) == *name)
+        {
+            out.push(format!(
+                "`{name}` is also a label of this SLO; slo_info would carry it twice: group by another label or drop that label"
+            ));
+        }
+    }
+    out
+}
+
+/// Why `sli`, read from `source` (`None`: Prometheus), could not take `group_by`, if it could
+/// not: the config's rule ([`crate::config::group::ungroupable`]) on what an import writes. A
+/// member is made by adding `label="value"` to each counter selector, so an expression side, a
+/// time slice or a log query cannot be split.
+fn ungroupable(sli: &Sli, source: Option<&str>) -> Option<String> {
+    if let Some(s) = source {
+        return Some(format!(
+            "grouping needs Prometheus counter selectors; this SLI reads `{s}`: write one SLO per value with a matcher"
+        ));
+    }
+    match sli {
+        Sli::Ratio {
+            good,
+            errors,
+            total,
+        } => {
+            let expression = [good, errors, total].into_iter().flatten().find(|q| {
+                matches!(
+                    crate::sli::promql::event_query(q.as_str()),
+                    Ok(crate::sli::EventQuery::Expression(_))
+                )
+            })?;
+            Some(format!(
+                "grouping needs counter selectors (slowburn adds `label=\"value\"` to each); `{}` is an expression: write the sides as counter selectors, or one SLO per value with a matcher",
+                expression.trim()
+            ))
+        }
+        Sli::Latency { .. } => None,
+        Sli::Timeslice { .. } => Some(
+            "grouping splits events by label; a time-slice SLI judges one series per slice: write one SLO per value with a matcher".into(),
+        ),
     }
 }
 

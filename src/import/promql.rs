@@ -8,7 +8,8 @@
 //! `count` (or `bucket{le}` against `count`) is a latency SLI; other text becomes an expression
 //! with the window turned into `$window` and `rate(` into `increase(` (a rate is per second, a
 //! bucket counts events). A `sum by`/`sum without` at the top of a side asks for one SLO per label
-//! value, which an import cannot give yet: refused.
+//! value: refused, with the way to say it in slowburn (`group_by` over the summed selectors; the
+//! translator does not rewrite a grouped query itself, since its sides must agree on the labels).
 
 use super::Sli;
 use promql_parser::label::{MatchOp, Matcher};
@@ -90,7 +91,7 @@ fn parse(query: &str, window: Window<'_>) -> Result<Expr, String> {
     }
     if let Some(labels) = grouping(&expr) {
         return Err(format!(
-            "the query keeps one series per {labels}: one SLO per label value cannot be imported yet; sum it without `by`, or write one SLO per value"
+            "the query keeps one series per {labels}: an import reads one sum per side; sum it without `by` and add `group_by: [label]` to the written SLO for one SLO per value"
         ));
     }
     Ok(expr)

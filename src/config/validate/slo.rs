@@ -98,21 +98,8 @@ fn grouped(cx: &mut Ctx, raw: &RawSlo, path: &str, mut slo: Slo) -> Option<Slo> 
     let mut labels: Vec<String> = Vec::new();
     for l in &g.value {
         let name = &l.value;
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let why = if !valid {
-            Some(format!(
-                "`{name}` is not a Prometheus label name (letters, digits and `_`, not starting with a digit)"
-            ))
-        } else if crate::names::RESERVED_LABELS.contains(&name.as_str())
-            || crate::config::group::RESERVED.contains(&name.as_str())
-        {
-            Some(format!(
-                "`{name}` is a label slowburn sets on its own series and alerts; its members could not be told apart there: group by another label"
-            ))
+        let why = if let Some(why) = crate::config::group::label_problem(name) {
+            Some(why)
         } else if labels.contains(name) {
             Some(format!("`{name}` is listed twice"))
         } else if slo
@@ -135,13 +122,14 @@ fn grouped(cx: &mut Ctx, raw: &RawSlo, path: &str, mut slo: Slo) -> Option<Slo> 
         cx.err(&g.referenced, gpath.clone(), why);
     }
     let max = match &raw.max_groups {
-        Some(m) if m.value == 0 || m.value > 10_000 => {
+        Some(m) if m.value == 0 || m.value > crate::config::group::LIMIT => {
             cx.err(
                 &m.referenced,
                 format!("{path}.max_groups"),
                 format!(
-                    "{} members is out of range: give 1 to 10000 (default {})",
+                    "{} members is out of range: give 1 to {} (default {})",
                     m.value,
+                    crate::config::group::LIMIT,
                     crate::config::group::DEFAULT_MAX
                 ),
             );

@@ -82,6 +82,34 @@ slos:
         threshold: 200ms
 "#;
 
+/// Grouped SLOs: a ratio by two labels with its own `max_groups`, a latency SLI with an SLA by
+/// one label at the default cap.
+const GROUPED: &str = r#"
+prometheus:
+  url: http://prometheus:9090
+slos:
+  - service: api
+    name: availability
+    objective: 99.5
+    group_by: [route, method]
+    max_groups: 50
+    sli:
+      ratio:
+        errors: 'http_requests_total{job="api",code=~"5.."}'
+        total: 'http_requests_total{job="api"}'
+  - service: api
+    name: latency
+    objective: 99
+    group_by: [route]
+    sli:
+      latency:
+        histogram: 'http_request_duration_seconds{job="api"}'
+        threshold: 300ms
+    sla:
+      objective: 98
+      threshold: 1s
+"#;
+
 /// A valid config from its text.
 fn config(text: &str) -> Config {
     match crate::config::parse_str(text, "slo.yaml", &|_| None) {
@@ -129,6 +157,30 @@ fn every_kind_round_trips() {
 #[test]
 fn log_slis_round_trip() {
     round_trip(LOGS);
+}
+
+#[test]
+fn grouped_slos_round_trip() {
+    round_trip(GROUPED);
+}
+
+#[test]
+fn group_by_and_a_cap_other_than_the_default_are_annotations() {
+    let r = render(&config(GROUPED));
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    let docs = documents(&r.yaml);
+    let notes = &docs[1]["metadata"]["annotations"];
+    assert_eq!(notes["slowburn.dev/group_by"], "route,method", "{notes}");
+    assert_eq!(notes["slowburn.dev/max_groups"], "50", "{notes}");
+    // The SLI is the definition's: every value together, no group matcher.
+    let total = &docs[1]["spec"]["indicator"]["spec"]["ratioMetric"]["total"]["metricSource"]
+        ["spec"]["query"];
+    assert_eq!(total, r#"http_requests_total{job="api"}"#);
+    let notes = &docs[3]["metadata"]["annotations"];
+    assert_eq!(notes["slowburn.dev/group_by"], "route", "{notes}");
+    assert!(notes["slowburn.dev/max_groups"].is_null(), "{notes}");
+    let none = render(&config(KINDS)).yaml;
+    assert!(!none.contains("group_by") && !none.contains("max_groups"));
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //! export again give the same bytes.
 
 use super::promql::{self, Window};
-use super::{Alerting, At, Finding, Imported, Input, Options, Rule, Severity, Sla, Sli, Slo};
+use super::{
+    Alerting, At, Finding, GroupBy, Imported, Input, Options, Rule, Severity, Sla, Sli, Slo,
+};
 use super::{not_ours, number, unreadable};
 use crate::duration::{self, Dur};
 use serde::Deserialize;
@@ -28,7 +30,7 @@ const RESERVED: &str = "service slo description sli source queries alertname sev
 const PREFIX: &str = "slowburn.dev/";
 /// The `slowburn.dev/<key>` annotations read back (`short` on an AlertCondition, the others on
 /// an SLO): what OpenSLO has no field for, spelled as the `slo.yaml` path it comes from.
-const NOTES: &str = "windows sli.source sla.objective sla.threshold alerting.min_events alerting.budget_ticket_below alerting.budget_exhausted alerting.no_data_after short";
+const NOTES: &str = "windows sli.source group_by max_groups sla.objective sla.threshold alerting.min_events alerting.budget_ticket_below alerting.budget_exhausted alerting.no_data_after short";
 
 /// Any OpenSLO object, inline or a reference to one (`alertPolicyRef`, `conditionRef`,
 /// `targetRef`): one union type reads every kind, and every field is optional so a missing one
@@ -448,6 +450,7 @@ fn build<'a>(
     overrides(cx, file, meta, &mut alerting);
     let (source, sla) = (source(cx, file, meta), sla(cx, file, meta));
     let labels = labels(cx, file, meta);
+    let group_by = group_by(cx, file, meta, &labels, sli.as_ref(), source.as_deref());
     let service = text(spec.service.as_ref()).to_string();
     let origin = format!("{file}:{}", d.node.at(file).line);
     let (objective, windows, sli) = (objective?, windows?, sli?);
@@ -462,6 +465,7 @@ fn build<'a>(
         alerting,
         source,
         sla,
+        group_by,
         origin,
     })
 }
@@ -493,6 +497,55 @@ fn source(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<String> {
             cx.refuse(notes_at(file, meta), &field, why)
         }
     }
+}
+
+/// `slowburn.dev/group_by` (labels, comma-separated) and `slowburn.dev/max_groups`: one SLO per
+/// value of those labels, as slowburn's export writes a grouped SLO (OpenSLO has no field for
+/// it). Refused, at the annotations, when the labels or the SLI could not be grouped: the written
+/// file would not validate. `None` also when there is no `group_by`.
+fn group_by(
+    cx: &mut Ctx<'_>,
+    file: &str,
+    meta: &Meta,
+    labels: &BTreeMap<String, String>,
+    sli: Option<&Sli>,
+    source: Option<&str>,
+) -> Option<GroupBy> {
+    let at = notes_at(file, meta);
+    let max_field = format!("metadata.annotations.{PREFIX}max_groups");
+    let max = note(meta, "max_groups");
+    let Some(list) = note(meta, "group_by") else {
+        if max.is_some() {
+            let why = "caps the members of a grouped SLO: give `slowburn.dev/group_by` too, or remove it";
+            return cx.refuse(at, &max_field, why);
+        }
+        return None;
+    };
+    let field = format!("metadata.annotations.{PREFIX}group_by");
+    let names = super::group_labels(list.split(',').filter(|l| !l.trim().is_empty()));
+    if names.is_empty() {
+        let why = "no label: give one or more, comma-separated (`route,code`)";
+        return cx.refuse(at, &field, why);
+    }
+    let before = cx.refused.len();
+    for why in super::group_label_problems(&names, labels) {
+        cx.refuse::<()>(at.clone(), &field, why);
+    }
+    if let Some(why) = sli.and_then(|s| super::ungroupable(s, source)) {
+        cx.refuse::<()>(at.clone(), &field, why);
+    }
+    let limit = crate::config::group::LIMIT;
+    let max = match max {
+        None => None,
+        Some(m) => match m.parse::<u64>() {
+            Ok(n) if (1..=limit).contains(&n) => Some(n),
+            _ => {
+                let why = format!("`{m}`: a number of members from 1 to {limit}");
+                cx.refuse(at, &max_field, why)
+            }
+        },
+    };
+    (cx.refused.len() == before).then_some(GroupBy { labels: names, max })
 }
 
 /// `slowburn.dev/sla.objective` (percent) and `slowburn.dev/sla.threshold`: the SLA.

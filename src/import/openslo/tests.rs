@@ -389,3 +389,49 @@ fn an_empty_list_key_is_an_empty_list() {
     assert!(out.refused.is_empty(), "{:?}", out.refused);
     assert_eq!(slo(&out, "s").windows, ["2w"]);
 }
+
+/// `slowburn.dev/group_by` and `slowburn.dev/max_groups`, as slowburn's export writes a grouped
+/// SLO, read back; refused at the annotations when the labels or the SLI could not be grouped
+/// (the written file would not validate).
+#[test]
+fn group_by_annotations_read_back_or_are_refused() {
+    let doc = |annotations: &str, good: &str| {
+        format!(
+            "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: s\n  annotations: {{{annotations}}}\nspec:\n  service: shop\n  indicator:\n    metadata: {{name: i}}\n    spec:\n      ratioMetric:\n        counter: true\n        good: {{metricSource: {{type: Prometheus, spec: {{query: '{good}'}}}}}}\n        total: {{metricSource: {{type: Prometheus, spec: {{query: all_total}}}}}}\n  objectives:\n    - {{target: 0.99}}\n"
+        )
+    };
+    let read = |annotations: &str, good: &str| {
+        let text = doc(annotations, good);
+        run(&[("g.yaml", text.as_str())])
+    };
+    let both = "slowburn.dev/group_by: 'route, method,route', slowburn.dev/max_groups: '50'";
+    let out = read(both, "ok_total");
+    assert!(out.refused.is_empty(), "{:?}", out.refused);
+    let want = GroupBy {
+        labels: vec!["route".into(), "method".into()],
+        max: Some(50),
+    };
+    assert_eq!(slo(&out, "s").group_by, Some(want));
+    assert!(!warned(&out, "metadata.annotations"), "{:?}", out.warnings);
+    let out = read("slowburn.dev/group_by: route", "ok_total");
+    assert_eq!(
+        slo(&out, "s").group_by.as_ref().map(|g| g.max),
+        Some(None)
+    );
+    let group = "metadata.annotations.slowburn.dev/group_by";
+    let expression = "sum(increase(ok_total[5m])) or vector(0)";
+    let out = read("slowburn.dev/group_by: route", expression);
+    let (field, line, why) = refusal(&out, "shop/s");
+    assert_eq!((field, line), (group, 5));
+    assert!(why.contains("is an expression"), "{why}");
+    let out = read("slowburn.dev/group_by: slo", "ok_total");
+    let (field, _, why) = refusal(&out, "shop/s");
+    assert_eq!(field, group);
+    assert!(why.contains("`slo` is a label slowburn sets"), "{why}");
+    let max = "metadata.annotations.slowburn.dev/max_groups";
+    let out = read("slowburn.dev/max_groups: '5'", "ok_total");
+    assert_eq!(refusal(&out, "shop/s").0, max);
+    let zero = "slowburn.dev/group_by: route, slowburn.dev/max_groups: '0'";
+    let out = read(zero, "ok_total");
+    assert_eq!(refusal(&out, "shop/s").0, max);
+}

@@ -1,11 +1,13 @@
 //! Pyrra's `ServiceLevelObjective` resources (`pyrra.dev/v1alpha1`, Kubernetes and filesystem
 //! mode alike) read into [`Slo`]s. Pyrra's four burn-rate alerts become explicit rules, because
-//! its windows scale with the SLO window and slowburn's built-in policy does not.
+//! its windows scale with the SLO window and slowburn's built-in policy does not. An indicator's
+//! `grouping` (one SLO per value of some labels) becomes `group_by` when the SLI is made of
+//! counter selectors, which is what slowburn narrows per value.
 
 use super::promql::{self, Window};
 use super::{
-    Alerting, At, Finding, Imported, Input, Options, Rule, Severity, Sli, Slo, not_ours, number,
-    unreadable,
+    Alerting, At, Finding, GroupBy, Imported, Input, Options, Rule, Severity, Sli, Slo, not_ours,
+    number, unreadable,
 };
 use crate::config::raw::Keyed;
 use crate::duration::{self, Dur};
@@ -215,12 +217,12 @@ fn convert(file: &str, here: At, doc: Doc, options: &Options, out: &mut Imported
     };
     let objective = objective(&mut cx, spec.target.as_ref());
     let window = window(&mut cx, spec.window.as_ref());
-    let sli = indicator(&mut cx, spec.indicator.as_ref());
+    let sli = indicator(&mut cx, spec.indicator.as_ref(), &labels);
     let spanned_window = spec.window.as_ref().zip(window.as_ref().map(|w| w.1));
     let alerting = alerting(&mut cx, spec.alerting.as_ref(), spanned_window);
     let description = spec.description.filter(|d| !d.trim().is_empty());
     let slo = match (name, objective, window, sli) {
-        (Some(name), Some(objective), Some((window, _)), Some(sli)) => {
+        (Some(name), Some(objective), Some((window, _)), Some((sli, group_by))) => {
             let windows = vec![window];
             Some(Slo {
                 service,
@@ -233,6 +235,7 @@ fn convert(file: &str, here: At, doc: Doc, options: &Options, out: &mut Imported
                 alerting,
                 source: None,
                 sla: None,
+                group_by,
                 origin,
             })
         }
@@ -344,8 +347,13 @@ fn prom_duration(text: &str) -> Option<u64> {
     Some(total)
 }
 
-/// `spec.indicator`: exactly one kind, without `grouping`, its queries through the translator.
-fn indicator(cx: &mut Ctx, ind: Option<&Spanned<Indicator>>) -> Option<Sli> {
+/// `spec.indicator`: exactly one kind, its queries through the translator, and its `grouping`
+/// as `group_by` (`None` without one). `labels` are the SLO's, which a group label must not repeat.
+fn indicator(
+    cx: &mut Ctx,
+    ind: Option<&Spanned<Indicator>>,
+    labels: &BTreeMap<String, String>,
+) -> Option<(Sli, Option<GroupBy>)> {
     const KINDS: &str = "one of ratio, latency, latencyNative, bool_gauge";
     let Some(ind) = ind else {
         cx.missing("spec.indicator", &format!("needs {KINDS}"));
@@ -367,23 +375,63 @@ fn indicator(cx: &mut Ctx, ind: Option<&Spanned<Indicator>>) -> Option<Sli> {
         return None;
     };
     let field = format!("spec.indicator.{kind}");
-    if let Some(g) = &body.value.grouping
-        && !g.value.is_empty()
-    {
-        let why = format!(
-            "[{}] makes one SLO per value of those labels; one SLO per label value is not \
-             supported by import yet: drop `grouping` to import the aggregate, or write one SLO \
-             per value with a matcher",
-            g.value.join(", ")
-        );
-        cx.refuse(g, &format!("{field}.grouping"), why);
-        return None;
-    }
-    match kind {
+    let sli = match kind {
         "ratio" | "latency" => pair(cx, body, &field, kind == "latency"),
         "latencyNative" => native(cx, body, &field),
         _ => bool_gauge(cx, body, &field),
+    };
+    let group_by = match &body.value.grouping {
+        // `None` from `grouping` is a refusal: the SLO is dropped, its reasons recorded.
+        Some(g) if !g.value.is_empty() => {
+            Some(grouping(cx, g, kind, &field, sli.as_ref(), labels)?)
+        }
+        _ => None,
+    };
+    Some((sli?, group_by))
+}
+
+/// `grouping` as `group_by`: Pyrra sums every side `by` these labels and makes one SLO per
+/// value, which is what slowburn's members are when the SLI is made of counter selectors (each
+/// member adds `label="value"` to them). `sli` is `None` when the indicator was refused already;
+/// the labels are still judged, so the refusal lists every reason. Pyrra has no cap on the
+/// values; slowburn's default `max_groups` applies.
+fn grouping(
+    cx: &mut Ctx,
+    g: &Spanned<Vec<String>>,
+    kind: &str,
+    field: &str,
+    sli: Option<&Sli>,
+    labels: &BTreeMap<String, String>,
+) -> Option<GroupBy> {
+    let gfield = format!("{field}.grouping");
+    let names = super::group_labels(g.value.iter().map(String::as_str));
+    let before = cx.refused.len();
+    for why in super::group_label_problems(&names, labels) {
+        cx.refuse(g, &gfield, why);
     }
+    let listed = names.join(", ");
+    let why = match (kind, sli) {
+        ("bool_gauge", _) => Some(format!(
+            "[{listed}]: grouping needs counter selectors, and a bool_gauge is imported as \
+             `$window` expressions of the gauge's samples (sum_over_time, count_over_time), which \
+             slowburn cannot split by label: write one SLO per value with a matcher in `metric`"
+        )),
+        ("latencyNative", _) => Some(format!(
+            "[{listed}]: grouping needs counter selectors, and a native histogram is imported as \
+             `$window` expressions (histogram_fraction), which slowburn cannot split by label: \
+             write one SLO per value with a matcher in `total.metric`, or group a classic \
+             histogram (`latency`)"
+        )),
+        (_, Some(sli)) => super::ungroupable(sli, None).map(|why| format!("[{listed}]: {why}")),
+        (_, None) => None,
+    };
+    if let Some(why) = why {
+        cx.refuse(g, &gfield, why);
+    }
+    (cx.refused.len() == before).then_some(GroupBy {
+        labels: names,
+        max: None,
+    })
 }
 
 /// The `metric` of side `which` (`errors`, `success`, `total`), refused (at the indicator) when

@@ -195,20 +195,93 @@ fn disabled_and_burnrates_false_turn_the_tickets_off() {
 }
 
 #[test]
-fn grouping_is_refused_at_its_field() {
+fn grouping_becomes_group_by_and_the_file_validates() {
+    /// `group_by` of these labels at the default cap.
+    fn group(labels: &[&str]) -> Option<GroupBy> {
+        Some(GroupBy {
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            max: None,
+        })
+    }
     let text = include_str!("../../../tests/data/import/pyrra/grouping.yaml");
     let out = run("grouping.yaml", text, None);
+    assert!(out.refused.is_empty(), "{:?}", out.refused);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    let [errors, latency] = out.slos.as_slice() else {
+        panic!("{:?}", out.slos)
+    };
+    assert_eq!(errors.group_by, group(&["route"]));
+    assert!(
+        matches!(&errors.sli, Sli::Ratio { errors: Some(q), .. } if !q.contains("$window")),
+        "{:?}",
+        errors.sli
+    );
+    assert_eq!(latency.group_by, group(&["handler", "method"]));
+    assert!(matches!(latency.sli, Sli::Latency { .. }), "{:?}", latency.sli);
+    let yaml = super::super::emit::slo_yaml(&out, "slowburn import --from pyrra grouping.yaml");
+    assert!(yaml.contains("\n    group_by: [route]\n    alerting:\n"), "{yaml}");
+    assert!(yaml.contains("\n    group_by: [handler, method]\n"), "{yaml}");
+    let cfg = crate::config::parse_str(&yaml, "slo.yaml", &|_| None)
+        .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let groups: Vec<_> = cfg
+        .slos
+        .iter()
+        .map(|s| s.group_by.as_ref().map(|g| (g.labels.join(","), g.max)))
+        .collect();
+    let max = crate::config::group::DEFAULT_MAX;
+    assert_eq!(
+        groups,
+        [
+            Some(("route".to_string(), max)),
+            Some(("handler,method".to_string(), max))
+        ]
+    );
+}
+
+#[test]
+fn grouping_expressions_is_refused_at_its_field() {
+    let text = include_str!("../../../tests/data/import/pyrra/grouping-expressions.yaml");
+    let out = run("grouping-expressions.yaml", text, None);
     assert!(out.slos.is_empty() && out.warnings.is_empty());
-    let [r] = out.refused.as_slice() else {
+    let [gauge, native] = out.refused.as_slice() else {
         panic!("{:?}", out.refused)
     };
-    assert_eq!(r.field, "spec.indicator.ratio.grouping");
-    assert_eq!(r.slo.as_deref(), Some("gateway/gateway-route-errors"));
-    assert!((16..=17).contains(&r.at.line), "{:?}", r.at);
-    assert!(
-        r.why.starts_with("[route] makes one SLO per value"),
-        "{}",
-        r.why
+    assert_eq!(gauge.slo.as_deref(), Some("web/storefront-probe-success"));
+    assert_eq!(gauge.field, "spec.indicator.bool_gauge.grouping");
+    assert!((15..=16).contains(&gauge.at.line), "{:?}", gauge.at);
+    assert_eq!(native.slo.as_deref(), Some("catalog/catalog-rpc-latency"));
+    assert_eq!(native.field, "spec.indicator.latencyNative.grouping");
+    assert!((32..=33).contains(&native.at.line), "{:?}", native.at);
+    for r in [gauge, native] {
+        assert!(
+            r.why.contains("grouping needs counter selectors"),
+            "{}",
+            r.why
+        );
+    }
+}
+
+#[test]
+fn group_labels_slowburn_sets_or_the_slo_has_are_refused() {
+    let text = "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata:\n  \
+                name: x\n  namespace: y\n  labels: {pyrra.dev/route: r}\nspec:\n  \
+                target: \"99\"\n  window: 4w\n  indicator:\n    ratio:\n      \
+                errors: {metric: e_total}\n      total: {metric: t_total}\n      \
+                grouping: [service, route, 1x, route]\n";
+    let out = run("g.yaml", text, None);
+    assert!(out.slos.is_empty());
+    let why: Vec<&str> = out.refused.iter().map(|r| r.why.as_str()).collect();
+    assert_eq!(why.len(), 3, "{why:?}");
+    assert!(why[0].contains("`service` is a label slowburn sets"), "{why:?}");
+    assert!(why[1].contains("`route` is also a label of this SLO"), "{why:?}");
+    assert!(why[2].contains("`1x` is not a Prometheus label name"), "{why:?}");
+    let ok = run("g.yaml", &text.replace("service, route, 1x, route", "code"), None);
+    assert_eq!(
+        ok.slos.first().and_then(|s| s.group_by.clone()),
+        Some(GroupBy {
+            labels: vec!["code".into()],
+            max: None
+        })
     );
 }
 

@@ -577,6 +577,7 @@ impl Cx<'_> {
             alerting,
             source: None,
             sla: None,
+            group_by: None,
             origin: format!("{}:{}", self.file, e.referenced.line()),
         })
     }
@@ -898,6 +899,7 @@ impl Cx<'_> {
             alerting: Alerting::default(),
             source: None,
             sla: None,
+            group_by: None,
             origin: format!("{}:{}", self.file, o.referenced.line()),
         })
     }
