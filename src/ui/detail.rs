@@ -8,9 +8,9 @@
 
 use super::chart::{Chart, Line, Rule, Span, spans_where};
 use super::html::{Html, html};
-use super::list::{Row, gate_word, sla_word};
+use super::list::{Row, gate_word, members_href, sla_word};
 use super::trial::Shown;
-use super::{budget_bar, burn, human_secs, pct, url_enc};
+use super::{budget_bar, burn, human_secs, pct, slo_path, url_enc};
 use crate::config::Slo;
 use crate::duration::Dur;
 use crate::history::{PastPeriod, Point};
@@ -273,12 +273,30 @@ fn series(points: &[Point], f: impl Fn(&Point) -> Option<f64>) -> Vec<(i64, Opti
     points.iter().map(|p| (p.time, f(p))).collect()
 }
 
+/// The crumbs above a member's heading and the line under it: its definition (a link to the list
+/// of its members, worst first) and the values that make it this member. Nothing for an SLO that
+/// is not grouped.
+fn member_lines(r: &Row) -> (Html, Html) {
+    if !r.is_member() {
+        return (Html::new(), Html::new());
+    }
+    let link = html! { "<a href=\"" (members_href(&r.definition)) "\">" (r.definition) "</a>" };
+    (
+        html! { " / " (link) },
+        html! {
+            "<p class=\"member\">One member of the grouped SLO " (link) ": <code>" (r.group_text())
+            "</code></p>"
+        },
+    )
+}
+
 /// The detail page's body.
 pub fn render(d: &Detail) -> Html {
     let r = &d.row;
+    let (crumb, member) = member_lines(r);
     html! {
         "<p class=\"crumbs\"><a href=\"/\">SLOs</a> / <a href=\"/?service=" (url_enc(&r.service))
-        "\">" (r.service) "</a></p><h1>" (r.id) "</h1>"
+        "\">" (r.service) "</a>" (crumb) "</p><h1>" (r.id) "</h1>" (member)
         (d.description.as_ref().map(|x| html! { "<p class=\"description\">" (x) "</p>" }).unwrap_or_default())
         (r.error.as_ref().map(|e| html! { "<p class=\"error-row\">⚠ " (e) "</p>" }).unwrap_or_default())
         (now_section(d))
@@ -573,9 +591,8 @@ fn history_section(d: &Detail) -> Html {
 fn episodes_section(d: &Detail) -> Html {
     let r = &d.row;
     let mut h = html! {
-        "<section><h2>Episodes in the stored history</h2><p class=\"description\">What the current policy fires when the stored buckets are replayed through the daemon's decision (shaded on the burn-down). <a id=\"try\" href=\"/slos/"
-        (url_enc(&r.service)) "/" (url_enc(&r.name))
-        "/try\">Try another policy on this history</a>.</p><table class=\"episodes\" id=\"episodes\"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"
+        "<section><h2>Episodes in the stored history</h2><p class=\"description\">What the current policy fires when the stored buckets are replayed through the daemon's decision (shaded on the burn-down). <a id=\"try\" href=\""
+        (slo_path(&r.id)) "/try\">Try another policy on this history</a>.</p><table class=\"episodes\" id=\"episodes\"><thead><tr><th>Severity</th><th>Rule</th><th>Fired</th><th>Resolved</th><th>Peak burn</th><th>Detected after</th></tr></thead><tbody>"
     };
     for e in &d.episodes {
         h.push(&html! {
@@ -735,5 +752,43 @@ mod tests {
             ("definition".to_string(), Some("something|else".to_string()))
         );
         assert_eq!(describe("events|a|b|60")[0].0, "definition");
+    }
+
+    #[test]
+    fn a_members_page_names_its_definition_and_values() {
+        let yaml = "slos:\n  - {service: api, name: avail, objective: 99, group_by: [route], sli: {ratio: {errors: 'x{code=\"500\"}', total: x}}}\n  - {service: api, name: plain, objective: 99, sli: {ratio: {errors: 'y{code=\"500\"}', total: y}}}\n";
+        let cfg = crate::config::parse_str(yaml, "t.yaml", &|_| None).expect("valid config");
+        let values: crate::config::group::Values = [("route".to_string(), "/a b".to_string())]
+            .into_iter()
+            .collect();
+        let row_of = |slo: &Slo| {
+            let status = SloStatus {
+                id: slo.id.clone(),
+                service: slo.service.clone(),
+                name: slo.name.clone(),
+                group: (!slo.group.is_empty()).then(|| slo.group.clone()),
+                objective: slo.objective,
+                periods: Default::default(),
+                burn_rates: Default::default(),
+                coverage: Default::default(),
+                rules: vec![],
+                alerts: None,
+                sla: None,
+                errors: vec![],
+            };
+            Row::from_status(slo, &status, None)
+        };
+        let m = row_of(&crate::config::group::member(&cfg.slos[0], &values));
+        let (crumb, line) = member_lines(&m);
+        assert_eq!(
+            crumb.as_str(),
+            r#" / <a href="/?slo=api%2Favail">api/avail</a>"#
+        );
+        assert_eq!(
+            line.as_str(),
+            r#"<p class="member">One member of the grouped SLO <a href="/?slo=api%2Favail">api/avail</a>: <code>route=&quot;/a b&quot;</code></p>"#
+        );
+        let (crumb, line) = member_lines(&row_of(&cfg.slos[1]));
+        assert!(crumb.is_empty() && line.is_empty());
     }
 }

@@ -1,12 +1,18 @@
 //! The SLO list: one row per SLO with every period's SLI and budget, burn rates, alert, coverage,
 //! SLA and the gate's answer; filtered, sorted and grouped by query parameters, so the URL keeps
 //! the view and the page needs no script. One snapshot renders it, whatever the number of SLOs.
+//!
+//! The members of a grouped SLO (`group_by:`) stand together under a header row for their
+//! definition, worst first, each labelled by its values: a hundred routes of one SLO read as one
+//! thing with its worst parts on top, not as a hundred SLOs scattered through the table.
 
 use super::html::{Html, html};
-use super::{budget_bar, burn, pct, url_enc};
+use super::{budget_bar, burn, pct, slo_path, url_enc};
 use crate::config::Slo;
 use crate::gate::Verdict;
+use crate::sli::promql::quote;
 use crate::status::{SlaStatus, SloStatus};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// One period of one SLO.
@@ -52,6 +58,12 @@ pub struct Row {
     pub service: String,
     /// Name.
     pub name: String,
+    /// The definition's id, `service/name`: the members of a grouped SLO share it, so the list
+    /// can put them under one header; a plain SLO's is its own id.
+    pub definition: String,
+    /// A member's values of its definition's `group_by` labels, in the order written there (the
+    /// order its id has); empty for an SLO that is not grouped.
+    pub group: Vec<(String, String)>,
     /// Objective ratio.
     pub objective: f64,
     /// The SLO's labels.
@@ -107,10 +119,21 @@ impl Row {
             .map(ToString::to_string)
             .unwrap_or_default();
         let burn_at = |w: &str| status.burn_rates.get(w).copied().flatten();
+        // In `group_by:`'s order, as the member's id writes them; a label it does not list last.
+        let order = slo.group_by.as_ref().map_or(&[][..], |g| &g.labels[..]);
+        let mut group: Vec<(String, String)> = status
+            .group
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        group.sort_by_key(|(k, _)| order.iter().position(|l| l == k).unwrap_or(usize::MAX));
         Row {
             id: status.id.clone(),
             service: status.service.clone(),
             name: status.name.clone(),
+            definition: format!("{}/{}", status.service, status.name),
+            group,
             objective: status.objective,
             labels: slo.labels.clone(),
             periods,
@@ -122,6 +145,21 @@ impl Row {
             error: (!status.errors.is_empty()).then(|| status.errors.join("; ")),
             notice: notice.map(str::to_string),
         }
+    }
+
+    /// Whether this is a member of a grouped SLO.
+    pub fn is_member(&self) -> bool {
+        !self.group.is_empty()
+    }
+
+    /// A member's values as matchers, `route="/x", code_class="5xx"`: what tells its row from its
+    /// siblings' under their definition. Empty for an SLO that is not grouped.
+    pub fn group_text(&self) -> String {
+        self.group
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The lowest remaining budget over the SLO's periods: what needs a look first.
@@ -152,6 +190,9 @@ impl Row {
 pub struct View {
     /// Only this service.
     pub service: Option<String>,
+    /// Only this SLO: a definition id (`service/name`, every member of a grouped SLO) or one
+    /// SLO's id.
+    pub slo: Option<String>,
     /// Only SLOs with this `key=value` label.
     pub label: Option<(String, String)>,
     /// Only `page`, `ticket`, `ok` or `error`.
@@ -184,6 +225,7 @@ impl View {
         let nonempty = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
         View {
             service: nonempty("service"),
+            slo: nonempty("slo"),
             label: nonempty("label").and_then(|l| {
                 l.split_once('=')
                     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -214,6 +256,7 @@ impl View {
             }
         };
         put("service", self.service.clone());
+        put("slo", self.slo.clone());
         put(
             "label",
             self.label.as_ref().map(|(k, v)| format!("{k}={v}")),
@@ -244,13 +287,21 @@ pub fn columns(rows: &[Row]) -> Vec<String> {
     p
 }
 
-/// The rows this view shows, in its order.
+/// The rows this view shows, in its order. A grouped SLO's members come together: among
+/// themselves in the view's order (under the default sort, worst budget first), the whole set
+/// where its first member ranks among the other SLOs (so a definition sorts by its worst member).
 pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
     // The sortable SLI column is the first column's period, which is not every SLO's first.
     let sli_period = columns(rows).into_iter().next();
+    let sli_period = sli_period.as_deref();
     let mut out: Vec<&Row> = rows
         .iter()
         .filter(|r| v.service.as_ref().is_none_or(|s| &r.service == s))
+        .filter(|r| {
+            v.slo
+                .as_ref()
+                .is_none_or(|s| &r.definition == s || &r.id == s)
+        })
         .filter(|r| {
             v.label
                 .as_ref()
@@ -266,43 +317,106 @@ pub fn select<'a>(rows: &'a [Row], v: &View) -> Vec<&'a Row> {
             })
         })
         .collect();
-    let key = |r: &Row| -> f64 {
-        let n = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
-        match v.sort.as_str() {
-            "objective" => r.objective,
-            "sli" => n(r
-                .periods
-                .iter()
-                .find(|p| Some(&p.period) == sli_period.as_ref())
-                .and_then(|p| p.sli)),
-            "burn1h" => n(r.burn_1h),
-            "burn6h" => n(r.burn_6h),
-            "alert" => r.alert as u8 as f64,
-            "coverage" => r.worst_coverage(),
-            "gate" => f64::from(u8::from(r.gate.allow)),
-            // How far the SLA's SLI is above its objective: an SLA with no data first (it needs
-            // a look), an SLO without an SLA after every SLA (nothing to breach).
-            "sla" => match r.sla {
-                Some(SlaStatus {
-                    objective,
-                    sli: Some(sli),
-                    ..
-                }) => sli - objective,
-                Some(SlaStatus { sli: None, .. }) => f64::NEG_INFINITY,
-                None => f64::INFINITY,
-            },
-            // No data sorts with the worst: it needs a look.
-            _ => n(r.worst_remaining()),
+    out.sort_by(|a, b| compare(v, sli_period, a, b, false));
+    let mut entries = entries(&out);
+    for e in &mut entries {
+        if e.definition.is_some() {
+            e.rows.sort_by(|a, b| compare(v, sli_period, a, b, true));
         }
-    };
-    out.sort_by(|a, b| {
-        let o = if v.sort == "slo" {
-            a.id.cmp(&b.id)
-        } else {
-            key(a).total_cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
-        };
-        if v.desc { o.reverse() } else { o }
+    }
+    // Stable: SLOs that are not grouped keep the order they were sorted in.
+    entries.sort_by(|a, b| match (a.rows.first(), b.rows.first()) {
+        (Some(x), Some(y)) => compare(v, sli_period, x, y, false),
+        (x, y) => x.is_none().cmp(&y.is_none()),
     });
+    entries.into_iter().flat_map(|e| e.rows).collect()
+}
+
+/// The value a row sorts by in this view. Unknown numbers sort with the worst (first): an SLO
+/// with no data needs a look. Among a grouped SLO's members (`member`) they sort last instead:
+/// a member without data is a value that has had no traffic, and a definition with a hundred of
+/// them must still show the members that burn on top.
+fn sort_key(v: &View, sli_period: Option<&str>, r: &Row, member: bool) -> f64 {
+    let unknown = if member {
+        f64::INFINITY
+    } else {
+        f64::NEG_INFINITY
+    };
+    let n = |x: Option<f64>| x.unwrap_or(unknown);
+    match v.sort.as_str() {
+        "objective" => r.objective,
+        "sli" => n(r
+            .periods
+            .iter()
+            .find(|p| Some(p.period.as_str()) == sli_period)
+            .and_then(|p| p.sli)),
+        "burn1h" => n(r.burn_1h),
+        "burn6h" => n(r.burn_6h),
+        "alert" => r.alert as u8 as f64,
+        "coverage" => r.worst_coverage(),
+        "gate" => f64::from(u8::from(r.gate.allow)),
+        // How far the SLA's SLI is above its objective: an SLA with no data first (it needs
+        // a look), an SLO without an SLA after every SLA (nothing to breach).
+        "sla" => match r.sla {
+            Some(SlaStatus {
+                objective,
+                sli: Some(sli),
+                ..
+            }) => sli - objective,
+            Some(SlaStatus { sli: None, .. }) => unknown,
+            None => f64::INFINITY,
+        },
+        _ => n(r.worst_remaining()),
+    }
+}
+
+/// Two rows in the view's order (ties by id); `member` as in [`sort_key`].
+fn compare(v: &View, sli_period: Option<&str>, a: &Row, b: &Row, member: bool) -> Ordering {
+    let o = if v.sort == "slo" {
+        a.id.cmp(&b.id)
+    } else {
+        sort_key(v, sli_period, a, member)
+            .total_cmp(&sort_key(v, sli_period, b, member))
+            .then_with(|| a.id.cmp(&b.id))
+    };
+    if v.desc { o.reverse() } else { o }
+}
+
+/// One line of the table: an SLO that is not grouped, or a grouped SLO's members under their
+/// definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<'a> {
+    /// The definition's id (`service/name`) when these are a grouped SLO's members; `None` for
+    /// an SLO that is not grouped.
+    pub definition: Option<String>,
+    /// The SLO's one row, or the members the view shows, in its order.
+    pub rows: Vec<&'a Row>,
+}
+
+/// `rows` with each grouped SLO's members gathered where its first one stands; every other row
+/// an entry of its own, in the order given.
+fn entries<'a>(rows: &[&'a Row]) -> Vec<Entry<'a>> {
+    let mut out: Vec<Entry<'a>> = Vec::new();
+    let mut at: BTreeMap<&'a str, usize> = BTreeMap::new();
+    for &r in rows {
+        if !r.is_member() {
+            out.push(Entry {
+                definition: None,
+                rows: vec![r],
+            });
+            continue;
+        }
+        match at.get(r.definition.as_str()).and_then(|&i| out.get_mut(i)) {
+            Some(e) => e.rows.push(r),
+            None => {
+                at.insert(r.definition.as_str(), out.len());
+                out.push(Entry {
+                    definition: Some(r.definition.clone()),
+                    rows: vec![r],
+                });
+            }
+        }
+    }
     out
 }
 
@@ -316,9 +430,12 @@ pub struct Group<'a> {
     pub worst: Option<f64>,
     /// Its rows.
     pub rows: Vec<&'a Row>,
+    /// Its rows as the table lays them out: grouped SLOs' members under their definition.
+    pub entries: Vec<Entry<'a>>,
 }
 
-/// Rows grouped by the view's grouping (one group with an empty name when there is none).
+/// Rows grouped by the view's grouping (one group with an empty name when there is none). A
+/// grouped SLO's members share their service and labels, so they always fall in one group.
 pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<Group<'a>> {
     let mut map: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
     for r in rows {
@@ -338,6 +455,7 @@ pub fn groups<'a>(rows: &[&'a Row], v: &View) -> Vec<Group<'a>> {
                 .iter()
                 .filter_map(|r| r.worst_remaining())
                 .min_by(f64::total_cmp),
+            entries: entries(&rows),
             name,
             rows,
         })
@@ -387,8 +505,17 @@ fn filters(rows: &[Row], v: &View) -> Html {
     } else {
         Html::new()
     };
+    // One SLO (a grouped SLO's members, from a header or a member's page) has no list to pick
+    // from: it is said, kept by the form, and can be dropped.
+    let only = match &v.slo {
+        Some(id) => html! {
+            "<span class=\"only\">SLO <code>" (id) "</code><input type=\"hidden\" name=\"slo\" value=\""
+            (id) "\"> <a href=\"" (v.href(("slo", None))) "\">all SLOs</a></span> "
+        },
+        None => Html::new(),
+    };
     html! {
-        "<form class=\"filters\" method=\"get\" action=\"/\">"
+        "<form class=\"filters\" method=\"get\" action=\"/\">" (only)
         (options("service", v.service.as_deref(), &services, "Service"))
         (options("label", label.as_deref(), &labels, "Label"))
         (options("state", v.state.as_deref(), &states, "State"))
@@ -493,12 +620,27 @@ pub(crate) fn gate_word(gate: &Verdict) -> &'static str {
     if gate.allow { "go" } else { "hold" }
 }
 
-/// One SLO's row, and the error and notice rows under it.
+/// The list filtered to one definition's members (or one SLO): where a member's page and its
+/// definition's header link to.
+pub fn members_href(definition: &str) -> String {
+    format!("/?slo={}", url_enc(definition))
+}
+
+/// One SLO's row, and the error and notice rows under it. A member's first cell is its values
+/// (its definition's id is in the header above it), its full id in the title.
 fn row_html(r: &Row, periods: &[String], cols: usize) -> Html {
+    let name = if r.is_member() {
+        html! {
+            "<td class=\"member\"><a href=\"" (slo_path(&r.id)) "\" title=\"" (r.id) "\">"
+            (r.group_text()) "</a></td>"
+        }
+    } else {
+        html! { "<td><a href=\"" (slo_path(&r.id)) "\">" (r.id) "</a></td>" }
+    };
+    let member = if r.is_member() { " member" } else { "" };
     let mut h = html! {
-        "<tr data-slo=\"" (r.id) "\" class=\"state-" (r.state()) "\"><td><a href=\"/slos/"
-        (url_enc(&r.service)) "/" (url_enc(&r.name)) "\">" (r.id) "</a></td><td data-value=\""
-        (r.objective) "\">" (pct(Some(r.objective))) "</td>"
+        "<tr data-slo=\"" (r.id) "\" class=\"state-" (r.state()) (member) "\">" (name)
+        "<td data-value=\"" (r.objective) "\">" (pct(Some(r.objective))) "</td>"
     };
     for p in periods {
         h.push(&period_cells(r, p));
@@ -528,8 +670,48 @@ fn row_html(r: &Row, periods: &[String], cols: usize) -> Html {
     h
 }
 
-/// One group's `<tbody>`, headed by its name and worst budget when the view groups.
-fn group_html(g: &Group<'_>, v: &View, periods: &[String]) -> Html {
+/// The header row of a grouped SLO's members: its id (a link to the list of its members alone),
+/// how many members this view shows (of how many), the most severe alert among them, how many
+/// have errors, and the lowest budget left of any.
+fn definition_html(id: &str, members: &[&Row], total: usize, cols: usize) -> Html {
+    let shown = members.len();
+    let alert = members
+        .iter()
+        .map(|r| r.alert)
+        .max()
+        .unwrap_or(AlertState::None);
+    let worst = members
+        .iter()
+        .filter_map(|r| r.worst_remaining())
+        .min_by(f64::total_cmp);
+    let errors = members.iter().filter(|r| r.error.is_some()).count();
+    let count = if shown == total {
+        format!("{total} member{}", if total == 1 { "" } else { "s" })
+    } else {
+        format!("{shown} of {total} members")
+    };
+    let errors = if errors > 0 {
+        format!(" · {errors} with errors")
+    } else {
+        String::new()
+    };
+    let a = alert.word();
+    html! {
+        "<tr class=\"definition\" data-definition=\"" (id) "\"><th colspan=\"" (cols)
+        "\"><a href=\"" (members_href(id)) "\">" (id) "</a> · " (count) " · alert <span class=\"alert-"
+        (a) "\">" (a) "</span>" (errors) " · worst budget " (budget_bar(worst)) "</th></tr>"
+    }
+}
+
+/// One group's `<tbody>`, headed by its name and worst budget when the view groups; a grouped
+/// SLO's members under their definition's header. `members` counts every definition's members
+/// before the view filters them.
+fn group_html(
+    g: &Group<'_>,
+    v: &View,
+    periods: &[String],
+    members: &BTreeMap<&str, usize>,
+) -> Html {
     let cols = 8 + 2 * periods.len();
     let mut h = Html::from_static("<tbody>");
     if v.group.is_some() {
@@ -540,8 +722,14 @@ fn group_html(g: &Group<'_>, v: &View, periods: &[String]) -> Html {
             "</th></tr>"
         });
     }
-    for r in &g.rows {
-        h.push(&row_html(r, periods, cols));
+    for e in &g.entries {
+        if let Some(id) = &e.definition {
+            let total = members.get(id.as_str()).copied().unwrap_or(e.rows.len());
+            h.push(&definition_html(id, &e.rows, total, cols));
+        }
+        for r in &e.rows {
+            h.push(&row_html(r, periods, cols));
+        }
     }
     h.push_static("</tbody>");
     h
@@ -559,8 +747,12 @@ pub fn render(rows: &[Row], v: &View, at: &str, age: Option<i64>) -> Html {
         (filters(rows, v))
         "<table class=\"slos\">" (table_head(v, &periods))
     };
+    let mut members: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.is_member()) {
+        *members.entry(r.definition.as_str()).or_default() += 1;
+    }
     for g in groups(&shown, v) {
-        h.push(&group_html(&g, v, &periods));
+        h.push(&group_html(&g, v, &periods, &members));
     }
     h.push_static("</table>");
     if shown.is_empty() {
@@ -579,6 +771,8 @@ mod tests {
             id: id.into(),
             service: service.into(),
             name: name.into(),
+            definition: id.into(),
+            group: Vec::new(),
             objective: 0.999,
             labels: [("team".to_string(), team.to_string())].into(),
             periods: vec![PeriodCell {
@@ -598,6 +792,14 @@ mod tests {
             error: None,
             notice: None,
         }
+    }
+
+    /// A member of the grouped SLO `definition`, its `route` being `route`.
+    fn member(definition: &str, route: &str, remaining: Option<f64>, alert: AlertState) -> Row {
+        let mut r = row(definition, "web", remaining, alert);
+        r.id = format!("{definition}{{route={}}}", quote(route));
+        r.group = vec![("route".to_string(), route.to_string())];
+        r
     }
 
     fn sla(sli: Option<f64>) -> SlaStatus {
@@ -782,5 +984,148 @@ mod tests {
         let html = render(&[r], &View::from_query(&q(&[])), "now", None).into_string();
         assert!(html.contains("notice-row") && html.contains("no data before &lt;then&gt;"));
         assert!(html.contains("state-ok"), "a notice is not an error");
+    }
+
+    #[test]
+    fn a_members_row_has_its_definition_and_values_in_group_by_order() {
+        let yaml = "slos:\n  - {service: api, name: avail, objective: 99, group_by: [zone, route], sli: {ratio: {errors: 'x{code=\"500\"}', total: x}}}\n";
+        let cfg = crate::config::parse_str(yaml, "t.yaml", &|_| None).expect("valid config");
+        let values: crate::config::group::Values = [
+            ("route".to_string(), "/x".to_string()),
+            ("zone".to_string(), "eu".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let m = crate::config::group::member(&cfg.slos[0], &values);
+        let status = SloStatus {
+            id: m.id.clone(),
+            service: m.service.clone(),
+            name: m.name.clone(),
+            group: Some(m.group.clone()),
+            objective: 0.99,
+            periods: BTreeMap::new(),
+            burn_rates: BTreeMap::new(),
+            coverage: BTreeMap::new(),
+            rules: vec![],
+            alerts: None,
+            sla: None,
+            errors: vec![],
+        };
+        let r = Row::from_status(&m, &status, None);
+        assert_eq!(r.id, "api/avail{zone=\"eu\",route=\"/x\"}");
+        assert_eq!(r.definition, "api/avail");
+        assert!(r.is_member());
+        assert_eq!(
+            r.group_text(),
+            "zone=\"eu\", route=\"/x\"",
+            "group_by's order, as the id writes them, not the map's"
+        );
+        let plain = row("api/plain", "web", Some(0.5), AlertState::None);
+        assert!(!plain.is_member() && plain.group_text().is_empty());
+    }
+
+    #[test]
+    fn members_stand_under_their_definition_worst_first() {
+        let rows = vec![
+            row("api/latency", "web", Some(0.3), AlertState::None),
+            member("api/avail", "/a", Some(0.9), AlertState::None),
+            member("api/avail", "/b", Some(-0.2), AlertState::Page),
+            member("api/avail", "/c", None, AlertState::None),
+            member("api/avail", "/d", Some(0.5), AlertState::Ticket),
+            row("db/x", "data", Some(0.1), AlertState::None),
+        ];
+        let v = View::from_query(&q(&[]));
+        let ids: Vec<&str> = select(&rows, &v).iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "api/avail{route=\"/b\"}",
+                "api/avail{route=\"/d\"}",
+                "api/avail{route=\"/a\"}",
+                "api/avail{route=\"/c\"}",
+                "db/x",
+                "api/latency",
+            ],
+            "members together, worst first, without data last; the definition ranked by its worst"
+        );
+        let shown = select(&rows, &v);
+        let g = groups(&shown, &v);
+        assert_eq!(g.len(), 1);
+        let defs: Vec<Option<&str>> = g[0]
+            .entries
+            .iter()
+            .map(|e| e.definition.as_deref())
+            .collect();
+        assert_eq!(defs, [Some("api/avail"), None, None]);
+        assert_eq!(g[0].entries[0].rows.len(), 4);
+
+        let html = render(&rows, &v, "now", None).into_string();
+        let at = |needle: &str| {
+            html.find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing from {html}"))
+        };
+        let header = at(r#"<tr class="definition" data-definition="api/avail">"#);
+        let order = [
+            header,
+            at(r#"data-slo="api/avail{route=&quot;/b&quot;}""#),
+            at(r#"data-slo="api/avail{route=&quot;/d&quot;}""#),
+            at(r#"data-slo="api/avail{route=&quot;/a&quot;}""#),
+            at(r#"data-slo="api/avail{route=&quot;/c&quot;}""#),
+            at(r#"data-slo="db/x""#),
+            at(r#"data-slo="api/latency""#),
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{html}");
+        let head = &html[header..];
+        let head = &head[..head.find("</tr>").unwrap_or(head.len())];
+        assert!(
+            head.contains(r#"<a href="/?slo=api%2Favail">api/avail</a>"#),
+            "{head}"
+        );
+        assert!(head.contains("4 members"), "{head}");
+        assert!(
+            head.contains(r#"<span class="alert-page">page</span>"#),
+            "{head}"
+        );
+        assert!(head.contains("-20.0%"), "the worst member's budget: {head}");
+        // A member is labelled by its values and links to its own page, its id encoded into one
+        // path segment.
+        assert!(
+            html.contains(r#"<td class="member"><a href="/slos/api/avail%7Broute%3D%22%2Fb%22%7D" title="api/avail{route=&quot;/b&quot;}">route=&quot;/b&quot;</a></td>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<a href="/slos/db/x">db/x</a>"#), "{html}");
+
+        // Sorted by name, the definition stands where its members' ids put it.
+        let v = View::from_query(&q(&[("sort", "slo")]));
+        let ids: Vec<&str> = select(&rows, &v).iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids[0], "api/avail{route=\"/a\"}");
+        assert_eq!(ids[4..], ["api/latency", "db/x"]);
+
+        // The definition's filter shows its members alone; a filter that leaves some says how
+        // many of how many.
+        let v = View::from_query(&q(&[("slo", "api/avail")]));
+        assert_eq!(select(&rows, &v).len(), 4);
+        let html = render(&rows, &v, "now", None).into_string();
+        assert!(
+            html.contains(r#"<input type="hidden" name="slo" value="api/avail">"#),
+            "the form keeps the filter: {html}"
+        );
+        let v = View::from_query(&q(&[("state", "ticket")]));
+        let html = render(&rows, &v, "now", None).into_string();
+        assert!(html.contains("1 of 4 members"), "{html}");
+        assert!(!html.contains("data-slo=\"db/x\""));
+    }
+
+    #[test]
+    fn a_member_with_spaces_and_quotes_links_to_one_path_segment() {
+        let r = member("api/avail", "/x y,\"z\"=1", Some(0.5), AlertState::None);
+        let html = render(&[r], &View::from_query(&q(&[])), "now", None).into_string();
+        assert!(
+            html.contains(
+                r#"href="/slos/api/avail%7Broute%3D%22%2Fx%20y%2C%5C%22z%5C%22%3D1%22%7D""#
+            ),
+            "{html}"
+        );
+        assert!(html.contains("1 member ·"), "{html}");
     }
 }

@@ -51,6 +51,18 @@ pub fn url_enc(s: &str) -> String {
     out
 }
 
+/// The path of an SLO's page: `/slos/<service>/<the rest of its id>`, the rest percent-encoded
+/// whole. A grouped SLO's member has an id like `api/avail{route="/x y"}`, whose `/`, braces,
+/// quotes, `=`, `,` and spaces would otherwise split the path or end the attribute; encoded, the
+/// rest stays one segment that the router decodes back into the `{name}` its handler joins to
+/// the service. A plain SLO's path is what it always was.
+pub fn slo_path(id: &str) -> String {
+    match id.split_once('/') {
+        Some((service, rest)) => format!("/slos/{}/{}", url_enc(service), url_enc(rest)),
+        None => format!("/slos/{}", url_enc(id)),
+    }
+}
+
 /// A ratio as a percentage with enough digits for objectives like 99.95%.
 pub fn pct(v: Option<f64>) -> String {
     match v {
@@ -173,6 +185,11 @@ mod tests {
         );
         assert!(p.as_str().contains("<main>\n&lt;b&gt;\n</main>"));
         assert_eq!(url_enc("a b/c&d"), "a%20b%2Fc%26d");
+        assert_eq!(slo_path("api/availability"), "/slos/api/availability");
+        assert_eq!(
+            slo_path(r#"api/avail{route="/x y",code=""}"#),
+            "/slos/api/avail%7Broute%3D%22%2Fx%20y%22%2Ccode%3D%22%22%7D"
+        );
     }
 
     #[test]

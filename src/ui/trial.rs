@@ -3,7 +3,7 @@
 //! caught. The replay is `backtest::replay`, the daemon's own decision, not a second engine.
 
 use super::html::{Html, html};
-use super::{burn, human_secs, url_enc};
+use super::{burn, human_secs, slo_path};
 use crate::alert::policy::Rule;
 use crate::duration::Dur;
 
@@ -163,7 +163,8 @@ pub fn render(p: &Page<'_>) -> Html {
         tried,
         span,
     } = *p;
-    let (svc, nm) = (url_enc(service), url_enc(name));
+    // A member's name holds braces, quotes and slashes: the path encodes it as one segment.
+    let path = slo_path(&format!("{service}/{name}"));
     let ranges: Html = ["1d", "7d", "30d"]
         .into_iter()
         .map(|r| {
@@ -172,11 +173,11 @@ pub fn render(p: &Page<'_>) -> Html {
         })
         .collect();
     let mut h = html! {
-        "<p class=\"crumbs\"><a href=\"/\">SLOs</a> / <a href=\"/slos/" (svc) "/" (nm) "\">"
+        "<p class=\"crumbs\"><a href=\"/\">SLOs</a> / <a href=\"" (path) "\">"
         (service) "/" (name) "</a></p><h1>Try a policy on " (service) "/" (name) "</h1>\n<p class=\"description\">Replays the stored buckets from "
         (span.0) " to " (span.1)
         " through the daemon's own alert decision, once per bucket, with the rules below instead of the current ones (the policy's other conditions stay). Nothing is sent.</p>"
-        "<form class=\"stack\" method=\"get\" action=\"/slos/" (svc) "/" (nm)
+        "<form class=\"stack\" method=\"get\" action=\"" (path)
         "/try\"><label>Rules, one per line: severity long short factor [for duration]<textarea name=\"rules\" rows=\"6\" cols=\"40\">"
         (text) "</textarea></label><label>Over the last <select name=\"range\">" (ranges)
         "</select></label><button type=\"submit\">Replay</button></form>"

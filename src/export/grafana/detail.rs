@@ -3,6 +3,12 @@
 //! SLI against the objective and the SLA, the burn rate per window with the policy's factors as
 //! threshold lines, good and bad events per second, coverage, and its definition; alert episodes
 //! are annotations.
+//!
+//! A grouped SLO (`group_by:`) is one `slo` with a series per member, told apart by the group
+//! labels: where grouped SLOs exist, every panel keeps them apart (`by (route)`) and names each
+//! line by its values (`30d /checkout`), and the definition table has a row per member. A
+//! variable per group label cannot be written for labels the config does not know, and a plain
+//! SLO's series lack them, so the legends print nothing there and its panels read as before.
 
 use super::overview::{alert_level, alert_mappings};
 use super::panel::{self, Board, Field, grid};
@@ -17,20 +23,43 @@ fn sel(metric: &str, extra: &str) -> String {
     format!("{metric}{{{LABEL_SERVICE}=\"$service\",{LABEL_SLO}=\"$slo\"{sep}{extra}}}")
 }
 
+/// One value for the SLO where a grouped SLO's members would each repeat it (the objective):
+/// `max(expr)` when grouped SLOs exist, `expr` as it was otherwise.
+fn one(cx: &Context, expr: &str) -> String {
+    if cx.group_labels.is_empty() {
+        expr.to_string()
+    } else {
+        format!("max({expr})")
+    }
+}
+
 fn now_row(cx: &Context) -> Vec<Value> {
     let periods = format!("{LABEL_WINDOW}=~\"{}\"", cx.period_regex());
     let severity = |s: &str| format!("{LABEL_SEVERITY}=\"{s}\"");
+    // Per member when grouped: the exhaustion of each member that burns, each member's alert;
+    // `or on()` adds the zero only when no member has a value.
+    let (on, zero) = if cx.group_labels.is_empty() {
+        ("on()".to_string(), "vector(0)")
+    } else {
+        (
+            format!("on({})", cx.group_labels.join(", ")),
+            "on() vector(0)",
+        )
+    };
     let mut exhaustion = panel::stat(
         "Time to exhaustion",
         "At the last hour's burn rate, how long until the period's budget is spent. Shows 'not burning' while the 1h burn rate is below 1 (the budget is not being spent faster than it accrues).",
         vec![panel::instant(
             "A",
             &format!(
-                "min({}) and on() max({}) >= 1",
-                sel(names::SLO_BUDGET_EXHAUSTION, ""),
-                sel(names::SLO_BURN_RATE, &format!("{LABEL_WINDOW}=\"1h\""))
+                "{} and {on} {} >= 1",
+                cx.per_member("min", &sel(names::SLO_BUDGET_EXHAUSTION, "")),
+                cx.per_member(
+                    "max",
+                    &sel(names::SLO_BURN_RATE, &format!("{LABEL_WINDOW}=\"1h\""))
+                )
             ),
-            "",
+            &cx.legend(""),
         )],
         Field::unit("s").colored(panel::thresholds(
             "red",
@@ -45,13 +74,16 @@ fn now_row(cx: &Context) -> Vec<Value> {
         vec![panel::instant(
             "A",
             &format!(
-                "max({}) or vector(0)",
-                alert_level(
-                    &sel(names::SLO_ALERT_FIRING, &severity("page")),
-                    &sel(names::SLO_ALERT_FIRING, &severity("ticket"))
+                "{} or {zero}",
+                cx.per_member(
+                    "max",
+                    &alert_level(
+                        &sel(names::SLO_ALERT_FIRING, &severity("page")),
+                        &sel(names::SLO_ALERT_FIRING, &severity("ticket"))
+                    )
                 )
             ),
-            "",
+            &cx.legend(""),
         )],
         Field::unit("none"),
         grid(20, 1, 4, 4),
@@ -62,7 +94,7 @@ fn now_row(cx: &Context) -> Vec<Value> {
         "The share of good events the SLO promises over each period.",
         vec![panel::instant(
             "A",
-            &sel(names::SLO_OBJECTIVE, ""),
+            &one(cx, &sel(names::SLO_OBJECTIVE, "")),
             "objective",
         )],
         Field::unit("percentunit").decimals(3),
@@ -74,7 +106,7 @@ fn now_row(cx: &Context) -> Vec<Value> {
         vec![panel::instant(
             "A",
             &sel(names::SLO_SLI, &periods),
-            "{{window}}",
+            &cx.legend("{{window}}"),
         )],
         Field::unit("percentunit").decimals(3),
         grid(4, 1, 4, 4),
@@ -92,7 +124,7 @@ fn now_row(cx: &Context) -> Vec<Value> {
             vec![panel::instant(
                 "A",
                 &sel(names::SLO_BUDGET_REMAINING, ""),
-                "{{period}}",
+                &cx.legend("{{period}}"),
             )],
             Field::unit("percentunit")
                 .colored(panel::budget_thresholds())
@@ -105,8 +137,8 @@ fn now_row(cx: &Context) -> Vec<Value> {
             "The share of buckets in the periods that have data; below 100% the numbers leave out a source outage or missing history.",
             vec![panel::instant(
                 "A",
-                &format!("min({})", sel(names::SLO_COVERAGE, &periods)),
-                "",
+                &cx.per_member("min", &sel(names::SLO_COVERAGE, &periods)),
+                &cx.legend(""),
             )],
             Field::unit("percentunit")
                 .colored(panel::thresholds(
@@ -130,7 +162,7 @@ fn budget_row(cx: &Context) -> Vec<Value> {
             vec![panel::range(
                 "A",
                 &sel(names::SLO_BUDGET_REMAINING, ""),
-                "{{period}}",
+                &cx.legend("{{period}}"),
             )],
             Field::unit("percentunit").colored(panel::budget_thresholds()),
             true,
@@ -140,10 +172,14 @@ fn budget_row(cx: &Context) -> Vec<Value> {
             "SLI against the objective and the SLA",
             "The SLI over each period, the objective it must stay above, and the SLA (the external commitment) with its own SLI when the SLO has one.",
             vec![
-                panel::range("A", &sel(names::SLO_SLI, &periods), "SLI {{window}}"),
-                panel::range("B", &sel(names::SLO_OBJECTIVE, ""), "objective"),
-                panel::range("C", &sel(names::SLO_SLA_OBJECTIVE, ""), "SLA"),
-                panel::range("D", &sel(names::SLO_SLA_SLI, ""), "SLA SLI"),
+                panel::range(
+                    "A",
+                    &sel(names::SLO_SLI, &periods),
+                    &cx.legend("SLI {{window}}"),
+                ),
+                panel::range("B", &one(cx, &sel(names::SLO_OBJECTIVE, "")), "objective"),
+                panel::range("C", &one(cx, &sel(names::SLO_SLA_OBJECTIVE, "")), "SLA"),
+                panel::range("D", &sel(names::SLO_SLA_SLI, ""), &cx.legend("SLA SLI")),
             ],
             Field::unit("percentunit").decimals(3),
             false,
@@ -180,7 +216,7 @@ fn burn_row(cx: &Context) -> Vec<Value> {
             vec![panel::range(
                 "A",
                 &sel(names::SLO_BURN_RATE, ""),
-                "{{window}}",
+                &cx.legend("{{window}}"),
             )],
             Field::unit("short").colored(panel::thresholds("transparent", &steps)),
             true,
@@ -192,7 +228,7 @@ fn burn_row(cx: &Context) -> Vec<Value> {
             vec![panel::range(
                 "A",
                 &sel(names::SLO_BUDGET_EXHAUSTION, ""),
-                "{{period}}",
+                &cx.legend("{{period}}"),
             )],
             Field::unit("s"),
             false,
@@ -218,7 +254,11 @@ fn events_row(cx: &Context) -> Vec<Value> {
                 "Events counted over the last {w}, per second: all events, and the bad ones (all minus good)."
             ),
             vec![
-                panel::range("A", &format!("{} / {secs}", kind("total")), "all"),
+                panel::range(
+                    "A",
+                    &format!("{} / {secs}", kind("total")),
+                    &cx.legend("all"),
+                ),
                 panel::range(
                     "B",
                     &format!(
@@ -226,7 +266,7 @@ fn events_row(cx: &Context) -> Vec<Value> {
                         kind("total"),
                         kind("good")
                     ),
-                    "bad",
+                    &cx.legend("bad"),
                 ),
             ],
             Field::unit("short").bounds(Some(0.0), None),
@@ -239,7 +279,7 @@ fn events_row(cx: &Context) -> Vec<Value> {
             vec![panel::range(
                 "A",
                 &sel(names::SLO_COVERAGE, &periods),
-                "{{window}}",
+                &cx.legend("{{window}}"),
             )],
             Field::unit("percentunit").bounds(Some(0.0), Some(1.0)),
             false,
@@ -248,19 +288,35 @@ fn events_row(cx: &Context) -> Vec<Value> {
     ]
 }
 
-fn definition_row() -> Vec<Value> {
+fn definition_row(cx: &Context) -> Vec<Value> {
     let exclude =
         json!({"Time": true, "Value": true, "__name__": true, "job": true, "instance": true});
+    // A member's `slo_info` carries its values: they lead its row, one row per member.
+    let mut index = serde_json::Map::new();
+    for (i, l) in cx.group_labels.iter().enumerate() {
+        index.insert(l.clone(), json!(i));
+    }
+    let first = cx.group_labels.len();
+    for (i, f) in ["description", "sli", "source", "queries"]
+        .iter()
+        .enumerate()
+    {
+        index.insert((*f).to_string(), json!(first + i));
+    }
+    let mut description = "The SLO as slo.yaml declares it: description, kind of SLI, source and the queries slowburn counts.".to_string();
+    if !cx.group_labels.is_empty() {
+        description.push_str(" A grouped SLO has a row per member, its values first.");
+    }
     vec![
         panel::row("Definition", 32),
         panel::table(
             "Definition",
-            "The SLO as slo.yaml declares it: description, kind of SLI, source and the queries slowburn counts.",
+            &description,
             vec![panel::table_query("A", &sel(names::SLO_INFO, ""))],
             Vec::new(),
             vec![json!({"id": "organize", "options": {
                 "excludeByName": exclude,
-                "indexByName": {"description": 0, "sli": 1, "source": 2, "queries": 3},
+                "indexByName": index,
                 "renameByName": {},
             }})],
             grid(0, 33, 24, 5),
@@ -307,7 +363,7 @@ pub(super) fn dashboard(cx: &Context) -> Value {
     panels.extend(budget_row(cx));
     panels.extend(burn_row(cx));
     panels.extend(events_row(cx));
-    panels.extend(definition_row());
+    panels.extend(definition_row(cx));
     Board {
         uid: DETAIL_UID,
         title: "SLO detail",

@@ -1,7 +1,9 @@
 //! The overview: a stat row (SLOs meeting their objective, pages and tickets firing, the worst
 //! budget), then every SLO in one table (objective, SLI and remaining budget over 30d and 7d,
 //! burn rates 1h and 6h, alerts, coverage), each row linking to its detail dashboard. Filters:
-//! service, and one per key of the SLOs' own `labels:` (through `slo_info`).
+//! service, and one per key of the SLOs' own `labels:` (through `slo_info`). A grouped SLO's
+//! members are SLOs here like any other: counted one by one, a row each, their group labels in
+//! columns of their own.
 
 use super::panel::{self, Board, Field, grid};
 use super::{Context, DETAIL_UID, OVERVIEW_UID};
@@ -29,9 +31,10 @@ fn scoped(cx: &Context, metric: &str, extra: &str) -> String {
     )
 }
 
-/// `max by (service, slo) (…)`: one value per SLO, so the table's queries merge on two labels.
-fn per_slo(expr: &str) -> String {
-    format!("max by ({LABEL_SERVICE}, {LABEL_SLO}) ({expr})")
+/// `max by (service, slo) (…)`: one value per SLO, so the table's queries merge on two labels
+/// (and on the group labels, one value per member, when grouped SLOs exist).
+fn per_slo(cx: &Context, expr: &str) -> String {
+    format!("max by ({}) ({expr})", cx.slo_labels())
 }
 
 /// 2 for a page, 1 for a ticket, 0 for nothing (mapped to words in the panels).
@@ -53,13 +56,17 @@ fn stats(cx: &Context) -> Vec<Value> {
     let firing = |sev: &str| {
         format!(
             "sum({}) or vector(0)",
-            per_slo(&scoped(
+            per_slo(
                 cx,
-                names::SLO_ALERT_FIRING,
-                &format!("{LABEL_SEVERITY}=\"{sev}\"")
-            ))
+                &scoped(
+                    cx,
+                    names::SLO_ALERT_FIRING,
+                    &format!("{LABEL_SEVERITY}=\"{sev}\"")
+                )
+            )
         )
     };
+    let slo_labels = cx.slo_labels();
     vec![
         panel::stat(
             "SLOs meeting their objective",
@@ -67,16 +74,14 @@ fn stats(cx: &Context) -> Vec<Value> {
             vec![
                 panel::instant(
                     "A",
-                    &format!(
-                        "count(min by ({LABEL_SERVICE}, {LABEL_SLO}) ({remaining}) >= 0) or vector(0)"
-                    ),
+                    &format!("count(min by ({slo_labels}) ({remaining}) >= 0) or vector(0)"),
                     "meeting",
                 ),
                 panel::instant(
                     "B",
                     &format!(
                         "count({}) or vector(0)",
-                        per_slo(&scoped(cx, names::SLO_OBJECTIVE, ""))
+                        per_slo(cx, &scoped(cx, names::SLO_OBJECTIVE, ""))
                     ),
                     "SLOs",
                 ),
@@ -111,7 +116,7 @@ fn stats(cx: &Context) -> Vec<Value> {
 }
 
 fn slo_table(cx: &Context) -> Value {
-    let q = |metric: &str, extra: &str| per_slo(&scoped(cx, metric, extra));
+    let q = |metric: &str, extra: &str| per_slo(cx, &scoped(cx, metric, extra));
     let w = |p: &str| format!("{LABEL_WINDOW}=\"{p}\"");
     let period = |p: &str| format!("{LABEL_PERIOD}=\"{p}\"");
     let firing = alert_level(
@@ -171,10 +176,11 @@ fn slo_table(cx: &Context) -> Value {
         "burn",
         &mut targets,
     );
-    add(per_slo(&firing), "Alert".into(), "alert", &mut targets);
+    add(per_slo(cx, &firing), "Alert".into(), "alert", &mut targets);
     add(
         format!(
-            "min by ({LABEL_SERVICE}, {LABEL_SLO}) ({})",
+            "min by ({}) ({})",
+            cx.slo_labels(),
             scoped(
                 cx,
                 names::SLO_COVERAGE,
@@ -233,9 +239,14 @@ fn slo_table(cx: &Context) -> Value {
     let mut index = serde_json::Map::new();
     index.insert(LABEL_SERVICE.into(), json!(0));
     index.insert(LABEL_SLO.into(), json!(1));
+    // A member's values right after its SLO's name: the row is that member.
+    for (i, l) in cx.group_labels.iter().enumerate() {
+        index.insert(l.clone(), json!(i + 2));
+    }
+    let first = 2 + cx.group_labels.len();
     for (i, (r, name, kind)) in columns.iter().enumerate() {
         let field = format!("Value #{r}");
-        index.insert(field.clone(), json!(i + 2));
+        index.insert(field.clone(), json!(i + first));
         let props = match *kind {
             "pct" => pct(3),
             "budget" => budget_bar(),
@@ -264,9 +275,17 @@ fn slo_table(cx: &Context) -> Value {
             "renameByName": {},
         }}),
     ];
+    let mut description = "Every SLO: its objective; the SLI and the share of error budget left over each budget period (an SLO without that period shows nothing there); burn rates over 1h and 6h (1 spends the budget in exactly one period); the alert firing now; the share of buckets with data over its periods. Click an SLO for its dashboard.".to_string();
+    if !cx.group_labels.is_empty() {
+        description.push_str(&format!(
+            " A grouped SLO has a row per member, its values in the {} column{}.",
+            cx.group_labels.join(", "),
+            if cx.group_labels.len() == 1 { "" } else { "s" }
+        ));
+    }
     panel::table(
         "SLOs",
-        "Every SLO: its objective; the SLI and the share of error budget left over each budget period (an SLO without that period shows nothing there); burn rates over 1h and 6h (1 spends the budget in exactly one period); the alert firing now; the share of buckets with data over its periods. Click an SLO for its dashboard.",
+        &description,
         targets,
         overrides,
         transformations,
