@@ -806,3 +806,162 @@ fn a_rule_with_for_holds_in_the_ruler_exactly_that_much_later() {
     eprintln!("measured: the page holds from {at_once}m without for:, {waited}m with for: 5m");
     assert_eq!(waited - at_once, 5);
 }
+
+/// A definition grouped by route: a page at 1.5× over 1h/5m and a ticket at 1× over 6h/30m,
+/// without budget conditions, so each severity holds one condition and its annotations read one
+/// answer.
+const GROUPED: &str = r#"prometheus: {url: "http://127.0.0.1:9090"}
+slos:
+  - service: api
+    name: avail
+    objective: 75
+    windows: [30d]
+    labels: {team: web}
+    group_by: [route]
+    sli:
+      ratio:
+        errors: 'req_total{code="500"}'
+        total: 'req_total'
+    alerting:
+      rules:
+        - {severity: page, long: 1h, short: 5m, factor: 1.5}
+        - {severity: ticket, long: 6h, short: 30m, factor: 1}
+      budget_ticket_below: 0
+      budget_exhausted: none
+"#;
+
+/// The alerts of [`GROUPED`] at 30m: `/a` (half its requests fail: burn 0.5 / 0.25 = 2, budget
+/// 1 − 2) pages, `/c` (30 %: burn 1.2) gets a ticket, `/b` nothing; each alert with its route
+/// and the member's id, its annotations reading that member's series alone.
+const GROUPED_ALERTS: &str = r#"    alert_rule_test:
+      - eval_time: 30m
+        alertname: SLOErrorBudgetBurnPage
+        exp_alerts:
+          - exp_labels:
+              route: /a
+              service: api
+              severity: page
+              slo: 'api/avail{route="/a"}'
+              source: slowburn
+              team: web
+            exp_annotations:
+              summary: '[page] api/avail{route="/a"} is burning its error budget: 1h/5m at 2.0x; 30d budget -100.0% left'
+              rule: 1h/5m
+              burn_rate: '2.0'
+      - eval_time: 30m
+        alertname: SLOErrorBudgetBurnTicket
+        exp_alerts:
+          - exp_labels:
+              route: /c
+              service: api
+              severity: ticket
+              slo: 'api/avail{route="/c"}'
+              source: slowburn
+              team: web
+            exp_annotations:
+              summary: '[ticket] api/avail{route="/c"} is burning its error budget: 6h/30m at 1.2x; 30d budget -20.0% left'
+              rule: 6h/30m
+              burn_rate: '1.2'
+"#;
+
+/// `group_by: [route]` in a rule file: promtool's ruler computes each route as its own SLO, as
+/// the daemon computes each member. Over 30 minutes in which `/a` fails half its requests, `/b`
+/// (which has no error series at all: its errors count 0, not its total) none and `/c` 30 %,
+/// the page fires for `/a` alone and the ticket for `/c` alone, with `route` and the member's
+/// id on each, and each route's recorded SLI, remaining budget and `slo_alert_firing` are its
+/// own, exactly (the daemon's arithmetic, the same operations in the same order).
+#[test]
+fn a_grouped_slo_pages_per_route_in_the_ruler() {
+    if !require("promtool", have("promtool"), "apt-get install prometheus") {
+        return;
+    }
+    const MINUTES: f64 = 30.0;
+    const OBJECTIVE: f64 = 0.75;
+    // (route, code, requests a minute)
+    let series = [
+        ("/a", "200", 50),
+        ("/a", "500", 50),
+        ("/b", "200", 100),
+        ("/c", "200", 70),
+        ("/c", "500", 30),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let cfg = write_config(&d.join("cfg"), GROUPED);
+    let (code, out, err) = slowburn(&[
+        "rules",
+        "-c",
+        cfg.to_str().expect("UTF-8"),
+        "--period-interval",
+        "1m",
+        "--out",
+        d.join("grouped.rules.yaml").to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let text = std::fs::read_to_string(d.join("grouped.rules.yaml")).expect("read rules");
+    assert!(text.contains("sum by (route) ("), "{text}");
+
+    let input: String = series
+        .iter()
+        .map(|(route, code, n)| {
+            format!(
+                "      - series: 'req_total{{route=\"{route}\",code=\"{code}\"}}'\n        values: '0+{n}x40'\n"
+            )
+        })
+        .collect();
+    let sample = |family: &str, labels: &str, value: f64| {
+        format!("          - labels: '{family}{{{labels}}}'\n            value: {value:?}\n")
+    };
+    let mut checks = String::new();
+    for family in [
+        "slo_sli_ratio",
+        "slo_error_budget_remaining_ratio",
+        "slo_alert_firing",
+    ] {
+        checks.push_str(&format!(
+            "      - expr: {family}\n        eval_time: 30m\n        exp_samples:\n"
+        ));
+        for route in ["/a", "/b", "/c"] {
+            let count = |errors: bool| -> f64 {
+                series
+                    .iter()
+                    .filter(|(r, c, _)| *r == route && (!errors || *c == "500"))
+                    .map(|(_, _, n)| f64::from(*n))
+                    .sum::<f64>()
+                    * MINUTES
+            };
+            let (total, bad) = (count(false), count(true));
+            let member = format!(r#"route="{route}",service="api",slo="avail""#);
+            match family {
+                "slo_sli_ratio" => checks.push_str(&sample(
+                    family,
+                    &format!(r#"{member},window="30d""#),
+                    (total - bad) / total,
+                )),
+                "slo_error_budget_remaining_ratio" => checks.push_str(&sample(
+                    family,
+                    &format!(r#"{member},period="30d""#),
+                    1.0 - bad / ((1.0 - OBJECTIVE) * total),
+                )),
+                _ => {
+                    let burn = bad / total / (1.0 - OBJECTIVE);
+                    let page = burn >= 1.5;
+                    let ticket = !page && burn >= 1.0;
+                    for (severity, on) in [("page", page), ("ticket", ticket)] {
+                        checks.push_str(&sample(
+                            family,
+                            &format!(r#"{member},severity="{severity}""#),
+                            if on { 1.0 } else { 0.0 },
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let test = format!(
+        "rule_files: [grouped.rules.yaml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}{GROUPED_ALERTS}    promql_expr_test:\n{checks}"
+    );
+    std::fs::write(d.join("grouped.test.yaml"), test).expect("write test");
+    let tested = promtool(d, &["test", "rules", "grouped.test.yaml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+}

@@ -17,6 +17,12 @@
 //! waits out the window after its own start; `burn_rate` is the current strongest burn, not the
 //! episode's peak; the `rule` annotation names the strongest condition now, not the one that
 //! fired first; maintenance windows do not mute (use Alertmanager silences).
+//!
+//! A `group_by` definition's conditions hold per member (every series they read carries the
+//! group labels, and every `unless`/`or` matches on them), so its alerts fire one per member
+//! with the member's group labels, a page superseding only that member's ticket; the `slo` label
+//! and the summary name the member as the daemon does (`api/avail{route="/a"}`), and the
+//! annotations' queries read that member's series alone. Missing data is judged per member too.
 
 use super::expr::{self, Ident, Views};
 use super::file::Rule;
@@ -58,11 +64,7 @@ pub(super) fn rules(
             out.push(Rule::record(HOLDING, conds.join("\nor "), l));
         }
     }
-    out.push(Rule::record(
-        names::SLO_ALERT_FIRING,
-        firing(&v.ident),
-        labels,
-    ));
+    out.push(Rule::record(names::SLO_ALERT_FIRING, firing(v), labels));
     for (severity, conds) in &held {
         if !conds.is_empty() {
             out.push(alert(slo, &v.ident, *severity, dashboard.as_deref()));
@@ -134,13 +136,28 @@ fn conditions(
         }
     }
     if let Some(d) = policy.no_data_after {
-        let c = format!("absent_over_time({tile_total}{}) * 0", expr::range(d, true));
-        ticket.push(named(&c, &format!("no data {d}")));
+        ticket.push(named(&no_data(v, tile_total, d), &format!("no data {d}")));
     }
     (
         [(Severity::Page, page), (Severity::Ticket, ticket)],
         waiting,
     )
+}
+
+/// Missing data, valued 0 (the burn rate the daemon ranks it by): no total tile in the last `d`.
+/// For a grouped definition, each member seen in the longest window that has no tile in `d`:
+/// `absent_over_time` could only tell that every member is gone, and with no member's labels.
+fn no_data(v: &Views<'_>, tile_total: &str, d: Dur) -> String {
+    let range = expr::range(d, true);
+    if v.ident.by.is_empty() {
+        format!("absent_over_time({tile_total}{range}) * 0")
+    } else {
+        format!(
+            "({})\n  unless {} count_over_time({tile_total}{range})",
+            v.members(),
+            v.ident.on(&[])
+        )
+    }
 }
 
 /// A rule with a `for:` as a holding condition: its recorded bare condition
@@ -182,13 +199,15 @@ fn named(condition: &str, name: &str) -> String {
 }
 
 /// `slo_alert_firing{severity}`: 1 while a condition of the severity holds (the ticket not while
-/// the page does), else 0, as `/metrics` writes both.
-fn firing(ident: &Ident<'_>) -> String {
+/// the page does), else 0, as `/metrics` writes both; per member for a grouped definition.
+fn firing(v: &Views<'_>) -> String {
+    let ident = &v.ident;
     let holding = |s: Severity| ident.read(HOLDING, &severity_matcher(s));
     let (page, ticket) = (holding(Severity::Page), holding(Severity::Ticket));
     let sev = expr::quote(names::LABEL_SEVERITY);
+    let (count, on, zero) = (ident.aggregate("count"), ident.on(&[]), v.zero());
     format!(
-        "label_replace((count({page}) > bool 0) or on() vector(0), {sev}, \"page\", \"\", \"\")\nor label_replace(((count({ticket}) > bool 0) unless on() count({page})) or on() vector(0), {sev}, \"ticket\", \"\", \"\")"
+        "label_replace(({count}({page}) > bool 0) or {zero}, {sev}, \"page\", \"\", \"\")\nor label_replace((({count}({ticket}) > bool 0) unless {on} {count}({page})) or {zero}, {sev}, \"ticket\", \"\", \"\")"
     )
 }
 
@@ -197,8 +216,8 @@ fn severity_matcher(s: Severity) -> String {
     format!("{}={}", names::LABEL_SEVERITY, expr::quote(s.as_str()))
 }
 
-/// Go template: the strongest holding condition's name.
-const RULE_TEMPLATE: &str = "{{ range query `QUERY` }}{{ .Labels.rule }}{{ end }}";
+/// Go template: the strongest holding condition's name (`QUERY`: a [`query_arg`]).
+const RULE_TEMPLATE: &str = "{{ range query QUERY }}{{ .Labels.rule }}{{ end }}";
 /// Go template: the alert's value as the daemon's summary prints it (`{:.1}`).
 const VALUE_TEMPLATE: &str = "{{ printf \"%.1f\" $value }}";
 /// Go template: the alert's value as the daemon's `burn_rate` annotation spells it, a JSON
@@ -206,8 +225,8 @@ const VALUE_TEMPLATE: &str = "{{ printf \"%.1f\" $value }}";
 const BURN_TEMPLATE: &str =
     "{{ $value }}{{ if eq (printf \"%v\" $value) (printf \"%.0f\" $value) }}.0{{ end }}";
 /// Go template: `30d budget 97.9% left, 7d budget 99.0% left`, periods in the daemon's order
-/// (sorted as text).
-const BUDGETS_TEMPLATE: &str = "{{ range $i, $s := query `QUERY` | sortByLabel \"period\" }}{{ if $i }}, {{ end }}{{ $s.Labels.period }} budget {{ printf \"%.1f\" $s.Value }}% left{{ end }}";
+/// (sorted as text; `QUERY`: a [`query_arg`]).
+const BUDGETS_TEMPLATE: &str = "{{ range $i, $s := query QUERY | sortByLabel \"period\" }}{{ if $i }}, {{ end }}{{ $s.Labels.period }} budget {{ printf \"%.1f\" $s.Value }}% left{{ end }}";
 
 /// The alert of one severity: the daemon's name, labels and annotations.
 fn alert(slo: &Slo, ident: &Ident<'_>, severity: Severity, dashboard: Option<&str>) -> Rule {
@@ -220,34 +239,43 @@ fn alert(slo: &Slo, ident: &Ident<'_>, severity: Severity, dashboard: Option<&st
         Severity::Ticket => (
             "SLOErrorBudgetBurnTicket",
             format!(
-                "max without({RULE_LABEL}) ({holding})\nunless on() {}",
+                "max without({RULE_LABEL}) ({holding})\nunless {} {}",
+                ident.on(&[]),
                 ident.read(HOLDING, &severity_matcher(Severity::Page))
             ),
         ),
     };
+    let id = member_id(slo, ident.by);
     let mut labels: BTreeMap<String, String> = slo
         .labels
         .iter()
         .map(|(k, v)| (names::label_name(k), literal(v)))
         .collect();
-    labels.insert(names::LABEL_SLO.into(), literal(&slo.id));
+    labels.insert(names::LABEL_SLO.into(), id.clone());
     labels.insert(names::LABEL_SEVERITY.into(), severity.as_str().into());
     labels.insert(names::LABEL_SOURCE.into(), "slowburn".into());
     if !slo.service.is_empty() {
         labels.insert(names::LABEL_SERVICE.into(), literal(&slo.service));
     }
-    let which = RULE_TEMPLATE.replace("QUERY", &format!("topk(1, {holding})"));
+    let sev = severity_matcher(severity);
+    let which = RULE_TEMPLATE.replace(
+        "QUERY",
+        &query_arg(ident.by, |member| {
+            format!("topk(1, {})", ident.read(HOLDING, &and(&sev, member)))
+        }),
+    );
     let budgets = BUDGETS_TEMPLATE.replace(
         "QUERY",
-        &format!("100 * {}", ident.sel(names::SLO_BUDGET_REMAINING, "")),
+        &query_arg(ident.by, |member| {
+            format!("100 * {}", ident.sel(names::SLO_BUDGET_REMAINING, member))
+        }),
     );
     let mut annotations: BTreeMap<String, String> = BTreeMap::new();
     annotations.insert(
         "summary".into(),
         format!(
-            "[{}] {} is burning its error budget: {which} at {VALUE_TEMPLATE}x; {budgets}",
-            severity.as_str(),
-            literal(&slo.id)
+            "[{}] {id} is burning its error budget: {which} at {VALUE_TEMPLATE}x; {budgets}",
+            severity.as_str()
         ),
     );
     if let Some(d) = &slo.description {
@@ -259,6 +287,47 @@ fn alert(slo: &Slo, ident: &Ident<'_>, severity: Severity, dashboard: Option<&st
         annotations.insert("dashboard".into(), literal(link));
     }
     Rule::alert(name, expr, labels, annotations)
+}
+
+/// The alert's `slo` label and the name its summary prints: the SLO's id, or for a grouped
+/// definition its member's id as the daemon writes it (`api/avail{route="/a"}`), the values
+/// filled in by the ruler from the alert's own labels. Go's `%q` quotes them as the daemon quotes
+/// a PromQL string for every printable value (it also escapes control characters other than a
+/// newline, which the daemon keeps).
+fn member_id(slo: &Slo, by: &[String]) -> String {
+    let id = literal(&slo.id);
+    if by.is_empty() {
+        return id;
+    }
+    let values: Vec<String> = by
+        .iter()
+        .map(|l| format!("{l}={{{{ printf \"%q\" $labels.{l} }}}}"))
+        .collect();
+    format!("{id}{{{}}}", values.join(","))
+}
+
+/// The argument of a template's `query`: `` `q` `` for a plain SLO; for a grouped definition
+/// ``(printf `q` $labels.route …)``, `q` made with the member's matchers (`route=%q`), so an
+/// alert's annotation reads its own member's series alone, not every member's.
+fn query_arg(by: &[String], q: impl Fn(&str) -> String) -> String {
+    if by.is_empty() {
+        return format!("`{}`", q(""));
+    }
+    // Stands where each value goes until `%` in the query text is escaped for printf.
+    const MARK: &str = "\u{1}";
+    let member: Vec<String> = by.iter().map(|l| format!("{l}={MARK}")).collect();
+    let text = q(&member.join(",")).replace('%', "%%").replace(MARK, "%q");
+    let args: String = by.iter().map(|l| format!(" $labels.{l}")).collect();
+    format!("(printf `{text}`{args})")
+}
+
+/// Matchers `a`, then `b` when there are any.
+fn and(a: &str, b: &str) -> String {
+    if b.is_empty() {
+        a.to_string()
+    } else {
+        format!("{a},{b}")
+    }
 }
 
 /// Text that Go's `text/template` (alert labels and annotations) prints as is: `{{` becomes an
@@ -277,14 +346,46 @@ mod tests {
         assert_eq!(literal("plain"), "plain");
     }
 
+    fn views<'a>(by: &'a [String]) -> Views<'a> {
+        Views {
+            ident: Ident {
+                service: "api",
+                name: "availability",
+                fresh: "59s",
+                by,
+            },
+            long: &[],
+            stale: "10m".into(),
+            seen: Dur::from_secs(30 * 86400),
+        }
+    }
+
     #[test]
     fn firing_writes_both_severities() {
-        let f = firing(&Ident {
-            service: "api",
-            name: "availability",
-            fresh: "59s",
-        });
+        let f = firing(&views(&[]));
         assert!(f.contains("\"page\"") && f.contains("\"ticket\""), "{f}");
         assert!(f.contains("unless on() count(last_over_time(slowburn:slo_alert_holding:burn_rate{service=\"api\",slo=\"availability\",severity=\"page\"}[59s]))"));
+    }
+
+    #[test]
+    fn a_grouped_definition_fires_and_counts_per_member() {
+        let by = ["route".to_string()];
+        let f = firing(&views(&by));
+        assert!(
+            f.contains("unless on(route) count by (route) (last_over_time(slowburn:slo_alert_holding:burn_rate{service=\"api\",slo=\"availability\",severity=\"page\"}[59s]))"),
+            "{f}"
+        );
+        assert!(!f.contains("on() vector(0)"), "no label-less zero: {f}");
+        let d = no_data(&views(&by), "t{service=\"api\"}", Dur::from_secs(1800));
+        assert!(
+            d.ends_with("unless on(route) count_over_time(t{service=\"api\"}[1799s])")
+                && !d.contains("absent"),
+            "{d}"
+        );
+        assert_eq!(
+            query_arg(&by, |m| format!("100 * x{{a=\"5%\",{m}}}")),
+            "(printf `100 * x{a=\"5%%\",route=%q}` $labels.route)"
+        );
+        assert_eq!(query_arg(&[], |m| format!("x{{{m}}}")), "`x{}`");
     }
 }

@@ -13,6 +13,10 @@
 //!   computed by a group of another interval (not aligned with the tiles) use `[W-1ms]`, which
 //!   holds exactly W/bucket millisecond-stamped tiles at any phase on 2.x.
 //! - **Sums, never averaged ratios.** Every ratio divides summed counts.
+//! - **Members apart.** A `group_by` definition's tiles are `sum by (<its labels>)`, so every
+//!   series it records holds one member's values; every later aggregation keeps those labels
+//!   and every match between two series sets (`on(…)`, `unless on(…)`, a zero filling in for a
+//!   missing side) matches on them, so no member's counts ever meet another's.
 
 use crate::duration::Dur;
 
@@ -76,12 +80,25 @@ pub(super) fn range(w: Dur, aligned: bool) -> String {
     )
 }
 
-/// The events one counter selector counted in the bucket ending now, summed over its series, by
-/// edge differences (a decrease is a reset: the new value counts). Empty when no series of the
-/// selector has a sample at both edges: the bucket is unknown, not zero.
-pub(super) fn edge(selector: &str, bucket: &str) -> String {
+/// `sum`, or `sum by (route, code) ` when `by` names a grouped definition's labels: an
+/// aggregation that keeps each member's series apart (`op(...)` and `op by (…) (...)` alike
+/// follow it).
+pub(super) fn aggregate(op: &str, by: &[String]) -> String {
+    if by.is_empty() {
+        op.to_string()
+    } else {
+        format!("{op} by ({}) ", by.join(", "))
+    }
+}
+
+/// The events one counter selector counted in the bucket ending now, summed over its series (per
+/// member, by the `by` labels, for a grouped definition), by edge differences (a decrease is a
+/// reset: the new value counts). Empty when no series of the selector has a sample at both
+/// edges: the bucket is unknown, not zero.
+pub(super) fn edge(selector: &str, bucket: &str, by: &[String]) -> String {
     format!(
-        "sum((({selector} - {selector} offset {bucket}) >= 0) or ({selector} and {selector} offset {bucket}))"
+        "{}((({selector} - {selector} offset {bucket}) >= 0) or ({selector} and {selector} offset {bucket}))",
+        aggregate("sum", by)
     )
 }
 
@@ -94,37 +111,53 @@ pub(super) struct Tiles {
     pub bad: String,
 }
 
-/// The tiles of two of good/bad/total counter selectors, combined per bucket as
-/// `counts::combine` does: the total side decides whether a bucket is known (for good+bad,
-/// either side), an absent good or bad series in a known bucket counts zero, and good is clamped
-/// to the total. `None` for any other shape (validation allows exactly two sides).
+/// The zero a side with no series in a known bucket counts as: `vector(0)` for a plain SLO; for
+/// a grouped definition one zero per member that `other` (the other side) has, `(0 * other)`,
+/// since a bare `vector(0)` carries no group labels and would match no member.
+fn zero_like(other: &str, by: &[String]) -> String {
+    if by.is_empty() {
+        "vector(0)".to_string()
+    } else {
+        format!("(0 * {other})")
+    }
+}
+
+/// The tiles of two of good/bad/total counter selectors, combined per bucket (per member, by the
+/// `by` labels, for a grouped definition) as `counts::combine` does: the total side decides
+/// whether a bucket is known (for good+bad, either side), an absent good or bad series in a known
+/// bucket counts zero, and good is clamped to the total. `None` for any other shape (validation
+/// allows exactly two sides).
 pub(super) fn tiles(
     good: Option<&str>,
     bad: Option<&str>,
     total: Option<&str>,
     bucket: &str,
+    by: &[String],
 ) -> Option<Tiles> {
     match (good, bad, total) {
         (Some(g), None, Some(t)) => {
-            let (g, t) = (edge(g, bucket), edge(t, bucket));
+            let (g, t) = (edge(g, bucket, by), edge(t, bucket, by));
+            let zero = zero_like(&t, by);
             // bad = total − min(good, total) = max(total − good, 0).
             Some(Tiles {
-                bad: format!("clamp_min(\n  {t}\n  - ({g} or vector(0)),\n  0\n)"),
+                bad: format!("clamp_min(\n  {t}\n  - ({g} or {zero}),\n  0\n)"),
                 total: t,
             })
         }
         (None, Some(b), Some(t)) => {
-            let (b, t) = (edge(b, bucket), edge(t, bucket));
+            let (b, t) = (edge(b, bucket, by), edge(t, bucket, by));
+            let zero = zero_like(&t, by);
             // bad = min(bad, total); nothing when the total is unknown.
             Some(Tiles {
-                bad: format!("(\n  ({b} or vector(0))\n  <= {t}\n)\nor {t}"),
+                bad: format!("(\n  ({b} or {zero})\n  <= {t}\n)\nor {t}"),
                 total: t,
             })
         }
         (Some(g), Some(b), None) => {
-            let (g, b) = (edge(g, bucket), edge(b, bucket));
+            let (g, b) = (edge(g, bucket, by), edge(b, bucket, by));
+            let zero = zero_like(&g, by);
             Some(Tiles {
-                total: format!("({g} + ({b} or vector(0)))\nor {b}"),
+                total: format!("({g} + ({b} or {zero}))\nor {b}"),
                 bad: format!("{b}\nor (0 * {g})"),
             })
         }
@@ -143,6 +176,9 @@ pub(super) struct Ident<'a> {
     /// bucket less a second, so it holds only the sample written at that evaluation (see
     /// [`Ident::read`]).
     pub fresh: &'a str,
+    /// A grouped definition's `group_by` labels (empty otherwise): its series hold one member
+    /// each, told apart by these labels, which every aggregation keeps and every match matches on.
+    pub by: &'a [String],
 }
 
 /// One bucket less a second (`59s` for `1m`): [`Ident::fresh`].
@@ -162,6 +198,22 @@ impl Ident<'_> {
             self.sel(metric, extra),
             self.fresh
         )
+    }
+
+    /// `on(<base>, <group labels>)`: a vector match on `base` that also keeps a grouped
+    /// definition's members apart (`on()` for a plain SLO and no `base`).
+    pub fn on(&self, base: &[&str]) -> String {
+        let labels: Vec<&str> = base
+            .iter()
+            .copied()
+            .chain(self.by.iter().map(String::as_str))
+            .collect();
+        format!("on({})", labels.join(", "))
+    }
+
+    /// `count`, or `count by (route) ` for a grouped definition: `op` over one member's series.
+    pub fn aggregate(&self, op: &str) -> String {
+        aggregate(op, self.by)
     }
 
     /// `metric{service="…",slo="…"[,extra]}`.
@@ -218,6 +270,9 @@ pub(super) struct Views<'a> {
     pub long: &'a [Dur],
     /// The `last_over_time` range: twice the slower group's interval.
     pub stale: String,
+    /// The longest window summed: a grouped definition's members are those with a tile in it
+    /// ([`Views::members`]).
+    pub seen: Dur,
 }
 
 impl Views<'_> {
@@ -262,6 +317,51 @@ impl Views<'_> {
             self.total(ws),
             budget(objective)
         )
+    }
+
+    /// Each member of a grouped definition with a tile in the longest window, valued 0, without
+    /// `window`: what the families the daemon writes as 0 for a member with nothing in some
+    /// window (events, coverage) or as a constant (objective, `slo_info`) are filled from, one
+    /// series per member. A zero without the group labels would be no member's.
+    pub fn members(&self) -> String {
+        format!(
+            "0 * max without({}) ({})",
+            crate::names::LABEL_WINDOW,
+            self.total(&[self.seen])
+        )
+    }
+
+    /// The right side of an `or` that gives 0 where its left side has no series:
+    /// `on() vector(0)` for a plain SLO, `on(<group labels>) (<members>)` per member.
+    pub fn zero(&self) -> String {
+        if self.ident.by.is_empty() {
+            "on() vector(0)".to_string()
+        } else {
+            format!("{} ({})", self.ident.on(&[]), self.members())
+        }
+    }
+
+    /// `or on(window) (<a zero per window of ws>)`: 0 for every window of `ws` nothing is known
+    /// in, as the daemon writes events; for a grouped definition per member
+    /// (`or on(window, route) …`).
+    pub fn zero_fill(&self, ws: &[Dur]) -> String {
+        let on = self.ident.on(&[crate::names::LABEL_WINDOW]);
+        if self.ident.by.is_empty() {
+            return format!("or {on} ({})", zeros(ws));
+        }
+        let members = self.members();
+        let each: Vec<String> = ws.iter().map(|w| with_window(&members, *w)).collect();
+        format!("or {on} ({})", each.join(" or "))
+    }
+
+    /// A family with one constant value (the objective, `slo_info`): `vector(v)`, or for a
+    /// grouped definition `v` for each member.
+    pub fn constant(&self, v: &str) -> String {
+        if self.ident.by.is_empty() {
+            format!("vector({v})")
+        } else {
+            format!("{} + {v}", self.members())
+        }
     }
 
     /// The remaining budget over `ws` with traffic: `1 − bad / ((1 − objective) × total)`.
@@ -313,34 +413,61 @@ mod tests {
     #[test]
     fn edge_differences_and_the_three_shapes() {
         assert_eq!(
-            edge("x{a=\"b\"}", "1m"),
+            edge("x{a=\"b\"}", "1m", &[]),
             "sum(((x{a=\"b\"} - x{a=\"b\"} offset 1m) >= 0) or (x{a=\"b\"} and x{a=\"b\"} offset 1m))"
         );
-        let t = tiles(None, Some("e"), Some("t"), "1m").expect("errors and total");
-        assert_eq!(t.total, edge("t", "1m"));
+        let t = tiles(None, Some("e"), Some("t"), "1m", &[]).expect("errors and total");
+        assert_eq!(t.total, edge("t", "1m", &[]));
         assert!(
             t.bad
-                .contains(&format!("({} or vector(0))", edge("e", "1m")))
+                .contains(&format!("({} or vector(0))", edge("e", "1m", &[])))
         );
-        let t = tiles(Some("g"), None, Some("t"), "1m").expect("good and total");
+        let t = tiles(Some("g"), None, Some("t"), "1m", &[]).expect("good and total");
         assert!(t.bad.starts_with("clamp_min("));
-        let t = tiles(Some("g"), Some("e"), None, "1m").expect("good and errors");
-        assert!(t.total.ends_with(&format!("or {}", edge("e", "1m"))));
-        assert!(tiles(Some("g"), None, None, "1m").is_none());
+        let t = tiles(Some("g"), Some("e"), None, "1m", &[]).expect("good and errors");
+        assert!(t.total.ends_with(&format!("or {}", edge("e", "1m", &[]))));
+        assert!(tiles(Some("g"), None, None, "1m", &[]).is_none());
+    }
+
+    #[test]
+    fn grouped_tiles_sum_by_the_group_labels_and_fill_zeros_per_member() {
+        let by = ["route".to_string(), "code_class".to_string()];
+        assert_eq!(
+            edge("x", "1m", &by),
+            "sum by (route, code_class) (((x - x offset 1m) >= 0) or (x and x offset 1m))"
+        );
+        // A missing side counts zero for each member the other side has, not one label-less 0.
+        let t = tiles(None, Some("e"), Some("t"), "1m", &by).expect("errors and total");
+        let (e, total) = (edge("e", "1m", &by), edge("t", "1m", &by));
+        assert!(
+            t.bad.contains(&format!("({e} or (0 * {total}))")),
+            "{}",
+            t.bad
+        );
+        let t = tiles(Some("g"), None, Some("t"), "1m", &by).expect("good and total");
+        assert!(!t.bad.contains("vector(0)"), "{}", t.bad);
+        let t = tiles(Some("g"), Some("e"), None, "1m", &by).expect("good and errors");
+        assert!(!t.total.contains("vector(0)"), "{}", t.total);
+    }
+
+    fn views<'a>(long: &'a [Dur], by: &'a [String]) -> Views<'a> {
+        Views {
+            ident: Ident {
+                service: "api",
+                name: "availability",
+                fresh: "59s",
+                by,
+            },
+            long,
+            stale: "10m".into(),
+            seen: Dur::from_secs(30 * 86400),
+        }
     }
 
     #[test]
     fn views_read_long_windows_through_last_over_time() {
         let long = [Dur::from_secs(30 * 86400)];
-        let v = Views {
-            ident: Ident {
-                service: "api",
-                name: "availability",
-                fresh: "59s",
-            },
-            long: &long,
-            stale: "10m".into(),
-        };
+        let v = views(&long, &[]);
         let ws = [Dur::from_secs(300), Dur::from_secs(3600), long[0]];
         assert_eq!(
             v.total(&ws),
@@ -350,5 +477,29 @@ mod tests {
             v.burn(&ws[..1], 0.999),
             "last_over_time(slowburn:slo_events_bad:sum{service=\"api\",slo=\"availability\",window=\"5m\"}[59s]) / (last_over_time(slowburn:slo_events_total:sum{service=\"api\",slo=\"availability\",window=\"5m\"}[59s]) > 0) / (1 - 0.999)"
         );
+        assert_eq!(v.zero(), "on() vector(0)");
+        assert_eq!(v.constant("0.999"), "vector(0.999)");
+        assert_eq!(v.ident.on(&["service", "slo"]), "on(service, slo)");
+    }
+
+    #[test]
+    fn grouped_views_fill_and_match_per_member() {
+        let long = [Dur::from_secs(30 * 86400)];
+        let by = ["route".to_string()];
+        let v = views(&long, &by);
+        let members = "0 * max without(window) (last_over_time(slowburn:slo_events_total:sum{service=\"api\",slo=\"availability\",window=\"30d\"}[10m]))";
+        assert_eq!(v.members(), members);
+        assert_eq!(v.zero(), format!("on(route) ({members})"));
+        assert_eq!(v.constant("0.999"), format!("{members} + 0.999"));
+        assert_eq!(v.ident.on(&["service", "slo"]), "on(service, slo, route)");
+        assert_eq!(v.ident.aggregate("count"), "count by (route) ");
+        let fill = v.zero_fill(&[Dur::from_secs(300)]);
+        assert_eq!(
+            fill,
+            format!(
+                "or on(window, route) (label_replace({members}, \"window\", \"5m\", \"\", \"\"))"
+            )
+        );
+        assert!(!fill.contains("vector("), "no label-less zero: {fill}");
     }
 }

@@ -46,19 +46,27 @@ pub(super) fn support(slo: &Slo, bucket: &str) -> Result<(Tiles, Option<Tiles>),
     if slo.source != SourceKind::Prometheus {
         return Err(LOG.into());
     }
-    let main = spec_tiles(&slo.counts, bucket)?;
+    let by = group_labels(slo);
+    let main = spec_tiles(&slo.counts, bucket, by)?;
     let sla = match slo.sla.as_ref().and_then(|s| s.counts.as_ref()) {
-        Some(spec) => Some(spec_tiles(spec, bucket).map_err(|e| format!("its SLA: {e}"))?),
+        Some(spec) => Some(spec_tiles(spec, bucket, by).map_err(|e| format!("its SLA: {e}"))?),
         None => None,
     };
     Ok((main, sla))
 }
 
+/// The `group_by` labels of a grouped definition, empty for a plain SLO: the rules then compute
+/// one SLO per value of them (each member the daemon would follow), side by side in one set of
+/// series told apart by these labels.
+pub(super) fn group_labels(slo: &Slo) -> &[String] {
+    slo.group_by.as_ref().map_or(&[][..], |g| &g.labels[..])
+}
+
 /// Why log SLIs stay with the daemon.
 const LOG: &str = "log SLIs need the daemon (their events are LogQL queries, which a Prometheus, Thanos, Mimir or vmalert ruler cannot run)";
 
-/// The tiles of a count spec of counter selectors.
-fn spec_tiles(spec: &CountSpec, bucket: &str) -> Result<Tiles, String> {
+/// The tiles of a count spec of counter selectors, per member of `by` (see [`group_labels`]).
+fn spec_tiles(spec: &CountSpec, bucket: &str, by: &[String]) -> Result<Tiles, String> {
     let (good, bad, total) = match spec {
         CountSpec::Events { good, bad, total } => (good, bad, total),
         CountSpec::Mixed { .. } => {
@@ -78,7 +86,7 @@ fn spec_tiles(spec: &CountSpec, bucket: &str) -> Result<Tiles, String> {
         }
     };
     let (g, b, t) = (selector(good)?, selector(bad)?, selector(total)?);
-    expr::tiles(g.as_deref(), b.as_deref(), t.as_deref(), bucket)
+    expr::tiles(g.as_deref(), b.as_deref(), t.as_deref(), bucket, by)
         .ok_or_else(|| "the SLI names neither good+total, errors+total nor good+errors".into())
 }
 
@@ -104,6 +112,7 @@ pub(super) fn rules(
         service: &slo.service,
         name: &slo.name,
         fresh: &fresh,
+        by: group_labels(slo),
     };
     let labels = ident_labels(&ident);
     let with = |k: &str, v: &str| {
@@ -161,12 +170,13 @@ pub(super) fn rules(
         ident,
         long: &w.long,
         stale: cx.stale.clone(),
+        seen: w.longest(),
     };
     families(slo, &views, w, cx, &mut fast);
     if let Some(sla) = &slo.sla {
         fast.push(Rule::record(
             names::SLO_SLA_OBJECTIVE,
-            format!("vector({})", sla.objective),
+            views.constant(&sla.objective.to_string()),
             labels.clone(),
         ));
         let period = slo.periods.first().copied();
@@ -255,13 +265,7 @@ fn families(slo: &Slo, v: &Views<'_>, w: &Windows, cx: &Context, out: &mut Vec<R
         l.insert(k.to_string(), val.to_string());
         l
     };
-    let zeros = || {
-        format!(
-            "or on({}) ({})",
-            names::LABEL_WINDOW,
-            expr::zeros(&w.counted)
-        )
-    };
+    let zeros = || v.zero_fill(&w.counted);
     out.push(Rule::record(
         names::SLO_EVENTS,
         format!("{}\n{}", v.total(&w.counted), zeros()),
@@ -318,17 +322,18 @@ fn families(slo: &Slo, v: &Views<'_>, w: &Windows, cx: &Context, out: &mut Vec<R
     }
     out.push(Rule::record(
         names::SLO_OBJECTIVE,
-        format!("vector({})", slo.objective),
+        v.constant(&slo.objective.to_string()),
         labels,
     ));
     out.push(Rule::record(
         names::SLO_INFO,
-        "vector(1)".into(),
+        v.constant("1"),
         info_labels(slo),
     ));
 }
 
-/// Known buckets / buckets per window, 0 when none is known (as the daemon writes it).
+/// Known buckets / buckets per window, 0 when none is known (as the daemon writes it; per
+/// member for a grouped definition).
 fn coverage(v: &Views<'_>, shown: &[Dur], width: Dur) -> String {
     let per_bucket = width.as_millis().max(1);
     shown
@@ -336,7 +341,7 @@ fn coverage(v: &Views<'_>, shown: &[Dur], width: Dur) -> String {
         .map(|w| {
             let buckets = w.as_millis() / per_bucket;
             expr::with_window(
-                &format!("{} / {buckets} or on() vector(0)", v.of(expr::KNOWN, &[*w])),
+                &format!("{} / {buckets} or {}", v.of(expr::KNOWN, &[*w]), v.zero()),
                 *w,
             )
         })
@@ -356,7 +361,8 @@ fn remaining(v: &Views<'_>, periods: &[Dur], objective: f64) -> String {
 }
 
 /// `slo_budget_exhaustion_seconds{period}`: remaining × period / the 1h burn rate, 0 once spent,
-/// absent while not burning; from the two families recorded just before it.
+/// absent while not burning; from the two families recorded just before it, matched per SLO (and
+/// per member of a grouped definition).
 fn exhaustion(ident: &Ident<'_>, periods: &[Dur]) -> String {
     let hour = Dur::from_secs(3600);
     let burn_1h = ident.read(names::SLO_BURN_RATE, &expr::window_matcher(&[hour]));
@@ -370,11 +376,10 @@ fn exhaustion(ident: &Ident<'_>, periods: &[Dur]) -> String {
         .iter()
         .map(|p| {
             format!(
-                "(({} > 0) * {} / on({}, {}) group_left() ({burn_1h} > 0))",
+                "(({} > 0) * {} / {} group_left() ({burn_1h} > 0))",
                 remaining(Some(*p)),
                 p.as_secs(),
-                names::LABEL_SERVICE,
-                names::LABEL_SLO
+                ident.on(&[names::LABEL_SERVICE, names::LABEL_SLO])
             )
         })
         .collect();

@@ -313,3 +313,138 @@ fn a_rule_with_for_holds_only_after_every_evaluation_of_its_span() {
         "nothing recorded without `for:`"
     );
 }
+
+/// A definition grouped by `group_by` (given as YAML) beside a plain SLO.
+fn grouped(group_by: &str) -> Config {
+    config(&format!(
+        "slos:\n  - service: api\n    name: avail\n    objective: 99\n    group_by: {group_by}\n    labels: {{team: web}}\n    sli: {{ratio: {{errors: 'req_total{{code=\"500\"}}', total: req_total}}}}\n  - service: api\n    name: plain\n    objective: 99\n    sli: {{ratio: {{errors: 'e_total', total: 't_total'}}}}\n"
+    ))
+}
+
+/// Every rule of the group named `group` in a rendered file.
+fn rules_of(file: &Value, group: &str) -> Vec<Value> {
+    file["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|g| g["name"] == group)
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn a_grouped_definition_sums_by_its_labels_and_matches_per_member() {
+    let r = render(&grouped("[route]"), Target::Prometheus, None).expect("renders");
+    let file = parsed(&r.yaml);
+    let rules = rules_of(&file, "slowburn-api-avail");
+    let long = rules_of(&file, "slowburn-api-avail:periods");
+    assert!(!rules.is_empty() && !long.is_empty(), "{}", r.yaml);
+    let expr = |record: &str| -> String {
+        rules
+            .iter()
+            .find(|x| x["record"] == record || x["alert"] == record)
+            .and_then(|x| x["expr"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let tile = expr("slowburn:slo_events_total:increase1m");
+    assert!(
+        tile.starts_with("sum by (route) (((req_total - req_total offset 1m) >= 0)"),
+        "{tile}"
+    );
+    // Every series carries the group labels: no label-less zero, constant or absence, no
+    // aggregation or match that drops `route`.
+    for x in rules.iter().chain(&long) {
+        let e = x["expr"].as_str().unwrap_or_default();
+        for lost in [
+            "sum(",
+            "count(",
+            "on()",
+            "vector(",
+            "absent_over_time",
+            "on(window)",
+        ] {
+            assert!(!e.contains(lost), "`{lost}` in {x}");
+        }
+    }
+    assert!(
+        expr("slowburn:slo_events_bad:increase1m").contains(&format!("or (0 * {tile})")),
+        "a route without error series counts 0 errors"
+    );
+    assert!(expr("slo_budget_exhaustion_seconds").contains("on(service, slo, route) group_left()"));
+    assert!(
+        expr("slo_events")
+            .contains("or on(window, route) (label_replace(0 * max without(window) (")
+    );
+    assert!(expr("slo_objective_ratio").ends_with(" + 0.99"));
+    assert!(expr("slo_alert_firing").contains("unless on(route) count by (route) ("));
+    assert!(expr("SLOErrorBudgetBurnTicket").contains("\nunless on(route) last_over_time("));
+
+    // One alert per member, named as the daemon names the member.
+    let page = rules
+        .iter()
+        .find(|x| x["alert"] == "SLOErrorBudgetBurnPage")
+        .expect("a page alert");
+    let member = "api/avail{route={{ printf \"%q\" $labels.route }}}";
+    assert_eq!(page["labels"]["slo"], member);
+    assert_eq!(page["labels"]["team"], "web");
+    let summary = page["annotations"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with(&format!("[page] {member} is burning")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("query (printf `100 * slo_error_budget_remaining_ratio{service=\"api\",slo=\"avail\",route=%q}` $labels.route)"),
+        "the budgets of the alert's own member: {summary}"
+    );
+
+    // Named in the header and the notes; the plain SLO beside it is unchanged.
+    assert!(
+        r.yaml
+            .contains("\n# api/avail: group_by [route]: one SLO per value"),
+        "{}",
+        r.yaml
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("api/avail:") && n.contains("max_groups (100)")),
+        "{:?}",
+        r.notes
+    );
+    let plain = rules_of(&file, "slowburn-api-plain");
+    assert!(
+        plain[0]["expr"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("sum(((t_total")),
+        "{:?}",
+        plain[0]
+    );
+    assert!(plain.iter().all(|x| x["labels"]["slo"] != member));
+}
+
+#[test]
+fn every_group_label_is_kept_through_the_matches() {
+    let r = render(&grouped("[route, method]"), Target::Prometheus, None).expect("renders");
+    assert!(r.yaml.contains("sum by (route, method) ((("), "{}", r.yaml);
+    assert!(
+        r.yaml
+            .contains("on(service, slo, route, method) group_left()")
+    );
+    assert!(r.yaml.contains("unless on(route, method) "));
+    let file = parsed(&r.yaml);
+    let page = rules_of(&file, "slowburn-api-avail")
+        .into_iter()
+        .find(|x| x["alert"] == "SLOErrorBudgetBurnPage")
+        .expect("a page alert");
+    assert_eq!(
+        page["labels"]["slo"],
+        "api/avail{route={{ printf \"%q\" $labels.route }},method={{ printf \"%q\" $labels.method }}}"
+    );
+    assert!(
+        page["annotations"]["rule"].as_str().is_some_and(
+            |a| a.contains(",route=%q,method=%q}[59s]))` $labels.route $labels.method)")
+        ),
+        "{page}"
+    );
+}

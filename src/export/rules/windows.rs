@@ -87,6 +87,13 @@ impl Windows {
         }
     }
 
+    /// The longest window summed (the first period, usually): a grouped definition's members
+    /// are the values with a tile in it, so one that stopped reporting is still known there
+    /// (its events and coverage go to 0, its no-data ticket fires) until it leaves the window.
+    pub fn longest(&self) -> Dur {
+        self.exported.iter().copied().max().unwrap_or_default()
+    }
+
     /// The shown windows the fast group counts tiles over (coverage).
     pub fn fast_shown(&self) -> Vec<Dur> {
         self.shown
