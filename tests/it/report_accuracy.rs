@@ -863,6 +863,17 @@ slos:
     assert_eq!(status, 200, "{body}");
     let one: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(one["group"]["app"], "svc15");
+    let (_, page) = d.get("/");
+    assert!(
+        page.contains("3 members"),
+        "members under their definition: {page}"
+    );
+    assert!(
+        page.contains("/slos/all/availability%7Bapp%3D%22svc60%22%7D"),
+        "a member's link is one path segment"
+    );
+    let (status, _) = d.get("/slos/all/availability%7Bapp%3D%22svc60%22%7D");
+    assert_eq!(status, 200, "the member's page");
     let (_, list) = d.get("/api/v1/slos");
     let list: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list["slos"].as_array().unwrap().len(), 6);

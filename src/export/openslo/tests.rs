@@ -173,8 +173,8 @@ fn group_by_and_a_cap_other_than_the_default_are_annotations() {
     assert_eq!(notes["slowburn.dev/group_by"], "route,method", "{notes}");
     assert_eq!(notes["slowburn.dev/max_groups"], "50", "{notes}");
     // The SLI is the definition's: every value together, no group matcher.
-    let total = &docs[1]["spec"]["indicator"]["spec"]["ratioMetric"]["total"]["metricSource"]
-        ["spec"]["query"];
+    let total = &docs[1]["spec"]["indicator"]["spec"]["ratioMetric"]["total"]["metricSource"]["spec"]
+        ["query"];
     assert_eq!(total, r#"http_requests_total{job="api"}"#);
     let notes = &docs[3]["metadata"]["annotations"];
     assert_eq!(notes["slowburn.dev/group_by"], "route", "{notes}");

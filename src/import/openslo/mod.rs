@@ -516,7 +516,8 @@ fn group_by(
     let max = note(meta, "max_groups");
     let Some(list) = note(meta, "group_by") else {
         if max.is_some() {
-            let why = "caps the members of a grouped SLO: give `slowburn.dev/group_by` too, or remove it";
+            let why =
+                "caps the members of a grouped SLO: give `slowburn.dev/group_by` too, or remove it";
             return cx.refuse(at, &max_field, why);
         }
         return None;

@@ -414,10 +414,7 @@ fn group_by_annotations_read_back_or_are_refused() {
     assert_eq!(slo(&out, "s").group_by, Some(want));
     assert!(!warned(&out, "metadata.annotations"), "{:?}", out.warnings);
     let out = read("slowburn.dev/group_by: route", "ok_total");
-    assert_eq!(
-        slo(&out, "s").group_by.as_ref().map(|g| g.max),
-        Some(None)
-    );
+    assert_eq!(slo(&out, "s").group_by.as_ref().map(|g| g.max), Some(None));
     let group = "metadata.annotations.slowburn.dev/group_by";
     let expression = "sum(increase(ok_total[5m])) or vector(0)";
     let out = read("slowburn.dev/group_by: route", expression);

@@ -217,10 +217,20 @@ fn grouping_becomes_group_by_and_the_file_validates() {
         errors.sli
     );
     assert_eq!(latency.group_by, group(&["handler", "method"]));
-    assert!(matches!(latency.sli, Sli::Latency { .. }), "{:?}", latency.sli);
+    assert!(
+        matches!(latency.sli, Sli::Latency { .. }),
+        "{:?}",
+        latency.sli
+    );
     let yaml = super::super::emit::slo_yaml(&out, "slowburn import --from pyrra grouping.yaml");
-    assert!(yaml.contains("\n    group_by: [route]\n    alerting:\n"), "{yaml}");
-    assert!(yaml.contains("\n    group_by: [handler, method]\n"), "{yaml}");
+    assert!(
+        yaml.contains("\n    group_by: [route]\n    alerting:\n"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("\n    group_by: [handler, method]\n"),
+        "{yaml}"
+    );
     let cfg = crate::config::parse_str(&yaml, "slo.yaml", &|_| None)
         .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let groups: Vec<_> = cfg
@@ -272,10 +282,23 @@ fn group_labels_slowburn_sets_or_the_slo_has_are_refused() {
     assert!(out.slos.is_empty());
     let why: Vec<&str> = out.refused.iter().map(|r| r.why.as_str()).collect();
     assert_eq!(why.len(), 3, "{why:?}");
-    assert!(why[0].contains("`service` is a label slowburn sets"), "{why:?}");
-    assert!(why[1].contains("`route` is also a label of this SLO"), "{why:?}");
-    assert!(why[2].contains("`1x` is not a Prometheus label name"), "{why:?}");
-    let ok = run("g.yaml", &text.replace("service, route, 1x, route", "code"), None);
+    assert!(
+        why[0].contains("`service` is a label slowburn sets"),
+        "{why:?}"
+    );
+    assert!(
+        why[1].contains("`route` is also a label of this SLO"),
+        "{why:?}"
+    );
+    assert!(
+        why[2].contains("`1x` is not a Prometheus label name"),
+        "{why:?}"
+    );
+    let ok = run(
+        "g.yaml",
+        &text.replace("service, route, 1x, route", "code"),
+        None,
+    );
     assert_eq!(
         ok.slos.first().and_then(|s| s.group_by.clone()),
         Some(GroupBy {
