@@ -313,6 +313,41 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_drop_pages_in_a_replay_once_the_span_took_its_share() {
+        let start = 4 * 86400;
+        let end = start + 1800 + 2 * 86400;
+        let s = incident(1.0, start, 1800, end);
+        let period = Dur::from_secs(30 * 86400);
+        let mut policy = Policy::builtin(period, Dur::from_secs(W as u64));
+        policy.rules.clear();
+        policy.budget_ticket_below = None;
+        policy.budget_exhausted = None;
+        policy.budget_drop = Some(crate::alert::policy::BudgetDrop {
+            share: 0.05,
+            within: Dur::from_secs(3600),
+            severity: Severity::Page,
+        });
+        let subject = Subject {
+            id: "t/slo",
+            objective: OBJ,
+            periods: &[period],
+            policy: &policy,
+        };
+        let eps = replay(subject, &s, start - 3600, end, W);
+        // Four days of 1,000 a minute: a budget of 5,760 bad events, 5% of it 288, which the
+        // first minute of a total outage (1,000 bad) passes.
+        let page = eps
+            .iter()
+            .find(|e| e.severity == Severity::Page)
+            .expect("a page");
+        assert_eq!(page.rule, "budget 30d dropped 5% in 1h");
+        assert_eq!(page.fired_at - start, W);
+        // It lets go once the hour no longer holds 288 bad events of the (grown) budget.
+        let resolved = page.resolved_at.expect("resolved") - start;
+        assert!(resolved > 3600 && resolved <= 1800 + 3600 + W, "{resolved}");
+    }
+
+    #[test]
     fn a_rule_with_for_pages_that_much_later_in_a_replay() {
         let start = 4 * 86400;
         let end = start + 1800 + 2 * 86400;

@@ -122,7 +122,39 @@ pub struct Policy {
     pub budget_exhausted: Option<Severity>,
     /// Ticket when no bucket was known for this long (`None`: never).
     pub no_data_after: Option<Dur>,
+    /// Alert when a share of a period's budget went within a span (Honeycomb's and Nobl9's
+    /// budget-consumption alerts); off by default.
+    pub budget_drop: Option<BudgetDrop>,
+    /// Alert when, at the last hour's burn rate, the budget is gone within a span; off by default.
+    pub exhaustion_within: Option<ExhaustionWithin>,
 }
+
+/// `budget_drop:`: the events of the last `within` spent at least `share` of a period's budget.
+/// Read from windows that end now: the bad events of `within` over the budget of the period's
+/// events (`(1 - objective) × total`), so it answers "how much of the budget did the last hour
+/// take", whatever leaves the period at its other end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetDrop {
+    /// Share of the budget (0.05 for 5%).
+    pub share: f64,
+    /// The span.
+    pub within: Dur,
+    /// Page or ticket.
+    pub severity: Severity,
+}
+
+/// `exhaustion_within:`: the remaining budget, spent at the burn rate of the last hour, is gone
+/// within `within` (the status's `time_to_exhaustion_seconds.1h`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExhaustionWithin {
+    /// The span.
+    pub within: Dur,
+    /// Page or ticket.
+    pub severity: Severity,
+}
+
+/// The burn-rate window behind `exhaustion_within`.
+pub const EXHAUSTION_BURN_WINDOW: Dur = Dur::from_secs(3600);
 
 impl Policy {
     /// The built-in policy for a period: the scaled Workbook rules, no event minimum, a ticket
@@ -136,6 +168,8 @@ impl Policy {
             budget_ticket_below: Some(0.25),
             budget_exhausted: Some(Severity::Ticket),
             no_data_after: Some(Dur::from_secs(1800)),
+            budget_drop: None,
+            exhaustion_within: None,
         }
     }
 
@@ -143,6 +177,10 @@ impl Policy {
     pub fn windows(&self) -> Vec<Dur> {
         let mut w: Vec<Dur> = self.rules.iter().flat_map(|r| [r.long, r.short]).collect();
         w.extend(self.no_data_after);
+        w.extend(self.budget_drop.map(|d| d.within));
+        if self.exhaustion_within.is_some() {
+            w.push(EXHAUSTION_BURN_WINDOW);
+        }
         w
     }
 }
@@ -208,6 +246,7 @@ pub fn holding(
             });
         }
     }
+    budget_consumption(policy, objective, periods, &sum, &mut hits);
     if let Some(d) = policy.no_data_after {
         let w = sum(d);
         // Coverage leaves out maintenance buckets: planned downtime is not missing data.
@@ -221,6 +260,51 @@ pub fn holding(
         }
     }
     hits
+}
+
+/// The budget-consumption conditions ([`BudgetDrop`], [`ExhaustionWithin`]) per period.
+fn budget_consumption(
+    policy: &Policy,
+    objective: f64,
+    periods: &[Dur],
+    sum: &impl Fn(Dur) -> WindowSum,
+    hits: &mut Vec<Hit>,
+) {
+    for p in periods {
+        let period = sum(*p);
+        if let Some(d) = policy.budget_drop {
+            let recent = sum(d.within);
+            let budget = (1.0 - objective) * period.total;
+            let bad = (recent.total - recent.good).max(0.0);
+            if budget > 0.0 && bad / budget >= d.share {
+                hits.push(Hit {
+                    severity: d.severity,
+                    name: format!(
+                        "budget {p} dropped {}% in {}",
+                        (d.share * 1e5).round() / 1e3,
+                        d.within
+                    ),
+                    burn: recent.burn_rate(objective).unwrap_or(0.0),
+                    pending: Dur::from_secs(0),
+                });
+            }
+        }
+        if let Some(e) = policy.exhaustion_within {
+            let burn = sum(EXHAUSTION_BURN_WINDOW).burn_rate(objective);
+            let left = crate::budget::time_to_exhaustion(period.remaining(objective), burn, *p);
+            // A budget already spent is `budget_exhausted`'s to say, not this one's.
+            if period.remaining(objective).is_some_and(|r| r > 0.0)
+                && left.is_some_and(|s| s <= e.within.as_secs() as f64)
+            {
+                hits.push(Hit {
+                    severity: e.severity,
+                    name: format!("budget {p} gone within {}", e.within),
+                    burn: burn.unwrap_or(0.0),
+                    pending: Dur::from_secs(0),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +345,51 @@ mod tests {
         // Too few events in the long window: nothing.
         policy.min_events = 1e9;
         assert!(holding(&policy, 0.999, &[], |w| s.window(at, w)).is_empty());
+    }
+
+    #[test]
+    fn budget_drop_and_exhaustion_conditions() {
+        let m = Dur::from_secs(60);
+        let day = Dur::from_secs(86400);
+        let mut policy = Policy::builtin(day, m);
+        policy.rules.clear();
+        policy.budget_ticket_below = None;
+        policy.budget_exhausted = None;
+        policy.no_data_after = None;
+        policy.budget_drop = Some(BudgetDrop {
+            share: 0.05,
+            within: Dur::from_secs(3600),
+            severity: Severity::Page,
+        });
+        policy.exhaustion_within = Some(ExhaustionWithin {
+            within: Dur::from_secs(6 * 3600),
+            severity: Severity::Ticket,
+        });
+        // 1000 events a minute all day against 99%: a budget of 14,400 bad events. The last
+        // hour had 13 bad a minute: 780, 5.4% of it; 1.3% errors burn at 1.3x.
+        let mut b = vec![Bucket::known(1000.0, 1000.0); 1380];
+        b.extend(vec![Bucket::known(987.0, 1000.0); 60]);
+        let s = Series::from_buckets(0, m, &b);
+        let hits = holding(&policy, 0.99, &[day], |w| s.window(1440 * 60, w));
+        assert_eq!(
+            hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+            ["budget 1d dropped 5% in 1h"],
+            "94.6% left at 1.3x lasts 17 hours, more than 6"
+        );
+        assert_eq!(hits[0].severity, Severity::Page);
+        // 11 bad a minute: 4.6%, under the line.
+        let mut b = vec![Bucket::known(1000.0, 1000.0); 1380];
+        b.extend(vec![Bucket::known(989.0, 1000.0); 60]);
+        let s = Series::from_buckets(0, m, &b);
+        assert!(holding(&policy, 0.99, &[day], |w| s.window(1440 * 60, w)).is_empty());
+        // 0.5% errors before, then 5% (burn 5): 31% of the budget left lasts 1.5 hours.
+        let mut b = vec![Bucket::known(995.0, 1000.0); 1380];
+        b.extend(vec![Bucket::known(950.0, 1000.0); 60]);
+        let s = Series::from_buckets(0, m, &b);
+        let hits = holding(&policy, 0.99, &[day], |w| s.window(1440 * 60, w));
+        let names: Vec<&str> = hits.iter().map(|h| h.name.as_str()).collect();
+        assert!(names.contains(&"budget 1d gone within 6h"), "{names:?}");
+        assert!(policy.windows().contains(&Dur::from_secs(3600)));
     }
 
     #[test]

@@ -411,6 +411,37 @@ pub struct RawPolicy {
     pub budget_exhausted: Option<SStr>,
     /// Ticket when no bucket at all was known for this long.
     pub no_data_after: Option<SStr>,
+    /// Alert when this share of a period's budget went within this long.
+    pub budget_drop: Option<Spanned<RawBudgetDrop>>,
+    /// Alert when the budget is gone within this long at the last hour's burn rate.
+    pub exhaustion_within: Option<Spanned<RawExhaustion>>,
+}
+
+/// `budget_drop: {percent: 5, within: 1h, severity: page}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudgetDrop {
+    /// Share of the period's budget, in percent.
+    pub percent: Spanned<f64>,
+    /// The span it went in.
+    pub within: SStr,
+    /// `page` (default) or `ticket`.
+    pub severity: Option<SStr>,
+}
+
+/// `exhaustion_within: 24h`, or `{within: 24h, severity: page}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawExhaustion {
+    /// Just the span; a ticket.
+    Within(SStr),
+    /// The span and a severity.
+    Full {
+        /// The span.
+        within: SStr,
+        /// `page` or `ticket` (default).
+        severity: Option<SStr>,
+    },
 }
 
 /// One burn-rate rule.
@@ -446,6 +477,10 @@ pub struct RawSloAlerting {
     pub budget_exhausted: Option<SStr>,
     /// Override of `no_data_after`.
     pub no_data_after: Option<SStr>,
+    /// Override of `budget_drop` (`none` turns it off is not needed: it is off by default).
+    pub budget_drop: Option<Spanned<RawBudgetDrop>>,
+    /// Override of `exhaustion_within`.
+    pub exhaustion_within: Option<Spanned<RawExhaustion>>,
 }
 
 /// One entry of `receivers:`: a name, exactly one kind, and routing.

@@ -439,6 +439,9 @@ fn annotations(cfg: &Config, slo: &Slo, notes: &mut Vec<String>) -> Vec<(&'stati
         }
     }
     a.extend(policy_notes(cfg, slo));
+    if slo.policy.budget_drop.is_some() || slo.policy.exhaustion_within.is_some() {
+        notes.push(format!("{}: alerting.budget_drop / exhaustion_within: OpenSLO has no budget-consumption condition and they are not written; add them back under the SLO's `alerting:` after an import", slo.id));
+    }
     if let Some(m) = maintenance(cfg, slo) {
         notes.push(format!("{}: maintenance: written as `{PREFIX}maintenance`; `slowburn import` does not read it back (add the windows under `maintenance:`)", slo.id));
         a.push(("maintenance", m));

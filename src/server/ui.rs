@@ -518,10 +518,9 @@ pub async fn try_page(
         .filter(|r| ["1d", "7d", "30d"].contains(r))
         .unwrap_or("7d");
     let range = crate::duration::parse(range_text).map_or(7 * 86_400, |d| d.as_secs() as i64);
-    let text = p
-        .rules
-        .clone()
-        .unwrap_or_else(|| trial::format_rules(&s.slo.policy.rules));
+    let text = p.rules.clone().unwrap_or_else(|| {
+        trial::format_rules(&s.slo.policy.rules) + &trial::format_consumption(&s.slo.policy)
+    });
     let bucket = Dur::from_secs(snap.width.max(1) as u64);
     let parsed = p.rules.as_deref().map(|t| trial::parse_rules(t, bucket));
     let mut tried_policy = s.slo.policy.clone();
@@ -543,6 +542,15 @@ pub async fn try_page(
         Some(Ok(rules)) => tried_policy.rules = rules,
         Some(Err(e)) => errors = e,
         None => {}
+    }
+    if let Some(t) = p.rules.as_deref() {
+        match trial::parse_consumption(t, bucket) {
+            Ok((drop, exhaustion)) => {
+                tried_policy.budget_drop = drop;
+                tried_policy.exhaustion_within = exhaustion;
+            }
+            Err(e) => errors.extend(e),
+        }
     }
     // One replay at a time: a month of evaluations per policy is the heaviest page there is.
     let replaying = match admission::admit(&admission::REPLAYS).await {

@@ -63,6 +63,10 @@ pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
             continue;
         }
         let f: Vec<&str> = line.split_whitespace().collect();
+        if matches!(f.get(1), Some(&"drop") | Some(&"exhaustion")) {
+            // A budget-consumption line: `parse_consumption` reads it.
+            continue;
+        }
         let (severity, long, short, factor, pending) = match f[..] {
             [s, l, sh, fa] => (s, l, sh, fa, None),
             [s, l, sh, fa, "for", p] => (s, l, sh, fa, Some(p)),
@@ -102,6 +106,98 @@ pub fn parse_rules(text: &str, bucket: Dur) -> Result<Vec<Rule>, Vec<String>> {
     }
     if errors.is_empty() {
         Ok(rules)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The budget-consumption conditions as the form writes them, one per line after the rules:
+/// `page drop 5% 1h` and `ticket exhaustion 24h`.
+pub fn format_consumption(policy: &crate::alert::policy::Policy) -> String {
+    let mut out = String::new();
+    if let Some(d) = policy.budget_drop {
+        out.push_str(&format!(
+            "\n{} drop {}% {}",
+            d.severity.as_str(),
+            (d.share * 1e5).round() / 1e3,
+            d.within
+        ));
+    }
+    if let Some(e) = policy.exhaustion_within {
+        out.push_str(&format!(
+            "\n{} exhaustion {}",
+            e.severity.as_str(),
+            e.within
+        ));
+    }
+    out
+}
+
+/// Reads the form's budget-consumption lines (`page drop 5% 1h`, `ticket exhaustion 24h`); the
+/// last of each kind counts, none turns the condition off. Spans are whole buckets, as in
+/// `slo.yaml`.
+#[allow(clippy::type_complexity)]
+pub fn parse_consumption(
+    text: &str,
+    bucket: Dur,
+) -> Result<
+    (
+        Option<crate::alert::policy::BudgetDrop>,
+        Option<crate::alert::policy::ExhaustionWithin>,
+    ),
+    Vec<String>,
+> {
+    use crate::alert::policy::{BudgetDrop, ExhaustionWithin, Severity};
+    let (mut drop, mut exhaustion, mut errors) = (None, None, Vec::new());
+    for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let severity = match f.first() {
+            Some(&"page") => Severity::Page,
+            Some(&"ticket") => Severity::Ticket,
+            _ => continue,
+        };
+        let span = |s: &str| -> Result<Dur, String> {
+            let d = crate::duration::parse(s).map_err(|e| format!("line {n}: {e}"))?;
+            if d.is_whole_buckets(bucket) && d >= bucket {
+                Ok(d)
+            } else {
+                Err(format!("line {n}: {s} must be whole buckets ({bucket})"))
+            }
+        };
+        match f[1..] {
+            ["drop", percent, within] => {
+                let share = percent
+                    .trim_end_matches('%')
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| *p > 0.0 && *p <= 100.0)
+                    .map(|p| p / 100.0);
+                match (share, span(within)) {
+                    (Some(share), Ok(within)) => {
+                        drop = Some(BudgetDrop {
+                            share,
+                            within,
+                            severity,
+                        })
+                    }
+                    (None, _) => errors.push(format!(
+                        "line {n}: `{percent}`: a share of the budget above 0 and at most 100%"
+                    )),
+                    (_, Err(e)) => errors.push(e),
+                }
+            }
+            ["exhaustion", within] => match span(within) {
+                Ok(within) => exhaustion = Some(ExhaustionWithin { within, severity }),
+                Err(e) => errors.push(e),
+            },
+            ["drop", ..] | ["exhaustion", ..] => errors.push(format!(
+                "line {n}: write `page drop 5% 1h` or `ticket exhaustion 24h`"
+            )),
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok((drop, exhaustion))
     } else {
         Err(errors)
     }
@@ -178,7 +274,7 @@ pub fn render(p: &Page<'_>) -> Html {
         (span.0) " to " (span.1)
         " through the daemon's own alert decision, once per bucket, with the rules below instead of the current ones (the policy's other conditions stay). Nothing is sent.</p>"
         "<form class=\"stack\" method=\"get\" action=\"" (path)
-        "/try\"><label>Rules, one per line: severity long short factor [for duration]<textarea name=\"rules\" rows=\"6\" cols=\"40\">"
+        "/try\"><label>Rules, one per line: severity long short factor [for duration]; severity drop 5% 1h; severity exhaustion 24h<textarea name=\"rules\" rows=\"6\" cols=\"40\">"
         (text) "</textarea></label><label>Over the last <select name=\"range\">" (ranges)
         "</select></label><button type=\"submit\">Replay</button></form>"
     };
@@ -217,6 +313,19 @@ mod tests {
         assert_eq!(err.len(), 4);
         assert!(err[1].starts_with("line 2:") && err[1].contains("urgent"));
         assert!(parse_rules("", minute).is_err());
+        // Budget-consumption lines are read apart, and written back as they were.
+        let text = "page 1h 5m 14.4\npage drop 5% 1h\nticket exhaustion 1d";
+        assert_eq!(parse_rules(text, minute).unwrap().len(), 1);
+        let (drop, ex) = parse_consumption(text, minute).unwrap();
+        let mut p = crate::alert::policy::Policy::builtin(Dur::from_secs(86400), minute);
+        (p.budget_drop, p.exhaustion_within) = (drop, ex);
+        assert_eq!(
+            format_consumption(&p),
+            "\npage drop 5% 1h\nticket exhaustion 1d"
+        );
+        let err = parse_consumption("page drop 0% 1h\nticket exhaustion 30s\npage drop", minute)
+            .unwrap_err();
+        assert_eq!(err.len(), 3, "{err:?}");
         let pending = parse_rules("page 6h 30m 6 for 15m", minute).unwrap();
         assert_eq!(pending[0].pending, Dur::from_secs(900));
         assert_eq!(format_rules(&pending), "page 6h 30m 6 for 15m");

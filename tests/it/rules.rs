@@ -965,3 +965,64 @@ fn a_grouped_slo_pages_per_route_in_the_ruler() {
     let tested = promtool(d, &["test", "rules", "grouped.test.yaml"]);
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
+
+/// `budget_drop` and `exhaustion_within` in the ruler (issue 27, item 4): 1% errors against a
+/// 95% objective burn at 0.2x, so ten minutes of a 40-minute day take about 5% of its budget
+/// and the 80% left lasts 4 days. A drop of 3% in 10m pages and `exhaustion_within: 5d`
+/// tickets; 8% and 2d hold nothing: the same lines the daemon's `holding` draws.
+#[test]
+fn budget_consumption_conditions_hold_in_the_ruler_as_in_the_daemon() {
+    if !require("promtool", have("promtool"), "apt-get install prometheus") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let run = |percent: u32, within: &str| -> String {
+        let cfg = write_config(
+            &d.join(format!("cfg{percent}")),
+            &format!(
+                r#"prometheus: {{url: "http://127.0.0.1:9090"}}
+slos:
+  - service: api
+    name: avail
+    objective: 95
+    windows: [1d]
+    sli:
+      ratio:
+        errors: 'req_total{{code="500"}}'
+        total: 'req_total'
+    alerting:
+      rules: [{{severity: page, long: 1h, short: 5m, factor: 1000}}]
+      budget_ticket_below: 0
+      budget_exhausted: none
+      no_data_after: none
+      budget_drop: {{percent: {percent}, within: 10m}}
+      exhaustion_within: {within}
+"#
+            ),
+        );
+        let (code, out, err) = slowburn(&[
+            "rules",
+            "-c",
+            cfg.to_str().expect("UTF-8"),
+            "--period-interval",
+            "1m",
+            "--out",
+            d.join("c.rules.yaml").to_str().expect("UTF-8"),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        let test = "rule_files: [c.rules.yaml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n      - series: 'req_total{code=\"200\"}'\n        values: '0+990x40'\n      - series: 'req_total{code=\"500\"}'\n        values: '0+10x40'\n    promql_expr_test:\n      - expr: count by (severity, rule) (slowburn:slo_alert_holding:burn_rate)\n        eval_time: 40m\n        exp_samples:\n__SAMPLES__";
+        let samples = if percent == 3 {
+            "          - labels: '{rule=\"budget 1d dropped 3% in 10m\",severity=\"page\"}'\n            value: 1\n          - labels: '{rule=\"budget 1d gone within 5d\",severity=\"ticket\"}'\n            value: 1\n"
+        } else {
+            ""
+        };
+        std::fs::write(d.join("c.test.yaml"), test.replace("__SAMPLES__", samples))
+            .expect("write test");
+        promtool(d, &["test", "rules", "c.test.yaml"])
+    };
+    let holds = run(3, "5d");
+    assert!(holds.contains("SUCCESS"), "{holds}");
+    let quiet = run(8, "2d");
+    assert!(quiet.contains("SUCCESS"), "{quiet}");
+}

@@ -10,6 +10,8 @@ pub struct PolicyPatch {
     budget_ticket_below: Option<Option<f64>>,
     budget_exhausted: Option<Option<Severity>>,
     no_data_after: Option<Option<Dur>>,
+    budget_drop: Option<crate::alert::policy::BudgetDrop>,
+    exhaustion_within: Option<crate::alert::policy::ExhaustionWithin>,
 }
 
 impl PolicyPatch {
@@ -28,6 +30,12 @@ impl PolicyPatch {
         }
         if let Some(n) = self.no_data_after {
             p.no_data_after = n;
+        }
+        if let Some(d) = self.budget_drop {
+            p.budget_drop = Some(d);
+        }
+        if let Some(e) = self.exhaustion_within {
+            p.exhaustion_within = Some(e);
         }
     }
 }
@@ -287,6 +295,97 @@ pub(super) fn patch_fields(
     patch
 }
 
+/// `budget_drop:` and `exhaustion_within:` of a policy or an SLO's overrides, into `patch`.
+fn consumption(
+    cx: &mut Ctx,
+    path: &str,
+    bucket: Dur,
+    drop: Option<&Spanned<RawBudgetDrop>>,
+    exhaustion: Option<&Spanned<RawExhaustion>>,
+    patch: &mut PolicyPatch,
+) {
+    let span = |cx: &mut Ctx, s: &SStr, at: String| -> Option<Dur> {
+        let d = cx.dur(s, &at)?;
+        if d.is_whole_buckets(bucket) && d >= bucket {
+            Some(d)
+        } else {
+            cx.err(
+                &s.referenced,
+                at,
+                format!("must be whole buckets ({bucket})"),
+            );
+            None
+        }
+    };
+    let severity = |cx: &mut Ctx, s: Option<&SStr>, at: String, default: Severity| match s
+        .map(|s| (s, s.value.as_str()))
+    {
+        None => Some(default),
+        Some((_, "page")) => Some(Severity::Page),
+        Some((_, "ticket")) => Some(Severity::Ticket),
+        Some((s, other)) => {
+            cx.err(
+                &s.referenced,
+                at,
+                format!("`{other}`: use `page` or `ticket`"),
+            );
+            None
+        }
+    };
+    if let Some(d) = drop {
+        let dpath = format!("{path}.budget_drop");
+        let p = &d.value.percent;
+        let share = if p.value > 0.0 && p.value <= 100.0 {
+            Some(p.value / 100.0)
+        } else {
+            cx.err(
+                &p.referenced,
+                format!("{dpath}.percent"),
+                format!(
+                    "a share of the budget in percent, above 0 and at most 100 (5 for 5%); got {}",
+                    p.value
+                ),
+            );
+            None
+        };
+        let within = span(cx, &d.value.within, format!("{dpath}.within"));
+        let sev = severity(
+            cx,
+            d.value.severity.as_ref(),
+            format!("{dpath}.severity"),
+            Severity::Page,
+        );
+        if let (Some(share), Some(within), Some(severity)) = (share, within, sev) {
+            patch.budget_drop = Some(crate::alert::policy::BudgetDrop {
+                share,
+                within,
+                severity,
+            });
+        }
+    }
+    if let Some(e) = exhaustion {
+        let epath = format!("{path}.exhaustion_within");
+        let (w, s) = match &e.value {
+            RawExhaustion::Within(w) => (w, None),
+            RawExhaustion::Full { within, severity } => (within, severity.as_ref()),
+        };
+        // An untagged enum keeps no positions of its own: point at the key's value.
+        let w = Spanned::new(w.value.clone(), e.referenced, e.defined);
+        let s = s.map(|s| Spanned::new(s.value.clone(), e.referenced, e.defined));
+        let within = span(cx, &w, epath.clone());
+        let sev = severity(
+            cx,
+            s.as_ref(),
+            format!("{epath}.severity"),
+            Severity::Ticket,
+        );
+        if let (Some(within), Some(severity)) = (within, sev) {
+            patch.exhaustion_within =
+                Some(crate::alert::policy::ExhaustionWithin { within, severity });
+        }
+    }
+}
+
 pub(super) fn policy_patches(
     cx: &mut Ctx,
     raw: Option<&RawAlerting>,
@@ -297,7 +396,7 @@ pub(super) fn policy_patches(
     for (name, p) in &raw.policies {
         let path = format!("alerting.policies.{name}");
         let v = &p.value;
-        let patch = patch_fields(
+        let mut patch = patch_fields(
             cx,
             &path,
             bucket,
@@ -306,6 +405,14 @@ pub(super) fn policy_patches(
             v.budget_ticket_below.as_ref(),
             v.budget_exhausted.as_ref(),
             v.no_data_after.as_ref(),
+        );
+        consumption(
+            cx,
+            &path,
+            bucket,
+            v.budget_drop.as_ref(),
+            v.exhaustion_within.as_ref(),
+            &mut patch,
         );
         out.insert(name.clone(), patch);
     }
@@ -359,7 +466,7 @@ pub(super) fn resolve_policy(
     if let Some(r) = raw {
         let v = &r.value;
         let before = cx.errors.len();
-        let patch = patch_fields(
+        let mut patch = patch_fields(
             cx,
             &format!("{path}.alerting"),
             bucket,
@@ -368,6 +475,14 @@ pub(super) fn resolve_policy(
             v.budget_ticket_below.as_ref(),
             v.budget_exhausted.as_ref(),
             v.no_data_after.as_ref(),
+        );
+        consumption(
+            cx,
+            &format!("{path}.alerting"),
+            bucket,
+            v.budget_drop.as_ref(),
+            v.exhaustion_within.as_ref(),
+            &mut patch,
         );
         if cx.errors.len() > before {
             return None;
@@ -410,5 +525,28 @@ mod tests {
             e.iter().any(|m| m.contains("no alert policy named `nope`")),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn budget_consumption_conditions_are_read_and_checked_at_their_line() {
+        let ok = "alerting:\n  policies:\n    p:\n      budget_drop: {percent: 5, within: 1h}\n      exhaustion_within: 24h\ndefaults: {alerting: p}\nslos:\n  - service: a\n    name: b\n    objective: 99\n    sli: {ratio: {errors: e, total: t}}\n    alerting: {exhaustion_within: {within: 2d, severity: page}}\n";
+        let c = crate::config::parse_str(ok, "slo.yaml", &|_| None).expect("valid");
+        let p = &c.slos[0].policy;
+        let d = p.budget_drop.expect("budget_drop");
+        assert_eq!(
+            (d.share, d.within.as_secs(), d.severity),
+            (0.05, 3600, crate::alert::policy::Severity::Page)
+        );
+        let e = p.exhaustion_within.expect("exhaustion_within");
+        assert_eq!(
+            (e.within.as_secs(), e.severity),
+            (2 * 86400, crate::alert::policy::Severity::Page)
+        );
+        let bad = "slos:\n  - service: a\n    name: b\n    objective: 99\n    sli: {ratio: {errors: e, total: t}}\n    alerting: {budget_drop: {percent: 0, within: 90s, severity: urgent}, exhaustion_within: 30s}\n";
+        let e = super::super::errors_of(bad);
+        assert_eq!(e.len(), 4, "{e:?}");
+        assert!(e.iter().all(|m| m.starts_with("t.yaml:6:")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("budget_drop.percent")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("`urgent`")), "{e:?}");
     }
 }

@@ -135,6 +135,13 @@ fn conditions(
             ticket.push(named(&c, &format!("budget {p} < {:.0}%", below * 100.0)));
         }
     }
+    for (severity, c) in consumption(slo, v) {
+        if severity == Severity::Page {
+            page.push(c);
+        } else {
+            ticket.push(c);
+        }
+    }
     if let Some(d) = policy.no_data_after {
         ticket.push(named(&no_data(v, tile_total, d), &format!("no data {d}")));
     }
@@ -142,6 +149,51 @@ fn conditions(
         [(Severity::Page, page), (Severity::Ticket, ticket)],
         waiting,
     )
+}
+
+/// `budget_drop` and `exhaustion_within` per period, as `alert::policy` judges them: the bad
+/// events of the span over the period's budget (`burn(span) × total(span) / total(period)`),
+/// and the remaining budget over the last hour's burn rate (in periods) against the span.
+fn consumption(slo: &Slo, v: &Views<'_>) -> Vec<(Severity, String)> {
+    let policy = &slo.policy;
+    let obj = slo.objective;
+    let without = format!("max without({})", names::LABEL_WINDOW);
+    let mut out = Vec::new();
+    for p in &slo.periods {
+        if let Some(d) = policy.budget_drop {
+            let bw = format!("{without} ({})", v.burn(&[d.within], obj));
+            let c = format!(
+                "{bw}\n  and ({bw} * {without} ({}) / {without} ({}) >= {})",
+                v.total(&[d.within]),
+                v.total(&[*p]),
+                d.share
+            );
+            let name = format!(
+                "budget {p} dropped {}% in {}",
+                (d.share * 1e5).round() / 1e3,
+                d.within
+            );
+            out.push((d.severity, named(&c, &name)));
+        }
+        if let Some(e) = policy.exhaustion_within {
+            let burn = format!(
+                "{without} ({})",
+                v.burn(&[crate::alert::policy::EXHAUSTION_BURN_WINDOW], obj)
+            );
+            let rem = format!("{without} ({})", v.remaining(&[*p], obj));
+            // Seconds left: remaining / burn × period; only while some budget is left.
+            let c = format!(
+                "{burn}\n  and (({rem} > 0) / ({burn} > 0) * {} <= {})",
+                p.as_secs(),
+                e.within.as_secs()
+            );
+            out.push((
+                e.severity,
+                named(&c, &format!("budget {p} gone within {}", e.within)),
+            ));
+        }
+    }
+    out
 }
 
 /// Missing data, valued 0 (the burn rate the daemon ranks it by): no total tile in the last `d`.

@@ -41,6 +41,12 @@ impl Windows {
             .rules
             .iter()
             .flat_map(|r| [r.long, r.short])
+            .chain(slo.policy.budget_drop.map(|d| d.within))
+            .chain(
+                slo.policy
+                    .exhaustion_within
+                    .map(|_| crate::alert::policy::EXHAUSTION_BURN_WINDOW),
+            )
             .collect();
         // A period the fast group must sum anyway (a burn window, a rule's) stays there.
         let long: Vec<Dur> = if split {
