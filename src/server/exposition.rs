@@ -32,16 +32,9 @@ pub(super) fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], v: f
                 out.push(',');
             }
             out.push_str(k);
-            out.push_str("=\"");
-            for c in val.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '"' => out.push_str("\\\""),
-                    '\n' => out.push_str("\\n"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
+            out.push('=');
+            // The text format escapes label values as PromQL strings do.
+            out.push_str(&crate::sli::promql::quote(val));
         }
         out.push('}');
     }

@@ -398,18 +398,9 @@ mod tests {
         assert_eq!(literal("plain"), "plain");
     }
 
-    fn views<'a>(by: &'a [String]) -> Views<'a> {
-        Views {
-            ident: Ident {
-                service: "api",
-                name: "availability",
-                fresh: "59s",
-                by,
-            },
-            long: &[],
-            stale: "10m".into(),
-            seen: Dur::from_secs(30 * 86400),
-        }
+    /// The views the expression tests use, with no long windows.
+    fn views(by: &[String]) -> Views<'_> {
+        super::super::expr::tests::views(&[], by)
     }
 
     #[test]

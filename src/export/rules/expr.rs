@@ -391,7 +391,7 @@ pub(super) fn zeros(ws: &[Dur]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -450,7 +450,8 @@ mod tests {
         assert!(!t.total.contains("vector(0)"), "{}", t.total);
     }
 
-    fn views<'a>(long: &'a [Dur], by: &'a [String]) -> Views<'a> {
+    /// An availability SLO's views over these long windows and group labels.
+    pub(in crate::export::rules) fn views<'a>(long: &'a [Dur], by: &'a [String]) -> Views<'a> {
         Views {
             ident: Ident {
                 service: "api",
