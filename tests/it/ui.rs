@@ -56,6 +56,14 @@ fn fixture() -> Option<&'static Fixture> {
         errors: http_requests_total{{service="api",code=~"5.."}}
         total: http_requests_total{{service="api"}}
   - service: web
+    name: by-code
+    objective: 99
+    group_by: [code]
+    sli:
+      ratio:
+        errors: http_requests_total{{service="api",code=~"5.."}}
+        total: http_requests_total{{service="api"}}
+  - service: web
     name: broken
     objective: 95
     sli:
@@ -635,5 +643,42 @@ fn pages_and_json_are_gzipped_only_when_asked() {
     assert!(
         !head.contains("content-encoding"),
         "q=0 refuses gzip: {head}"
+    );
+}
+
+/// A grouped SLO (`group_by: [code]` over the demo's requests) in a real browser: its members
+/// stand under one header row naming the definition and how many members it has, the worst first
+/// (every `code="500"` request is an error, so its budget is far below `code="200"`'s), and a
+/// member's link opens its own page (issue 26, item 4).
+#[test]
+fn members_stand_under_their_definition_worst_first() {
+    let Some(f) = fixture() else { return };
+    let b = browser();
+    b.goto(&f.d.url);
+    let order = b.eval(
+        r#"return [...document.querySelectorAll("tbody tr")].map(tr => tr.dataset.slo || ("header:" + tr.textContent.trim().replace(/\s+/g, " ")));"#,
+    );
+    let order: Vec<String> = serde_json::from_value(order).expect("rows");
+    let header = order
+        .iter()
+        .position(|r| r.starts_with("header:") && r.contains("web/by-code"))
+        .unwrap_or_else(|| panic!("no header row for web/by-code in {order:?}"));
+    assert!(order[header].contains("2 members"), "{}", order[header]);
+    assert_eq!(
+        order[header + 1..header + 3],
+        [
+            "web/by-code{code=\"500\"}".to_string(),
+            "web/by-code{code=\"200\"}".to_string()
+        ],
+        "the worst member first: {order:?}"
+    );
+    b.click("tr[data-slo='web/by-code{code=\"500\"}'] a");
+    let title = b.wait_for(
+        "return document.querySelector('h1') && document.querySelector('h1').textContent",
+        10,
+    );
+    assert!(
+        title.as_str().is_some_and(|t| t.contains("by-code")),
+        "the member's page: {title}"
     );
 }
