@@ -69,6 +69,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     server::silences::load(&shared);
     let sources_cell = Arc::new(std::sync::RwLock::new(sources.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Signals are handled before the listener announces the daemon: a SIGHUP sent as soon as
+    // it says it started must reload, not kill it (the default action).
+    let (reload_tx, mut reload_rx) = mpsc::channel::<&'static str>(4);
+    spawn_signals(stop_tx.clone(), reload_tx.clone())?;
     let server = serve(&opts, &cfg, &shared, &sources_cell, stop_rx.clone()).await?;
     let (receivers_tx, receivers_rx) = watch::channel(Arc::new(cfg.receivers.clone()));
     let dispatcher = tokio::spawn(dispatch_loop(
@@ -82,8 +86,6 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         grafana_rx,
         stop_rx.clone(),
     ));
-    let (reload_tx, mut reload_rx) = mpsc::channel::<&'static str>(4);
-    spawn_signals(stop_tx.clone(), reload_tx.clone())?;
     let _watcher = watch_file(&opts.config, reload_tx.clone());
 
     let delay = cfg.engine.delay.as_secs() as i64;
