@@ -118,6 +118,24 @@ pub fn selectors(def: &Slo) -> Vec<String> {
     out
 }
 
+/// `def`'s group labels with their values in `labels` (a series' or a stored member's), a label
+/// that is absent read as empty: how a member is named wherever its values come from.
+pub fn values_of(def: &Slo, labels: &BTreeMap<String, String>) -> Values {
+    def.group_by
+        .iter()
+        .flat_map(|g| &g.labels)
+        .map(|l| (l.clone(), labels.get(l).cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// `found` (sorted) cut to `max_groups`, and how many values that left out.
+pub fn capped(def: &Slo, mut found: Vec<Values>) -> (Vec<Values>, usize) {
+    let max = def.group_by.as_ref().map_or(usize::MAX, |g| g.max);
+    let dropped = found.len().saturating_sub(max);
+    found.truncate(max);
+    (found, dropped)
+}
+
 /// `label="value",…` in the order of `group_by`, as a member's selectors and id carry it.
 fn matchers(labels: &[String], values: &Values) -> String {
     labels
@@ -150,12 +168,9 @@ fn narrowed(selector: &str, extra: &str) -> String {
     let s = selector.trim();
     match s
         .strip_suffix('}')
-        .and_then(|body| body.rfind('{').map(|_| body))
+        .and_then(|body| body.find('{').map(|i| (body, i + 1)))
     {
-        Some(body) => {
-            let open = body.find('{').map_or(0, |i| i + 1);
-            format!("{}{}}}", &body[..open], joined(&body[open..], extra))
-        }
+        Some((body, open)) => format!("{}{}}}", &body[..open], joined(&body[open..], extra)),
         None => format!("{s}{{{extra}}}"),
     }
 }
@@ -188,10 +203,7 @@ pub fn member(def: &Slo, values: &Values) -> Slo {
     let extra = matchers(labels, values);
     let mut m = def.clone();
     m.id = member_id(def, values);
-    m.group = labels
-        .iter()
-        .map(|l| (l.clone(), values.get(l).cloned().unwrap_or_default()))
-        .collect();
+    m.group = values_of(def, values);
     // As labels too: receivers route by them, Alertmanager and slo_info carry them (validation
     // keeps `labels:` keys apart from the group labels).
     m.labels.extend(m.group.clone());

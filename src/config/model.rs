@@ -231,7 +231,7 @@ impl Config {
     pub fn longest_period(&self) -> Dur {
         self.slos
             .iter()
-            .flat_map(|s| s.periods.iter().copied())
+            .map(Slo::longest_period)
             .max()
             .unwrap_or(Dur::from_secs(30 * 86400))
     }
@@ -471,6 +471,16 @@ impl Slo {
     /// Whether this is a `group_by` definition, evaluated only through its members.
     pub fn is_group(&self) -> bool {
         self.group_by.is_some() && self.group.is_empty()
+    }
+
+    /// Its longest budget period: how far back its history, its members and a retired member's
+    /// last sighting reach.
+    pub fn longest_period(&self) -> Dur {
+        self.periods
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(Dur::from_secs(30 * 86400))
     }
 
     /// The id of the definition a member belongs to (its own id otherwise): what the `slo`

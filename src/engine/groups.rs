@@ -67,7 +67,7 @@ impl Engine {
             let lookback = if self.members.knows(&def.id) {
                 TICK_LOOKBACK.max(self.file.bucket)
             } else {
-                def.periods.iter().max().copied().unwrap_or(TICK_LOOKBACK)
+                def.longest_period()
             };
             let found = match crate::source::groups::find(&self.sources, &def, Some(at), lookback)
                 .await

@@ -108,19 +108,10 @@ impl Members {
         let Some(by) = &def.group_by else {
             return Outcome::default();
         };
-        let keep_for = def
-            .periods
-            .iter()
-            .max()
-            .map_or(30 * 86400, |p| p.as_secs() as i64);
+        let keep_for = def.longest_period().as_secs() as i64;
         let found: BTreeSet<Values> = found
-            .into_iter()
-            .map(|v| {
-                by.labels
-                    .iter()
-                    .map(|l| (l.clone(), v.get(l).cloned().unwrap_or_default()))
-                    .collect()
-            })
+            .iter()
+            .map(|v| crate::config::group::values_of(def, v))
             .collect();
         let g = self.groups.entry(def.id.clone()).or_default();
         let mut out = Outcome::default();

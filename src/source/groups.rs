@@ -28,9 +28,9 @@ pub async fn find(
     at: Option<i64>,
     lookback: Dur,
 ) -> Result<Vec<Values>, SourceError> {
-    let Some(by) = &def.group_by else {
+    if def.group_by.is_none() {
         return Ok(Vec::new());
-    };
+    }
     let source = sources.for_slo(def)?;
     let mut out: BTreeSet<Values> = BTreeSet::new();
     for selector in group::selectors(def) {
@@ -38,12 +38,7 @@ pub async fn find(
             .label_sets(&query(def, &selector, lookback), at)
             .await?
         {
-            out.insert(
-                by.labels
-                    .iter()
-                    .map(|l| (l.clone(), found.get(l).cloned().unwrap_or_default()))
-                    .collect(),
-            );
+            out.insert(group::values_of(def, &found));
         }
     }
     Ok(out.into_iter().collect())
@@ -71,16 +66,8 @@ pub async fn expand_at(
 ) -> Result<(Config, Vec<Found>), SourceError> {
     let mut found: Vec<Found> = Vec::new();
     for def in cfg.slos.iter().filter(|s| s.is_group()) {
-        let longest = def
-            .periods
-            .iter()
-            .max()
-            .copied()
-            .unwrap_or(Dur::from_secs(30 * 86400));
-        let mut members = find(sources, def, at, longest).await?;
-        let max = def.group_by.as_ref().map_or(usize::MAX, |g| g.max);
-        let dropped = members.len().saturating_sub(max);
-        members.truncate(max);
+        let all = find(sources, def, at, def.longest_period()).await?;
+        let (members, dropped) = group::capped(def, all);
         found.push(Found {
             id: def.id.clone(),
             members,
