@@ -67,6 +67,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
         let _ = shared.health.shard.set(shard);
     }
     server::silences::load(&shared);
+    server::corrections::load(&shared);
     let sources_cell = Arc::new(std::sync::RwLock::new(sources.clone()));
     let (stop_tx, stop_rx) = watch::channel(false);
     // Signals are handled before the listener announces the daemon: a SIGHUP sent as soon as

@@ -6,7 +6,7 @@
 //! - the pure core: [`budget`] (window math), [`alert`] (policy rules, the state machine, the one
 //!   alert decision, typed details), [`sli`] (what to count in each query language, and the
 //!   [`sli::SourceKind`] that names where), [`history`] (points for charts), [`maintenance`]
-//!   windows, [`shard`] (which SLOs one of N daemons or rulers owns), [`time`] and [`duration`];
+//!   windows and [`correction`]s (past ranges excluded through the API), [`shard`] (which SLOs one of N daemons or rulers owns), [`time`] and [`duration`];
 //! - the model: [`config`] (slo.yaml: parse, validate with positions), [`status`] (the typed
 //!   status of one SLO that the API, `report`, the UI and the gate read) and [`secret`];
 //! - adapters: [`http`] (the one HTTP layer of sources: permits, retries, `Retry-After`),
@@ -35,6 +35,7 @@ pub mod backups;
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod correction;
 pub mod daemon;
 pub mod duration;
 pub mod engine;

@@ -46,9 +46,11 @@ pub struct Maintenance {
 }
 
 impl Maintenance {
-    /// Whether this window concerns an SLO with this id and these labels.
+    /// Whether this window concerns an SLO with this id and these labels. A listed
+    /// `service/name` of a grouped definition concerns each of its members
+    /// (`service/name{route="/x"}`), as the file and the API name the definition.
     pub fn applies(&self, id: &str, labels: &BTreeMap<String, String>) -> bool {
-        let by_id = self.slos.is_empty() || self.slos.iter().any(|s| s == id);
+        let by_id = self.slos.is_empty() || self.slos.iter().any(|s| names(s, id));
         by_id && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
     }
 
@@ -69,6 +71,14 @@ impl Maintenance {
             }
         }
     }
+}
+
+/// Whether a listed SLO id names the SLO `id`: itself, or the definition it is a member of.
+fn names(listed: &str, id: &str) -> bool {
+    id == listed
+        || id
+            .strip_prefix(listed)
+            .is_some_and(|rest| rest.starts_with('{'))
 }
 
 /// Marks every bucket of `buckets` (starting at `start`, `width` apart) that overlaps one of
@@ -147,5 +157,8 @@ mod tests {
         assert_eq!(b[1], Bucket::known(1.0, 1.0));
         assert_eq!((b[2], b[3]), (Bucket::Excluded, Bucket::Excluded));
         assert!(m.applies("a/b", &BTreeMap::new()) && !m.applies("a/c", &BTreeMap::new()));
+        // A definition's id covers its members, not SLOs whose id merely starts alike.
+        assert!(m.applies("a/b{route=\"/x\"}", &BTreeMap::new()));
+        assert!(!m.applies("a/bc", &BTreeMap::new()));
     }
 }

@@ -43,15 +43,16 @@ pub struct Silence {
     pub created_at: i64,
 }
 
-/// Unix seconds as the RFC 3339 text every JSON time of slowburn is.
-mod rfc3339_secs {
+/// Unix seconds as the RFC 3339 text every JSON time of slowburn is (corrections store theirs
+/// the same way).
+pub(crate) mod rfc3339_secs {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub(super) fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::rfc3339(*t))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let text = String::deserialize(d)?;
         chrono::DateTime::parse_from_rfc3339(&text)
             .map(|t| t.timestamp())
@@ -92,7 +93,9 @@ pub struct NewSilence {
 /// stored but not read back after a restart.
 const YEAR_10000: i64 = 253_402_300_800;
 
-fn parse_time(field: &str, s: &str) -> Result<i64, String> {
+/// An RFC 3339 time of a request's `field` in unix seconds, within 1970–9999; the error names
+/// the field (corrections parse theirs the same way).
+pub(crate) fn parse_time(field: &str, s: &str) -> Result<i64, String> {
     let t = chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())
         .map_err(|e| format!("`{field}`: `{s}` is not an RFC 3339 time ({e})"))?;

@@ -29,6 +29,8 @@ pub use snapshot::{GroupView, Shared, SloView, Snapshot};
 
 use crate::alert::state::Record;
 use crate::config::{Config, Slo};
+use crate::correction::Correction;
+use crate::maintenance::Maintenance;
 use crate::source::Sources;
 use crate::store::StoreError;
 use crate::store::keys::{AlertKey, SeriesKey};
@@ -73,6 +75,10 @@ pub struct Engine {
     trust_sums: bool,
     /// Every stored series' bucket width, for retention (looked up hourly).
     widths: HashMap<u64, i64>,
+    /// The windows of the API's corrections that the sums exclude, as last taken.
+    corrections: Vec<Maintenance>,
+    /// The generation of [`Shared::corrections`] last taken; `None` before the first look.
+    corrections_seen: Option<u64>,
 }
 
 impl Engine {
@@ -94,6 +100,8 @@ impl Engine {
             needs_rebuild: false,
             trust_sums: true,
             widths: HashMap::new(),
+            corrections: Vec::new(),
+            corrections_seen: None,
         }
     }
 
@@ -134,6 +142,12 @@ impl Engine {
             if let Err(e) = self.shared.store.delete_alert(&key) {
                 warn!(key, error = %e, "cannot remove the unreadable alert record");
             }
+        }
+        if self.take_corrections() {
+            info!(
+                corrections = self.corrections.len(),
+                "corrections applied: their ranges do not count in the budgets"
+            );
         }
         self.load_members();
         self.find_members(at).await;
@@ -214,6 +228,32 @@ impl Engine {
         }
     }
 
+    /// Takes the corrections as the API left them; true when their windows differ from the ones
+    /// the sums exclude (the sums must then be summed again from the stored buckets).
+    fn take_corrections(&mut self) -> bool {
+        let (generation, list) = self.shared.corrections.current();
+        if self.corrections_seen == Some(generation) {
+            return false;
+        }
+        self.corrections_seen = Some(generation);
+        let windows: Vec<Maintenance> = list.iter().map(Correction::maintenance).collect();
+        if windows == self.corrections {
+            return false;
+        }
+        self.corrections = windows;
+        true
+    }
+
+    /// The corrections' windows that concern one SLO: buckets its sums count as excluded
+    /// whatever the store holds for them.
+    fn corrections_for(&self, slo: &Slo) -> Vec<Maintenance> {
+        self.corrections
+            .iter()
+            .filter(|m| m.applies(&slo.id, &slo.labels))
+            .cloned()
+            .collect()
+    }
+
     /// Rebuilds every series from the store (and queries what it lacks).
     async fn rebuild(&mut self, at: i64) -> Result<(), StoreError> {
         warn!("rebuilding every SLO's window sums from the store");
@@ -226,6 +266,11 @@ impl Engine {
 
     /// Evaluates every SLO from its rolling sums and publishes the snapshot.
     fn publish(&self, at: i64) {
+        // What retention keeps: the oldest start a correction may have.
+        let longest = self.slos.iter().map(|s| s.main.span).max().unwrap_or(0);
+        self.shared
+            .corrections
+            .set_kept(longest + self.config.engine.retention_margin.as_secs() as i64);
         let slos = self
             .slos
             .iter()

@@ -45,6 +45,8 @@ struct Plan {
     ask: Ask,
     windows: Vec<Dur>,
     mask: Vec<Maintenance>,
+    /// The corrections' windows: applied to what the sums count, never to what is stored.
+    corrections: Vec<Maintenance>,
     source: Result<Arc<dyn Source>, SourceError>,
 }
 
@@ -311,8 +313,11 @@ impl Engine {
                 let before = ((s.tracked.rolling.at() - range.start) / width)
                     .clamp(0, range.count as i64) as usize;
                 let olds = if before > 0 {
-                    // As the sums were built: a damaged chunk reads as missing buckets.
-                    Some(store.get(s.tracked.series, range.start, width, before)?)
+                    // As the sums were built: a damaged chunk reads as missing buckets, one in a
+                    // correction as excluded.
+                    let mut olds = store.get(s.tracked.series, range.start, width, before)?;
+                    crate::maintenance::mask(&s.tracked.mask, range.start, width, &mut olds);
+                    Some(olds)
                 } else {
                     None
                 };
@@ -412,6 +417,7 @@ impl Engine {
             },
             windows,
             mask: self.config.maintenance_for(slo),
+            corrections: self.corrections_for(slo),
             source: self.sources.for_slo(slo).cloned(),
         }
     }
@@ -464,8 +470,15 @@ fn read(
             Some((c, recent))
         });
     let (tracked, holes, from_sums) = match resumed {
-        Some((c, recent)) => {
+        Some((c, mut recent)) => {
             let end = c.rolling.at();
+            // As the stored sums counted them: excluded inside a correction.
+            crate::maintenance::mask(
+                &plan.corrections,
+                end - recent.len() as i64 * width,
+                width,
+                &mut recent,
+            );
             let mut heal = c.heal;
             super::ranges::trim_before(&mut heal, start);
             let mut holes: Vec<Hole> = heal
@@ -500,12 +513,13 @@ fn read(
                 cold: Vec::new(),
                 unknown_until: c.unknown_until,
                 pending: BTreeMap::new(),
+                mask: plan.corrections,
             };
             (tracked, holes, true)
         }
         None => {
             let n = (span / width) as usize;
-            let stored = store.get(series, start, width, n)?;
+            let mut stored = store.get(series, start, width, n)?;
             let mut ranges = Vec::new();
             for (s, e) in super::ranges::missing(
                 stored.iter().map(|b| !matches!(b, Bucket::Missing)),
@@ -522,6 +536,8 @@ fn read(
                     heal: false,
                 })
                 .collect();
+            // Holes are found in what is stored; the sums count a correction's buckets excluded.
+            crate::maintenance::mask(&plan.corrections, start, width, &mut stored);
             let series_sums = Series::from_buckets(start, Dur::from_secs(width as u64), &stored);
             let tracked = Tracked {
                 key: plan.key,
@@ -542,6 +558,7 @@ fn read(
                 cold: Vec::new(),
                 unknown_until: None,
                 pending: BTreeMap::new(),
+                mask: plan.corrections,
             };
             (tracked, holes, false)
         }

@@ -1,5 +1,6 @@
 //! What the engine publishes and the HTTP server reads: an immutable [`Snapshot`] of every SLO's
-//! latest evaluation, behind the [`Shared`] state (health, store, outbox wake-up, silences).
+//! latest evaluation, behind the [`Shared`] state (health, store, outbox wake-up, silences,
+//! corrections).
 
 use super::health::Health;
 use crate::alert::policy::Severity;
@@ -123,6 +124,9 @@ pub struct Shared {
     pub pending: std::sync::Mutex<BTreeMap<String, u64>>,
     /// Silences, as stored; the API edits both.
     pub silences: RwLock<Vec<crate::alert::silence::Silence>>,
+    /// Corrections, as stored; the API edits both and the engine applies a changed set at its
+    /// next tick.
+    pub corrections: crate::correction::Corrections,
 }
 
 impl Shared {
@@ -136,6 +140,7 @@ impl Shared {
             notifications: Default::default(),
             pending: Default::default(),
             silences: RwLock::new(Vec::new()),
+            corrections: Default::default(),
         })
     }
 

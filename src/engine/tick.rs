@@ -6,6 +6,7 @@
 use super::tracked::{Tracked, cold_bucket};
 use super::{Engine, ranges};
 use crate::budget::Bucket;
+use crate::maintenance::Maintenance;
 use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, Source, SourceError};
 use crate::store::keys::SeriesKey;
@@ -13,7 +14,7 @@ use crate::store::{CHUNK, Reader, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// Most chunk rows the retention pass deletes in one tick.
 const RETENTION_ROWS: usize = 2_000;
@@ -31,6 +32,14 @@ pub(super) struct Job {
 impl Engine {
     /// One evaluation at the bucket boundary `at`.
     pub async fn tick(&mut self, at: i64) -> Result<(), StoreError> {
+        if self.take_corrections() {
+            info!(
+                corrections = self.corrections.len(),
+                "corrections changed: every SLO's window sums are summed again from its stored buckets"
+            );
+            self.needs_rebuild = true;
+            self.trust_sums = false;
+        }
         if self.needs_rebuild || self.stalled(at) {
             self.rebuild(at).await?;
             self.publish(at);
@@ -231,7 +240,11 @@ impl Engine {
         jobs.iter()
             .map(|job| {
                 Ok(if job.heal {
-                    Some(store.get(self.tracked(job).series, job.start, width, job.count)?)
+                    let t = self.tracked(job);
+                    // As the sums count them: excluded inside a correction.
+                    let mut olds = store.get(t.series, job.start, width, job.count)?;
+                    crate::maintenance::mask(&t.mask, job.start, width, &mut olds);
+                    Some(olds)
                 } else {
                     None
                 })
@@ -483,9 +496,12 @@ fn roll_series(
         let effs: Vec<Bucket> = buckets[..split]
             .iter()
             .zip(&olds)
-            .map(|(new, old)| match new {
-                Bucket::Known { .. } | Bucket::Excluded => *new,
-                Bucket::Missing => *old,
+            .enumerate()
+            .map(|(k, (new, old))| {
+                match corrected(&t.mask, start + k as i64 * width, width, *new) {
+                    b @ (Bucket::Known { .. } | Bucket::Excluded) => b,
+                    Bucket::Missing => *old,
+                }
             })
             .collect();
         t.rolling.replace(start, &olds, &effs);
@@ -504,22 +520,37 @@ fn roll_series(
             continue;
         }
         // A missing new bucket counts as missing: nothing was counted for it before.
-        let eff = *new;
+        let eff = corrected(&t.mask, s, width, *new);
         let Tracked {
             rolling,
             recent,
             cold,
             pending,
             series,
+            mask,
             ..
         } = t;
+        let mask: &[Maintenance] = mask;
         rolling.advance(eff, |leaving| {
             recent
                 .get(leaving)
                 .or_else(|| pending.get(&leaving).copied())
-                .unwrap_or_else(|| cold_bucket(cold, reader, *series, width, leaving, unreadable))
+                .unwrap_or_else(|| {
+                    let stored = cold_bucket(cold, reader, *series, width, leaving, unreadable);
+                    corrected(mask, leaving, width, stored)
+                })
         });
         t.recent.push(eff);
+    }
+}
+
+/// A bucket starting at `start` as the sums count it: excluded inside one of the corrections'
+/// windows `mask`, whatever the source answered or the store holds (the store keeps the counts).
+fn corrected(mask: &[Maintenance], start: i64, width: i64, b: Bucket) -> Bucket {
+    if mask.iter().any(|m| m.overlaps(start, start + width)) {
+        Bucket::Excluded
+    } else {
+        b
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::budget::{Bucket, Rolling};
 use crate::config::Slo;
 use crate::duration::Dur;
+use crate::maintenance::Maintenance;
 use crate::source::Ask;
 use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, codec};
@@ -36,6 +37,9 @@ pub(super) struct Tracked {
     /// hold yet (a healed range before its commit): a bucket leaving a window is read from here
     /// first, so the sums can move before the commit that writes them with their buckets.
     pub pending: BTreeMap<i64, Bucket>,
+    /// The corrections' windows that concern this series: its buckets there count as excluded
+    /// (new ones, stored ones and ones leaving a window alike), while the store keeps the counts.
+    pub mask: Vec<Maintenance>,
 }
 
 impl Tracked {

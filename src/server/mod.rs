@@ -9,6 +9,8 @@
 //!   `GET /api/v1/slos/{service}/{name}/history?period=30d&step=1h` ([`api`]).
 //! - `GET/POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` ([`silences`]; changes need the
 //!   API token).
+//! - `GET/POST /api/v1/corrections`, `DELETE /api/v1/corrections/{id}` ([`corrections`]; changes
+//!   need the API token).
 //! - `GET /`, `/slos/{service}/{name}` (and `…/try`), `/silences`, `/internals`, `/ui/{style.css,app.js}`: the
 //!   web UI ([`ui`]; read-only, no token; the silences form calls the API).
 //! - `POST /api/v1/store/backup` ([`backup`]; the API token): a consistent copy of the store.
@@ -22,6 +24,7 @@ pub mod admission;
 pub mod api;
 pub mod backup;
 mod compat;
+pub mod corrections;
 mod exposition;
 pub mod guard;
 pub mod gzip;
@@ -76,6 +79,11 @@ pub fn router(state: AppState) -> Router {
             get(silences::list).post(silences::create),
         )
         .route("/api/v1/silences/{id}", delete(silences::delete))
+        .route(
+            "/api/v1/corrections",
+            get(corrections::list).post(corrections::create),
+        )
+        .route("/api/v1/corrections/{id}", delete(corrections::delete))
         .route("/", get(ui::list_page))
         .route("/slos/{service}/{name}", get(ui::detail_page))
         .route("/slos/{service}/{name}/try", get(ui::try_page))

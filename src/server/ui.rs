@@ -92,6 +92,7 @@ pub async fn detail_page(
     let from = detail_from(s, at, width);
     let n = ((at - from) / width).max(0) as usize;
     let silences = st.shared.silences();
+    let corrections = st.shared.corrections.all();
     let store = st.shared.store.clone();
     let view = s.clone();
     let slo_id = id.clone();
@@ -113,7 +114,14 @@ pub async fn detail_page(
             .filter(|v| v.key.is_slo_series_of(&slo_id))
             .collect();
         Ok::<_, crate::store::StoreError>(detail_body(
-            &view, at, width, from, &buckets, &silences, versions,
+            &view,
+            at,
+            width,
+            from,
+            &buckets,
+            &silences,
+            &corrections,
+            versions,
         ))
     })
     .await;
@@ -168,9 +176,10 @@ pub fn detail_html(
     silences: &[crate::alert::silence::Silence],
     versions: Vec<detail::StoredVersion>,
 ) -> String {
-    detail_body(s, at, width, from, buckets, silences, versions).into_string()
+    detail_body(s, at, width, from, buckets, silences, &[], versions).into_string()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn detail_body(
     s: &crate::engine::SloView,
     at: i64,
@@ -178,6 +187,7 @@ fn detail_body(
     from: i64,
     buckets: &[crate::budget::Bucket],
     silences: &[crate::alert::silence::Silence],
+    corrections: &[crate::correction::Correction],
     versions: Vec<detail::StoredVersion>,
 ) -> Html {
     let windows = burn_windows(&s.slo);
@@ -238,6 +248,17 @@ fn detail_body(
         episodes,
         past,
         silences: matching_silences(&s.slo, silences, crate::time::now_secs()),
+        corrections: corrections
+            .iter()
+            .filter(|c| c.applies(&s.slo))
+            .map(|c| detail::CorrectionLine {
+                id: c.id.clone(),
+                start: rfc3339(c.start),
+                end: rfc3339(c.end),
+                reason: c.reason.clone(),
+                author: c.author.clone(),
+            })
+            .collect(),
         dashboard: s.dashboard.clone(),
     };
     detail::render(&d)

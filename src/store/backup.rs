@@ -71,6 +71,7 @@ impl Store {
             rows += copy(&rx, &tx, OUTBOX).map_err(|e| err(&e))?;
             rows += copy(&rx, &tx, SILENCES).map_err(|e| err(&e))?;
             rows += copy(&rx, &tx, GROUPS).map_err(|e| err(&e))?;
+            rows += copy(&rx, &tx, CORRECTIONS).map_err(|e| err(&e))?;
             tx.commit().map_err(|e| err(&e))?;
             Ok(rows)
         })();

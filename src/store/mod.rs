@@ -16,6 +16,8 @@
 //! - `silences` (`&str → bytes`): silence id → the silence (JSON).
 //! - `groups` (`&str → bytes`): a `group_by` SLO's id → its members and when each was last seen
 //!   (JSON), so a restart neither forgets a paused member nor backfills a retired one.
+//! - `corrections` (`&str → bytes`): correction id → the correction (JSON): a past range whose
+//!   buckets the budgets do not count.
 //! - `sums` (`u64 series → bytes`): the engine's running totals of a series, written with its
 //!   buckets so a restart need not re-read them all ([`sums`]).
 //!
@@ -58,6 +60,7 @@ const ALERTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alerts");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const SILENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("silences");
 const GROUPS: TableDefinition<&str, &[u8]> = TableDefinition::new("groups");
+const CORRECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("corrections");
 const SUMS: TableDefinition<u64, &[u8]> = TableDefinition::new("sums");
 
 /// The layout version this build writes. Versions 1 (no checksums) and 2 (chunks keyed by series
@@ -410,6 +413,7 @@ impl Store {
             tx.open_table(OUTBOX).map_err(|e| self.err(e))?;
             tx.open_table(SILENCES).map_err(|e| self.err(e))?;
             tx.open_table(GROUPS).map_err(|e| self.err(e))?;
+            tx.open_table(CORRECTIONS).map_err(|e| self.err(e))?;
             tx.open_table(SUMS).map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))?;
@@ -509,6 +513,32 @@ impl Store {
     /// Every grouped SLO's stored members, by definition id.
     pub fn groups(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.kv_all(GROUPS)
+    }
+
+    /// Stores (`Some`) or deletes (`None`) a correction, durably, and in the same transaction
+    /// drops every series' running totals: they summed under the corrections before this change,
+    /// so a restart before the engine has rebuilt its sums sums the buckets again.
+    pub fn put_correction(&self, id: &str, correction: Option<&[u8]>) -> Result<(), StoreError> {
+        let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(CORRECTIONS).map_err(|e| self.err(e))?;
+            match correction {
+                Some(v) => {
+                    let sealed = seal::seal(id.as_bytes(), v);
+                    t.insert(id, sealed.as_slice()).map_err(|e| self.err(e))?;
+                }
+                None => {
+                    t.remove(id).map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        tx.delete_table(SUMS).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Every stored correction, by id.
+    pub fn corrections(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.kv_all(CORRECTIONS)
     }
 
     /// Inserts (`Some`) or removes (`None`) one row of a byte-valued table, durably.

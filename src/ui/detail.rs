@@ -1,6 +1,7 @@
 //! One SLO: its numbers now, the burn-down of every period's budget, the SLI against the objective
 //! and the SLA, burn rates with the policy's factors, event rates and coverage (missing data and
-//! maintenance shaded), its alerts with who was told, its silences and its definition.
+//! maintenance shaded), its alerts with who was told, its silences, the corrections that apply
+//! to it and its definition.
 //!
 //! The view ([`Detail`]) is built by pure functions from the status model ([`Row::from_status`],
 //! [`alerts`], [`policy_rules`], [`exhaustion`]) and the history the server reads; the render
@@ -155,6 +156,21 @@ pub struct SilenceLine {
     pub status: String,
 }
 
+/// A correction that applies to this SLO: a past range its budgets do not count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectionLine {
+    /// Its id (what `DELETE /api/v1/corrections/{id}` takes).
+    pub id: String,
+    /// Start, RFC 3339.
+    pub start: String,
+    /// End, RFC 3339.
+    pub end: String,
+    /// Why it was made.
+    pub reason: String,
+    /// Who asked for it.
+    pub author: String,
+}
+
 /// A definition the store holds for this SLO.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredVersion {
@@ -198,6 +214,8 @@ pub struct Detail {
     pub past: Vec<PastRow>,
     /// Silences matching this SLO.
     pub silences: Vec<SilenceLine>,
+    /// Corrections that apply to this SLO.
+    pub corrections: Vec<CorrectionLine>,
     /// Grafana dashboard link, when `alerting.dashboard_url` is set.
     pub dashboard: Option<String>,
 }
@@ -305,6 +323,7 @@ pub fn render(d: &Detail) -> Html {
         (episodes_section(d))
         (past_section(d))
         (silences_section(d))
+        (corrections_section(d))
         (definition_section(d))
     }
 }
@@ -646,6 +665,23 @@ fn silences_section(d: &Detail) -> Html {
         h.push_static("</ul>");
     }
     h.push_static("</section>");
+    h
+}
+
+/// The corrections that apply to this SLO (none: the section is left out).
+fn corrections_section(d: &Detail) -> Html {
+    if d.corrections.is_empty() {
+        return Html::default();
+    }
+    let mut h = Html::from_static(
+        "<section><h2>Corrections</h2><p>These ranges do not count in its budgets.</p><ul>",
+    );
+    for c in &d.corrections {
+        h.push(&html! {
+            "<li>" (c.start) " – " (c.end) ": " (c.reason) " (by " (c.author) ", " (c.id) ")</li>"
+        });
+    }
+    h.push_static("</ul></section>");
     h
 }
 

@@ -17,6 +17,7 @@ mod backup;
 mod cli;
 mod compose_loop;
 mod connections;
+mod corrections;
 mod crash;
 mod daemon;
 mod dashboards;
