@@ -4,6 +4,7 @@
 //! prefix sums of good, total and known buckets, so the sum over any window costs O(1) whatever its
 //! length; appending a bucket is O(1). Ratios are always derived from summed counts, never averaged.
 
+use crate::calendar::{Calendar, Period};
 use crate::duration::Dur;
 
 /// The counts of one bucket as a source or the store delivers them.
@@ -187,8 +188,10 @@ pub const BURN_WINDOWS: [Dur; 7] = [
 /// The budget of one period.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PeriodStatus {
-    /// Period length.
+    /// Period length (a calendar period's whole length, not the part elapsed).
     pub period: Dur,
+    /// The calendar period this is, when it is one (`month`): its sums run from its start.
+    pub calendar: Option<Period>,
     /// Sums over the period.
     pub sum: WindowSum,
     /// SLI over the period.
@@ -211,6 +214,54 @@ pub struct Evaluation {
     pub periods: Vec<PeriodStatus>,
     /// Burn rate and sums for every window of [`BURN_WINDOWS`].
     pub burn: Vec<(Dur, WindowSum, Option<f64>)>,
+}
+
+impl PeriodStatus {
+    /// Its name in the API, the `period` label and `gate --period`: `30d` or `month`.
+    pub fn name(&self) -> String {
+        match self.calendar {
+            Some(c) => c.calendar.name().to_string(),
+            None => self.period.to_string(),
+        }
+    }
+
+    /// The budget of a calendar period from its sums so far, with the forecasts of `burn`'s 1h
+    /// and 6h windows.
+    pub fn of_calendar(
+        c: &CalendarSum,
+        objective: f64,
+        b1h: Option<f64>,
+        b6h: Option<f64>,
+    ) -> Self {
+        let remaining = c.sum.remaining(objective);
+        let length = Dur::from_secs(c.period.secs().max(0) as u64);
+        PeriodStatus {
+            period: length,
+            calendar: Some(c.period),
+            sum: c.sum,
+            sli: c.sum.sli(),
+            remaining,
+            exhaustion_1h: time_to_exhaustion(remaining, b1h, length),
+            exhaustion_6h: time_to_exhaustion(remaining, b6h, length),
+        }
+    }
+}
+
+/// A calendar period's sums from its start to the newest bucket: `buckets` counts the buckets
+/// elapsed, so a month that has just begun is judged on the events so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CalendarSum {
+    /// The period being summed.
+    pub period: Period,
+    /// Its sums so far.
+    pub sum: WindowSum,
+}
+
+/// The first bucket start at or after `t` on the grid of `width`-second buckets: a bucket
+/// belongs to the calendar period its start falls in.
+pub fn grid_ceil(t: i64, width: i64) -> i64 {
+    let w = width.max(1);
+    t.div_euclid(w) * w + if t.rem_euclid(w) == 0 { 0 } else { w }
 }
 
 /// Seconds until `remaining` reaches 0 when burning at `burn` (1 = one period per period).
@@ -250,6 +301,7 @@ pub fn evaluate_with(
             let remaining = sum.remaining(objective);
             PeriodStatus {
                 period: *p,
+                calendar: None,
                 sum,
                 sli: sum.sli(),
                 remaining,
@@ -294,6 +346,7 @@ pub struct Rolling {
     width: i64,
     at: i64,
     windows: Vec<(Dur, WindowSum)>,
+    calendars: Vec<CalendarSum>,
 }
 
 impl Rolling {
@@ -306,7 +359,48 @@ impl Rolling {
             width: series.width,
             at,
             windows: ws.into_iter().map(|w| (w, series.window(at, w))).collect(),
+            calendars: Vec::new(),
         }
+    }
+
+    /// Adds calendar periods, each summed from its start by `since(from)` (the sums of the
+    /// buckets starting in `[from, at)`, from is on the bucket grid).
+    pub fn with_calendars(
+        mut self,
+        calendars: &[Calendar],
+        mut since: impl FnMut(i64) -> WindowSum,
+    ) -> Self {
+        self.calendars = calendars
+            .iter()
+            .map(|c| {
+                let period = c.period_at(self.at);
+                let from = grid_ceil(period.from, self.width);
+                let mut sum = since(from);
+                sum.buckets = ((self.at - from) / self.width).max(0) as u64;
+                CalendarSum { period, sum }
+            })
+            .collect();
+        self
+    }
+
+    /// The calendar periods' sums, as configured.
+    pub fn calendars(&self) -> &[CalendarSum] {
+        &self.calendars
+    }
+
+    /// Restores calendar sums stored with [`Rolling::calendars`]; `false` (nothing changed)
+    /// when one is not the period holding [`Rolling::at`] or sums more buckets than elapsed.
+    pub fn restore_calendars(&mut self, calendars: Vec<CalendarSum>) -> bool {
+        let ok = calendars.iter().all(|c| {
+            let from = grid_ceil(c.period.from, self.width);
+            c.period == c.period.calendar.period_at(self.at)
+                && c.sum.buckets == ((self.at - from) / self.width).max(0) as u64
+                && c.sum.known + c.sum.excluded <= c.sum.buckets
+        });
+        if ok {
+            self.calendars = calendars;
+        }
+        ok
     }
 
     /// Sums stored earlier ([`Rolling::sums`]) as they were at `at`, so a restart resumes without
@@ -316,7 +410,12 @@ impl Rolling {
         let aligned = windows.iter().all(|(w, s)| {
             w.as_secs() as i64 % width.max(1) == 0 && s.known + s.excluded <= s.buckets
         });
-        (width > 0 && sorted && aligned).then_some(Rolling { width, at, windows })
+        (width > 0 && sorted && aligned).then_some(Rolling {
+            width,
+            at,
+            windows,
+            calendars: Vec::new(),
+        })
     }
 
     /// Every tracked window with its current sum, shortest first.
@@ -341,7 +440,22 @@ impl Rolling {
             sum.apply(entering, 1.0);
             sum.apply(leaving(self.at - w.as_secs() as i64), -1.0);
         }
+        for c in &mut self.calendars {
+            c.sum.apply(entering, 1.0);
+            c.sum.buckets += 1;
+        }
         self.at += self.width;
+        // A period that has ended gives way to the next, empty until its first bucket.
+        for c in &mut self.calendars {
+            if self.at >= c.period.to {
+                c.period = c.period.calendar.period_at(self.at);
+                let from = grid_ceil(c.period.from, self.width);
+                c.sum = WindowSum {
+                    buckets: ((self.at - from) / self.width).max(0) as u64,
+                    ..WindowSum::default()
+                };
+            }
+        }
     }
 
     /// Replaces a bucket already counted (late samples, a healed gap) in every window holding it.
@@ -350,6 +464,12 @@ impl Rolling {
             if start < self.at && start >= self.at - w.as_secs() as i64 {
                 sum.apply(old, -1.0);
                 sum.apply(new, 1.0);
+            }
+        }
+        for c in &mut self.calendars {
+            if start < self.at && start >= c.period.from {
+                c.sum.apply(old, -1.0);
+                c.sum.apply(new, 1.0);
             }
         }
     }
@@ -376,8 +496,16 @@ impl Rolling {
             ));
         }
         let end = start + n as i64 * self.width;
-        for (w, sum) in &mut self.windows {
-            let lo = start.max(self.at - w.as_secs() as i64);
+        let calendars = self
+            .calendars
+            .iter_mut()
+            .map(|c| (grid_ceil(c.period.from, self.width), &mut c.sum));
+        let windows = self
+            .windows
+            .iter_mut()
+            .map(|(w, sum)| (self.at - w.as_secs() as i64, sum));
+        for (from, sum) in windows.chain(calendars) {
+            let lo = start.max(from);
             let hi = end.min(self.at);
             if lo >= hi {
                 continue;
@@ -405,7 +533,14 @@ impl Rolling {
 
     /// Evaluates every tracked window now.
     pub fn evaluate(&self, objective: f64, periods: &[Dur]) -> Evaluation {
-        evaluate_with(self.at, objective, periods, |w| self.window(w))
+        let mut eval = evaluate_with(self.at, objective, periods, |w| self.window(w));
+        let (b1h, b6h) = (eval.burn[2].2, eval.burn[4].2);
+        eval.periods.extend(
+            self.calendars
+                .iter()
+                .map(|c| PeriodStatus::of_calendar(c, objective, b1h, b6h)),
+        );
+        eval
     }
 }
 
@@ -523,6 +658,48 @@ mod tests {
                     prop_assert_eq!(a.buckets, b.buckets);
                 }
             }
+        }
+
+        #[test]
+        fn calendar_sums_restart_at_each_period_and_equal_prefix_sums(bs in proptest::collection::vec(bucket(), 200..500), fix in proptest::collection::vec((0usize..500, bucket()), 0..6), start in 1usize..150) {
+            // Hour buckets from 2026-03-16 (a Monday) through Berlin's change to summer time:
+            // weeks begin at 23:00 or 22:00 UTC.
+            const H: i64 = 3600;
+            let t0 = 1_773_619_200; // 2026-03-16T00:00:00Z
+            let tz = crate::calendar::parse_zone("Europe/Berlin").unwrap_or(chrono_tz::Tz::UTC);
+            let cals = [Calendar { unit: crate::calendar::Unit::Week, tz }, Calendar { unit: crate::calendar::Unit::Month, tz }];
+            let mut bs = bs;
+            let at0 = t0 + start as i64 * H;
+            let first = Series::from_buckets(t0, Dur::from_secs(H as u64), &bs[..start]);
+            let mut rolling = Rolling::from_series(&first, at0, &[Dur::from_secs(3 * H as u64)])
+                .with_calendars(&cals, |from| first.window(at0, Dur::from_secs((at0 - from).max(0) as u64)));
+            for i in start..bs.len() {
+                let snapshot = bs.clone();
+                rolling.advance(bs[i], |t| if t >= t0 { snapshot[((t - t0) / H) as usize] } else { Bucket::Missing });
+                for (j, nb) in &fix {
+                    if *j <= i && (j + i) % 4 == 0 {
+                        if (j + i) % 8 == 0 {
+                            rolling.correct(t0 + *j as i64 * H, bs[*j], *nb);
+                        } else {
+                            rolling.replace(t0 + *j as i64 * H, &[bs[*j]], &[*nb]);
+                        }
+                        bs[*j] = *nb;
+                    }
+                }
+                let at = t0 + (i as i64 + 1) * H;
+                let series = Series::from_buckets(t0, Dur::from_secs(H as u64), &bs[..=i]);
+                for c in rolling.calendars() {
+                    prop_assert_eq!(c.period, c.period.calendar.period_at(at));
+                    let from = grid_ceil(c.period.from, H);
+                    let b = series.window(at, Dur::from_secs((at - from) as u64));
+                    let a = c.sum;
+                    prop_assert!((a.good - b.good).abs() < 1e-6 && (a.total - b.total).abs() < 1e-6, "{:?} vs {:?}", a, b);
+                    prop_assert_eq!((a.known, a.excluded, a.buckets), (b.known, b.excluded, b.buckets));
+                }
+            }
+            let mut restored = Rolling::restore(H, rolling.at(), rolling.sums().to_vec()).expect("restore");
+            prop_assert!(restored.restore_calendars(rolling.calendars().to_vec()));
+            prop_assert_eq!(&restored, &rolling);
         }
 
         #[test]

@@ -112,6 +112,8 @@ mod tests {
             coverage: 1.0,
             excluded_buckets: 0,
             time_to_exhaustion_seconds: Exhaustion { h1: None, h6: None },
+            from: None,
+            to: None,
         };
         SloStatus {
             id: "api/availability".into(),

@@ -33,6 +33,7 @@ pub mod alert;
 pub mod backtest;
 pub mod backups;
 pub mod budget;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod correction;

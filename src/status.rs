@@ -67,6 +67,12 @@ pub struct PeriodStatus {
     pub excluded_buckets: u64,
     /// Seconds until the budget is gone at the 1h and 6h burn rates.
     pub time_to_exhaustion_seconds: Exhaustion,
+    /// A calendar period's start (RFC 3339); absent on a rolling one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// A calendar period's end, the start of the next (RFC 3339); absent on a rolling one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
 }
 
 /// Time to exhaustion at two burn rates.
@@ -189,8 +195,10 @@ pub fn build(
         .iter()
         .map(|p| {
             (
-                p.period.to_string(),
+                p.name(),
                 PeriodStatus {
+                    from: p.calendar.map(|c| crate::time::rfc3339(c.from)),
+                    to: p.calendar.map(|c| crate::time::rfc3339(c.to)),
                     good: p.sum.good,
                     total: p.sum.total,
                     sli: finite(p.sli),

@@ -394,8 +394,14 @@ pub struct Slo {
     pub name: String,
     /// Objective as a ratio (0.999 for 99.9%).
     pub objective: f64,
-    /// Budget periods, first one drives alerting.
+    /// Rolling budget periods, first one drives alerting (an SLO that names only calendar
+    /// periods gets the first one's nominal length here, for alerting).
     pub periods: Vec<Dur>,
+    /// Calendar budget periods (`week`, `month`, `quarter` in `windows:`) in its time zone.
+    pub calendars: Vec<crate::calendar::Calendar>,
+    /// Where its calendar periods begin (`timezone:`, else `defaults.timezone`, else UTC):
+    /// also the zone of `report --calendar` unless it names one.
+    pub timezone: chrono_tz::Tz,
     /// Free text.
     pub description: Option<String>,
     /// Routing and grouping labels.
@@ -476,10 +482,15 @@ impl Slo {
     /// Its longest budget period: how far back its history, its members and a retired member's
     /// last sighting reach.
     pub fn longest_period(&self) -> Dur {
+        let calendar = self
+            .calendars
+            .iter()
+            .map(|c| Dur::from_secs(c.unit.max_secs() as u64));
         self.periods
             .iter()
-            .max()
             .copied()
+            .chain(calendar)
+            .max()
             .unwrap_or(Dur::from_secs(30 * 86400))
     }
 

@@ -226,8 +226,10 @@ pub struct RawEngine {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
-    /// Budget periods, e.g. `[30d, 7d]`.
+    /// Budget periods, e.g. `[30d, 7d]` or `[30d, month]`.
     pub windows: Option<Spanned<Vec<SStr>>>,
+    /// IANA time zone where calendar periods begin (default `UTC`).
+    pub timezone: Option<SStr>,
     /// Bucket width of stored counts.
     pub bucket: Option<SStr>,
     /// Name of the alert policy SLOs use unless they say otherwise.
@@ -246,6 +248,8 @@ pub struct RawSlo {
     pub objective: Spanned<f64>,
     /// Budget periods; defaults to `defaults.windows`.
     pub windows: Option<Spanned<Vec<SStr>>>,
+    /// IANA time zone of its calendar periods; defaults to `defaults.timezone`.
+    pub timezone: Option<SStr>,
     /// Free text for people.
     pub description: Option<String>,
     /// Labels for routing and grouping.

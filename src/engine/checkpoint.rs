@@ -4,12 +4,13 @@
 //! row per series instead of re-reading 30 days of buckets; any bucket write without them drops the
 //! row ([`crate::store::Store::commit`]), so a stale row is never believed.
 
-use crate::budget::{Rolling, WindowSum};
+use crate::budget::{CalendarSum, Rolling, WindowSum};
+use crate::calendar::{Calendar, Period, Unit};
 use crate::duration::Dur;
 
 /// Layout version of the encoded row; another version reads as absent (the series is rebuilt
-/// from its buckets).
-const VERSION: u8 = 1;
+/// from its buckets). Version 2 added the calendar periods' sums.
+const VERSION: u8 = 2;
 
 /// What a stored row gives back.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,22 @@ pub(super) fn encode(
         out.extend_from_slice(&e.to_le_bytes());
     }
     out.extend_from_slice(&unknown_until.unwrap_or(i64::MIN).to_le_bytes());
+    let calendars = rolling.calendars();
+    out.extend_from_slice(&(calendars.len() as u32).to_le_bytes());
+    for c in calendars {
+        out.push(c.period.calendar.unit as u8);
+        let zone = c.period.calendar.tz.name().as_bytes();
+        out.push(zone.len().min(255) as u8);
+        out.extend_from_slice(&zone[..zone.len().min(255)]);
+        out.extend_from_slice(&c.period.from.to_le_bytes());
+        out.extend_from_slice(&c.period.to.to_le_bytes());
+        let s = &c.sum;
+        out.extend_from_slice(&s.good.to_le_bytes());
+        out.extend_from_slice(&s.total.to_le_bytes());
+        out.extend_from_slice(&s.known.to_le_bytes());
+        out.extend_from_slice(&s.buckets.to_le_bytes());
+        out.extend_from_slice(&s.excluded.to_le_bytes());
+    }
     out
 }
 
@@ -80,11 +97,43 @@ pub(super) fn decode(bytes: &[u8]) -> Option<Checkpoint> {
         heal.push((r.i64()?, r.i64()?));
     }
     let unknown = r.i64()?;
+    let n = r.u32()? as usize;
+    if n > 3 {
+        return None;
+    }
+    let mut calendars = Vec::with_capacity(n);
+    for _ in 0..n {
+        let unit = match r.take(1)?[0] {
+            0 => Unit::Week,
+            1 => Unit::Month,
+            2 => Unit::Quarter,
+            _ => return None,
+        };
+        let len = r.take(1)?[0] as usize;
+        let tz = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
+        let period = Period {
+            calendar: Calendar { unit, tz },
+            from: r.i64()?,
+            to: r.i64()?,
+        };
+        let sum = WindowSum {
+            good: r.f64()?,
+            total: r.f64()?,
+            known: r.u64()?,
+            buckets: r.u64()?,
+            excluded: r.u64()?,
+        };
+        calendars.push(CalendarSum { period, sum });
+    }
     if !r.0.is_empty() {
         return None;
     }
+    let mut rolling = Rolling::restore(width, at, windows)?;
+    if !rolling.restore_calendars(calendars) {
+        return None;
+    }
     Some(Checkpoint {
-        rolling: Rolling::restore(width, at, windows)?,
+        rolling,
         heal,
         unknown_until: (unknown != i64::MIN).then_some(unknown),
     })
@@ -131,8 +180,17 @@ mod tests {
             })
             .collect();
         let s = Series::from_buckets(0, m, &buckets);
+        let tz = crate::calendar::parse_zone("Asia/Kolkata").unwrap_or(chrono_tz::Tz::UTC);
+        let month = Calendar {
+            unit: Unit::Month,
+            tz,
+        };
         let rolling =
-            Rolling::from_series(&s, 200 * 60, &[Dur::from_secs(300), Dur::from_secs(3600)]);
+            Rolling::from_series(&s, 200 * 60, &[Dur::from_secs(300), Dur::from_secs(3600)])
+                .with_calendars(&[month], |from| {
+                    s.window(200 * 60, Dur::from_secs((200 * 60 - from).max(0) as u64))
+                });
+        assert_eq!(rolling.calendars().len(), 1);
         let bytes = encode(&rolling, &[(60, 180), (600, 660)], Some(120));
         let back = decode(&bytes).expect("reads back");
         assert_eq!(back.rolling, rolling);

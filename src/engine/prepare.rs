@@ -44,6 +44,8 @@ struct Plan {
     key: SeriesKey,
     ask: Ask,
     windows: Vec<Dur>,
+    /// Its calendar periods (the SLO's; none for an SLA's own counts).
+    calendars: Vec<crate::calendar::Calendar>,
     mask: Vec<Maintenance>,
     /// The corrections' windows: applied to what the sums count, never to what is stored.
     corrections: Vec<Maintenance>,
@@ -404,9 +406,9 @@ impl Engine {
 
     fn plan_series(&self, slo: &Slo, role: Role, spec: &crate::config::CountSpec) -> Plan {
         let key = SeriesKey::new(&slo.id, spec, self.width(), role);
-        let windows = match role {
-            Role::Slo => slo_windows(slo),
-            Role::Sla => vec![slo.periods[0]],
+        let (windows, calendars) = match role {
+            Role::Slo => (slo_windows(slo), slo.calendars.clone()),
+            Role::Sla => (vec![slo.periods[0]], Vec::new()),
         };
         Plan {
             key,
@@ -416,6 +418,7 @@ impl Engine {
                 role,
             },
             windows,
+            calendars,
             mask: self.config.maintenance_for(slo),
             corrections: self.corrections_for(slo),
             source: self.sources.for_slo(slo).cloned(),
@@ -442,10 +445,16 @@ fn read(
     width: i64,
 ) -> Result<Loading, StoreError> {
     let t0 = Instant::now();
+    // A calendar period reaches back to its start: as far as its longest period can.
     let span = plan
         .windows
         .iter()
         .copied()
+        .chain(
+            plan.calendars
+                .iter()
+                .map(|c| Dur::from_secs(c.unit.max_secs() as u64)),
+        )
         .max()
         .unwrap_or_default()
         .as_secs() as i64;
@@ -455,8 +464,15 @@ fn read(
         .and_then(checkpoint::decode)
         .filter(|c| {
             let w: Vec<Dur> = c.rolling.sums().iter().map(|(d, _)| *d).collect();
+            let calendars: Vec<crate::calendar::Calendar> = c
+                .rolling
+                .calendars()
+                .iter()
+                .map(|s| s.period.calendar)
+                .collect();
             c.rolling.width() == width
                 && w == plan.windows
+                && calendars == plan.calendars
                 && c.rolling.at() <= at
                 && c.rolling.at() >= start
         })
@@ -543,7 +559,10 @@ fn read(
                 key: plan.key,
                 series,
                 ask: plan.ask,
-                rolling: Rolling::from_series(&series_sums, at, &plan.windows),
+                rolling: Rolling::from_series(&series_sums, at, &plan.windows)
+                    .with_calendars(&plan.calendars, |from| {
+                        series_sums.window(at, Dur::from_secs((at - from).max(0) as u64))
+                    }),
                 windows: plan.windows,
                 span,
                 heal: Vec::new(),

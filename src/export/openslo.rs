@@ -439,6 +439,9 @@ fn annotations(cfg: &Config, slo: &Slo, notes: &mut Vec<String>) -> Vec<(&'stati
         }
     }
     a.extend(policy_notes(cfg, slo));
+    if !slo.calendars.is_empty() {
+        notes.push(format!("{}: windows: the calendar periods are not written (the OpenSLO file keeps the first rolling window); add them back to `windows:` after an import", slo.id));
+    }
     if slo.policy.budget_drop.is_some() || slo.policy.exhaustion_within.is_some() {
         notes.push(format!("{}: alerting.budget_drop / exhaustion_within: OpenSLO has no budget-consumption condition and they are not written; add them back under the SLO's `alerting:` after an import", slo.id));
     }

@@ -74,6 +74,8 @@ struct Target {
     slo: usize,
     ask: Ask,
     span: i64,
+    /// Calendar periods summed from their start.
+    calendars: Vec<crate::calendar::Calendar>,
     windows: Vec<Dur>,
     mask: Vec<Maintenance>,
     source: Arc<dyn Source>,
@@ -108,10 +110,16 @@ pub async fn build_with(
                 continue;
             }
         };
+        // A calendar period reaches back to its start.
+        let elapsed = slo.calendars.iter().map(|c| {
+            let from = budget::grid_ceil(c.period_at(at).from, width);
+            Dur::from_secs((at - from).max(0) as u64)
+        });
         let longest = slo
             .periods
             .iter()
             .copied()
+            .chain(elapsed)
             .max()
             .unwrap_or(Dur::from_secs(30 * 86400));
         let span = longest.max(Dur::from_secs(3 * 86400)).as_secs() as i64;
@@ -125,6 +133,7 @@ pub async fn build_with(
             slo: i,
             ask: Ask::slo(slo),
             span,
+            calendars: slo.calendars.clone(),
             windows,
             mask: mask.clone(),
             source: Arc::clone(&source),
@@ -138,6 +147,7 @@ pub async fn build_with(
                     role: Role::Sla,
                 },
                 span,
+                calendars: Vec::new(),
                 windows: vec![slo.periods[0]],
                 mask,
                 source,
@@ -147,7 +157,10 @@ pub async fn build_with(
     let empty = Series::new(at, config.bucket);
     let mut sums: Vec<budget::Rolling> = targets
         .iter()
-        .map(|t| budget::Rolling::from_series(&empty, at, &t.windows))
+        .map(|t| {
+            budget::Rolling::from_series(&empty, at, &t.windows)
+                .with_calendars(&t.calendars, |_| budget::WindowSum::default())
+        })
         .collect();
     let mut errors: Vec<Vec<String>> = vec![Vec::new(); targets.len()];
     // Calls: targets of one source and span, as many as a call may hold, asked piece by piece.

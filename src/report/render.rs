@@ -113,7 +113,7 @@ fn table_rows(report: &Report) -> Vec<(Vec<String>, Option<f64>)> {
                     } else {
                         String::new()
                     },
-                    p.period.to_string(),
+                    p.name(),
                     pct(p.sli, 3),
                     pct(p.remaining, 1),
                     pct(Some(p.sum.coverage()), 1),

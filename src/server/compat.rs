@@ -76,7 +76,7 @@ pub fn sloth(out: &mut String, views: &[&SloView]) {
         for (d, _, _) in &v.eval.burn {
             names.push(prometheus_duration(*d));
         }
-        for p in &v.eval.periods {
+        for p in v.eval.periods.iter().filter(|p| p.calendar.is_none()) {
             names.push(prometheus_duration(p.period));
         }
     }
@@ -91,12 +91,13 @@ pub fn sloth(out: &mut String, views: &[&SloView]) {
             "Sloth-compatible error ratio over the window (slowburn's counts).",
         );
         for v in views {
-            let sums = v
-                .eval
-                .burn
-                .iter()
-                .map(|(d, s, _)| (*d, *s))
-                .chain(v.eval.periods.iter().map(|p| (p.period, p.sum)));
+            let sums = v.eval.burn.iter().map(|(d, s, _)| (*d, *s)).chain(
+                v.eval
+                    .periods
+                    .iter()
+                    .filter(|p| p.calendar.is_none())
+                    .map(|p| (p.period, p.sum)),
+            );
             if let Some((_, sum)) = sums
                 .into_iter()
                 .find(|(d, _)| prometheus_duration(*d) == *w)

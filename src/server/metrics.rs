@@ -70,8 +70,12 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
         .slos
         .iter()
         .map(|s| {
-            let is_period =
-                |d: &crate::duration::Dur| s.eval.periods.iter().any(|p| p.period == *d);
+            let is_period = |d: &crate::duration::Dur| {
+                s.eval
+                    .periods
+                    .iter()
+                    .any(|p| p.calendar.is_none() && p.period == *d)
+            };
             let mut windows: Vec<Window> = s
                 .eval
                 .burn
@@ -85,9 +89,10 @@ fn slo_families(out: &mut String, snap: &Snapshot) {
                 })
                 .collect();
             for p in &s.eval.periods {
-                if !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
+                // A calendar period's sums so far are its own window, `window="month"`.
+                if p.calendar.is_some() || !s.eval.burn.iter().any(|(d, _, _)| *d == p.period) {
                     windows.push(Window {
-                        label: format!(",{}=\"{}\"", names::LABEL_WINDOW, p.period),
+                        label: format!(",{}=\"{}\"", names::LABEL_WINDOW, p.name()),
                         sum: p.sum,
                         period: true,
                         shortest: false,
@@ -264,7 +269,7 @@ fn budget_families(out: &mut String, prepared: &[Prepared<'_>], full: bool) {
                     out,
                     names::SLO_BUDGET_REMAINING,
                     &p.labels,
-                    &format!(",{}=\"{}\"", names::LABEL_PERIOD, st.period),
+                    &format!(",{}=\"{}\"", names::LABEL_PERIOD, st.name()),
                     v,
                 );
             }
@@ -283,7 +288,7 @@ fn budget_families(out: &mut String, prepared: &[Prepared<'_>], full: bool) {
                     out,
                     names::SLO_BUDGET_EXHAUSTION,
                     &p.labels,
-                    &format!(",{}=\"{}\"", names::LABEL_PERIOD, st.period),
+                    &format!(",{}=\"{}\"", names::LABEL_PERIOD, st.name()),
                     v,
                 );
             }

@@ -192,7 +192,8 @@ pub fn from_raw(
     if metrics.sloth || metrics.pyrra {
         grafana::compat_ids(&mut cx, &raw.slos);
     }
-    let (bucket, default_periods) = defaults(&mut cx, raw.defaults.as_ref());
+    let defaults = defaults(&mut cx, raw.defaults.as_ref());
+    let bucket = defaults.bucket;
     let engine = engine_settings(&mut cx, raw.engine.as_ref(), bucket);
     prometheus.latency_offset = engine.delay;
     let policies = policy_patches(&mut cx, raw.alerting.as_ref(), bucket);
@@ -215,7 +216,7 @@ pub fn from_raw(
             continue;
         }
         seen.insert(id, s.referenced.line() as u32);
-        if let Some(mut slo) = slo(&mut cx, &s.value, &path, bucket, &default_periods)
+        if let Some(mut slo) = slo(&mut cx, &s.value, &path, bucket, &defaults)
             && let Some(p) = resolve_policy(
                 &mut cx,
                 &policies,

@@ -22,7 +22,7 @@ pub(super) fn slo(
     raw: &RawSlo,
     path: &str,
     bucket: Dur,
-    default_periods: &[Dur],
+    defaults: &super::defaults::Defaults,
 ) -> Option<Slo> {
     let before = cx.errors.len();
     for (field, v) in [("service", &raw.service), ("name", &raw.name)] {
@@ -40,7 +40,11 @@ pub(super) fn slo(
     let objective = cx.percent(&raw.objective, &format!("{path}.objective"));
     let periods = match &raw.windows {
         Some(w) => periods(cx, w, &format!("{path}.windows"), bucket),
-        None => Some(default_periods.to_vec()),
+        None => Some(defaults.windows.clone()),
+    };
+    let tz = match &raw.timezone {
+        Some(t) => super::defaults::timezone(cx, t, &format!("{path}.timezone")),
+        None => Some(defaults.tz),
     };
     let sli = sli(cx, &raw.sli, &format!("{path}.sli"), bucket);
     let labels = slo_labels(cx, &raw.labels, &format!("{path}.labels"));
@@ -52,7 +56,14 @@ pub(super) fn slo(
         return None;
     }
     let (kind, counts, source) = sli?;
-    let periods = periods?;
+    let windows = periods?;
+    let tz = tz?;
+    let periods = windows.rolling_or_nominal();
+    let calendars = windows
+        .calendar
+        .iter()
+        .map(|&unit| crate::calendar::Calendar { unit, tz })
+        .collect();
     let periods_first = periods[0];
     let slo = Slo {
         id: format!("{}/{}", raw.service.value, raw.name.value),
@@ -60,6 +71,8 @@ pub(super) fn slo(
         name: raw.name.value.clone(),
         objective: objective?,
         periods,
+        calendars,
+        timezone: tz,
         description: raw.description.clone(),
         labels,
         sli: kind,

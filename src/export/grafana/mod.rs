@@ -154,11 +154,24 @@ impl Context {
         periods.sort();
         periods.dedup();
         periods.reverse();
+        // Calendar periods after the rolling ones: the daemon labels their series `month`.
+        let mut calendars: Vec<crate::calendar::Unit> = cfg
+            .slos
+            .iter()
+            .flat_map(|s| s.calendars.iter().map(|c| c.unit))
+            .collect();
+        calendars.sort();
+        calendars.dedup();
+        let periods = periods
+            .iter()
+            .map(|p| p.to_string())
+            .chain(calendars.iter().map(|u| u.name().to_string()))
+            .collect();
         Context {
             label_keys,
             factors,
             short_window: (short.to_string(), short.as_secs()),
-            periods: periods.iter().map(|p| p.to_string()).collect(),
+            periods,
             bucket_secs: cfg.bucket.as_secs(),
             group_labels,
         }

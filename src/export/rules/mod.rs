@@ -183,6 +183,14 @@ pub fn render_with(cfg: &Config, options: &Options) -> Result<Rendered, RulesErr
                 let name = names.get(&s.id).cloned().unwrap_or_default();
                 units.push(unit(cfg, &cx, s, name, &tiles, sla.as_ref()));
                 notes.extend(maintenance_note(cfg, s));
+                if !s.calendars.is_empty() {
+                    let names: Vec<&str> = s.calendars.iter().map(|c| c.name()).collect();
+                    notes.push(format!(
+                        "{}: calendar periods ({}) are not written: a ruler has no calendar to reset a sum at a month's start; the rolling periods are, and the daemon and `slowburn report --calendar` give the calendar ones",
+                        s.id,
+                        names.join(", ")
+                    ));
+                }
                 if let Some(g) = &s.group_by {
                     grouped.push(grouped_line(s, &g.labels));
                     notes.push(format!(
