@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what slowburn's tests and demo need on Debian: Prometheus and promtool (Debian's
-# `prometheus` package), Alertmanager and amtool (`prometheus-alertmanager`), curl,
+# `prometheus` package), Alertmanager and amtool (`prometheus-alertmanager`), curl, pdftoppm (`poppler-utils`),
 # docker-compose (to check the compose file; no engine is needed), systemd-analyze, VictoriaMetrics and vmalert
 # (`victoria-metrics`), Chromium and
 # ChromeDriver (the web UI's browser tests), the aiosmtpd SMTP
@@ -17,6 +17,8 @@ command -v docker-compose >/dev/null || PKGS+=(docker-compose)
 command -v systemd-analyze >/dev/null || PKGS+=(systemd)
 command -v chromium >/dev/null || PKGS+=(chromium)
 command -v chromedriver >/dev/null || PKGS+=(chromium-driver)
+# pdftoppm and pdfinfo look at the calendar report printed to PDF (tests/it/calendar.rs).
+command -v pdftoppm >/dev/null && command -v pdfinfo >/dev/null || PKGS+=(poppler-utils)
 # vmalert replays the exported rules over VictoriaMetrics (tests/it/rules.rs).
 command -v vmalert >/dev/null && command -v victoria-metrics >/dev/null || PKGS+=(victoria-metrics)
 # Coverage: the llvm-cov and llvm-profdata of rustc's own LLVM major version (scripts/coverage.sh).

@@ -305,7 +305,7 @@ pub enum Command {
     },
     /// Compute every SLO's budgets and burn rates once, straight from Prometheus.
     #[command(
-        after_help = "Examples:\n  slowburn report --config slo.yaml\n  slowburn report --at 2026-12-01T00:00:00Z --format json | jq '.slos[].periods[\"30d\"].error_budget_remaining'"
+        after_help = "Examples:\n  slowburn report --config slo.yaml\n  slowburn report --at 2026-12-01T00:00:00Z --format json | jq '.slos[].periods[\"30d\"].error_budget_remaining'\n  slowburn report --calendar 2026-11 --format html > november.html\n  slowburn report --calendar 2026-Q4 --timezone Europe/Berlin --format csv"
     )]
     Report {
         /// The SLO file.
@@ -315,11 +315,18 @@ pub enum Command {
         #[arg(long, env = "SLOWBURN_PROMETHEUS_URL")]
         prometheus: Option<String>,
         /// Evaluation time: unix seconds or RFC 3339; rounded down to a bucket boundary. Default: now.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "calendar")]
         at: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        /// One calendar period instead of the SLOs' windows: a month `2026-11`, a quarter
+        /// `2026-Q4` or an ISO week `2026-W48`, past or current.
+        #[arg(long)]
+        calendar: Option<String>,
+        /// The IANA time zone of `--calendar` (default: each SLO's `timezone:`).
+        #[arg(long, requires = "calendar")]
+        timezone: Option<String>,
+        /// Output format (csv, md and html with --calendar).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
         /// Print query statistics (requests, samples read, time) to stderr.
         #[arg(long)]
         stats: bool,
@@ -408,6 +415,21 @@ pub enum Format {
     Table,
     /// The documented JSON contract.
     Json,
+}
+
+/// `report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned columns for people.
+    Table,
+    /// The documented JSON contract.
+    Json,
+    /// RFC 4180 CSV, one row per SLO (with --calendar).
+    Csv,
+    /// A Markdown table (with --calendar).
+    Md,
+    /// A printable page (with --calendar).
+    Html,
 }
 
 /// Parses a duration flag (`5m`, `1h`) as `slo.yaml` writes durations.
@@ -618,11 +640,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             prometheus,
             at,
+            calendar,
+            timezone,
             format,
             stats,
         } => {
             let cfg = load(&config, prometheus)?;
-            report::run(&cfg, at, format, stats).await
+            match calendar {
+                Some(label) => report::calendar(&cfg, &label, timezone.as_deref(), format).await,
+                None => {
+                    let format = match format {
+                        ReportFormat::Table => Format::Table,
+                        ReportFormat::Json => Format::Json,
+                        other => anyhow::bail!(
+                            "--format {other:?} is for calendar reports: add --calendar 2026-11 (or use table or json)"
+                        ),
+                    };
+                    report::run(&cfg, at, format, stats).await
+                }
+            }
         }
     }
 }

@@ -8,6 +8,42 @@ use crate::time::align;
 use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 
+/// Prints the calendar report of `label` in `format`.
+pub(super) async fn calendar(
+    cfg: &Config,
+    label: &str,
+    timezone: Option<&str>,
+    format: super::ReportFormat,
+) -> anyhow::Result<()> {
+    use super::ReportFormat as F;
+    use crate::report::calendar as cal;
+    let tz = timezone
+        .map(crate::calendar::parse_zone)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--timezone: {e}"))?;
+    let now = chrono::Utc::now().timestamp();
+    let sources = connect(cfg).await?;
+    let cfg = &super::with_members(cfg, &sources, align(now, cfg.bucket)).await?;
+    let rep = cal::build(cfg, &sources, label, tz, now).await?;
+    for e in &rep.entries {
+        if e.sum.coverage() < 1.0 {
+            eprintln!(
+                "warning: {}: only {:.1}% of {label} has data; missing buckets are not counted as good or bad (is the source's retention shorter than the period?)",
+                e.slo.id,
+                e.sum.coverage() * 100.0
+            );
+        }
+    }
+    match format {
+        F::Json => println!("{}", serde_json::to_string_pretty(&cal::to_json(&rep))?),
+        F::Table => print!("{}", cal::to_table(&rep)),
+        F::Csv => print!("{}", cal::to_csv(&rep)),
+        F::Md => print!("{}", cal::to_markdown(&rep)),
+        F::Html => print!("{}", cal::to_html(&rep)),
+    }
+    Ok(())
+}
+
 /// Prints the report; `stats` adds what was asked of each source on stderr.
 pub(super) async fn run(
     cfg: &Config,

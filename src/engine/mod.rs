@@ -152,6 +152,7 @@ impl Engine {
         self.load_members();
         self.find_members(at).await;
         self.config = self.expanded();
+        self.shared.set_config(&self.config);
         let slos = self.config.slos.clone();
         self.slos = self.prepare_all(slos, at, HashMap::new()).await?;
         self.evaluate_alerts(at);
@@ -212,6 +213,7 @@ impl Engine {
         match self.prepare_all(slos, at, keep).await {
             Ok(states) => {
                 self.slos = states;
+                self.shared.set_config(&self.config);
                 let ids: Vec<&str> = self.slos.iter().map(|s| s.slo.id.as_str()).collect();
                 if let Ok(mut m) = self.shared.health.source_errors.lock() {
                     m.retain(|(id, _), _| ids.contains(&id.as_str()));

@@ -127,9 +127,29 @@ pub struct Shared {
     /// Corrections, as stored; the API edits both and the engine applies a changed set at its
     /// next tick.
     pub corrections: crate::correction::Corrections,
+    /// The config the engine evaluates (grouped SLOs expanded), for what reads the store as the
+    /// engine does (`/reports/{period}`); `None` before the first evaluation.
+    pub config: RwLock<Option<Arc<crate::config::Config>>>,
 }
 
 impl Shared {
+    /// The config the engine evaluates now, if it has evaluated.
+    pub fn config(&self) -> Option<Arc<crate::config::Config>> {
+        match self.config.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Records the config the engine evaluates (at start and at every applied change).
+    pub fn set_config(&self, config: &crate::config::Config) {
+        let c = Some(Arc::new(config.clone()));
+        match self.config.write() {
+            Ok(mut g) => *g = c,
+            Err(p) => *p.into_inner() = c,
+        }
+    }
+
     /// A fresh state around an open store.
     pub fn new(store: Arc<Store>) -> Arc<Self> {
         Arc::new(Shared {
@@ -141,6 +161,7 @@ impl Shared {
             pending: Default::default(),
             silences: RwLock::new(Vec::new()),
             corrections: Default::default(),
+            config: RwLock::new(None),
         })
     }
 

@@ -8,6 +8,7 @@
 //! "sla": {"objective", "sli", "met"}, "errors": […]}`). Counts are events; undefined values (no
 //! traffic, no data) are `null`.
 
+pub mod calendar;
 pub mod render;
 
 pub use render::{ReportJson, to_json, to_table};
@@ -35,6 +36,9 @@ pub struct SloReport {
     pub rules: Vec<RuleStatus>,
     /// Query failures that left buckets missing.
     pub errors: Vec<String>,
+    /// Buckets of its first period whose own SLI is below the objective: the "bad minutes" of
+    /// a calendar report, at the bucket's width.
+    pub bad_buckets: u64,
 }
 
 impl SloReport {
@@ -76,6 +80,9 @@ struct Target {
     span: i64,
     /// Calendar periods summed from their start.
     calendars: Vec<crate::calendar::Calendar>,
+    /// Where its first period begins and its objective: buckets there below the objective are
+    /// counted as bad (the SLO's own counts only).
+    bad_from: Option<(i64, f64)>,
     windows: Vec<Dur>,
     mask: Vec<Maintenance>,
     source: Arc<dyn Source>,
@@ -134,6 +141,7 @@ pub async fn build_with(
             ask: Ask::slo(slo),
             span,
             calendars: slo.calendars.clone(),
+            bad_from: Some((at - slo.periods[0].as_secs() as i64, slo.objective)),
             windows,
             mask: mask.clone(),
             source: Arc::clone(&source),
@@ -148,6 +156,7 @@ pub async fn build_with(
                 },
                 span,
                 calendars: Vec::new(),
+                bad_from: None,
                 windows: vec![slo.periods[0]],
                 mask,
                 source,
@@ -163,6 +172,7 @@ pub async fn build_with(
         })
         .collect();
     let mut errors: Vec<Vec<String>> = vec![Vec::new(); targets.len()];
+    let mut bad: Vec<u64> = vec![0; targets.len()];
     // Calls: targets of one source and span, as many as a call may hold, asked piece by piece.
     let mut groups: std::collections::BTreeMap<(String, i64), Vec<usize>> = Default::default();
     for (k, t) in targets.iter().enumerate() {
@@ -218,6 +228,17 @@ pub async fn build_with(
         let missing = vec![Bucket::Missing; range.count];
         for (k, mut c) in members.iter().copied().zip(counts) {
             crate::maintenance::mask(&targets[k].mask, range.start, width, &mut c.buckets);
+            if let Some((from, objective)) = targets[k].bad_from {
+                bad[k] += c
+                    .buckets
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, b)| {
+                        range.start + *j as i64 * width >= from
+                            && matches!(b, Bucket::Known { good, total } if *total > 0.0 && good / total < objective)
+                    })
+                    .count() as u64;
+            }
             sums[k].replace(
                 range.start,
                 &missing[..c.buckets.len().min(range.count)],
@@ -248,6 +269,7 @@ pub async fn build_with(
                     eval: budget::evaluate(&empty, slo.objective, &slo.periods, at),
                     sla_sli: None,
                     rules: status::rules(&slo.policy, slo.objective, |w| empty.window(at, w)),
+                    bad_buckets: 0,
                     errors: vec![
                         unsourced
                             .iter()
@@ -275,6 +297,7 @@ pub async fn build_with(
                 sla_sli,
                 rules,
                 errors: errs,
+                bad_buckets: bad[k],
             }
         })
         .collect();

@@ -13,6 +13,8 @@
 //!   need the API token).
 //! - `GET /`, `/slos/{service}/{name}` (and `…/try`), `/silences`, `/internals`, `/ui/{style.css,app.js}`: the
 //!   web UI ([`ui`]; read-only, no token; the silences form calls the API).
+//! - `GET /reports/{period}` ([`reports`]; read-only): the calendar report of `2026-11`,
+//!   `2026-Q4` or `2026-W48` from the store, html or `?format=json|csv|md`.
 //! - `POST /api/v1/store/backup` ([`backup`]; the API token): a consistent copy of the store.
 //!
 //! Handlers only read the engine's latest snapshot (and the store for history); they never query
@@ -30,6 +32,7 @@ pub mod guard;
 pub mod gzip;
 pub mod listen;
 pub mod metrics;
+pub mod reports;
 pub mod silences;
 pub mod ui;
 
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             get(corrections::list).post(corrections::create),
         )
         .route("/api/v1/corrections/{id}", delete(corrections::delete))
+        .route("/reports/{period}", get(reports::report))
         .route("/", get(ui::list_page))
         .route("/slos/{service}/{name}", get(ui::detail_page))
         .route("/slos/{service}/{name}/try", get(ui::try_page))

@@ -155,6 +155,33 @@ fn a_correction_excludes_a_past_incident_until_deleted() {
     );
     assert!(d.log_text().contains("correction created"), "audit line");
 
+    // The daemon's calendar report counts the correction's buckets as excluded, from its store.
+    let month = slowburn::calendar::Calendar {
+        unit: slowburn::calendar::Unit::Month,
+        tz: chrono_tz::Tz::UTC,
+    }
+    .period_at(now_secs());
+    let (code, json) = d.get(&format!("/reports/{}?format=json", month.label()));
+    assert_eq!(code, 200, "{json}");
+    let r: Value = serde_json::from_str(&json).unwrap_or_default();
+    let c = r["slos"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == "svc15/availability"))
+        .map(|s| s["calendar"].clone())
+        .unwrap_or_default();
+    // 10 s buckets of the correction inside the month so far.
+    let inside = ((end.min(now_secs()) - start.max(month.from)).max(0) / 10) as u64;
+    assert_eq!(c["excluded_buckets"].as_u64(), Some(inside), "{c}");
+    assert_eq!(c["period"], month.label().as_str());
+    let (code, html) = d.get(&format!("/reports/{}", month.label()));
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("<tr data-slo=\"svc15/availability\">"),
+        "{html}"
+    );
+    assert_eq!(d.get("/reports/2026-13").0, 400);
+    assert_eq!(d.get("/reports/9999-12").0, 400, "a period not begun");
+
     // A restart keeps it, applied; without a token nothing may change (403).
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(15)), Some(0));

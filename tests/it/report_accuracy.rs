@@ -888,3 +888,277 @@ slos:
         "{metrics}"
     );
 }
+
+/// The good and total of the ground truth for `kind` over `[from, to)` as the buckets count it
+/// (the generator's scrapes in `(from, to]`).
+fn truth_between(f: &Fixture, svc: &str, kind: &str, from: i64, to: i64) -> (f64, f64) {
+    let t = f.history.truth(svc, from, to);
+    match kind {
+        "availability" | "availability-good" => ((t.total - t.errors) as f64, t.total as f64),
+        "latency" => (t.under[2] as f64, t.total as f64),
+        _ => unreachable!(),
+    }
+}
+
+fn berlin() -> chrono_tz::Tz {
+    slowburn::calendar::parse_zone("Europe/Berlin").expect("zone")
+}
+
+/// Issue 27, item 1: `windows: [30d, month, week]` in Europe/Berlin sums each calendar period
+/// from its local-midnight start to now, exactly as the generator wrote the events.
+#[test]
+fn calendar_periods_count_from_their_start_what_the_generator_wrote() {
+    let f = fixture();
+    let Some(prom) = f.prom.as_ref() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "defaults: {{windows: [30d, month, week], timezone: Europe/Berlin}}\n{}",
+            config(&prom.url)
+        ),
+    );
+    let r = report_json(&cfg, f.end);
+    for (unit, name) in [
+        (slowburn::calendar::Unit::Month, "month"),
+        (slowburn::calendar::Unit::Week, "week"),
+    ] {
+        let period = slowburn::calendar::Calendar { unit, tz: berlin() }.period_at(f.end);
+        for svc in ["svc15", "svc30", "svc60"] {
+            for kind in ["availability", "availability-good"] {
+                let p = &slo(&r, &format!("{svc}/{kind}"))["periods"][name];
+                let (good, total) = truth_between(f, svc, kind, period.from, f.end);
+                let (g, t) = (p["good"].as_f64().unwrap(), p["total"].as_f64().unwrap());
+                eprintln!(
+                    "measured {svc}/{kind} {name} from {}: total {t} vs {total} ({:.2e}), good err {:.2e}",
+                    p["from"],
+                    rel_err(t, total),
+                    rel_err(g, good)
+                );
+                assert!(
+                    rel_err(t, total) <= 0.001,
+                    "{svc}/{kind} {name}: {t} vs {total}"
+                );
+                assert!(
+                    rel_err(g, good) <= 0.001,
+                    "{svc}/{kind} {name}: {g} vs {good}"
+                );
+                assert_eq!(p["from"], slowburn::time::rfc3339(period.from).as_str());
+                assert_eq!(p["to"], slowburn::time::rfc3339(period.to).as_str());
+                assert_eq!(p["coverage"].as_f64(), Some(1.0), "{svc}/{kind} {name}");
+            }
+        }
+        // The latency SLOs list their own windows: no calendar period there.
+        assert!(slo(&r, "svc15/latency")["periods"].get(name).is_none());
+    }
+}
+
+/// Issue 27, item 2: `report --calendar` of the last complete ISO week in Europe/Berlin, in
+/// every format: exact against the generator, roll-ups weighted by events, bad minutes where the
+/// generator's minutes are bad, the page printed to PDF by Chromium and looked at.
+#[test]
+fn a_calendar_report_of_last_week_is_exact_in_every_format() {
+    let f = fixture();
+    let Some(prom) = f.prom.as_ref() else { return };
+    let week = slowburn::calendar::Calendar {
+        unit: slowburn::calendar::Unit::Week,
+        tz: berlin(),
+    }
+    .period_at(f.end)
+    .previous();
+    let label = week.label();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(&prom.url).replace(
+            "    name: availability\n",
+            "    name: availability\n    labels: {tier: gold}\n",
+        ),
+    );
+    let run = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_slowburn"))
+            .args(["report", "-c", cfg.to_str().unwrap(), "--calendar", &label])
+            .args(["--timezone", "Europe/Berlin", "--format", format])
+            .env_remove("SLOWBURN_CONFIG")
+            .output()
+            .expect("run slowburn report --calendar");
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let r: Value = serde_json::from_str(&run("json")).expect("json");
+    assert_eq!(r["period"], label.as_str());
+    let mut service_sums: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for svc in ["svc15", "svc30", "svc60"] {
+        for kind in ["availability", "availability-good", "latency"] {
+            let c = &slo(&r, &format!("{svc}/{kind}"))["calendar"];
+            let (good, total) = truth_between(f, svc, kind, week.from, week.to);
+            let (g, t) = (c["good"].as_f64().unwrap(), c["total"].as_f64().unwrap());
+            eprintln!(
+                "measured {label} {svc}/{kind}: total {t} vs {total} ({:.2e}), good {g} vs {good} ({:.2e}), bad minutes {}",
+                rel_err(t, total),
+                rel_err(g, good),
+                c["bad_minutes"]
+            );
+            assert!(rel_err(t, total) <= 0.001, "{svc}/{kind}: {t} vs {total}");
+            assert!(rel_err(g, good) <= 0.001, "{svc}/{kind}: {g} vs {good}");
+            assert_eq!(c["from"], slowburn::time::rfc3339(week.from).as_str());
+            assert_eq!(c["to"], slowburn::time::rfc3339(week.to).as_str());
+            assert_eq!(c["complete"], true);
+            assert_eq!(c["coverage"].as_f64(), Some(1.0));
+            let obj = objective(kind);
+            let sli = c["sli"].as_f64().unwrap();
+            assert_eq!(c["objective_met"].as_bool(), Some(sli >= obj));
+            let want = 1.0 - (total - good) / ((1.0 - obj) * total);
+            assert!((c["error_budget_remaining"].as_f64().unwrap() - want).abs() < 0.005);
+            assert!(c["incidents"].is_array());
+            let e = service_sums.entry(svc.to_string()).or_default();
+            e.0 += g;
+            e.1 += t;
+        }
+        // Bad minutes of the 99.5% SLO: the minutes whose own error ratio passes 0.5%, which the
+        // 0.05% background never does; only the incidents' minutes, give or take their edges.
+        let bad_truth = (0..(week.to - week.from) / 60)
+            .filter(|i| {
+                let t = f
+                    .history
+                    .truth(svc, week.from + i * 60, week.from + (i + 1) * 60);
+                t.total > 0 && t.errors as f64 / t.total as f64 > 0.005
+            })
+            .count() as f64;
+        let got = slo(&r, &format!("{svc}/availability-good"))["calendar"]["bad_minutes"]
+            .as_f64()
+            .unwrap();
+        eprintln!("measured {label} {svc}/availability-good bad minutes {got} vs {bad_truth}");
+        assert!(
+            (got - bad_truth).abs() <= 6.0,
+            "{svc}: {got} vs {bad_truth}"
+        );
+        // The SLA is judged on its own counts.
+        let sla = &slo(&r, &format!("{svc}/availability"))["calendar"]["sla"];
+        assert_eq!(sla["objective"].as_f64(), Some(0.995));
+        assert!(sla["met"].is_boolean());
+    }
+    // Roll-ups: each service's SLI is its events' (not an average of SLIs).
+    let services = r["rollups"]["services"].as_array().unwrap();
+    for s in services {
+        let name = s["service"].as_str().unwrap();
+        let slos = s["slos"].as_u64().unwrap();
+        assert_eq!(slos, 4, "{name}");
+        let (g, t) = service_sums[name];
+        // The saturation time slices count too.
+        let sat = &slo(&r, &format!("{name}/saturation"))["calendar"];
+        let (g, t) = (
+            g + sat["good"].as_f64().unwrap(),
+            t + sat["total"].as_f64().unwrap(),
+        );
+        assert!((s["good"].as_f64().unwrap() - g).abs() < 1e-6 * g.max(1.0));
+        assert!((s["sli"].as_f64().unwrap() - g / t).abs() < 1e-9);
+    }
+    let tier = r["rollups"]["labels"].as_array().unwrap();
+    assert_eq!(tier.len(), 1, "{tier:?}");
+    assert_eq!(tier[0]["label"], "tier=gold");
+    assert_eq!(tier[0]["slos"], 3);
+
+    // CSV: a header and one row per SLO with the JSON's counts.
+    let csv = run("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 13, "{csv}");
+    assert!(lines[0].starts_with("slo,service,name,period,timezone,from,to"));
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("svc30/latency,"))
+        .expect("row");
+    let cells: Vec<&str> = row.split(',').collect();
+    let c = &slo(&r, "svc30/latency")["calendar"];
+    assert_eq!(cells[3], label);
+    assert_eq!(cells[8].parse::<f64>().ok(), c["good"].as_f64());
+    assert_eq!(cells[9].parse::<f64>().ok(), c["total"].as_f64());
+    // Markdown and the table.
+    let md = run("md");
+    assert!(md.contains(&format!("## SLO report {label}")), "{md}");
+    assert!(md.contains("| svc15/availability |"), "{md}");
+    assert!(md.contains("### By service"));
+    let table = run("table");
+    assert!(
+        table.lines().any(|l| l.starts_with("svc60/saturation")),
+        "{table}"
+    );
+
+    // HTML: opened and printed to PDF by a real Chromium, the pages looked at through pdftoppm.
+    if !require(
+        "chromium and pdftoppm",
+        have("chromium") && have("pdftoppm") && have("pdfinfo"),
+        "apt-get install chromium poppler-utils",
+    ) {
+        return;
+    }
+    let html = dir.path().join("report.html");
+    std::fs::write(&html, run("html")).unwrap();
+    let dom = std::process::Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium --dump-dom");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(dom.matches("<tr data-slo=").count(), 12, "{dom}");
+    assert!(dom.contains(&format!("SLO report {label}")));
+    let pdf = dir.path().join("report.pdf");
+    let printed = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium --print-to-pdf");
+    assert!(pdf.exists(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(0);
+    eprintln!("measured {label} PDF: {pages} pages; {info}");
+    assert!((1..=3).contains(&pages), "{info}");
+    let size = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Page size:"))
+        .unwrap_or_default();
+    assert!(
+        size.contains("(A4)") && size.trim().starts_with("841"),
+        "A4 landscape: {info}"
+    );
+    let png = dir.path().join("page");
+    let ok = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "40", "-f", "1", "-l", "1"])
+        .arg(&pdf)
+        .arg(&png)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let shot = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "png"))
+        .expect("a page image");
+    let keep = std::env::var_os("SLOWBURN_KEEP_REPORT").map(std::path::PathBuf::from);
+    if let Some(k) = keep {
+        let _ = std::fs::copy(&pdf, k.join("calendar-report.pdf"));
+        let _ = std::fs::copy(&shot, k.join("calendar-report-page1.png"));
+    }
+    // A printed page has ink: the PNG of a blank A4 page at 40 dpi compresses to almost nothing.
+    let size = std::fs::metadata(&shot).unwrap().len();
+    assert!(size > 8_000, "page 1 looks blank: {size} bytes");
+}
