@@ -19,10 +19,18 @@ pub(super) async fn run(
     let Some((service, name)) = slo.split_once('/') else {
         return Err(GateError(anyhow!("--slo must be SERVICE/NAME, got `{slo}`")).into());
     };
-    // `720h` and `30d` are the same period; the JSON keys use the canonical spelling.
-    let period = crate::duration::parse(period)
-        .map_err(|e| GateError(anyhow!("--period: {e}")))?
-        .to_string();
+    // `720h` and `30d` are the same period; the JSON keys use the canonical spelling. A calendar
+    // period is named by its word.
+    let period = match crate::calendar::Unit::parse(period.trim()) {
+        Some(unit) => unit.name().to_string(),
+        None => crate::duration::parse(period)
+            .map_err(|e| {
+                GateError(anyhow!(
+                    "--period: {e}; or a calendar period of the SLO: week, month, quarter"
+                ))
+            })?
+            .to_string(),
+    };
     let status = gate_fetch(service, name, slo, server, config, prometheus)
         .await
         .map_err(GateError)?;

@@ -210,7 +210,8 @@ pub enum Command {
         /// The SLO, as SERVICE/NAME.
         #[arg(long)]
         slo: String,
-        /// Budget period to check.
+        /// Budget period to check: a rolling one (`30d`) or a calendar one the SLO lists
+        /// (`month`).
         #[arg(long, default_value = "30d")]
         period: String,
         /// Smallest remaining budget ratio that still allows a deploy (0.25 = a quarter left).

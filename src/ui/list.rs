@@ -93,11 +93,13 @@ impl Row {
     /// by default. `notice` is the engine's note on a source that holds no older data. Pure, so
     /// the list, the detail page and their tests build rows the same way.
     pub fn from_status(slo: &Slo, status: &SloStatus, notice: Option<&str>) -> Row {
+        // Rolling periods, then calendar ones (`month`), as the status names them.
         let periods = slo
             .periods
             .iter()
-            .map(|p| {
-                let period = p.to_string();
+            .map(ToString::to_string)
+            .chain(slo.calendars.iter().map(|c| c.name().to_string()))
+            .map(|period| {
                 let st = status.periods.get(&period);
                 PeriodCell {
                     sli: st.and_then(|x| x.sli),
