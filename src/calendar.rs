@@ -54,10 +54,11 @@ impl Unit {
             }
     }
 
-    /// The longest a period of this unit can be (a 92-day quarter with a 25-hour day): how much
-    /// history the store must keep for it.
+    /// The longest a period of this unit can be (a 92-day quarter with a day lengthened by a
+    /// daylight-saving change, up to 2 hours in Antarctica/Troll): how much history the store
+    /// must keep for it.
     pub fn max_secs(self) -> i64 {
-        3600 + 86400
+        7200 + 86400
             * match self {
                 Unit::Week => 7,
                 Unit::Month => 31,
@@ -209,22 +210,29 @@ pub fn parse_period(text: &str, tz: Tz) -> Result<Period, String> {
     let year: i32 = year
         .parse()
         .ok()
-        .filter(|y| (1970..=9999).contains(y) && year.len() == 4)
+        .filter(|y| (1970..=9999).contains(y) && year.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|_| year.len() == 4)
         .ok_or_else(bad)?;
-    let number = |s: &str, max: u32| {
+    // Digits only (`u32` parsing would take `+4`), one or two of them, and no leading zero
+    // where the form has none (`Q04`).
+    let number = |s: &str, max: u32, width: usize| {
         s.parse::<u32>()
             .ok()
-            .filter(|n| (1..=max).contains(n) && s.len() <= 2)
+            .filter(|n| {
+                (1..=max).contains(n)
+                    && s.bytes().all(|b| b.is_ascii_digit())
+                    && s.len() == width.max(n.to_string().len())
+            })
             .ok_or_else(bad)
     };
     let (unit, first) = if let Some(q) = rest.strip_prefix('Q') {
-        let q = number(q, 4)?;
+        let q = number(q, 4, 1)?;
         (
             Unit::Quarter,
             NaiveDate::from_ymd_opt(year, (q - 1) * 3 + 1, 1),
         )
     } else if let Some(w) = rest.strip_prefix('W') {
-        let w = number(w, 53)?;
+        let w = number(w, 53, 2)?;
         (
             Unit::Week,
             NaiveDate::from_isoywd_opt(year, w, chrono::Weekday::Mon),
@@ -233,7 +241,7 @@ pub fn parse_period(text: &str, tz: Tz) -> Result<Period, String> {
         if rest.len() != 2 {
             return Err(bad());
         }
-        let m = number(rest, 12)?;
+        let m = number(rest, 12, 2)?;
         (Unit::Month, NaiveDate::from_ymd_opt(year, m, 1))
     };
     let first = first.ok_or_else(|| format!("{}: {year} has no such week", bad()))?;
@@ -327,6 +335,7 @@ mod tests {
         assert_eq!(p.from, ts("2026-11-01T00:00:00+09:00"));
         for bad in [
             "2026", "2026-13", "2026-Q5", "2026-W54", "26-11", "2026-1", "2026-W", "nov",
+            "2026-+1", "2026-Q+4", "2026-Q04", "2026-W4", "+026-11",
         ] {
             let e = parse_period(bad, Tz::UTC).err().unwrap_or_default();
             assert!(e.contains("2026-W48"), "{bad}: {e}");

@@ -22,6 +22,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 /// every bucket summed) without bound.
 pub const MAX_CORRECTIONS: usize = 1000;
 
+/// Longest `reason` and `author`, in characters: text for people, kept in every listing.
+pub const MAX_TEXT: usize = 1000;
+/// Most SLO ids and labels one correction names.
+pub const MAX_NAMES: usize = 200;
+
 /// One correction. Its stored form is its API form: times in RFC 3339.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Correction {
@@ -73,6 +78,24 @@ impl Correction {
     }
 }
 
+/// Marks the buckets of `slo` (starting at `start`, `width` apart) that its corrections cover as
+/// excluded, as the engine's sums count them: what every view of stored history applies, so a
+/// chart or a replay never shows as bad what the budget does not count. Returns how many.
+pub fn exclude(
+    corrections: &[Correction],
+    slo: &Slo,
+    start: i64,
+    width: i64,
+    buckets: &mut [crate::budget::Bucket],
+) -> usize {
+    let windows: Vec<Maintenance> = corrections
+        .iter()
+        .filter(|c| c.applies(slo))
+        .map(Correction::maintenance)
+        .collect();
+    crate::maintenance::mask(&windows, start, width, buckets)
+}
+
 /// The body of `POST /api/v1/corrections`. Every field is optional here so that a missing one is
 /// answered with what to give, not with the parser's words.
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +144,16 @@ impl NewCorrection {
                 "`author` is required: who asks for the correction (it is logged and listed)"
                     .into(),
             );
+        }
+        if reason.chars().count() > MAX_TEXT || author.chars().count() > MAX_TEXT {
+            return Err(format!(
+                "`reason` and `author` are at most {MAX_TEXT} characters each"
+            ));
+        }
+        if self.slos.len() > MAX_NAMES || self.labels.len() > MAX_NAMES {
+            return Err(format!(
+                "at most {MAX_NAMES} SLO ids and {MAX_NAMES} labels per correction; use `labels` to name many SLOs at once"
+            ));
         }
         let (Some(start), Some(end)) = (self.start, self.end) else {
             return Err("`start` and `end` (RFC 3339) are required".into());
@@ -286,6 +319,12 @@ mod tests {
         let mut r = req(NOW - 3600, NOW - 1800);
         r.start = None;
         assert!(err(r).contains("`start` and `end`"));
+        let mut r = req(NOW - 3600, NOW - 1800);
+        r.reason = Some("x".repeat(MAX_TEXT + 1));
+        assert!(err(r).contains("at most"));
+        let mut r = req(NOW - 3600, NOW - 1800);
+        r.slos = vec!["api/avail".into(); MAX_NAMES + 1];
+        assert!(err(r).contains("at most"));
         let mut r = req(NOW - 3600, NOW - 1800);
         r.start = Some("yesterday".into());
         assert!(err(r).contains("not an RFC 3339 time"));

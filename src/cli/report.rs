@@ -21,7 +21,8 @@ pub(super) async fn calendar(
         .map(crate::calendar::parse_zone)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--timezone: {e}"))?;
-    let now = chrono::Utc::now().timestamp();
+    // As the daemon evaluates: the newest bucket is the one the source has had `delay` to hold.
+    let now = chrono::Utc::now().timestamp() - cfg.engine.delay.as_secs() as i64;
     let sources = connect(cfg).await?;
     let cfg = &super::with_members(cfg, &sources, align(now, cfg.bucket)).await?;
     let rep = cal::build(cfg, &sources, label, tz, now).await?;

@@ -18,6 +18,24 @@ pub(super) struct Checkpoint {
     pub rolling: Rolling,
     pub heal: Vec<(i64, i64)>,
     pub unknown_until: Option<i64>,
+    /// [`fingerprint`] of the corrections the sums excluded: sums of another set are not
+    /// believed (a correction changed while a tick was committing).
+    pub corrections: u64,
+}
+
+/// A fingerprint of correction windows (their ranges, in order): stored with the sums that
+/// exclude them, compared at load.
+pub(super) fn fingerprint(mask: &[crate::maintenance::Maintenance]) -> u64 {
+    // FNV-1a over each one-off window's start and end: stable across builds, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in mask {
+        if let crate::maintenance::Recurrence::Once { start, end } = m.when {
+            for b in start.to_le_bytes().into_iter().chain(end.to_le_bytes()) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    h
 }
 
 /// Encodes a series' sums, heal ranges and data start.
@@ -25,6 +43,7 @@ pub(super) fn encode(
     rolling: &Rolling,
     heal: &[(i64, i64)],
     unknown_until: Option<i64>,
+    corrections: u64,
 ) -> Vec<u8> {
     let windows = rolling.sums();
     let mut out = Vec::with_capacity(32 + windows.len() * 40 + heal.len() * 16);
@@ -45,6 +64,7 @@ pub(super) fn encode(
         out.extend_from_slice(&e.to_le_bytes());
     }
     out.extend_from_slice(&unknown_until.unwrap_or(i64::MIN).to_le_bytes());
+    out.extend_from_slice(&corrections.to_le_bytes());
     let calendars = rolling.calendars();
     out.extend_from_slice(&(calendars.len() as u32).to_le_bytes());
     for c in calendars {
@@ -97,6 +117,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<Checkpoint> {
         heal.push((r.i64()?, r.i64()?));
     }
     let unknown = r.i64()?;
+    let corrections = r.u64()?;
     let n = r.u32()? as usize;
     if n > 3 {
         return None;
@@ -136,6 +157,7 @@ pub(super) fn decode(bytes: &[u8]) -> Option<Checkpoint> {
         rolling,
         heal,
         unknown_until: (unknown != i64::MIN).then_some(unknown),
+        corrections,
     })
 }
 
@@ -191,13 +213,14 @@ mod tests {
                     s.window(200 * 60, Dur::from_secs((200 * 60 - from).max(0) as u64))
                 });
         assert_eq!(rolling.calendars().len(), 1);
-        let bytes = encode(&rolling, &[(60, 180), (600, 660)], Some(120));
+        let bytes = encode(&rolling, &[(60, 180), (600, 660)], Some(120), 77);
         let back = decode(&bytes).expect("reads back");
         assert_eq!(back.rolling, rolling);
         assert_eq!(back.heal, vec![(60, 180), (600, 660)]);
         assert_eq!(back.unknown_until, Some(120));
+        assert_eq!(back.corrections, 77);
         assert_eq!(
-            decode(&encode(&rolling, &[], None)).map(|c| c.unknown_until),
+            decode(&encode(&rolling, &[], None, 0)).map(|c| c.unknown_until),
             Some(None)
         );
         for cut in 0..bytes.len() {

@@ -101,7 +101,18 @@ impl Engine {
             }
             let mut found = [None, None];
             for (is_sla, plan) in wanted {
-                match keep.remove(&plan.key).filter(|t| t.windows == plan.windows) {
+                // Kept only when it sums the same periods under the same corrections: a changed
+                // calendar period or time zone reaches back elsewhere and is summed again.
+                let same = |t: &Tracked| {
+                    t.windows == plan.windows
+                        && t.mask == plan.corrections
+                        && t.rolling
+                            .calendars()
+                            .iter()
+                            .map(|c| c.period.calendar)
+                            .eq(plan.calendars.iter().copied())
+                };
+                match keep.remove(&plan.key).filter(same) {
                     Some(kept) => found[usize::from(is_sla)] = Some(kept),
                     None => plans.push(((i, is_sla), plan)),
                 }
@@ -471,6 +482,7 @@ fn read(
                 .map(|s| s.period.calendar)
                 .collect();
             c.rolling.width() == width
+                && c.corrections == checkpoint::fingerprint(&plan.corrections)
                 && w == plan.windows
                 && calendars == plan.calendars
                 && c.rolling.at() <= at

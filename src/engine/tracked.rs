@@ -45,7 +45,12 @@ pub(super) struct Tracked {
 impl Tracked {
     /// The running totals to store with this series' buckets.
     pub fn checkpoint(&self) -> Vec<u8> {
-        super::checkpoint::encode(&self.rolling, &self.heal, self.unknown_until)
+        super::checkpoint::encode(
+            &self.rolling,
+            &self.heal,
+            self.unknown_until,
+            super::checkpoint::fingerprint(&self.mask),
+        )
     }
 
     /// The tick's buckets are in the store: cached chunks holding pending buckets are stale.

@@ -167,6 +167,11 @@ pub async fn build(
     now: i64,
 ) -> Result<CalendarReport, CalendarError> {
     let width = config.bucket.as_secs() as i64;
+    // Checked before anything is asked, and named as people write it.
+    let label = parse_period(label, Tz::UTC)
+        .map_err(CalendarError::Period)?
+        .label();
+    let label = label.as_str();
     // SLOs of one zone share the period's bounds, so they are asked together.
     let mut zones: BTreeMap<&str, (Tz, Vec<usize>)> = BTreeMap::new();
     for (i, slo) in config.slos.iter().enumerate() {

@@ -19,6 +19,9 @@ pub const RETRY_AFTER_SECS: u64 = 2;
 pub static RENDERS: Semaphore = Semaphore::const_new(2);
 /// Tried policies replayed at once: up to a month of evaluations per policy.
 pub static REPLAYS: Semaphore = Semaphore::const_new(1);
+/// Calendar reports built at once: every SLO's period read and its policy replayed, on a thread
+/// of its own so the engine's ticks and `/healthz` never wait behind one.
+pub static REPORTS: Semaphore = Semaphore::const_new(1);
 /// History answers built at once (a month of buckets each).
 pub static HISTORIES: Semaphore = Semaphore::const_new(2);
 

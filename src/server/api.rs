@@ -226,12 +226,15 @@ pub async fn history(
     let at = snap.at;
     let (store, series) = (st.shared.store.clone(), s.series);
     let objective = s.slo.objective;
+    let (corrections, slo) = (st.shared.corrections.all(), std::sync::Arc::clone(&s.slo));
     let step = Dur::from_secs(ss as u64).to_string();
     let built = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let from = history::first_bucket(at, ps, period, &windows, width);
         let n = ((at - from) / width).max(0) as usize;
-        let buckets = store.get(series, from, width, n)?;
+        let mut buckets = store.get(series, from, width, n)?;
+        // As the engine sums them: a correction's buckets are excluded.
+        crate::correction::exclude(&corrections, &slo, from, width, &mut buckets);
         let pts = history::points(
             &buckets, from, width, objective, at, ps, ss, period, &windows,
         );

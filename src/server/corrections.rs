@@ -55,6 +55,13 @@ pub async fn create(
         .iter()
         .flat_map(|s| [s.slo.id.clone(), s.slo.definition_id()])
         .collect();
+    if st.shared.corrections.kept() == 0 {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon has not evaluated yet (it is loading history); try again in a moment"
+                .into(),
+        ));
+    }
     let oldest = t - st.shared.corrections.kept();
     let correction = req
         .validate(id.clone(), t, oldest, &known)

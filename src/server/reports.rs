@@ -62,7 +62,7 @@ pub async fn report(
             "the daemon has not evaluated yet; try again in a moment".into(),
         );
     };
-    let _permit = match admission::admit(&admission::RENDERS).await {
+    let permit = match admission::admit(&admission::REPORTS).await {
         Ok(p) => p,
         Err(why) => {
             return admission::retry_later(plain(
@@ -81,10 +81,28 @@ pub async fn report(
             .map(crate::correction::Correction::maintenance),
     );
     let sources = Sources::only(Arc::new(StoreSource::new(Arc::clone(&st.shared.store))));
-    let now = crate::time::now_secs();
-    let rep = match calendar::build(&config, &sources, &period, tz, now).await {
-        Ok(r) => r,
-        Err(e) => return plain(StatusCode::BAD_REQUEST, e.to_string()),
+    // The current period runs to the newest evaluated bucket, which the store holds.
+    let now = st.shared.snapshot().at;
+    // Store reads and policy replays are synchronous work: on a blocking thread with a runtime
+    // of its own, never on the workers that serve `/metrics` and drive the engine.
+    let built = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        Ok::<_, std::io::Error>(rt.block_on(calendar::build(&config, &sources, &period, tz, now)))
+    })
+    .await;
+    let rep = match built {
+        Ok(Ok(Ok(r))) => r,
+        Ok(Ok(Err(e))) => return plain(StatusCode::BAD_REQUEST, e.to_string()),
+        Ok(Err(e)) => return plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("report failed: {e}"),
+            );
+        }
     };
     let (kind, body) = match format {
         "json" => (

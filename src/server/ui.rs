@@ -191,6 +191,10 @@ fn detail_body(
     versions: Vec<detail::StoredVersion>,
 ) -> Html {
     let windows = burn_windows(&s.slo);
+    // The history as the engine sums it: a correction's buckets are excluded.
+    let mut corrected = buckets.to_vec();
+    crate::correction::exclude(corrections, &s.slo, from, width, &mut corrected);
+    let buckets = &corrected[..];
     let longest = s
         .slo
         .periods
@@ -597,11 +601,13 @@ pub async fn try_page(
     let want_tried = p.rules.is_some() && errors.is_empty();
     let slo = std::sync::Arc::clone(&s.slo);
     let (store, series_id) = (st.shared.store.clone(), s.series);
+    let corrections = st.shared.corrections.all();
     // One store read and up to a month of evaluations per policy: off the async workers.
     let replays = tokio::task::spawn_blocking(move || {
         // Held by the work, not the request: a timed-out request leaves its replay running.
         let _replaying = replaying;
-        let buckets = store.get(series_id, from, width, n)?;
+        let mut buckets = store.get(series_id, from, width, n)?;
+        crate::correction::exclude(&corrections, &slo, from, width, &mut buckets);
         let series = Series::from_buckets(from, Dur::from_secs(width as u64), &buckets);
         let current = replay(&slo, &slo.policy, &series, start, at, width);
         let tried = want_tried.then(|| replay(&slo, &tried_policy, &series, start, at, width));

@@ -31,7 +31,7 @@ pub struct Span {
     pub from: i64,
     /// End.
     pub to: i64,
-    /// CSS class (`gap`, `maintenance`, `page`, `ticket`).
+    /// CSS class (`gap`, `maintenance`, `correction`, `page`, `ticket`).
     pub class: &'static str,
 }
 
@@ -314,6 +314,7 @@ impl Chart<'_> {
         for (sp, text) in [
             ("gap", "data missing"),
             ("maintenance", "maintenance"),
+            ("correction", "corrected"),
             ("page", "page firing"),
             ("ticket", "ticket firing"),
         ] {

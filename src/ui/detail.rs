@@ -422,10 +422,20 @@ fn alerts_section(d: &Detail) -> Html {
 
 const CLASSES: [&str; 4] = ["s0", "s1", "s2", "s3"];
 
-/// Missing data and maintenance along one history.
-fn gap_spans(h: &PeriodHistory) -> Vec<Span> {
+/// Missing data, maintenance and corrections along one history.
+fn gap_spans(h: &PeriodHistory, corrections: &[CorrectionLine]) -> Vec<Span> {
     let pts = &h.points;
     let times: Vec<i64> = pts.iter().map(|p| p.time).collect();
+    let t = |x: &str| chrono::DateTime::parse_from_rfc3339(x).map_or(0, |t| t.timestamp());
+    let ranges: Vec<(i64, i64)> = corrections
+        .iter()
+        .map(|c| (t(&c.start), t(&c.end)))
+        .collect();
+    // A point's step ends at its time: corrected when its step overlaps a correction.
+    let corrected = |i: usize| {
+        let (from, to) = (pts[i].time - h.step, pts[i].time);
+        ranges.iter().any(|&(s, e)| s < to && e > from)
+    };
     let mut v = spans_where(
         &times,
         h.step,
@@ -435,15 +445,24 @@ fn gap_spans(h: &PeriodHistory) -> Vec<Span> {
     v.extend(spans_where(
         &times,
         h.step,
-        |i| pts[i].step_excluded > 0,
+        |i| pts[i].step_excluded > 0 && !corrected(i),
         "maintenance",
     ));
+    v.extend(ranges.iter().map(|&(from, to)| Span {
+        from,
+        to,
+        class: "correction",
+    }));
     v
 }
 
 /// The burn-down of every period, over its own length, with the replay's episodes shaded.
 fn budget_chart(d: &Detail) -> Html {
-    let mut spans = d.histories.first().map(gap_spans).unwrap_or_default();
+    let mut spans = d
+        .histories
+        .first()
+        .map(|h| gap_spans(h, &d.corrections))
+        .unwrap_or_default();
     // The current policy's episodes on the stored history, on the time axis.
     let t = |x: &str| chrono::DateTime::parse_from_rfc3339(x).map_or(0, |t| t.timestamp());
     for e in &d.episodes {
@@ -490,7 +509,7 @@ fn budget_chart(d: &Detail) -> Html {
 }
 
 /// The first period's SLI per step against the objective and the SLA.
-fn sli_chart(r: &Row, h: &PeriodHistory) -> Html {
+fn sli_chart(r: &Row, h: &PeriodHistory, corrections: &[CorrectionLine]) -> Html {
     let mut rules = vec![Rule {
         y: r.objective,
         label: "objective".into(),
@@ -516,7 +535,7 @@ fn sli_chart(r: &Row, h: &PeriodHistory) -> Html {
             points: series(&h.points, |x| x.sli),
         }],
         rules,
-        spans: gap_spans(h),
+        spans: gap_spans(h, corrections),
         format: |v| format!("{:.2}%", v * 100.0),
         include: vec![],
     }
@@ -549,7 +568,7 @@ fn burn_chart(d: &Detail, h: &PeriodHistory) -> Html {
                 class: if p.severity == "page" { "bad" } else { "warn" },
             })
             .collect(),
-        spans: gap_spans(h),
+        spans: gap_spans(h, &d.corrections),
         format: |v| format!("{v:.1}×"),
         include: vec![0.0],
     }
@@ -557,7 +576,7 @@ fn burn_chart(d: &Detail, h: &PeriodHistory) -> Html {
 }
 
 /// Events per second (all and bad) and the period's coverage.
-fn traffic_charts(h: &PeriodHistory) -> Html {
+fn traffic_charts(h: &PeriodHistory, corrections: &[CorrectionLine]) -> Html {
     let events = Chart {
         title: "Events per second".into(),
         id: "chart-events".into(),
@@ -574,7 +593,7 @@ fn traffic_charts(h: &PeriodHistory) -> Html {
             },
         ],
         rules: vec![],
-        spans: gap_spans(h),
+        spans: gap_spans(h, corrections),
         format: |v| format!("{v:.2}"),
         include: vec![0.0],
     };
@@ -587,7 +606,7 @@ fn traffic_charts(h: &PeriodHistory) -> Html {
             points: series(&h.points, |x| Some(x.coverage)),
         }],
         rules: vec![],
-        spans: gap_spans(h),
+        spans: gap_spans(h, corrections),
         format: |v| format!("{:.0}%", v * 100.0),
         include: vec![0.0, 1.0],
     };
@@ -598,9 +617,9 @@ fn traffic_charts(h: &PeriodHistory) -> Html {
 fn history_section(d: &Detail) -> Html {
     let mut h = html! { "<section><h2>History</h2>" (budget_chart(d)) };
     if let Some(first) = d.histories.first() {
-        h.push(&sli_chart(&d.row, first));
+        h.push(&sli_chart(&d.row, first, &d.corrections));
         h.push(&burn_chart(d, first));
-        h.push(&traffic_charts(first));
+        h.push(&traffic_charts(first, &d.corrections));
     }
     h.push_static("</section>");
     h

@@ -154,6 +154,49 @@ fn a_correction_excludes_a_past_incident_until_deleted() {
         "not on another SLO's page"
     );
     assert!(d.log_text().contains("correction created"), "audit line");
+    assert!(
+        page.contains("span-correction"),
+        "the charts shade the corrected range"
+    );
+
+    // Exactly as maintenance does: a second daemon whose slo.yaml holds a maintenance window
+    // over the same range shows the same 1d period at the same evaluation.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let maint = format!(
+        "{}maintenance:\n  - name: same-range\n    start: {}\n    end: {}\n    slos: [svc15/availability]\n",
+        fast_config(&prom.url),
+        slowburn::time::rfc3339(start),
+        slowburn::time::rfc3339(end)
+    );
+    let cfg2 = write_config(dir2.path(), &maint);
+    let mut twin = Daemon::start(&cfg2, &dir2.path().join("data"), &[]);
+    twin.wait_ready(Duration::from_secs(60));
+    let day = |d: &Daemon| {
+        let v: Value = serde_json::from_str(&d.get(SLO).1).unwrap_or_default();
+        (v["at"].clone(), v["periods"]["1d"].clone())
+    };
+    let mut same = None;
+    for _ in 0..60 {
+        let (a, b) = (day(&d), day(&twin));
+        if a.0 == b.0 {
+            same = Some((a.1, b.1));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (corrected, maintained) = same.expect("both daemons evaluated the same bucket");
+    eprintln!("measured correction vs maintenance 1d: {corrected} / {maintained}");
+    for field in [
+        "good",
+        "total",
+        "excluded_buckets",
+        "error_budget_remaining",
+        "coverage",
+    ] {
+        assert_eq!(corrected[field], maintained[field], "{field}");
+    }
+    twin.signal("TERM");
+    let _ = twin.wait_exit(Duration::from_secs(15));
 
     // The daemon's calendar report counts the correction's buckets as excluded, from its store.
     let month = slowburn::calendar::Calendar {
