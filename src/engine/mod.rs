@@ -175,7 +175,7 @@ impl Engine {
     }
 
     /// Applies an expanded config: the body of a reload, also run when a definition's members
-    /// change.
+    /// or the corrections change.
     async fn apply(&mut self, config: Config, at: i64) -> Result<(), StoreError> {
         let width = config.bucket.as_secs() as i64;
         let mut keep: HashMap<SeriesKey, Tracked> = HashMap::new();

@@ -35,10 +35,12 @@ impl Engine {
         if self.take_corrections() {
             info!(
                 corrections = self.corrections.len(),
-                "corrections changed: every SLO's window sums are summed again from its stored buckets"
+                "corrections changed: the SLOs they concern are summed again from their stored buckets"
             );
-            self.needs_rebuild = true;
-            self.trust_sums = false;
+            // As a reload with the same config: a series whose corrections did not change keeps
+            // its state; the others are read again (their stored sums name other corrections).
+            let config = self.config.clone();
+            self.apply(config, at).await?;
         }
         if self.needs_rebuild || self.stalled(at) {
             self.rebuild(at).await?;
