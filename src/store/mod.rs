@@ -515,9 +515,9 @@ impl Store {
         self.kv_all(GROUPS)
     }
 
-    /// Stores (`Some`) or deletes (`None`) a correction, durably, and in the same transaction
-    /// drops every series' running totals: they summed under the corrections before this change,
-    /// so a restart before the engine has rebuilt its sums sums the buckets again.
+    /// Stores (`Some`) or deletes (`None`) a correction, durably. The running totals stay: each
+    /// row names the corrections it excluded (a fingerprint the engine compares at load), so
+    /// rows of the SLOs a change concerns are not believed and the others' still are.
     pub fn put_correction(&self, id: &str, correction: Option<&[u8]>) -> Result<(), StoreError> {
         let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
@@ -532,7 +532,6 @@ impl Store {
                 }
             }
         }
-        tx.delete_table(SUMS).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
     }
 
