@@ -95,7 +95,7 @@ _slowburn slowburn "" --format; echo "3: ${{COMPREPLY[*]}}""#,
     for sub in ["backup", "verify"] {
         assert!(line("2").contains(&sub), "{text}");
     }
-    assert_eq!(line("3"), ["table", "json"], "{text}");
+    assert_eq!(line("3"), ["table", "json", "csv", "md", "html"], "{text}");
     for shell in ["zsh", "fish", "elvish", "powershell"] {
         let (code, out, _) = slowburn(&["completions", shell]);
         assert_eq!(code, 0, "{shell}");
