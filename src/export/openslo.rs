@@ -388,8 +388,24 @@ fn slo_doc(cfg: &Config, slo: &Slo, base: &str, notes: &mut Vec<String>) -> Y {
         spec.push(("description", text(d)));
     }
     let sli_meta = map(vec![("name", text(base))]);
-    let first = slo.periods.first().map(Dur::to_string).unwrap_or_default();
-    let window = map(vec![("duration", lit(&first)), ("isRolling", lit("true"))]);
+    let window = match native_calendar(slo) {
+        // OpenSLO's own calendar window: 2024-01-01 was a Monday, a 1st and a quarter's start.
+        Some(c) => map(vec![
+            ("duration", lit(calendar_duration(c.unit))),
+            ("isRolling", lit("false")),
+            (
+                "calendar",
+                map(vec![
+                    ("startTime", text("2024-01-01 00:00:00")),
+                    ("timeZone", text(c.tz.name())),
+                ]),
+            ),
+        ]),
+        None => {
+            let first = slo.periods.first().map(Dur::to_string).unwrap_or_default();
+            map(vec![("duration", lit(&first)), ("isRolling", lit("true"))])
+        }
+    };
     let method = match ind {
         Indicator::Ratio(_) => "Occurrences",
         Indicator::Threshold { .. } => "Timeslices",
@@ -414,12 +430,47 @@ fn slo_doc(cfg: &Config, slo: &Slo, base: &str, notes: &mut Vec<String>) -> Y {
     doc("SLO", map(meta), map(spec))
 }
 
+/// The calendar period written as OpenSLO's `timeWindow` (calendar-aligned): the first one, when
+/// the SLO's rolling period is only that period's nominal length (`[month]` and `[30d, month]`
+/// behave alike: alerting on 30d).
+fn native_calendar(slo: &Slo) -> Option<crate::calendar::Calendar> {
+    let c = *slo.calendars.first()?;
+    (slo.periods == [Dur::from_secs(c.unit.nominal_secs() as u64)]).then_some(c)
+}
+
+/// OpenSLO's duration of a calendar period.
+fn calendar_duration(unit: crate::calendar::Unit) -> &'static str {
+    match unit {
+        crate::calendar::Unit::Week => "1w",
+        crate::calendar::Unit::Month => "1M",
+        crate::calendar::Unit::Quarter => "1Q",
+    }
+}
+
 /// What OpenSLO has no field for, as `(key, value)` of `slowburn.dev/<key>` annotations.
 fn annotations(cfg: &Config, slo: &Slo, notes: &mut Vec<String>) -> Vec<(&'static str, String)> {
     let mut a = Vec::new();
-    if slo.periods.len() > 1 {
-        let rest: Vec<String> = slo.periods.iter().skip(1).map(Dur::to_string).collect();
+    // The windows after the one `timeWindow` holds: rolling ones, then calendar ones.
+    let native = native_calendar(slo);
+    let rest: Vec<String> = if native.is_some() {
+        slo.calendars
+            .iter()
+            .skip(1)
+            .map(|c| c.name().to_string())
+            .collect()
+    } else {
+        slo.periods
+            .iter()
+            .skip(1)
+            .map(Dur::to_string)
+            .chain(slo.calendars.iter().map(|c| c.name().to_string()))
+            .collect()
+    };
+    if !rest.is_empty() {
         a.push(("windows", rest.join(",")));
+    }
+    if native.is_none() && !slo.calendars.is_empty() && slo.timezone != chrono_tz::Tz::UTC {
+        a.push(("timezone", slo.timezone.name().to_string()));
     }
     if slo.source == SourceKind::Loki {
         a.push(("sli.source", "loki".to_string()));
@@ -439,9 +490,6 @@ fn annotations(cfg: &Config, slo: &Slo, notes: &mut Vec<String>) -> Vec<(&'stati
         }
     }
     a.extend(policy_notes(cfg, slo));
-    if !slo.calendars.is_empty() {
-        notes.push(format!("{}: windows: the calendar periods are not written (the OpenSLO file keeps the first rolling window); add them back to `windows:` after an import", slo.id));
-    }
     if slo.policy.budget_drop.is_some() || slo.policy.exhaustion_within.is_some() {
         notes.push(format!("{}: alerting.budget_drop / exhaustion_within: OpenSLO has no budget-consumption condition and they are not written; add them back under the SLO's `alerting:` after an import", slo.id));
     }

@@ -50,6 +50,9 @@ fn write_slo(out: &mut String, slo: &Slo, notes: &[&Finding]) {
     if !slo.windows.is_empty() {
         let _ = writeln!(out, "    windows: [{}]", slo.windows.join(", "));
     }
+    if let Some(z) = &slo.timezone {
+        let _ = writeln!(out, "    timezone: {}", scalar(z));
+    }
     if let Some(d) = &slo.description {
         let _ = writeln!(out, "    description: {}", scalar(d));
     }

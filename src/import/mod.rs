@@ -239,8 +239,10 @@ pub struct Slo {
     pub name: String,
     /// Objective in percent (99.9).
     pub objective: f64,
-    /// Rolling windows (`30d`, `4w`).
+    /// Windows (`30d`, `4w`, `month`).
     pub windows: Vec<String>,
+    /// `timezone` of its calendar windows, when not UTC.
+    pub timezone: Option<String>,
     /// `description`.
     pub description: Option<String>,
     /// `labels`.

@@ -368,3 +368,44 @@ fn the_writer_nests_maps_and_lists() {
         "a: 1\nempty: []\nlist:\n  - k: v\n    m:\n      x: y\n  - z\n"
     );
 }
+
+/// Calendar periods: a calendar-only SLO as OpenSLO's own calendar window, the others beside a
+/// rolling window in `slowburn.dev/windows` with their zone.
+const CALENDARS: &str = r#"
+defaults: {timezone: Europe/Berlin}
+slos:
+  - service: billing
+    name: monthly
+    objective: 99.9
+    windows: [month]
+    sli: {ratio: {errors: 'e{code="5"}', total: e}}
+  - service: billing
+    name: mixed
+    objective: 99
+    windows: [30d, 7d, quarter, week]
+    timezone: Asia/Tokyo
+    sli: {ratio: {errors: 'e{code="5"}', total: e}}
+"#;
+
+#[test]
+fn calendar_periods_round_trip() {
+    round_trip(CALENDARS);
+    let r = render(&config(CALENDARS));
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    assert!(
+        r.yaml.contains("duration: 1M\n      isRolling: false"),
+        "{}",
+        r.yaml
+    );
+    assert!(r.yaml.contains("timeZone: Europe/Berlin"), "{}", r.yaml);
+    assert!(
+        r.yaml.contains("slowburn.dev/windows: '7d,quarter,week'"),
+        "{}",
+        r.yaml
+    );
+    assert!(
+        r.yaml.contains("slowburn.dev/timezone: Asia/Tokyo"),
+        "{}",
+        r.yaml
+    );
+}

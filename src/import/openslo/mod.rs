@@ -1,6 +1,6 @@
 //! OpenSLO v1 (`--from openslo`): every file is loaded first, since an SLO names its SLI, its
 //! alert policies and their conditions by `metadata.name`, in any file. Each objective of an SLO
-//! becomes one slowburn SLO; what slowburn cannot hold (calendar windows, RatioTimeslices, data
+//! becomes one slowburn SLO; what slowburn cannot hold (calendar windows other than a week, month or quarter, RatioTimeslices, data
 //! sources other than Prometheus) refuses that SLO at the field that says it.
 //!
 //! What slowburn's own export (`slowburn export --to openslo`) writes where OpenSLO has no field
@@ -30,7 +30,7 @@ const RESERVED: &str = "service slo description sli source queries alertname sev
 const PREFIX: &str = "slowburn.dev/";
 /// The `slowburn.dev/<key>` annotations read back (`short` on an AlertCondition, the others on
 /// an SLO): what OpenSLO has no field for, spelled as the `slo.yaml` path it comes from.
-const NOTES: &str = "windows sli.source group_by max_groups sla.objective sla.threshold alerting.min_events alerting.budget_ticket_below alerting.budget_exhausted alerting.no_data_after short";
+const NOTES: &str = "windows timezone sli.source group_by max_groups sla.objective sla.threshold alerting.min_events alerting.budget_ticket_below alerting.budget_exhausted alerting.no_data_after short";
 
 /// Any OpenSLO object, inline or a reference to one (`alertPolicyRef`, `conditionRef`,
 /// `targetRef`): one union type reads every kind, and every field is optional so a missing one
@@ -104,7 +104,8 @@ struct Spec {
     target: Option<SStr>,
 }
 
-/// `timeWindow[]`: rolling (`duration`, `isRolling: true`) or calendar-aligned (refused).
+/// `timeWindow[]`: rolling (`duration`, `isRolling: true`) or calendar-aligned (a week, month or
+/// quarter from its natural start).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TimeWindow {
@@ -431,10 +432,11 @@ fn build<'a>(
     identity(cx, file, &d.node);
     let windows = windows(cx, file, spec, options)
         .zip(more_windows(cx, file, meta))
-        .map(|(mut w, more)| {
+        .map(|((mut w, zone), more)| {
             w.extend(more);
-            w
+            (w, zone)
         });
+    let zone = timezone(cx, file, meta);
     let objective = objective(cx, goal);
     let found = indicator(cx, d);
     let method = timeslices(cx, file, spec.budgeting_method.as_ref());
@@ -453,12 +455,14 @@ fn build<'a>(
     let group_by = group_by(cx, file, meta, &labels, sli.as_ref(), source.as_deref());
     let service = text(spec.service.as_ref()).to_string();
     let origin = format!("{file}:{}", d.node.at(file).line);
-    let (objective, windows, sli) = (objective?, windows?, sli?);
+    let (objective, (windows, calendar_zone), sli) = (objective?, windows?, sli?);
+    let timezone = calendar_zone.or(zone?);
     Some(Slo {
         service,
         name,
         objective,
         windows,
+        timezone,
         description,
         labels,
         sli,
@@ -470,6 +474,20 @@ fn build<'a>(
     })
 }
 
+/// `slowburn.dev/timezone`: the zone of the calendar periods among the windows.
+fn timezone(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<Option<String>> {
+    let Some(zone) = note(meta, "timezone") else {
+        return Some(None);
+    };
+    match crate::calendar::parse_zone(&zone) {
+        Ok(_) => Some(Some(zone)),
+        Err(e) => {
+            let field = format!("metadata.annotations.{PREFIX}timezone");
+            cx.refuse(notes_at(file, meta), &field, e)
+        }
+    }
+}
+
 /// `slowburn.dev/windows`: the windows after the first, comma-separated.
 fn more_windows(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<Vec<String>> {
     let Some(list) = note(meta, "windows") else {
@@ -477,6 +495,10 @@ fn more_windows(cx: &mut Ctx<'_>, file: &str, meta: &Meta) -> Option<Vec<String>
     };
     let mut out = Vec::new();
     for w in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if crate::calendar::Unit::parse(w).is_some() {
+            out.push(w.to_string());
+            continue;
+        }
         if let Err(e) = duration::parse(w) {
             let field = format!("metadata.annotations.{PREFIX}windows");
             return cx.refuse(notes_at(file, meta), &field, e.to_string());
@@ -637,10 +659,19 @@ fn identity(cx: &mut Ctx<'_>, file: &str, node: &Node) {
     }
 }
 
-/// `windows`: the rolling `timeWindow` as written; calendar windows and months refused.
-fn windows(cx: &mut Ctx<'_>, file: &str, spec: &Spec, options: &Options) -> Option<Vec<String>> {
+/// `windows` and the calendar's zone: the rolling `timeWindow` as written, or a calendar-aligned
+/// week, month or quarter (`1w`, `1M`, `1Q`) beginning at a natural start in its `timeZone`.
+fn windows(
+    cx: &mut Ctx<'_>,
+    file: &str,
+    spec: &Spec,
+    options: &Options,
+) -> Option<(Vec<String>, Option<String>)> {
     let Some(tw) = spec.time_window.first() else {
-        return Some(vec![options.period.clone().unwrap_or_else(|| "30d".into())]);
+        return Some((
+            vec![options.period.clone().unwrap_or_else(|| "30d".into())],
+            None,
+        ));
     };
     let (w, field) = (&tw.value, "spec.timeWindow[0].duration");
     let duration = text(w.duration.as_ref()).trim();
@@ -659,10 +690,39 @@ fn windows(cx: &mut Ctx<'_>, file: &str, spec: &Spec, options: &Options) -> Opti
         if !anchor.is_empty() {
             what = format!("{what} from {}", anchor.join(" "));
         }
-        let why = format!(
-            "timeWindow is calendar-aligned ({what}): calendar windows are not supported yet; slowburn's budget periods are rolling windows only"
-        );
-        return cx.refuse(at, &format!("spec.timeWindow[0].{key}"), why);
+        let field = format!("spec.timeWindow[0].{key}");
+        let unit = match duration {
+            "1w" | "1W" | "7d" => crate::calendar::Unit::Week,
+            "1M" => crate::calendar::Unit::Month,
+            "1Q" | "3M" => crate::calendar::Unit::Quarter,
+            _ => {
+                let why = format!(
+                    "timeWindow is calendar-aligned ({what}): slowburn's calendar periods are a week (1w), a month (1M) and a quarter (1Q)"
+                );
+                return cx.refuse(at, &field, why);
+            }
+        };
+        let calendar = w.calendar.as_ref().map(|c| &c.value);
+        let get = |k: &str| calendar.and_then(|c| c.get(k)).and_then(scalar);
+        let zone = get("timeZone").unwrap_or_else(|| "UTC".into());
+        if let Err(e) = crate::calendar::parse_zone(&zone) {
+            return cx.refuse(at, &format!("{field}.timeZone"), e);
+        }
+        if let Some(start) = get("startTime")
+            && !natural_start(unit, &start)
+        {
+            let why = format!(
+                "timeWindow is calendar-aligned ({what}): slowburn's {unit} begins at midnight of {}, not at {start}",
+                match unit {
+                    crate::calendar::Unit::Week => "a Monday",
+                    crate::calendar::Unit::Month => "the 1st",
+                    crate::calendar::Unit::Quarter => "January, April, July or October 1st",
+                }
+            );
+            return cx.refuse(at, &field, why);
+        }
+        let zone = (zone != "UTC").then_some(zone);
+        return Some((vec![unit.name().to_string()], zone));
     }
     let at = w
         .duration
@@ -677,11 +737,27 @@ fn windows(cx: &mut Ctx<'_>, file: &str, spec: &Spec, options: &Options) -> Opti
     let (min, max) = (Dur::from_secs(3600), Dur::from_secs(90 * 86400));
     match duration::parse(duration) {
         Ok(x) if (min..=max).contains(&x) && x.is_whole_buckets(Dur::from_secs(60)) => {
-            Some(vec![duration.to_string()])
+            Some((vec![duration.to_string()], None))
         }
         Ok(_) => cx.refuse(at, field, "not whole minutes from 1h to 90d"),
         Err(e) => cx.refuse(at, field, e.to_string()),
     }
+}
+
+/// Whether an OpenSLO calendar `startTime` (`2026-01-01 00:00:00`) is where slowburn's periods
+/// of `unit` begin: local midnight of a Monday, a 1st, or a quarter's first day.
+fn natural_start(unit: crate::calendar::Unit, start: &str) -> bool {
+    use chrono::Datelike;
+    let Ok(t) = chrono::NaiveDateTime::parse_from_str(start.trim(), "%Y-%m-%d %H:%M:%S") else {
+        return false;
+    };
+    let d = t.date();
+    t.time() == chrono::NaiveTime::MIN
+        && match unit {
+            crate::calendar::Unit::Week => d.weekday() == chrono::Weekday::Mon,
+            crate::calendar::Unit::Month => d.day() == 1,
+            crate::calendar::Unit::Quarter => d.day() == 1 && d.month0() % 3 == 0,
+        }
 }
 
 /// `labels`: lists joined with `,`; keys slowburn sets itself dropped.

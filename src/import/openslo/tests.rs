@@ -207,16 +207,33 @@ fn threshold_metrics_are_timeslices() {
 }
 
 #[test]
-fn calendar_windows_and_months_are_refused() {
+fn calendar_months_import_and_rolling_months_are_refused() {
     let out = run(&[fixture!("v1-calendar.yaml")]);
-    assert!(out.slos.is_empty());
-    let (field, line, why) = refusal(&out, "billing/invoice-availability");
-    assert_eq!((field, line), ("spec.timeWindow[0].isRolling", 28));
-    assert!(
-        why.starts_with(
-            "timeWindow is calendar-aligned (1M from 2026-01-01 00:00:00 Europe/Berlin)"
-        )
-    );
+    // A calendar month in Europe/Berlin from a 1st at midnight is slowburn's `month`.
+    assert_eq!(out.slos.len(), 1, "{:?}", out.refused);
+    let s = slo(&out, "invoice-availability");
+    assert_eq!(s.windows, ["month"]);
+    assert_eq!(s.timezone.as_deref(), Some("Europe/Berlin"));
+    // A month that starts mid-month, a two-week window or an unknown zone are refused.
+    for (from, to, why) in [
+        (
+            "\"2026-01-01 00:00:00\"",
+            "\"2026-01-15 00:00:00\"",
+            "begins at midnight of the 1st",
+        ),
+        (
+            "duration: 1M",
+            "duration: 2w",
+            "a week (1w), a month (1M) and a quarter (1Q)",
+        ),
+        ("Europe/Berlin", "Mars/Olympus", "IANA time zone"),
+    ] {
+        let text = include_str!("../../../tests/data/import/openslo/v1-calendar.yaml")
+            .replacen(from, to, 1);
+        let out = run(&[("cal.yaml", &text)]);
+        let (_, _, got) = refusal(&out, "billing/invoice-availability");
+        assert!(got.contains(why), "{to}: {got}");
+    }
     let (field, line, why) = refusal(&out, "billing/invoice-render");
     assert_eq!((field, line), ("spec.timeWindow[0].duration", 59));
     assert!(why.starts_with("timeWindow duration `1M`: months"), "{why}");

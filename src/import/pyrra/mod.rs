@@ -229,6 +229,7 @@ fn convert(file: &str, here: At, doc: Doc, options: &Options, out: &mut Imported
                 name,
                 objective,
                 windows,
+                timezone: None,
                 description,
                 labels,
                 sli,
