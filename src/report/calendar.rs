@@ -54,13 +54,22 @@ pub struct Entry {
     pub width: i64,
     /// The SLA's SLI over the period, if it has an SLA.
     pub sla_sli: Option<f64>,
-    /// Alert episodes its policy fires on this history, fired within the period.
+    /// Alert episodes its policy fires on this history that were firing within the period (one
+    /// may have fired before it began).
     pub incidents: Vec<Episode>,
+    /// The first evaluation replayed: an episode firing there fired at an unknown earlier time.
+    pub replayed_from: i64,
     /// Query failures that left buckets missing.
     pub errors: Vec<String>,
 }
 
 impl Entry {
+    /// When an episode fired, `None` when it was firing already at the first evaluation replayed
+    /// (three days before the period): it began earlier, nobody knows when from this history.
+    pub fn fired(&self, e: &Episode) -> Option<i64> {
+        (e.fired_at > self.replayed_from).then_some(e.fired_at)
+    }
+
     /// Good / total over the period.
     pub fn sli(&self) -> Option<f64> {
         self.sum.sli()
@@ -208,12 +217,19 @@ pub async fn build(
         // The episodes are the daemon's: its policy over the SLO's own periods, not the span.
         let mut own = config.clone();
         own.slos = members.iter().map(|&i| config.slos[i].clone()).collect();
-        let (episodes, _) = crate::backtest::run(&own, sources, from, through).await;
+        // Replayed from 3 days before (the longest burn window), so an alert already firing
+        // when the period begins shows when it really fired, not as fired at the start.
+        let replay_from = from - crate::budget::BURN_WINDOWS[6].as_secs() as i64;
+        let (episodes, _) = crate::backtest::run(&own, sources, replay_from, through).await;
         for (r, &i) in report.slos.into_iter().zip(&members) {
             let sum = r.eval.periods.first().map(|p| p.sum).unwrap_or_default();
             let incidents = episodes
                 .iter()
-                .filter(|e| e.slo == r.slo.id && e.fired_at < through)
+                .filter(|e| {
+                    e.slo == r.slo.id
+                        && e.fired_at < through
+                        && e.resolved_at.is_none_or(|t| t > from)
+                })
                 .cloned()
                 .collect();
             entries[i] = Some(Entry {
@@ -225,6 +241,7 @@ pub async fn build(
                 width,
                 sla_sli: r.sla_sli,
                 incidents,
+                replayed_from: replay_from,
                 errors: r.errors,
             });
         }
@@ -267,7 +284,8 @@ pub fn to_json(r: &CalendarReport) -> Value {
                     json!({
                         "severity": x.severity.as_str(),
                         "rule": x.rule,
-                        "fired": rfc3339(x.fired_at),
+                        "fired": e.fired(x).map(rfc3339),
+                        "began_before_period": x.fired_at < e.period.from,
                         "resolved": x.resolved_at.map(rfc3339),
                         "peak_burn": x.peak_burn_rate,
                     })
@@ -529,7 +547,7 @@ pub fn to_html(r: &CalendarReport) -> String {
     let incidents = Html::join(
         r.entries.iter().flat_map(|e| {
             e.incidents.iter().map(move |x| {
-                html! { "<tr><td>" (e.slo.id.as_str()) "</td><td>" (x.severity.as_str()) "</td><td>" (x.rule.as_str()) "</td><td>" (rfc3339(x.fired_at)) "</td><td>" (x.resolved_at.map(rfc3339).unwrap_or_else(|| "still firing".into())) "</td><td>" (format!("{:.1}x", x.peak_burn_rate)) "</td></tr>" }
+                html! { "<tr><td>" (e.slo.id.as_str()) "</td><td>" (x.severity.as_str()) "</td><td>" (x.rule.as_str()) "</td><td>" (e.fired(x).map_or_else(|| format!("before {}", rfc3339(e.replayed_from)), rfc3339)) "</td><td>" (x.resolved_at.map(rfc3339).unwrap_or_else(|| "still firing".into())) "</td><td>" (format!("{:.1}x", x.peak_burn_rate)) "</td></tr>" }
             })
         }),
         "",
