@@ -730,7 +730,7 @@ fn windows(
         .map_or_else(|| At::of(file, tw), |d| At::of(file, d));
     if duration.ends_with(['M', 'Q', 'Y']) {
         let why = format!(
-            "timeWindow duration `{duration}`: months (and `Q`, `Y`) have no fixed length; write the rolling window in days or weeks (e.g. 30d, 4w)"
+            "timeWindow duration `{duration}`: months (and `Q`, `Y`) have no fixed length; write the rolling window in days or weeks (e.g. 30d, 4w), or a calendar month with `isRolling: false`"
         );
         return cx.refuse(at, field, why);
     }
