@@ -129,6 +129,27 @@ pub struct Policy {
     pub exhaustion_within: Option<ExhaustionWithin>,
 }
 
+/// A budget-consumption condition's span: whole buckets, at least one. Shared by `slo.yaml`'s
+/// validation and the try page, so both refuse the same spans with the same words.
+pub fn consumption_span(span: Dur, bucket: Dur) -> Result<Dur, String> {
+    if span.is_whole_buckets(bucket) && span >= bucket {
+        Ok(span)
+    } else {
+        Err(format!("must be whole buckets ({bucket})"))
+    }
+}
+
+/// `budget_drop.percent` as a share of the budget: above 0 and at most 100 percent.
+pub fn budget_share(percent: f64) -> Result<f64, String> {
+    if percent > 0.0 && percent <= 100.0 {
+        Ok(percent / 100.0)
+    } else {
+        Err(format!(
+            "a share of the budget in percent, above 0 and at most 100 (5 for 5%); got {percent}"
+        ))
+    }
+}
+
 /// `budget_drop:`: the events of the last `within` spent at least `share` of a period's budget.
 /// Read from windows that end now: the bad events of `within` over the budget of the period's
 /// events (`(1 - objective) × total`), so it answers "how much of the budget did the last hour

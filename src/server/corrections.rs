@@ -84,18 +84,23 @@ pub async fn create(
         list.push(correction.clone());
         Ok(())
     })?;
+    audit(&correction, "correction created");
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+/// The audit line of a change: who asked, why, and what it covers.
+fn audit(c: &Correction, what: &str) {
     tracing::info!(
         target: "audit",
-        id,
-        slos = ?correction.slos,
-        labels = ?correction.labels,
-        start = %crate::time::rfc3339(correction.start),
-        end = %crate::time::rfc3339(correction.end),
-        reason = %correction.reason,
-        author = %correction.author,
-        "correction created"
+        id = %c.id,
+        slos = ?c.slos,
+        labels = ?c.labels,
+        start = %crate::time::rfc3339(c.start),
+        end = %crate::time::rfc3339(c.end),
+        reason = %c.reason,
+        author = %c.author,
+        "{what}"
     );
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
 /// `DELETE /api/v1/corrections/{id}`: removes a correction, so its range counts again; 404 if
@@ -119,17 +124,7 @@ pub async fn delete(
             .map_err(unavailable)?;
         Ok(list.remove(i))
     })?;
-    tracing::info!(
-        target: "audit",
-        id,
-        slos = ?removed.slos,
-        labels = ?removed.labels,
-        start = %crate::time::rfc3339(removed.start),
-        end = %crate::time::rfc3339(removed.end),
-        reason = %removed.reason,
-        author = %removed.author,
-        "correction deleted"
-    );
+    audit(&removed, "correction deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

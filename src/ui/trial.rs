@@ -158,31 +158,25 @@ pub fn parse_consumption(
         };
         let span = |s: &str| -> Result<Dur, String> {
             let d = crate::duration::parse(s).map_err(|e| format!("line {n}: {e}"))?;
-            if d.is_whole_buckets(bucket) && d >= bucket {
-                Ok(d)
-            } else {
-                Err(format!("line {n}: {s} must be whole buckets ({bucket})"))
-            }
+            crate::alert::policy::consumption_span(d, bucket)
+                .map_err(|e| format!("line {n}: {s} {e}"))
         };
         match f[1..] {
             ["drop", percent, within] => {
                 let share = percent
                     .trim_end_matches('%')
                     .parse::<f64>()
-                    .ok()
-                    .filter(|p| *p > 0.0 && *p <= 100.0)
-                    .map(|p| p / 100.0);
+                    .map_err(|_| "not a number".to_string())
+                    .and_then(crate::alert::policy::budget_share);
                 match (share, span(within)) {
-                    (Some(share), Ok(within)) => {
+                    (Ok(share), Ok(within)) => {
                         drop = Some(BudgetDrop {
                             share,
                             within,
                             severity,
                         })
                     }
-                    (None, _) => errors.push(format!(
-                        "line {n}: `{percent}`: a share of the budget above 0 and at most 100%"
-                    )),
+                    (Err(e), _) => errors.push(format!("line {n}: `{percent}`: {e}")),
                     (_, Err(e)) => errors.push(e),
                 }
             }

@@ -306,15 +306,12 @@ fn consumption(
 ) {
     let span = |cx: &mut Ctx, s: &SStr, at: String| -> Option<Dur> {
         let d = cx.dur(s, &at)?;
-        if d.is_whole_buckets(bucket) && d >= bucket {
-            Some(d)
-        } else {
-            cx.err(
-                &s.referenced,
-                at,
-                format!("must be whole buckets ({bucket})"),
-            );
-            None
+        match crate::alert::policy::consumption_span(d, bucket) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                cx.err(&s.referenced, at, e);
+                None
+            }
         }
     };
     let severity = |cx: &mut Ctx, s: Option<&SStr>, at: String, default: Severity| match s
@@ -335,18 +332,12 @@ fn consumption(
     if let Some(d) = drop {
         let dpath = format!("{path}.budget_drop");
         let p = &d.value.percent;
-        let share = if p.value > 0.0 && p.value <= 100.0 {
-            Some(p.value / 100.0)
-        } else {
-            cx.err(
-                &p.referenced,
-                format!("{dpath}.percent"),
-                format!(
-                    "a share of the budget in percent, above 0 and at most 100 (5 for 5%); got {}",
-                    p.value
-                ),
-            );
-            None
+        let share = match crate::alert::policy::budget_share(p.value) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                cx.err(&p.referenced, format!("{dpath}.percent"), e);
+                None
+            }
         };
         let within = span(cx, &d.value.within, format!("{dpath}.within"));
         let sev = severity(
