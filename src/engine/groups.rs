@@ -120,7 +120,7 @@ impl Engine {
         if !group::has_groups(&self.file) || !self.find_members(at).await {
             return Ok(());
         }
-        self.apply(self.expanded(), at).await
+        self.apply(std::sync::Arc::new(self.expanded()), at).await
     }
 
     /// Every definition with its member count, for the snapshot.

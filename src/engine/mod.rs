@@ -52,7 +52,9 @@ struct SloState {
 /// The engine itself; owned by the run loop.
 pub struct Engine {
     /// The config as evaluated: every `group_by` definition replaced by its members.
-    config: Config,
+    /// Shared with [`Shared::config`] (what `/reports` reads), never copied per reader: at
+    /// 10,000 SLOs a copy is tens of MiB.
+    config: Arc<Config>,
     /// The config as the file says it (definitions not expanded).
     file: Config,
     /// Each definition's members.
@@ -87,7 +89,7 @@ impl Engine {
         Engine {
             // Definitions are never evaluated as they stand: until `start` finds their members
             // they have none.
-            config: crate::config::group::expand(&config, |_| Vec::new()),
+            config: Arc::new(crate::config::group::expand(&config, |_| Vec::new())),
             file: config,
             members: Members::default(),
             sources,
@@ -151,8 +153,8 @@ impl Engine {
         }
         self.load_members();
         self.find_members(at).await;
-        self.config = self.expanded();
-        self.shared.set_config(&self.config);
+        self.config = Arc::new(self.expanded());
+        self.shared.set_config(Arc::clone(&self.config));
         let slos = self.config.slos.clone();
         self.slos = self.prepare_all(slos, at, HashMap::new()).await?;
         self.evaluate_alerts(at);
@@ -167,7 +169,7 @@ impl Engine {
         let old_file = std::mem::replace(&mut self.file, file);
         self.forget_removed_groups();
         self.find_members(at).await;
-        let r = self.apply(self.expanded(), at).await;
+        let r = self.apply(Arc::new(self.expanded()), at).await;
         if r.is_err() {
             self.file = old_file;
         }
@@ -176,7 +178,7 @@ impl Engine {
 
     /// Applies an expanded config: the body of a reload, also run when a definition's members
     /// or the corrections change.
-    async fn apply(&mut self, config: Config, at: i64) -> Result<(), StoreError> {
+    async fn apply(&mut self, config: Arc<Config>, at: i64) -> Result<(), StoreError> {
         let width = config.bucket.as_secs() as i64;
         let mut keep: HashMap<SeriesKey, Tracked> = HashMap::new();
         let old_keys: HashMap<String, SeriesKey> = self
@@ -213,7 +215,7 @@ impl Engine {
         match self.prepare_all(slos, at, keep).await {
             Ok(states) => {
                 self.slos = states;
-                self.shared.set_config(&self.config);
+                self.shared.set_config(Arc::clone(&self.config));
                 let ids: Vec<&str> = self.slos.iter().map(|s| s.slo.id.as_str()).collect();
                 if let Ok(mut m) = self.shared.health.source_errors.lock() {
                     m.retain(|(id, _), _| ids.contains(&id.as_str()));

@@ -142,8 +142,8 @@ impl Shared {
     }
 
     /// Records the config the engine evaluates (at start and at every applied change).
-    pub fn set_config(&self, config: &crate::config::Config) {
-        let c = Some(Arc::new(config.clone()));
+    pub fn set_config(&self, config: Arc<crate::config::Config>) {
+        let c = Some(config);
         match self.config.write() {
             Ok(mut g) => *g = c,
             Err(p) => *p.into_inner() = c,

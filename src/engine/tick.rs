@@ -39,8 +39,7 @@ impl Engine {
             );
             // As a reload with the same config: a series whose corrections did not change keeps
             // its state; the others are read again (their stored sums name other corrections).
-            let config = self.config.clone();
-            self.apply(config, at).await?;
+            self.apply(Arc::clone(&self.config), at).await?;
         }
         if self.needs_rebuild || self.stalled(at) {
             self.rebuild(at).await?;
