@@ -217,12 +217,12 @@ fn alert_details(s: &SloState, rec: &Record, at: i64, config: &Config) -> AlertD
         error_budget_remaining: eval
             .periods
             .iter()
-            .map(|p| (p.period.to_string(), p.remaining))
+            .map(|p| (p.name(), p.remaining))
             .collect(),
         time_to_exhaustion_seconds: eval
             .periods
             .iter()
-            .map(|p| (p.period.to_string(), p.exhaustion_1h))
+            .map(|p| (p.name(), p.exhaustion_1h))
             .collect(),
         queries: s.slo.counts.queries(),
         fired_at: rec.fired_at.map(rfc3339),
