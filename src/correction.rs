@@ -208,6 +208,11 @@ impl Corrections {
         self.current().1
     }
 
+    /// The generation alone: what the engine compares at every tick before it copies the list.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// The generation and the corrections of that generation, read together.
     pub fn current(&self) -> (u64, Vec<Correction>) {
         let g = match self.list.read() {

@@ -150,7 +150,7 @@ pub struct SlaStatus {
 
 /// A number as the contract carries it: `None` (JSON `null`) unless finite, so no reader meets a
 /// NaN or an infinity.
-fn finite(v: Option<f64>) -> Option<f64> {
+pub(crate) fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 

@@ -235,6 +235,10 @@ impl Engine {
     /// Takes the corrections as the API left them; true when their windows differ from the ones
     /// the sums exclude (the sums must then be summed again from the stored buckets).
     fn take_corrections(&mut self) -> bool {
+        // Every tick asks; the list is copied only when it moved.
+        if self.corrections_seen == Some(self.shared.corrections.generation()) {
+            return false;
+        }
         let (generation, list) = self.shared.corrections.current();
         if self.corrections_seen == Some(generation) {
             return false;

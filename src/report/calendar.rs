@@ -9,12 +9,14 @@
 //! renderers (JSON, table, CSV, Markdown, a printable HTML page) are pure.
 
 use super::Report;
+use super::render::pct;
 use crate::backtest::Episode;
 use crate::budget::{WindowSum, grid_ceil};
 use crate::calendar::{Period, parse_period};
 use crate::config::{Config, Slo};
 use crate::duration::Dur;
 use crate::source::Sources;
+use crate::status::finite;
 use crate::time::rfc3339;
 use crate::ui::html::{Html, html};
 use chrono_tz::Tz;
@@ -253,13 +255,6 @@ pub async fn build(
     })
 }
 
-fn finite(v: Option<f64>) -> Value {
-    match v {
-        Some(x) if x.is_finite() => json!(x),
-        _ => Value::Null,
-    }
-}
-
 fn rollup_json(r: &Rollup, field: &str) -> Value {
     json!({
         field: r.key,
@@ -333,13 +328,6 @@ pub fn to_json(r: &CalendarReport) -> Value {
             "labels": r.by_label().iter().map(|x| rollup_json(x, "label")).collect::<Vec<_>>(),
         }
     })
-}
-
-fn pct(v: Option<f64>, digits: usize) -> String {
-    match v {
-        Some(x) if x.is_finite() => format!("{:.*}%", digits, x * 100.0),
-        _ => "-".into(),
-    }
 }
 
 fn yes_no(v: Option<bool>) -> &'static str {
@@ -443,11 +431,7 @@ pub fn to_csv(r: &CalendarReport) -> String {
             s.to_string()
         }
     };
-    let num = |v: Option<f64>| {
-        v.filter(|x| x.is_finite())
-            .map(|x| x.to_string())
-            .unwrap_or_default()
-    };
+    let num = |v: Option<f64>| finite(v).map(|x| x.to_string()).unwrap_or_default();
     let flag = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
     let mut out = String::from(
         "slo,service,name,period,timezone,from,to,through,good,total,sli,objective,objective_met,error_budget_remaining,coverage,excluded_buckets,bad_minutes,incidents,sla_objective,sla_sli,sla_met\r\n",
@@ -532,18 +516,16 @@ pub fn to_html(r: &CalendarReport) -> String {
         body.push(&html! { "<tr data-slo=\"" (e.slo.id.as_str()) "\">" (cells) "</tr>" });
     }
     let head = Html::join(HEADER.iter().map(|h| html! { "<th>" (*h) "</th>" }), "");
-    let services = Html::join(
-        r.by_service().iter().map(|s| {
+    // One row per roll-up, by service and by label alike.
+    let rollups = |list: Vec<Rollup>| {
+        Html::join(
+            list.iter().map(|s| {
             html! { "<tr><td>" (s.key.as_str()) "</td><td>" (s.slos) "</td><td>" (s.met) "</td><td>" (pct(s.sli(), 4)) "</td><td>" (format!("{:.0}/{:.0}", s.good, s.total)) "</td></tr>" }
-        }),
-        "",
-    );
-    let labels = Html::join(
-        r.by_label().iter().map(|s| {
-            html! { "<tr><td>" (s.key.as_str()) "</td><td>" (s.slos) "</td><td>" (s.met) "</td><td>" (pct(s.sli(), 4)) "</td><td>" (format!("{:.0}/{:.0}", s.good, s.total)) "</td></tr>" }
-        }),
-        "",
-    );
+            }),
+            "",
+        )
+    };
+    let (services, labels) = (rollups(r.by_service()), rollups(r.by_label()));
     let incidents = Html::join(
         r.entries.iter().flat_map(|e| {
             e.incidents.iter().map(move |x| {

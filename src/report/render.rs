@@ -24,7 +24,8 @@ pub fn to_json(report: &Report) -> ReportJson {
     }
 }
 
-fn pct(v: Option<f64>, digits: usize) -> String {
+/// A ratio as a percentage with `digits` decimals, `-` when unknown: every text report's cells.
+pub(super) fn pct(v: Option<f64>, digits: usize) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{:.*}%", digits, x * 100.0),
         _ => "-".into(),

@@ -257,8 +257,8 @@ fn detail_body(
             .filter(|c| c.applies(&s.slo))
             .map(|c| detail::CorrectionLine {
                 id: c.id.clone(),
-                start: rfc3339(c.start),
-                end: rfc3339(c.end),
+                start: c.start,
+                end: c.end,
                 reason: c.reason.clone(),
                 author: c.author.clone(),
             })

@@ -161,10 +161,10 @@ pub struct SilenceLine {
 pub struct CorrectionLine {
     /// Its id (what `DELETE /api/v1/corrections/{id}` takes).
     pub id: String,
-    /// Start, RFC 3339.
-    pub start: String,
-    /// End, RFC 3339.
-    pub end: String,
+    /// Start (unix seconds): the charts shade from here.
+    pub start: i64,
+    /// End (unix seconds, exclusive).
+    pub end: i64,
     /// Why it was made.
     pub reason: String,
     /// Who asked for it.
@@ -426,11 +426,7 @@ const CLASSES: [&str; 4] = ["s0", "s1", "s2", "s3"];
 fn gap_spans(h: &PeriodHistory, corrections: &[CorrectionLine]) -> Vec<Span> {
     let pts = &h.points;
     let times: Vec<i64> = pts.iter().map(|p| p.time).collect();
-    let t = |x: &str| chrono::DateTime::parse_from_rfc3339(x).map_or(0, |t| t.timestamp());
-    let ranges: Vec<(i64, i64)> = corrections
-        .iter()
-        .map(|c| (t(&c.start), t(&c.end)))
-        .collect();
+    let ranges: Vec<(i64, i64)> = corrections.iter().map(|c| (c.start, c.end)).collect();
     // A point's step ends at its time: corrected when its step overlaps a correction.
     let corrected = |i: usize| {
         let (from, to) = (pts[i].time - h.step, pts[i].time);
@@ -697,7 +693,7 @@ fn corrections_section(d: &Detail) -> Html {
     );
     for c in &d.corrections {
         h.push(&html! {
-            "<li>" (c.start) " – " (c.end) ": " (c.reason) " (by " (c.author) ", " (c.id) ")</li>"
+            "<li>" (crate::time::rfc3339(c.start)) " – " (crate::time::rfc3339(c.end)) ": " (c.reason) " (by " (c.author) ", " (c.id) ")</li>"
         });
     }
     h.push_static("</ul></section>");
