@@ -55,12 +55,11 @@ impl WindowSum {
     pub fn sli(&self) -> Option<f64> {
         (self.total > 0.0).then(|| self.good / self.total)
     }
-    /// Known buckets / buckets that should be known (all but excluded ones); 0 for an empty
-    /// window, 1 for a window wholly in maintenance.
+    /// Known buckets / buckets that should be known (all but excluded ones); 1 for a window
+    /// wholly in maintenance, and 1 for a calendar period in its first bucket, which has nothing
+    /// elapsed and so nothing missing (a deploy gate at midnight on the 1st must not block).
     pub fn coverage(&self) -> f64 {
-        if self.buckets == 0 {
-            0.0
-        } else if self.excluded >= self.buckets {
+        if self.buckets == 0 || self.excluded >= self.buckets {
             1.0
         } else {
             self.known as f64 / (self.buckets - self.excluded) as f64
@@ -73,8 +72,12 @@ impl WindowSum {
         (self.total > 0.0 && budget > 0.0).then(|| (self.bad() / self.total) / budget)
     }
     /// Share of the period's error budget left: 1 untouched, 0 spent, negative overspent.
-    /// 1 when there was no traffic; undefined when nothing at all is known.
+    /// 1 when there was no traffic or nothing has elapsed yet (a calendar period just begun);
+    /// undefined when buckets have elapsed and none of them is known.
     pub fn remaining(&self, objective: f64) -> Option<f64> {
+        if self.buckets == 0 {
+            return Some(1.0);
+        }
         if self.known == 0 {
             return None;
         }
@@ -582,6 +585,16 @@ mod tests {
         let all_missing = Series::from_buckets(0, M, &[Bucket::Missing]).window(60, M);
         assert_eq!(all_missing.remaining(0.99), None);
         assert_eq!(all_missing.coverage(), 0.0);
+    }
+
+    #[test]
+    fn a_period_with_nothing_elapsed_is_whole_and_untouched() {
+        // A calendar period at its first instant: no bucket has elapsed, so none is missing.
+        let begun = WindowSum::default();
+        assert_eq!(begun.coverage(), 1.0);
+        assert_eq!(begun.remaining(0.999), Some(1.0));
+        assert_eq!(begun.sli(), None);
+        assert_eq!(begun.burn_rate(0.999), None);
     }
 
     #[test]

@@ -42,6 +42,11 @@ fn check(d: &Daemon, history: &slowburn::synth::History) {
         );
         assert!(rel_err(n, total) <= 1e-3, "{name}: total {n} vs {total}");
         assert!(rel_err(g, good) <= 1e-3, "{name}: good {g} vs {good}");
+        // In the first minutes of a week or month (the history ends ten minutes before now) the
+        // period holds no events yet: its counts are checked above, its budget has no truth.
+        if total == 0.0 {
+            continue;
+        }
         let want = 1.0 - (total - good) / (0.001 * total);
         let got = p["error_budget_remaining"].as_f64().unwrap_or(f64::NAN);
         assert!(

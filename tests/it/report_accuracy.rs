@@ -951,6 +951,24 @@ fn calendar_periods_count_from_their_start_what_the_generator_wrote() {
         // The latency SLOs list their own windows: no calendar period there.
         assert!(slo(&r, "svc15/latency")["periods"].get(name).is_none());
     }
+    // At a period's first instant nothing has elapsed: whole, untouched, no SLI (a deploy gate at
+    // midnight on the 1st must not block on an unknown budget). CI once ran exactly then.
+    let week = slowburn::calendar::Calendar {
+        unit: slowburn::calendar::Unit::Week,
+        tz: berlin(),
+    }
+    .period_at(f.end);
+    let r = report_json(&cfg, week.from);
+    let p = &slo(&r, "svc30/availability")["periods"]["week"];
+    assert_eq!(
+        p["from"],
+        slowburn::time::rfc3339(week.from).as_str(),
+        "{p}"
+    );
+    assert_eq!(p["total"].as_f64(), Some(0.0), "{p}");
+    assert_eq!(p["coverage"].as_f64(), Some(1.0), "{p}");
+    assert_eq!(p["error_budget_remaining"].as_f64(), Some(1.0), "{p}");
+    assert!(p["sli"].is_null(), "{p}");
 }
 
 /// Issue 27, item 2: `report --calendar` of the last complete ISO week in Europe/Berlin, in
