@@ -14,6 +14,7 @@ mod webdriver;
 
 mod alerting;
 mod backup;
+mod baselines;
 mod calendar;
 mod cli;
 mod compose_loop;
