@@ -54,9 +54,9 @@ fn main() -> std::process::ExitCode {
 /// glibc's malloc gives threads that allocate at once arenas of their own, up to eight per core,
 /// and hands little of a freed arena back: the tick's answers are decoded on tokio's workers, the
 /// store is written on blocking threads, and each left its own high-water mark resident. Two
-/// arenas measured 222–232 MiB steady at 10,000 SLOs against 281–289 MiB with glibc's default
-/// (BENCHMARKS.md, issue 25), for no measurable CPU. `MALLOC_ARENA_MAX` in the environment still
-/// wins, for whoever tunes it.
+/// arenas measured 228–246 MiB steady at 10,000 SLOs against 288–293 MiB with glibc's default
+/// (BENCHMARKS.md, issue 25), with tick CPU within this machine's noise. `MALLOC_ARENA_MAX` in
+/// the environment still wins, for whoever tunes it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
