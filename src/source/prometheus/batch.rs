@@ -296,8 +296,9 @@ impl Inner {
 /// `a or b or …` as a balanced tree of parenthesised pairs. Prometheus evaluates `x or y` by
 /// hashing the series of `x`: a left-deep chain of 64 hashes the growing left side 63 times at
 /// every step (about n²/2 series), a balanced tree n·log₂n. Measured on the 10,000-SLO bench's
-/// Prometheus 2.42, 64 selectors over 10 steps: 25–38 ms of evaluation as a chain, 7–10 ms as a
-/// tree; the answer is the same set of series (each selector carries its own `__slowburn_q`).
+/// Prometheus 2.42, 64 selectors over 10 steps (`scripts/bench-or-tree.py`): 25–38 ms of
+/// evaluation as a chain, 7–10 ms as a tree; the answer is the same set of series (each selector
+/// carries its own `__slowburn_q`).
 fn balanced_or(parts: &[String]) -> String {
     match parts {
         [] => String::new(),
