@@ -210,8 +210,8 @@ impl Inner {
     /// One request for a group of counter selectors over a range. A range of a tick's length is
     /// asked first with one baseline edge instead of [`BASELINE_EDGES`]: where every series has a
     /// value at that edge, the edges before it cannot change a counted bucket (each series
-    /// differences against its value there), so the answer is the same with 5 or 9 points a
-    /// series fewer for a tick's 3 buckets. Where a series lacks it (it was born in the range, or
+    /// differences against its value there), so the answer is the same, from 5 points a series
+    /// instead of 9 for a tick's 3 buckets. Where a series lacks it (it was born in the range, or
     /// came back from a gap), the batch is asked again with all the baselines. One answer does
     /// differ: a `good` selector whose every series stopped 6 to 10 minutes before the range was
     /// read as 0 good events from the baselines alone, and is now missing with its reason
