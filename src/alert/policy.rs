@@ -270,8 +270,9 @@ pub fn holding(
     budget_consumption(policy, objective, periods, &sum, &mut hits);
     if let Some(d) = policy.no_data_after {
         let w = sum(d);
-        // Coverage leaves out maintenance buckets: planned downtime is not missing data.
-        if w.buckets > 0 && w.coverage() == 0.0 {
+        // Coverage leaves out maintenance buckets: planned downtime is not missing data; a
+        // window with nothing elapsed yet is whole (coverage 1), so it never says "no data".
+        if w.coverage() == 0.0 {
             hits.push(Hit {
                 severity: Severity::Ticket,
                 name: format!("no data {d}"),
