@@ -11,7 +11,8 @@
 #   SLOWBURN_BIN=path (the daemon to measure, e.g. an older build), NO_BUILD=1, PERF=1 (perf record
 #   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt; PERF_G=1 adds call
 #   graphs, for a build with frame pointers, PERF_G=dwarf unwinds with DWARF instead: slower to
-#   record, but needs no special build), COLD=1.
+#   record, but needs no special build), PERF_RESTART=1 (DWARF call graphs of the restart, inclusive,
+#   to target/bench-daemon/perf-restart.txt), COLD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -70,6 +71,9 @@ start() {
   t0=$(date +%s.%N)
   SLOWBURN_LOG="${SLOWBURN_LOG:-info}" "$BIN" run -c "$W/slo.yaml" --data-dir "$1" --listen "$LISTEN" >> "$W/run.log" 2>&1 &
   SB=$!
+  if [ -n "${PERF_RESTART:-}" ] && [ "$2" = "restart after a minute down" ]; then
+    perf record -F 999 -e cpu-clock --call-graph dwarf,16384 -p "$SB" -o "$W/perf-restart.data" 2>/dev/null &
+  fi
   until curl -fsS "http://$LISTEN/readyz" >/dev/null 2>&1; do sleep 0.05; done
   t1=$(date +%s.%N)
   read -r r0 s0 <<< "$(reads)"
@@ -109,6 +113,12 @@ stop
 if [ -n "${COLD:-}" ]; then
   start "$W/cold" "first start on an empty store (30 days to backfill)"
   stop
+fi
+if [ -n "${PERF_RESTART:-}" ]; then
+  sleep 1   # perf writes its file once the daemon it followed has exited
+  perf report -i "$W/perf-restart.data" --stdio --children --sort symbol --percent-limit 1.5 -g none 2>/dev/null \
+    | grep -E '^ +[0-9]' > "$W/perf-restart.txt" || true
+  echo "perf: the restart, inclusive (all of $W/perf-restart.txt)"; head -60 "$W/perf-restart.txt"
 fi
 if [ -n "${PERF:-}" ]; then
   perf report -i "$W/perf.data" --stdio --no-children --sort symbol --percent-limit 0.7 2>/dev/null \

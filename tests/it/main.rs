@@ -38,6 +38,7 @@ mod load;
 mod loki;
 mod loki_everywhere;
 mod loki_retention;
+mod merge;
 mod notify;
 mod outage;
 mod prometheus_answers;

@@ -3,12 +3,13 @@
 //! requests. A batch that Prometheus rejects is retried selector by selector, so one bad
 //! selector cannot take 63 others down.
 
-use super::{BASELINE_EDGES, Inner, edge_values};
+use super::{BASELINE_EDGES, Inner, edge_values, merge};
 use crate::sli::{CountSpec, EventQuery};
 use crate::source::counts::{combine_counted, counter_increases_counted};
 use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, SourceError};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -20,6 +21,8 @@ pub const BATCH_SELECTORS: usize = 64;
 /// Prometheus 25 times the CPU of one request per selector (measured: 17.6 s against 0.66 s for
 /// a 30-SLO report). Longer ranges ask each distinct selector on its own.
 pub const BATCH_MAX_BUCKETS: usize = 60;
+/// Merge plans kept for sets of selectors asked before ([`Inner::merge_plan`]).
+pub(super) const MERGE_PLANS_KEPT: usize = 8;
 /// The label that tells the selectors of a batched request apart.
 const BATCH_LABEL: &str = "__slowburn_q";
 /// Why a `good` selector without series is an error rather than zero good events.
@@ -129,48 +132,51 @@ impl Inner {
             .collect()
     }
 
-    /// Every unique selector's increases, [`BATCH_SELECTORS`] per request, all requests at
-    /// once. An unreachable Prometheus fails the whole batch; a rejected batch is asked again
-    /// one selector at a time.
+    /// Every unique selector's increases, all requests at once. Over a tick's short range,
+    /// selectors that differ in one label's value are asked as one ([`merge`]) and the rest
+    /// [`BATCH_SELECTORS`] per request; a longer range asks each selector on its own. An
+    /// unreachable Prometheus fails the whole request; a rejected one is asked again one
+    /// selector at a time.
     async fn all_selectors(
         self: &Arc<Self>,
         uniq: &[String],
         range: BucketRange,
     ) -> Vec<Option<Result<SelectorCounts, SourceError>>> {
-        let mut tasks = JoinSet::new();
-        let per = if range.count <= BATCH_MAX_BUCKETS {
-            BATCH_SELECTORS
+        let asked = if range.count <= BATCH_MAX_BUCKETS {
+            self.batches(uniq)
         } else {
-            1
+            (0..uniq.len()).map(|i| Asked::alone(uniq, i)).collect()
         };
-        for (g, group) in uniq.chunks(per).enumerate() {
-            let (me, group) = (Arc::clone(self), group.to_vec());
-            tasks.spawn(async move { (g, me.fitted_batch(&group, range).await) });
+        let mut tasks = JoinSet::new();
+        for a in asked {
+            let me = Arc::clone(self);
+            tasks.spawn(async move {
+                let result = me.fitted_batch(&a, range).await;
+                (a, result)
+            });
         }
         let mut per_selector: Vec<Option<Result<SelectorCounts, SourceError>>> =
             (0..uniq.len()).map(|_| None).collect();
         while let Some(joined) = tasks.join_next().await {
-            let Ok((g, result)) = joined else { continue };
-            let base = g * per;
+            let Ok((a, result)) = joined else { continue };
             match result {
                 Ok(list) => {
-                    for (k, c) in list.into_iter().enumerate() {
-                        per_selector[base + k] = Some(Ok(c));
+                    for (k, c) in a.slots.iter().zip(list) {
+                        per_selector[*k] = Some(Ok(c));
                     }
                 }
                 Err(e @ SourceError::Unavailable { .. }) => {
-                    for slot in per_selector.iter_mut().skip(base).take(per) {
-                        *slot = Some(Err(e.clone()));
+                    for k in &a.slots {
+                        per_selector[*k] = Some(Err(e.clone()));
                     }
                 }
                 // A selector asked alone has its answer: nothing to tell apart.
-                Err(e) if per == 1 => per_selector[base] = Some(Err(e)),
+                Err(e) if matches!(a.tell, Tell::Alone) => per_selector[a.slots[0]] = Some(Err(e)),
                 Err(_) => {
-                    // One bad selector must not take 63 others down: ask each on its own.
-                    let end = (base + per).min(uniq.len());
-                    for k in base..end {
+                    // One bad selector must not take the others down: ask each on its own.
+                    for &k in &a.slots {
                         per_selector[k] = Some(
-                            self.fitted_batch(std::slice::from_ref(&uniq[k]), range)
+                            self.fitted_batch(&Asked::alone(uniq, k), range)
                                 .await
                                 .map(|mut v| v.remove(0)),
                         );
@@ -181,21 +187,83 @@ impl Inner {
         per_selector
     }
 
+    /// The requests for a tick's selectors: merged ones ([`merge::plan`], remembered for the
+    /// same set of selectors, as every tick asks the same), then the rest joined
+    /// [`BATCH_SELECTORS`] at a time.
+    fn batches(&self, uniq: &[String]) -> Vec<Asked> {
+        let plan = self.merge_plan(uniq);
+        let mut asked: Vec<Asked> = plan
+            .0
+            .iter()
+            .map(|m| Asked {
+                query: m.query.clone(),
+                slots: m.members.iter().map(|(_, i)| *i).collect(),
+                tell: Tell::ByValue(m.clone()),
+            })
+            .collect();
+        for group in plan.1.chunks(BATCH_SELECTORS) {
+            if let [one] = group {
+                asked.push(Asked::alone(uniq, *one));
+                continue;
+            }
+            let tagged: Vec<String> = group
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    format!(
+                        "label_replace({}, \"{BATCH_LABEL}\", \"{i}\", \"\", \"\")",
+                        uniq[*k]
+                    )
+                })
+                .collect();
+            asked.push(Asked {
+                query: balanced_or(&tagged),
+                slots: group.to_vec(),
+                tell: Tell::Tagged,
+            });
+        }
+        asked
+    }
+
+    /// [`merge::plan`] of `uniq`, from the cache when the same selectors were planned before
+    /// (parsing 20,000 selectors every tick would cost more than the merge saves).
+    fn merge_plan(&self, uniq: &[String]) -> Arc<merge::Plan> {
+        let key = {
+            let mut h = std::hash::DefaultHasher::new();
+            uniq.hash(&mut h);
+            h.finish()
+        };
+        if let Ok(cache) = self.merge_plans.lock()
+            && let Some(p) = cache.get(&key)
+        {
+            return Arc::clone(p);
+        }
+        let plan = Arc::new(merge::plan(uniq));
+        if let Ok(mut cache) = self.merge_plans.lock() {
+            // A handful of ranges a tick at most (the tick's, a restart's gap): a bound, not an LRU.
+            if cache.len() >= MERGE_PLANS_KEPT {
+                cache.clear();
+            }
+            cache.insert(key, Arc::clone(&plan));
+        }
+        plan
+    }
+
     /// [`Inner::selector_batch`], cut in halves while the backend refuses the range as too
     /// long (Mimir's or Cortex's query-length limit), keeping the size that fitted, as single
     /// queries do.
     fn fitted_batch<'a>(
         &'a self,
-        group: &'a [String],
+        asked: &'a Asked,
         r: BucketRange,
     ) -> crate::source::BoxFuture<'a, Result<Vec<SelectorCounts>, SourceError>> {
         Box::pin(async move {
-            match self.selector_batch(group, r).await {
+            match self.selector_batch(asked, r).await {
                 Err(e) if r.count > 1 && super::flavor::range_too_long(&e) => {
                     self.learn_fitted(r.count / 2, &e);
                     let (a, b) = r.split_at(r.count / 2);
-                    let mut first = self.fitted_batch(group, a).await?;
-                    for (x, y) in first.iter_mut().zip(self.fitted_batch(group, b).await?) {
+                    let mut first = self.fitted_batch(asked, a).await?;
+                    for (x, y) in first.iter_mut().zip(self.fitted_batch(asked, b).await?) {
                         x.increases.extend(y.increases);
                         x.has_series |= y.has_series;
                         x.decreases += y.decreases;
@@ -207,75 +275,70 @@ impl Inner {
         })
     }
 
-    /// One request for a group of counter selectors over a range. A range of a tick's length is
-    /// asked first with one baseline edge instead of [`BASELINE_EDGES`]: where every series has a
-    /// value at that edge, the edges before it cannot change a counted bucket (each series
-    /// differences against its value there), so the answer is the same, from 5 points a series
-    /// instead of 9 for a tick's 3 buckets. Where a series lacks it (it was born in the range, or
-    /// came back from a gap), the batch is asked again with all the baselines. One answer does
-    /// differ: a `good` selector whose every series stopped 6 to 10 minutes before the range was
-    /// read as 0 good events from the baselines alone, and is now missing with its reason
-    /// ([`NO_GOOD_SERIES`]) at once, as it already was from 10 minutes on.
+    /// One request over a range. A range of a tick's length is asked first with one baseline
+    /// edge instead of [`BASELINE_EDGES`]: where every series has a value at that edge, the
+    /// edges before it cannot change a counted bucket (each series differences against its value
+    /// there), so the answer is the same, from 5 points a series instead of 9 for a tick's 3
+    /// buckets. Where a series lacks it (it was born in the range, or came back from a gap), the
+    /// request is sent again with all the baselines. One answer does differ: a `good` selector
+    /// whose every series stopped 6 to 10 minutes before the range was read as 0 good events
+    /// from the baselines alone, and is now missing with its reason ([`NO_GOOD_SERIES`]) at
+    /// once, as it already was from 10 minutes on.
     async fn selector_batch(
         &self,
-        group: &[String],
+        asked: &Asked,
         r: BucketRange,
     ) -> Result<Vec<SelectorCounts>, SourceError> {
         if r.count <= BATCH_MAX_BUCKETS {
-            let (counts, baselined) = self.selector_edges(group, r, 1).await?;
+            let (counts, baselined) = self.selector_edges(asked, r, 1).await?;
             if baselined {
                 return Ok(counts);
             }
         }
-        Ok(self.selector_edges(group, r, BASELINE_EDGES).await?.0)
+        Ok(self.selector_edges(asked, r, BASELINE_EDGES).await?.0)
     }
 
     /// [`Inner::selector_batch`] with `b` baseline edges before the range, and whether every
     /// series in the answer had a value at the last of them.
     async fn selector_edges(
         &self,
-        group: &[String],
+        asked: &Asked,
         r: BucketRange,
         b: usize,
     ) -> Result<(Vec<SelectorCounts>, bool), SourceError> {
-        // One selector is asked as it is; several are told apart by a label of their own.
-        let alone = group.len() == 1;
-        let query = if alone {
-            group.join("")
-        } else {
-            let tagged: Vec<String> = group
-                .iter()
-                .enumerate()
-                .map(|(i, sel)| {
-                    format!("label_replace({sel}, \"{BATCH_LABEL}\", \"{i}\", \"\", \"\")")
-                })
-                .collect();
-            balanced_or(&tagged)
-        };
         let first = r.start - b as i64 * r.width;
         let m = self
-            .range(&query, first, r.end(), r.width, super::Values::Counter)
+            .range(
+                &asked.query,
+                first,
+                r.end(),
+                r.width,
+                super::Values::Counter,
+            )
             .await?;
-        let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); group.len()];
+        let n = asked.slots.len();
+        let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); n];
         let mut baselined = true;
         for (labels, pts) in &m {
-            let i = if alone {
-                0
-            } else {
-                let Some(i) = labels
+            let to = match &asked.tell {
+                Tell::Alone => 0..1,
+                Tell::Tagged => match labels
                     .get(BATCH_LABEL)
                     .and_then(|v| v.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                i
+                {
+                    Some(i) => i..i + 1,
+                    None => continue,
+                },
+                Tell::ByValue(m) => m.positions_of(labels.get(&m.label).unwrap_or("")),
             };
-            let Some(slot) = edges.get_mut(i) else {
+            if to.is_empty() || to.end > n {
                 continue;
-            };
+            }
             let e = edge_values(pts, first, r.width, b + r.count + 1);
             baselined &= e.get(b - 1).is_some_and(Option::is_some);
-            slot.push(e);
+            for slot in &mut edges[to] {
+                slot.push(e.clone());
+            }
         }
         let counts = edges
             .into_iter()
@@ -291,6 +354,35 @@ impl Inner {
             .collect();
         Ok((counts, baselined))
     }
+}
+
+/// One request of [`Inner::all_selectors`]: its query and the selectors it answers for.
+struct Asked {
+    query: String,
+    /// The index in the unique selectors of each answer slot, in order.
+    slots: Vec<usize>,
+    tell: Tell,
+}
+
+impl Asked {
+    /// Selector `k` asked as it is written.
+    fn alone(uniq: &[String], k: usize) -> Self {
+        Asked {
+            query: uniq[k].clone(),
+            slots: vec![k],
+            tell: Tell::Alone,
+        }
+    }
+}
+
+/// How the series of one answer are told apart.
+enum Tell {
+    /// One selector: every series is its.
+    Alone,
+    /// Selectors tagged with [`BATCH_LABEL`] (their slot) by `label_replace`, joined with `or`.
+    Tagged,
+    /// A merged selector: the series' value of the varying label names its slots.
+    ByValue(merge::Merged),
 }
 
 /// `a or b or …` as a balanced tree of parenthesised pairs. Prometheus evaluates `x or y` by

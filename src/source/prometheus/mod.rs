@@ -12,6 +12,7 @@ mod batch;
 mod check;
 pub mod flavor;
 mod labels;
+mod merge;
 pub mod wire;
 
 use batch::NO_GOOD_SERIES;
@@ -64,6 +65,9 @@ struct Inner {
     /// The engine `prometheus.url` turned out to be when `flavor` was not written, and the base
     /// URL to use (Mimir's with `/prometheus`); asked once, on the first query.
     detected: tokio::sync::OnceCell<Detected>,
+    /// Merge plans of the selector sets asked before, by a hash of the set
+    /// ([`batch::MERGE_PLANS_KEPT`] at most).
+    merge_plans: Mutex<std::collections::HashMap<u64, Arc<merge::Plan>>>,
 }
 
 /// What the buildinfo probe found.
@@ -100,6 +104,7 @@ impl PrometheusSource {
                 annotations_logged: Mutex::new(HashSet::new()),
                 fitted_buckets: AtomicUsize::new(usize::MAX),
                 detected: tokio::sync::OnceCell::new(),
+                merge_plans: Mutex::new(std::collections::HashMap::new()),
             }),
         }))
     }
