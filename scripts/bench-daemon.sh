@@ -12,7 +12,7 @@
 #   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt; PERF_G=1 adds call
 #   graphs, for a build with frame pointers, PERF_G=dwarf unwinds with DWARF instead: slower to
 #   record, but needs no special build), PERF_RESTART=1 (DWARF call graphs of the restart, inclusive,
-#   to target/bench-daemon/perf-restart.txt), COLD=1.
+#   to target/bench-daemon/perf-restart.txt), RESTARTS=n (measure the restart n times), COLD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -58,6 +58,7 @@ HZ=$(getconf CLK_TCK)
 rss() { awk '/VmRSS/ {print int($2 / 1024)}' /proc/$SB/status; }
 hwm() { awk '/VmHWM/ {print int($2 / 1024)}' /proc/$SB/status; }
 cpu() { awk '{print $14 + $15}' /proc/$SB/stat; }   # clock ticks (usually 1/100 s)
+pcpu() { awk '{print $14 + $15}' /proc/$PROM/stat; } # Prometheus's own, answering the daemon
 secs() { python3 -c "print(round(($2 - $1) / $HZ, 3))"; }
 # Prometheus requests and samples the daemon read so far (from its own /metrics, read between
 # the CPU windows so that rendering it is not counted as tick CPU).
@@ -67,7 +68,8 @@ reads() { curl -fsS "http://$LISTEN/metrics" | awk '
   END {printf "%d %d", r, s}'; }
 # Starts the daemon on DATA_DIR and waits for /readyz; prints start to ready, CPU, RSS and reads.
 start() {
-  local t0 t1
+  local t0 t1 p0
+  p0=$(pcpu)
   t0=$(date +%s.%N)
   SLOWBURN_LOG="${SLOWBURN_LOG:-info}" "$BIN" run -c "$W/slo.yaml" --data-dir "$1" --listen "$LISTEN" >> "$W/run.log" 2>&1 &
   SB=$!
@@ -76,8 +78,9 @@ start() {
   fi
   until curl -fsS "http://$LISTEN/readyz" >/dev/null 2>&1; do sleep 0.05; done
   t1=$(date +%s.%N)
+  local c1 p1; c1=$(cpu); p1=$(pcpu)
   read -r r0 s0 <<< "$(reads)"
-  echo "$2: start to ready $(python3 -c "print(round($t1 - $t0, 2))") s, CPU $(secs 0 "$(cpu)") s, RSS $(rss) MiB (peak $(hwm)), $r0 Prometheus requests, $s0 samples read"
+  echo "$2: start to ready $(python3 -c "print(round($t1 - $t0, 2))") s, CPU $(secs 0 "$c1") s, RSS $(rss) MiB (peak $(hwm)), $r0 Prometheus requests, $s0 samples read, Prometheus CPU $(secs "$p0" "$p1") s"
 }
 stop() { kill -TERM "$SB"; while kill -0 "$SB" 2>/dev/null; do sleep 0.1; done; SB=""; }
 # Poll a small endpoint (not /metrics, whose rendering would count as tick CPU).
@@ -92,12 +95,12 @@ case "${PERF_G:-}" in
 esac
 [ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock "${CG[@]}" -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
 for t in $(seq 1 "$TICKS"); do
-  c0=$(cpu)
+  c0=$(cpu); p0=$(pcpu)
   while [ "$(at)" = "$last" ]; do sleep 1; done
-  c1=$(cpu)
+  c1=$(cpu); p1=$(pcpu)
   last=$(at)
   read -r r1 s1 <<< "$(reads)"
-  echo "tick $t: CPU $(secs "$c0" "$c1") s, RSS $(rss) MiB, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read"
+  echo "tick $t: CPU $(secs "$c0" "$c1") s, RSS $(rss) MiB, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read, Prometheus CPU $(secs "$p0" "$p1") s"
   r0=$r1; s0=$s1
 done
 [ -z "${PERF:-}" ] || { kill -INT "$PERFPID"; wait "$PERFPID" || true; }
@@ -105,10 +108,15 @@ S=$(date +%s.%N); curl -fsS "http://$LISTEN/metrics" -o "$W/metrics.txt"; E=$(da
 echo "/metrics: $(wc -l < "$W/metrics.txt") lines, $(du -h "$W/metrics.txt" | cut -f1), fetched in $(python3 -c "print(round(($E - $S) * 1000))") ms"
 echo "peak RSS while running: $(hwm) MiB"
 # A restart after one minute down: stopped just after a tick, started again once the next bucket
-# boundary has passed, so one minute is missing.
-stop
-sleep $(( 65 - $(date +%s) % 60 ))
-start "$W/data" "restart after a minute down"
+# boundary has passed, so one minute is missing (RESTARTS=n measures it n times).
+for r in $(seq 1 "${RESTARTS:-1}"); do
+  if [ "$r" -gt 1 ]; then
+    last=$(at); while [ "$(at)" = "$last" ]; do sleep 0.5; done
+  fi
+  stop
+  sleep $(( 65 - $(date +%s) % 60 ))
+  start "$W/data" "restart after a minute down"
+done
 stop
 if [ -n "${COLD:-}" ]; then
   start "$W/cold" "first start on an empty store (30 days to backfill)"

@@ -12,7 +12,9 @@
 use super::checkpoint;
 use super::sanity::SanityState;
 use super::tick::absorb;
-use super::tracked::{RECENT, Recent, Tracked, slo_windows};
+use super::tracked::{
+    ColdWanted, RECENT, Recent, Tracked, cache_cold, cold_needs, read_cold, slo_windows,
+};
 use super::{Engine, SloState};
 use crate::budget::{Bucket, Rolling, Series};
 use crate::config::Slo;
@@ -25,7 +27,7 @@ use crate::store::{CHUNK, Store, StoreError, Write};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Series read from the store by one blocking task.
 const LOAD_BATCH: usize = 512;
@@ -37,6 +39,8 @@ const CALL_BUCKETS: usize = 1_400_000;
 const CALLS_IN_FLIGHT: usize = 2;
 /// How often a long load says how far it is.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// Most series loaded at once whose `history loaded` lines are logged at info; beyond, at debug.
+const HISTORY_LINES_AT_INFO: usize = 100;
 
 /// One series to load: what to ask, over which windows, and what to mask.
 #[derive(Clone)]
@@ -313,6 +317,38 @@ impl Engine {
                 });
             }
         }
+        // While the sources answer, the chunks at the long windows' trailing edges that moving
+        // the sums on will read, one ordered scan per chunk start.
+        let mut wanted = ColdWanted::new();
+        let needs: Vec<(usize, Vec<i64>)> = loading
+            .iter()
+            .enumerate()
+            .filter_map(|(l, s)| {
+                let upto = s
+                    .holes
+                    .iter()
+                    .map(|h| h.start + h.count as i64 * width)
+                    .max()?;
+                let n = cold_needs(&s.tracked, upto);
+                for c in &n {
+                    wanted.entry(*c).or_default().push(s.tracked.series);
+                }
+                (!n.is_empty()).then_some((l, n))
+            })
+            .collect();
+        if !wanted.is_empty() {
+            let reading = Arc::clone(store);
+            match tokio::task::spawn_blocking(move || read_cold(&reading.reader()?, wanted)).await {
+                Ok(Ok(mut found)) => {
+                    for (l, n) in needs {
+                        cache_cold(&mut loading[l].tracked, &mut found, &n);
+                    }
+                }
+                // Each chunk is then read when the sums reach it, and a failure reported there.
+                Ok(Err(e)) => warn!(error = %e, "reading the long windows' edges ahead failed"),
+                Err(e) => warn!(error = %e, "reading the long windows' edges ahead failed"),
+            }
+        }
         let mut reader = store.reader()?;
         while let Some(joined) = tasks.join_next().await {
             let (call, range, counts) = joined.map_err(task_failed)?;
@@ -396,21 +432,47 @@ impl Engine {
             self.shared.health.beat();
         }
         let mut out = HashMap::with_capacity(loading.len());
+        // A line per series tells a small fleet's operator what each SLO resumed from; at
+        // thousands it is noise (and a tenth of a restart's CPU), so it goes to debug and the
+        // summary says it all.
+        let each_at_info = loading.len() <= HISTORY_LINES_AT_INFO;
+        let (mut from_sums, mut fetched, mut failed) = (0usize, 0usize, 0usize);
         for s in loading {
             let t = &s.tracked;
+            from_sums += usize::from(s.from_sums);
+            fetched += s.fetched;
+            failed += s.errors;
             let known = t
                 .rolling
                 .window(t.windows.iter().copied().max().unwrap_or_default());
-            info!(
-                slo = %t.ask.slo,
-                from_stored_sums = s.from_sums,
-                fetched_buckets = s.fetched,
-                coverage = known.coverage(),
-                failed_queries = s.errors,
-                took_ms = s.took.as_millis() as u64,
-                "history loaded"
-            );
+            macro_rules! loaded {
+                ($level:ident) => {
+                    $level!(
+                        slo = %t.ask.slo,
+                        from_stored_sums = s.from_sums,
+                        fetched_buckets = s.fetched,
+                        coverage = known.coverage(),
+                        failed_queries = s.errors,
+                        took_ms = s.took.as_millis() as u64,
+                        "history loaded"
+                    )
+                };
+            }
+            if each_at_info {
+                loaded!(info);
+            } else {
+                loaded!(debug);
+            }
             out.insert(s.slot, (s.tracked, s.last_error, s.sanity));
+        }
+        if !out.is_empty() {
+            info!(
+                series = out.len(),
+                from_stored_sums = from_sums,
+                fetched_buckets = fetched,
+                failed_queries = failed,
+                "histories loaded"
+            );
         }
         Ok(out)
     }

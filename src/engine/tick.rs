@@ -3,7 +3,7 @@
 //! [`Engine::commit`] the tick's buckets and the sums they give in one transaction, then alerts,
 //! retention and publishing.
 
-use super::tracked::{Tracked, cold_bucket};
+use super::tracked::{ColdWanted, Tracked, cache_cold, cold_bucket, cold_needs, read_cold};
 use super::{Engine, ranges};
 use crate::budget::Bucket;
 use crate::maintenance::Maintenance;
@@ -318,6 +318,7 @@ impl Engine {
         // One failure (a batch of 64 selectors, an unreachable source) is shared by many SLOs:
         // logged once with how many it left without data, not once per SLO.
         let mut failed: BTreeMap<String, (Vec<usize>, String)> = BTreeMap::new();
+        self.read_cold_ahead(jobs, results, &reader);
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|j| (!jobs[*j].heal, jobs[*j].start));
         for j in order {
@@ -361,6 +362,40 @@ impl Engine {
             warn!(slos, slo = %first, error = %clip(&error), "query failed; its buckets are missing until healed");
         }
         Ok((errors, unreadable))
+    }
+
+    /// The chunks at the long windows' trailing edges that this tick's new buckets move the
+    /// sums onto, read for every series in one ordered scan per chunk start: each window's edge
+    /// enters a new chunk every 64 ticks, and then for all 10,000 series at once.
+    fn read_cold_ahead(&mut self, jobs: &[Job], results: &[Option<Counts>], reader: &Reader) {
+        let width = self.width();
+        let mut wanted = ColdWanted::new();
+        let mut needs: Vec<(usize, Vec<i64>)> = Vec::new();
+        for (j, job) in jobs.iter().enumerate() {
+            if job.heal || results[j].is_none() {
+                continue;
+            }
+            let t = self.tracked(job);
+            let n = cold_needs(t, job.start + job.count as i64 * width);
+            if !n.is_empty() {
+                for c in &n {
+                    wanted.entry(*c).or_default().push(t.series);
+                }
+                needs.push((j, n));
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        match read_cold(reader, wanted) {
+            Ok(mut found) => {
+                for (j, n) in needs {
+                    cache_cold(self.tracked_mut(&jobs[j]), &mut found, &n);
+                }
+            }
+            // Each chunk is then read when the sums reach it, and a failure reported there.
+            Err(e) => warn!(error = %e, "reading the long windows' edges ahead failed"),
+        }
     }
 
     /// The main series' answers of the tick, judged for each SLO ([`super::sanity`]); a kind's

@@ -155,6 +155,87 @@ pub(super) fn cold_bucket(
     }
 }
 
+/// The chunks a series' long windows will read at their trailing edges while its sums move on
+/// to `upto`, that its cache lacks (at most [`COLD_CHUNKS`], oldest first). Windows of at most
+/// [`RECENT`] buckets leave from memory and need none.
+pub(super) fn cold_needs(t: &Tracked, upto: i64) -> Vec<i64> {
+    let width = t.recent.width;
+    let span = width * CHUNK as i64;
+    let from = t.rolling.at();
+    let mut need = Vec::new();
+    if upto <= from || width <= 0 {
+        return need;
+    }
+    for d in &t.windows {
+        let d = d.as_secs() as i64;
+        if d <= RECENT as i64 * width {
+            continue;
+        }
+        let mut c = (from - d).div_euclid(span) * span;
+        let last = (upto - width - d).div_euclid(span) * span;
+        while c <= last && need.len() < 2 * COLD_CHUNKS {
+            need.push(c);
+            c += span;
+        }
+    }
+    need.sort_unstable();
+    need.dedup();
+    need.retain(|c| !t.cold.iter().any(|(k, _)| k == c));
+    need.truncate(COLD_CHUNKS);
+    need
+}
+
+/// Series ids by the chunk start they need, for [`read_cold`].
+pub(super) type ColdWanted = BTreeMap<i64, Vec<u64>>;
+/// What [`read_cold`] found: the packed chunk of each (series, chunk start), empty where none is
+/// stored; damaged chunks are left out, to be read (and reported) one by one.
+pub(super) type ColdFound = std::collections::HashMap<(u64, i64), Vec<u8>>;
+
+/// Reads the wanted chunks with one ordered scan per chunk start ([`Reader::chunks_at`]), instead
+/// of one B-tree look-up per series and window when the sums first reach them.
+pub(super) fn read_cold(
+    reader: &Reader,
+    mut wanted: ColdWanted,
+) -> Result<ColdFound, crate::store::StoreError> {
+    let mut found = ColdFound::new();
+    for (chunk_start, series) in &mut wanted {
+        series.sort_unstable();
+        series.dedup();
+        let rows = reader.chunks_at(*chunk_start, series)?;
+        let mut damaged = Vec::new();
+        for (id, bytes) in rows {
+            match bytes {
+                Some(b) => {
+                    found.insert((id, *chunk_start), b);
+                }
+                None => damaged.push(id),
+            }
+        }
+        for id in series.iter() {
+            if damaged.binary_search(id).is_err() {
+                found.entry((*id, *chunk_start)).or_default();
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Puts read chunks into a series' cache, oldest out first, as [`cold_bucket`] does.
+pub(super) fn cache_cold(t: &mut Tracked, found: &mut ColdFound, needs: &[i64]) {
+    for c in needs {
+        let Some(bytes) = found.remove(&(t.series, *c)) else {
+            continue;
+        };
+        if t.cold.iter().any(|(k, _)| k == c) {
+            continue;
+        }
+        if t.cold.len() >= COLD_CHUNKS {
+            t.cold.remove(0);
+        }
+        t.cold.push((*c, bytes));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

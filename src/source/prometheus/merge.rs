@@ -44,7 +44,8 @@ impl Merged {
     }
 }
 
-/// A parsed selector: its metric name and matchers, each as `(label, op, value)`.
+/// A parsed selector: its metric name and matchers, each as `(label, op, value)`, sorted.
+#[derive(Debug, PartialEq)]
 struct Parts {
     name: String,
     matchers: Vec<(String, &'static str, String)>,
@@ -111,6 +112,63 @@ pub fn plan(selectors: &[String]) -> Plan {
 /// A plain selector's parts; `None` for anything the merge must not touch (modifiers, `or`
 /// inside the braces, no metric name, text that does not parse).
 fn parse(text: &str) -> Option<Parts> {
+    simple(text).or_else(|| parse_promql(text))
+}
+
+/// The common shape, `name{label="value",…}` with values free of escapes, read without the
+/// PromQL parser: a restart plans 20,000 selectors before its first request, and the parser
+/// took a tenth of that restart's CPU. Anything else (escapes, modifiers, other quotes, `or`
+/// inside the braces) is left to [`parse_promql`]. The text has passed the parser once already,
+/// when the configuration was loaded.
+fn simple(text: &str) -> Option<Parts> {
+    let ident_end = |s: &str| {
+        s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(s.len())
+    };
+    let t = text.trim();
+    let name = &t[..ident_end(t)];
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let rest = t[name.len()..].trim();
+    let mut matchers = Vec::new();
+    if !rest.is_empty() {
+        let mut s = rest.strip_prefix('{')?.strip_suffix('}')?.trim_start();
+        while !s.is_empty() {
+            let label = &s[..ident_end(s)];
+            if label.is_empty()
+                || label.contains(':')
+                || label.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return None;
+            }
+            s = s[label.len()..].trim_start();
+            let op = ["=~", "!~", "!=", "="]
+                .into_iter()
+                .find(|o| s.starts_with(o))?;
+            s = s[op.len()..].trim_start().strip_prefix('"')?;
+            let end = s.find(['"', '\\'])?;
+            if !s[end..].starts_with('"') {
+                return None;
+            }
+            matchers.push((label.to_string(), op, s[..end].to_string()));
+            s = s[end + 1..].trim_start();
+            if let Some(next) = s.strip_prefix(',') {
+                s = next.trim_start();
+            } else if !s.is_empty() {
+                return None;
+            }
+        }
+    }
+    matchers.sort();
+    Some(Parts {
+        name: name.to_string(),
+        matchers,
+    })
+}
+
+/// [`parse`] by the PromQL parser.
+fn parse_promql(text: &str) -> Option<Parts> {
     let Ok(Expr::VectorSelector(vs)) = parser::parse(text) else {
         return None;
     };
@@ -216,6 +274,36 @@ mod tests {
         assert_eq!(m.positions_of("d.e").len(), 1);
         assert_eq!(m.members[m.positions_of("d.e").start].1, 3);
         assert!(m.positions_of("x").is_empty());
+    }
+
+    #[test]
+    fn the_quick_reading_agrees_with_the_promql_parser_or_leaves_it_the_text() {
+        for text in [
+            r#"up"#,
+            r#"http_requests_total{job="a",code=~"5..", route != "/x" ,}"#,
+            r#"x:rate5m{ a!~"b|c" }"#,
+            r#"x{a="é ü",b=""}"#,
+            r#"x {a="1"}"#,
+        ] {
+            assert_eq!(simple(text), parse_promql(text), "{text}");
+            assert!(simple(text).is_some(), "{text}");
+        }
+        for text in [
+            r#"x{a="q\"t"}"#,
+            r#"x{a='single'}"#,
+            r#"x{a="1"} offset 5m"#,
+            r#"x{a="1" or a="2"}"#,
+            r#"{__name__="x"}"#,
+            r#"x{a="1"}[5m]"#,
+            r#"x{1a="1"}"#,
+            r#"x{a:b="1"}"#,
+            r#"x{a="1" b="2"}"#,
+        ] {
+            assert_eq!(simple(text), None, "{text}");
+        }
+        // Escapes go to the parser, which reads them.
+        let p = parse(r#"x{a="q\"t"}"#).expect("parsed");
+        assert_eq!(p.matchers[0].2, "q\"t");
     }
 
     #[test]
