@@ -20,7 +20,8 @@ use std::collections::HashMap;
 /// Fewest selectors worth one merged request: below this they go into the `or` batches, where a
 /// request is shared by 64 selectors.
 pub const MERGE_MIN: usize = 4;
-/// Most selectors in one merged request, so that one answer (and one regex) stays small.
+/// Most selectors in one merged request over a tick's few buckets, so that one answer (and one
+/// regex) stays small.
 pub const MERGE_MAX: usize = 256;
 
 /// One request standing for several selectors.
@@ -54,10 +55,10 @@ struct Parts {
 /// Merged requests and the indexes of the selectors left to ask as they are.
 pub type Plan = (Vec<Merged>, Vec<usize>);
 
-/// Splits `selectors` into merged requests and the indexes left to ask as they are. Each
-/// selector joins the largest group it could belong to (by which of its labels varies), and a
-/// group smaller than [`MERGE_MIN`] is not merged.
-pub fn plan(selectors: &[String]) -> Plan {
+/// Splits `selectors` into merged requests of at most `max` members and the indexes left to ask
+/// as they are. Each selector joins the largest group it could belong to (by which of its labels
+/// varies), and a group smaller than [`MERGE_MIN`] is not merged.
+pub fn plan(selectors: &[String], max: usize) -> Plan {
     let parts: Vec<Option<Parts>> = selectors.iter().map(|s| parse(s)).collect();
     // Every (varying label, the other matchers) a selector could be merged under.
     let keys: Vec<Vec<(String, String)>> = parts
@@ -93,7 +94,7 @@ pub fn plan(selectors: &[String]) -> Plan {
     keyed.sort_by(|a, b| a.0.cmp(b.0));
     for ((label, rest), mut members) in keyed {
         members.sort();
-        for part in members.chunks(MERGE_MAX) {
+        for part in members.chunks(max.max(1)) {
             if part.len() < MERGE_MIN {
                 singles.extend(part.iter().map(|(_, i)| *i));
                 continue;
@@ -259,7 +260,7 @@ mod tests {
             r#"http_requests_total{job="a"}"#,
             r#"other_total{job="a"}"#,
         ]);
-        let (merged, singles) = plan(&s);
+        let (merged, singles) = plan(&s, MERGE_MAX);
         assert_eq!(singles, vec![4, 5]);
         assert_eq!(merged.len(), 1);
         let m = &merged[0];
@@ -316,7 +317,7 @@ mod tests {
             }
         }
         v.push(r#"x_total{service="s3",route="/r0"}"#.to_string());
-        let (merged, singles) = plan(&v);
+        let (merged, singles) = plan(&v, MERGE_MAX);
         assert_eq!(merged.len(), 2);
         assert!(
             merged
@@ -340,7 +341,7 @@ mod tests {
             r#"x{a="4"} offset 5m"#,
             "not promql {",
         ]);
-        let (merged, singles) = plan(&s);
+        let (merged, singles) = plan(&s, MERGE_MAX);
         assert!(merged.is_empty());
         assert_eq!(singles.len(), s.len());
     }
@@ -354,7 +355,7 @@ mod tests {
             r#"x{a="3",b="k"}"#,
             r#"x{a="4",b="k"}"#,
         ]);
-        let (merged, singles) = plan(&s);
+        let (merged, singles) = plan(&s, MERGE_MAX);
         assert!(singles.is_empty(), "{singles:?}");
         let m = &merged[0];
         assert_eq!(m.label, "a");
@@ -370,7 +371,7 @@ mod tests {
         let v: Vec<String> = (0..MERGE_MAX + 2)
             .map(|i| format!(r#"x{{id="{i:04}"}}"#))
             .collect();
-        let (merged, singles) = plan(&v);
+        let (merged, singles) = plan(&v, MERGE_MAX);
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].members.len(), MERGE_MAX);
         assert_eq!(singles.len(), 2);
@@ -384,7 +385,7 @@ mod tests {
             .iter()
             .map(|x| format!("x{{k={}}}", quote(x)))
             .collect();
-        let (merged, _) = plan(&v);
+        let (merged, _) = plan(&v, MERGE_MAX);
         let Some(Expr::VectorSelector(vs)) = parser::parse(&merged[0].query).ok() else {
             panic!("{} does not parse", merged[0].query);
         };
