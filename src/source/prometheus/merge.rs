@@ -177,6 +177,15 @@ fn parse_promql(text: &str) -> Option<Parts> {
         return None;
     }
     let name = vs.name?;
+    // Names that need quoting (Prometheus 3's UTF-8 names) would be written back wrong.
+    let plain = |s: &str, colon: bool| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+    };
+    if !plain(&name, true) || vs.matchers.matchers.iter().any(|m| !plain(&m.name, false)) {
+        return None;
+    }
     let mut matchers: Vec<(String, &'static str, String)> = vs
         .matchers
         .matchers
