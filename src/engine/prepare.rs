@@ -12,9 +12,7 @@
 use super::checkpoint;
 use super::sanity::SanityState;
 use super::tick::absorb;
-use super::tracked::{
-    ColdWanted, RECENT, Recent, Tracked, cache_cold, cold_needs, read_cold, slo_windows,
-};
+use super::tracked::{ColdPlan, RECENT, Recent, Tracked, cache_cold, slo_windows};
 use super::{Engine, SloState};
 use crate::budget::{Bucket, Rolling, Series};
 use crate::config::Slo;
@@ -319,33 +317,30 @@ impl Engine {
         }
         // While the sources answer, the chunks at the long windows' trailing edges that moving
         // the sums on will read, one ordered scan per chunk start.
-        let mut wanted = ColdWanted::new();
-        let needs: Vec<(usize, Vec<i64>)> = loading
-            .iter()
-            .enumerate()
-            .filter_map(|(l, s)| {
-                let upto = s
-                    .holes
-                    .iter()
-                    .map(|h| h.start + h.count as i64 * width)
-                    .max()?;
-                let n = cold_needs(&s.tracked, upto);
-                for c in &n {
-                    wanted.entry(*c).or_default().push(s.tracked.series);
-                }
-                (!n.is_empty()).then_some((l, n))
-            })
-            .collect();
-        if !wanted.is_empty() {
+        let mut plan = ColdPlan::new(loading.iter().enumerate().filter_map(|(l, s)| {
+            let upto = s
+                .holes
+                .iter()
+                .map(|h| h.start + h.count as i64 * width)
+                .max()?;
+            Some((l, &s.tracked, upto))
+        }));
+        if !plan.is_empty() {
             let reading = Arc::clone(store);
-            match tokio::task::spawn_blocking(move || read_cold(&reading.reader()?, wanted)).await {
-                Ok(Ok(mut found)) => {
-                    for (l, n) in needs {
-                        cache_cold(&mut loading[l].tracked, &mut found, &n);
+            let read = tokio::task::spawn_blocking(move || {
+                let found = plan.read(&reading.reader()?);
+                found.map(|f| (plan, f))
+            })
+            .await
+            .map_err(task_failed)
+            .and_then(|r| r);
+            match read {
+                Ok((plan, mut found)) => {
+                    for (l, needs) in plan.into_needs() {
+                        cache_cold(&mut loading[l].tracked, &mut found, &needs);
                     }
                 }
                 // Each chunk is then read when the sums reach it, and a failure reported there.
-                Ok(Err(e)) => warn!(error = %e, "reading the long windows' edges ahead failed"),
                 Err(e) => warn!(error = %e, "reading the long windows' edges ahead failed"),
             }
         }

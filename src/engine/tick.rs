@@ -3,7 +3,7 @@
 //! [`Engine::commit`] the tick's buckets and the sums they give in one transaction, then alerts,
 //! retention and publishing.
 
-use super::tracked::{ColdWanted, Tracked, cache_cold, cold_bucket, cold_needs, read_cold};
+use super::tracked::{ColdPlan, Tracked, cache_cold, cold_bucket};
 use super::{Engine, ranges};
 use crate::budget::Bucket;
 use crate::maintenance::Maintenance;
@@ -369,28 +369,19 @@ impl Engine {
     /// enters a new chunk every 64 ticks, and then for all 10,000 series at once.
     fn read_cold_ahead(&mut self, jobs: &[Job], results: &[Option<Counts>], reader: &Reader) {
         let width = self.width();
-        let mut wanted = ColdWanted::new();
-        let mut needs: Vec<(usize, Vec<i64>)> = Vec::new();
-        for (j, job) in jobs.iter().enumerate() {
-            if job.heal || results[j].is_none() {
-                continue;
-            }
-            let t = self.tracked(job);
-            let n = cold_needs(t, job.start + job.count as i64 * width);
-            if !n.is_empty() {
-                for c in &n {
-                    wanted.entry(*c).or_default().push(t.series);
-                }
-                needs.push((j, n));
-            }
-        }
-        if wanted.is_empty() {
+        let mut plan = ColdPlan::new(
+            jobs.iter()
+                .enumerate()
+                .filter(|(j, job)| !job.heal && results[*j].is_some())
+                .map(|(j, job)| (j, self.tracked(job), job.start + job.count as i64 * width)),
+        );
+        if plan.is_empty() {
             return;
         }
-        match read_cold(reader, wanted) {
+        match plan.read(reader) {
             Ok(mut found) => {
-                for (j, n) in needs {
-                    cache_cold(self.tracked_mut(&jobs[j]), &mut found, &n);
+                for (j, needs) in plan.into_needs() {
+                    cache_cold(self.tracked_mut(&jobs[j]), &mut found, &needs);
                 }
             }
             // Each chunk is then read when the sums reach it, and a failure reported there.

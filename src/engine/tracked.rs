@@ -134,10 +134,7 @@ pub(super) fn cold_bucket(
                 return Bucket::Missing;
             }
         };
-        if cold.len() >= COLD_CHUNKS {
-            cold.remove(0);
-        }
-        cold.push((chunk_start, bytes));
+        remember_cold(cold, chunk_start, bytes);
     }
     let Some((_, bytes)) = cold.iter().find(|(c, _)| *c == chunk_start) else {
         return Bucket::Missing;
@@ -155,9 +152,18 @@ pub(super) fn cold_bucket(
     }
 }
 
+/// Adds a packed chunk to a series' cache, the oldest out first when it is full.
+fn remember_cold(cold: &mut Vec<(i64, Vec<u8>)>, chunk_start: i64, bytes: Vec<u8>) {
+    if cold.len() >= COLD_CHUNKS {
+        cold.remove(0);
+    }
+    cold.push((chunk_start, bytes));
+}
+
 /// The chunks a series' long windows will read at their trailing edges while its sums move on
 /// to `upto`, that its cache lacks (at most [`COLD_CHUNKS`], oldest first). Windows of at most
-/// [`RECENT`] buckets leave from memory and need none.
+/// [`RECENT`] buckets leave from memory and need none. Empty, without allocating, on the 63
+/// ticks of 64 where every edge stays in a cached chunk.
 pub(super) fn cold_needs(t: &Tracked, upto: i64) -> Vec<i64> {
     let width = t.recent.width;
     let span = width * CHUNK as i64;
@@ -174,65 +180,94 @@ pub(super) fn cold_needs(t: &Tracked, upto: i64) -> Vec<i64> {
         let mut c = (from - d).div_euclid(span) * span;
         let last = (upto - width - d).div_euclid(span) * span;
         while c <= last && need.len() < 2 * COLD_CHUNKS {
-            need.push(c);
+            if !t.cold.iter().any(|(k, _)| *k == c) {
+                need.push(c);
+            }
             c += span;
         }
     }
     need.sort_unstable();
     need.dedup();
-    need.retain(|c| !t.cold.iter().any(|(k, _)| k == c));
     need.truncate(COLD_CHUNKS);
     need
 }
 
-/// Series ids by the chunk start they need, for [`read_cold`].
-pub(super) type ColdWanted = BTreeMap<i64, Vec<u64>>;
-/// What [`read_cold`] found: the packed chunk of each (series, chunk start), empty where none is
-/// stored; damaged chunks are left out, to be read (and reported) one by one.
+/// Series ids by the chunk start they need.
+type ColdWanted = BTreeMap<i64, Vec<u64>>;
+/// The packed chunk of each (series, chunk start) read ahead, empty where none is stored;
+/// damaged chunks are left out, to be read (and reported) one by one.
 pub(super) type ColdFound = std::collections::HashMap<(u64, i64), Vec<u8>>;
 
-/// Reads the wanted chunks with one ordered scan per chunk start ([`Reader::chunks_at`]), instead
-/// of one B-tree look-up per series and window when the sums first reach them.
-pub(super) fn read_cold(
-    reader: &Reader,
-    mut wanted: ColdWanted,
-) -> Result<ColdFound, crate::store::StoreError> {
-    let mut found = ColdFound::new();
-    for (chunk_start, series) in &mut wanted {
-        series.sort_unstable();
-        series.dedup();
-        let rows = reader.chunks_at(*chunk_start, series)?;
-        let mut damaged = Vec::new();
-        for (id, bytes) in rows {
-            match bytes {
-                Some(b) => {
-                    found.insert((id, *chunk_start), b);
-                }
-                None => damaged.push(id),
-            }
-        }
-        for id in series.iter() {
-            if damaged.binary_search(id).is_err() {
-                found.entry((*id, *chunk_start)).or_default();
-            }
-        }
-    }
-    Ok(found)
+/// The chunks that moving some series' sums on will read at their long windows' trailing edges:
+/// which each series needs ([`cold_needs`]; `series` gives a caller's index, the series and the
+/// end its sums move to), to read with [`ColdPlan::read`] and hand out with [`cache_cold`].
+pub(super) struct ColdPlan {
+    wanted: ColdWanted,
+    needs: Vec<(usize, Vec<i64>)>,
 }
 
-/// Puts read chunks into a series' cache, oldest out first, as [`cold_bucket`] does.
+impl ColdPlan {
+    pub fn new<'a>(series: impl Iterator<Item = (usize, &'a Tracked, i64)>) -> Self {
+        let mut wanted = ColdWanted::new();
+        let mut needs = Vec::new();
+        for (i, t, upto) in series {
+            let n = cold_needs(t, upto);
+            if !n.is_empty() {
+                for c in &n {
+                    wanted.entry(*c).or_default().push(t.series);
+                }
+                needs.push((i, n));
+            }
+        }
+        ColdPlan { wanted, needs }
+    }
+
+    /// Whether nothing is to be read.
+    pub fn is_empty(&self) -> bool {
+        self.wanted.is_empty()
+    }
+
+    /// Reads the wanted chunks with one ordered scan per chunk start ([`Reader::chunks_at`]),
+    /// instead of one B-tree look-up per series and window when the sums first reach them.
+    pub fn read(&mut self, reader: &Reader) -> Result<ColdFound, crate::store::StoreError> {
+        let mut found = ColdFound::new();
+        for (chunk_start, series) in &mut self.wanted {
+            series.sort_unstable();
+            series.dedup();
+            let mut damaged = Vec::new();
+            for (id, bytes) in reader.chunks_at(*chunk_start, series)? {
+                match bytes {
+                    Some(b) => {
+                        found.insert((id, *chunk_start), b);
+                    }
+                    None => damaged.push(id),
+                }
+            }
+            for id in series.iter() {
+                if damaged.binary_search(id).is_err() {
+                    found.entry((*id, *chunk_start)).or_default();
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Each caller's index given to [`ColdPlan::new`] with the chunks its series needs, for
+    /// [`cache_cold`].
+    pub fn into_needs(self) -> Vec<(usize, Vec<i64>)> {
+        self.needs
+    }
+}
+
+/// Puts the chunks of `needs` that [`ColdPlan::read`] found into a series' cache.
 pub(super) fn cache_cold(t: &mut Tracked, found: &mut ColdFound, needs: &[i64]) {
     for c in needs {
         let Some(bytes) = found.remove(&(t.series, *c)) else {
             continue;
         };
-        if t.cold.iter().any(|(k, _)| k == c) {
-            continue;
+        if !t.cold.iter().any(|(k, _)| k == c) {
+            remember_cold(&mut t.cold, *c, bytes);
         }
-        if t.cold.len() >= COLD_CHUNKS {
-            t.cold.remove(0);
-        }
-        t.cold.push((*c, bytes));
     }
 }
 
