@@ -200,10 +200,11 @@ impl Inner {
         let mut asked: Vec<Asked> = plan
             .0
             .iter()
-            .map(|m| Asked {
+            .enumerate()
+            .map(|(k, m)| Asked {
                 query: m.query.clone(),
                 slots: m.members.iter().map(|(_, i)| *i).collect(),
-                tell: Tell::ByValue(m.clone()),
+                tell: Tell::ByValue(Arc::clone(&plan), k),
             })
             .collect();
         for group in plan.1.chunks(BATCH_SELECTORS) {
@@ -334,7 +335,10 @@ impl Inner {
                     Some(i) => i..i + 1,
                     None => continue,
                 },
-                Tell::ByValue(m) => m.positions_of(labels.get(&m.label).unwrap_or("")),
+                Tell::ByValue(plan, k) => {
+                    let m = &plan.0[*k];
+                    m.positions_of(labels.get(&m.label).unwrap_or(""))
+                }
             };
             if to.is_empty() || to.end > n {
                 continue;
@@ -386,8 +390,9 @@ enum Tell {
     Alone,
     /// Selectors tagged with [`BATCH_LABEL`] (their slot) by `label_replace`, joined with `or`.
     Tagged,
-    /// A merged selector: the series' value of the varying label names its slots.
-    ByValue(merge::Merged),
+    /// The merged selector at this index of the plan (shared, not copied every tick): the
+    /// series' value of the varying label names its slots.
+    ByValue(Arc<merge::Plan>, usize),
 }
 
 /// `a or b or …` as a balanced tree of parenthesised pairs. Prometheus evaluates `x or y` by
