@@ -138,16 +138,21 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A failed read of this store's file, named with its path.
+    fn db_err(&self, e: redb::StorageError) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
     /// The packed chunk of `series` starting at `chunk_start`, if stored; a damaged one is an
     /// error (logged and counted), so the caller rebuilds from the source.
     pub fn chunk(&self, series: u64, chunk_start: i64) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self
             .chunks
             .get((chunk_start, series))
-            .map_err(|e| StoreError::Db {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| self.db_err(e))?;
         let Some(row) = row else { return Ok(None) };
         match seal::unseal(&seal::chunk_key(series, chunk_start), row.value()) {
             Ok(v) => Ok(Some(v.to_vec())),
@@ -190,10 +195,7 @@ impl Reader {
         let (Some(first), Some(last)) = (series.first(), series.last()) else {
             return Ok(Vec::new());
         };
-        let err = |e: redb::StorageError| StoreError::Db {
-            path: self.path.clone(),
-            message: e.to_string(),
-        };
+        let err = |e| self.db_err(e);
         let mut out = Vec::with_capacity(series.len());
         for row in self
             .chunks
