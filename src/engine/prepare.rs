@@ -315,35 +315,8 @@ impl Engine {
                 });
             }
         }
-        // While the sources answer, the chunks at the long windows' trailing edges that moving
-        // the sums on will read, one ordered scan per chunk start.
-        let mut plan = ColdPlan::new(loading.iter().enumerate().filter_map(|(l, s)| {
-            let upto = s
-                .holes
-                .iter()
-                .map(|h| h.start + h.count as i64 * width)
-                .max()?;
-            Some((l, &s.tracked, upto))
-        }));
-        if !plan.is_empty() {
-            let reading = Arc::clone(store);
-            let read = tokio::task::spawn_blocking(move || {
-                let found = plan.read(&reading.reader()?);
-                found.map(|f| (plan, f))
-            })
-            .await
-            .map_err(task_failed)
-            .and_then(|r| r);
-            match read {
-                Ok((plan, mut found)) => {
-                    for (l, needs) in plan.into_needs() {
-                        cache_cold(&mut loading[l].tracked, &mut found, &needs);
-                    }
-                }
-                // Each chunk is then read when the sums reach it, and a failure reported there.
-                Err(e) => warn!(error = %e, "reading the long windows' edges ahead failed"),
-            }
-        }
+        // While the sources answer, the chunks that moving the sums on will read.
+        read_cold_ahead(store, &mut loading, width).await;
         let mut reader = store.reader()?;
         while let Some(joined) = tasks.join_next().await {
             let (call, range, counts) = joined.map_err(task_failed)?;
@@ -491,6 +464,39 @@ impl Engine {
             corrections: self.corrections_for(slo),
             source: self.sources.for_slo(slo).cloned(),
         }
+    }
+}
+
+/// The chunks at the long windows' trailing edges that moving the loading series' sums to the
+/// end of their holes will read, one ordered scan per chunk start on a blocking thread.
+async fn read_cold_ahead(store: &Arc<Store>, loading: &mut [Loading], width: i64) {
+    let mut plan = ColdPlan::new(loading.iter().enumerate().filter_map(|(l, s)| {
+        let upto = s
+            .holes
+            .iter()
+            .map(|h| h.start + h.count as i64 * width)
+            .max()?;
+        Some((l, &s.tracked, upto))
+    }));
+    if plan.is_empty() {
+        return;
+    }
+    let reading = Arc::clone(store);
+    let read = tokio::task::spawn_blocking(move || {
+        let found = plan.read(&reading.reader()?);
+        found.map(|f| (plan, f))
+    })
+    .await
+    .map_err(task_failed)
+    .and_then(|r| r);
+    match read {
+        Ok((plan, mut found)) => {
+            for (l, needs) in plan.into_needs() {
+                cache_cold(&mut loading[l].tracked, &mut found, &needs);
+            }
+        }
+        // Each chunk is then read when the sums reach it, and a failure reported there.
+        Err(e) => warn!(error = %e, "reading the long windows' edges ahead failed"),
     }
 }
 
