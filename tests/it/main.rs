@@ -51,5 +51,6 @@ mod shards;
 mod shutdown;
 mod silences;
 mod store_damage;
+mod subset;
 mod ui;
 mod validate;

@@ -1,10 +1,11 @@
 //! Batched counts for the daemon's tick and loads and for `report`: the counter selectors of
 //! many SLOs over one range, deduplicated; over a tick's short range, those that differ in one
-//! label's value merged into one selector ([`merge`]) and the rest joined 64 to a request. A
-//! request that Prometheus rejects is retried selector by selector, so one bad selector cannot
-//! take the others down.
+//! label's value merged into one selector ([`merge`]) and the rest joined 64 to a request; over
+//! a long range, one request per selector, but a selector whose series are some of another's is
+//! read out of that one's answer ([`subset`]). A request that Prometheus rejects is retried
+//! selector by selector, so one bad selector cannot take the others down.
 
-use super::{BASELINE_EDGES, Inner, edge_values, merge};
+use super::{BASELINE_EDGES, Inner, edge_values, merge, subset};
 use crate::sli::{CountSpec, EventQuery};
 use crate::source::counts::{combine_counted, counter_increases_counted};
 use crate::source::sanity::Sanity;
@@ -146,11 +147,12 @@ impl Inner {
         // Only a tick's short ranges are merged. Over a month's pieces, merging `report`'s 30
         // SLOs cut its requests from 201 to 21 and its wall time by a tenth, but raised its peak
         // memory from 34 to 51 MiB (answers ten series long, eight in flight), past
-        // slo-generator's 38 MiB: each distinct selector is asked on its own there.
+        // slo-generator's 38 MiB: each distinct selector is asked on its own there, unless its
+        // series are in another's answer anyway.
         let asked = if range.count <= BATCH_MAX_BUCKETS {
             self.batches(uniq)
         } else {
-            (0..uniq.len()).map(|i| Asked::alone(uniq, i)).collect()
+            families(uniq)
         };
         let mut tasks = JoinSet::new();
         for a in asked {
@@ -325,6 +327,8 @@ impl Inner {
         let n = asked.slots.len();
         let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); n];
         let mut baselined = true;
+        // The slots of narrower selectors a series also belongs to ([`Tell::Narrowed`]).
+        let mut narrowed: Vec<usize> = Vec::new();
         for (labels, pts) in &m {
             let to = match &asked.tell {
                 Tell::Alone => 0..1,
@@ -339,12 +343,26 @@ impl Inner {
                     let m = &plan.0[*k];
                     m.positions_of(labels.get(&m.label).unwrap_or(""))
                 }
+                Tell::Narrowed(filters) => {
+                    narrowed.clear();
+                    narrowed.extend(
+                        filters
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, f)| f.matches(labels))
+                            .map(|(k, _)| k + 1),
+                    );
+                    0..1
+                }
             };
             if to.is_empty() || to.end > n {
                 continue;
             }
             let e = edge_values(pts, first, r.width, b + r.count + 1);
             baselined &= e.get(b - 1).is_some_and(Option::is_some);
+            for &k in narrowed.iter().filter(|k| **k < n) {
+                edges[k].push(e.clone());
+            }
             for slot in &mut edges[to] {
                 slot.push(e.clone());
             }
@@ -393,6 +411,39 @@ enum Tell {
     /// The merged selector at this index of the plan (shared, not copied every tick): the
     /// series' value of the varying label names its slots.
     ByValue(Arc<merge::Plan>, usize),
+    /// One selector (slot 0) and narrower ones read out of its answer ([`subset`]): slot `k + 1`
+    /// takes the series that filter `k` matches.
+    Narrowed(Vec<subset::Filter>),
+}
+
+/// The requests for a long range's selectors: one per selector, but a selector whose series
+/// are some of another's ([`subset::plan`]) rides on that one's request.
+fn families(uniq: &[String]) -> Vec<Asked> {
+    let mut narrower: Vec<Vec<(usize, subset::Filter)>> =
+        (0..uniq.len()).map(|_| Vec::new()).collect();
+    let mut derived = vec![false; uniq.len()];
+    for (i, d) in subset::plan(uniq).into_iter().enumerate() {
+        if let Some((base, filter)) = d {
+            narrower[base].push((i, filter));
+            derived[i] = true;
+        }
+    }
+    narrower
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !derived[*i])
+        .map(|(i, family)| {
+            if family.is_empty() {
+                return Asked::alone(uniq, i);
+            }
+            let (slots, filters): (Vec<usize>, Vec<subset::Filter>) = family.into_iter().unzip();
+            Asked {
+                query: uniq[i].clone(),
+                slots: std::iter::once(i).chain(slots).collect(),
+                tell: Tell::Narrowed(filters),
+            }
+        })
+        .collect()
 }
 
 /// `a or b or …` as a balanced tree of parenthesised pairs. Prometheus evaluates `x or y` by

@@ -47,9 +47,9 @@ impl Merged {
 
 /// A parsed selector: its metric name and matchers, each as `(label, op, value)`, sorted.
 #[derive(Debug, PartialEq)]
-struct Parts {
-    name: String,
-    matchers: Vec<(String, &'static str, String)>,
+pub(super) struct Parts {
+    pub name: String,
+    pub matchers: Vec<(String, &'static str, String)>,
 }
 
 /// Merged requests and the indexes of the selectors left to ask as they are.
@@ -112,7 +112,7 @@ pub fn plan(selectors: &[String], max: usize) -> Plan {
 
 /// A plain selector's parts; `None` for anything the merge must not touch (modifiers, `or`
 /// inside the braces, no metric name, text that does not parse).
-fn parse(text: &str) -> Option<Parts> {
+pub(super) fn parse(text: &str) -> Option<Parts> {
     simple(text).or_else(|| parse_promql(text))
 }
 

@@ -13,6 +13,7 @@ mod check;
 pub mod flavor;
 mod labels;
 mod merge;
+mod subset;
 pub mod wire;
 
 use batch::NO_GOOD_SERIES;
