@@ -359,15 +359,22 @@ fn check_point(
     grid: Grid,
     values: Values,
 ) -> Result<(), String> {
-    let t = ts.round();
-    if (ts - t).abs() > 1e-3 || t < grid.start as f64 || t > grid.end as f64 {
-        return Err(format!(
-            "a sample at {ts}, outside the range asked for ({}..={})",
-            grid.start, grid.end
-        ));
-    }
-    let t = t as i64;
-    if (t - grid.start) % grid.step != 0 {
+    // The usual point: a whole second, the next instant of the grid (no rounding, no division).
+    let next = last.map_or(grid.start, |l| l + grid.step);
+    let whole = ts as i64;
+    let t = if whole as f64 == ts && whole == next && whole <= grid.end {
+        whole
+    } else {
+        let t = ts.round();
+        if (ts - t).abs() > 1e-3 || t < grid.start as f64 || t > grid.end as f64 {
+            return Err(format!(
+                "a sample at {ts}, outside the range asked for ({}..={})",
+                grid.start, grid.end
+            ));
+        }
+        t as i64
+    };
+    if t != next && (t - grid.start) % grid.step != 0 {
         return Err(format!(
             "a sample at {t}, between the steps of {} s asked for",
             grid.step
