@@ -180,9 +180,16 @@ impl Inner {
                 }
                 // A selector asked alone has its answer: nothing to tell apart.
                 Err(e) if matches!(a.tell, Tell::Alone) => per_selector[a.slots[0]] = Some(Err(e)),
-                Err(_) => {
-                    // One bad selector must not take the others down: ask each on its own.
-                    for &k in &a.slots {
+                Err(e) => {
+                    // One bad selector must not take the others down: ask each on its own. A
+                    // family's answer is its head's (slot 0) as written: that one has its error,
+                    // its narrower selectors may fit alone (a 413 or a sample limit).
+                    let mut slots = &a.slots[..];
+                    if matches!(a.tell, Tell::Narrowed(_)) {
+                        per_selector[slots[0]] = Some(Err(e));
+                        slots = &slots[1..];
+                    }
+                    for &k in slots {
                         per_selector[k] = Some(
                             self.fitted_batch(&Asked::alone(uniq, k), range)
                                 .await
