@@ -12,7 +12,8 @@
 //! regexes built from literals, `.`, classes of literals, groups, alternation and repetition.
 //! Go's RE2 and Rust's `regex` agree on those; they part on `\d`, `\w`, `\s`, `\b` (ASCII in Go,
 //! Unicode here) and on flags, so a regex holding a backslash class, a `(?` or a `\p` keeps its
-//! own request.
+//! own request. One difference is left: since Prometheus 3.0 its `.` also matches a newline,
+//! which Rust's `.` does not; a label value holding a newline is not one an SLO selects on.
 
 use super::labels::Labels;
 use super::merge::{Parts, parse};
@@ -60,7 +61,8 @@ impl Filter {
 /// is asked itself (never derived), so one request answers for a whole family.
 pub fn plan(selectors: &[String]) -> Vec<Option<(usize, Filter)>> {
     let parts: Vec<Option<Parts>> = selectors.iter().map(|s| parse(s)).collect();
-    // Narrowest first, so that every possible base is settled before what it may answer for.
+    // Widest first (fewest matchers), so that every possible base is settled before what it
+    // may answer for.
     let mut order: Vec<usize> = (0..selectors.len())
         .filter(|i| parts[*i].is_some())
         .collect();
