@@ -926,3 +926,38 @@ pub fn promtool_check_metrics(body: &str) -> (bool, String) {
     );
     (out.status.success(), problems)
 }
+
+/// Every SLO of `yaml` counted together by one Prometheus source over `range`, as the daemon and
+/// `report` count them: the requests that took, and each SLO's counts, checked to be whole and
+/// equal to what its own queries count asked one by one (what batching must never change).
+pub fn counted_together_as_alone(
+    yaml: &str,
+    range: slowburn::source::BucketRange,
+) -> (u64, Vec<slowburn::source::Counts>) {
+    use slowburn::source::{Ask, Source};
+    let cfg = slowburn::config::parse_str(yaml, "t.yaml", &|_| None).expect("config");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let source =
+            slowburn::source::prometheus::PrometheusSource::new(&cfg.prometheus).expect("source");
+        let asks: Vec<Ask> = cfg.slos.iter().map(Ask::slo).collect();
+        let stats = source.stats();
+        let before = stats.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let together = source.counts_many(&asks, range).await;
+        let requests = stats.requests.load(std::sync::atomic::Ordering::Relaxed) - before;
+        eprintln!("measured: {} SLOs in {requests} requests", asks.len());
+        for (ask, t) in asks.iter().zip(&together) {
+            let one = source.counts(ask, range).await;
+            assert!(t.errors.is_empty(), "{:?}", t.errors);
+            assert!(
+                t.buckets
+                    .iter()
+                    .all(|x| matches!(x, slowburn::budget::Bucket::Known { .. })),
+                "{:?}",
+                t.buckets
+            );
+            assert_eq!(t.buckets, one.buckets, "{:?}", ask.spec);
+        }
+        (requests, together)
+    })
+}

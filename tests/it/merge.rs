@@ -4,10 +4,8 @@
 //! (series without the label), beside selectors that cannot be merged.
 
 use crate::common::*;
-use slowburn::source::prometheus::PrometheusSource;
-use slowburn::source::{Ask, BucketRange, Source};
+use slowburn::source::BucketRange;
 use std::io::Write;
-use std::sync::atomic::Ordering;
 
 /// The `svc` values of the fleet; `None` is a series without the label.
 const SERVICES: [Option<&str>; 7] = [
@@ -59,46 +57,24 @@ fn merged_selectors_count_every_slo_as_its_own_queries_do() {
     }
     // Regex selectors are never merged: they go into an `or` batch beside the merged ones.
     yaml.push_str("  - {service: s, name: re, objective: 99, sli: {ratio: {errors: 'req_total{svc=~\"s.*\",code=\"500\"}', total: 'req_total{svc=~\"s.*\"}'}}}\n");
-    let cfg = slowburn::config::parse_str(&yaml, "t.yaml", &|_| None).expect("config");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let source = PrometheusSource::new(&cfg.prometheus).expect("source");
-        let asks: Vec<Ask> = cfg.slos.iter().map(Ask::slo).collect();
-        let stats = source.stats();
-        let before = stats.requests.load(Ordering::Relaxed);
-        let batched = source.counts_many(&asks, range).await;
-        let requests = stats.requests.load(Ordering::Relaxed) - before;
-        eprintln!("measured: {} SLOs in {requests} requests", asks.len());
-        // The 7 errors selectors merged, the 7 totals merged, the 2 regex ones batched.
-        assert_eq!(requests, 3);
-        for (ask, b) in asks.iter().zip(&batched) {
-            let one = source.counts(ask, range).await;
-            assert!(b.errors.is_empty(), "{:?}", b.errors);
-            assert!(
-                b.buckets
-                    .iter()
-                    .all(|x| matches!(x, slowburn::budget::Bucket::Known { .. })),
-                "{:?}",
-                b.buckets
+    let (requests, batched) = counted_together_as_alone(&yaml, range);
+    // The 7 errors selectors merged, the 7 totals merged, the 2 regex ones batched.
+    assert_eq!(requests, 3);
+    // Each SLO's own rates: four scrapes a minute, each adding k + 1 errors and 10 (k + 1)
+    // good requests; the regex SLO sums s0, s1 and s2 (k + 1 = 1, 2, 3).
+    for (k, b) in batched.iter().enumerate() {
+        let per = if k < SERVICES.len() {
+            k as f64 + 1.0
+        } else {
+            6.0
+        };
+        let (good, total) = (40.0 * per, 44.0 * per);
+        for x in &b.buckets {
+            assert_eq!(
+                *x,
+                slowburn::budget::Bucket::Known { good, total },
+                "SLO {k}"
             );
-            assert_eq!(b.buckets, one.buckets, "{:?}", ask.spec);
         }
-        // Each SLO's own rates: four scrapes a minute, each adding k + 1 errors and 10 (k + 1)
-        // good requests; the regex SLO sums s0, s1 and s2 (k + 1 = 1, 2, 3).
-        for (k, b) in batched.iter().enumerate() {
-            let per = if k < SERVICES.len() {
-                k as f64 + 1.0
-            } else {
-                6.0
-            };
-            let (good, total) = (40.0 * per, 44.0 * per);
-            for x in &b.buckets {
-                assert_eq!(
-                    *x,
-                    slowburn::budget::Bucket::Known { good, total },
-                    "SLO {k}"
-                );
-            }
-        }
-    });
+    }
 }
