@@ -178,18 +178,18 @@ impl Inner {
                         per_selector[*k] = Some(Err(e.clone()));
                     }
                 }
-                // A selector asked alone has its answer: nothing to tell apart.
-                Err(e) if matches!(a.tell, Tell::Alone) => per_selector[a.slots[0]] = Some(Err(e)),
                 Err(e) => {
-                    // One bad selector must not take the others down: ask each on its own. A
-                    // family's answer is its head's (slot 0) as written: that one has its error,
-                    // its narrower selectors may fit alone (a 413 or a sample limit).
-                    let mut slots = &a.slots[..];
-                    if matches!(a.tell, Tell::Narrowed(_)) {
-                        per_selector[slots[0]] = Some(Err(e));
-                        slots = &slots[1..];
-                    }
-                    for &k in slots {
+                    // Asked alone or as a family's head, slot 0's selector was the query as
+                    // written: the error is its answer. One bad selector must not take the
+                    // others down: every other slot is asked on its own (a family's narrower
+                    // selectors may fit where their head did not: a 413, a sample limit).
+                    let rest = if matches!(a.tell, Tell::Alone | Tell::Narrowed(_)) {
+                        per_selector[a.slots[0]] = Some(Err(e));
+                        &a.slots[1..]
+                    } else {
+                        &a.slots[..]
+                    };
+                    for &k in rest {
                         per_selector[k] = Some(
                             self.fitted_batch(&Asked::alone(uniq, k), range)
                                 .await
