@@ -4,7 +4,9 @@
 //! a chunk that redb serves would otherwise decode as a different count and change a 30-day budget
 //! without a word. Each value is stored as `value ‖ crc32(key ‖ value)` (little endian): the key
 //! is covered too, so a value that lands under another key is caught as well. CRC-32 (IEEE) finds
-//! every burst of up to 32 flipped bits; it is a few lines here instead of a dependency.
+//! every burst of up to 32 flipped bits. `crc32fast` computes it with the CPU's carry-less
+//! multiply: a tick seals and checks 20,000 values, and a byte-at-a-time table was a twentieth of
+//! its CPU.
 
 /// Bytes the checksum adds to every value.
 pub const TAG_LEN: usize = 4;
@@ -20,37 +22,14 @@ pub enum Damaged {
     Checksum,
 }
 
-const TABLE: [u32; 256] = table();
-
-const fn table() -> [u32; 256] {
-    let mut t = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-}
-
-/// CRC-32 (IEEE 802.3, the zlib one) of the parts, in order.
+/// CRC-32 (IEEE 802.3, the zlib one) of the parts, in order: the same value the table of
+/// earlier versions gave, so stored values keep their checksums.
 pub fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
+    let mut h = crc32fast::Hasher::new();
     for part in parts {
-        for b in *part {
-            c = TABLE[((c ^ u32::from(*b)) & 0xFF) as usize] ^ (c >> 8);
-        }
+        h.update(part);
     }
-    c ^ 0xFFFF_FFFF
+    h.finalize()
 }
 
 /// The stored form of `value` under `key`.
