@@ -2,7 +2,7 @@
 //! persisted before anything is logged, and the tick's notifications stored in one transaction
 //! (the outbox) before the dispatcher is woken.
 
-use super::{Engine, SloState};
+use super::{Engine, SEVERITIES, SloState};
 use crate::alert::details::AlertDetails;
 use crate::alert::evaluate::{self, Input, Subject};
 use crate::alert::policy::Severity;
@@ -25,11 +25,11 @@ impl Engine {
         // logged or sent (one transaction each cost a second a tick with thousands firing).
         let mut changed: Vec<(String, Vec<u8>)> = Vec::new();
         let mut logs: Vec<(usize, evaluate::Decision)> = Vec::new();
+        let none: [Record; 2] = Default::default();
         for (i, s) in self.slos.iter().enumerate() {
-            let keys = [Severity::Page, Severity::Ticket].map(|sev| AlertKey::new(&s.slo.id, sev));
-            let none = Record::default();
-            let prior = [0, 1].map(|k| self.alerts.get(&keys[k]).unwrap_or(&none));
-            let routes = [Severity::Page, Severity::Ticket].map(|sev| {
+            let pair = self.alerts.get(s.slo.id.as_str());
+            let prior_pair = pair.unwrap_or(&none);
+            let routes = SEVERITIES.map(|sev| {
                 self.config
                     .receivers
                     .iter()
@@ -50,7 +50,7 @@ impl Engine {
                     periods: &s.slo.periods,
                     policy: &s.slo.policy,
                 },
-                prior,
+                prior: [&prior_pair[0], &prior_pair[1]],
                 silences: &silences,
                 maintenance: &self.config.maintenance,
                 routes,
@@ -59,18 +59,29 @@ impl Engine {
                 watched_since,
             };
             let decisions = evaluate::decide(&input, |w| s.main.rolling.window(w));
-            let mut updates = Vec::new();
-            for ((d, key), prior) in decisions.into_iter().zip(keys).zip(input.prior) {
+            // Only a record that moved is copied, stored and replaced.
+            let mut next: Option<[Record; 2]> = None;
+            for (k, (d, prior)) in decisions.into_iter().zip(input.prior).enumerate() {
                 if d.next != *prior {
+                    let key = AlertKey::new(&s.slo.id, SEVERITIES[k]);
                     changed.push((key.encode(), d.next.encode()));
+                    next.get_or_insert_with(|| prior_pair.clone())[k] = d.next.clone();
                 }
                 enqueue(&mut outbox, s, &d, at, &self.config);
-                updates.push((key, d.next.clone()));
                 if d.transition.is_some() {
                     logs.push((i, d));
                 }
             }
-            self.alerts.extend(updates);
+            // Every configured SLO keeps an entry, so more entries than SLOs means removed ones.
+            match (next, pair.is_some()) {
+                (Some(n), _) => {
+                    self.alerts.insert(s.slo.id.clone(), n);
+                }
+                (None, false) => {
+                    self.alerts.insert(s.slo.id.clone(), Default::default());
+                }
+                (None, true) => {}
+            }
         }
         if let Err(e) = self.shared.store.put_alerts(&changed) {
             warn!(records = changed.len(), error = %e, "cannot persist the alert states");
@@ -78,17 +89,17 @@ impl Engine {
         for (i, d) in &logs {
             log_transition(&self.slos[*i].slo.id, d);
         }
-        // Every SLO now has both its records; more records than that means some belong to
-        // SLOs no longer configured (ids are unique), so only then are the ids gathered.
-        if self.alerts.len() > 2 * self.slos.len() {
-            let seen: HashSet<AlertKey> = self
-                .slos
-                .iter()
-                .flat_map(|s| {
-                    [Severity::Page, Severity::Ticket].map(|v| AlertKey::new(&s.slo.id, v))
-                })
+        // Every SLO now has its entry; more entries than that means some belong to SLOs no
+        // longer configured (ids are unique), so only then are the ids gathered.
+        if self.alerts.len() > self.slos.len() {
+            let seen: HashSet<&str> = self.slos.iter().map(|s| s.slo.id.as_str()).collect();
+            let gone: Vec<String> = self
+                .alerts
+                .keys()
+                .filter(|k| !seen.contains(k.as_str()))
+                .cloned()
                 .collect();
-            self.resolve_removed(&seen, at, &mut outbox);
+            self.resolve_removed(gone, at, &mut outbox);
         }
         if !outbox.is_empty() {
             // Every notification of the tick is stored, in one transaction, before anything is
@@ -100,19 +111,21 @@ impl Engine {
         }
     }
 
-    /// Alerts of SLOs no longer in slo.yaml (`seen` holds the keys still there): their receivers
-    /// get a resolve, and the records are forgotten.
-    fn resolve_removed(&mut self, seen: &HashSet<AlertKey>, at: i64, outbox: &mut Vec<Vec<u8>>) {
-        let gone: Vec<AlertKey> = self
-            .alerts
-            .keys()
-            .filter(|k| !seen.contains(*k))
-            .cloned()
+    /// Alerts of SLOs no longer in slo.yaml (`gone` names them): their receivers get a resolve,
+    /// and the records are forgotten.
+    fn resolve_removed(&mut self, gone: Vec<String>, at: i64, outbox: &mut Vec<Vec<u8>>) {
+        let keys = gone
+            .into_iter()
+            .filter_map(|id| self.alerts.remove(&id).map(|p| (id, p)));
+        let gone: Vec<(AlertKey, Record)> = keys
+            .flat_map(|(id, [page, ticket])| {
+                [
+                    (AlertKey::new(&id, Severity::Page), page),
+                    (AlertKey::new(&id, Severity::Ticket), ticket),
+                ]
+            })
             .collect();
-        for key in gone {
-            let Some(rec) = self.alerts.remove(&key) else {
-                continue;
-            };
+        for (key, rec) in gone {
             if rec.firing() {
                 info!(
                     slo = %key.slo,

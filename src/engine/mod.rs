@@ -64,8 +64,9 @@ pub struct Engine {
     slos: Vec<SloState>,
     last_heal: i64,
     last_retention: i64,
-    /// Alert records, loaded from the store at start.
-    alerts: HashMap<AlertKey, Record>,
+    /// Alert records by SLO id, page then ticket ([`SEVERITIES`]), loaded from the store at
+    /// start: one look-up by `&str` a tick per SLO, no key built.
+    alerts: HashMap<String, [Record; 2]>,
     /// The first instant this process evaluated alerts (for the no-data rule).
     first_alert_eval: Option<i64>,
     /// Set when memory may disagree with the store (a failure after a commit, an unreadable
@@ -81,6 +82,20 @@ pub struct Engine {
     corrections: Vec<Maintenance>,
     /// The generation of [`Shared::corrections`] last taken; `None` before the first look.
     corrections_seen: Option<u64>,
+}
+
+/// The order of an SLO's two alert records in [`Engine`]'s map, as `decide` answers them.
+const SEVERITIES: [crate::alert::policy::Severity; 2] = [
+    crate::alert::policy::Severity::Page,
+    crate::alert::policy::Severity::Ticket,
+];
+
+/// Where a severity's record sits in an SLO's pair ([`SEVERITIES`]).
+fn slot(severity: crate::alert::policy::Severity) -> usize {
+    match severity {
+        crate::alert::policy::Severity::Page => 0,
+        crate::alert::policy::Severity::Ticket => 1,
+    }
 }
 
 impl Engine {
@@ -132,7 +147,7 @@ impl Engine {
         for (key, bytes) in self.shared.store.alerts()? {
             let why = match (AlertKey::decode(&key), Record::decode(&bytes)) {
                 (Ok(k), Ok(r)) => {
-                    self.alerts.insert(k, r);
+                    self.alerts.entry(k.slo).or_default()[slot(k.severity)] = r;
                     continue;
                 }
                 (Err(e), _) => e.to_string(),
@@ -291,8 +306,8 @@ impl Engine {
                 };
                 let alert = |severity| {
                     self.alerts
-                        .get(&AlertKey::new(&s.slo.id, severity))
-                        .cloned()
+                        .get(s.slo.id.as_str())
+                        .map(|pair| pair[slot(severity)].clone())
                         .unwrap_or_default()
                 };
                 let sla_unknown = s.sla.as_ref().and_then(|t| t.unknown_until);

@@ -50,7 +50,11 @@ impl Labels {
 
     /// The `i`-th name and value in name order.
     fn pair(&self, i: usize) -> (&str, &str) {
-        let start = if i == 0 { 0 } else { self.ends[2 * i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[2 * i - 1] as usize
+        };
         let mid = self.ends[2 * i] as usize;
         let end = self.ends[2 * i + 1] as usize;
         (&self.text[start..mid], &self.text[mid..end])
