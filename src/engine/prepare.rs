@@ -454,8 +454,8 @@ impl Engine {
         Plan {
             key,
             ask: Ask {
-                slo: slo.id.clone(),
-                spec: spec.clone(),
+                slo: slo.id.as_str().into(),
+                spec: Arc::new(spec.clone()),
                 role,
             },
             windows,

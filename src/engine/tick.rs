@@ -154,7 +154,7 @@ impl Engine {
         let mut tasks = tokio::task::JoinSet::new();
         // Grouped by source name and range; the group keeps the source it was looked up with.
         type Group = (Arc<dyn Source>, Vec<usize>);
-        let mut groups: BTreeMap<(String, i64, usize), Group> = BTreeMap::new();
+        let mut groups: BTreeMap<(&str, i64, usize), Group> = BTreeMap::new();
         for (j, job) in jobs.iter().enumerate() {
             let range = BucketRange {
                 start: job.start,
@@ -163,7 +163,7 @@ impl Engine {
             };
             let slo = &self.slos[job.slo].slo;
             let source = match self.sources.for_slo(slo) {
-                Ok(s) => Arc::clone(s),
+                Ok(s) => s,
                 Err(e) => {
                     let counts = Counts::failed(range, e);
                     tasks.spawn(async move { vec![(j, counts)] });
@@ -172,6 +172,7 @@ impl Engine {
             };
             if job.heal {
                 let ask = self.tracked(job).ask.clone();
+                let source = Arc::clone(source);
                 tasks.spawn(async move {
                     let counts =
                         within(deadline, range, source.name(), source.counts(&ask, range)).await;
@@ -179,8 +180,8 @@ impl Engine {
                 });
             } else {
                 groups
-                    .entry((source.name().to_string(), job.start, job.count))
-                    .or_insert_with(|| (Arc::clone(&source), Vec::new()))
+                    .entry((source.name(), job.start, job.count))
+                    .or_insert_with(|| (Arc::clone(source), Vec::new()))
                     .1
                     .push(j);
             }

@@ -150,8 +150,8 @@ pub async fn build_with(
             targets.push(Target {
                 slo: i,
                 ask: Ask {
-                    slo: slo.id.clone(),
-                    spec,
+                    slo: slo.id.as_str().into(),
+                    spec: Arc::new(spec),
                     role: Role::Sla,
                 },
                 span,

@@ -56,11 +56,11 @@ fn sides(spec: &CountSpec) -> Option<[Option<&Sided>; 3]> {
 fn side_ask(ask: &Ask, side: &Sided) -> Ask {
     Ask {
         slo: ask.slo.clone(),
-        spec: CountSpec::Events {
+        spec: Arc::new(CountSpec::Events {
             good: None,
             bad: Some(side.query.clone()),
             total: Some(side.query.clone()),
-        },
+        }),
         role: ask.role,
     }
 }
@@ -141,7 +141,7 @@ impl Source for MixedSource {
             for side in list.into_iter().flatten() {
                 let mut one = slo.clone();
                 one.source = side.source;
-                one.counts = side_ask(&ask, side).spec;
+                one.counts = CountSpec::clone(&side_ask(&ask, side).spec);
                 match self.source(side.source) {
                     // Both queries of the one-side spec are the same: report it once.
                     Ok(s) => {
@@ -277,11 +277,11 @@ mod tests {
         };
         Ask {
             slo: "api/mixed".into(),
-            spec: CountSpec::Mixed {
+            spec: Arc::new(CountSpec::Mixed {
                 good: None,
                 bad: Some(side(bad, "{app=\"api\"} |= \"error\"")),
                 total: Some(side(total, "requests_total")),
-            },
+            }),
             role: Role::Slo,
         }
     }

@@ -71,13 +71,14 @@ impl BucketRange {
 }
 
 /// One thing to count: an SLO's (or its SLA's) spec. The SLO id names it in messages and lets
-/// the store source find the series the daemon wrote.
+/// the store source find the series the daemon wrote. Shared, not copied: a tick hands every
+/// series' ask to its source's task (10,000 copies of queries a tick otherwise).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ask {
     /// SLO id, `service/name`.
-    pub slo: String,
+    pub slo: Arc<str>,
     /// What to count.
-    pub spec: CountSpec,
+    pub spec: Arc<CountSpec>,
     /// The SLO's own counts or its SLA's.
     pub role: Role,
 }
@@ -86,8 +87,8 @@ impl Ask {
     /// The SLO's own counts.
     pub fn slo(slo: &Slo) -> Self {
         Ask {
-            slo: slo.id.clone(),
-            spec: slo.counts.clone(),
+            slo: slo.id.as_str().into(),
+            spec: Arc::new(slo.counts.clone()),
             role: Role::Slo,
         }
     }

@@ -27,7 +27,7 @@ const DAY: i64 = 86400;
 /// outage buckets; an errors selector containing `v2` counts twice as many errors.
 fn truth(ask: &Ask, t: i64, outage: Option<(i64, i64)>) -> Bucket {
     let total = 1000.0 + ((t / W) % 7) as f64 * 10.0 + ask.slo.len() as f64;
-    let v2 = match &ask.spec {
+    let v2 = match &*ask.spec {
         CountSpec::Events {
             bad: Some(EventQuery::Selector(s)),
             ..
@@ -94,7 +94,7 @@ impl Source for Scripted {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let (now, late, down, outage) = self.with(|s| {
                 s.asked
-                    .push((asks.iter().map(|a| a.slo.clone()).collect(), range));
+                    .push((asks.iter().map(|a| a.slo.to_string()).collect(), range));
                 (s.now, s.late, s.down, s.outage)
             });
             asks.iter()
@@ -105,7 +105,7 @@ impl Source for Scripted {
                             SourceError::Unavailable {
                                 backend: "prometheus".into(),
                                 url: "scripted".into(),
-                                query: ask.slo.clone(),
+                                query: ask.slo.to_string(),
                                 attempts: 1,
                                 message: "scripted outage".into(),
                             },

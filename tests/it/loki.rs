@@ -40,13 +40,13 @@ fn settings(port: u16, tenant: Option<&str>, points: u32) -> LokiSettings {
 fn ask() -> Ask {
     Ask {
         slo: "backend/logs".into(),
-        spec: CountSpec::Events {
+        spec: std::sync::Arc::new(CountSpec::Events {
             good: None,
             bad: Some(EventQuery::Selector(
                 r#"{app="backend"} | json | status >= 500"#.into(),
             )),
             total: Some(EventQuery::Selector(r#"{app="backend"}"#.into())),
-        },
+        }),
         role: Role::Slo,
     }
 }
@@ -213,11 +213,11 @@ async fn long_ranges_split_under_the_query_length_and_a_400_is_not_retried() {
     // `{app=~"x.*"}` while the fake knew no regex matchers; it reads them as Loki does now, so
     // the refused query is the one Loki refuses: a selector that every stream matches.)
     let bad = Ask {
-        spec: CountSpec::Events {
+        spec: std::sync::Arc::new(CountSpec::Events {
             good: None,
             bad: Some(EventQuery::Selector(r#"{app=~".*"}"#.into())),
             total: Some(EventQuery::Selector(r#"{app="backend"}"#.into())),
-        },
+        }),
         ..ask()
     };
     let r = BucketRange {

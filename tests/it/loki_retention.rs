@@ -42,13 +42,13 @@ fn settings(port: u16) -> LokiSettings {
 fn ask() -> Ask {
     Ask {
         slo: "backend/logs".into(),
-        spec: CountSpec::Events {
+        spec: std::sync::Arc::new(CountSpec::Events {
             good: None,
             bad: Some(EventQuery::Selector(
                 r#"{app="backend"} | json | status >= 500"#.into(),
             )),
             total: Some(EventQuery::Selector(r#"{app="backend"}"#.into())),
-        },
+        }),
         role: Role::Slo,
     }
 }
@@ -141,11 +141,11 @@ async fn buckets_before_lokis_first_line_are_missing_not_zero() {
     // A selector Loki holds no line of at all (an errors-only stream, a quiet service): nothing
     // tells retention from silence, so its buckets are zero, as without the search.
     let gone = Ask {
-        spec: CountSpec::Events {
+        spec: std::sync::Arc::new(CountSpec::Events {
             good: None,
             bad: Some(EventQuery::Selector(r#"{app="gone"} |= "error""#.into())),
             total: Some(EventQuery::Selector(r#"{app="gone"}"#.into())),
-        },
+        }),
         ..ask()
     };
     let day = BucketRange::ending_at(end, 1440, W);
