@@ -100,10 +100,13 @@ impl Reader<'_> {
     }
 
     fn u64(&mut self) -> Result<u64, CodecError> {
+        let bytes = self
+            .data
+            .get(self.pos..self.pos + 8)
+            .ok_or(CodecError("truncated"))?;
+        self.pos += 8;
         let mut bm = [0u8; 8];
-        for b in &mut bm {
-            *b = self.byte()?;
-        }
+        bm.copy_from_slice(bytes);
         Ok(u64::from_le_bytes(bm))
     }
 
@@ -114,6 +117,13 @@ impl Reader<'_> {
     }
     fn num(&mut self, varint: bool) -> Result<f64, CodecError> {
         if varint {
+            // Most counts of a minute fit one byte.
+            if let Some(&b) = self.data.get(self.pos)
+                && b & 0x80 == 0
+            {
+                self.pos += 1;
+                return Ok(f64::from(b));
+            }
             let mut n = 0u64;
             for shift in (0..64).step_by(7) {
                 let b = self.byte()?;
@@ -141,15 +151,20 @@ pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
     let mut r = Reader { data, pos: 0 };
     let (bitmap, excluded) = r.header()?;
     let mut out = [Bucket::Missing; CHUNK];
-    for (i, slot) in out.iter_mut().enumerate() {
-        if excluded & (1 << i) != 0 {
-            *slot = Bucket::Excluded;
-        } else if bitmap & (1 << i) != 0 {
-            let tag = r.byte()?;
-            let good = r.num(tag & 1 != 0)?;
-            let total = r.num(tag & 2 != 0)?;
-            *slot = Bucket::Known { good, total };
-        }
+    // Only the set bits are visited, in slot order (the order their entries are written in).
+    let mut known = bitmap;
+    while known != 0 {
+        let i = known.trailing_zeros() as usize;
+        known &= known - 1;
+        let tag = r.byte()?;
+        let good = r.num(tag & 1 != 0)?;
+        let total = r.num(tag & 2 != 0)?;
+        out[i] = Bucket::Known { good, total };
+    }
+    let mut gone = excluded;
+    while gone != 0 {
+        out[gone.trailing_zeros() as usize] = Bucket::Excluded;
+        gone &= gone - 1;
     }
     if r.pos != data.len() {
         return Err(CodecError("trailing bytes"));
@@ -167,12 +182,10 @@ pub fn decode_one(data: &[u8], slot: usize) -> Result<Bucket, CodecError> {
     if slot >= CHUNK || bitmap & (1 << slot) == 0 {
         return Ok(Bucket::Missing);
     }
-    for i in 0..slot {
-        if bitmap & (1 << i) != 0 {
-            let tag = r.byte()?;
-            r.num(tag & 1 != 0)?;
-            r.num(tag & 2 != 0)?;
-        }
+    for _ in 0..(bitmap & ((1u64 << slot) - 1)).count_ones() {
+        let tag = r.byte()?;
+        r.num(tag & 1 != 0)?;
+        r.num(tag & 2 != 0)?;
     }
     let tag = r.byte()?;
     let good = r.num(tag & 1 != 0)?;
