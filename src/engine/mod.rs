@@ -84,7 +84,8 @@ pub struct Engine {
     corrections_seen: Option<u64>,
 }
 
-/// The order of an SLO's two alert records in [`Engine`]'s map, as `decide` answers them.
+/// The order of an SLO's two alert records in [`Engine`]'s map and in [`SloView::alerts`], as
+/// `decide` answers them.
 const SEVERITIES: [crate::alert::policy::Severity; 2] = [
     crate::alert::policy::Severity::Page,
     crate::alert::policy::Severity::Ticket,
@@ -304,12 +305,6 @@ impl Engine {
                     (Some(_), Some(t)) => t.rolling.window(s.slo.periods[0]).sli(),
                     (Some(_), None) => eval.periods.first().and_then(|p| p.sli),
                 };
-                let alert = |severity| {
-                    self.alerts
-                        .get(s.slo.id.as_str())
-                        .map(|pair| pair[slot(severity)].clone())
-                        .unwrap_or_default()
-                };
                 let sla_unknown = s.sla.as_ref().and_then(|t| t.unknown_until);
                 let notice = data_notice(s.main.unknown_until.max(sla_unknown), at - s.main.span);
                 // What its answers showed that counts cannot mean, beside the data notice.
@@ -318,7 +313,6 @@ impl Engine {
                     (None, false) => Some(s.sanity.notes.join("; ")),
                     (Some(n), false) => Some(format!("{n}; {}", s.sanity.notes.join("; "))),
                 };
-                use crate::alert::policy::Severity;
                 SloView {
                     slo: Arc::clone(&s.slo),
                     eval,
@@ -327,7 +321,12 @@ impl Engine {
                     last_error: s.last_error.clone(),
                     notice,
                     sanity: s.sanity.ticks,
-                    alerts: [alert(Severity::Page), alert(Severity::Ticket)],
+                    // The same order, page then ticket ([`SEVERITIES`]).
+                    alerts: self
+                        .alerts
+                        .get(s.slo.id.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
                     // The same window sums the alert stage judged this tick.
                     rule_sums: s
                         .slo

@@ -73,10 +73,7 @@ pub struct SloView {
 impl SloView {
     /// The alert record of one severity, so no reader depends on the array's order.
     pub fn alert(&self, severity: Severity) -> &Record {
-        match severity {
-            Severity::Page => &self.alerts[0],
-            Severity::Ticket => &self.alerts[1],
-        }
+        &self.alerts[super::slot(severity)]
     }
 
     /// Its policy's burn-rate rules over the sums the alert stage judged.
