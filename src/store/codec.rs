@@ -100,14 +100,27 @@ impl Reader<'_> {
     }
 
     fn u64(&mut self) -> Result<u64, CodecError> {
+        self.eight("truncated").map(u64::from_le_bytes)
+    }
+
+    /// The next eight bytes (a bitmap or a float), or `short` when fewer are left.
+    fn eight(&mut self, short: &'static str) -> Result<[u8; 8], CodecError> {
         let bytes = self
             .data
             .get(self.pos..self.pos + 8)
-            .ok_or(CodecError("truncated"))?;
+            .ok_or(CodecError(short))?;
         self.pos += 8;
-        let mut bm = [0u8; 8];
-        bm.copy_from_slice(bytes);
-        Ok(u64::from_le_bytes(bm))
+        let mut out = [0u8; 8];
+        out.copy_from_slice(bytes);
+        Ok(out)
+    }
+
+    /// One known bucket's entry: its tag, then good and total.
+    fn entry(&mut self) -> Result<Bucket, CodecError> {
+        let tag = self.byte()?;
+        let good = self.num(tag & 1 != 0)?;
+        let total = self.num(tag & 2 != 0)?;
+        Ok(Bucket::Known { good, total })
     }
 
     fn byte(&mut self) -> Result<u8, CodecError> {
@@ -134,14 +147,7 @@ impl Reader<'_> {
             }
             Err(CodecError("varint too long"))
         } else {
-            let bytes = self
-                .data
-                .get(self.pos..self.pos + 8)
-                .ok_or(CodecError("truncated float"))?;
-            self.pos += 8;
-            let mut a = [0u8; 8];
-            a.copy_from_slice(bytes);
-            Ok(f64::from_le_bytes(a))
+            self.eight("truncated float").map(f64::from_le_bytes)
         }
     }
 }
@@ -156,10 +162,7 @@ pub fn decode(data: &[u8]) -> Result<[Bucket; CHUNK], CodecError> {
     while known != 0 {
         let i = known.trailing_zeros() as usize;
         known &= known - 1;
-        let tag = r.byte()?;
-        let good = r.num(tag & 1 != 0)?;
-        let total = r.num(tag & 2 != 0)?;
-        out[i] = Bucket::Known { good, total };
+        out[i] = r.entry()?;
     }
     let mut gone = excluded;
     while gone != 0 {
@@ -183,14 +186,9 @@ pub fn decode_one(data: &[u8], slot: usize) -> Result<Bucket, CodecError> {
         return Ok(Bucket::Missing);
     }
     for _ in 0..(bitmap & ((1u64 << slot) - 1)).count_ones() {
-        let tag = r.byte()?;
-        r.num(tag & 1 != 0)?;
-        r.num(tag & 2 != 0)?;
+        r.entry()?;
     }
-    let tag = r.byte()?;
-    let good = r.num(tag & 1 != 0)?;
-    let total = r.num(tag & 2 != 0)?;
-    Ok(Bucket::Known { good, total })
+    r.entry()
 }
 
 #[cfg(test)]
