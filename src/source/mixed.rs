@@ -53,14 +53,19 @@ fn sides(spec: &CountSpec) -> Option<[Option<&Sided>; 3]> {
 
 /// One side alone as a spec any source counts: `bad = total = query`, so each bucket's total is
 /// the side's count and a source's own rules for a missing total apply.
+fn side_spec(side: &Sided) -> CountSpec {
+    CountSpec::Events {
+        good: None,
+        bad: Some(side.query.clone()),
+        total: Some(side.query.clone()),
+    }
+}
+
+/// [`side_spec`] asked for the SLO of `ask`.
 fn side_ask(ask: &Ask, side: &Sided) -> Ask {
     Ask {
         slo: ask.slo.clone(),
-        spec: Arc::new(CountSpec::Events {
-            good: None,
-            bad: Some(side.query.clone()),
-            total: Some(side.query.clone()),
-        }),
+        spec: Arc::new(side_spec(side)),
         role: ask.role,
     }
 }
@@ -137,11 +142,10 @@ impl Source for MixedSource {
             let Some(list) = sides(&slo.counts) else {
                 return out;
             };
-            let ask = Ask::slo(slo);
             for side in list.into_iter().flatten() {
                 let mut one = slo.clone();
                 one.source = side.source;
-                one.counts = CountSpec::clone(&side_ask(&ask, side).spec);
+                one.counts = side_spec(side);
                 match self.source(side.source) {
                     // Both queries of the one-side spec are the same: report it once.
                     Ok(s) => {
