@@ -3,15 +3,8 @@
 use clap::Parser;
 use std::io::IsTerminal;
 
-/// mimalloc instead of the system's malloc: glibc's was two fifths of a steady tick's profile at
-/// 10,000 SLOs, most of it sorting its free lists (a tick allocates about 435,000 blocks and frees
-/// them all); with mimalloc, tuned as [`tune_allocator`] says, the same tick took about a
-/// quarter less CPU (BENCHMARKS.md, issue 25).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
-    tune_allocator();
+    limit_malloc_arenas();
     let cli = slowburn::cli::Cli::parse();
     // The daemon logs its progress; one-shot commands only warnings, on stderr like the daemon.
     let default = match cli.command {
@@ -58,43 +51,23 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// mimalloc's option numbers (its v3 `mi_option_e`, the version the crate builds by default; the
-/// test below checks them against v3's defaults).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
-
-/// Hands freed memory back at once and keeps transparent huge pages off. mimalloc keeps freed
-/// pages resident for a second by default, and a tick frees what its answers were decoded into
-/// all at once: 269-282 MiB steady at 10,000 SLOs against 220 MiB purged at once. With huge
-/// pages every thread that touches its heap takes 2 MiB: 1,000 concurrent history requests
-/// peaked at 510 MiB against 169 MiB without (`tests/it/load.rs`), and 10,000 SLOs sat at
-/// 196-201 MiB against glibc's 222-227 (BENCHMARKS.md, issue 25). `MIMALLOC_PURGE_DELAY` and
-/// `MIMALLOC_ALLOW_THP` in the environment still win, for whoever tunes them.
-fn tune_allocator() {
-    for (var, option) in [
-        ("MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY),
-        ("MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP),
-    ] {
-        if std::env::var_os(var).is_none() {
-            // SAFETY: mi_option_set only stores an option's value, and this runs first in
-            // `main`, before any other thread of this process exists (it is not thread safe).
-            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The option numbers name the options meant: v3's defaults are a 1,000 ms purge delay and
-    /// huge pages allowed (v2 numbers `allow_thp` 37, where v3 has another option).
-    #[test]
-    fn mimalloc_option_numbers_are_v3s() {
-        // SAFETY: reads of option values.
+/// glibc's malloc gives threads that allocate at once arenas of their own, up to eight per core,
+/// and hands little of a freed arena back: the tick's answers are decoded on tokio's workers, the
+/// store is written on blocking threads, and each left its own high-water mark resident. Two
+/// arenas measured 228–246 MiB steady at 10,000 SLOs against 288–293 MiB with glibc's default
+/// (BENCHMARKS.md, issue 25), with tick CPU within this machine's noise. `MALLOC_ARENA_MAX` in
+/// the environment still wins, for whoever tunes it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a parameter of the allocator, and this runs first in `main`,
+        // before any other thread of this process exists.
         unsafe {
-            assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY), 1000);
-            assert_eq!(libmimalloc_sys::mi_option_get(MI_OPTION_ALLOW_THP), 1);
+            libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
 }
+
+/// Other allocators keep their own defaults.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
