@@ -56,7 +56,8 @@ fn main() -> std::process::ExitCode {
 /// store is written on blocking threads, and each left its own high-water mark resident. Two
 /// arenas measured 228–246 MiB steady at 10,000 SLOs against 288–293 MiB with glibc's default
 /// (BENCHMARKS.md, issue 25), with tick CPU within this machine's noise. `MALLOC_ARENA_MAX` in
-/// the environment still wins, for whoever tunes it.
+/// the environment still wins, for whoever tunes it. (mimalloc instead cut a tick's CPU by a
+/// quarter but let 1,000 concurrent history requests peak at 361 MiB: BENCHMARKS.md round 9.)
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
