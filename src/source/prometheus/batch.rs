@@ -7,7 +7,7 @@
 
 use super::{BASELINE_EDGES, Inner, edge_values, merge, subset};
 use crate::sli::{CountSpec, EventQuery};
-use crate::source::counts::{combine_counted, counter_increases_counted};
+use crate::source::counts::{EdgeValues, combine_counted, counter_increases_counted};
 use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, SourceError};
 use std::collections::HashMap;
@@ -95,11 +95,12 @@ impl Inner {
             .iter()
             .map(|a| if short { selectors(&a.spec) } else { None })
             .collect();
-        let mut uniq: Vec<String> = Vec::new();
+        // Borrowed too: only the requests' own queries are new strings.
+        let mut uniq: Vec<&str> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::with_capacity(2 * asks.len());
         for sel in batchable.iter().flatten().flatten().flatten() {
             index.entry(sel).or_insert_with(|| {
-                uniq.push(sel.to_string());
+                uniq.push(sel);
                 uniq.len() - 1
             });
         }
@@ -142,7 +143,7 @@ impl Inner {
     /// selector at a time.
     async fn all_selectors(
         self: &Arc<Self>,
-        uniq: &[String],
+        uniq: &[&str],
         range: BucketRange,
     ) -> Vec<Option<Result<SelectorCounts, SourceError>>> {
         // Only a tick's short ranges are merged. Over a month's pieces, merging `report`'s 30
@@ -205,7 +206,7 @@ impl Inner {
     /// The requests for a tick's selectors: merged ones ([`merge::plan`], remembered for the
     /// same set of selectors, as every tick asks the same), then the rest joined
     /// [`BATCH_SELECTORS`] at a time.
-    fn batches(&self, uniq: &[String]) -> Vec<Asked> {
+    fn batches(&self, uniq: &[&str]) -> Vec<Asked> {
         let plan = self.merge_plan(uniq);
         let mut asked: Vec<Asked> = plan
             .0
@@ -243,7 +244,7 @@ impl Inner {
 
     /// [`merge::plan`] of `uniq`, from the cache when the same selectors were planned before
     /// (parsing 20,000 selectors every tick would cost more than the merge saves).
-    fn merge_plan(&self, uniq: &[String]) -> Arc<merge::Plan> {
+    fn merge_plan(&self, uniq: &[&str]) -> Arc<merge::Plan> {
         let key = {
             let mut h = std::hash::DefaultHasher::new();
             uniq.hash(&mut h);
@@ -333,7 +334,7 @@ impl Inner {
             )
             .await?;
         let n = asked.slots.len();
-        let mut edges: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); n];
+        let mut edges: Vec<Vec<EdgeValues>> = vec![Vec::new(); n];
         let mut baselined = true;
         // The slots of narrower selectors a series also belongs to ([`Tell::Narrowed`]).
         let mut narrowed: Vec<usize> = Vec::new();
@@ -383,8 +384,10 @@ impl Inner {
             .map(|series| {
                 let has_series = !series.is_empty();
                 let (mut inc, decreases) = counter_increases_counted(&series, b + r.count, r.count);
+                // The baseline buckets dropped in place (`split_off` copied the rest anew).
+                inc.drain(..b);
                 SelectorCounts {
-                    increases: inc.split_off(b),
+                    increases: inc,
                     has_series,
                     decreases,
                 }
@@ -404,9 +407,9 @@ struct Asked {
 
 impl Asked {
     /// Selector `k` asked as it is written.
-    fn alone(uniq: &[String], k: usize) -> Self {
+    fn alone(uniq: &[&str], k: usize) -> Self {
         Asked {
-            query: uniq[k].clone(),
+            query: uniq[k].to_string(),
             slots: vec![k],
             tell: Tell::Alone,
         }
@@ -429,7 +432,7 @@ enum Tell {
 
 /// The requests for a long range's selectors: one per selector, but a selector whose series
 /// are some of another's ([`subset::plan`]) rides on that one's request.
-fn families(uniq: &[String]) -> Vec<Asked> {
+fn families(uniq: &[&str]) -> Vec<Asked> {
     let mut narrower: Vec<Vec<(usize, subset::Filter)>> =
         (0..uniq.len()).map(|_| Vec::new()).collect();
     let mut derived = vec![false; uniq.len()];
@@ -449,7 +452,7 @@ fn families(uniq: &[String]) -> Vec<Asked> {
             }
             let (slots, filters): (Vec<usize>, Vec<subset::Filter>) = family.into_iter().unzip();
             Asked {
-                query: uniq[i].clone(),
+                query: uniq[i].to_string(),
                 slots: std::iter::once(i).chain(slots).collect(),
                 tell: Tell::Narrowed(filters),
             }

@@ -58,8 +58,8 @@ pub type Plan = (Vec<Merged>, Vec<usize>);
 /// Splits `selectors` into merged requests of at most `max` members and the indexes left to ask
 /// as they are. Each selector joins the largest group it could belong to (by which of its labels
 /// varies), and a group smaller than [`MERGE_MIN`] is not merged.
-pub fn plan(selectors: &[String], max: usize) -> Plan {
-    let parts: Vec<Option<Parts>> = selectors.iter().map(|s| parse(s)).collect();
+pub fn plan(selectors: &[impl AsRef<str>], max: usize) -> Plan {
+    let parts: Vec<Option<Parts>> = selectors.iter().map(|s| parse(s.as_ref())).collect();
     // Every (varying label, the other matchers) a selector could be merged under.
     let keys: Vec<Vec<(String, String)>> = parts
         .iter()

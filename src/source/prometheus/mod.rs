@@ -19,7 +19,7 @@ pub mod wire;
 use batch::NO_GOOD_SERIES;
 use wire::{Grid, Matrix, Values};
 
-use super::counts::{combine_counted, counter_increases_counted, timeslices};
+use super::counts::{EdgeValues, combine_counted, counter_increases_counted, timeslices};
 use super::sanity::Sanity;
 use super::{
     Ask, BoxFuture, BucketRange, Counts, Finding, QueryStats, Source, SourceError, SourceKind,
@@ -583,13 +583,14 @@ impl Inner {
                         Side::Total => sanity.empty.push(sel.clone()),
                     }
                 }
-                let edges: Vec<Vec<Option<f64>>> = m
+                let edges: Vec<EdgeValues> = m
                     .iter()
                     .map(|(_, pts)| edge_values(pts, first, r.width, b + r.count + 1))
                     .collect();
                 let (mut inc, odd) = counter_increases_counted(&edges, b + r.count, r.count);
                 sanity.decreases += odd;
-                Ok(Some(inc.split_off(b)))
+                inc.drain(..b);
+                Ok(Some(inc))
             }
             EventQuery::Expression(expr) => {
                 let text = expr.replace("$window", &format!("{}s", r.width));
@@ -664,8 +665,8 @@ enum Side {
 }
 
 /// A series' values at `n` consecutive edges from `first` (`None` where it had no sample).
-fn edge_values(pts: &[(i64, f64)], first: i64, width: i64, n: usize) -> Vec<Option<f64>> {
-    let mut e = vec![None; n];
+fn edge_values(pts: &[(i64, f64)], first: i64, width: i64, n: usize) -> EdgeValues {
+    let mut e: EdgeValues = smallvec::smallvec![None; n];
     for (ts, v) in pts {
         if let Some(i) = bucket_index(*ts, first, width, n) {
             e[i] = Some(*v);

@@ -59,8 +59,8 @@ impl Filter {
 /// For each selector, the index of the selector whose answer holds its series and the filter
 /// that picks them out, or `None` when it is asked itself. The wider selector is always one that
 /// is asked itself (never derived), so one request answers for a whole family.
-pub fn plan(selectors: &[String]) -> Vec<Option<(usize, Filter)>> {
-    let parts: Vec<Option<Parts>> = selectors.iter().map(|s| parse(s)).collect();
+pub fn plan(selectors: &[impl AsRef<str>]) -> Vec<Option<(usize, Filter)>> {
+    let parts: Vec<Option<Parts>> = selectors.iter().map(|s| parse(s.as_ref())).collect();
     // Widest first (fewest matchers), so that every possible base is settled before what it
     // may answer for.
     let mut order: Vec<usize> = (0..selectors.len())
