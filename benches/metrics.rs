@@ -36,7 +36,7 @@ fn bench_metrics(c: &mut Criterion) {
             notice: None,
             sanity: [0; 4],
             alerts: Default::default(),
-            rule_sums: Vec::new(),
+            rule_sums: Default::default(),
             dashboard: None,
         })
         .collect();

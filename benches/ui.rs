@@ -48,7 +48,7 @@ fn bench_ui(c: &mut Criterion) {
             notice: None,
             sanity: [0; 4],
             alerts: Default::default(),
-            rule_sums: Vec::new(),
+            rule_sums: Default::default(),
             dashboard: None,
         })
         .collect();

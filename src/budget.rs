@@ -6,6 +6,7 @@
 
 use crate::calendar::{Calendar, Period};
 use crate::duration::Dur;
+use smallvec::SmallVec;
 
 /// The counts of one bucket as a source or the store delivers them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -213,10 +214,11 @@ pub struct PeriodStatus {
 pub struct Evaluation {
     /// Evaluation time (unix seconds, a bucket boundary).
     pub at: i64,
-    /// One entry per configured period, in config order.
-    pub periods: Vec<PeriodStatus>,
-    /// Burn rate and sums for every window of [`BURN_WINDOWS`].
-    pub burn: Vec<(Dur, WindowSum, Option<f64>)>,
+    /// One entry per configured period, in config order (inline for the usual one or two: the
+    /// daemon evaluates every SLO at every tick).
+    pub periods: SmallVec<[PeriodStatus; 2]>,
+    /// Burn rate and sums for every window of [`BURN_WINDOWS`], in its order.
+    pub burn: [(Dur, WindowSum, Option<f64>); BURN_WINDOWS.len()],
 }
 
 impl PeriodStatus {
@@ -288,13 +290,10 @@ pub fn evaluate_with(
     periods: &[Dur],
     sum: impl Fn(Dur) -> WindowSum,
 ) -> Evaluation {
-    let burn: Vec<(Dur, WindowSum, Option<f64>)> = BURN_WINDOWS
-        .iter()
-        .map(|w| {
-            let s = sum(*w);
-            (*w, s, s.burn_rate(objective))
-        })
-        .collect();
+    let burn = BURN_WINDOWS.map(|w| {
+        let s = sum(w);
+        (w, s, s.burn_rate(objective))
+    });
     let b1h = burn[2].2;
     let b6h = burn[4].2;
     let periods = periods
@@ -483,7 +482,8 @@ impl Rolling {
     pub fn replace(&mut self, start: i64, old: &[Bucket], new: &[Bucket]) {
         let n = old.len().min(new.len());
         // Prefix sums of what each bucket's change adds: good, total, known, excluded.
-        let mut cum: Vec<(f64, f64, i64, i64)> = Vec::with_capacity(n + 1);
+        // On the stack for the few buckets a tick corrects; a healed month spills to the heap.
+        let mut cum: SmallVec<[(f64, f64, i64, i64); 9]> = SmallVec::with_capacity(n + 1);
         cum.push((0.0, 0.0, 0, 0));
         for (o, x) in old.iter().zip(new).take(n) {
             let (og, ot, ok, ox) = contribution(*o);

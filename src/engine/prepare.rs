@@ -277,11 +277,11 @@ impl Engine {
             }
         }
         // Series with nothing to ask: store the running totals of those summed from buckets.
-        let sums: Vec<(u64, Vec<u8>)> = done_now
-            .iter()
-            .filter(|l| !loading[**l].from_sums)
-            .map(|l| (loading[*l].tracked.series, loading[*l].tracked.checkpoint()))
-            .collect();
+        let mut sums = super::checkpoint::Rows::default();
+        for l in done_now.iter().filter(|l| !loading[**l].from_sums) {
+            loading[*l].tracked.checkpoint(&mut sums);
+        }
+        let sums = sums.rows();
         if !sums.is_empty() {
             store.commit(&[], &sums)?;
         }
@@ -385,11 +385,11 @@ impl Engine {
                 .map(|(l, _)| *l)
                 .filter(|l| loading[*l].open == 0)
                 .collect();
-            let sums: Vec<(u64, Vec<u8>)> = complete
-                .iter()
-                .map(|l| (loading[*l].tracked.series, loading[*l].tracked.checkpoint()))
-                .collect();
-            store.commit(&writes, &sums)?;
+            let mut sums = super::checkpoint::Rows::default();
+            for l in &complete {
+                loading[*l].tracked.checkpoint(&mut sums);
+            }
+            store.commit(&writes, &sums.rows())?;
             drop(writes);
             for (l, _) in &answered {
                 loading[*l].tracked.committed();

@@ -64,8 +64,9 @@ pub struct SloView {
     pub alerts: [Record; 2],
     /// The window sums of its policy's burn-rate rules, as the alert stage judged them: the
     /// rules' status (what the gate reads as "a page-level burn") is derived from them when
-    /// asked, not built with a dozen strings per SLO at every tick.
-    pub rule_sums: Vec<(Dur, WindowSum)>,
+    /// asked, not built with a dozen strings per SLO at every tick (inline for the usual four
+    /// rules: no allocation per SLO per tick).
+    pub rule_sums: smallvec::SmallVec<[(Dur, WindowSum); 8]>,
     /// Its Grafana dashboard, when `alerting.dashboard_url` is set (for the web UI's link).
     pub dashboard: Option<String>,
 }

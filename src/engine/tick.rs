@@ -11,6 +11,7 @@ use crate::source::sanity::Sanity;
 use crate::source::{Ask, BucketRange, Counts, Source, SourceError};
 use crate::store::keys::SeriesKey;
 use crate::store::{CHUNK, Reader, StoreError, Write};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
@@ -277,7 +278,7 @@ impl Engine {
                 })
             })
             .collect();
-        let mut sums: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut sums = super::checkpoint::Rows::default();
         if with_sums {
             let mut written: Vec<u64> = writes.iter().map(|w| w.series).collect();
             written.sort_unstable();
@@ -285,12 +286,12 @@ impl Engine {
             for s in &self.slos {
                 for t in std::iter::once(&s.main).chain(s.sla.as_ref()) {
                     if written.binary_search(&t.series).is_ok() {
-                        sums.push((t.series, t.checkpoint()));
+                        t.checkpoint(&mut sums);
                     }
                 }
             }
         }
-        store.commit(&writes, &sums)?;
+        store.commit(&writes, &sums.rows())?;
         drop(writes);
         for s in &mut self.slos {
             for t in std::iter::once(&mut s.main).chain(s.sla.as_mut()) {
@@ -511,7 +512,8 @@ fn roll_series(
     // Buckets before the sums' end are corrections, applied at once; the rest move the sums on.
     let split = ((t.rolling.at() - start) / width).clamp(0, buckets.len() as i64) as usize;
     if split > 0 {
-        let olds: Vec<Bucket> = (0..split)
+        // On the stack: a tick re-reads a few buckets of each of 10,000 series.
+        let olds: SmallVec<[Bucket; 8]> = (0..split)
             .map(|k| {
                 let s = start + k as i64 * width;
                 t.recent
@@ -521,7 +523,7 @@ fn roll_series(
                     .unwrap_or(Bucket::Missing)
             })
             .collect();
-        let effs: Vec<Bucket> = buckets[..split]
+        let effs: SmallVec<[Bucket; 8]> = buckets[..split]
             .iter()
             .zip(&olds)
             .enumerate()

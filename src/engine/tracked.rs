@@ -29,7 +29,7 @@ pub(super) struct Tracked {
     /// the buckets leaving short windows come from here, not from the store.
     pub recent: Recent,
     /// Packed store chunks at the trailing edges of long windows, reused for 64 ticks each.
-    pub cold: Vec<(i64, Vec<u8>)>,
+    pub cold: Vec<ColdChunk>,
     /// End of the newest range its source said it cannot know (older than the data it holds,
     /// [`crate::source::Counts::unknown`]): while inside the window, the SLO's row says so.
     pub unknown_until: Option<i64>,
@@ -43,14 +43,17 @@ pub(super) struct Tracked {
 }
 
 impl Tracked {
-    /// The running totals to store with this series' buckets.
-    pub fn checkpoint(&self) -> Vec<u8> {
-        super::checkpoint::encode(
-            &self.rolling,
-            &self.heal,
-            self.unknown_until,
-            super::checkpoint::fingerprint(&self.mask),
-        )
+    /// Adds the running totals to store with this series' buckets to one commit's rows.
+    pub fn checkpoint(&self, rows: &mut super::checkpoint::Rows) {
+        rows.push(self.series, |out| {
+            super::checkpoint::encode(
+                &self.rolling,
+                &self.heal,
+                self.unknown_until,
+                super::checkpoint::fingerprint(&self.mask),
+                out,
+            )
+        });
     }
 
     /// The tick's buckets are in the store: cached chunks holding pending buckets are stale.
@@ -61,7 +64,7 @@ impl Tracked {
         let span = self.recent.width * CHUNK as i64;
         let pending = std::mem::take(&mut self.pending);
         let stale: Vec<i64> = pending.keys().map(|t| t.div_euclid(span) * span).collect();
-        self.cold.retain(|(c, _)| stale.binary_search(c).is_err());
+        self.cold.retain(|c| stale.binary_search(&c.start).is_err());
     }
 }
 
@@ -115,7 +118,7 @@ pub(super) fn slo_windows(slo: &Slo) -> Vec<Dur> {
 /// A stored bucket far back (the trailing edge of a long window), through the per-series cache of
 /// packed chunks; unreadable data counts as missing, with a warning.
 pub(super) fn cold_bucket(
-    cold: &mut Vec<(i64, Vec<u8>)>,
+    cold: &mut Vec<ColdChunk>,
     reader: &Reader,
     series: u64,
     width: i64,
@@ -125,7 +128,7 @@ pub(super) fn cold_bucket(
     let span = width * CHUNK as i64;
     let chunk_start = start.div_euclid(span) * span;
     let slot = ((start - chunk_start) / width) as usize;
-    if !cold.iter().any(|(c, _)| *c == chunk_start) {
+    if !cold.iter().any(|c| c.start == chunk_start) {
         let bytes = match reader.chunk(series, chunk_start) {
             Ok(b) => b.unwrap_or_default(),
             Err(e) => {
@@ -136,13 +139,13 @@ pub(super) fn cold_bucket(
         };
         remember_cold(cold, chunk_start, bytes);
     }
-    let Some((_, bytes)) = cold.iter().find(|(c, _)| *c == chunk_start) else {
+    let Some(chunk) = cold.iter_mut().find(|c| c.start == chunk_start) else {
         return Bucket::Missing;
     };
-    if bytes.is_empty() {
+    if chunk.bytes.is_empty() {
         return Bucket::Missing;
     }
-    match codec::decode_one(bytes, slot) {
+    match codec::decode_one_from(&chunk.bytes, slot, &mut chunk.cursor) {
         Ok(b) => b,
         Err(e) => {
             warn!(series, error = %e, "unreadable chunk; the window sums will be rebuilt");
@@ -153,11 +156,25 @@ pub(super) fn cold_bucket(
 }
 
 /// Adds a packed chunk to a series' cache, the oldest out first when it is full.
-fn remember_cold(cold: &mut Vec<(i64, Vec<u8>)>, chunk_start: i64, bytes: Vec<u8>) {
+fn remember_cold(cold: &mut Vec<ColdChunk>, chunk_start: i64, bytes: Vec<u8>) {
     if cold.len() >= COLD_CHUNKS {
         cold.remove(0);
     }
-    cold.push((chunk_start, bytes));
+    cold.push(ColdChunk {
+        start: chunk_start,
+        bytes,
+        cursor: codec::Cursor::default(),
+    });
+}
+
+/// A packed chunk at a long window's trailing edge, with where its last read stopped: the edge
+/// moves on one bucket a tick, so each read goes on from the last one: one entry decoded a tick,
+/// not every entry before the slot.
+pub(super) struct ColdChunk {
+    /// The chunk's first bucket.
+    pub start: i64,
+    bytes: Vec<u8>,
+    cursor: codec::Cursor,
 }
 
 /// The chunks a series' long windows will read at their trailing edges while its sums move on
@@ -180,7 +197,7 @@ pub(super) fn cold_needs(t: &Tracked, upto: i64) -> Vec<i64> {
         let mut c = (from - d).div_euclid(span) * span;
         let last = (upto - width - d).div_euclid(span) * span;
         while c <= last && need.len() < 2 * COLD_CHUNKS {
-            if !t.cold.iter().any(|(k, _)| *k == c) {
+            if !t.cold.iter().any(|k| k.start == c) {
                 need.push(c);
             }
             c += span;
@@ -265,7 +282,7 @@ pub(super) fn cache_cold(t: &mut Tracked, found: &mut ColdFound, needs: &[i64]) 
         let Some(bytes) = found.remove(&(t.series, *c)) else {
             continue;
         };
-        if !t.cold.iter().any(|(k, _)| k == c) {
+        if !t.cold.iter().any(|k| k.start == *c) {
             remember_cold(&mut t.cold, *c, bytes);
         }
     }

@@ -760,8 +760,9 @@ impl Store {
         let tx = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
             let mut chunks = tx.open_table(CHUNKS).map_err(|e| self.err(e))?;
+            let mut buf = Vec::new();
             for w in writes {
-                self.merge(&mut chunks, w)?;
+                self.merge(&mut chunks, w, &mut buf)?;
             }
         }
         tx.commit().map_err(|e| self.err(e))
@@ -771,6 +772,7 @@ impl Store {
         &self,
         chunks: &mut redb::Table<(i64, u64), &[u8]>,
         w: &Write<'_>,
+        buf: &mut Vec<u8>,
     ) -> Result<(), StoreError> {
         let (series, start, width, buckets) = (w.series, w.start, w.width, w.buckets);
         let span = width * CHUNK as i64;
@@ -801,9 +803,11 @@ impl Store {
                 i += 1;
             }
             if changed {
-                let sealed = seal::seal(&key, &codec::encode(&cur));
+                buf.clear();
+                codec::encode_into(&cur, buf);
+                seal::seal_in(&key, buf, 0);
                 chunks
-                    .insert((chunk_start, series), sealed.as_slice())
+                    .insert((chunk_start, series), buf.as_slice())
                     .map_err(|e| self.err(e))?;
             }
         }
