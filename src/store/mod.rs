@@ -805,7 +805,7 @@ impl Store {
             if changed {
                 buf.clear();
                 codec::encode_into(&cur, buf);
-                seal::seal_in(&key, buf, 0);
+                seal::seal_in(&key, buf);
                 chunks
                     .insert((chunk_start, series), buf.as_slice())
                     .map_err(|e| self.err(e))?;

@@ -36,14 +36,14 @@ pub fn crc32(parts: &[&[u8]]) -> u32 {
 pub fn seal(key: &[u8], value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + TAG_LEN);
     out.extend_from_slice(value);
-    seal_in(key, &mut out, 0);
+    seal_in(key, &mut out);
     out
 }
 
-/// Seals in place the value that `buf` holds from `from` on, under `key`: [`seal`] without a
-/// buffer of its own, for the commit's hot loop.
-pub fn seal_in(key: &[u8], buf: &mut Vec<u8>, from: usize) {
-    let tag = crc32(&[key, &buf[from..]]);
+/// Seals in place the value `buf` holds, under `key`: [`seal`] without a buffer of its own, for
+/// the commit's hot loop.
+pub fn seal_in(key: &[u8], buf: &mut Vec<u8>) {
+    let tag = crc32(&[key, buf]);
     buf.extend_from_slice(&tag.to_le_bytes());
 }
 

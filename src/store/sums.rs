@@ -55,7 +55,7 @@ impl Store {
             for (id, bytes) in sums {
                 buf.clear();
                 buf.extend_from_slice(bytes);
-                seal::seal_in(&id.to_le_bytes(), &mut buf, 0);
+                seal::seal_in(&id.to_le_bytes(), &mut buf);
                 table.insert(id, buf.as_slice()).map_err(|e| self.err(e))?;
             }
         }
