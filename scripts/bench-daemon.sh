@@ -12,7 +12,10 @@
 #   over the steady ticks; the top symbols go to target/bench-daemon/perf.txt; PERF_G=1 adds call
 #   graphs, for a build with frame pointers, PERF_G=dwarf unwinds with DWARF instead: slower to
 #   record, but needs no special build), PERF_RESTART=1 (DWARF call graphs of the restart, inclusive,
-#   to target/bench-daemon/perf-restart.txt), RESTARTS=n (measure the restart n times), COLD=1.
+#   to target/bench-daemon/perf-restart.txt), RESTARTS=n (measure the restart n times), COLD=1,
+#   REFS=1 (the memory each steady tick touches: the kernel's referenced bits are cleared before
+#   the tick, through /proc/PID/clear_refs, and read after it; clearing them costs the tick some
+#   CPU, so compare CPU figures only between runs of the same setting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -97,12 +100,15 @@ case "${PERF_G:-}" in
 esac
 [ -z "${PERF:-}" ] || { perf record -F 999 -e cpu-clock "${CG[@]}" -p "$SB" -o "$W/perf.data" 2>/dev/null & PERFPID=$!; }
 for t in $(seq 1 "$TICKS"); do
+  [ -z "${REFS:-}" ] || echo 1 > "/proc/$SB/clear_refs"
   c0=$(cpu); p0=$(pcpu)
   while [ "$(at)" = "$last" ]; do sleep 1; done
   c1=$(cpu); p1=$(pcpu)
   last=$(at)
   read -r r1 s1 <<< "$(reads)"
-  echo "tick $t: CPU $(secs "$c0" "$c1") s, RSS $(rss) MiB, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read, Prometheus CPU $(secs "$p0" "$p1") s"
+  touched=""
+  [ -z "${REFS:-}" ] || touched=", touched $(awk '/^Referenced/ {print int($2 / 1024)}' "/proc/$SB/smaps_rollup") MiB"
+  echo "tick $t: CPU $(secs "$c0" "$c1") s, RSS $(rss) MiB$touched, $((r1 - r0)) Prometheus requests, $((s1 - s0)) samples read, Prometheus CPU $(secs "$p0" "$p1") s"
   r0=$r1; s0=$s1
 done
 [ -z "${PERF:-}" ] || { kill -INT "$PERFPID"; wait "$PERFPID" || true; }

@@ -41,6 +41,7 @@ mod loki_retention;
 mod merge;
 mod notify;
 mod outage;
+mod process;
 mod prometheus_answers;
 mod receivers;
 mod report_accuracy;
