@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// How long an evaluation in progress may run on after SIGTERM before the process exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -104,6 +104,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
     }
     shared.health.ready.store(true, Ordering::Relaxed);
     info!(at = start_at, "backfill done; ready");
+    // Huge pages from here on, not during the backfill ([`crate::memory`]).
+    let advised = tokio::task::spawn_blocking(|| crate::memory::advise_huge_heap(true))
+        .await
+        .unwrap_or(0);
+    debug!(mib = advised >> 20, "heap advised onto huge pages");
     // Backups start once the store holds the history: a copy of a half-filled store helps nobody.
     let (backup_tx, backup_rx) = watch::channel(engine.config().backup.clone());
     let backups = tokio::spawn(crate::backups::schedule(
@@ -147,7 +152,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<()> {
                 }
                 let at = align(now() - delay, engine.config().bucket);
                 if at > engine.last_at() {
-                    match tick_with_grace(&mut engine, at, stop_rx.clone()).await {
+                    let ticked = tick_with_grace(&mut engine, at, stop_rx.clone()).await;
+                    // What the heap grew by since is advised too.
+                    crate::memory::advise_huge_heap(false);
+                    match ticked {
                         Some(Ok(())) => failures = 0,
                         Some(Err(e)) => {
                             failures += 1;

@@ -46,6 +46,7 @@ pub mod history;
 pub mod http;
 pub mod import;
 pub mod maintenance;
+pub mod memory;
 pub mod names;
 pub mod notify;
 pub mod provision;

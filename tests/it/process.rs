@@ -1,59 +1,47 @@
-//! How the `slowburn` process starts: glibc's malloc backs the heap with huge pages (the daemon
-//! starts itself once more with `GLIBC_TUNABLES` set, same PID), unless the user set the
-//! tunables themselves, whose value it then keeps.
+//! The daemon's process: once ready, its heap is advised onto transparent huge pages
+//! (`slowburn::memory`), which the kernel shows as the `hg` flag of the `[heap]` mapping.
 
 use crate::common::*;
 use std::time::Duration;
 
-/// The environment the process with `pid` runs with now (after any `exec`).
-fn environ(pid: &str) -> Vec<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).expect("read /proc/PID/environ");
-    raw.split(|b| *b == 0)
-        .filter(|v| !v.is_empty())
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .collect()
+/// The `VmFlags` of each `[heap]` mapping of the process with `pid`.
+fn heap_flags(pid: &str) -> Vec<String> {
+    let smaps =
+        std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("read /proc/PID/smaps");
+    let mut heap = false;
+    let mut flags = Vec::new();
+    for line in smaps.lines() {
+        if let Some(f) = line.strip_prefix("VmFlags:") {
+            if heap {
+                flags.push(f.trim().to_string());
+            }
+        } else if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.contains('-'))
+        {
+            heap = line.ends_with("[heap]");
+        }
+    }
+    flags
 }
 
-/// A daemon on a source nobody listens on: it serves HTTP all the same.
-fn daemon(env: &[(&str, &str)]) -> (tempfile::TempDir, Daemon) {
+#[test]
+fn once_ready_the_daemon_s_heap_is_advised_onto_huge_pages() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // A source nobody listens on: its buckets are missing, and the daemon is ready all the same.
     let cfg = write_config(
         dir.path(),
         "prometheus: {url: \"http://127.0.0.1:9\", retries: 0}\nslos:\n  - {service: svc, name: s, objective: 99, sli: {ratio: {errors: 'x{code=\"500\"}', total: x}}}\n",
     );
-    let d = Daemon::start(&cfg, &dir.path().join("data"), env);
-    wait_until("the server", Duration::from_secs(30), || {
-        d.get("/healthz").0 == 200
-    });
-    (dir, d)
-}
-
-#[test]
-fn the_daemon_runs_on_huge_pages_and_keeps_tunables_a_user_set() {
-    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-        .is_ok_and(|mode| !mode.contains("[never]"));
-    let (_dir, d) = daemon(&[]);
-    let env = environ(&d.pid());
-    let tuned = env
-        .iter()
-        .any(|v| v == "GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
-    assert_eq!(
-        tuned, thp,
-        "huge pages available: {thp}; the daemon's environment: {env:?}"
-    );
-    // The same PID still serves: the second start replaced the first, it did not fork.
-    assert_eq!(d.get("/healthz").0, 200);
-    drop(d);
-
-    let (_dir, d) = daemon(&[("GLIBC_TUNABLES", "glibc.malloc.arena_max=3")]);
-    let env = environ(&d.pid());
-    let tunables: Vec<&String> = env
-        .iter()
-        .filter(|v| v.starts_with("GLIBC_TUNABLES="))
-        .collect();
-    assert_eq!(
-        tunables,
-        ["GLIBC_TUNABLES=glibc.malloc.arena_max=3"],
-        "a user's tunables are kept as they are"
+    let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
+    d.wait_ready(Duration::from_secs(60));
+    let flags = heap_flags(&d.pid());
+    assert!(!flags.is_empty(), "no [heap] mapping in the daemon's smaps");
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.split_whitespace().any(|w| w == "hg")),
+        "no [heap] mapping advised onto huge pages (flag `hg`): {flags:?}"
     );
 }
