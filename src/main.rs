@@ -57,7 +57,7 @@ fn main() -> std::process::ExitCode {
 /// kept its own high-water mark resident (288–293 MiB steady at 10,000 SLOs with glibc's
 /// default, 228–246 MiB with two arenas). One arena also keeps all of the heap in the `[heap]`
 /// mapping, where the daemon asks for huge pages (`slowburn::memory`): at 10,000 SLOs a steady
-/// tick took 410–460 ms of CPU with one arena against 530–700 ms with two, and 280–390 ms with
+/// tick took 410–460 ms of CPU with one arena against 530–700 ms with two, and 280–400 ms with
 /// huge pages as well, runs alternated in one hour (BENCHMARKS.md, issue 25 round 11).
 /// `MALLOC_ARENA_MAX` in the environment still wins, for whoever tunes it. (mimalloc cut a tick's
 /// CPU too, but let 1,000 concurrent history requests peak at 361 MiB: round 9.)
