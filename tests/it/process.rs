@@ -36,12 +36,22 @@ fn once_ready_the_daemon_s_heap_is_advised_onto_huge_pages() {
     );
     let mut d = Daemon::start(&cfg, &dir.path().join("data"), &[]);
     d.wait_ready(Duration::from_secs(60));
-    let flags = heap_flags(&d.pid());
-    assert!(!flags.is_empty(), "no [heap] mapping in the daemon's smaps");
-    assert!(
+    // The advice follows the readiness flag by moments: waited for, not raced.
+    let pid = d.pid();
+    let advised = |flags: &[String]| {
         flags
             .iter()
-            .any(|f| f.split_whitespace().any(|w| w == "hg")),
+            .any(|f| f.split_whitespace().any(|w| w == "hg"))
+    };
+    wait_until(
+        "the heap advised onto huge pages",
+        Duration::from_secs(10),
+        || advised(&heap_flags(&pid)),
+    );
+    let flags = heap_flags(&pid);
+    assert!(!flags.is_empty(), "no [heap] mapping in the daemon's smaps");
+    assert!(
+        advised(&flags),
         "no [heap] mapping advised onto huge pages (flag `hg`): {flags:?}"
     );
 }
